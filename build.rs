@@ -1,0 +1,188 @@
+//! Build script: generates the C headers, the version string and the shared library's SONAME.
+//!
+//! - `include/mailport.h` (canonical, documented) and `include/mailport_ffi.h` (no preprocessor
+//!   lines, for PHP's `FFI::cdef`) are generated with cbindgen from `src/ffi` and
+//!   `cbindgen.toml`. Both come from one parse. Identical copies are kept in
+//!   `$OUT_DIR/include/`, whose path is exported as `MAILPORT_GENERATED_INCLUDE_DIR`, so
+//!   `tests/header.rs` can tell a committed header that was edited by hand (or not regenerated)
+//!   from what this script produces.
+//! - Files are written only when their content changed, so nothing rebuilds in a loop.
+//! - If cbindgen cannot parse `src/ffi` (an edit in progress), the headers are left alone and a
+//!   warning is printed; rustc then reports the real error.
+//! - `$OUT_DIR/version.rs` holds the version string and ABI version that `src/ffi/version.rs`
+//!   includes.
+
+use std::env;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The ABI generation of the C API. Bump it on any incompatible change to an exported signature,
+/// type or constant value (the ABI is not stable before 1.0). It becomes `MAILPORT_ABI_VERSION`,
+/// `mailport_abi_version()` and the SONAME `libmailport.so.<ABI_VERSION>`.
+const ABI_VERSION: u32 = 1;
+
+/// Headers written by this script, as (file name, flavour).
+const CANONICAL: &str = "mailport.h";
+const FFI_FLAT: &str = "mailport_ffi.h";
+
+fn main() {
+    let manifest_dir =
+        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
+
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=src/ffi");
+    println!("cargo:rerun-if-changed=cbindgen.toml");
+    println!("cargo:rerun-if-changed=Cargo.lock");
+
+    write_version(&manifest_dir, &out_dir);
+
+    if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libmailport.so.{ABI_VERSION}");
+    }
+
+    let generated_dir = out_dir.join("include");
+    println!(
+        "cargo:rustc-env=MAILPORT_GENERATED_INCLUDE_DIR={}",
+        generated_dir.display()
+    );
+    match generate_headers(&manifest_dir) {
+        Ok(headers) => {
+            for (name, text) in headers {
+                for dir in [&generated_dir, &manifest_dir.join("include")] {
+                    if let Err(e) = write_if_changed(&dir.join(name), text.as_bytes()) {
+                        println!(
+                            "cargo:warning=could not write {}: {e}",
+                            dir.join(name).display()
+                        );
+                    }
+                }
+            }
+        }
+        Err(why) => {
+            println!("cargo:warning=C headers not regenerated (left as they were): {why}");
+        }
+    }
+}
+
+/// Run cbindgen once over `src/ffi` and render both headers.
+fn generate_headers(manifest_dir: &Path) -> Result<Vec<(&'static str, String)>, String> {
+    let mut config = cbindgen::Config::from_file(manifest_dir.join("cbindgen.toml"))
+        .map_err(|e| format!("cbindgen.toml: {e}"))?;
+    config.after_includes = config.after_includes.map(|text| fill_placeholders(&text));
+
+    // Only the ffi module tree is parsed: the core's items can never leak into the header, and no
+    // `cargo metadata` run is needed.
+    let mut bindings = cbindgen::Builder::new()
+        .with_config(config)
+        .with_src(manifest_dir.join("src/ffi/mod.rs"))
+        .generate()
+        .map_err(|e| format!("cbindgen could not parse src/ffi: {e}"))?;
+
+    let canonical = render(&bindings);
+
+    // The flat variant: declarations only. PHP's FFI::cdef has no preprocessor, so no include,
+    // guard, macro or `extern "C"` block; and no comments, so nothing but C declarations.
+    let flat = &mut bindings.config;
+    flat.header = None;
+    flat.trailer = None;
+    flat.include_guard = None;
+    flat.pragma_once = false;
+    flat.no_includes = true;
+    flat.sys_includes = Vec::new();
+    flat.includes = Vec::new();
+    flat.after_includes = None;
+    flat.cpp_compat = false;
+    flat.autogen_warning = None;
+    flat.include_version = false;
+    flat.documentation = false;
+    let flat = render(&bindings);
+    if let Some(line) = flat.lines().find(|l| l.trim_start().starts_with('#')) {
+        return Err(format!(
+            "{FFI_FLAT} would contain the preprocessor line {line:?} (is an exported enum repr(u32)?)"
+        ));
+    }
+    Ok(vec![(CANONICAL, canonical), (FFI_FLAT, flat)])
+}
+
+fn render(bindings: &cbindgen::Bindings) -> String {
+    let mut out = Vec::new();
+    bindings.write(&mut out);
+    String::from_utf8(out).expect("cbindgen writes UTF-8")
+}
+
+fn fill_placeholders(text: &str) -> String {
+    let var = |name: &str| env::var(name).unwrap_or_else(|_| panic!("{name} is not set"));
+    text.replace("@VERSION_MAJOR@", &var("CARGO_PKG_VERSION_MAJOR"))
+        .replace("@VERSION_MINOR@", &var("CARGO_PKG_VERSION_MINOR"))
+        .replace("@VERSION_PATCH@", &var("CARGO_PKG_VERSION_PATCH"))
+        .replace("@ABI_VERSION@", &ABI_VERSION.to_string())
+}
+
+/// `$OUT_DIR/version.rs`: `"mailport/0.1.0 rustls/0.23.46 ring"` and the ABI version.
+fn write_version(manifest_dir: &Path, out_dir: &Path) {
+    let version = env::var("CARGO_PKG_VERSION").expect("CARGO_PKG_VERSION");
+    let rustls = fs::read_to_string(manifest_dir.join("Cargo.lock"))
+        .ok()
+        .and_then(|lock| locked_version(&lock, "rustls"))
+        .map(|v| format!("rustls/{v}"))
+        .unwrap_or_else(|| "rustls".to_string());
+    let text = format!(
+        "/// The version string returned by `mailport_version()`.\n\
+         pub(crate) const VERSION: &::std::ffi::CStr = c\"mailport/{version} {rustls} ring\";\n\
+         /// The ABI generation (see `ABI_VERSION` in build.rs).\n\
+         pub(crate) const ABI_VERSION: u32 = {ABI_VERSION};\n"
+    );
+    write_if_changed(&out_dir.join("version.rs"), text.as_bytes()).expect("write version.rs");
+}
+
+/// The version of `package` that this crate depends on, from the text of Cargo.lock.
+///
+/// When the lock file holds several versions of it, the crate's own dependency entry names the
+/// version ("rustls 0.23.46"); otherwise the single `[[package]]` entry gives it.
+fn locked_version(lock: &str, package: &str) -> Option<String> {
+    let packages: Vec<(String, String, String)> = lock
+        .split("[[package]]")
+        .skip(1)
+        .filter_map(|block| {
+            let field = |key: &str| {
+                block.lines().find_map(|l| {
+                    let value = l.strip_prefix(key)?.trim_start().strip_prefix('=')?;
+                    Some(value.trim().trim_matches('"').to_string())
+                })
+            };
+            Some((field("name")?, field("version")?, block.to_string()))
+        })
+        .collect();
+    let own = env::var("CARGO_PKG_NAME").ok()?;
+    if let Some((_, _, block)) = packages.iter().find(|(name, _, _)| *name == own) {
+        let pinned = format!("\"{package} ");
+        if let Some(at) = block.find(&pinned) {
+            let rest = &block[at + pinned.len()..];
+            return rest.split(['"', ' ']).next().map(str::to_string);
+        }
+    }
+    let mut found = packages.iter().filter(|(name, _, _)| name == package);
+    match (found.next(), found.next()) {
+        (Some((_, version, _)), None) => Some(version.clone()),
+        _ => None,
+    }
+}
+
+/// Write `bytes` to `path` unless it already holds exactly that, atomically (temp file + rename)
+/// so that two concurrent builds never leave a half-written header.
+fn write_if_changed(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    if fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(());
+    }
+    let dir = path.parent().expect("a file path has a parent");
+    fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("out"),
+        std::process::id()
+    ));
+    fs::write(&tmp, bytes)?;
+    fs::rename(&tmp, path)
+}

@@ -1,0 +1,245 @@
+typedef enum mailport_result {
+    MAILPORT_OK = 0,
+    MAILPORT_ERR_NULL_ARGUMENT = 1,
+    MAILPORT_ERR_INVALID_ARGUMENT = 2,
+    MAILPORT_ERR_BUFFER_TOO_SMALL = 3,
+    MAILPORT_ERR_INVALID_STATE = 4,
+    MAILPORT_ERR_DNS = 20,
+    MAILPORT_ERR_CONNECT_REFUSED = 21,
+    MAILPORT_ERR_CONNECT_UNREACHABLE = 22,
+    MAILPORT_ERR_CONNECT_TIMEOUT = 23,
+    MAILPORT_ERR_TIMEOUT = 24,
+    MAILPORT_ERR_CONNECTION_CLOSED = 25,
+    MAILPORT_ERR_IO = 26,
+    MAILPORT_ERR_TLS_HANDSHAKE = 40,
+    MAILPORT_ERR_CERT_UNTRUSTED = 41,
+    MAILPORT_ERR_CERT_EXPIRED = 42,
+    MAILPORT_ERR_CERT_NAME_MISMATCH = 43,
+    MAILPORT_ERR_PLAINTEXT_ON_TLS_PORT = 44,
+    MAILPORT_ERR_TLS_ON_PLAINTEXT_PORT = 45,
+    MAILPORT_ERR_STARTTLS_UNAVAILABLE = 46,
+    MAILPORT_ERR_STARTTLS = 47,
+    MAILPORT_ERR_AUTH_UNAVAILABLE = 60,
+    MAILPORT_ERR_AUTH_FAILED = 61,
+    MAILPORT_ERR_GREETING = 80,
+    MAILPORT_ERR_EHLO = 81,
+    MAILPORT_ERR_MAIL_FROM = 82,
+    MAILPORT_ERR_RECIPIENTS_REJECTED = 83,
+    MAILPORT_ERR_DATA = 84,
+    MAILPORT_ERR_MESSAGE_TOO_LARGE = 85,
+    MAILPORT_ERR_PROTOCOL = 86,
+    MAILPORT_ERR_PANIC = 199,
+} mailport_result;
+
+typedef enum mailport_security {
+    MAILPORT_SECURITY_AUTO = 0,
+    MAILPORT_SECURITY_STARTTLS = 1,
+    MAILPORT_SECURITY_TLS = 2,
+    MAILPORT_SECURITY_OPPORTUNISTIC = 3,
+    MAILPORT_SECURITY_NONE = 4,
+} mailport_security;
+
+typedef enum mailport_log_kind {
+    MAILPORT_LOG_INFO = 0,
+    MAILPORT_LOG_SENT = 1,
+    MAILPORT_LOG_RECEIVED = 2,
+} mailport_log_kind;
+
+typedef struct mailport_client mailport_client;
+
+typedef struct mailport_config mailport_config;
+
+typedef struct mailport_error mailport_error;
+
+typedef struct mailport_receipt mailport_receipt;
+
+typedef void (*mailport_log_callback)(void *userdata, uint32_t kind, const char *text, size_t len);
+
+const char *mailport_version(void);
+
+uint32_t mailport_abi_version(void);
+
+void mailport_string_free(char *s);
+
+const char *mailport_result_str(uint32_t code);
+
+const char *mailport_result_name(uint32_t code);
+
+enum mailport_result mailport_error_code(const struct mailport_error *err);
+
+const char *mailport_error_message(const struct mailport_error *err);
+
+const char *mailport_error_hint(const struct mailport_error *err);
+
+uint16_t mailport_error_reply_code(const struct mailport_error *err);
+
+const char *mailport_error_enhanced_status(const struct mailport_error *err);
+
+const char *mailport_error_server_reply(const struct mailport_error *err);
+
+bool mailport_error_is_transient(const struct mailport_error *err);
+
+const char *mailport_error_transcript(const struct mailport_error *err);
+
+size_t mailport_error_rejected_count(const struct mailport_error *err);
+
+const char *mailport_error_rejected_address(const struct mailport_error *err, size_t index);
+
+uint16_t mailport_error_rejected_reply_code(const struct mailport_error *err, size_t index);
+
+const char *mailport_error_rejected_reply(const struct mailport_error *err, size_t index);
+
+void mailport_error_free(struct mailport_error *err);
+
+struct mailport_config *mailport_config_new(void);
+
+enum mailport_result mailport_config_from_url(const char *url,
+                                              struct mailport_config **config_out,
+                                              struct mailport_error **error_out);
+
+void mailport_config_free(struct mailport_config *cfg);
+
+enum mailport_result mailport_config_set_host(struct mailport_config *cfg,
+                                              const char *host,
+                                              struct mailport_error **error_out);
+
+enum mailport_result mailport_config_set_port(struct mailport_config *cfg,
+                                              uint32_t port,
+                                              struct mailport_error **error_out);
+
+enum mailport_result mailport_config_set_security(struct mailport_config *cfg,
+                                                  uint32_t security,
+                                                  struct mailport_error **error_out);
+
+enum mailport_result mailport_config_set_credentials(struct mailport_config *cfg,
+                                                     const char *username,
+                                                     const char *password,
+                                                     struct mailport_error **error_out);
+
+enum mailport_result mailport_config_set_oauth2_token(struct mailport_config *cfg,
+                                                      const char *username,
+                                                      const char *token,
+                                                      struct mailport_error **error_out);
+
+enum mailport_result mailport_config_set_helo_name(struct mailport_config *cfg,
+                                                   const char *name,
+                                                   struct mailport_error **error_out);
+
+enum mailport_result mailport_config_set_connect_timeout_ms(struct mailport_config *cfg,
+                                                            uint64_t ms,
+                                                            struct mailport_error **error_out);
+
+enum mailport_result mailport_config_set_command_timeout_ms(struct mailport_config *cfg,
+                                                            uint64_t ms,
+                                                            struct mailport_error **error_out);
+
+enum mailport_result mailport_config_set_data_timeout_ms(struct mailport_config *cfg,
+                                                         uint64_t ms,
+                                                         struct mailport_error **error_out);
+
+enum mailport_result mailport_config_set_send_timeout_ms(struct mailport_config *cfg,
+                                                         uint64_t ms,
+                                                         struct mailport_error **error_out);
+
+enum mailport_result mailport_config_add_ca_file(struct mailport_config *cfg,
+                                                 const char *path,
+                                                 struct mailport_error **error_out);
+
+enum mailport_result mailport_config_add_ca_pem(struct mailport_config *cfg,
+                                                const uint8_t *pem,
+                                                size_t len,
+                                                struct mailport_error **error_out);
+
+enum mailport_result mailport_config_set_webpki_roots(struct mailport_config *cfg,
+                                                      bool enabled,
+                                                      struct mailport_error **error_out);
+
+enum mailport_result mailport_config_set_system_roots(struct mailport_config *cfg,
+                                                      bool enabled,
+                                                      struct mailport_error **error_out);
+
+enum mailport_result mailport_config_set_tls_server_name(struct mailport_config *cfg,
+                                                         const char *name,
+                                                         struct mailport_error **error_out);
+
+enum mailport_result mailport_config_dangerous_accept_invalid_certs(struct mailport_config *cfg,
+                                                                    bool enabled,
+                                                                    struct mailport_error **error_out);
+
+enum mailport_result mailport_config_dangerous_allow_plaintext_auth(struct mailport_config *cfg,
+                                                                    bool enabled,
+                                                                    struct mailport_error **error_out);
+
+enum mailport_result mailport_config_set_allow_partial_recipients(struct mailport_config *cfg,
+                                                                  bool enabled,
+                                                                  struct mailport_error **error_out);
+
+enum mailport_result mailport_config_set_transcript_bodies(struct mailport_config *cfg,
+                                                           bool enabled,
+                                                           struct mailport_error **error_out);
+
+enum mailport_result mailport_config_set_log_callback(struct mailport_config *cfg,
+                                                      mailport_log_callback callback,
+                                                      void *userdata,
+                                                      struct mailport_error **error_out);
+
+enum mailport_result mailport_client_new(const struct mailport_config *cfg,
+                                         struct mailport_client **client_out,
+                                         struct mailport_error **error_out);
+
+enum mailport_result mailport_client_send_raw(struct mailport_client *client,
+                                              const char *envelope_from,
+                                              const char *const *recipients,
+                                              size_t recipient_count,
+                                              const uint8_t *message,
+                                              size_t message_len,
+                                              struct mailport_receipt **receipt_out,
+                                              struct mailport_error **error_out);
+
+enum mailport_result mailport_client_noop(struct mailport_client *client,
+                                          struct mailport_error **error_out);
+
+enum mailport_result mailport_client_reset(struct mailport_client *client,
+                                           struct mailport_error **error_out);
+
+enum mailport_result mailport_client_close(struct mailport_client *client,
+                                           struct mailport_error **error_out);
+
+enum mailport_result mailport_client_transcript(const struct mailport_client *client,
+                                                char *buf,
+                                                size_t len,
+                                                size_t *out_n);
+
+char *mailport_client_transcript_copy(const struct mailport_client *client);
+
+void mailport_client_free(struct mailport_client *client);
+
+uint16_t mailport_receipt_reply_code(const struct mailport_receipt *receipt);
+
+const char *mailport_receipt_enhanced_status(const struct mailport_receipt *receipt);
+
+const char *mailport_receipt_server_reply(const struct mailport_receipt *receipt);
+
+size_t mailport_receipt_accepted_count(const struct mailport_receipt *receipt);
+
+const char *mailport_receipt_accepted(const struct mailport_receipt *receipt, size_t index);
+
+size_t mailport_receipt_rejected_count(const struct mailport_receipt *receipt);
+
+const char *mailport_receipt_rejected_address(const struct mailport_receipt *receipt, size_t index);
+
+uint16_t mailport_receipt_rejected_reply_code(const struct mailport_receipt *receipt, size_t index);
+
+const char *mailport_receipt_rejected_reply(const struct mailport_receipt *receipt, size_t index);
+
+uint16_t mailport_receipt_port(const struct mailport_receipt *receipt);
+
+uint32_t mailport_receipt_security(const struct mailport_receipt *receipt);
+
+const char *mailport_receipt_tls_version(const struct mailport_receipt *receipt);
+
+const char *mailport_receipt_tls_cipher(const struct mailport_receipt *receipt);
+
+uint64_t mailport_receipt_size(const struct mailport_receipt *receipt);
+
+void mailport_receipt_free(struct mailport_receipt *receipt);

@@ -1,0 +1,294 @@
+//! The client handle: one configuration, one reusable SMTP session.
+//!
+//! Like PHPMailer's `SMTPKeepAlive`, a client keeps its session open between messages. When the
+//! server has dropped an idle session, the next send reconnects; when a reused session turns out
+//! dead before the server accepted any part of a message, the message is sent again on a fresh
+//! connection — never after, so no recipient can get it twice.
+
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::config::{Config, Security};
+use crate::diagnose::explain;
+use crate::error::{Error, RejectedRecipient, Result};
+use crate::smtp::reply::Reply;
+use crate::smtp::session::{Outgoing, Session};
+use crate::tls::{self, TlsInfo};
+use crate::transcript::{Direction, Transcript};
+
+/// Who a message is from and to, as told to the server (MAIL FROM / RCPT TO). It may differ from
+/// the message's From/To headers; Bcc recipients appear only here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    from: String,
+    to: Vec<String>,
+}
+
+impl Envelope {
+    /// `from` may be empty (the null reverse path `<>`, used for bounces); `to` must not be.
+    pub fn new(from: impl Into<String>, to: Vec<String>) -> Result<Envelope> {
+        let from = from.into();
+        crate::address::check_envelope_address(&from, "envelope sender", true)?;
+        if to.is_empty() {
+            return Err(Error::invalid_input("recipients: at least one is needed"));
+        }
+        for (i, address) in to.iter().enumerate() {
+            crate::address::check_envelope_address(
+                address,
+                &format!("recipient {}", i + 1),
+                false,
+            )?;
+        }
+        Ok(Envelope { from, to })
+    }
+
+    pub fn from(&self) -> &str {
+        &self.from
+    }
+
+    pub fn to(&self) -> &[String] {
+        &self.to
+    }
+}
+
+/// What the server said when it accepted a message.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    /// The final reply after the message data; its text usually carries the queue id.
+    pub reply: Reply,
+    /// Recipients the server accepted.
+    pub accepted: Vec<String>,
+    /// Recipients the server refused (only non-empty with `allow_partial_recipients`).
+    pub rejected: Vec<RejectedRecipient>,
+    pub port: u16,
+    /// The security mode in effect (never `Auto`).
+    pub security: Security,
+    /// TLS details when the connection was encrypted.
+    pub tls: Option<TlsInfo>,
+    /// Message size in bytes as submitted (before dot-stuffing).
+    pub size: u64,
+}
+
+/// An SMTP client. Keeps its session open between messages and reconnects when needed.
+/// Used by one thread at a time; separate clients work in parallel.
+pub struct Client {
+    config: Config,
+    helo_name: String,
+    tls_config: Arc<rustls::ClientConfig>,
+    session: Option<Session>,
+    transcript: Transcript,
+}
+
+impl Client {
+    /// Validate `config` and prepare TLS (trust anchors are loaded here, so a missing CA file
+    /// fails now). No network I/O happens until the first send.
+    pub fn new(config: Config) -> Result<Client> {
+        config.validate()?;
+        let tls_config = tls::client_config(&config.tls)?;
+        if config.effective_security() != Security::None {
+            tls::server_name(&config.host, &config.tls)?;
+        }
+        let helo_name = config
+            .helo_name
+            .clone()
+            .unwrap_or_else(crate::address::default_helo_name);
+        let transcript = Transcript::new(config.sink.clone());
+        Ok(Client {
+            config,
+            helo_name,
+            tls_config,
+            session: None,
+            transcript,
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Submit a message read from `message`. `size`, when known, is declared to servers that
+    /// advertise SIZE, and a message over their limit is refused before it is sent.
+    ///
+    /// Succeeds only when the server accepted the message (its final 2xx reply).
+    pub fn send(
+        &mut self,
+        envelope: &Envelope,
+        message: &mut dyn Read,
+        size: Option<u64>,
+    ) -> Result<Receipt> {
+        self.deliver(envelope, message, size, None)
+    }
+
+    /// Submit a message held in memory. Bare CR and LF line endings are sent as CRLF.
+    pub fn send_bytes(&mut self, envelope: &Envelope, message: &[u8]) -> Result<Receipt> {
+        let mut reader = message;
+        self.deliver(
+            envelope,
+            &mut reader,
+            Some(message.len() as u64),
+            Some(!message.is_ascii()),
+        )
+    }
+
+    fn deliver(
+        &mut self,
+        envelope: &Envelope,
+        message: &mut dyn Read,
+        size: Option<u64>,
+        eight_bit: Option<bool>,
+    ) -> Result<Receipt> {
+        self.transcript.set_mark();
+        let budget = Instant::now() + self.config.timeouts.send_total;
+        let mut retried = false;
+        loop {
+            let reused = self.drop_dead_session();
+            let port = self.config.port;
+            let (session, transcript) = match self.session() {
+                Ok(s) => s,
+                Err(e) => return Err(self.finish(e)),
+            };
+            let outgoing = Outgoing {
+                from: envelope.from(),
+                to: envelope.to(),
+                body: &mut *message,
+                size,
+                eight_bit,
+            };
+            match session.transaction(outgoing, transcript, budget) {
+                Ok(delivered) => {
+                    let receipt = Receipt {
+                        reply: delivered.reply,
+                        accepted: delivered.accepted,
+                        rejected: delivered.rejected,
+                        port,
+                        security: session.security(),
+                        tls: session.tls_info(),
+                        size: delivered.size,
+                    };
+                    self.drop_unusable_session();
+                    return Ok(receipt);
+                }
+                Err(failure) => {
+                    self.drop_unusable_session();
+                    if reused && failure.retry_safe && !retried {
+                        retried = true;
+                        self.session = None;
+                        self.transcript.record(
+                            Direction::Info,
+                            "the reused connection had gone away before the server accepted anything; reconnecting and sending again",
+                        );
+                        continue;
+                    }
+                    return Err(self.finish(failure.error));
+                }
+            }
+        }
+    }
+
+    /// The open session and the transcript, connecting first when there is no session.
+    fn session(&mut self) -> Result<(&mut Session, &mut Transcript)> {
+        let Client {
+            config,
+            helo_name,
+            tls_config,
+            session,
+            transcript,
+        } = self;
+        if session.is_none() {
+            let budget = Instant::now() + config.timeouts.send_total;
+            *session = Some(Session::open(
+                config, tls_config, helo_name, transcript, budget,
+            )?);
+        }
+        let session = session
+            .as_mut()
+            .ok_or_else(|| Error::new(crate::error::Kind::ConnectionClosed, "no session"))?;
+        Ok((session, transcript))
+    }
+
+    /// Forget a kept session the server closed while it was idle. Returns whether a session
+    /// is being reused.
+    fn drop_dead_session(&mut self) -> bool {
+        match &self.session {
+            Some(s) if s.went_away_while_idle() => {
+                self.transcript.record(
+                    Direction::Info,
+                    "the server closed the idle connection; reconnecting",
+                );
+                self.session = None;
+                false
+            }
+            Some(_) => true,
+            None => false,
+        }
+    }
+
+    fn drop_unusable_session(&mut self) {
+        if self.session.as_ref().is_some_and(|s| !s.is_usable()) {
+            self.session = None;
+        }
+    }
+
+    /// Attach the hint and this operation's transcript to an error on its way out.
+    fn finish(&self, mut error: Error) -> Error {
+        let context = explain::Context {
+            host: &self.config.host,
+            port: self.config.port,
+            security: self.config.effective_security(),
+            helo_name: &self.helo_name,
+        };
+        let hint = explain::hint(&error, &context);
+        error.set_hint(hint);
+        error.set_transcript(self.transcript.since_mark());
+        error
+    }
+
+    /// Check the connection is alive (connecting first if needed).
+    pub fn noop(&mut self) -> Result<Reply> {
+        self.transcript.set_mark();
+        self.drop_dead_session();
+        let budget = Instant::now() + self.config.timeouts.send_total;
+        let result = match self.session() {
+            Ok((session, transcript)) => session.noop(transcript, budget),
+            Err(e) => Err(e),
+        };
+        self.drop_unusable_session();
+        result.map_err(|e| self.finish(e))
+    }
+
+    /// Abort any transaction in progress (RSET) on an open connection; nothing to do without one.
+    pub fn reset(&mut self) -> Result<()> {
+        self.transcript.set_mark();
+        let budget = Instant::now() + self.config.timeouts.send_total;
+        let result = match self.session.as_mut() {
+            Some(session) => session.reset(&mut self.transcript, budget).map(|_| ()),
+            None => Ok(()),
+        };
+        self.drop_unusable_session();
+        result.map_err(|e| self.finish(e))
+    }
+
+    /// Say QUIT and close the connection; a later send reconnects.
+    pub fn close(&mut self) {
+        if let Some(mut session) = self.session.take() {
+            session.quit(&mut self.transcript);
+        }
+    }
+
+    /// Whether a session is open (it may still have been closed by the server since).
+    pub fn is_connected(&self) -> bool {
+        self.session.is_some()
+    }
+
+    /// The redacted transcript of this client's recent sessions.
+    pub fn transcript(&self) -> String {
+        self.transcript.text()
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.close();
+    }
+}

@@ -1,0 +1,411 @@
+//! Client configuration: where to connect, how to secure it, who to log in as, how long to wait.
+//!
+//! Defaults are the safe ones: port 587 with STARTTLS required, certificates verified against
+//! Mozilla's roots plus the system store, credentials never sent over plaintext.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::transcript::Sink;
+
+/// How the connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Security {
+    /// Pick by port: 465 → [`Security::Tls`]; 25 → [`Security::Opportunistic`];
+    /// anything else (587, 2525, …) → [`Security::StartTls`].
+    #[default]
+    Auto,
+    /// STARTTLS is required: if the server does not offer it, or the upgrade fails, abort.
+    StartTls,
+    /// Implicit TLS from the first byte (port 465, "SMTPS").
+    Tls,
+    /// STARTTLS when the server offers it, plaintext otherwise. Meant for relaying on port 25.
+    /// Credentials are still never sent over plaintext.
+    Opportunistic,
+    /// No encryption at all.
+    None,
+}
+
+impl Security {
+    /// The mode actually used on `port`.
+    pub fn resolve(self, port: u16) -> Security {
+        match self {
+            Security::Auto => match port {
+                465 => Security::Tls,
+                25 => Security::Opportunistic,
+                _ => Security::StartTls,
+            },
+            other => other,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Security::Auto => "auto",
+            Security::StartTls => "starttls",
+            Security::Tls => "tls",
+            Security::Opportunistic => "opportunistic",
+            Security::None => "none",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Security> {
+        match text.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Security::Auto),
+            "starttls" => Ok(Security::StartTls),
+            "tls" | "ssl" | "implicit" | "smtps" => Ok(Security::Tls),
+            "opportunistic" => Ok(Security::Opportunistic),
+            "none" | "plain" | "plaintext" => Ok(Security::None),
+            _ => Err(Error::invalid_input(format!(
+                "security: unknown mode {text:?} (expected auto, starttls, tls, opportunistic or none)"
+            ))),
+        }
+    }
+}
+
+/// A secret string: never printed, wiped from memory when dropped.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Zeroizing<String>);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(Zeroizing::new(value.into()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// What the client authenticates with.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Credentials {
+    /// A user name and password, for AUTH PLAIN or LOGIN.
+    Password { username: String, password: Secret },
+    /// An OAuth 2.0 bearer token obtained by the caller, for AUTH XOAUTH2.
+    OAuth2 { username: String, token: Secret },
+}
+
+impl Credentials {
+    pub fn username(&self) -> &str {
+        match self {
+            Credentials::Password { username, .. } | Credentials::OAuth2 { username, .. } => {
+                username
+            }
+        }
+    }
+}
+
+/// Time limits. A server that stops talking can never hang the caller longer than these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// For each TCP connection attempt (each resolved address gets its own).
+    pub connect: Duration,
+    /// For each command's reply, the greeting and the TLS handshake.
+    pub command: Duration,
+    /// For the reply after the message data (servers scan the message before answering).
+    pub data_end: Duration,
+    /// For one whole `send`, connection included.
+    pub send_total: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        // Connect: long enough for a slow handshake across the world, short enough that a filtered
+        // port is reported quickly. Command and data-end follow RFC 5321 §4.5.3.2 in spirit but
+        // shorter: an interactive sender wants an answer in minutes, not the RFC's 10.
+        Timeouts {
+            connect: Duration::from_secs(10),
+            command: Duration::from_secs(60),
+            data_end: Duration::from_secs(120),
+            send_total: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Where the TLS trust anchors come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// Trust Mozilla's root program (webpki-roots). On by default.
+    pub webpki_roots: bool,
+    /// Trust the operating system's certificate store. On by default.
+    pub system_roots: bool,
+    /// Extra PEM files whose certificates are trusted (a private CA).
+    pub ca_files: Vec<PathBuf>,
+    /// Extra PEM data whose certificates are trusted.
+    pub ca_pem: Vec<Vec<u8>>,
+    /// Skip certificate verification entirely. Only for testing against throwaway servers.
+    pub dangerous_accept_invalid_certs: bool,
+    /// Name to verify the certificate against, when it differs from the host connected to.
+    pub server_name: Option<String>,
+}
+
+impl Default for TlsOptions {
+    fn default() -> TlsOptions {
+        TlsOptions {
+            webpki_roots: true,
+            system_roots: true,
+            ca_files: Vec::new(),
+            ca_pem: Vec::new(),
+            dangerous_accept_invalid_certs: false,
+            server_name: None,
+        }
+    }
+}
+
+/// Everything a [`crate::Client`] needs to know. Cheap to clone.
+#[derive(Clone)]
+pub struct Config {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub credentials: Option<Credentials>,
+    /// The name sent in EHLO/HELO; `None` uses this machine's host name.
+    pub helo_name: Option<String>,
+    pub timeouts: Timeouts,
+    pub tls: TlsOptions,
+    /// Send credentials even over an unencrypted connection. For loopback and trusted relays only.
+    pub dangerous_allow_plaintext_auth: bool,
+    /// Deliver to the recipients the server accepted even when it refused some (the receipt lists
+    /// the refused ones). Off by default: then a single refusal aborts the whole message.
+    pub allow_partial_recipients: bool,
+    /// Pass message bodies to the transcript (they are replaced by their size otherwise).
+    pub transcript_bodies: bool,
+    /// Receives every transcript event as it happens.
+    pub sink: Option<Arc<dyn Sink>>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("credentials", &self.credentials)
+            .field("helo_name", &self.helo_name)
+            .field("timeouts", &self.timeouts)
+            .field("tls", &self.tls)
+            .field(
+                "dangerous_allow_plaintext_auth",
+                &self.dangerous_allow_plaintext_auth,
+            )
+            .field("allow_partial_recipients", &self.allow_partial_recipients)
+            .field("transcript_bodies", &self.transcript_bodies)
+            .field("sink", &self.sink.as_ref().map(|_| "<callback>"))
+            .finish()
+    }
+}
+
+/// The submission port, used when none is given.
+pub const DEFAULT_PORT: u16 = 587;
+
+impl Config {
+    /// A configuration for `host` on port 587 with every default.
+    pub fn new(host: impl Into<String>) -> Config {
+        Config {
+            host: host.into(),
+            port: DEFAULT_PORT,
+            security: Security::Auto,
+            credentials: None,
+            helo_name: None,
+            timeouts: Timeouts::default(),
+            tls: TlsOptions::default(),
+            dangerous_allow_plaintext_auth: false,
+            allow_partial_recipients: false,
+            transcript_bodies: false,
+            sink: None,
+        }
+    }
+
+    /// Parse `smtp://`, `smtps://` or `smtp+starttls://[user[:password]@]host[:port]`.
+    ///
+    /// `smtp://` means STARTTLS when offered on port 25 and required elsewhere (the `auto` rule),
+    /// `smtps://` implicit TLS (default port 465), `smtp+starttls://` STARTTLS required, and
+    /// `smtp+plain://` no encryption. User and password are percent-decoded.
+    pub fn from_url(url: &str) -> Result<Config> {
+        let bad = |why: &str| Error::invalid_input(format!("url: {why}"));
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| bad("expected scheme://host, e.g. smtp://mail.example.com:587"))?;
+        let (security, default_port) = match scheme.to_ascii_lowercase().as_str() {
+            "smtp" => (Security::Auto, DEFAULT_PORT),
+            "smtps" => (Security::Tls, 465),
+            "smtp+starttls" => (Security::StartTls, DEFAULT_PORT),
+            "smtp+plain" => (Security::None, DEFAULT_PORT),
+            other => {
+                return Err(bad(&format!(
+                    "unknown scheme {other:?} (expected smtp, smtps, smtp+starttls or smtp+plain)"
+                )));
+            }
+        };
+        let rest = rest.trim_end_matches('/');
+        if rest.contains(['/', '?', '#']) {
+            return Err(bad("a path, query or fragment is not allowed"));
+        }
+        let (userinfo, hostport) = match rest.rsplit_once('@') {
+            Some((u, h)) => (Some(u), h),
+            None => (None, rest),
+        };
+        let (host, port) = split_host_port(hostport).map_err(|why| bad(&why))?;
+        let mut config = Config::new(host);
+        config.security = security;
+        config.port = port.unwrap_or(default_port);
+        if let Some(userinfo) = userinfo {
+            let (user, pass) = match userinfo.split_once(':') {
+                Some((u, p)) => (u, Some(p)),
+                None => (userinfo, None),
+            };
+            let username = percent_decode(user).map_err(|why| bad(&why))?;
+            let password = percent_decode(pass.unwrap_or("")).map_err(|why| bad(&why))?;
+            if username.is_empty() {
+                return Err(bad("empty user name before '@'"));
+            }
+            config.credentials = Some(Credentials::Password {
+                username,
+                password: Secret::new(password),
+            });
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The security mode used on the configured port.
+    pub fn effective_security(&self) -> Security {
+        self.security.resolve(self.port)
+    }
+
+    /// Check the values a caller may have set field by field.
+    pub fn validate(&self) -> Result<()> {
+        crate::address::check_host(&self.host, "host")?;
+        if self.port == 0 {
+            return Err(Error::invalid_input("port: 0 is not a valid port"));
+        }
+        if let Some(name) = &self.helo_name {
+            crate::address::check_helo_name(name)?;
+        }
+        if let Some(creds) = &self.credentials {
+            let (user, secret, what) = match creds {
+                Credentials::Password { username, password } => (username, password, "password"),
+                Credentials::OAuth2 { username, token } => (username, token, "oauth2 token"),
+            };
+            crate::address::check_no_controls(user, "username")?;
+            crate::address::check_no_controls(secret.expose(), what)?;
+        }
+        for (name, value) in [
+            ("connect timeout", self.timeouts.connect),
+            ("command timeout", self.timeouts.command),
+            ("data timeout", self.timeouts.data_end),
+            ("send timeout", self.timeouts.send_total),
+        ] {
+            if value.is_zero() {
+                return Err(Error::invalid_input(format!(
+                    "{name}: must be more than zero"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn split_host_port(text: &str) -> std::result::Result<(String, Option<u16>), String> {
+    let parse_port = |p: &str| {
+        p.parse::<u16>()
+            .ok()
+            .filter(|&n| n != 0)
+            .ok_or_else(|| format!("invalid port {p:?}"))
+    };
+    if let Some(inner) = text.strip_prefix('[') {
+        let (addr, after) = inner
+            .split_once(']')
+            .ok_or_else(|| "missing ']' after an IPv6 address".to_string())?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => Some(parse_port(p)?),
+            None if after.is_empty() => None,
+            None => return Err(format!("unexpected {after:?} after the IPv6 address")),
+        };
+        return Ok((addr.to_string(), port));
+    }
+    match text.rsplit_once(':') {
+        Some((host, p)) => Ok((host.to_string(), Some(parse_port(p)?))),
+        None => Ok((text.to_string(), None)),
+    }
+}
+
+fn percent_decode(text: &str) -> std::result::Result<String, String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| format!("bad percent escape at byte {i}"))?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| "percent escapes do not form UTF-8".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_security_follows_the_port() {
+        assert_eq!(Security::Auto.resolve(465), Security::Tls);
+        assert_eq!(Security::Auto.resolve(587), Security::StartTls);
+        assert_eq!(Security::Auto.resolve(2525), Security::StartTls);
+        assert_eq!(Security::Auto.resolve(25), Security::Opportunistic);
+        assert_eq!(Security::None.resolve(465), Security::None);
+    }
+
+    #[test]
+    fn url_forms() {
+        let c = Config::from_url("smtps://me%40x.org:p%3Ass@mail.example.com").unwrap();
+        assert_eq!(c.port, 465);
+        assert_eq!(c.security, Security::Tls);
+        match c.credentials.unwrap() {
+            Credentials::Password { username, password } => {
+                assert_eq!(username, "me@x.org");
+                assert_eq!(password.expose(), "p:ss");
+            }
+            other => panic!("{other:?}"),
+        }
+        let c = Config::from_url("smtp+starttls://mail.example.com:2525").unwrap();
+        assert_eq!((c.port, c.security), (2525, Security::StartTls));
+        let c = Config::from_url("smtp://[::1]:25").unwrap();
+        assert_eq!((c.host.as_str(), c.port), ("::1", 25));
+        assert_eq!(c.effective_security(), Security::Opportunistic);
+        assert!(Config::from_url("http://x").is_err());
+        assert!(Config::from_url("smtp://x:0").is_err());
+        assert!(Config::from_url("smtp://x:99999").is_err());
+        assert!(Config::from_url("smtp://x/path").is_err());
+        assert!(Config::from_url("smtp://a%0d%0ab@x").is_err());
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let c = Config::from_url("smtp://user:hunter2@example.com").unwrap();
+        let text = format!("{c:?}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("<redacted>"));
+    }
+}

@@ -1,0 +1,3 @@
+//! Diagnostics: turning failures into plain words and next steps.
+
+pub mod explain;

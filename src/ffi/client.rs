@@ -1,0 +1,626 @@
+//! `mailport_client_*` (the session handle) and `mailport_receipt_*` (what a successful send
+//! returns).
+
+use std::ffi::{CString, c_char};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::boundary::{Out, copy_out};
+use super::config::{mailport_config, mailport_security};
+use super::error::{RejectedC, c_text, mailport_error, mailport_result, reply_parts};
+use super::version::owned_string;
+use crate::client::{Client, Envelope, Receipt};
+
+/// An SMTP client: one configuration, one reusable session.
+///
+/// Made by `mailport_client_new` from a copy of a config. No network I/O happens until the first
+/// call that needs the server; the session then stays open between messages (RSET in between)
+/// and is reopened when it was closed or dropped. `mailport_client_free` says QUIT.
+///
+/// If a call on the client fails internally (`MAILPORT_ERR_PANIC`), the client refuses every
+/// further call with `MAILPORT_ERR_INVALID_STATE`, except `mailport_client_free`.
+///
+/// **Thread safety:** a client may be moved between threads but must be used by one thread at
+/// a time; there is no internal locking. Separate clients work in parallel, and may share the
+/// config they were made from. The log callback runs on the calling thread, during the call.
+///
+/// Functions: mailport_client_new, mailport_client_send_raw, mailport_client_noop,
+/// mailport_client_reset, mailport_client_close, mailport_client_transcript,
+/// mailport_client_transcript_copy, mailport_client_free.
+pub struct mailport_client {
+    inner: Client,
+    /// Set while a call runs and cleared when it returns normally: a call that panicked leaves
+    /// it set, and the client is then refused (its state may be inconsistent).
+    poisoned: AtomicBool,
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Test-only: make the next client call on this thread panic inside the boundary.
+    pub(crate) static PANIC_IN_NEXT_CALL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+impl mailport_client {
+    /// Run `f` on the core client unless the client is poisoned; poison it if `f` panics.
+    fn with<T>(
+        &mut self,
+        f: impl FnOnce(&mut Client) -> Result<T, mailport_error>,
+    ) -> Result<T, mailport_error> {
+        if self.poisoned.swap(true, Ordering::Relaxed) {
+            return Err(mailport_error::invalid_state());
+        }
+        #[cfg(test)]
+        if PANIC_IN_NEXT_CALL.with(|p| p.replace(false)) {
+            panic!("test-only panic inside a client call");
+        }
+        let result = f(&mut self.inner);
+        self.poisoned.store(false, Ordering::Relaxed);
+        result
+    }
+
+    fn check(&self) -> Result<&Client, mailport_error> {
+        if self.poisoned.load(Ordering::Relaxed) {
+            Err(mailport_error::invalid_state())
+        } else {
+            Ok(&self.inner)
+        }
+    }
+}
+
+/// What the server said when it accepted a message: reply, accepted and refused recipients, and
+/// how the connection was secured.
+///
+/// Returned by `mailport_client_send_raw` on success; owned by the caller and freed with
+/// `mailport_receipt_free`. Immutable: every accessor may be called from any thread, and the
+/// strings it returns are borrowed from the receipt, NUL-terminated UTF-8, and valid until the
+/// receipt is freed.
+///
+/// Functions: mailport_receipt_reply_code, mailport_receipt_enhanced_status,
+/// mailport_receipt_server_reply, mailport_receipt_accepted_count, mailport_receipt_accepted,
+/// mailport_receipt_rejected_count, mailport_receipt_rejected_address,
+/// mailport_receipt_rejected_reply_code, mailport_receipt_rejected_reply, mailport_receipt_port,
+/// mailport_receipt_security, mailport_receipt_tls_version, mailport_receipt_tls_cipher,
+/// mailport_receipt_size, mailport_receipt_free.
+pub struct mailport_receipt {
+    reply_code: u16,
+    enhanced_status: CString,
+    server_reply: CString,
+    accepted: Vec<CString>,
+    rejected: Vec<RejectedC>,
+    port: u16,
+    security: u32,
+    tls_version: CString,
+    tls_cipher: CString,
+    size: u64,
+}
+
+impl From<Receipt> for mailport_receipt {
+    fn from(receipt: Receipt) -> mailport_receipt {
+        let (reply_code, enhanced_status, server_reply) = reply_parts(&receipt.reply);
+        let (tls_version, tls_cipher) = match &receipt.tls {
+            Some(tls) => (c_text(&tls.version), c_text(&tls.cipher)),
+            None => (CString::default(), CString::default()),
+        };
+        mailport_receipt {
+            reply_code,
+            enhanced_status,
+            server_reply,
+            accepted: receipt.accepted.iter().map(c_text).collect(),
+            rejected: RejectedC::list(&receipt.rejected),
+            port: receipt.port,
+            security: mailport_security::from_core(receipt.security) as u32,
+            tls_version,
+            tls_cipher,
+            size: receipt.size,
+        }
+    }
+}
+
+/// Create a client from a copy of `cfg`.
+///
+/// Checks the whole configuration and prepares TLS (reading CA files and PEM data); no network
+/// I/O happens until the first send. The config is copied: it may be changed, reused or freed
+/// right away without affecting the client.
+///
+/// **Ownership:** `cfg` is only read. On success `*client_out` receives a new client that the
+/// caller frees with `mailport_client_free`.
+///
+/// **NULL:** `cfg` and `client_out` must not be NULL. `error_out` may be NULL.
+///
+/// **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when the host is not
+/// set or a value is invalid, or a CA file is missing, unreadable or holds no certificate (the
+/// message names the value or file).
+///
+/// **Thread safety:** several threads may make clients from the same config at once, provided
+/// nobody changes the config meanwhile.
+///
+/// # Safety
+///
+/// `cfg` must be NULL or a live config not being changed during the call; `client_out` and
+/// `error_out` must each be NULL or valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_client_new(
+    cfg: *const mailport_config,
+    client_out: *mut *mut mailport_client,
+    error_out: *mut *mut mailport_error,
+) -> mailport_result {
+    ffi_boundary!(error_out => {
+        let out: Out<mailport_client> = out_arg!(client_out);
+        out.require("client_out")?;
+        let config = &arg_ref!(cfg, "cfg").0;
+        if config.host.is_empty() {
+            return Err(mailport_error::invalid_argument(
+                "host is not set: call mailport_config_set_host or use mailport_config_from_url",
+            ));
+        }
+        config.validate()?;
+        let inner = Client::new(config.clone())?;
+        out.set(mailport_client { inner, poisoned: AtomicBool::new(false) });
+        Ok(())
+    })
+}
+
+/// Send an already formatted RFC 5322 message (headers, blank line, body) to the given envelope.
+///
+/// Connects if needed, then MAIL FROM, RCPT TO for each recipient, DATA. Returns `MAILPORT_OK`
+/// only after the server's final 2xx reply to the data: the message is then the server's
+/// responsibility. The message is sent as given (line endings normalised to CRLF and lines
+/// starting with "." escaped); it is not parsed, so Bcc recipients belong in `recipients` and
+/// not in a header. A later version adds `mailport_client_send` for built messages.
+///
+/// **Ownership:** every argument is only read. On success `*receipt_out` (if not NULL) receives
+/// a new receipt that the caller frees with `mailport_receipt_free`.
+///
+/// **NULL:** `client`, `envelope_from` and each of the `recipient_count` entries of
+/// `recipients` must not be NULL. `message` may be NULL only when `message_len` is 0.
+/// `receipt_out` may be NULL (no receipt wanted); `error_out` may be NULL. `envelope_from` may
+/// be "" for the null reverse path ("<>", bounces), which some servers refuse.
+///
+/// **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` for an invalid or
+/// missing address (the message names it); `MAILPORT_ERR_INVALID_STATE`; any network, TLS,
+/// authentication or SMTP code. `MAILPORT_ERR_RECIPIENTS_REJECTED` lists each refused address in
+/// the error object.
+///
+/// **Thread safety:** not while another thread uses the same client. The log callback runs on
+/// this thread during the call.
+///
+/// # Safety
+///
+/// `client` must be NULL or a live client that no other thread uses during the call;
+/// `envelope_from` NULL or NUL-terminated; `recipients` NULL or readable for `recipient_count`
+/// pointers, each NULL or NUL-terminated; `message` NULL or readable for `message_len` bytes;
+/// `receipt_out` and `error_out` each NULL or valid for writing one pointer. None of them may
+/// change during the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_client_send_raw(
+    client: *mut mailport_client,
+    envelope_from: *const c_char,
+    recipients: *const *const c_char,
+    recipient_count: usize,
+    message: *const u8,
+    message_len: usize,
+    receipt_out: *mut *mut mailport_receipt,
+    error_out: *mut *mut mailport_error,
+) -> mailport_result {
+    ffi_boundary!(error_out => {
+        let out: Out<mailport_receipt> = out_arg!(receipt_out);
+        let client = arg_mut!(client, "client");
+        let from = arg_str!(envelope_from, "envelope_from");
+        let to: Vec<String> = arg_str_array!(recipients, recipient_count, "recipients")
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let message = arg_bytes!(message, message_len, "message");
+        let receipt = client.with(|c| {
+            let envelope = Envelope::new(from, to)?;
+            Ok(c.send_bytes(&envelope, message)?)
+        })?;
+        out.set(receipt.into());
+        Ok(())
+    })
+}
+
+/// Check that the server answers (NOOP), connecting first if needed.
+///
+/// **NULL:** `client` must not be NULL. `error_out` may be NULL.
+///
+/// **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`, `MAILPORT_ERR_INVALID_STATE`, and any network, TLS,
+/// authentication or SMTP code.
+///
+/// # Safety
+///
+/// `client` must be NULL or a live client that no other thread uses during the call;
+/// `error_out` NULL or valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_client_noop(
+    client: *mut mailport_client,
+    error_out: *mut *mut mailport_error,
+) -> mailport_result {
+    ffi_boundary!(error_out => {
+        arg_mut!(client, "client").with(|c| Ok(c.noop().map(drop)?))
+    })
+}
+
+/// Abort any transaction in progress (RSET) on an open connection; does nothing when none is
+/// open.
+///
+/// **NULL:** `client` must not be NULL. `error_out` may be NULL.
+///
+/// **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`, `MAILPORT_ERR_INVALID_STATE`, and network or SMTP
+/// codes.
+///
+/// # Safety
+///
+/// `client` must be NULL or a live client that no other thread uses during the call;
+/// `error_out` NULL or valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_client_reset(
+    client: *mut mailport_client,
+    error_out: *mut *mut mailport_error,
+) -> mailport_result {
+    ffi_boundary!(error_out => {
+        arg_mut!(client, "client").with(|c| Ok(c.reset()?))
+    })
+}
+
+/// Say QUIT and close the connection, if one is open. The client stays usable: a later send
+/// connects again. QUIT is bounded by the command timeout; a server that does not answer is
+/// simply disconnected.
+///
+/// **NULL:** `client` must not be NULL. `error_out` may be NULL.
+///
+/// **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`, `MAILPORT_ERR_INVALID_STATE`.
+///
+/// # Safety
+///
+/// `client` must be NULL or a live client that no other thread uses during the call;
+/// `error_out` NULL or valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_client_close(
+    client: *mut mailport_client,
+    error_out: *mut *mut mailport_error,
+) -> mailport_result {
+    ffi_boundary!(error_out => {
+        arg_mut!(client, "client").with(|c| {
+            c.close();
+            Ok(())
+        })
+    })
+}
+
+/// Copy the client's redacted transcript (recent sessions, bounded to about 64 KiB) into `buf`.
+///
+/// One line per event: "C: " sent, "S: " received, "* " mailport's own notes, each ending in
+/// "\n". Credentials never appear; message bodies only if enabled with
+/// `mailport_config_set_transcript_bodies`.
+///
+/// Copy-out convention: writes at most `len` bytes including a terminating NUL (when `len > 0`),
+/// cutting at a UTF-8 character boundary, and always stores the full length (without the NUL)
+/// in `*out_n`. Call once with `buf` = NULL and `len` = 0 to learn the size, then with a buffer
+/// of `*out_n + 1` bytes. `mailport_client_transcript_copy` does both in one call.
+///
+/// **Ownership:** the text is copied into the caller's buffer.
+///
+/// **NULL:** `client` must not be NULL; `buf` may be NULL only when `len` is 0; `out_n` may be
+/// NULL.
+///
+/// **Errors** (returned; there is no error object): `MAILPORT_ERR_NULL_ARGUMENT`,
+/// `MAILPORT_ERR_BUFFER_TOO_SMALL` when the text and its NUL did not fit (including the sizing
+/// call), `MAILPORT_ERR_INVALID_STATE`, `MAILPORT_ERR_PANIC`.
+///
+/// # Safety
+///
+/// `client` must be NULL or a live client that no other thread changes during the call; `buf`
+/// NULL or writable for `len` bytes; `out_n` NULL or valid for writing one `size_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_client_transcript(
+    client: *const mailport_client,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> mailport_result {
+    ffi_boundary!({
+        // SAFETY: guaranteed by this function's contract.
+        let Some(client) = (unsafe { client.as_ref() }) else {
+            return mailport_result::MAILPORT_ERR_NULL_ARGUMENT;
+        };
+        let Ok(inner) = client.check() else {
+            return mailport_result::MAILPORT_ERR_INVALID_STATE;
+        };
+        // SAFETY: guaranteed by this function's contract.
+        unsafe { copy_out(&inner.transcript(), buf, len, out_n) }
+    })
+}
+
+/// Return a copy of the client's redacted transcript (see `mailport_client_transcript`) as a
+/// new string.
+///
+/// **Ownership:** the string belongs to the caller, who frees it with `mailport_string_free`.
+///
+/// **NULL:** returns NULL when `client` is NULL or unusable (`MAILPORT_ERR_INVALID_STATE`), or on
+/// an internal error. Returns "" (not NULL) when the transcript is empty.
+///
+/// # Safety
+///
+/// `client` must be NULL or a live client that no other thread changes during the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_client_transcript_copy(
+    client: *const mailport_client,
+) -> *mut c_char {
+    ffi_boundary!({
+        // SAFETY: guaranteed by this function's contract.
+        match unsafe { client.as_ref() }.map(mailport_client::check) {
+            Some(Ok(inner)) => owned_string(inner.transcript()),
+            _ => std::ptr::null_mut(),
+        }
+    })
+}
+
+/// Close the connection (QUIT, bounded by the command timeout) and free the client.
+///
+/// A client that failed internally is freed without QUIT.
+///
+/// **Ownership:** takes back `client`.
+///
+/// **NULL:** `client` may be NULL (nothing happens).
+///
+/// # Safety
+///
+/// `client` must be NULL or a client from mailport that has not been freed, and that no other
+/// thread is using. Must not be called twice with the same value.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_client_free(client: *mut mailport_client) {
+    ffi_boundary!({
+        if !client.is_null() {
+            // SAFETY: the caller passes a client mailport boxed and has not freed yet. Taking
+            // the box first means it is dropped even if QUIT panics.
+            let mut client = unsafe { Box::from_raw(client) };
+            if !client.poisoned.load(Ordering::Relaxed) {
+                client.inner.close();
+            }
+        }
+    })
+}
+
+/// Return the code of the server's final reply to the message (usually 250).
+///
+/// **NULL:** `receipt` may be NULL: returns 0.
+///
+/// # Safety
+///
+/// `receipt` must be NULL or a receipt from mailport that has not been freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_receipt_reply_code(receipt: *const mailport_receipt) -> u16 {
+    getter!(receipt, 0, |r| r.reply_code)
+}
+
+/// Return the enhanced status code of the final reply (e.g. "2.0.0"), or "".
+///
+/// **Ownership:** borrowed from `receipt`, valid until `mailport_receipt_free(receipt)`.
+///
+/// **NULL:** `receipt` may be NULL: returns "". Never returns NULL.
+///
+/// # Safety
+///
+/// `receipt` must be NULL or a receipt from mailport that has not been freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_receipt_enhanced_status(
+    receipt: *const mailport_receipt,
+) -> *const c_char {
+    getter!(receipt, c"".as_ptr(), |r| r.enhanced_status.as_ptr())
+}
+
+/// Return the text of the final reply, verbatim; it usually carries the server's queue id
+/// ("Ok: queued as 4Fx2Q").
+///
+/// **Ownership:** borrowed from `receipt`, valid until `mailport_receipt_free(receipt)`.
+///
+/// **NULL:** `receipt` may be NULL: returns "". Never returns NULL.
+///
+/// # Safety
+///
+/// `receipt` must be NULL or a receipt from mailport that has not been freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_receipt_server_reply(
+    receipt: *const mailport_receipt,
+) -> *const c_char {
+    getter!(receipt, c"".as_ptr(), |r| r.server_reply.as_ptr())
+}
+
+/// Return how many recipients the server accepted.
+///
+/// **NULL:** `receipt` may be NULL: returns 0.
+///
+/// # Safety
+///
+/// `receipt` must be NULL or a receipt from mailport that has not been freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_receipt_accepted_count(
+    receipt: *const mailport_receipt,
+) -> usize {
+    getter!(receipt, 0, |r| r.accepted.len())
+}
+
+/// Return the `index`-th accepted recipient (0-based), in the order given to the send.
+///
+/// **Ownership:** borrowed from `receipt`, valid until `mailport_receipt_free(receipt)`.
+///
+/// **NULL:** returns NULL when `receipt` is NULL or `index` is out of range.
+///
+/// # Safety
+///
+/// `receipt` must be NULL or a receipt from mailport that has not been freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_receipt_accepted(
+    receipt: *const mailport_receipt,
+    index: usize,
+) -> *const c_char {
+    getter!(receipt, std::ptr::null(), |r| r
+        .accepted
+        .get(index)
+        .map_or(std::ptr::null(), |a| a.as_ptr()))
+}
+
+/// Return how many recipients the server refused; non-zero only when partial delivery was
+/// allowed (`mailport_config_set_allow_partial_recipients`).
+///
+/// **NULL:** `receipt` may be NULL: returns 0.
+///
+/// # Safety
+///
+/// `receipt` must be NULL or a receipt from mailport that has not been freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_receipt_rejected_count(
+    receipt: *const mailport_receipt,
+) -> usize {
+    getter!(receipt, 0, |r| r.rejected.len())
+}
+
+/// Return the address of the `index`-th refused recipient (0-based).
+///
+/// **Ownership:** borrowed from `receipt`, valid until `mailport_receipt_free(receipt)`.
+///
+/// **NULL:** returns NULL when `receipt` is NULL or `index` is out of range.
+///
+/// # Safety
+///
+/// `receipt` must be NULL or a receipt from mailport that has not been freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_receipt_rejected_address(
+    receipt: *const mailport_receipt,
+    index: usize,
+) -> *const c_char {
+    getter!(receipt, std::ptr::null(), |r| r
+        .rejected
+        .get(index)
+        .map_or(std::ptr::null(), |x| x.address.as_ptr()))
+}
+
+/// Return the reply code the server gave the `index`-th refused recipient (e.g. 550).
+///
+/// **NULL:** returns 0 when `receipt` is NULL or `index` is out of range.
+///
+/// # Safety
+///
+/// `receipt` must be NULL or a receipt from mailport that has not been freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_receipt_rejected_reply_code(
+    receipt: *const mailport_receipt,
+    index: usize,
+) -> u16 {
+    getter!(receipt, 0, |r| r
+        .rejected
+        .get(index)
+        .map_or(0, |x| x.reply_code))
+}
+
+/// Return the reply text the server gave the `index`-th refused recipient, verbatim.
+///
+/// **Ownership:** borrowed from `receipt`, valid until `mailport_receipt_free(receipt)`.
+///
+/// **NULL:** returns NULL when `receipt` is NULL or `index` is out of range.
+///
+/// # Safety
+///
+/// `receipt` must be NULL or a receipt from mailport that has not been freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_receipt_rejected_reply(
+    receipt: *const mailport_receipt,
+    index: usize,
+) -> *const c_char {
+    getter!(receipt, std::ptr::null(), |r| r
+        .rejected
+        .get(index)
+        .map_or(std::ptr::null(), |x| x.reply.as_ptr()))
+}
+
+/// Return the TCP port the message was sent to.
+///
+/// **NULL:** `receipt` may be NULL: returns 0.
+///
+/// # Safety
+///
+/// `receipt` must be NULL or a receipt from mailport that has not been freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_receipt_port(receipt: *const mailport_receipt) -> u16 {
+    getter!(receipt, 0, |r| r.port)
+}
+
+/// Return the security actually in effect, a `mailport_security` value: never
+/// `MAILPORT_SECURITY_AUTO`; `MAILPORT_SECURITY_OPPORTUNISTIC` means STARTTLS was offered and
+/// used (check `mailport_receipt_tls_version`).
+///
+/// **NULL:** `receipt` may be NULL: returns 0.
+///
+/// # Safety
+///
+/// `receipt` must be NULL or a receipt from mailport that has not been freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_receipt_security(receipt: *const mailport_receipt) -> u32 {
+    getter!(receipt, 0, |r| r.security)
+}
+
+/// Return the TLS protocol version used (e.g. "TLSv1.3"), or "" when the connection was not
+/// encrypted.
+///
+/// **Ownership:** borrowed from `receipt`, valid until `mailport_receipt_free(receipt)`.
+///
+/// **NULL:** `receipt` may be NULL: returns "". Never returns NULL.
+///
+/// # Safety
+///
+/// `receipt` must be NULL or a receipt from mailport that has not been freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_receipt_tls_version(
+    receipt: *const mailport_receipt,
+) -> *const c_char {
+    getter!(receipt, c"".as_ptr(), |r| r.tls_version.as_ptr())
+}
+
+/// Return the TLS cipher suite used (e.g. "TLS13_AES_256_GCM_SHA384"), or "" when the connection
+/// was not encrypted.
+///
+/// **Ownership:** borrowed from `receipt`, valid until `mailport_receipt_free(receipt)`.
+///
+/// **NULL:** `receipt` may be NULL: returns "". Never returns NULL.
+///
+/// # Safety
+///
+/// `receipt` must be NULL or a receipt from mailport that has not been freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_receipt_tls_cipher(
+    receipt: *const mailport_receipt,
+) -> *const c_char {
+    getter!(receipt, c"".as_ptr(), |r| r.tls_cipher.as_ptr())
+}
+
+/// Return the size of the message in bytes, as submitted.
+///
+/// **NULL:** `receipt` may be NULL: returns 0.
+///
+/// # Safety
+///
+/// `receipt` must be NULL or a receipt from mailport that has not been freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_receipt_size(receipt: *const mailport_receipt) -> u64 {
+    getter!(receipt, 0, |r| r.size)
+}
+
+/// Free a receipt.
+///
+/// **Ownership:** takes back the receipt; every string borrowed from it becomes invalid.
+///
+/// **NULL:** `receipt` may be NULL (nothing happens).
+///
+/// # Safety
+///
+/// `receipt` must be NULL or a receipt from mailport that has not been freed. Must not be called
+/// twice with the same value.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_receipt_free(receipt: *mut mailport_receipt) {
+    ffi_boundary!({
+        if !receipt.is_null() {
+            // SAFETY: the caller passes a receipt mailport boxed and has not freed yet.
+            drop(unsafe { Box::from_raw(receipt) });
+        }
+    })
+}

@@ -1,0 +1,50 @@
+//! The C ABI: opaque handles, result codes, error objects and the callback adapter.
+//!
+//! This module only translates between C and the core: it converts arguments, calls the core,
+//! and converts results back. The generated header `include/mailport.h` is its C face.
+//!
+//! # Conventions (normative for every exported function)
+//!
+//! - **Results.** Every fallible function returns a [`mailport_result`] (`MAILPORT_OK` = 0) and
+//!   takes `mailport_error **error_out` as its last parameter. `error_out` may be NULL. When it is
+//!   not, `*error_out` is set to NULL on entry and receives a new error object on failure, freed
+//!   with `mailport_error_free`.
+//! - **Ownership.** No function takes ownership of an argument. Every pointer returned by a
+//!   `_new` or through an `**out` parameter belongs to the caller and is freed with the matching
+//!   `_free`. Every `_free` accepts NULL; freeing twice is undefined behaviour. Every non-NULL
+//!   `**out` is set to NULL on entry and written only on success.
+//! - **Strings in** are NUL-terminated UTF-8. NULL gives `MAILPORT_ERR_NULL_ARGUMENT`, invalid
+//!   UTF-8 gives `MAILPORT_ERR_INVALID_ARGUMENT`; both name the parameter.
+//! - **Strings out** are either *borrowed* from an immutable object (errors, receipts; valid until
+//!   that object is freed, never NULL unless stated), *copied out* of a mutable handle into the
+//!   caller's buffer (`buf, len, *out_n`), or *owned* by the caller and freed with
+//!   `mailport_string_free`. Each function's documentation says which.
+//! - **Panics** never cross the boundary: a panic becomes `MAILPORT_ERR_PANIC` (or a neutral
+//!   value for infallible getters), and a client whose call panicked refuses further use.
+//! - **Threads.** Functions without a handle may be called from any thread. A config may be read
+//!   by many threads at once but not mutated meanwhile. A client may move between threads but
+//!   is used by one thread at a time; separate clients work in parallel. Errors and receipts are
+//!   immutable and may be read from any thread. Callbacks run on the calling thread, during the
+//!   call.
+
+#![allow(non_camel_case_types)]
+
+#[macro_use]
+mod boundary;
+
+// cbindgen writes the header in declaration order, so the modules are declared in the order a
+// reader of mailport.h should meet them; the blank lines keep rustfmt from sorting them.
+mod version;
+
+mod error;
+
+mod config;
+mod log;
+
+mod client;
+
+pub use client::*;
+pub use config::*;
+pub use error::*;
+pub use log::*;
+pub use version::*;

@@ -1,0 +1,136 @@
+//! The session transcript: every line sent and received, redacted.
+//!
+//! Redaction happens where the line is produced (the session knows which lines carry AUTH
+//! payloads or message bodies); this module keeps a bounded copy for callers that cannot take a
+//! callback (PHP) and forwards each event to an optional [`Sink`].
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// Where a transcript line comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Direction {
+    /// Something mailport did or decided (connecting, TLS established, reconnecting).
+    Info,
+    /// A line sent to the server.
+    Sent,
+    /// A line received from the server.
+    Received,
+}
+
+impl Direction {
+    fn prefix(self) -> &'static str {
+        match self {
+            Direction::Info => "* ",
+            Direction::Sent => "C: ",
+            Direction::Received => "S: ",
+        }
+    }
+}
+
+/// Receives transcript events as they happen, on the thread that called `send`.
+pub trait Sink: Send + Sync {
+    fn event(&self, direction: Direction, text: &str);
+}
+
+/// How much of the transcript is kept for reading back: enough for several sessions, bounded
+/// so a long-lived client does not grow without limit.
+const KEPT_BYTES: usize = 64 * 1024;
+
+/// A bounded record of transcript events plus an optional live sink.
+#[derive(Clone, Default)]
+pub struct Transcript {
+    lines: VecDeque<String>,
+    bytes: usize,
+    sink: Option<Arc<dyn Sink>>,
+    mark: usize,
+    dropped: usize,
+}
+
+impl Transcript {
+    pub fn new(sink: Option<Arc<dyn Sink>>) -> Transcript {
+        Transcript {
+            sink,
+            ..Transcript::default()
+        }
+    }
+
+    /// Record one event. `text` must already be redacted and carry no line ending.
+    pub fn record(&mut self, direction: Direction, text: &str) {
+        if let Some(sink) = &self.sink {
+            sink.event(direction, text);
+        }
+        let line = format!("{}{}", direction.prefix(), text);
+        self.bytes += line.len() + 1;
+        self.lines.push_back(line);
+        while self.bytes > KEPT_BYTES && self.lines.len() > 1 {
+            if let Some(old) = self.lines.pop_front() {
+                self.bytes -= old.len() + 1;
+                self.dropped += 1;
+            }
+        }
+    }
+
+    /// Remember the current position, so [`Transcript::since_mark`] returns one operation's lines.
+    pub fn set_mark(&mut self) {
+        self.mark = self.dropped + self.lines.len();
+    }
+
+    /// The lines recorded since the last [`Transcript::set_mark`], one per line.
+    pub fn since_mark(&self) -> String {
+        let skip = self.mark.saturating_sub(self.dropped);
+        join(self.lines.iter().skip(skip))
+    }
+
+    /// Everything still kept, one line each.
+    pub fn text(&self) -> String {
+        join(self.lines.iter())
+    }
+
+    pub fn clear(&mut self) {
+        self.lines.clear();
+        self.bytes = 0;
+        self.mark = 0;
+        self.dropped = 0;
+    }
+}
+
+fn join<'a>(lines: impl Iterator<Item = &'a String>) -> String {
+    let mut out = String::new();
+    for line in lines {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    struct Collect(Mutex<Vec<(Direction, String)>>);
+    impl Sink for Collect {
+        fn event(&self, direction: Direction, text: &str) {
+            self.0.lock().unwrap().push((direction, text.to_string()));
+        }
+    }
+
+    #[test]
+    fn records_forwards_and_bounds() {
+        let sink = Arc::new(Collect(Mutex::new(Vec::new())));
+        let mut t = Transcript::new(Some(sink.clone()));
+        t.record(Direction::Sent, "EHLO me");
+        t.set_mark();
+        t.record(Direction::Received, "250 ok");
+        assert_eq!(t.text(), "C: EHLO me\nS: 250 ok\n");
+        assert_eq!(t.since_mark(), "S: 250 ok\n");
+        assert_eq!(sink.0.lock().unwrap().len(), 2);
+        for _ in 0..10_000 {
+            t.record(Direction::Info, "0123456789");
+        }
+        assert!(t.text().len() <= KEPT_BYTES);
+        assert!(t.since_mark().len() <= KEPT_BYTES);
+    }
+}

@@ -1,0 +1,418 @@
+#!/usr/bin/env python3
+"""Test SMTP server for mailport's integration tests: aiosmtpd (a server we did not write).
+
+Started by tests/common/mod.rs. Listens on 127.0.0.1 only, prints exactly one line
+
+    READY {"port": N, "ca": "/path/ca.pem", "dir": "/path"}
+
+on stdout once it accepts connections, and serves until stdin reaches EOF (the test process
+exited or dropped its handle) or SIGTERM/SIGINT arrives.
+
+Why not aiosmtpd's `Controller`: it cannot listen on port 0 (it connects to its own configured
+port to "trigger" the lazy SMTP factory, which fails for port 0 and also adds a bogus session).
+So the launcher runs its own asyncio loop with `loop.create_server(lambda: SMTP(...))` — the same
+`aiosmtpd.smtp.SMTP` protocol class the Controller instantiates, with the same keyword arguments
+(`hostname=`, `tls_context=`, `require_starttls=`, `authenticator=`, `auth_require_tls=`,
+`auth_exclude_mechanism=`, `data_size_limit=`, `enable_SMTPUTF8=`, `decode_data=`, `timeout=`),
+and `ssl=` on the listening socket for implicit TLS exactly like `Controller(ssl_context=...)`.
+
+Files written to --dir:
+  ca.pem         the CA a client must trust (a different, unrelated CA with --untrusted)
+  msg-<n>.json   one per accepted message (n = 1, 2, ... in acceptance order), written
+                 atomically (temp file + rename). ASCII-only JSON (json.dumps, ensure_ascii):
+                 {"n", "conn", "mail_from", "rcpt_tos", "data_b64", "mail_options",
+                  "rcpt_options", "tls", "tls_version", "auth_user", "queue_id", "helo"}
+  events.log     one line per event, appended and flushed as it happens:
+                 "<conn> CONNECT", "<conn> <VERB> [arg]" for every SMTP command line received
+                 (AUTH shows only the mechanism, never credentials), "<conn> TLS <version>"
+                 after a STARTTLS handshake, "<conn> CLOSE" when the server drops a session.
+
+What aiosmtpd 1.4.6 advertises in EHLO (as configured here):
+  plain:     SIZE <n>, 8BITMIME, SMTPUTF8, HELP  [+ AUTH LOGIN PLAIN with --auth --auth-plaintext]
+  starttls:  before TLS: SIZE, 8BITMIME, SMTPUTF8, STARTTLS, HELP
+             after TLS:  SIZE, 8BITMIME, SMTPUTF8, HELP [+ AUTH LOGIN PLAIN with --auth]
+  tls:       SIZE, 8BITMIME, SMTPUTF8, HELP [+ AUTH LOGIN PLAIN with --auth]
+  It never advertises PIPELINING (though it processes pipelined commands in order, since it reads
+  one line at a time from a buffered stream); --pipelining adds the keyword. aiosmtpd itself
+  advertises AUTH whenever TLS is active even without an authenticator (every login then fails);
+  this launcher removes the AUTH line unless --auth is given.
+
+aiosmtpd quirks worth knowing: it refuses the null reverse path (MAIL FROM:<> gets 501); it
+upper-cases MAIL/RCPT parameters; on implicit TLS it would refuse AUTH with 538 unless
+auth_require_tls=False (it only counts STARTTLS as encryption), so tls mode sets that;
+it checks SIZE=n in MAIL FROM against data_size_limit (552) and counts received DATA bytes.
+"""
+
+import argparse
+import asyncio
+import base64
+import itertools
+import json
+import logging
+import os
+import signal
+import ssl
+import sys
+import threading
+import uuid
+
+try:
+    import trustme
+    from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+except ImportError as error:  # pragma: no cover - reported to the Rust harness
+    sys.stderr.write(
+        f"IMPORT-ERROR: {error}\n"
+        "aiosmtpd is required: pip install aiosmtpd trustme\n"
+    )
+    sys.stderr.flush()
+    sys.exit(3)
+
+
+HANG_PHASES = ("greeting", "ehlo", "mail", "rcpt", "data")
+BUILTIN_MECHS = ("PLAIN", "LOGIN")
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--mode", choices=("plain", "starttls", "tls"), default="plain",
+                   help="plain: no TLS; starttls: offer STARTTLS; tls: implicit TLS")
+    p.add_argument("--dir", required=True, help="working directory (created if missing)")
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 = any free port)")
+    p.add_argument("--hostname", default="aiosmtpd.test",
+                   help="name in the greeting and EHLO reply (never looked up)")
+    p.add_argument("--cert-name", action="append", default=None,
+                   help="DNS name (or IP) in the server certificate; repeatable. "
+                        "Default: localhost and 127.0.0.1")
+    p.add_argument("--untrusted", action="store_true",
+                   help="write a different CA to ca.pem than the one that signed the cert")
+    p.add_argument("--tls-max", choices=("1.2", "1.3"), default=None,
+                   help="highest TLS version the server accepts")
+    p.add_argument("--require-starttls", action="store_true",
+                   help="starttls mode: refuse commands other than EHLO/NOOP/QUIT before TLS")
+    p.add_argument("--no-starttls-offer", action="store_true",
+                   help="do not offer STARTTLS (only meaningful, and implied, in plain mode)")
+    p.add_argument("--auth", default=None, metavar="USER:PASS", help="enable AUTH")
+    p.add_argument("--auth-plaintext", action="store_true",
+                   help="allow AUTH without TLS (aiosmtpd auth_require_tls=False)")
+    p.add_argument("--auth-mechs", default=None, metavar="MECH[,MECH]",
+                   help="advertise only these of PLAIN, LOGIN (default both)")
+    p.add_argument("--reject-rcpt", action="append", default=[], metavar="SUBSTR",
+                   help="550 5.1.1 for RCPT TO addresses containing SUBSTR; repeatable")
+    p.add_argument("--tempfail-rcpt", action="append", default=[], metavar="SUBSTR",
+                   help="450 4.2.0 for RCPT TO addresses containing SUBSTR; repeatable")
+    p.add_argument("--hang", choices=HANG_PHASES, default=None,
+                   help="never answer at this phase (greeting: accept TCP and stay silent)")
+    p.add_argument("--size", type=int, default=None,
+                   help="advertise and enforce SIZE N (0 = no SIZE at all; "
+                        "default aiosmtpd's 33554432)")
+    p.add_argument("--queue-id", action="store_true",
+                   help='DATA reply "250 2.0.0 Ok: queued as <id>" with a unique id')
+    p.add_argument("--close-after", type=int, default=None, metavar="N",
+                   help="close a connection 0.1 s after replying to its N-th message")
+    p.add_argument("--idle-timeout", type=float, default=None, metavar="SECONDS",
+                   help="aiosmtpd's own idle timeout: close sessions silent that long")
+    p.add_argument("--pipelining", action="store_true",
+                   help="also advertise PIPELINING (aiosmtpd does not by default)")
+    args = p.parse_args(argv)
+    if args.no_starttls_offer and args.mode != "plain":
+        p.error("--no-starttls-offer only makes sense with --mode plain")
+    if args.require_starttls and args.mode != "starttls":
+        p.error("--require-starttls needs --mode starttls")
+    if args.auth is not None and ":" not in args.auth:
+        p.error("--auth wants USER:PASS")
+    if args.auth_mechs is not None:
+        mechs = [m.strip().upper() for m in args.auth_mechs.split(",") if m.strip()]
+        unknown = [m for m in mechs if m not in BUILTIN_MECHS]
+        if unknown or not mechs:
+            p.error(f"--auth-mechs: choose from {', '.join(BUILTIN_MECHS)}")
+        args.auth_mechs = mechs
+    if args.close_after is not None and args.close_after < 1:
+        p.error("--close-after wants N >= 1")
+    return args
+
+
+class Recorder:
+    """Writes messages and events into the working directory."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        self.msg_counter = itertools.count(1)
+        self.conn_counter = itertools.count(1)
+        self.events_path = os.path.join(directory, "events.log")
+
+    def event(self, conn, text):
+        with open(self.events_path, "a", encoding="utf-8", errors="backslashreplace") as f:
+            f.write(f"{conn} {text}\n")
+            f.flush()
+
+    def message(self, record):
+        n = next(self.msg_counter)
+        record = dict(record, n=n)
+        final = os.path.join(self.dir, f"msg-{n}.json")
+        tmp = os.path.join(self.dir, f".msg-{n}.json.tmp")
+        with open(tmp, "w", encoding="ascii") as f:
+            f.write(json.dumps(record, ensure_ascii=True, sort_keys=True))
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, final)
+        return n
+
+
+def _text(value):
+    """aiosmtpd hands arguments over as str with surrogate escapes, or bytes (logins)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="backslashreplace")
+    if isinstance(value, str):
+        return value.encode("utf-8", errors="surrogateescape").decode(
+            "utf-8", errors="backslashreplace")
+    return value
+
+
+def _tls_version(server):
+    transport = server.transport
+    if transport is None:
+        return None
+    obj = transport.get_extra_info("ssl_object")
+    if obj is None:
+        return None
+    return obj.version()
+
+
+class Handler:
+    """aiosmtpd handler hooks (handle_EHLO / handle_RCPT / handle_DATA / ...)."""
+
+    def __init__(self, args, recorder):
+        self.args = args
+        self.rec = recorder
+
+    async def _hang(self, phase):
+        if self.args.hang == phase:
+            await asyncio.sleep(3600)
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        await self._hang("ehlo")
+        # The 5-argument hook must record the name itself (aiosmtpd checks it before MAIL).
+        session.host_name = hostname
+        out = []
+        for line in responses:
+            keyword = line[4:].split(" ", 1)[0].upper()
+            if keyword == "AUTH" and self.args.auth is None:
+                continue  # aiosmtpd advertises AUTH on TLS even with no authenticator
+            out.append(line)
+        if self.args.pipelining:
+            out.insert(1, "250-PIPELINING")
+        # Keep the continuation markers right: every line but the last is "250-".
+        return [("250 " if i == len(out) - 1 else "250-") + line[4:] for i, line in enumerate(out)]
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        await self._hang("mail")
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        await self._hang("rcpt")
+        if any(s in address for s in self.args.reject_rcpt):
+            return f"550 5.1.1 <{address}>: Recipient address rejected"
+        if any(s in address for s in self.args.tempfail_rcpt):
+            return f"450 4.2.0 <{address}>: Recipient address rejected: try again later"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        await self._hang("data")
+        queue_id = uuid.uuid4().hex[:12].upper() if self.args.queue_id else None
+        auth_user = None
+        if session.authenticated and session.auth_data is not None:
+            auth_user = _text(getattr(session.auth_data, "login", None))
+        tls_version = _tls_version(server)
+        conn = getattr(server, "conn_id", 0)
+        self.rec.message({
+            "conn": conn,
+            "helo": _text(session.host_name),
+            "mail_from": _text(envelope.mail_from),
+            "rcpt_tos": [_text(r) for r in envelope.rcpt_tos],
+            "data_b64": base64.b64encode(envelope.original_content or b"").decode("ascii"),
+            "mail_options": [_text(o) for o in envelope.mail_options],
+            "rcpt_options": [_text(o) for o in envelope.rcpt_options],
+            "tls": tls_version is not None,
+            "tls_version": tls_version,
+            "auth_user": auth_user,
+            "queue_id": queue_id,
+        })
+        server.messages_on_connection = getattr(server, "messages_on_connection", 0) + 1
+        if self.args.close_after and server.messages_on_connection >= self.args.close_after:
+            # Close once the reply below has been written and the session is idle: the client
+            # sees a dropped connection on its next command, as with a server's idle timeout.
+            transport = server.transport
+
+            def drop():
+                if server.transport is not None:
+                    self.rec.event(conn, "CLOSE")
+                    transport.close()
+
+            server.loop.call_later(0.1, drop)
+        if queue_id is not None:
+            return f"250 2.0.0 Ok: queued as {queue_id}"
+        return "250 2.0.0 Ok"
+
+
+class RecordingSMTP(SMTP):
+    """aiosmtpd's SMTP protocol, logging each command verb to events.log."""
+
+    def __init__(self, handler, recorder, conn_id, **kwargs):
+        super().__init__(handler, **kwargs)
+        self.conn_id = conn_id
+        self._recorder = recorder
+        recorder.event(conn_id, "CONNECT")
+        for verb, method in list(self._smtp_methods.items()):
+            self._smtp_methods[verb] = self._logged(verb, method)
+
+    def _logged(self, verb, method):
+        async def wrapper(arg):
+            shown = ""
+            if arg:
+                # Never log AUTH's initial response (credentials): only the mechanism.
+                shown = " " + (arg.split()[0] if verb == "AUTH" else _text(arg))
+            self._recorder.event(self.conn_id, verb + shown)
+            await method(arg)
+            if verb == "STARTTLS" and self._tls_protocol is not None:
+                self._recorder.event(self.conn_id, f"TLS {_tls_version(self)}")
+
+        return wrapper
+
+
+class SilentProtocol(asyncio.Protocol):
+    """--hang greeting: accept the connection and never say anything."""
+
+    def __init__(self, recorder, conn_id):
+        self.rec = recorder
+        self.conn_id = conn_id
+
+    def connection_made(self, transport):
+        self.rec.event(self.conn_id, "CONNECT")
+        self.transport = transport
+
+    def data_received(self, data):
+        pass
+
+
+def make_tls(args, directory):
+    ca = trustme.CA()
+    names = args.cert_name or ["localhost", "127.0.0.1"]
+    leaf = ca.issue_cert(*names)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if args.tls_max == "1.2":
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    leaf.configure_cert(ctx)
+    ca_path = os.path.join(directory, "ca.pem")
+    published = trustme.CA() if args.untrusted else ca
+    published.cert_pem.write_to_path(ca_path)
+    return ctx, ca_path
+
+
+def authenticator_for(args):
+    user, _, password = args.auth.partition(":")
+    user_b, pass_b = user.encode(), password.encode()
+
+    def authenticate(server, session, envelope, mechanism, auth_data):
+        if (isinstance(auth_data, LoginPassword)
+                and auth_data.login == user_b and auth_data.password == pass_b):
+            return AuthResult(success=True, auth_data=auth_data)
+        # handled=False makes aiosmtpd send "535 5.7.8 Authentication credentials invalid".
+        return AuthResult(success=False, handled=False)
+
+    return authenticate
+
+
+async def serve(args):
+    directory = os.path.abspath(args.dir)
+    os.makedirs(directory, exist_ok=True)
+    recorder = Recorder(directory)
+    tls_ctx, ca_path = make_tls(args, directory)
+
+    kwargs = {
+        "hostname": args.hostname,
+        "decode_data": False,
+        "enable_SMTPUTF8": True,
+    }
+    if args.size is not None:
+        kwargs["data_size_limit"] = args.size or None
+    if args.idle_timeout is not None:
+        kwargs["timeout"] = args.idle_timeout
+    if args.mode == "starttls":
+        kwargs["tls_context"] = tls_ctx
+        kwargs["require_starttls"] = args.require_starttls
+    if args.auth is not None:
+        kwargs["authenticator"] = authenticator_for(args)
+        # Implicit TLS is encrypted from the start, but aiosmtpd only counts STARTTLS.
+        kwargs["auth_require_tls"] = not (args.auth_plaintext or args.mode == "tls")
+        if args.auth_mechs:
+            kwargs["auth_exclude_mechanism"] = [
+                m for m in BUILTIN_MECHS if m not in args.auth_mechs]
+
+    handler = Handler(args, recorder)
+    loop = asyncio.get_running_loop()
+
+    if args.hang == "greeting":
+        def factory():
+            return SilentProtocol(recorder, next(recorder.conn_counter))
+    else:
+        def factory():
+            return RecordingSMTP(handler, recorder, next(recorder.conn_counter),
+                                 loop=loop, **kwargs)
+
+    server = await loop.create_server(
+        factory, host="127.0.0.1", port=args.port,
+        ssl=tls_ctx if args.mode == "tls" else None,
+        reuse_address=True)
+    port = server.sockets[0].getsockname()[1]
+
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    def watch_stdin():
+        try:
+            while sys.stdin.buffer.read(4096):
+                pass
+        except (OSError, ValueError):
+            pass
+        loop.call_soon_threadsafe(stop.set)
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+
+    sys.stdout.write("READY " + json.dumps({"port": port, "ca": ca_path, "dir": directory}) + "\n")
+    sys.stdout.flush()
+
+    await stop.wait()
+    server.close()
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
+
+
+def main(argv):
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # aiosmtpd warns about its own deprecated attribute when a login succeeds: noise.
+    logging.getLogger("mail.log").addFilter(
+        lambda record: "login_data is deprecated" not in record.getMessage())
+    try:
+        asyncio.run(serve(args))
+    except (asyncio.TimeoutError, asyncio.CancelledError):
+        pass
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Connections still open (hanging handlers) must not keep the process alive.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
