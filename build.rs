@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 /// `mailport_abi_version()` and the SONAME `libmailport.so.<ABI_VERSION>`.
 const ABI_VERSION: u32 = 1;
 
-/// Headers written by this script, as (file name, flavour).
+/// The canonical header (C and C++ users) and the preprocessor-free one (PHP `FFI::cdef`).
 const CANONICAL: &str = "mailport.h";
 const FFI_FLAT: &str = "mailport_ffi.h";
 

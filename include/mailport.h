@@ -329,6 +329,8 @@ typedef struct mailport_receipt mailport_receipt;
  * that is calling it, and must not unwind (C++ exceptions, longjmp) across mailport. When
  * several clients made from configs with the same callback run on different threads, the
  * callback runs on those threads concurrently and must be thread-safe.
+ *
+ * Functions: mailport_config_set_log_callback.
  */
 typedef void (*mailport_log_callback)(void *userdata, uint32_t kind, const char *text, size_t len);
 
@@ -1199,8 +1201,6 @@ char *mailport_client_transcript_copy(const struct mailport_client *client);
 
 /**
  * Close the connection (QUIT, bounded by the command timeout) and free the client.
- *
- * A client that failed internally is freed without QUIT.
  *
  * **Ownership:** takes back `client`.
  *

@@ -33,13 +33,22 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// target/<profile>, where cargo put the shared library next to this test's `deps/` directory.
-fn target_profile_dir() -> PathBuf {
+/// The shared library this test run built. `cargo test` compiles the cdylib into
+/// `target/<profile>/deps/` (next to the test binaries) and only `cargo build` copies it up to
+/// `target/<profile>/`, where it may be stale; so `deps/` comes first.
+fn shared_library() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("test binary lives in target/<profile>/deps")
-        .to_path_buf()
+    let deps = exe.parent().expect("test binary has a directory");
+    let candidates = [
+        deps.join("libmailport.so"),
+        deps.parent()
+            .map_or_else(PathBuf::new, |p| p.join("libmailport.so")),
+    ];
+    candidates
+        .iter()
+        .find(|p| p.exists())
+        .cloned()
+        .unwrap_or_else(|| panic!("libmailport.so not found; looked at {candidates:?}"))
 }
 
 #[test]
@@ -154,10 +163,28 @@ fn ffi_header_is_free_of_preprocessor_lines_and_std_typedefs() {
     assert_eq!(declared_functions(&text), declared_functions(&canonical));
 }
 
-/// `mailport_*` names followed by `(` at the start of a declaration, in order.
+/// `header` without comments and preprocessor lines.
+fn code_only(header: &str) -> String {
+    let mut out = String::new();
+    let mut rest = header;
+    while let Some(start) = rest.find("/*") {
+        out.push_str(&rest[..start]);
+        rest = rest[start..]
+            .find("*/")
+            .map_or("", |end| &rest[start + end + 2..]);
+    }
+    out.push_str(rest);
+    out.lines()
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `mailport_*` names followed by `(` in function declarations, in order.
 fn declared_functions(header: &str) -> Vec<String> {
     let mut names = Vec::new();
-    for stmt in header.split(';') {
+    for stmt in code_only(header).split(';') {
         let stmt = stmt.trim();
         if stmt.contains("typedef") {
             continue;
@@ -312,12 +339,7 @@ fn exported_symbols(library: &Path) -> Vec<String> {
 
 #[test]
 fn symbol_list_matches_the_shared_library() {
-    let library = target_profile_dir().join("libmailport.so");
-    assert!(
-        library.exists(),
-        "{} not found: `cargo test` builds the cdylib next to the test binaries",
-        library.display()
-    );
+    let library = shared_library();
     let exported = exported_symbols(&library);
     let listed_path = repo().join("tests/abi/symbols.txt");
     let mut listed: Vec<String> = read(&listed_path)

@@ -1,6 +1,6 @@
 //! The panic boundary and the argument helpers every exported function uses.
 //!
-//! Two forms of [`ffi_boundary!`]:
+//! Two forms of `ffi_boundary!`:
 //!
 //! - `ffi_boundary!(error_out => { body })` for fallible functions. The body evaluates to
 //!   `Result<(), mailport_error>`; `*error_out` is set to NULL on entry; an `Err` is boxed into
@@ -68,7 +68,7 @@ impl PanicDefault for mailport_result {
     }
 }
 
-/// The fallible form of the boundary; use it through [`ffi_boundary!`].
+/// The fallible form of the boundary; use it through `ffi_boundary!`.
 ///
 /// # Safety
 ///
@@ -96,7 +96,7 @@ pub(crate) unsafe fn fallible(
     code
 }
 
-/// The infallible form of the boundary; use it through [`ffi_boundary!`].
+/// The infallible form of the boundary; use it through `ffi_boundary!`.
 pub(crate) fn infallible<T: PanicDefault>(body: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| T::panic_default())
 }

@@ -357,8 +357,6 @@ pub unsafe extern "C" fn mailport_client_transcript_copy(
 
 /// Close the connection (QUIT, bounded by the command timeout) and free the client.
 ///
-/// A client that failed internally is freed without QUIT.
-///
 /// **Ownership:** takes back `client`.
 ///
 /// **NULL:** `client` may be NULL (nothing happens).
@@ -371,12 +369,9 @@ pub unsafe extern "C" fn mailport_client_transcript_copy(
 pub unsafe extern "C" fn mailport_client_free(client: *mut mailport_client) {
     ffi_boundary!({
         if !client.is_null() {
-            // SAFETY: the caller passes a client mailport boxed and has not freed yet. Taking
-            // the box first means it is dropped even if QUIT panics.
-            let mut client = unsafe { Box::from_raw(client) };
-            if !client.poisoned.load(Ordering::Relaxed) {
-                client.inner.close();
-            }
+            // SAFETY: the caller passes a client mailport boxed and has not freed yet. Dropping
+            // the core client says QUIT; the memory is released even if that panics.
+            drop(unsafe { Box::from_raw(client) });
         }
     })
 }
@@ -623,4 +618,283 @@ pub unsafe extern "C" fn mailport_receipt_free(receipt: *mut mailport_receipt) {
             drop(unsafe { Box::from_raw(receipt) });
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ffi::{
+        mailport_config_free, mailport_config_new, mailport_config_set_host,
+        mailport_config_set_port, mailport_error_free, mailport_error_message,
+    };
+    use std::ffi::CStr;
+    use std::ptr;
+
+    use mailport_result::*;
+
+    fn run(
+        call: impl FnOnce(*mut *mut mailport_error) -> mailport_result,
+    ) -> (mailport_result, String) {
+        let mut err: *mut mailport_error = ptr::dangling_mut();
+        let rc = call(&mut err);
+        if rc == MAILPORT_OK {
+            assert!(err.is_null());
+            return (rc, String::new());
+        }
+        // SAFETY: `err` was just produced by mailport.
+        unsafe {
+            let message = CStr::from_ptr(mailport_error_message(err))
+                .to_str()
+                .unwrap()
+                .to_string();
+            mailport_error_free(err);
+            (rc, message)
+        }
+    }
+
+    fn text(p: *const c_char) -> String {
+        assert!(!p.is_null());
+        // SAFETY: mailport returns valid C strings.
+        unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_string()
+    }
+
+    /// A client for a port where nothing listens (no I/O happens before a send).
+    fn client() -> *mut mailport_client {
+        // SAFETY: plain sequence of valid calls.
+        unsafe {
+            let cfg = mailport_config_new();
+            assert_eq!(
+                run(|e| mailport_config_set_host(cfg, c"127.0.0.1".as_ptr(), e)).0,
+                MAILPORT_OK
+            );
+            assert_eq!(run(|e| mailport_config_set_port(cfg, 9, e)).0, MAILPORT_OK);
+            let mut client = ptr::null_mut();
+            let (rc, m) = run(|e| mailport_client_new(cfg, &mut client, e));
+            assert_eq!(rc, MAILPORT_OK, "{m}");
+            mailport_config_free(cfg);
+            client
+        }
+    }
+
+    #[test]
+    fn null_arguments_are_reported_by_name() {
+        let null = ptr::null_mut();
+        let to = [c"a@example.org".as_ptr()];
+        let mut receipt: *mut mailport_receipt = ptr::dangling_mut();
+        let mut client_out: *mut mailport_client = ptr::dangling_mut();
+        // SAFETY: NULL handles are the case under test; every other pointer is valid.
+        unsafe {
+            let (rc, m) = run(|e| mailport_client_new(ptr::null(), &mut client_out, e));
+            assert_eq!(
+                (rc, m.as_str()),
+                (MAILPORT_ERR_NULL_ARGUMENT, "cfg must not be NULL")
+            );
+            assert!(client_out.is_null());
+            let (rc, m) = run(|e| {
+                mailport_client_send_raw(
+                    null,
+                    c"me@example.org".as_ptr(),
+                    to.as_ptr(),
+                    1,
+                    ptr::null(),
+                    0,
+                    &mut receipt,
+                    e,
+                )
+            });
+            assert_eq!(
+                (rc, m.as_str()),
+                (MAILPORT_ERR_NULL_ARGUMENT, "client must not be NULL")
+            );
+            assert!(receipt.is_null());
+            for call in [
+                mailport_client_noop,
+                mailport_client_reset,
+                mailport_client_close,
+            ] {
+                let (rc, m) = run(|e| call(null, e));
+                assert_eq!(
+                    (rc, m.as_str()),
+                    (MAILPORT_ERR_NULL_ARGUMENT, "client must not be NULL")
+                );
+            }
+            let mut n = 7;
+            assert_eq!(
+                mailport_client_transcript(null, ptr::null_mut(), 0, &mut n),
+                MAILPORT_ERR_NULL_ARGUMENT
+            );
+            assert!(mailport_client_transcript_copy(null).is_null());
+            mailport_client_free(null);
+
+            // Receipt getters on NULL are neutral.
+            let r = ptr::null();
+            assert_eq!(mailport_receipt_reply_code(r), 0);
+            assert_eq!(text(mailport_receipt_enhanced_status(r)), "");
+            assert_eq!(text(mailport_receipt_server_reply(r)), "");
+            assert_eq!(mailport_receipt_accepted_count(r), 0);
+            assert!(mailport_receipt_accepted(r, 0).is_null());
+            assert_eq!(mailport_receipt_rejected_count(r), 0);
+            assert!(mailport_receipt_rejected_address(r, 0).is_null());
+            assert_eq!(mailport_receipt_rejected_reply_code(r, 0), 0);
+            assert!(mailport_receipt_rejected_reply(r, 0).is_null());
+            assert_eq!(mailport_receipt_port(r), 0);
+            assert_eq!(mailport_receipt_security(r), 0);
+            assert_eq!(text(mailport_receipt_tls_version(r)), "");
+            assert_eq!(text(mailport_receipt_tls_cipher(r)), "");
+            assert_eq!(mailport_receipt_size(r), 0);
+            mailport_receipt_free(ptr::null_mut());
+        }
+    }
+
+    #[test]
+    fn a_config_without_host_is_refused() {
+        // SAFETY: valid calls.
+        unsafe {
+            let cfg = mailport_config_new();
+            let mut client: *mut mailport_client = ptr::dangling_mut();
+            let (rc, m) = run(|e| mailport_client_new(cfg, &mut client, e));
+            assert_eq!(rc, MAILPORT_ERR_INVALID_ARGUMENT);
+            assert!(m.starts_with("host is not set"), "{m}");
+            assert!(client.is_null());
+            let (rc, m) = run(|e| mailport_client_new(cfg, ptr::null_mut(), e));
+            assert_eq!(
+                (rc, m.as_str()),
+                (MAILPORT_ERR_NULL_ARGUMENT, "client_out must not be NULL")
+            );
+            mailport_config_free(cfg);
+        }
+    }
+
+    #[test]
+    fn send_arguments_are_checked_before_any_io() {
+        let client = client();
+        // SAFETY: `client` is live; arrays and strings are valid or deliberately NULL/bad.
+        unsafe {
+            let two = [c"a@example.org".as_ptr(), ptr::null()];
+            let (rc, m) = run(|e| {
+                mailport_client_send_raw(
+                    client,
+                    c"me@example.org".as_ptr(),
+                    two.as_ptr(),
+                    2,
+                    ptr::null(),
+                    0,
+                    ptr::null_mut(),
+                    e,
+                )
+            });
+            assert_eq!(
+                (rc, m.as_str()),
+                (MAILPORT_ERR_NULL_ARGUMENT, "recipients[1] must not be NULL")
+            );
+
+            let (rc, m) = run(|e| {
+                mailport_client_send_raw(
+                    client,
+                    c"me@\xffexample.org".as_ptr(),
+                    two.as_ptr(),
+                    1,
+                    ptr::null(),
+                    0,
+                    ptr::null_mut(),
+                    e,
+                )
+            });
+            assert_eq!(rc, MAILPORT_ERR_INVALID_ARGUMENT);
+            assert!(m.starts_with("envelope_from is not valid UTF-8"), "{m}");
+
+            let (rc, m) = run(|e| {
+                mailport_client_send_raw(
+                    client,
+                    c"me@example.org".as_ptr(),
+                    two.as_ptr(),
+                    1,
+                    ptr::null(),
+                    5,
+                    ptr::null_mut(),
+                    e,
+                )
+            });
+            assert_eq!(
+                (rc, m.as_str()),
+                (MAILPORT_ERR_NULL_ARGUMENT, "message must not be NULL")
+            );
+
+            let bad = [c"not an address\r\nRCPT TO:<x@y>".as_ptr()];
+            let (rc, m) = run(|e| {
+                mailport_client_send_raw(
+                    client,
+                    c"me@example.org".as_ptr(),
+                    bad.as_ptr(),
+                    1,
+                    b"x".as_ptr(),
+                    1,
+                    ptr::null_mut(),
+                    e,
+                )
+            });
+            assert_eq!(rc, MAILPORT_ERR_INVALID_ARGUMENT);
+            assert!(m.contains("recipient 1"), "{m}");
+
+            // Nothing was sent, so the transcript is empty: sizing call, then exact fit.
+            let mut n = usize::MAX;
+            assert_eq!(
+                mailport_client_transcript(client, ptr::null_mut(), 0, &mut n),
+                MAILPORT_ERR_BUFFER_TOO_SMALL
+            );
+            assert_eq!(n, 0);
+            let mut buf = [1 as c_char; 1];
+            assert_eq!(
+                mailport_client_transcript(client, buf.as_mut_ptr(), 1, &mut n),
+                MAILPORT_OK
+            );
+            assert_eq!(buf[0], 0);
+            let copy = mailport_client_transcript_copy(client);
+            assert_eq!(text(copy), "");
+            crate::ffi::mailport_string_free(copy);
+            mailport_client_free(client);
+        }
+    }
+
+    #[test]
+    fn a_panic_poisons_the_client_until_it_is_freed() {
+        let client = client();
+        PANIC_IN_NEXT_CALL.with(|p| p.set(true));
+        // SAFETY: `client` is live until the free at the end.
+        unsafe {
+            let (rc, m) = run(|e| mailport_client_noop(client, e));
+            assert_eq!(rc, MAILPORT_ERR_PANIC);
+            assert!(m.contains("test-only panic inside a client call"), "{m}");
+            for call in [
+                mailport_client_noop,
+                mailport_client_reset,
+                mailport_client_close,
+            ] {
+                let (rc, m) = run(|e| call(client, e));
+                assert_eq!(rc, MAILPORT_ERR_INVALID_STATE);
+                assert!(m.contains("free it"), "{m}");
+            }
+            let to = [c"a@example.org".as_ptr()];
+            let (rc, _) = run(|e| {
+                mailport_client_send_raw(
+                    client,
+                    c"".as_ptr(),
+                    to.as_ptr(),
+                    1,
+                    ptr::null(),
+                    0,
+                    ptr::null_mut(),
+                    e,
+                )
+            });
+            assert_eq!(rc, MAILPORT_ERR_INVALID_STATE);
+            let mut n = 0;
+            assert_eq!(
+                mailport_client_transcript(client, ptr::null_mut(), 0, &mut n),
+                MAILPORT_ERR_INVALID_STATE
+            );
+            assert!(mailport_client_transcript_copy(client).is_null());
+            mailport_client_free(client);
+        }
+    }
 }

@@ -43,6 +43,8 @@ impl mailport_log_kind {
 /// that is calling it, and must not unwind (C++ exceptions, longjmp) across mailport. When
 /// several clients made from configs with the same callback run on different threads, the
 /// callback runs on those threads concurrently and must be thread-safe.
+///
+/// Functions: mailport_config_set_log_callback.
 pub type mailport_log_callback =
     Option<unsafe extern "C" fn(userdata: *mut c_void, kind: u32, text: *const c_char, len: usize)>;
 

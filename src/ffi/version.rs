@@ -84,8 +84,8 @@ mod tests {
             "{v}"
         );
         assert!(v.contains("rustls") && v.ends_with(" ring"), "{v}");
-        // SAFETY: no arguments.
-        assert_eq!(unsafe { mailport_abi_version() }, 1);
+        // SAFETY: no arguments. (tests/header.rs checks it against MAILPORT_ABI_VERSION.)
+        assert!(unsafe { mailport_abi_version() } >= 1);
     }
 
     #[test]

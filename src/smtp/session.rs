@@ -170,13 +170,18 @@ impl Session {
         transcript: &mut Transcript,
         budget: Instant,
     ) -> Result<()> {
-        let greeting = match self.read_reply(transcript, budget, Step::Greeting, "for its greeting")
-        {
-            Err(e) if e.kind() == Kind::Timeout && self.security != Security::Tls => {
-                return Err(self.explain_silent_server(e, config, tls_config, budget));
-            }
-            other => other?,
-        };
+        let deadline = self.deadline(budget);
+        let greeting =
+            match self.receive_reply(transcript, deadline, Step::Greeting, "for its greeting") {
+                Ok(reply) => reply,
+                Err(e) if e.kind() == Kind::Timeout && self.security != Security::Tls => {
+                    return Err(self.explain_silent_server(e, config, tls_config, budget));
+                }
+                Err(e) => {
+                    self.break_connection();
+                    return Err(e);
+                }
+            };
         if greeting.code() != 220 {
             let why = if greeting.code() == 554 {
                 "the server refuses service to this client"
@@ -297,6 +302,22 @@ impl Session {
         step: Step,
         what: &str,
     ) -> Result<Reply> {
+        let result = self.receive_reply(transcript, deadline, step, what);
+        if result.is_err() {
+            // After a failed read the session's state is unknown: never reuse it.
+            self.break_connection();
+        }
+        result
+    }
+
+    /// Read one reply; on failure the connection is left as it is, for the caller to decide.
+    fn receive_reply(
+        &mut self,
+        transcript: &mut Transcript,
+        deadline: Instant,
+        step: Step,
+        what: &str,
+    ) -> Result<Reply> {
         let started = Instant::now();
         let mut buf = [0u8; 8192];
         loop {
@@ -323,14 +344,11 @@ impl Session {
                     } else {
                         e
                     };
-                    self.break_connection();
                     return Err(err.at_step(step));
                 }
             }
-            let read = self.stream()?.read(&mut buf, deadline);
-            match read {
+            match self.stream()?.read(&mut buf, deadline) {
                 Ok(0) => {
-                    self.break_connection();
                     return Err(Error::new(
                         Kind::ConnectionClosed,
                         format!("the server closed the connection while we waited {what}"),
@@ -339,7 +357,6 @@ impl Session {
                 }
                 Ok(n) => self.received.extend_from_slice(&buf[..n]),
                 Err(e) => {
-                    self.break_connection();
                     return Err(io_failure(
                         e,
                         step,

@@ -101,7 +101,9 @@ def parse_args(argv):
     p.add_argument("--tempfail-rcpt", action="append", default=[], metavar="SUBSTR",
                    help="450 4.2.0 for RCPT TO addresses containing SUBSTR; repeatable")
     p.add_argument("--hang", choices=HANG_PHASES, default=None,
-                   help="never answer at this phase (greeting: accept TCP and stay silent)")
+                   help="never answer at this phase: greeting = accept TCP and stay silent; "
+                        "ehlo/mail/rcpt = no reply to that command; data = the whole "
+                        "message is received, the final reply never comes")
     p.add_argument("--size", type=int, default=None,
                    help="advertise and enforce SIZE N (0 = no SIZE at all; "
                         "default aiosmtpd's 33554432)")
