@@ -11,24 +11,6 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The shared library this test run built. `cargo test` compiles the cdylib into
-/// `target/<profile>/deps/` (next to the test binaries) and only `cargo build` copies it up to
-/// `target/<profile>/`, where it may be stale; so `deps/` comes first.
-fn shared_library() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let deps = exe.parent().expect("test binary has a directory");
-    let candidates = [
-        deps.join("libmailport.so"),
-        deps.parent()
-            .map_or_else(PathBuf::new, |p| p.join("libmailport.so")),
-    ];
-    candidates
-        .iter()
-        .find(|p| p.exists())
-        .cloned()
-        .unwrap_or_else(|| panic!("libmailport.so not found; looked at {candidates:?}"))
-}
-
 fn have(tool: &str) -> bool {
     Command::new(tool)
         .arg("--version")
@@ -92,7 +74,7 @@ fn c_program_sends_through_the_shared_library() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("c_abi-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let exe = build_c_program("send", &shared_library(), &dir);
+    let exe = build_c_program("send", &common::shared_library(), &dir);
 
     let args = [
         exe.display().to_string(),

@@ -9,6 +9,8 @@
 //! - The header compiles as strict C99, C2x and C++.
 //! - `tests/abi/symbols.txt` lists exactly the `mailport_*` symbols the shared library exports.
 
+mod common;
+
 use std::ffi::CStr;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -31,24 +33,6 @@ fn scratch(name: &str) -> PathBuf {
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// The shared library this test run built. `cargo test` compiles the cdylib into
-/// `target/<profile>/deps/` (next to the test binaries) and only `cargo build` copies it up to
-/// `target/<profile>/`, where it may be stale; so `deps/` comes first.
-fn shared_library() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let deps = exe.parent().expect("test binary has a directory");
-    let candidates = [
-        deps.join("libmailport.so"),
-        deps.parent()
-            .map_or_else(PathBuf::new, |p| p.join("libmailport.so")),
-    ];
-    candidates
-        .iter()
-        .find(|p| p.exists())
-        .cloned()
-        .unwrap_or_else(|| panic!("libmailport.so not found; looked at {candidates:?}"))
 }
 
 #[test]
@@ -339,7 +323,7 @@ fn exported_symbols(library: &Path) -> Vec<String> {
 
 #[test]
 fn symbol_list_matches_the_shared_library() {
-    let library = shared_library();
+    let library = common::shared_library();
     let exported = exported_symbols(&library);
     let listed_path = repo().join("tests/abi/symbols.txt");
     let mut listed: Vec<String> = read(&listed_path)

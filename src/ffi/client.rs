@@ -152,7 +152,6 @@ pub unsafe extern "C" fn mailport_client_new(
                 "host is not set: call mailport_config_set_host or use mailport_config_from_url",
             ));
         }
-        config.validate()?;
         let inner = Client::new(config.clone())?;
         out.set(mailport_client { inner, poisoned: AtomicBool::new(false) });
         Ok(())

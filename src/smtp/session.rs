@@ -156,7 +156,7 @@ impl Session {
 
         let result = session.establish(config, tls_config, helo_name, transcript, budget);
         if let Err(e) = result {
-            session.abandon(transcript);
+            session.quit(transcript);
             return Err(e);
         }
         Ok(session)
@@ -1076,11 +1076,6 @@ impl Session {
             );
         }
         self.break_connection();
-    }
-
-    /// Leave a session that failed while being set up.
-    fn abandon(&mut self, transcript: &mut Transcript) {
-        self.quit(transcript);
     }
 }
 

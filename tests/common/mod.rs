@@ -615,6 +615,24 @@ impl Parser<'_> {
     }
 }
 
+/// The shared library this test run built. `cargo test` compiles the cdylib into
+/// `target/<profile>/deps/` (next to the test binaries) and only `cargo build` copies it up to
+/// `target/<profile>/`, where it may be stale; so `deps/` comes first.
+pub fn shared_library() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let deps = exe.parent().expect("test binary has a directory");
+    let candidates = [
+        deps.join("libmailport.so"),
+        deps.parent()
+            .map_or_else(PathBuf::new, |p| p.join("libmailport.so")),
+    ];
+    candidates
+        .iter()
+        .find(|p| p.exists())
+        .cloned()
+        .unwrap_or_else(|| panic!("libmailport.so not found; looked at {candidates:?}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
