@@ -25,7 +25,7 @@
  *
  * Values are stable and append-only: a retired code stays reserved. They come in blocks:
  * 1-19 caller misuse, 20-39 network, 40-59 TLS, 60-79 authentication, 80-99 SMTP replies,
- * 100-119 message building (reserved), 199 internal error. Functions that take a code take it
+ * 100-119 message building, 199 internal error. Functions that take a code take it
  * as `uint32_t`. `mailport_result_str` gives a sentence for each code and
  * `mailport_result_name` its name; the error object (`mailport_error`) has the details.
  *
@@ -49,7 +49,8 @@ typedef enum mailport_result {
     MAILPORT_ERR_INVALID_ARGUMENT = 2,
     /**
      * The caller's buffer was too small; the text was truncated (and NUL-terminated). `*out_n`
-     * holds the full length: allocate `*out_n + 1` bytes and call again.
+     * holds the full length: allocate `*out_n + 1` bytes and call again (`*out_n` bytes for
+     * binary output, which has no NUL: `mailport_message_render`).
      */
     MAILPORT_ERR_BUFFER_TOO_SMALL = 3,
     /**
@@ -170,6 +171,18 @@ typedef enum mailport_result {
      */
     MAILPORT_ERR_PROTOCOL = 86,
     /**
+     * An address could not be parsed or used: no '@', a bad domain, a display name with a
+     * comma left unquoted, or a non-ASCII local part for a server without SMTPUTF8. The message
+     * names each one; `mailport_error_invalid_address_count` lists them.
+     */
+    MAILPORT_ERR_INVALID_ADDRESS = 100,
+    /**
+     * An attachment file is missing or unreadable (found when it is attached, or when sending
+     * starts), or it changed size while being sent (the transfer was abandoned, nothing was
+     * delivered). The message names the path.
+     */
+    MAILPORT_ERR_ATTACHMENT = 101,
+    /**
      * A bug in mailport was caught (a Rust panic) before it could reach the caller. The message
      * says what happened; please report it. A client on which this happened refuses further
      * use (`MAILPORT_ERR_INVALID_STATE`); free it.
@@ -231,6 +244,33 @@ typedef enum mailport_log_kind {
 } mailport_log_kind;
 
 /**
+ * The values WordPress's filters may change after the headers are parsed: the `which` argument
+ * of `mailport_wp_mail_parsed_value` and `mailport_wp_mail_override`, passed as `uint32_t`.
+ *
+ * Functions: mailport_wp_mail_parsed_value, mailport_wp_mail_override.
+ */
+typedef enum mailport_wp_value {
+    /**
+     * The sender's address: a From header's, else the default (`wp_mail_from` filter).
+     */
+    MAILPORT_WP_FROM_EMAIL = 0,
+    /**
+     * The sender's display name: a From header's, else the default (`wp_mail_from_name`).
+     */
+    MAILPORT_WP_FROM_NAME = 1,
+    /**
+     * The media type, e.g. "text/plain" or "text/html": a Content-Type header's, else the
+     * default (`wp_mail_content_type`).
+     */
+    MAILPORT_WP_CONTENT_TYPE = 2,
+    /**
+     * The charset, e.g. "UTF-8": a Content-Type header's charset parameter, else the default
+     * (`wp_mail_charset`).
+     */
+    MAILPORT_WP_CHARSET = 3,
+} mailport_wp_value;
+
+/**
  * An SMTP client: one configuration, one reusable session.
  *
  * Made by `mailport_client_new` from a copy of a config. No network I/O happens until the first
@@ -244,9 +284,9 @@ typedef enum mailport_log_kind {
  * a time; there is no internal locking. Separate clients work in parallel, and may share the
  * config they were made from. The log callback runs on the calling thread, during the call.
  *
- * Functions: mailport_client_new, mailport_client_send_raw, mailport_client_noop,
- * mailport_client_reset, mailport_client_close, mailport_client_transcript,
- * mailport_client_transcript_copy, mailport_client_free.
+ * Functions: mailport_client_new, mailport_client_send, mailport_client_send_raw,
+ * mailport_client_noop, mailport_client_reset, mailport_client_close,
+ * mailport_client_transcript, mailport_client_transcript_copy, mailport_client_free.
  */
 typedef struct mailport_client mailport_client;
 
@@ -281,7 +321,7 @@ typedef struct mailport_config mailport_config;
 
 /**
  * The details of a failed call: code, message, hint, the server's reply, the rejected
- * recipients and the transcript up to the failure.
+ * recipients, the invalid addresses and the transcript up to the failure.
  *
  * Created by mailport when a fallible function fails and the caller passed a non-NULL
  * `error_out`; owned by the caller and freed with `mailport_error_free`. Immutable: every
@@ -292,27 +332,89 @@ typedef struct mailport_config mailport_config;
  * mailport_error_reply_code, mailport_error_enhanced_status, mailport_error_server_reply,
  * mailport_error_is_transient, mailport_error_transcript, mailport_error_rejected_count,
  * mailport_error_rejected_address, mailport_error_rejected_reply_code,
- * mailport_error_rejected_reply, mailport_error_free.
+ * mailport_error_rejected_reply, mailport_error_invalid_address_count,
+ * mailport_error_invalid_address_field, mailport_error_invalid_address_input,
+ * mailport_error_invalid_address_reason, mailport_error_free.
  */
 typedef struct mailport_error mailport_error;
+
+/**
+ * An email message: addresses, subject, text and HTML bodies, attachments, extra headers.
+ *
+ * Made empty by `mailport_message_new`, or by `mailport_wp_mail_build`. Sent with
+ * `mailport_client_send`, which only borrows it: a message can be sent any number of times, and
+ * `mailport_message_clone` makes variants. `mailport_message_render` gives its RFC 5322 bytes.
+ *
+ * Every setter checks its value when it is called, and the error names the field: a bad
+ * address fails in `mailport_message_add_to`, a line break in a header value in
+ * `mailport_message_add_header`, never later at send time. A setter that fails leaves the
+ * message unchanged. `set_` functions replace, `add_` functions append. Only what concerns the
+ * whole message (a From, at least one recipient) is checked when it is rendered or sent.
+ *
+ * Strings are NUL-terminated UTF-8 and are copied. Attachment files are referenced by path:
+ * checked when attached, read while the message is sent or rendered, never held in memory.
+ *
+ * **Thread safety:** may be read from many threads at once (several clients sending it,
+ * `mailport_message_render`, `mailport_message_clone`), but must not be changed while anyone
+ * reads it. If a call on it fails internally (`MAILPORT_ERR_PANIC`), free it.
+ *
+ * Functions: mailport_message_new, mailport_message_clone, mailport_message_free,
+ * mailport_message_set_from, mailport_message_set_from_parts, mailport_message_set_sender,
+ * mailport_message_add_reply_to, mailport_message_add_to, mailport_message_add_cc,
+ * mailport_message_add_bcc, mailport_message_set_envelope_from, mailport_message_set_subject,
+ * mailport_message_set_date, mailport_message_set_message_id, mailport_message_add_header,
+ * mailport_message_remove_header, mailport_message_set_text, mailport_message_set_text_as,
+ * mailport_message_set_html, mailport_message_set_mime_body, mailport_message_set_charset,
+ * mailport_message_attach_file, mailport_message_attach_bytes, mailport_message_embed_file,
+ * mailport_message_embed_bytes, mailport_message_render.
+ */
+typedef struct mailport_message mailport_message;
 
 /**
  * What the server said when it accepted a message: reply, accepted and refused recipients, and
  * how the connection was secured.
  *
- * Returned by `mailport_client_send_raw` on success; owned by the caller and freed with
- * `mailport_receipt_free`. Immutable: every accessor may be called from any thread, and the
- * strings it returns are borrowed from the receipt, NUL-terminated UTF-8, and valid until the
- * receipt is freed.
+ * Returned by `mailport_client_send` and `mailport_client_send_raw` on success; owned by the
+ * caller and freed with `mailport_receipt_free`. Immutable: every accessor may be called from
+ * any thread, and the strings it returns are borrowed from the receipt, NUL-terminated UTF-8,
+ * and valid until the receipt is freed.
  *
  * Functions: mailport_receipt_reply_code, mailport_receipt_enhanced_status,
  * mailport_receipt_server_reply, mailport_receipt_accepted_count, mailport_receipt_accepted,
  * mailport_receipt_rejected_count, mailport_receipt_rejected_address,
  * mailport_receipt_rejected_reply_code, mailport_receipt_rejected_reply, mailport_receipt_port,
  * mailport_receipt_security, mailport_receipt_tls_version, mailport_receipt_tls_cipher,
- * mailport_receipt_size, mailport_receipt_free.
+ * mailport_receipt_size, mailport_receipt_message_id, mailport_receipt_free.
  */
 typedef struct mailport_receipt mailport_receipt;
+
+/**
+ * One `wp_mail()` call: its arguments, the site's defaults, and the values WordPress's filters
+ * replaced. For a WordPress plugin that routes `wp_mail()` through mailport.
+ *
+ * Fill it with the call's arguments (`mailport_wp_mail_add_to`, `_set_subject`, `_set_message`,
+ * `_add_headers`, `_add_attachment`, `_add_embed`) and the site's defaults (`_set_site_domain`,
+ * `_set_default_from`, `_set_default_charset`, `_set_default_content_type`). Then run the
+ * filters: read each value with `mailport_wp_mail_parsed_value` (WordPress's header parsing
+ * applied to the arguments and defaults), pass it through `apply_filters()`, and hand the result
+ * back with `mailport_wp_mail_override`. `mailport_wp_mail_build` finally makes the message.
+ *
+ * Inputs are only checked for NULL and UTF-8 when they are set; WordPress's rules apply, and
+ * every other check is made, when the message is built. Differences from WordPress:
+ * `"Doe, John" <j@x>` stays one recipient; an invalid address is an error naming it (WordPress
+ * drops it silently); header names are compared without regard to case.
+ *
+ * **Thread safety:** may be read from many threads at once, but must not be changed while
+ * anyone reads it.
+ *
+ * Functions: mailport_wp_mail_new, mailport_wp_mail_free, mailport_wp_mail_add_to,
+ * mailport_wp_mail_set_subject, mailport_wp_mail_set_message, mailport_wp_mail_add_headers,
+ * mailport_wp_mail_add_attachment, mailport_wp_mail_add_embed,
+ * mailport_wp_mail_set_site_domain, mailport_wp_mail_set_default_from,
+ * mailport_wp_mail_set_default_charset, mailport_wp_mail_set_default_content_type,
+ * mailport_wp_mail_parsed_value, mailport_wp_mail_override, mailport_wp_mail_build.
+ */
+typedef struct mailport_wp_mail mailport_wp_mail;
 
 /**
  * A function that receives each transcript event as it happens.
@@ -576,6 +678,66 @@ uint16_t mailport_error_rejected_reply_code(const struct mailport_error *err, si
  * `err` must be NULL or an error from mailport that has not been freed.
  */
 const char *mailport_error_rejected_reply(const struct mailport_error *err, size_t index);
+
+/**
+ * Return how many addresses a message could not be built with (for
+ * `MAILPORT_ERR_INVALID_ADDRESS`): every invalid entry of a list given to one call, or, from
+ * `mailport_wp_mail_build`, every invalid address of the whole `wp_mail()` call. 0 when the
+ * error is about something else.
+ *
+ * **Ownership:** borrows `err`.
+ *
+ * **NULL:** `err` may be NULL: returns 0.
+ *
+ * # Safety
+ *
+ * `err` must be NULL or an error from mailport that has not been freed.
+ */
+size_t mailport_error_invalid_address_count(const struct mailport_error *err);
+
+/**
+ * Return the field the `index`-th invalid address (0-based) was given in: "From", "To", "Cc",
+ * "Bcc" or "Reply-To".
+ *
+ * **Ownership:** borrowed from `err`, valid until `mailport_error_free(err)`.
+ *
+ * **NULL:** `err` may be NULL: returns "". Returns "" when `index` is out of range. Never
+ * returns NULL.
+ *
+ * # Safety
+ *
+ * `err` must be NULL or an error from mailport that has not been freed.
+ */
+const char *mailport_error_invalid_address_field(const struct mailport_error *err, size_t index);
+
+/**
+ * Return the `index`-th invalid address (0-based) as it was given (one entry of a
+ * comma-separated list).
+ *
+ * **Ownership:** borrowed from `err`, valid until `mailport_error_free(err)`.
+ *
+ * **NULL:** `err` may be NULL: returns "". Returns "" when `index` is out of range. Never
+ * returns NULL.
+ *
+ * # Safety
+ *
+ * `err` must be NULL or an error from mailport that has not been freed.
+ */
+const char *mailport_error_invalid_address_input(const struct mailport_error *err, size_t index);
+
+/**
+ * Return why the `index`-th invalid address (0-based) cannot be used, in plain words.
+ *
+ * **Ownership:** borrowed from `err`, valid until `mailport_error_free(err)`.
+ *
+ * **NULL:** `err` may be NULL: returns "". Returns "" when `index` is out of range. Never
+ * returns NULL.
+ *
+ * # Safety
+ *
+ * `err` must be NULL or an error from mailport that has not been freed.
+ */
+const char *mailport_error_invalid_address_reason(const struct mailport_error *err, size_t index);
 
 /**
  * Free an error object.
@@ -1034,6 +1196,971 @@ enum mailport_result mailport_config_set_log_callback(struct mailport_config *cf
                                                       struct mailport_error **error_out);
 
 /**
+ * Create an empty message: no From, no recipients, no body, UTF-8 text.
+ *
+ * **Ownership:** the new message belongs to the caller; free it with `mailport_message_free`.
+ *
+ * **NULL:** returns NULL only if an internal error occurred.
+ *
+ * **Thread safety:** may be called from any thread.
+ *
+ * # Safety
+ *
+ * None.
+ */
+struct mailport_message *mailport_message_new(void);
+
+/**
+ * Make an independent copy of `message`, for example to send variants of one message.
+ *
+ * Everything is copied: changing either message afterwards does not affect the other.
+ * Attachments held in memory are shared between the copies (they never change); file
+ * attachments are still read from their paths when each copy is sent.
+ *
+ * **Ownership:** `message` is only read. On success `*message_out` receives a new message that
+ * the caller frees with `mailport_message_free`.
+ *
+ * **NULL:** `message` and `message_out` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`.
+ *
+ * **Thread safety:** several threads may clone (or send) the same message at once, provided
+ * nobody changes it meanwhile.
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that nobody changes during the call; `message_out`
+ * and `error_out` each NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_message_clone(const struct mailport_message *message,
+                                            struct mailport_message **message_out,
+                                            struct mailport_error **error_out);
+
+/**
+ * Free a message. Receipts of its sends are unaffected.
+ *
+ * **Ownership:** takes back `message`.
+ *
+ * **NULL:** `message` may be NULL (nothing happens).
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a message from mailport that has not been freed, and that no other
+ * thread is using. Must not be called twice with the same value.
+ */
+void mailport_message_free(struct mailport_message *message);
+
+/**
+ * Set the author (From): `a@example.org`, `Name <a@example.org>` or
+ * `"Last, First" <a@example.org>`.
+ *
+ * Replaces an earlier From. A non-ASCII display name is encoded (RFC 2047) when the message is
+ * rendered. Unless `mailport_message_set_envelope_from` says otherwise, this address is also
+ * the envelope sender (MAIL FROM), which receives bounces.
+ *
+ * **Ownership:** `mailbox` is copied.
+ *
+ * **NULL:** `message` and `mailbox` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `mailbox` is
+ * not UTF-8; `MAILPORT_ERR_INVALID_ADDRESS` when it is not exactly one valid mailbox, or
+ * contains a line break or control character (the message names From and says why).
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that no other thread uses during the call;
+ * `mailbox` NULL or a NUL-terminated string; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_message_set_from(struct mailport_message *message,
+                                               const char *mailbox,
+                                               struct mailport_error **error_out);
+
+/**
+ * Set the author (From) from a display name and a bare address, with no quoting to get right:
+ * the name may contain commas, quotes, '@' or non-ASCII characters.
+ *
+ * Replaces an earlier From, like `mailport_message_set_from`.
+ *
+ * **Ownership:** both strings are copied.
+ *
+ * **NULL:** `message` and `address` must not be NULL; `name` may be NULL (no display name).
+ * `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when a string is not
+ * UTF-8; `MAILPORT_ERR_INVALID_ADDRESS` when `address` is not a valid address or either string
+ * contains a line break or control character (the message names From).
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that no other thread uses during the call; `name`
+ * and `address` NULL or NUL-terminated; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_message_set_from_parts(struct mailport_message *message,
+                                                     const char *name,
+                                                     const char *address,
+                                                     struct mailport_error **error_out);
+
+/**
+ * Set the Sender header: who actually sent the message on the author's behalf (a secretary, a
+ * list, a web application sending as its user). Usually not needed.
+ *
+ * **Ownership:** `mailbox` is copied.
+ *
+ * **NULL:** `message` and `mailbox` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `mailbox` is
+ * not UTF-8; `MAILPORT_ERR_INVALID_ADDRESS` when it is not exactly one valid mailbox (the
+ * message names Sender).
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that no other thread uses during the call;
+ * `mailbox` NULL or a NUL-terminated string; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_message_set_sender(struct mailport_message *message,
+                                                 const char *mailbox,
+                                                 struct mailport_error **error_out);
+
+/**
+ * Add one or more Reply-To addresses: a mailbox, or a comma-separated list of them
+ * (`a@example.org, "Doe, J" <j@example.org>`; commas inside quotes, angle brackets and comments
+ * do not separate).
+ *
+ * **Ownership:** `mailboxes` is copied.
+ *
+ * **NULL:** `message` and `mailboxes` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `mailboxes` is
+ * not UTF-8 or holds no address; `MAILPORT_ERR_INVALID_ADDRESS` when any entry is invalid:
+ * then none is added, and `mailport_error_invalid_address_count` and its siblings list each bad
+ * entry with the field "Reply-To".
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that no other thread uses during the call;
+ * `mailboxes` NULL or a NUL-terminated string; `error_out` NULL or valid for writing one
+ * pointer.
+ */
+enum mailport_result mailport_message_add_reply_to(struct mailport_message *message,
+                                                   const char *mailboxes,
+                                                   struct mailport_error **error_out);
+
+/**
+ * Add one or more To recipients: a mailbox, or a comma-separated list of them (commas inside
+ * quotes, angle brackets and comments do not separate).
+ *
+ * Each recipient also goes into the envelope (RCPT TO) when the message is sent; an address
+ * given in several of To, Cc and Bcc is sent to once.
+ *
+ * **Ownership:** `mailboxes` is copied.
+ *
+ * **NULL:** `message` and `mailboxes` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `mailboxes` is
+ * not UTF-8 or holds no address; `MAILPORT_ERR_INVALID_ADDRESS` when any entry is invalid
+ * (including a line break, which could otherwise inject SMTP commands or headers): then none is
+ * added, and `mailport_error_invalid_address_count` and its siblings list each bad entry with
+ * the field "To".
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that no other thread uses during the call;
+ * `mailboxes` NULL or a NUL-terminated string; `error_out` NULL or valid for writing one
+ * pointer.
+ */
+enum mailport_result mailport_message_add_to(struct mailport_message *message,
+                                             const char *mailboxes,
+                                             struct mailport_error **error_out);
+
+/**
+ * Add one or more Cc recipients: a mailbox, or a comma-separated list of them. Same rules as
+ * `mailport_message_add_to`.
+ *
+ * **Ownership:** `mailboxes` is copied.
+ *
+ * **NULL:** `message` and `mailboxes` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `mailboxes` is
+ * not UTF-8 or holds no address; `MAILPORT_ERR_INVALID_ADDRESS` when any entry is invalid: then
+ * none is added, and the error lists each bad entry with the field "Cc".
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that no other thread uses during the call;
+ * `mailboxes` NULL or a NUL-terminated string; `error_out` NULL or valid for writing one
+ * pointer.
+ */
+enum mailport_result mailport_message_add_cc(struct mailport_message *message,
+                                             const char *mailboxes,
+                                             struct mailport_error **error_out);
+
+/**
+ * Add one or more Bcc recipients: a mailbox, or a comma-separated list of them. They receive
+ * the message but appear in no header (when there is no To or Cc either, the message says
+ * "To: undisclosed-recipients:;"). Same rules as `mailport_message_add_to`.
+ *
+ * **Ownership:** `mailboxes` is copied.
+ *
+ * **NULL:** `message` and `mailboxes` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `mailboxes` is
+ * not UTF-8 or holds no address; `MAILPORT_ERR_INVALID_ADDRESS` when any entry is invalid: then
+ * none is added, and the error lists each bad entry with the field "Bcc".
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that no other thread uses during the call;
+ * `mailboxes` NULL or a NUL-terminated string; `error_out` NULL or valid for writing one
+ * pointer.
+ */
+enum mailport_result mailport_message_add_bcc(struct mailport_message *message,
+                                              const char *mailboxes,
+                                              struct mailport_error **error_out);
+
+/**
+ * Set the envelope sender (MAIL FROM, which the receiving server records as Return-Path and
+ * sends bounces to) when it should differ from From. "" is the null sender "<>" (for
+ * bounces and auto-replies), which some servers refuse.
+ *
+ * **Ownership:** `address` is copied.
+ *
+ * **NULL:** `message` and `address` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `address` is
+ * not UTF-8; `MAILPORT_ERR_INVALID_ADDRESS` when it is not a valid address (the message names
+ * the envelope sender).
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that no other thread uses during the call;
+ * `address` NULL or a NUL-terminated string; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_message_set_envelope_from(struct mailport_message *message,
+                                                        const char *address,
+                                                        struct mailport_error **error_out);
+
+/**
+ * Set the Subject. Any Unicode text; non-ASCII words are encoded (RFC 2047) when the message is
+ * rendered, and long subjects are folded.
+ *
+ * **Ownership:** `subject` is copied.
+ *
+ * **NULL:** `message` and `subject` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `subject` is
+ * not UTF-8 or contains a line break or another control character except TAB (the message
+ * names Subject and the byte offset).
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that no other thread uses during the call;
+ * `subject` NULL or a NUL-terminated string; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_message_set_subject(struct mailport_message *message,
+                                                  const char *subject,
+                                                  struct mailport_error **error_out);
+
+/**
+ * Set the Date header, in seconds since 1970-01-01T00:00:00Z (a `time_t`). Without it, the Date
+ * is the time the message is sent (or rendered).
+ *
+ * The date is written in this machine's local time zone, with its offset.
+ *
+ * **NULL:** `message` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when the time is
+ * before the year 1900 or after 9999.
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that no other thread uses during the call;
+ * `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_message_set_date(struct mailport_message *message,
+                                               int64_t unix_seconds,
+                                               struct mailport_error **error_out);
+
+/**
+ * Set the Message-ID, `<unique-part@domain>` (the angle brackets are optional). Without it, a
+ * random one under the From address's domain is generated each time the message is sent; the
+ * receipt reports it (`mailport_receipt_message_id`).
+ *
+ * Setting one lets a retry of the same message keep its identity (receivers then recognise a
+ * duplicate); a message sent twice with the same Message-ID may be shown once.
+ *
+ * **Ownership:** `id` is copied.
+ *
+ * **NULL:** `message` and `id` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `id` is not
+ * UTF-8, contains a line break or control character, or is not of the form `left@right` in
+ * printable ASCII without spaces, quotes, commas or brackets.
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that no other thread uses during the call; `id`
+ * NULL or a NUL-terminated string; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_message_set_message_id(struct mailport_message *message,
+                                                     const char *id,
+                                                     struct mailport_error **error_out);
+
+/**
+ * Add a header of your own (`X-Campaign`, `List-Unsubscribe`, `In-Reply-To`, ...), after the
+ * ones mailport writes. Adding a name twice gives two headers. A non-ASCII value is encoded
+ * (RFC 2047) and a long one folded when the message is rendered.
+ *
+ * Headers mailport writes itself from the message's fields (From, Sender, Reply-To, To, Cc,
+ * Bcc, Subject, Date, Message-ID, MIME-Version, Content-Type, Content-Transfer-Encoding,
+ * Content-Disposition, Return-Path) are refused, and the error names the function to use
+ * instead.
+ *
+ * **Ownership:** both strings are copied.
+ *
+ * **NULL:** `message`, `name` and `value` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when a string is not
+ * UTF-8, `name` is empty, too long or has a character other than printable ASCII without ':',
+ * `value` contains a line break or control character except TAB (the message names the
+ * header), or the header is one mailport writes itself.
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that no other thread uses during the call; `name`
+ * and `value` NULL or NUL-terminated; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_message_add_header(struct mailport_message *message,
+                                                 const char *name,
+                                                 const char *value,
+                                                 struct mailport_error **error_out);
+
+/**
+ * Remove every header added with `mailport_message_add_header` under `name` (compared without
+ * regard to case) and return how many were removed.
+ *
+ * **NULL:** returns 0 when `message` or `name` is NULL, or `name` is not UTF-8.
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that no other thread uses during the call; `name`
+ * NULL or a NUL-terminated string.
+ */
+size_t mailport_message_remove_header(struct mailport_message *message, const char *name);
+
+/**
+ * Set the plain-text body (`text/plain`). With an HTML body too, both are sent as
+ * `multipart/alternative` and the reader's program shows one. Replaces an earlier text body
+ * and any body set with `mailport_message_set_mime_body`.
+ *
+ * Line endings may be LF or CRLF; they are sent as CRLF. The transfer encoding (7bit,
+ * quoted-printable or base64) is chosen from the content.
+ *
+ * **Ownership:** `text` is copied.
+ *
+ * **NULL:** `message` and `text` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `text` is not
+ * UTF-8, or has a character the message's charset cannot hold (see
+ * `mailport_message_set_charset`).
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that no other thread uses during the call; `text`
+ * NULL or a NUL-terminated string; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_message_set_text(struct mailport_message *message,
+                                               const char *text,
+                                               struct mailport_error **error_out);
+
+/**
+ * Set a text body of another text type (`text/calendar`, `text/markdown`, ...), in place of
+ * the plain-text body. Same rules as `mailport_message_set_text`.
+ *
+ * **Ownership:** both strings are copied.
+ *
+ * **NULL:** `message`, `media_type` and `text` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when a string is not
+ * UTF-8, `media_type` is not a valid `text/...` type (parameters such as charset are not
+ * accepted: the charset is the message's), or `text` has a character the charset cannot hold.
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that no other thread uses during the call;
+ * `media_type` and `text` NULL or NUL-terminated; `error_out` NULL or valid for writing one
+ * pointer.
+ */
+enum mailport_result mailport_message_set_text_as(struct mailport_message *message,
+                                                  const char *media_type,
+                                                  const char *text,
+                                                  struct mailport_error **error_out);
+
+/**
+ * Set the HTML body (`text/html`). With a text body too, both are sent as
+ * `multipart/alternative`; images it shows as `<img src="cid:ID">` are added with
+ * `mailport_message_embed_file` or `mailport_message_embed_bytes`. Replaces an earlier HTML
+ * body and any body set with `mailport_message_set_mime_body`.
+ *
+ * **Ownership:** `html` is copied.
+ *
+ * **NULL:** `message` and `html` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `html` is not
+ * UTF-8, or has a character the message's charset cannot hold.
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that no other thread uses during the call; `html`
+ * NULL or a NUL-terminated string; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_message_set_html(struct mailport_message *message,
+                                               const char *html,
+                                               struct mailport_error **error_out);
+
+/**
+ * Set a body that is already in MIME form, sent as is under `content_type` (for example
+ * `multipart/alternative; boundary="b1"` with the parts written by the caller, as WordPress
+ * plugins do). It replaces the text and HTML bodies; attachments added to the message are still
+ * sent, around it.
+ *
+ * Line endings may be LF or CRLF; they are sent as CRLF.
+ *
+ * **Ownership:** `content_type` and the `len` bytes at `body` are copied.
+ *
+ * **NULL:** `message` and `content_type` must not be NULL; `body` may be NULL only when `len` is
+ * 0. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `content_type`
+ * is not UTF-8, contains a line break, is not a valid media type, or is multipart without a
+ * boundary; or when the body is not UTF-8 text, contains a NUL byte, or has a line longer than
+ * 998 bytes (SMTP's limit). Non-ASCII text needs a server with 8BITMIME.
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that no other thread uses during the call;
+ * `content_type` NULL or NUL-terminated; `body` NULL or readable for `len` bytes; `error_out`
+ * NULL or valid for writing one pointer. None of them may change during the call.
+ */
+enum mailport_result mailport_message_set_mime_body(struct mailport_message *message,
+                                                    const char *content_type,
+                                                    const uint8_t *body,
+                                                    size_t len,
+                                                    struct mailport_error **error_out);
+
+/**
+ * Set the character set text and HTML bodies are sent in: "UTF-8" (the default), "US-ASCII" or
+ * "ISO-8859-1" (case-insensitive; "utf8", "ascii", "latin1" are accepted too).
+ *
+ * UTF-8 holds every character; choose another only for a receiver that needs it. The bodies
+ * already set, and those set later, must fit the charset.
+ *
+ * **Ownership:** `label` is only read.
+ *
+ * **NULL:** `message` and `label` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `label` is not
+ * UTF-8 or not one of the supported charsets, or a body already set has a character the
+ * charset cannot hold (the charset is then left as it was).
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that no other thread uses during the call; `label`
+ * NULL or a NUL-terminated string; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_message_set_charset(struct mailport_message *message,
+                                                  const char *label,
+                                                  struct mailport_error **error_out);
+
+/**
+ * Attach a file by path. It is opened here to check that it exists and is a readable regular
+ * file, then read and encoded (base64) while the message is sent, in chunks: its size does not
+ * matter. If it changes size before it is sent, the send fails and nothing is delivered.
+ *
+ * **Ownership:** the strings are copied; the file is not (it must still be there when the
+ * message is sent or rendered).
+ *
+ * **NULL:** `message` and `path` must not be NULL. `filename` may be NULL: the file's own name
+ * is shown. `content_type` may be NULL (or ""): guessed from the file name's extension,
+ * `application/octet-stream` when unknown. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when a string is not
+ * UTF-8, `path` or `filename` contains a line break or control character, `filename` is empty,
+ * or `content_type` is not a valid media type; `MAILPORT_ERR_ATTACHMENT` when the file does not
+ * exist, cannot be opened or is not a regular file (the message names the path).
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that no other thread uses during the call; `path`,
+ * `filename` and `content_type` NULL or NUL-terminated; `error_out` NULL or valid for writing
+ * one pointer.
+ */
+enum mailport_result mailport_message_attach_file(struct mailport_message *message,
+                                                  const char *path,
+                                                  const char *filename,
+                                                  const char *content_type,
+                                                  struct mailport_error **error_out);
+
+/**
+ * Attach `len` bytes held in memory under `filename`.
+ *
+ * **Ownership:** the strings and the bytes are copied: the caller may free `data` right away.
+ *
+ * **NULL:** `message` and `filename` must not be NULL. `content_type` may be NULL (or ""):
+ * guessed from `filename`'s extension, `application/octet-stream` when unknown. `data` may be
+ * NULL only when `len` is 0 (an empty attachment). `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when a string is not
+ * UTF-8, `filename` is empty or contains a line break or control character, or `content_type`
+ * is not a valid media type.
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that no other thread uses during the call;
+ * `filename` and `content_type` NULL or NUL-terminated; `data` NULL or readable for `len` bytes;
+ * `error_out` NULL or valid for writing one pointer. None of them may change during the call.
+ */
+enum mailport_result mailport_message_attach_bytes(struct mailport_message *message,
+                                                   const char *filename,
+                                                   const char *content_type,
+                                                   const uint8_t *data,
+                                                   size_t len,
+                                                   struct mailport_error **error_out);
+
+/**
+ * Add a file (usually an image) that the HTML body shows inline as `<img src="cid:ID">`, where
+ * ID is `content_id`. Read while the message is sent, like `mailport_message_attach_file`.
+ *
+ * **Ownership:** the strings are copied; the file is not.
+ *
+ * **NULL:** `message`, `content_id` and `path` must not be NULL. `content_type` may be NULL
+ * (or ""): guessed from the file name's extension. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when a string is not
+ * UTF-8, `content_id` is empty or has characters other than ASCII letters, digits and
+ * `. _ - @ ...` (angle brackets around it are dropped), `path` contains a control character,
+ * or `content_type` is not a valid media type; `MAILPORT_ERR_ATTACHMENT` when the file does not
+ * exist, cannot be opened or is not a regular file.
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that no other thread uses during the call;
+ * `content_id`, `path` and `content_type` NULL or NUL-terminated; `error_out` NULL or valid for
+ * writing one pointer.
+ */
+enum mailport_result mailport_message_embed_file(struct mailport_message *message,
+                                                 const char *content_id,
+                                                 const char *path,
+                                                 const char *content_type,
+                                                 struct mailport_error **error_out);
+
+/**
+ * Add `len` bytes held in memory (usually an image) that the HTML body shows inline as
+ * `<img src="cid:ID">`, where ID is `content_id`; `filename` names it for readers that save it.
+ *
+ * **Ownership:** the strings and the bytes are copied: the caller may free `data` right away.
+ *
+ * **NULL:** `message`, `content_id` and `filename` must not be NULL. `content_type` may be NULL
+ * (or ""): guessed from `filename`'s extension. `data` may be NULL only when `len` is 0.
+ * `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when a string is not
+ * UTF-8, `content_id` is empty or has characters other than ASCII letters, digits and
+ * `. _ - @ ...`, `filename` is empty or contains a line break or control character, or
+ * `content_type` is not a valid media type.
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that no other thread uses during the call;
+ * `content_id`, `filename` and `content_type` NULL or NUL-terminated; `data` NULL or readable
+ * for `len` bytes; `error_out` NULL or valid for writing one pointer. None of them may change
+ * during the call.
+ */
+enum mailport_result mailport_message_embed_bytes(struct mailport_message *message,
+                                                  const char *content_id,
+                                                  const char *filename,
+                                                  const char *content_type,
+                                                  const uint8_t *data,
+                                                  size_t len,
+                                                  struct mailport_error **error_out);
+
+/**
+ * Render the message as RFC 5322 bytes (headers, a blank line, the MIME body, CRLF line
+ * endings) into `buf`, as it would be sent to a server without SMTPUTF8: for dry runs, tests
+ * and `.eml` files. Bcc recipients do not appear.
+ *
+ * Copy-out convention for bytes: writes at most `len` bytes and **no terminating NUL** (the
+ * output is data, not a C string: keep the length), and always stores the full length in
+ * `*out_n` once the message is rendered (0 if it could not be). A buffer of exactly `*out_n`
+ * bytes is enough. Call once with `buf` = NULL and `len` = 0 to learn the size, then with a
+ * buffer of that size. When the buffer is too small, its `len` bytes hold the start of the
+ * message.
+ *
+ * Each call renders the message afresh, reading attachment files into memory. Unless the Date
+ * and Message-ID were set (`mailport_message_set_date`, `mailport_message_set_message_id`),
+ * they and the MIME boundaries differ between calls, and the length can change by a byte if
+ * the date changes between the sizing call and the copy: call again while
+ * `MAILPORT_ERR_BUFFER_TOO_SMALL` comes back.
+ *
+ * **Ownership:** `message` is only read; the bytes are copied into the caller's buffer.
+ *
+ * **NULL:** `message` must not be NULL; `buf` may be NULL only when `len` is 0; `out_n` may be
+ * NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_BUFFER_TOO_SMALL` when the message did
+ * not fit (including the sizing call); `MAILPORT_ERR_INVALID_ARGUMENT` when the message has no
+ * From, or an address cannot be written without SMTPUTF8 (a non-ASCII local part);
+ * `MAILPORT_ERR_ATTACHMENT` or `MAILPORT_ERR_IO` when an attachment file cannot be read.
+ *
+ * **Thread safety:** several threads may render (or send) the same message at once, provided
+ * nobody changes it meanwhile.
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that nobody changes during the call; `buf` NULL or
+ * writable for `len` bytes; `out_n` NULL or valid for writing one `size_t`; `error_out` NULL or
+ * valid for writing one pointer.
+ */
+enum mailport_result mailport_message_render(const struct mailport_message *message,
+                                             uint8_t *buf,
+                                             size_t len,
+                                             size_t *out_n,
+                                             struct mailport_error **error_out);
+
+/**
+ * Create an empty `wp_mail()` call with WordPress's defaults: site domain "localhost" (so From
+ * is `wordpress@localhost` until `mailport_wp_mail_set_site_domain`), sender name "WordPress",
+ * charset "UTF-8", content type "text/plain".
+ *
+ * **Ownership:** the new object belongs to the caller; free it with `mailport_wp_mail_free`.
+ *
+ * **NULL:** returns NULL only if an internal error occurred.
+ *
+ * **Thread safety:** may be called from any thread.
+ *
+ * # Safety
+ *
+ * None.
+ */
+struct mailport_wp_mail *mailport_wp_mail_new(void);
+
+/**
+ * Free a `wp_mail()` call. Messages built from it are unaffected.
+ *
+ * **Ownership:** takes back `wp`.
+ *
+ * **NULL:** `wp` may be NULL (nothing happens).
+ *
+ * # Safety
+ *
+ * `wp` must be NULL or an object from `mailport_wp_mail_new` that has not been freed, and that
+ * no other thread is using. Must not be called twice with the same value.
+ */
+void mailport_wp_mail_free(struct mailport_wp_mail *wp);
+
+/**
+ * Add to `$to`: one address or a comma-separated list (commas inside quotes, angle brackets and
+ * comments do not separate). Call once per element for WordPress's array form.
+ *
+ * **Ownership:** `to` is copied.
+ *
+ * **NULL:** `wp` and `to` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `to` is not
+ * UTF-8. Addresses are checked by `mailport_wp_mail_build`.
+ *
+ * # Safety
+ *
+ * `wp` must be NULL or a live object that no other thread uses during the call; `to` NULL or a
+ * NUL-terminated string; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_wp_mail_add_to(struct mailport_wp_mail *wp,
+                                             const char *to,
+                                             struct mailport_error **error_out);
+
+/**
+ * Set `$subject`, replacing an earlier one.
+ *
+ * **Ownership:** `subject` is copied.
+ *
+ * **NULL:** `wp` and `subject` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `subject` is not
+ * UTF-8. A line break in it is refused by `mailport_wp_mail_build`.
+ *
+ * # Safety
+ *
+ * `wp` must be NULL or a live object that no other thread uses during the call; `subject` NULL
+ * or a NUL-terminated string; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_wp_mail_set_subject(struct mailport_wp_mail *wp,
+                                                  const char *subject,
+                                                  struct mailport_error **error_out);
+
+/**
+ * Set `$message`, the body, replacing an earlier one. It is plain text, HTML or, with a
+ * multipart Content-Type header that names a boundary, MIME parts written by the caller,
+ * depending on the content type in effect.
+ *
+ * **Ownership:** `message` is copied.
+ *
+ * **NULL:** `wp` and `message` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `message` is not
+ * UTF-8.
+ *
+ * # Safety
+ *
+ * `wp` must be NULL or a live object that no other thread uses during the call; `message` NULL
+ * or a NUL-terminated string; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_wp_mail_set_message(struct mailport_wp_mail *wp,
+                                                  const char *message,
+                                                  struct mailport_error **error_out);
+
+/**
+ * Add to `$headers` in WordPress's string form: `Name: value` lines separated by LF or CRLF
+ * (empty lines are ignored). For the array form, call it once per element.
+ *
+ * WordPress's rules apply when the call is parsed: From, Content-Type (with its charset and
+ * boundary), Cc, Bcc and Reply-To set those fields (Cc, Bcc and Reply-To may repeat and hold
+ * lists); MIME-Version and X-Mailer are dropped; any other header is passed through, the last
+ * of a name winning.
+ *
+ * **Ownership:** `headers` is copied.
+ *
+ * **NULL:** `wp` and `headers` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `headers` is not
+ * UTF-8. Names and values are checked by `mailport_wp_mail_build`.
+ *
+ * # Safety
+ *
+ * `wp` must be NULL or a live object that no other thread uses during the call; `headers` NULL
+ * or a NUL-terminated string; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_wp_mail_add_headers(struct mailport_wp_mail *wp,
+                                                  const char *headers,
+                                                  struct mailport_error **error_out);
+
+/**
+ * Add a file to `$attachments`, shown as `name` (WordPress's string array keys) or by its own
+ * file name.
+ *
+ * **Ownership:** the strings are copied; the file must exist when the message is built and
+ * still be there when it is sent.
+ *
+ * **NULL:** `wp` and `path` must not be NULL; `name` may be NULL (or ""): the file's own name.
+ * `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when a string is not
+ * UTF-8. A missing file is reported by `mailport_wp_mail_build` (`MAILPORT_ERR_ATTACHMENT`).
+ *
+ * # Safety
+ *
+ * `wp` must be NULL or a live object that no other thread uses during the call; `path` and
+ * `name` NULL or NUL-terminated; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_wp_mail_add_attachment(struct mailport_wp_mail *wp,
+                                                     const char *path,
+                                                     const char *name,
+                                                     struct mailport_error **error_out);
+
+/**
+ * Add an inline file to `$embeds` (WordPress 6.9), shown by the HTML body as
+ * `<img src="cid:CONTENT_ID">`.
+ *
+ * **Ownership:** the strings are copied; the file must exist when the message is built.
+ *
+ * **NULL:** `wp`, `content_id` and `path` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when a string is not
+ * UTF-8. The Content-ID and the file are checked by `mailport_wp_mail_build`.
+ *
+ * # Safety
+ *
+ * `wp` must be NULL or a live object that no other thread uses during the call; `content_id`
+ * and `path` NULL or NUL-terminated; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_wp_mail_add_embed(struct mailport_wp_mail *wp,
+                                                const char *content_id,
+                                                const char *path,
+                                                struct mailport_error **error_out);
+
+/**
+ * Set the site's host name (WordPress's `network_home_url()` host). Without a From header or a
+ * default sender, From is `wordpress@<domain>`, with a leading "www." removed. Default:
+ * "localhost".
+ *
+ * **Ownership:** `domain` is copied.
+ *
+ * **NULL:** `wp` and `domain` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `domain` is not
+ * UTF-8. The resulting address is checked by `mailport_wp_mail_build`.
+ *
+ * # Safety
+ *
+ * `wp` must be NULL or a live object that no other thread uses during the call; `domain` NULL
+ * or a NUL-terminated string; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_wp_mail_set_site_domain(struct mailport_wp_mail *wp,
+                                                      const char *domain,
+                                                      struct mailport_error **error_out);
+
+/**
+ * Set the sender used when the call has no From header: `email` instead of
+ * `wordpress@<site domain>`, and `name` instead of "WordPress".
+ *
+ * **Ownership:** the strings are copied.
+ *
+ * **NULL:** `wp` must not be NULL. `email` may be NULL: `wordpress@<site domain>`. `name` may be
+ * NULL: "WordPress". `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when a string is not
+ * UTF-8. The address is checked by `mailport_wp_mail_build`.
+ *
+ * # Safety
+ *
+ * `wp` must be NULL or a live object that no other thread uses during the call; `email` and
+ * `name` NULL or NUL-terminated; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_wp_mail_set_default_from(struct mailport_wp_mail *wp,
+                                                       const char *email,
+                                                       const char *name,
+                                                       struct mailport_error **error_out);
+
+/**
+ * Set the charset used when no Content-Type header names one (WordPress's `blog_charset`
+ * option). Default: "UTF-8".
+ *
+ * **Ownership:** `charset` is copied.
+ *
+ * **NULL:** `wp` and `charset` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `charset` is not
+ * UTF-8. Whether mailport supports it is checked by `mailport_wp_mail_build`.
+ *
+ * # Safety
+ *
+ * `wp` must be NULL or a live object that no other thread uses during the call; `charset` NULL
+ * or a NUL-terminated string; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_wp_mail_set_default_charset(struct mailport_wp_mail *wp,
+                                                          const char *charset,
+                                                          struct mailport_error **error_out);
+
+/**
+ * Set the content type used when no Content-Type header gives one. Default: "text/plain".
+ *
+ * **Ownership:** `content_type` is copied.
+ *
+ * **NULL:** `wp` and `content_type` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `content_type`
+ * is not UTF-8. It is checked by `mailport_wp_mail_build`.
+ *
+ * # Safety
+ *
+ * `wp` must be NULL or a live object that no other thread uses during the call; `content_type`
+ * NULL or a NUL-terminated string; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_wp_mail_set_default_content_type(struct mailport_wp_mail *wp,
+                                                               const char *content_type,
+                                                               struct mailport_error **error_out);
+
+/**
+ * Copy one value of the parsed call into `buf`: what WordPress's header parsing gives for
+ * `which` (a `mailport_wp_value`), from the arguments and defaults set so far. This is the value
+ * to pass to the matching WordPress filter (`wp_mail_from`, `wp_mail_from_name`,
+ * `wp_mail_content_type`, `wp_mail_charset`). Overrides do not change it.
+ *
+ * Copy-out convention: writes at most `len` bytes including a terminating NUL (when `len > 0`),
+ * cutting at a UTF-8 character boundary, and always stores the full length (without the NUL)
+ * in `*out_n`. Call once with `buf` = NULL and `len` = 0 to learn the size, then with a buffer
+ * of `*out_n + 1` bytes.
+ *
+ * **Ownership:** the text is copied into the caller's buffer.
+ *
+ * **NULL:** `wp` must not be NULL; `buf` may be NULL only when `len` is 0; `out_n` may be NULL.
+ * `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `which` is not a
+ * `mailport_wp_value`; `MAILPORT_ERR_BUFFER_TOO_SMALL` when the text and its NUL did not fit
+ * (including the sizing call).
+ *
+ * # Safety
+ *
+ * `wp` must be NULL or a live object that no other thread changes during the call; `buf` NULL
+ * or writable for `len` bytes; `out_n` NULL or valid for writing one `size_t`; `error_out` NULL
+ * or valid for writing one pointer.
+ */
+enum mailport_result mailport_wp_mail_parsed_value(const struct mailport_wp_mail *wp,
+                                                   uint32_t which,
+                                                   char *buf,
+                                                   size_t len,
+                                                   size_t *out_n,
+                                                   struct mailport_error **error_out);
+
+/**
+ * Use `value` for `which` (a `mailport_wp_value`) instead of the parsed value when the message
+ * is built: what the WordPress filter returned. Replaces an earlier override of the same value;
+ * a NULL `value` removes it.
+ *
+ * **Ownership:** `value` is copied.
+ *
+ * **NULL:** `wp` must not be NULL; `value` may be NULL (back to the parsed value). `error_out`
+ * may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `which` is not a
+ * `mailport_wp_value` or `value` is not UTF-8. The value itself is checked by
+ * `mailport_wp_mail_build` (an invalid From address gives `MAILPORT_ERR_INVALID_ADDRESS` with
+ * the field "From").
+ *
+ * # Safety
+ *
+ * `wp` must be NULL or a live object that no other thread uses during the call; `value` NULL or
+ * a NUL-terminated string; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_wp_mail_override(struct mailport_wp_mail *wp,
+                                               uint32_t which,
+                                               const char *value,
+                                               struct mailport_error **error_out);
+
+/**
+ * Build the message the way `wp_mail()` would: WordPress's header parsing, then the overrides,
+ * then every check.
+ *
+ * Recipients come from `$to` and the Cc, Bcc and Reply-To headers; From from the From header,
+ * the defaults or the override; the body is text, HTML or the caller's MIME parts according to
+ * the content type; headers WordPress passes through are added; attachments and embeds are
+ * checked to exist. Every invalid address of the whole call is reported at once.
+ *
+ * **Ownership:** `wp` is only read, and can be built again. On success `*message_out` receives a
+ * new message that the caller sends with `mailport_client_send` and frees with
+ * `mailport_message_free`.
+ *
+ * **NULL:** `wp` and `message_out` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ADDRESS` when any address (From,
+ * To, Cc, Bcc, Reply-To) is invalid: `mailport_error_invalid_address_count` and its siblings
+ * list each with its field; `MAILPORT_ERR_INVALID_ARGUMENT` when there is no recipient, the
+ * subject or a header has a line break, the content type is not text (or multipart with a
+ * boundary), or the charset is not supported; `MAILPORT_ERR_ATTACHMENT` when an attachment or
+ * embed file is missing or unreadable (the message names the path).
+ *
+ * **Thread safety:** several threads may build from the same object at once, provided nobody
+ * changes it meanwhile.
+ *
+ * # Safety
+ *
+ * `wp` must be NULL or a live object that nobody changes during the call; `message_out` and
+ * `error_out` each NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_wp_mail_build(const struct mailport_wp_mail *wp,
+                                            struct mailport_message **message_out,
+                                            struct mailport_error **error_out);
+
+/**
  * Create a client from a copy of `cfg`.
  *
  * Checks the whole configuration and prepares TLS (reading CA files and PEM data); no network
@@ -1062,13 +2189,56 @@ enum mailport_result mailport_client_new(const struct mailport_config *cfg,
                                          struct mailport_error **error_out);
 
 /**
+ * Send a message built with `mailport_message_*` (or `mailport_wp_mail_build`).
+ *
+ * The envelope comes from the message: MAIL FROM is its envelope sender
+ * (`mailport_message_set_envelope_from`) or else its From address, and RCPT TO each of its To,
+ * Cc and Bcc addresses once. Bcc addresses appear in no header. The message is checked (a From,
+ * at least one recipient, attachment files still readable) before connecting, then connects if
+ * needed and is rendered for this server: with SMTPUTF8 when the server offers it and an
+ * address needs it, otherwise with internationalised domains in punycode. Attachment files are
+ * read while the message is sent, never held in memory. Returns `MAILPORT_OK` only after the
+ * server's final 2xx reply to the data: the message is then the server's responsibility.
+ *
+ * **Ownership:** `message` is only read (borrowed for the call): it may be sent again, changed
+ * or freed afterwards. On success `*receipt_out` (if not NULL) receives a new receipt, whose
+ * `mailport_receipt_message_id` is the Message-ID sent; the caller frees it with
+ * `mailport_receipt_free`.
+ *
+ * **NULL:** `client` and `message` must not be NULL. `receipt_out` may be NULL (no receipt
+ * wanted); `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when the message
+ * has no From or no recipient; `MAILPORT_ERR_INVALID_ADDRESS` when an address cannot be used
+ * with this server (a non-ASCII local part without SMTPUTF8); `MAILPORT_ERR_ATTACHMENT` when an
+ * attachment file vanished, became unreadable or changed size while being sent (nothing is
+ * delivered then); `MAILPORT_ERR_INVALID_STATE`; any network, TLS, authentication or SMTP code.
+ * `MAILPORT_ERR_RECIPIENTS_REJECTED` lists each refused address in the error object.
+ *
+ * **Thread safety:** not while another thread uses the same client. Several clients may send
+ * the same message from several threads at once, provided nobody changes it meanwhile. The log
+ * callback runs on this thread during the call.
+ *
+ * # Safety
+ *
+ * `client` must be NULL or a live client that no other thread uses during the call; `message`
+ * NULL or a live message that nobody changes during the call; `receipt_out` and `error_out`
+ * each NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_client_send(struct mailport_client *client,
+                                          const struct mailport_message *message,
+                                          struct mailport_receipt **receipt_out,
+                                          struct mailport_error **error_out);
+
+/**
  * Send an already formatted RFC 5322 message (headers, blank line, body) to the given envelope.
  *
  * Connects if needed, then MAIL FROM, RCPT TO for each recipient, DATA. Returns `MAILPORT_OK`
  * only after the server's final 2xx reply to the data: the message is then the server's
  * responsibility. The message is sent as given (line endings normalised to CRLF and lines
  * starting with "." escaped); it is not parsed, so Bcc recipients belong in `recipients` and
- * not in a header. A later version adds `mailport_client_send` for built messages.
+ * not in a header. To send a message built with `mailport_message_*`, use
+ * `mailport_client_send`, which takes the envelope from the message.
  *
  * **Ownership:** every argument is only read. On success `*receipt_out` (if not NULL) receives
  * a new receipt that the caller frees with `mailport_receipt_free`.
@@ -1386,6 +2556,22 @@ const char *mailport_receipt_tls_cipher(const struct mailport_receipt *receipt);
  * `receipt` must be NULL or a receipt from mailport that has not been freed.
  */
 uint64_t mailport_receipt_size(const struct mailport_receipt *receipt);
+
+/**
+ * Return the Message-ID the message was sent with, angle brackets included
+ * ("<4f1c...@example.org>"): the one set with `mailport_message_set_message_id`, or the one
+ * mailport generated. "" for a receipt from `mailport_client_send_raw`, which does not parse the
+ * message.
+ *
+ * **Ownership:** borrowed from `receipt`, valid until `mailport_receipt_free(receipt)`.
+ *
+ * **NULL:** `receipt` may be NULL: returns "". Never returns NULL.
+ *
+ * # Safety
+ *
+ * `receipt` must be NULL or a receipt from mailport that has not been freed.
+ */
+const char *mailport_receipt_message_id(const struct mailport_receipt *receipt);
 
 /**
  * Free a receipt.

@@ -28,6 +28,8 @@ typedef enum mailport_result {
     MAILPORT_ERR_DATA = 84,
     MAILPORT_ERR_MESSAGE_TOO_LARGE = 85,
     MAILPORT_ERR_PROTOCOL = 86,
+    MAILPORT_ERR_INVALID_ADDRESS = 100,
+    MAILPORT_ERR_ATTACHMENT = 101,
     MAILPORT_ERR_PANIC = 199,
 } mailport_result;
 
@@ -45,13 +47,24 @@ typedef enum mailport_log_kind {
     MAILPORT_LOG_RECEIVED = 2,
 } mailport_log_kind;
 
+typedef enum mailport_wp_value {
+    MAILPORT_WP_FROM_EMAIL = 0,
+    MAILPORT_WP_FROM_NAME = 1,
+    MAILPORT_WP_CONTENT_TYPE = 2,
+    MAILPORT_WP_CHARSET = 3,
+} mailport_wp_value;
+
 typedef struct mailport_client mailport_client;
 
 typedef struct mailport_config mailport_config;
 
 typedef struct mailport_error mailport_error;
 
+typedef struct mailport_message mailport_message;
+
 typedef struct mailport_receipt mailport_receipt;
+
+typedef struct mailport_wp_mail mailport_wp_mail;
 
 typedef void (*mailport_log_callback)(void *userdata, uint32_t kind, const char *text, size_t len);
 
@@ -88,6 +101,14 @@ const char *mailport_error_rejected_address(const struct mailport_error *err, si
 uint16_t mailport_error_rejected_reply_code(const struct mailport_error *err, size_t index);
 
 const char *mailport_error_rejected_reply(const struct mailport_error *err, size_t index);
+
+size_t mailport_error_invalid_address_count(const struct mailport_error *err);
+
+const char *mailport_error_invalid_address_field(const struct mailport_error *err, size_t index);
+
+const char *mailport_error_invalid_address_input(const struct mailport_error *err, size_t index);
+
+const char *mailport_error_invalid_address_reason(const struct mailport_error *err, size_t index);
 
 void mailport_error_free(struct mailport_error *err);
 
@@ -183,9 +204,193 @@ enum mailport_result mailport_config_set_log_callback(struct mailport_config *cf
                                                       void *userdata,
                                                       struct mailport_error **error_out);
 
+struct mailport_message *mailport_message_new(void);
+
+enum mailport_result mailport_message_clone(const struct mailport_message *message,
+                                            struct mailport_message **message_out,
+                                            struct mailport_error **error_out);
+
+void mailport_message_free(struct mailport_message *message);
+
+enum mailport_result mailport_message_set_from(struct mailport_message *message,
+                                               const char *mailbox,
+                                               struct mailport_error **error_out);
+
+enum mailport_result mailport_message_set_from_parts(struct mailport_message *message,
+                                                     const char *name,
+                                                     const char *address,
+                                                     struct mailport_error **error_out);
+
+enum mailport_result mailport_message_set_sender(struct mailport_message *message,
+                                                 const char *mailbox,
+                                                 struct mailport_error **error_out);
+
+enum mailport_result mailport_message_add_reply_to(struct mailport_message *message,
+                                                   const char *mailboxes,
+                                                   struct mailport_error **error_out);
+
+enum mailport_result mailport_message_add_to(struct mailport_message *message,
+                                             const char *mailboxes,
+                                             struct mailport_error **error_out);
+
+enum mailport_result mailport_message_add_cc(struct mailport_message *message,
+                                             const char *mailboxes,
+                                             struct mailport_error **error_out);
+
+enum mailport_result mailport_message_add_bcc(struct mailport_message *message,
+                                              const char *mailboxes,
+                                              struct mailport_error **error_out);
+
+enum mailport_result mailport_message_set_envelope_from(struct mailport_message *message,
+                                                        const char *address,
+                                                        struct mailport_error **error_out);
+
+enum mailport_result mailport_message_set_subject(struct mailport_message *message,
+                                                  const char *subject,
+                                                  struct mailport_error **error_out);
+
+enum mailport_result mailport_message_set_date(struct mailport_message *message,
+                                               int64_t unix_seconds,
+                                               struct mailport_error **error_out);
+
+enum mailport_result mailport_message_set_message_id(struct mailport_message *message,
+                                                     const char *id,
+                                                     struct mailport_error **error_out);
+
+enum mailport_result mailport_message_add_header(struct mailport_message *message,
+                                                 const char *name,
+                                                 const char *value,
+                                                 struct mailport_error **error_out);
+
+size_t mailport_message_remove_header(struct mailport_message *message, const char *name);
+
+enum mailport_result mailport_message_set_text(struct mailport_message *message,
+                                               const char *text,
+                                               struct mailport_error **error_out);
+
+enum mailport_result mailport_message_set_text_as(struct mailport_message *message,
+                                                  const char *media_type,
+                                                  const char *text,
+                                                  struct mailport_error **error_out);
+
+enum mailport_result mailport_message_set_html(struct mailport_message *message,
+                                               const char *html,
+                                               struct mailport_error **error_out);
+
+enum mailport_result mailport_message_set_mime_body(struct mailport_message *message,
+                                                    const char *content_type,
+                                                    const uint8_t *body,
+                                                    size_t len,
+                                                    struct mailport_error **error_out);
+
+enum mailport_result mailport_message_set_charset(struct mailport_message *message,
+                                                  const char *label,
+                                                  struct mailport_error **error_out);
+
+enum mailport_result mailport_message_attach_file(struct mailport_message *message,
+                                                  const char *path,
+                                                  const char *filename,
+                                                  const char *content_type,
+                                                  struct mailport_error **error_out);
+
+enum mailport_result mailport_message_attach_bytes(struct mailport_message *message,
+                                                   const char *filename,
+                                                   const char *content_type,
+                                                   const uint8_t *data,
+                                                   size_t len,
+                                                   struct mailport_error **error_out);
+
+enum mailport_result mailport_message_embed_file(struct mailport_message *message,
+                                                 const char *content_id,
+                                                 const char *path,
+                                                 const char *content_type,
+                                                 struct mailport_error **error_out);
+
+enum mailport_result mailport_message_embed_bytes(struct mailport_message *message,
+                                                  const char *content_id,
+                                                  const char *filename,
+                                                  const char *content_type,
+                                                  const uint8_t *data,
+                                                  size_t len,
+                                                  struct mailport_error **error_out);
+
+enum mailport_result mailport_message_render(const struct mailport_message *message,
+                                             uint8_t *buf,
+                                             size_t len,
+                                             size_t *out_n,
+                                             struct mailport_error **error_out);
+
+struct mailport_wp_mail *mailport_wp_mail_new(void);
+
+void mailport_wp_mail_free(struct mailport_wp_mail *wp);
+
+enum mailport_result mailport_wp_mail_add_to(struct mailport_wp_mail *wp,
+                                             const char *to,
+                                             struct mailport_error **error_out);
+
+enum mailport_result mailport_wp_mail_set_subject(struct mailport_wp_mail *wp,
+                                                  const char *subject,
+                                                  struct mailport_error **error_out);
+
+enum mailport_result mailport_wp_mail_set_message(struct mailport_wp_mail *wp,
+                                                  const char *message,
+                                                  struct mailport_error **error_out);
+
+enum mailport_result mailport_wp_mail_add_headers(struct mailport_wp_mail *wp,
+                                                  const char *headers,
+                                                  struct mailport_error **error_out);
+
+enum mailport_result mailport_wp_mail_add_attachment(struct mailport_wp_mail *wp,
+                                                     const char *path,
+                                                     const char *name,
+                                                     struct mailport_error **error_out);
+
+enum mailport_result mailport_wp_mail_add_embed(struct mailport_wp_mail *wp,
+                                                const char *content_id,
+                                                const char *path,
+                                                struct mailport_error **error_out);
+
+enum mailport_result mailport_wp_mail_set_site_domain(struct mailport_wp_mail *wp,
+                                                      const char *domain,
+                                                      struct mailport_error **error_out);
+
+enum mailport_result mailport_wp_mail_set_default_from(struct mailport_wp_mail *wp,
+                                                       const char *email,
+                                                       const char *name,
+                                                       struct mailport_error **error_out);
+
+enum mailport_result mailport_wp_mail_set_default_charset(struct mailport_wp_mail *wp,
+                                                          const char *charset,
+                                                          struct mailport_error **error_out);
+
+enum mailport_result mailport_wp_mail_set_default_content_type(struct mailport_wp_mail *wp,
+                                                               const char *content_type,
+                                                               struct mailport_error **error_out);
+
+enum mailport_result mailport_wp_mail_parsed_value(const struct mailport_wp_mail *wp,
+                                                   uint32_t which,
+                                                   char *buf,
+                                                   size_t len,
+                                                   size_t *out_n,
+                                                   struct mailport_error **error_out);
+
+enum mailport_result mailport_wp_mail_override(struct mailport_wp_mail *wp,
+                                               uint32_t which,
+                                               const char *value,
+                                               struct mailport_error **error_out);
+
+enum mailport_result mailport_wp_mail_build(const struct mailport_wp_mail *wp,
+                                            struct mailport_message **message_out,
+                                            struct mailport_error **error_out);
+
 enum mailport_result mailport_client_new(const struct mailport_config *cfg,
                                          struct mailport_client **client_out,
                                          struct mailport_error **error_out);
+
+enum mailport_result mailport_client_send(struct mailport_client *client,
+                                          const struct mailport_message *message,
+                                          struct mailport_receipt **receipt_out,
+                                          struct mailport_error **error_out);
 
 enum mailport_result mailport_client_send_raw(struct mailport_client *client,
                                               const char *envelope_from,
@@ -241,5 +446,7 @@ const char *mailport_receipt_tls_version(const struct mailport_receipt *receipt)
 const char *mailport_receipt_tls_cipher(const struct mailport_receipt *receipt);
 
 uint64_t mailport_receipt_size(const struct mailport_receipt *receipt);
+
+const char *mailport_receipt_message_id(const struct mailport_receipt *receipt);
 
 void mailport_receipt_free(struct mailport_receipt *receipt);

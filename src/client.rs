@@ -12,6 +12,7 @@ use std::time::Instant;
 use crate::config::{Config, Security};
 use crate::diagnose::explain;
 use crate::error::{Error, RejectedRecipient, Result};
+use crate::message::Message;
 use crate::smtp::reply::Reply;
 use crate::smtp::session::{Outgoing, Session};
 use crate::tls::{self, TlsInfo};
@@ -68,6 +69,8 @@ pub struct Receipt {
     pub tls: Option<TlsInfo>,
     /// Message size in bytes as submitted (before dot-stuffing).
     pub size: u64,
+    /// The Message-ID of a message built with [`Message`]; `None` for raw messages.
+    pub message_id: Option<String>,
 }
 
 /// An SMTP client. Keeps its session open between messages and reconnects when needed.
@@ -117,17 +120,52 @@ impl Client {
         message: &mut dyn Read,
         size: Option<u64>,
     ) -> Result<Receipt> {
-        self.deliver(envelope, message, size, None)
+        self.transcript.set_mark();
+        self.deliver(envelope, message, size, None, false)
+    }
+
+    /// Submit a composed message: the envelope comes from its From (or envelope sender) and its
+    /// To, Cc and Bcc; attachments are streamed from their files while sending.
+    pub fn send_message(&mut self, message: &Message) -> Result<Receipt> {
+        self.transcript.set_mark();
+        // Cheap checks before connecting: a message that cannot be sent needs no connection.
+        if let Err(e) = message.check_sendable() {
+            return Err(self.finish(e));
+        }
+        self.drop_dead_session();
+        let smtputf8 = match self.session() {
+            Ok((session, _)) => session.extensions().smtputf8,
+            Err(e) => return Err(self.finish(e)),
+        };
+        let mut prepared = match message.prepare(smtputf8) {
+            Ok(p) => p,
+            Err(e) => return Err(self.finish(e)),
+        };
+        let envelope = Envelope {
+            from: std::mem::take(&mut prepared.envelope_from),
+            to: std::mem::take(&mut prepared.recipients),
+        };
+        let mut receipt = self.deliver(
+            &envelope,
+            &mut prepared.stream,
+            Some(prepared.size),
+            Some(prepared.eight_bit),
+            prepared.utf8,
+        )?;
+        receipt.message_id = Some(prepared.message_id);
+        Ok(receipt)
     }
 
     /// Submit a message held in memory. Bare CR and LF line endings are sent as CRLF.
     pub fn send_bytes(&mut self, envelope: &Envelope, message: &[u8]) -> Result<Receipt> {
         let mut reader = message;
+        self.transcript.set_mark();
         self.deliver(
             envelope,
             &mut reader,
             Some(message.len() as u64),
             Some(!message.is_ascii()),
+            false,
         )
     }
 
@@ -137,8 +175,8 @@ impl Client {
         message: &mut dyn Read,
         size: Option<u64>,
         eight_bit: Option<bool>,
+        utf8_headers: bool,
     ) -> Result<Receipt> {
-        self.transcript.set_mark();
         let budget = Instant::now() + self.config.timeouts.send_total;
         let mut retried = false;
         loop {
@@ -154,6 +192,7 @@ impl Client {
                 body: &mut *message,
                 size,
                 eight_bit,
+                utf8_headers,
             };
             match session.transaction(outgoing, transcript, budget) {
                 Ok(delivered) => {
@@ -165,6 +204,7 @@ impl Client {
                         security: session.security(),
                         tls: session.tls_info(),
                         size: delivered.size,
+                        message_id: None,
                     };
                     self.drop_unusable_session();
                     return Ok(receipt);

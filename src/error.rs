@@ -13,8 +13,13 @@ use crate::smtp::reply::Reply;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Kind {
-    /// A caller-supplied value was invalid (bad address, CR/LF in a command argument, bad option).
+    /// A caller-supplied value was invalid (CR/LF in a header or command argument, bad option).
     InvalidInput,
+    /// An address could not be parsed or used (no '@', bad domain, a non-ASCII local part for a
+    /// server without SMTPUTF8). The message names it; [`Error::invalid_addresses`] lists them.
+    InvalidAddress,
+    /// An attachment file is missing or unreadable, or changed while it was being sent.
+    Attachment,
     /// The host name could not be resolved.
     Dns,
     /// The server actively refused the TCP connection (nothing listens on that port).
@@ -84,6 +89,8 @@ impl Kind {
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::InvalidInput => "invalid input",
+            Kind::InvalidAddress => "invalid address",
+            Kind::Attachment => "attachment",
             Kind::Dns => "dns",
             Kind::ConnectRefused => "connection refused",
             Kind::ConnectUnreachable => "network unreachable",
@@ -119,6 +126,17 @@ pub struct RejectedRecipient {
     pub reply: Reply,
 }
 
+/// A caller-supplied address that could not be used, with where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidAddress {
+    /// The field it was given in: `To`, `Cc`, `Bcc`, `Reply-To`, `From`.
+    pub field: String,
+    /// The text as given.
+    pub input: String,
+    /// Why it is invalid, in plain words.
+    pub reason: String,
+}
+
 /// The error of every fallible mailport operation. Boxed inside, so results stay small.
 pub struct Error(Box<Inner>);
 
@@ -128,6 +146,7 @@ struct Inner {
     reply: Option<Reply>,
     hint: String,
     rejected: Vec<RejectedRecipient>,
+    invalid: Vec<InvalidAddress>,
     transcript: String,
     step: Option<Step>,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
@@ -176,6 +195,7 @@ impl Error {
             reply: None,
             hint: String::new(),
             rejected: Vec::new(),
+            invalid: Vec::new(),
             transcript: String::new(),
             step: None,
             source: None,
@@ -206,6 +226,16 @@ impl Error {
 
     pub(crate) fn with_rejected(mut self, rejected: Vec<RejectedRecipient>) -> Error {
         self.0.rejected = rejected;
+        self
+    }
+
+    pub(crate) fn with_kind(mut self, kind: Kind) -> Error {
+        self.0.kind = kind;
+        self
+    }
+
+    pub(crate) fn with_invalid_addresses(mut self, invalid: Vec<InvalidAddress>) -> Error {
+        self.0.invalid = invalid;
         self
     }
 
@@ -268,6 +298,11 @@ impl Error {
     /// Recipients the server refused (for [`Kind::RecipientsRejected`]).
     pub fn rejected_recipients(&self) -> &[RejectedRecipient] {
         &self.0.rejected
+    }
+
+    /// Each address a message could not be built with, when that is why it failed.
+    pub fn invalid_addresses(&self) -> &[InvalidAddress] {
+        &self.0.invalid
     }
 
     /// The redacted session transcript up to the failure.

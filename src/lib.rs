@@ -12,10 +12,12 @@ pub mod config;
 pub mod diagnose;
 pub mod error;
 pub mod ffi;
+pub mod message;
 pub mod smtp;
 pub mod tls;
 pub mod transcript;
 
 pub use client::{Client, Envelope, Receipt};
 pub use config::{Config, Credentials, Secret, Security, Timeouts, TlsOptions};
-pub use error::{Error, Kind, Result};
+pub use error::{Error, InvalidAddress, Kind, Result};
+pub use message::Message;

@@ -1,10 +1,15 @@
-//! The C API from C: builds `tests/c/send.c` with gcc against the cdylib and runs it against a
-//! real aiosmtpd server (STARTTLS + AUTH), under valgrind when it is installed.
+//! The C API from C: builds `tests/c/*.c` with gcc against the cdylib and runs each against a
+//! real aiosmtpd server (STARTTLS), under valgrind when it is installed.
 //!
-//! The program sends through setters and through a connection URL, checks receipts, the error
-//! paths (NULL and invalid arguments, a refused recipient, a wrong password), the log callback,
-//! the copy-out transcript, and four threads sending at once with a client each; it frees every
-//! object, so valgrind's leak check covers every `_free` path.
+//! - `send.c` sends through setters and through a connection URL, checks receipts, the error
+//!   paths (NULL and invalid arguments, a refused recipient, a wrong password), the log callback,
+//!   the copy-out transcript, and four threads sending at once with a client each.
+//! - `message.c` builds a message with every kind of field and two attachments, renders it,
+//!   sends it and a cloned variant with `mailport_client_send`, checks that header injection is
+//!   refused at the setter, and builds WordPress `wp_mail()` calls (an invalid Cc, then one that
+//!   is sent).
+//!
+//! Each program frees every object, so valgrind's leak check covers every `_free` path.
 
 mod common;
 
@@ -60,28 +65,19 @@ fn build_c_program(name: &str, library: &Path, dir: &Path) -> PathBuf {
     exe
 }
 
-#[test]
-fn c_program_sends_through_the_shared_library() {
-    let server = common::TestServer::start(&[
-        "--mode",
-        "starttls",
-        "--auth",
-        "user:secret",
-        "--queue-id",
-        "--reject-rcpt",
-        "nobody",
-    ]);
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("c_abi-{}", std::process::id()));
+/// A fresh directory for one test's program and files.
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("c_abi-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let exe = build_c_program("send", &common::shared_library(), &dir);
+    dir
+}
 
-    let args = [
-        exe.display().to_string(),
-        "127.0.0.1".to_string(),
-        server.port.to_string(),
-        server.ca.display().to_string(),
-    ];
+/// Run a built C program with `args`, under valgrind (leak check, memory errors fatal) when it
+/// is installed; panic unless it exits 0. Returns its stdout.
+fn run_c_program(exe: &Path, args: &[String]) -> String {
+    let name = exe.file_name().unwrap().to_string_lossy().into_owned();
     let valgrind = have("valgrind");
     let mut command = if valgrind {
         let mut c = Command::new("valgrind");
@@ -99,26 +95,46 @@ fn c_program_sends_through_the_shared_library() {
                 .join("tests/c/valgrind.supp")
                 .display()
         ));
-        c.args(&args);
+        c.arg(exe);
         c
     } else {
-        eprintln!("valgrind is not installed: running tests/c/send.c without the leak check");
-        let mut c = Command::new(&args[0]);
-        c.args(&args[1..]);
-        c
+        eprintln!("valgrind is not installed: running tests/c/{name}.c without the leak check");
+        Command::new(exe)
     };
-    let output = command.output().expect("run the C program");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let output = command.args(args).output().expect("run the C program");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("--- stdout ---\n{stdout}--- stderr ---\n{stderr}");
+    println!("--- {name} stdout ---\n{stdout}--- {name} stderr ---\n{stderr}");
     match output.status.code() {
         Some(0) => {}
         Some(99) if valgrind => panic!("valgrind found memory errors or leaks:\n{stderr}"),
-        other => panic!("tests/c/send.c failed (exit {other:?}):\n{stderr}"),
+        other => panic!("tests/c/{name}.c failed (exit {other:?}):\n{stderr}"),
     }
     if valgrind {
         println!("valgrind: no memory errors, no definite or indirect leaks");
     }
+    stdout
+}
+
+#[test]
+fn c_program_sends_through_the_shared_library() {
+    let server = common::TestServer::start(&[
+        "--mode",
+        "starttls",
+        "--auth",
+        "user:secret",
+        "--queue-id",
+        "--reject-rcpt",
+        "nobody",
+    ]);
+    let dir = scratch_dir("send");
+    let exe = build_c_program("send", &common::shared_library(), &dir);
+    let args = [
+        "127.0.0.1".to_string(),
+        server.port.to_string(),
+        server.ca.display().to_string(),
+    ];
+    let stdout = run_c_program(&exe, &args);
 
     // 2 from the setters client (one before and one after close), 1 via the URL, 4 threads x 3.
     let expected = 2 + 1 + 4 * 3;
@@ -143,4 +159,118 @@ fn c_program_sends_through_the_shared_library() {
             );
         }
     }
+}
+
+#[test]
+fn c_program_builds_and_sends_messages() {
+    let server = common::TestServer::start(&["--mode", "starttls"]);
+    let dir = scratch_dir("message");
+    let exe = build_c_program("message", &common::shared_library(), &dir);
+    let attachment = dir.join("report.csv");
+    let csv = "id,name\n1,Zo\u{eb}\n2,Ann\n";
+    std::fs::write(&attachment, csv).unwrap();
+    let args = [
+        "127.0.0.1".to_string(),
+        server.port.to_string(),
+        server.ca.display().to_string(),
+        attachment.display().to_string(),
+    ];
+    let stdout = run_c_program(&exe, &args);
+
+    assert!(
+        stdout.contains("MESSAGES_SENT 3"),
+        "the program did not report 3 messages sent"
+    );
+    let message_id = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("MESSAGE_ID "))
+        .expect("the program printed the receipt's Message-ID");
+    let messages = server.messages();
+    assert_eq!(messages.len(), 3, "messages the server received");
+
+    // The built message: envelope from From, To + Cc + Bcc as recipients, no Bcc in the data.
+    let first = &messages[0];
+    let data = String::from_utf8(first.data.clone()).expect("7-bit message");
+    assert_eq!(first.mail_from, "zoe@example.org");
+    assert_eq!(
+        first.rcpt_tos,
+        [
+            "alice@example.org",
+            "carol@example.org",
+            "hidden-bcc@example.org"
+        ]
+    );
+    assert!(first.tls, "sent over STARTTLS");
+    assert!(!data.contains("Bcc"), "no Bcc header:\n{data}");
+    assert!(
+        !data.contains("hidden-bcc"),
+        "the Bcc address is not in the data"
+    );
+    assert!(
+        data.contains(&format!("\r\nMessage-ID: {message_id}\r\n")),
+        "the receipt's Message-ID {message_id} is the one sent:\n{data}"
+    );
+    assert!(
+        data.contains("\r\nTo: Alice <alice@example.org>\r\n"),
+        "{data}"
+    );
+    assert!(data.contains("\r\nCc: carol@example.org\r\n"), "{data}");
+    assert!(
+        data.contains("\r\nReply-To: replies@example.org\r\n"),
+        "{data}"
+    );
+    assert!(
+        data.contains("\r\nFrom: =?UTF-8?"),
+        "encoded display name: {data}"
+    );
+    assert!(
+        data.contains("\r\nSubject: =?UTF-8?"),
+        "encoded subject: {data}"
+    );
+    assert!(
+        data.contains("\r\nX-Mailport-Test: message.c\r\n"),
+        "{data}"
+    );
+    assert!(!data.contains("X-Removed"), "{data}");
+    assert!(data.contains("multipart/alternative"), "{data}");
+    assert!(data.contains("text/html"), "{data}");
+    assert!(data.contains("filename=report.csv") || data.contains("filename=\"report.csv\""));
+    assert!(data.contains("blob.bin"), "{data}");
+    use base64::Engine as _;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    assert!(
+        data.contains(&b64(csv.as_bytes())),
+        "the file, base64:\n{data}"
+    );
+    assert!(
+        data.contains(&b64(b"\x00\x01\xffmail\x00\x80\n")),
+        "the bytes attachment, base64:\n{data}"
+    );
+
+    // The variant made with mailport_message_clone: one more recipient, its own Message-ID.
+    let variant = &messages[1];
+    let data = String::from_utf8_lossy(&variant.data);
+    assert_eq!(variant.rcpt_tos.len(), 4);
+    assert!(variant.rcpt_tos.contains(&"dave@example.org".to_string()));
+    assert!(
+        data.contains("\r\nMessage-ID: <variant-1@example.org>\r\n"),
+        "{data}"
+    );
+    assert!(
+        data.contains("Tue, 14 Nov 2023") || data.contains("Wed, 15 Nov 2023"),
+        "{data}"
+    );
+    assert!(!data.contains("Bcc"), "{data}");
+
+    // The wp_mail() message: WordPress's default sender with the filtered name, HTML, a Bcc.
+    let wp = &messages[2];
+    let data = String::from_utf8_lossy(&wp.data);
+    assert_eq!(wp.mail_from, "wordpress@blog.example");
+    assert_eq!(wp.rcpt_tos, ["wp-to@example.org", "wp-bcc@example.org"]);
+    assert!(
+        data.contains("\r\nFrom: Filtered Name <wordpress@blog.example>\r\n"),
+        "{data}"
+    );
+    assert!(data.contains("Content-Type: text/html"), "{data}");
+    assert!(!data.contains("Bcc") && !data.contains("wp-bcc"), "{data}");
 }

@@ -8,7 +8,7 @@ mod common;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use common::{TestServer, base64_encode, crlf_normalise, free_port};
+use common::{TestServer, base64_encode, config_for, crlf_normalise, free_port};
 use mailport::transcript::{Direction, Sink};
 use mailport::{Client, Config, Credentials, Envelope, Error, Kind, Receipt, Secret, Security};
 
@@ -23,23 +23,6 @@ const LIVENESS: Duration = Duration::from_secs(20);
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-/// A config for `host`:`server.port`, trusting only the server's test CA, with timeouts short
-/// enough that a broken test fails quickly.
-fn config_for(host: &str, server: &TestServer, security: Security) -> Config {
-    let mut config = Config::new(host);
-    config.port = server.port;
-    config.security = security;
-    config.helo_name = Some("client.test".into());
-    config.tls.ca_files = vec![server.ca.clone()];
-    config.tls.webpki_roots = false;
-    config.tls.system_roots = false;
-    config.timeouts.connect = Duration::from_secs(5);
-    config.timeouts.command = Duration::from_secs(10);
-    config.timeouts.data_end = Duration::from_secs(10);
-    config.timeouts.send_total = Duration::from_secs(30);
-    config
-}
 
 fn config(server: &TestServer, security: Security) -> Config {
     config_for("127.0.0.1", server, security)

@@ -26,6 +26,15 @@ pub fn hint(error: &Error, cx: &Context<'_>) -> String {
     let (host, port) = (cx.host, cx.port);
     match error.kind() {
         Kind::InvalidInput => String::new(),
+        Kind::InvalidAddress if error.message().contains("SMTPUTF8") => format!(
+            "The server {host} cannot take addresses with non-ASCII characters before the '@' (it does not offer SMTPUTF8). Ask the recipient for an ASCII address, or send through a server that supports SMTPUTF8."
+        ),
+        Kind::InvalidAddress => {
+            "Write addresses as user@example.com or Name <user@example.com>; put a display name that contains a comma in double quotes.".to_string()
+        }
+        Kind::Attachment => {
+            "Check that the file exists, that this process may read it, and that nothing rewrites it while the message is being sent.".to_string()
+        }
         Kind::Dns => format!(
             "Check the server name {host:?} for typos. If it is right, this machine's DNS resolver is not answering."
         ),

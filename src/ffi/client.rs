@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::boundary::{Out, copy_out};
 use super::config::{mailport_config, mailport_security};
 use super::error::{RejectedC, c_text, mailport_error, mailport_result, reply_parts};
+use super::message::mailport_message;
 use super::version::owned_string;
 use crate::client::{Client, Envelope, Receipt};
 
@@ -23,20 +24,14 @@ use crate::client::{Client, Envelope, Receipt};
 /// a time; there is no internal locking. Separate clients work in parallel, and may share the
 /// config they were made from. The log callback runs on the calling thread, during the call.
 ///
-/// Functions: mailport_client_new, mailport_client_send_raw, mailport_client_noop,
-/// mailport_client_reset, mailport_client_close, mailport_client_transcript,
-/// mailport_client_transcript_copy, mailport_client_free.
+/// Functions: mailport_client_new, mailport_client_send, mailport_client_send_raw,
+/// mailport_client_noop, mailport_client_reset, mailport_client_close,
+/// mailport_client_transcript, mailport_client_transcript_copy, mailport_client_free.
 pub struct mailport_client {
     inner: Client,
     /// Set while a call runs and cleared when it returns normally: a call that panicked leaves
     /// it set, and the client is then refused (its state may be inconsistent).
     poisoned: AtomicBool,
-}
-
-#[cfg(test)]
-thread_local! {
-    /// Test-only: make the next client call on this thread panic inside the boundary.
-    pub(crate) static PANIC_IN_NEXT_CALL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 impl mailport_client {
@@ -49,9 +44,7 @@ impl mailport_client {
             return Err(mailport_error::invalid_state());
         }
         #[cfg(test)]
-        if PANIC_IN_NEXT_CALL.with(|p| p.replace(false)) {
-            panic!("test-only panic inside a client call");
-        }
+        super::boundary::test_panic_point("a client call");
         let result = f(&mut self.inner);
         self.poisoned.store(false, Ordering::Relaxed);
         result
@@ -69,17 +62,17 @@ impl mailport_client {
 /// What the server said when it accepted a message: reply, accepted and refused recipients, and
 /// how the connection was secured.
 ///
-/// Returned by `mailport_client_send_raw` on success; owned by the caller and freed with
-/// `mailport_receipt_free`. Immutable: every accessor may be called from any thread, and the
-/// strings it returns are borrowed from the receipt, NUL-terminated UTF-8, and valid until the
-/// receipt is freed.
+/// Returned by `mailport_client_send` and `mailport_client_send_raw` on success; owned by the
+/// caller and freed with `mailport_receipt_free`. Immutable: every accessor may be called from
+/// any thread, and the strings it returns are borrowed from the receipt, NUL-terminated UTF-8,
+/// and valid until the receipt is freed.
 ///
 /// Functions: mailport_receipt_reply_code, mailport_receipt_enhanced_status,
 /// mailport_receipt_server_reply, mailport_receipt_accepted_count, mailport_receipt_accepted,
 /// mailport_receipt_rejected_count, mailport_receipt_rejected_address,
 /// mailport_receipt_rejected_reply_code, mailport_receipt_rejected_reply, mailport_receipt_port,
 /// mailport_receipt_security, mailport_receipt_tls_version, mailport_receipt_tls_cipher,
-/// mailport_receipt_size, mailport_receipt_free.
+/// mailport_receipt_size, mailport_receipt_message_id, mailport_receipt_free.
 pub struct mailport_receipt {
     reply_code: u16,
     enhanced_status: CString,
@@ -91,6 +84,8 @@ pub struct mailport_receipt {
     tls_version: CString,
     tls_cipher: CString,
     size: u64,
+    /// The Message-ID of a built message, "" for raw sends.
+    message_id: CString,
 }
 
 impl From<Receipt> for mailport_receipt {
@@ -111,6 +106,7 @@ impl From<Receipt> for mailport_receipt {
             tls_version,
             tls_cipher,
             size: receipt.size,
+            message_id: c_text(receipt.message_id.as_deref().unwrap_or("")),
         }
     }
 }
@@ -158,13 +154,66 @@ pub unsafe extern "C" fn mailport_client_new(
     })
 }
 
+/// Send a message built with `mailport_message_*` (or `mailport_wp_mail_build`).
+///
+/// The envelope comes from the message: MAIL FROM is its envelope sender
+/// (`mailport_message_set_envelope_from`) or else its From address, and RCPT TO each of its To,
+/// Cc and Bcc addresses once. Bcc addresses appear in no header. The message is checked (a From,
+/// at least one recipient, attachment files still readable) before connecting, then connects if
+/// needed and is rendered for this server: with SMTPUTF8 when the server offers it and an
+/// address needs it, otherwise with internationalised domains in punycode. Attachment files are
+/// read while the message is sent, never held in memory. Returns `MAILPORT_OK` only after the
+/// server's final 2xx reply to the data: the message is then the server's responsibility.
+///
+/// **Ownership:** `message` is only read (borrowed for the call): it may be sent again, changed
+/// or freed afterwards. On success `*receipt_out` (if not NULL) receives a new receipt, whose
+/// `mailport_receipt_message_id` is the Message-ID sent; the caller frees it with
+/// `mailport_receipt_free`.
+///
+/// **NULL:** `client` and `message` must not be NULL. `receipt_out` may be NULL (no receipt
+/// wanted); `error_out` may be NULL.
+///
+/// **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when the message
+/// has no From or no recipient; `MAILPORT_ERR_INVALID_ADDRESS` when an address cannot be used
+/// with this server (a non-ASCII local part without SMTPUTF8); `MAILPORT_ERR_ATTACHMENT` when an
+/// attachment file vanished, became unreadable or changed size while being sent (nothing is
+/// delivered then); `MAILPORT_ERR_INVALID_STATE`; any network, TLS, authentication or SMTP code.
+/// `MAILPORT_ERR_RECIPIENTS_REJECTED` lists each refused address in the error object.
+///
+/// **Thread safety:** not while another thread uses the same client. Several clients may send
+/// the same message from several threads at once, provided nobody changes it meanwhile. The log
+/// callback runs on this thread during the call.
+///
+/// # Safety
+///
+/// `client` must be NULL or a live client that no other thread uses during the call; `message`
+/// NULL or a live message that nobody changes during the call; `receipt_out` and `error_out`
+/// each NULL or valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_client_send(
+    client: *mut mailport_client,
+    message: *const mailport_message,
+    receipt_out: *mut *mut mailport_receipt,
+    error_out: *mut *mut mailport_error,
+) -> mailport_result {
+    ffi_boundary!(error_out => {
+        let out: Out<mailport_receipt> = out_arg!(receipt_out);
+        let client = arg_mut!(client, "client");
+        let message = &arg_ref!(message, "message").0;
+        let receipt = client.with(|c| Ok(c.send_message(message)?))?;
+        out.set(receipt.into());
+        Ok(())
+    })
+}
+
 /// Send an already formatted RFC 5322 message (headers, blank line, body) to the given envelope.
 ///
 /// Connects if needed, then MAIL FROM, RCPT TO for each recipient, DATA. Returns `MAILPORT_OK`
 /// only after the server's final 2xx reply to the data: the message is then the server's
 /// responsibility. The message is sent as given (line endings normalised to CRLF and lines
 /// starting with "." escaped); it is not parsed, so Bcc recipients belong in `recipients` and
-/// not in a header. A later version adds `mailport_client_send` for built messages.
+/// not in a header. To send a message built with `mailport_message_*`, use
+/// `mailport_client_send`, which takes the envelope from the message.
 ///
 /// **Ownership:** every argument is only read. On success `*receipt_out` (if not NULL) receives
 /// a new receipt that the caller frees with `mailport_receipt_free`.
@@ -599,6 +648,25 @@ pub unsafe extern "C" fn mailport_receipt_size(receipt: *const mailport_receipt)
     getter!(receipt, 0, |r| r.size)
 }
 
+/// Return the Message-ID the message was sent with, angle brackets included
+/// ("<4f1c...@example.org>"): the one set with `mailport_message_set_message_id`, or the one
+/// mailport generated. "" for a receipt from `mailport_client_send_raw`, which does not parse the
+/// message.
+///
+/// **Ownership:** borrowed from `receipt`, valid until `mailport_receipt_free(receipt)`.
+///
+/// **NULL:** `receipt` may be NULL: returns "". Never returns NULL.
+///
+/// # Safety
+///
+/// `receipt` must be NULL or a receipt from mailport that has not been freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_receipt_message_id(
+    receipt: *const mailport_receipt,
+) -> *const c_char {
+    getter!(receipt, c"".as_ptr(), |r| r.message_id.as_ptr())
+}
+
 /// Free a receipt.
 ///
 /// **Ownership:** takes back the receipt; every string borrowed from it becomes invalid.
@@ -622,40 +690,15 @@ pub unsafe extern "C" fn mailport_receipt_free(receipt: *mut mailport_receipt) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ffi::test_support::{run, text};
     use crate::ffi::{
         mailport_config_free, mailport_config_new, mailport_config_set_host,
-        mailport_config_set_port, mailport_error_free, mailport_error_message,
+        mailport_config_set_port,
     };
-    use std::ffi::CStr;
+
     use std::ptr;
 
     use mailport_result::*;
-
-    fn run(
-        call: impl FnOnce(*mut *mut mailport_error) -> mailport_result,
-    ) -> (mailport_result, String) {
-        let mut err: *mut mailport_error = ptr::dangling_mut();
-        let rc = call(&mut err);
-        if rc == MAILPORT_OK {
-            assert!(err.is_null());
-            return (rc, String::new());
-        }
-        // SAFETY: `err` was just produced by mailport.
-        unsafe {
-            let message = CStr::from_ptr(mailport_error_message(err))
-                .to_str()
-                .unwrap()
-                .to_string();
-            mailport_error_free(err);
-            (rc, message)
-        }
-    }
-
-    fn text(p: *const c_char) -> String {
-        assert!(!p.is_null());
-        // SAFETY: mailport returns valid C strings.
-        unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_string()
-    }
 
     /// A client for a port where nothing listens (no I/O happens before a send).
     fn client() -> *mut mailport_client {
@@ -741,6 +784,7 @@ mod tests {
             assert_eq!(text(mailport_receipt_tls_version(r)), "");
             assert_eq!(text(mailport_receipt_tls_cipher(r)), "");
             assert_eq!(mailport_receipt_size(r), 0);
+            assert_eq!(text(mailport_receipt_message_id(r)), "");
             mailport_receipt_free(ptr::null_mut());
         }
     }
@@ -856,9 +900,66 @@ mod tests {
     }
 
     #[test]
+    fn send_checks_its_arguments_and_the_message_before_any_io() {
+        use crate::ffi::{
+            mailport_message, mailport_message_add_bcc, mailport_message_free,
+            mailport_message_new, mailport_message_set_from,
+        };
+        let client = client();
+        // SAFETY: `client` and `message` are live until freed at the end; other pointers are
+        // valid out locations or deliberately NULL.
+        unsafe {
+            let message: *mut mailport_message = mailport_message_new();
+            let mut receipt: *mut mailport_receipt = ptr::dangling_mut();
+            let (rc, m) = run(|e| mailport_client_send(ptr::null_mut(), message, &mut receipt, e));
+            assert_eq!(
+                (rc, m.as_str()),
+                (MAILPORT_ERR_NULL_ARGUMENT, "client must not be NULL")
+            );
+            assert!(receipt.is_null(), "receipt_out is NULLed on entry");
+            let (rc, m) = run(|e| mailport_client_send(client, ptr::null(), &mut receipt, e));
+            assert_eq!(
+                (rc, m.as_str()),
+                (MAILPORT_ERR_NULL_ARGUMENT, "message must not be NULL")
+            );
+
+            // Nothing listens on the client's port: these fail before connecting.
+            let (rc, m) = run(|e| mailport_client_send(client, message, &mut receipt, e));
+            assert_eq!(rc, MAILPORT_ERR_INVALID_ARGUMENT);
+            assert!(m.contains("no From"), "{m}");
+            let e = ptr::null_mut();
+            assert_eq!(
+                mailport_message_set_from(message, c"me@example.org".as_ptr(), e),
+                MAILPORT_OK
+            );
+            let (rc, m) = run(|e| mailport_client_send(client, message, ptr::null_mut(), e));
+            assert_eq!(rc, MAILPORT_ERR_INVALID_ARGUMENT);
+            assert!(m.contains("no recipients"), "{m}");
+
+            // A sendable message goes as far as connecting.
+            assert_eq!(
+                mailport_message_add_bcc(message, c"b@example.org".as_ptr(), e),
+                MAILPORT_OK
+            );
+            let (rc, _) = run(|e| mailport_client_send(client, message, &mut receipt, e));
+            assert_eq!(rc, MAILPORT_ERR_CONNECT_REFUSED);
+            assert!(receipt.is_null());
+
+            // A panicking send poisons the client like every other call.
+            crate::ffi::boundary::PANIC_IN_NEXT_CALL.with(|p| p.set(true));
+            let (rc, _) = run(|e| mailport_client_send(client, message, &mut receipt, e));
+            assert_eq!(rc, MAILPORT_ERR_PANIC);
+            let (rc, _) = run(|e| mailport_client_send(client, message, &mut receipt, e));
+            assert_eq!(rc, MAILPORT_ERR_INVALID_STATE);
+            mailport_message_free(message);
+            mailport_client_free(client);
+        }
+    }
+
+    #[test]
     fn a_panic_poisons_the_client_until_it_is_freed() {
         let client = client();
-        PANIC_IN_NEXT_CALL.with(|p| p.set(true));
+        crate::ffi::boundary::PANIC_IN_NEXT_CALL.with(|p| p.set(true));
         // SAFETY: `client` is live until the free at the end.
         unsafe {
             let (rc, m) = run(|e| mailport_client_noop(client, e));

@@ -710,32 +710,10 @@ pub unsafe extern "C" fn mailport_config_set_log_callback(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ffi::{
-        mailport_error_code, mailport_error_free, mailport_error_message, mailport_result,
-    };
-    use std::ffi::CStr;
-    use std::ptr;
+    use crate::ffi::mailport_result;
+    use crate::ffi::test_support::run;
 
-    /// Run `call` with an error out-parameter; return its code and the error's message.
-    fn run(
-        call: impl FnOnce(*mut *mut mailport_error) -> mailport_result,
-    ) -> (mailport_result, String) {
-        let mut err: *mut mailport_error = ptr::dangling_mut();
-        let rc = call(&mut err);
-        if rc == mailport_result::MAILPORT_OK {
-            assert!(err.is_null(), "error_out must be NULL on success");
-            return (rc, String::new());
-        }
-        assert!(!err.is_null());
-        // SAFETY: `err` was just produced by mailport.
-        unsafe {
-            assert_eq!(mailport_error_code(err), rc);
-            let message = CStr::from_ptr(mailport_error_message(err));
-            let message = message.to_str().unwrap().to_string();
-            mailport_error_free(err);
-            (rc, message)
-        }
-    }
+    use std::ptr;
 
     struct Cfg(*mut mailport_config);
     impl Cfg {

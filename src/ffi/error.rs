@@ -10,7 +10,7 @@ use crate::smtp::reply::Reply;
 ///
 /// Values are stable and append-only: a retired code stays reserved. They come in blocks:
 /// 1-19 caller misuse, 20-39 network, 40-59 TLS, 60-79 authentication, 80-99 SMTP replies,
-/// 100-119 message building (reserved), 199 internal error. Functions that take a code take it
+/// 100-119 message building, 199 internal error. Functions that take a code take it
 /// as `uint32_t`. `mailport_result_str` gives a sentence for each code and
 /// `mailport_result_name` its name; the error object (`mailport_error`) has the details.
 ///
@@ -28,7 +28,8 @@ pub enum mailport_result {
     /// names the field. Fix the value; retrying unchanged will fail again.
     MAILPORT_ERR_INVALID_ARGUMENT = 2,
     /// The caller's buffer was too small; the text was truncated (and NUL-terminated). `*out_n`
-    /// holds the full length: allocate `*out_n + 1` bytes and call again.
+    /// holds the full length: allocate `*out_n + 1` bytes and call again (`*out_n` bytes for
+    /// binary output, which has no NUL: `mailport_message_render`).
     MAILPORT_ERR_BUFFER_TOO_SMALL = 3,
     /// The handle cannot be used: an earlier call on it failed internally (see
     /// `MAILPORT_ERR_PANIC`). Free it and create a new one.
@@ -97,6 +98,14 @@ pub enum mailport_result {
     MAILPORT_ERR_MESSAGE_TOO_LARGE = 85,
     /// The server violated the SMTP protocol (malformed or oversized reply). See the transcript.
     MAILPORT_ERR_PROTOCOL = 86,
+    /// An address could not be parsed or used: no '@', a bad domain, a display name with a
+    /// comma left unquoted, or a non-ASCII local part for a server without SMTPUTF8. The message
+    /// names each one; `mailport_error_invalid_address_count` lists them.
+    MAILPORT_ERR_INVALID_ADDRESS = 100,
+    /// An attachment file is missing or unreadable (found when it is attached, or when sending
+    /// starts), or it changed size while being sent (the transfer was abandoned, nothing was
+    /// delivered). The message names the path.
+    MAILPORT_ERR_ATTACHMENT = 101,
     /// A bug in mailport was caught (a Rust panic) before it could reach the caller. The message
     /// says what happened; please report it. A client on which this happened refuses further
     /// use (`MAILPORT_ERR_INVALID_STATE`); free it.
@@ -107,7 +116,7 @@ use mailport_result::*;
 
 impl mailport_result {
     /// Every code, in value order.
-    pub(crate) const ALL: [mailport_result; 30] = [
+    pub(crate) const ALL: [mailport_result; 32] = [
         MAILPORT_OK,
         MAILPORT_ERR_NULL_ARGUMENT,
         MAILPORT_ERR_INVALID_ARGUMENT,
@@ -137,6 +146,8 @@ impl mailport_result {
         MAILPORT_ERR_DATA,
         MAILPORT_ERR_MESSAGE_TOO_LARGE,
         MAILPORT_ERR_PROTOCOL,
+        MAILPORT_ERR_INVALID_ADDRESS,
+        MAILPORT_ERR_ATTACHMENT,
         MAILPORT_ERR_PANIC,
     ];
 
@@ -177,6 +188,8 @@ impl mailport_result {
             MAILPORT_ERR_DATA => c"MAILPORT_ERR_DATA",
             MAILPORT_ERR_MESSAGE_TOO_LARGE => c"MAILPORT_ERR_MESSAGE_TOO_LARGE",
             MAILPORT_ERR_PROTOCOL => c"MAILPORT_ERR_PROTOCOL",
+            MAILPORT_ERR_INVALID_ADDRESS => c"MAILPORT_ERR_INVALID_ADDRESS",
+            MAILPORT_ERR_ATTACHMENT => c"MAILPORT_ERR_ATTACHMENT",
             MAILPORT_ERR_PANIC => c"MAILPORT_ERR_PANIC",
         }
     }
@@ -227,6 +240,8 @@ impl mailport_result {
             MAILPORT_ERR_DATA => c"the server rejected the message",
             MAILPORT_ERR_MESSAGE_TOO_LARGE => c"the message is larger than the server accepts",
             MAILPORT_ERR_PROTOCOL => c"the server violated the SMTP protocol",
+            MAILPORT_ERR_INVALID_ADDRESS => c"invalid email address",
+            MAILPORT_ERR_ATTACHMENT => c"attachment file missing, unreadable or changed",
             MAILPORT_ERR_PANIC => c"internal error in mailport (please report it)",
         }
     }
@@ -236,6 +251,8 @@ impl mailport_result {
     pub(crate) fn from_kind(kind: Kind) -> mailport_result {
         match kind {
             Kind::InvalidInput => MAILPORT_ERR_INVALID_ARGUMENT,
+            Kind::InvalidAddress => MAILPORT_ERR_INVALID_ADDRESS,
+            Kind::Attachment => MAILPORT_ERR_ATTACHMENT,
             Kind::Dns => MAILPORT_ERR_DNS,
             Kind::ConnectRefused => MAILPORT_ERR_CONNECT_REFUSED,
             Kind::ConnectUnreachable => MAILPORT_ERR_CONNECT_UNREACHABLE,
@@ -306,8 +323,29 @@ impl RejectedC {
     }
 }
 
+/// An address a message could not be built with, as the C API exposes it.
+#[derive(Debug)]
+pub(crate) struct InvalidAddressC {
+    pub(crate) field: CString,
+    pub(crate) input: CString,
+    pub(crate) reason: CString,
+}
+
+impl InvalidAddressC {
+    pub(crate) fn list(invalid: &[crate::error::InvalidAddress]) -> Vec<InvalidAddressC> {
+        invalid
+            .iter()
+            .map(|i| InvalidAddressC {
+                field: c_text(&i.field),
+                input: c_text(&i.input),
+                reason: c_text(&i.reason),
+            })
+            .collect()
+    }
+}
+
 /// The details of a failed call: code, message, hint, the server's reply, the rejected
-/// recipients and the transcript up to the failure.
+/// recipients, the invalid addresses and the transcript up to the failure.
 ///
 /// Created by mailport when a fallible function fails and the caller passed a non-NULL
 /// `error_out`; owned by the caller and freed with `mailport_error_free`. Immutable: every
@@ -318,7 +356,9 @@ impl RejectedC {
 /// mailport_error_reply_code, mailport_error_enhanced_status, mailport_error_server_reply,
 /// mailport_error_is_transient, mailport_error_transcript, mailport_error_rejected_count,
 /// mailport_error_rejected_address, mailport_error_rejected_reply_code,
-/// mailport_error_rejected_reply, mailport_error_free.
+/// mailport_error_rejected_reply, mailport_error_invalid_address_count,
+/// mailport_error_invalid_address_field, mailport_error_invalid_address_input,
+/// mailport_error_invalid_address_reason, mailport_error_free.
 #[derive(Debug)]
 pub struct mailport_error {
     code: mailport_result,
@@ -329,7 +369,10 @@ pub struct mailport_error {
     server_reply: CString,
     transient: bool,
     transcript: CString,
-    rejected: Vec<RejectedC>,
+    // Boxed slices rather than vectors keep the error small: it travels in every `Result` of
+    // the boundary (clippy's result_large_err).
+    rejected: Box<[RejectedC]>,
+    invalid: Box<[InvalidAddressC]>,
 }
 
 impl mailport_error {
@@ -344,7 +387,8 @@ impl mailport_error {
             server_reply: CString::default(),
             transient: false,
             transcript: CString::default(),
-            rejected: Vec::new(),
+            rejected: Box::default(),
+            invalid: Box::default(),
         }
     }
 
@@ -358,6 +402,15 @@ impl mailport_error {
 
     pub(crate) fn invalid_argument(message: impl AsRef<str>) -> Self {
         Self::new(MAILPORT_ERR_INVALID_ARGUMENT, message, "")
+    }
+
+    /// The caller's buffer could not hold `what`, which is `needed` bytes long.
+    pub(crate) fn buffer_too_small(what: &str, needed: usize, len: usize) -> Self {
+        Self::new(
+            MAILPORT_ERR_BUFFER_TOO_SMALL,
+            format!("buf is too small: {what} is {needed} bytes, buf holds {len}"),
+            &format!("call again with a buffer of at least {needed} bytes"),
+        )
     }
 
     pub(crate) fn invalid_state() -> Self {
@@ -402,7 +455,8 @@ impl From<Error> for mailport_error {
             server_reply,
             transient: error.is_transient(),
             transcript: c_text(error.transcript()),
-            rejected: RejectedC::list(error.rejected_recipients()),
+            rejected: RejectedC::list(error.rejected_recipients()).into(),
+            invalid: InvalidAddressC::list(error.invalid_addresses()).into(),
         }
     }
 }
@@ -640,6 +694,88 @@ pub unsafe extern "C" fn mailport_error_rejected_reply(
         .map_or(std::ptr::null(), |r| r.reply.as_ptr()))
 }
 
+/// Return how many addresses a message could not be built with (for
+/// `MAILPORT_ERR_INVALID_ADDRESS`): every invalid entry of a list given to one call, or, from
+/// `mailport_wp_mail_build`, every invalid address of the whole `wp_mail()` call. 0 when the
+/// error is about something else.
+///
+/// **Ownership:** borrows `err`.
+///
+/// **NULL:** `err` may be NULL: returns 0.
+///
+/// # Safety
+///
+/// `err` must be NULL or an error from mailport that has not been freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_error_invalid_address_count(err: *const mailport_error) -> usize {
+    getter!(err, 0, |e| e.invalid.len())
+}
+
+/// Return the field the `index`-th invalid address (0-based) was given in: "From", "To", "Cc",
+/// "Bcc" or "Reply-To".
+///
+/// **Ownership:** borrowed from `err`, valid until `mailport_error_free(err)`.
+///
+/// **NULL:** `err` may be NULL: returns "". Returns "" when `index` is out of range. Never
+/// returns NULL.
+///
+/// # Safety
+///
+/// `err` must be NULL or an error from mailport that has not been freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_error_invalid_address_field(
+    err: *const mailport_error,
+    index: usize,
+) -> *const c_char {
+    getter!(err, c"".as_ptr(), |e| e
+        .invalid
+        .get(index)
+        .map_or(c"".as_ptr(), |i| i.field.as_ptr()))
+}
+
+/// Return the `index`-th invalid address (0-based) as it was given (one entry of a
+/// comma-separated list).
+///
+/// **Ownership:** borrowed from `err`, valid until `mailport_error_free(err)`.
+///
+/// **NULL:** `err` may be NULL: returns "". Returns "" when `index` is out of range. Never
+/// returns NULL.
+///
+/// # Safety
+///
+/// `err` must be NULL or an error from mailport that has not been freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_error_invalid_address_input(
+    err: *const mailport_error,
+    index: usize,
+) -> *const c_char {
+    getter!(err, c"".as_ptr(), |e| e
+        .invalid
+        .get(index)
+        .map_or(c"".as_ptr(), |i| i.input.as_ptr()))
+}
+
+/// Return why the `index`-th invalid address (0-based) cannot be used, in plain words.
+///
+/// **Ownership:** borrowed from `err`, valid until `mailport_error_free(err)`.
+///
+/// **NULL:** `err` may be NULL: returns "". Returns "" when `index` is out of range. Never
+/// returns NULL.
+///
+/// # Safety
+///
+/// `err` must be NULL or an error from mailport that has not been freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_error_invalid_address_reason(
+    err: *const mailport_error,
+    index: usize,
+) -> *const c_char {
+    getter!(err, c"".as_ptr(), |e| e
+        .invalid
+        .get(index)
+        .map_or(c"".as_ptr(), |i| i.reason.as_ptr()))
+}
+
 /// Free an error object.
 ///
 /// **Ownership:** takes back the error; every string borrowed from it becomes invalid.
@@ -690,8 +826,8 @@ mod tests {
             let description = text(description);
             assert!(!description.is_empty() && description != "unknown error");
         }
-        assert_eq!(seen.len(), 30);
-        for unknown in [5, 19, 27, 100, 198, 200, u32::MAX] {
+        assert_eq!(seen.len(), 32);
+        for unknown in [5, 19, 27, 102, 198, 200, u32::MAX] {
             assert_eq!(mailport_result::from_u32(unknown), None);
             // SAFETY: any value is accepted.
             unsafe {
@@ -706,6 +842,8 @@ mod tests {
         use Kind::*;
         for (kind, code) in [
             (InvalidInput, 2),
+            (InvalidAddress, 100),
+            (Attachment, 101),
             (Dns, 20),
             (ConnectRefused, 21),
             (ConnectUnreachable, 22),
@@ -752,6 +890,10 @@ mod tests {
             assert!(mailport_error_rejected_address(null, 0).is_null());
             assert_eq!(mailport_error_rejected_reply_code(null, 0), 0);
             assert!(mailport_error_rejected_reply(null, 0).is_null());
+            assert_eq!(mailport_error_invalid_address_count(null), 0);
+            assert_eq!(text(mailport_error_invalid_address_field(null, 0)), "");
+            assert_eq!(text(mailport_error_invalid_address_input(null, 0)), "");
+            assert_eq!(text(mailport_error_invalid_address_reason(null, 0)), "");
             mailport_error_free(ptr::null_mut());
         }
     }
@@ -799,6 +941,42 @@ mod tests {
             assert_eq!(mailport_error_code(err), MAILPORT_ERR_AUTH_FAILED);
             assert_eq!(mailport_error_reply_code(err), 535);
             assert!(text(mailport_error_server_reply(err)).contains("credentials invalid"));
+            mailport_error_free(err);
+        }
+    }
+
+    #[test]
+    fn invalid_addresses_are_listed_with_their_field() {
+        let error = crate::message::Message::new()
+            .add_cc("ok@example.org, not an address, also@bad@example.org")
+            .map(drop)
+            .unwrap_err();
+        let err = Box::into_raw(Box::new(mailport_error::from(error)));
+        // SAFETY: `err` is a live boxed error until the free at the end.
+        unsafe {
+            assert_eq!(mailport_error_code(err), MAILPORT_ERR_INVALID_ADDRESS);
+            assert_eq!(mailport_error_invalid_address_count(err), 2);
+            for i in 0..2 {
+                assert_eq!(text(mailport_error_invalid_address_field(err, i)), "Cc");
+                assert!(!text(mailport_error_invalid_address_reason(err, i)).is_empty());
+            }
+            assert_eq!(
+                text(mailport_error_invalid_address_input(err, 0)),
+                "not an address"
+            );
+            assert_eq!(
+                text(mailport_error_invalid_address_input(err, 1)),
+                "also@bad@example.org"
+            );
+            assert_eq!(text(mailport_error_invalid_address_field(err, 2)), "");
+            assert_eq!(text(mailport_error_invalid_address_input(err, 2)), "");
+            assert_eq!(text(mailport_error_invalid_address_reason(err, 2)), "");
+            assert_eq!(
+                text(mailport_error_invalid_address_field(err, usize::MAX)),
+                ""
+            );
+            // Not about recipients the server refused.
+            assert_eq!(mailport_error_rejected_count(err), 0);
             mailport_error_free(err);
         }
     }

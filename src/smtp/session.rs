@@ -69,6 +69,9 @@ pub(crate) struct Outgoing<'a> {
     pub size: Option<u64>,
     /// Whether the body holds 8-bit bytes, when known in advance.
     pub eight_bit: Option<bool>,
+    /// Whether the headers carry UTF-8 addresses (RFC 6532), which needs SMTPUTF8 even when the
+    /// envelope is ASCII.
+    pub utf8_headers: bool,
 }
 
 pub(crate) struct Session {
@@ -238,6 +241,10 @@ impl Session {
     /// Whether the session can carry another transaction.
     pub(crate) fn is_usable(&self) -> bool {
         self.stream.is_some()
+    }
+
+    pub(crate) fn extensions(&self) -> &Extensions {
+        &self.extensions
     }
 
     pub(crate) fn security(&self) -> Security {
@@ -694,6 +701,12 @@ impl Session {
         let needs_utf8 = std::iter::once(message.from)
             .chain(message.to.iter().map(String::as_str))
             .find(|a| crate::address::needs_smtputf8(a));
+        if message.utf8_headers && !ext.smtputf8 {
+            return Err(Error::invalid_input(
+                "the message has UTF-8 addresses in its headers and the server does not support SMTPUTF8",
+            )
+            .into());
+        }
         if let Some(address) = needs_utf8 {
             if !ext.smtputf8 {
                 return Err(Error::invalid_input(format!(
@@ -712,7 +725,7 @@ impl Session {
             address: message.from,
             size: message.size.filter(|_| ext.size.is_some()),
             eight_bit_mime: ext.eight_bit_mime && message.eight_bit != Some(false),
-            smtputf8: needs_utf8.is_some(),
+            smtputf8: needs_utf8.is_some() || message.utf8_headers,
         };
         let rcpts: Vec<Command<'_>> = message
             .to
@@ -922,9 +935,17 @@ impl Session {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     self.break_connection();
+                    let attachment = e
+                        .get_ref()
+                        .is_some_and(|inner| inner.is::<crate::message::mime::AttachmentChanged>());
+                    let kind = if attachment {
+                        Kind::Attachment
+                    } else {
+                        Kind::Io
+                    };
                     return Err(Error::new(
-                        Kind::Io,
-                        "reading the message failed; nothing was sent",
+                        kind,
+                        "reading the message failed; the transfer was abandoned and nothing was delivered",
                     )
                     .with_source(e)
                     .at_step(Step::Data));

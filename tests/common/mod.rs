@@ -16,6 +16,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use mailport::{Config, Security};
+
 /// How long the server may take to print its READY line.
 const READY_DEADLINE: Duration = Duration::from_secs(20);
 
@@ -631,6 +633,23 @@ pub fn shared_library() -> PathBuf {
         .find(|p| p.exists())
         .cloned()
         .unwrap_or_else(|| panic!("libmailport.so not found; looked at {candidates:?}"))
+}
+
+/// A config for `host`:`server.port`, trusting only the server's test CA, with timeouts short
+/// enough that a broken test fails quickly.
+pub fn config_for(host: &str, server: &TestServer, security: Security) -> Config {
+    let mut config = Config::new(host);
+    config.port = server.port;
+    config.security = security;
+    config.helo_name = Some("client.test".into());
+    config.tls.ca_files = vec![server.ca.clone()];
+    config.tls.webpki_roots = false;
+    config.tls.system_roots = false;
+    config.timeouts.connect = Duration::from_secs(5);
+    config.timeouts.command = Duration::from_secs(10);
+    config.timeouts.data_end = Duration::from_secs(20);
+    config.timeouts.send_total = Duration::from_secs(60);
+    config
 }
 
 #[cfg(test)]

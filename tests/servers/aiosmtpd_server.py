@@ -113,6 +113,9 @@ def parse_args(argv):
                    help="close a connection 0.1 s after replying to its N-th message")
     p.add_argument("--idle-timeout", type=float, default=None, metavar="SECONDS",
                    help="aiosmtpd's own idle timeout: close sessions silent that long")
+    p.add_argument("--hide", dest="hide_extension", action="append", default=[],
+                   type=str.upper, metavar="KEYWORD",
+                   help="leave this keyword out of the EHLO reply (e.g. SMTPUTF8, 8BITMIME)")
     p.add_argument("--pipelining", action="store_true",
                    help="also advertise PIPELINING (aiosmtpd does not by default)")
     args = p.parse_args(argv)
@@ -201,6 +204,8 @@ class Handler:
             keyword = line[4:].split(" ", 1)[0].upper()
             if keyword == "AUTH" and self.args.auth is None:
                 continue  # aiosmtpd advertises AUTH on TLS even with no authenticator
+            if keyword in self.args.hide_extension:
+                continue
             out.append(line)
         if self.args.pipelining:
             out.insert(1, "250-PIPELINING")

@@ -6,6 +6,9 @@
 
 use crate::error::{Error, Result};
 
+pub mod mailbox;
+pub use mailbox::{Mailbox, parse_mailbox_list};
+
 /// RFC 5321 §4.5.3.1.3: a path is at most 256 octets.
 const MAX_PATH: usize = 256;
 /// RFC 5321 §4.5.3.1.1 and .2.
