@@ -224,6 +224,21 @@ typedef enum mailport_security {
 } mailport_security;
 
 /**
+ * Special values of `mailport_config_set_port`'s `uint32_t port`, besides 1-65535.
+ *
+ * Functions: mailport_config_set_port, mailport_client_port.
+ */
+typedef enum mailport_port {
+    /**
+     * Choose the port automatically on first use: try 587 with STARTTLS, 465 with implicit
+     * TLS and 2525 with STARTTLS (and 25 with STARTTLS after
+     * `mailport_config_set_allow_relay`), keep the most preferred one that fully works for the
+     * client's life. `mailport_client_port` and `mailport_receipt_port` say which.
+     */
+    MAILPORT_PORT_AUTO = 0,
+} mailport_port;
+
+/**
  * What a log event is; passed to a `mailport_log_callback` as its `uint32_t kind`.
  *
  * Functions: mailport_config_set_log_callback.
@@ -271,6 +286,26 @@ typedef enum mailport_wp_value {
 } mailport_wp_value;
 
 /**
+ * Flags of `mailport_probe_options_set_flags`, combined with `|` and passed as `uint32_t`.
+ * Without any flag (0, the default) the check tries the config's credentials, when it has
+ * some, and never recommends port 25.
+ *
+ * Functions: mailport_probe_options_set_flags.
+ */
+typedef enum mailport_probe_flag {
+    /**
+     * Do not try the config's credentials (AUTH), even when it has some. A port then works
+     * when it connects and encrypts with a trusted certificate.
+     */
+    MAILPORT_PROBE_SKIP_AUTH = 1,
+    /**
+     * Let port 25 be recommended when it works. It is meant for server-to-server relay, so by
+     * default it is only reported (finding "relay_port"), never recommended.
+     */
+    MAILPORT_PROBE_ALLOW_RELAY = 2,
+} mailport_probe_flag;
+
+/**
  * An SMTP client: one configuration, one reusable session.
  *
  * Made by `mailport_client_new` from a copy of a config. No network I/O happens until the first
@@ -285,7 +320,7 @@ typedef enum mailport_wp_value {
  * config they were made from. The log callback runs on the calling thread, during the call.
  *
  * Functions: mailport_client_new, mailport_client_send, mailport_client_send_raw,
- * mailport_client_noop, mailport_client_reset, mailport_client_close,
+ * mailport_client_noop, mailport_client_reset, mailport_client_close, mailport_client_port,
  * mailport_client_transcript, mailport_client_transcript_copy, mailport_client_free.
  */
 typedef struct mailport_client mailport_client;
@@ -315,7 +350,8 @@ typedef struct mailport_client mailport_client;
  * mailport_config_set_webpki_roots, mailport_config_set_system_roots,
  * mailport_config_set_tls_server_name, mailport_config_dangerous_accept_invalid_certs,
  * mailport_config_dangerous_allow_plaintext_auth, mailport_config_set_allow_partial_recipients,
- * mailport_config_set_transcript_bodies, mailport_config_set_log_callback.
+ * mailport_config_set_transcript_bodies, mailport_config_set_log_callback,
+ * mailport_config_set_allow_relay.
  */
 typedef struct mailport_config mailport_config;
 
@@ -371,6 +407,27 @@ typedef struct mailport_error mailport_error;
 typedef struct mailport_message mailport_message;
 
 /**
+ * What `mailport_probe` checks and how long it may take.
+ *
+ * A mutable value object. `mailport_probe_options_new` gives the defaults: ports 587, 465,
+ * 2525 and 25 in that order of preference, a deadline of 30 s for the whole check, a greeting
+ * wait of 5 s, the config's credentials tried when it has some, no test envelope, and port 25
+ * never recommended. Passing NULL options to `mailport_probe` means these defaults.
+ *
+ * Each setter has the same fallible shape and replaces the previous value; values are checked
+ * where they are set.
+ *
+ * **Thread safety:** may be read from many threads at once (for example by concurrent
+ * `mailport_probe` calls), but must not be changed while anyone reads it.
+ *
+ * Functions: mailport_probe_options_new, mailport_probe_options_free,
+ * mailport_probe_options_set_ports, mailport_probe_options_set_deadline_ms,
+ * mailport_probe_options_set_greeting_wait_ms, mailport_probe_options_set_flags,
+ * mailport_probe_options_set_envelope, mailport_probe.
+ */
+typedef struct mailport_probe_options mailport_probe_options;
+
+/**
  * What the server said when it accepted a message: reply, accepted and refused recipients, and
  * how the connection was secured.
  *
@@ -387,6 +444,25 @@ typedef struct mailport_message mailport_message;
  * mailport_receipt_size, mailport_receipt_message_id, mailport_receipt_free.
  */
 typedef struct mailport_receipt mailport_receipt;
+
+/**
+ * The result of a connection check: whether some port works, which one to use and why, what
+ * is wrong with the others, and the whole check as a versioned JSON document.
+ *
+ * Returned by `mailport_probe`; owned by the caller and freed with `mailport_report_free`.
+ * Immutable: every accessor may be called from any thread, and the strings it returns are
+ * borrowed from the report, never NULL, NUL-terminated UTF-8, and valid until the report is
+ * freed.
+ *
+ * **Thread safety:** immutable; may be read from any thread.
+ *
+ * Functions: mailport_report_ok, mailport_report_summary, mailport_report_recommendation,
+ * mailport_report_recommendation_reason, mailport_report_recommended_port,
+ * mailport_report_recommended_security, mailport_report_json, mailport_report_finding_count,
+ * mailport_report_finding_code, mailport_report_finding_message,
+ * mailport_report_finding_hint, mailport_report_finding_port, mailport_report_free.
+ */
+typedef struct mailport_report mailport_report;
 
 /**
  * One `wp_mail()` call: its arguments, the site's defaults, and the values WordPress's filters
@@ -776,8 +852,10 @@ struct mailport_config *mailport_config_new(void);
  * Forms: `smtp://host[:port]` (security auto, port 587 by default), `smtps://host[:port]`
  * (implicit TLS, port 465), `smtp+starttls://host[:port]` (STARTTLS required, port 587),
  * `smtp+plain://host[:port]` (no encryption), each optionally with `user[:password]@` before
- * the host (percent-encoded: `me%40example.org:p%40ss@host`), and `[::1]` for IPv6. Everything
- * else has the defaults of `mailport_config_new` and can be changed with the setters.
+ * the host (percent-encoded: `me%40example.org:p%40ss@host`), and `[::1]` for IPv6. The port
+ * `auto` (`smtp://host:auto`) asks for the automatic choice (see `mailport_config_set_port`).
+ * Everything else has the defaults of `mailport_config_new` and can be changed with the
+ * setters.
  *
  * **Ownership:** `url` is only read. On success `*config_out` receives a new config that the
  * caller frees with `mailport_config_free`.
@@ -830,12 +908,23 @@ enum mailport_result mailport_config_set_host(struct mailport_config *cfg,
                                               struct mailport_error **error_out);
 
 /**
- * Set the server's TCP port (1-65535). Without it: 587, or the URL's port.
+ * Set the server's TCP port (1-65535), or `MAILPORT_PORT_AUTO` (0). Without it: 587, or the
+ * URL's port (`smtp://host:auto` means automatic).
+ *
+ * 0 (`MAILPORT_PORT_AUTO`) tries 587/STARTTLS, 465/TLS and 2525/STARTTLS (and 25/STARTTLS
+ * after `mailport_config_set_allow_relay`) on first use, all at once, and keeps the most
+ * preferred one, in that order, that fully works (connects, encrypts with a trusted
+ * certificate, accepts the credentials) for the client's life; the receipt
+ * (`mailport_receipt_port`, `mailport_receipt_security`) and `mailport_client_port` say which.
+ * When none works, the error lists every port and why it failed. With security
+ * `MAILPORT_SECURITY_STARTTLS` or `MAILPORT_SECURITY_TLS` only the ports of that mode are tried;
+ * with `MAILPORT_SECURITY_OPPORTUNISTIC` or `MAILPORT_SECURITY_NONE`, `mailport_client_new`
+ * refuses the automatic choice (it only picks encrypted ports).
  *
  * **NULL:** `cfg` must not be NULL. `error_out` may be NULL.
  *
- * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `port` is 0 or
- * above 65535.
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `port` is above
+ * 65535.
  *
  * # Safety
  *
@@ -1147,6 +1236,25 @@ enum mailport_result mailport_config_dangerous_allow_plaintext_auth(struct mailp
 enum mailport_result mailport_config_set_allow_partial_recipients(struct mailport_config *cfg,
                                                                   bool enabled,
                                                                   struct mailport_error **error_out);
+
+/**
+ * Choose whether the automatic port choice (`MAILPORT_PORT_AUTO`) may fall back to port 25,
+ * after 587, 465 and 2525. Default: false. Port 25 is meant for server-to-server relay: most
+ * ISPs and clouds block it, and many providers refuse or throttle submission there. Has no
+ * effect with a fixed port, nor on `mailport_probe` (see `MAILPORT_PROBE_ALLOW_RELAY`).
+ *
+ * **NULL:** `cfg` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`.
+ *
+ * # Safety
+ *
+ * `cfg` must be NULL or a live config that no other thread uses during the call; `error_out`
+ * NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_config_set_allow_relay(struct mailport_config *cfg,
+                                                     bool allow,
+                                                     struct mailport_error **error_out);
 
 /**
  * Choose whether message bodies appear in transcripts and log events. Default: false (each
@@ -2324,6 +2432,22 @@ enum mailport_result mailport_client_close(struct mailport_client *client,
                                            struct mailport_error **error_out);
 
 /**
+ * Return the TCP port the client uses: the configured one, or, with `MAILPORT_PORT_AUTO`, the
+ * port chosen automatically on first use (kept for the client's life). 0 while an automatic
+ * choice has not been made yet (before the first send, or when every port failed).
+ *
+ * **NULL:** `client` may be NULL: returns 0. Also returns 0 for a client that is unusable
+ * after an internal error (`MAILPORT_ERR_INVALID_STATE`).
+ *
+ * **Thread safety:** not while another thread uses the same client.
+ *
+ * # Safety
+ *
+ * `client` must be NULL or a live client that no other thread changes during the call.
+ */
+uint16_t mailport_client_port(const struct mailport_client *client);
+
+/**
  * Copy the client's redacted transcript (recent sessions, bounded to about 64 KiB) into `buf`.
  *
  * One line per event: "C: " sent, "S: " received, "* " mailport's own notes, each ending in
@@ -2495,7 +2619,8 @@ uint16_t mailport_receipt_rejected_reply_code(const struct mailport_receipt *rec
 const char *mailport_receipt_rejected_reply(const struct mailport_receipt *receipt, size_t index);
 
 /**
- * Return the TCP port the message was sent to.
+ * Return the TCP port the message was sent to: the port actually used, which with
+ * `MAILPORT_PORT_AUTO` is the one chosen automatically.
  *
  * **NULL:** `receipt` may be NULL: returns 0.
  *
@@ -2586,6 +2711,358 @@ const char *mailport_receipt_message_id(const struct mailport_receipt *receipt);
  * twice with the same value.
  */
 void mailport_receipt_free(struct mailport_receipt *receipt);
+
+/**
+ * Create probe options with the defaults (see `mailport_probe_options`).
+ *
+ * **Ownership:** the new options belong to the caller; free them with
+ * `mailport_probe_options_free`.
+ *
+ * **NULL:** returns NULL only if an internal error occurred.
+ *
+ * # Safety
+ *
+ * None.
+ */
+struct mailport_probe_options *mailport_probe_options_new(void);
+
+/**
+ * Free probe options.
+ *
+ * **Ownership:** takes back `opts`.
+ *
+ * **NULL:** `opts` may be NULL (nothing happens).
+ *
+ * # Safety
+ *
+ * `opts` must be NULL or options from mailport that have not been freed, and that no other
+ * thread is using. Must not be called twice with the same value.
+ */
+void mailport_probe_options_free(struct mailport_probe_options *opts);
+
+/**
+ * Set the ports to check, in order of preference: the recommendation is the first that works.
+ *
+ * Each port gets the role its number conventionally has, which sets what it is expected to
+ * speak: 465 implicit TLS; 587, 2525, 25 and any other port STARTTLS; 25 is treated as the
+ * relay port (see `MAILPORT_PROBE_ALLOW_RELAY`). All ports are checked at once.
+ *
+ * **Ownership:** the array is copied.
+ *
+ * **NULL:** `opts` and `ports` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `count` is 0, a
+ * port is 0, or a port is listed twice. The options are unchanged on error.
+ *
+ * # Safety
+ *
+ * `opts` must be NULL or live options that no other thread uses during the call; `ports` NULL
+ * or readable for `count` values, unchanged during the call; `error_out` NULL or valid for
+ * writing one pointer.
+ */
+enum mailport_result mailport_probe_options_set_ports(struct mailport_probe_options *opts,
+                                                      const uint16_t *ports,
+                                                      size_t count,
+                                                      struct mailport_error **error_out);
+
+/**
+ * Set how long the whole check may take, in milliseconds (default 30000). A port still busy
+ * when it passes is reported as timed out; `mailport_probe` returns shortly after it.
+ *
+ * Each connection attempt is also bounded by the config's connect and command timeouts.
+ *
+ * **NULL:** `opts` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `ms` is 0.
+ *
+ * # Safety
+ *
+ * `opts` must be NULL or live options that no other thread uses during the call; `error_out`
+ * NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_probe_options_set_deadline_ms(struct mailport_probe_options *opts,
+                                                            uint32_t ms,
+                                                            struct mailport_error **error_out);
+
+/**
+ * Set how long a port may stay silent after the connection before it is offered a TLS hello,
+ * in milliseconds (default 5000). A port that answers that hello speaks implicit TLS.
+ *
+ * **NULL:** `opts` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `ms` is 0.
+ *
+ * # Safety
+ *
+ * `opts` must be NULL or live options that no other thread uses during the call; `error_out`
+ * NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_probe_options_set_greeting_wait_ms(struct mailport_probe_options *opts,
+                                                                 uint32_t ms,
+                                                                 struct mailport_error **error_out);
+
+/**
+ * Set the flags: `mailport_probe_flag` values combined with `|`, or 0 for the defaults.
+ * Replaces the flags set before.
+ *
+ * **NULL:** `opts` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when a bit is set
+ * that is not a `MAILPORT_PROBE_*` flag (the options are then unchanged).
+ *
+ * # Safety
+ *
+ * `opts` must be NULL or live options that no other thread uses during the call; `error_out`
+ * NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_probe_options_set_flags(struct mailport_probe_options *opts,
+                                                      uint32_t flags,
+                                                      struct mailport_error **error_out);
+
+/**
+ * Also ask each working port whether it would accept this envelope: MAIL FROM `from` and RCPT
+ * TO `to`, followed by RSET, so nothing is sent. A port then works only when the recipient is
+ * accepted; refusals become findings ("sender_refused", "recipient_refused"). Pass NULL for
+ * both to stop testing an envelope (the default).
+ *
+ * The envelope is only tried after authentication succeeded, when the config has credentials.
+ *
+ * **Ownership:** both strings are copied.
+ *
+ * **NULL:** `opts` must not be NULL. `from` and `to` are both NULL (no envelope) or both not
+ * NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT` when only one of `from` and `to` is NULL (the message
+ * names it); `MAILPORT_ERR_INVALID_ARGUMENT` when an address is not UTF-8 or not a bare address
+ * (`user@example.org`, no display name or angle brackets). `from` may be "" for the null
+ * reverse path; `to` may not.
+ *
+ * # Safety
+ *
+ * `opts` must be NULL or live options that no other thread uses during the call; `from` and
+ * `to` NULL or NUL-terminated; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_probe_options_set_envelope(struct mailport_probe_options *opts,
+                                                         const char *from,
+                                                         const char *to,
+                                                         struct mailport_error **error_out);
+
+/**
+ * Check the config's server on every port of `opts`, the way a send would connect, and report
+ * what each port does, which one to use and why.
+ *
+ * Every port is checked at once, under one deadline (`mailport_probe_options_set_deadline_ms`),
+ * on the first IPv4 and the first IPv6 address of the host: TCP connect, greeting (a silent
+ * port is offered a TLS hello), EHLO, STARTTLS, EHLO again, the certificate (verified as a send
+ * would, with the config's CA files and roots), and AUTH with the config's credentials when it
+ * has some (only over TLS with a trusted certificate). Nothing is sent. The config's port and
+ * security are not used: each port is checked for what its number calls for. The log callback
+ * is not called.
+ *
+ * A port that does not work is data in the report, not an error: this returns `MAILPORT_OK`
+ * whenever the check ran, even when the host name does not resolve or every port failed. Use
+ * `mailport_report_ok` to learn whether some port works.
+ *
+ * **Ownership:** `cfg` and `opts` are only read. On success `*report_out` receives a new
+ * report that the caller frees with `mailport_report_free`.
+ *
+ * **NULL:** `cfg` and `report_out` must not be NULL. `opts` may be NULL: the defaults of
+ * `mailport_probe_options_new`. `error_out` may be NULL.
+ *
+ * **Errors** (misuse only): `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when
+ * the config has no host or an invalid one, or a CA file is missing, unreadable or holds no
+ * certificate (the message names it); `MAILPORT_ERR_PANIC`.
+ *
+ * **Thread safety:** may be called from any thread, also concurrently with the same config and
+ * options, provided nobody changes them meanwhile. Blocks the calling thread until the check
+ * ends (at most a few seconds after the deadline).
+ *
+ * # Safety
+ *
+ * `cfg` must be NULL or a live config and `opts` NULL or live options, neither changed during
+ * the call; `report_out` and `error_out` each NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_probe(const struct mailport_config *cfg,
+                                    const struct mailport_probe_options *opts,
+                                    struct mailport_report **report_out,
+                                    struct mailport_error **error_out);
+
+/**
+ * Return whether some port works: connects, encrypts with a trusted certificate, accepts the
+ * credentials when they were tried, and the test envelope when one was set. Exactly when a port
+ * is recommended.
+ *
+ * **NULL:** `report` may be NULL: returns false.
+ *
+ * # Safety
+ *
+ * `report` must be NULL or a report from mailport that has not been freed.
+ */
+bool mailport_report_ok(const struct mailport_report *report);
+
+/**
+ * Return a few sentences for people: the host and addresses checked, one line per port, the
+ * problems found, and what to use (or what to do when nothing works). Lines end in "\n".
+ *
+ * **Ownership:** borrowed from `report`, valid until `mailport_report_free(report)`.
+ *
+ * **NULL:** `report` may be NULL: returns "". Never returns NULL.
+ *
+ * # Safety
+ *
+ * `report` must be NULL or a report from mailport that has not been freed.
+ */
+const char *mailport_report_summary(const struct mailport_report *report);
+
+/**
+ * Return the recommendation in one machine-readable line, "port=465 security=tls" (security
+ * "starttls" or "tls"), or "" when no port works.
+ *
+ * **Ownership:** borrowed from `report`, valid until `mailport_report_free(report)`.
+ *
+ * **NULL:** `report` may be NULL: returns "". Never returns NULL.
+ *
+ * # Safety
+ *
+ * `report` must be NULL or a report from mailport that has not been freed.
+ */
+const char *mailport_report_recommendation(const struct mailport_report *report);
+
+/**
+ * Return why the recommended port was chosen, in plain words naming what failed on the
+ * preferred ports ("587 timed out: ...; 465 works with implicit TLS and a valid certificate;
+ * use 465"), or "" when no port works.
+ *
+ * **Ownership:** borrowed from `report`, valid until `mailport_report_free(report)`.
+ *
+ * **NULL:** `report` may be NULL: returns "". Never returns NULL.
+ *
+ * # Safety
+ *
+ * `report` must be NULL or a report from mailport that has not been freed.
+ */
+const char *mailport_report_recommendation_reason(const struct mailport_report *report);
+
+/**
+ * Return the recommended port, for `mailport_config_set_port`, or 0 when no port works.
+ *
+ * **NULL:** `report` may be NULL: returns 0.
+ *
+ * # Safety
+ *
+ * `report` must be NULL or a report from mailport that has not been freed.
+ */
+uint16_t mailport_report_recommended_port(const struct mailport_report *report);
+
+/**
+ * Return the security to use on the recommended port, a `mailport_security` value for
+ * `mailport_config_set_security`: `MAILPORT_SECURITY_STARTTLS` or `MAILPORT_SECURITY_TLS`, or
+ * `MAILPORT_SECURITY_AUTO` (0) when no port works.
+ *
+ * **NULL:** `report` may be NULL: returns 0.
+ *
+ * # Safety
+ *
+ * `report` must be NULL or a report from mailport that has not been freed.
+ */
+uint32_t mailport_report_recommended_security(const struct mailport_report *report);
+
+/**
+ * Return the whole check as a JSON document, `{"schema": 1, "host": ..., "ports": [...],
+ * "findings": [...], "recommendation": ..., "summary": ...}`, described in
+ * docs/report-schema.md. Fields may be added without a schema change; a field that changes
+ * meaning or disappears bumps "schema".
+ *
+ * **Ownership:** borrowed from `report`, valid until `mailport_report_free(report)`.
+ *
+ * **NULL:** `report` may be NULL: returns "". Never returns NULL.
+ *
+ * # Safety
+ *
+ * `report` must be NULL or a report from mailport that has not been freed.
+ */
+const char *mailport_report_json(const struct mailport_report *report);
+
+/**
+ * Return how many findings (problems and notes, each with a hint) the report has.
+ *
+ * **NULL:** `report` may be NULL: returns 0.
+ *
+ * # Safety
+ *
+ * `report` must be NULL or a report from mailport that has not been freed.
+ */
+size_t mailport_report_finding_count(const struct mailport_report *report);
+
+/**
+ * Return the stable identifier of the `index`-th finding (0-based), e.g. "port_refused",
+ * "port_filtered", "certificate_expired", "auth_failed" (the full list is in
+ * docs/report-schema.md; new codes may be added).
+ *
+ * **Ownership:** borrowed from `report`, valid until `mailport_report_free(report)`.
+ *
+ * **NULL:** `report` may be NULL: returns "". Returns "" when `index` is out of range. Never
+ * returns NULL.
+ *
+ * # Safety
+ *
+ * `report` must be NULL or a report from mailport that has not been freed.
+ */
+const char *mailport_report_finding_code(const struct mailport_report *report, size_t index);
+
+/**
+ * Return what the `index`-th finding (0-based) is about, in one sentence.
+ *
+ * **Ownership:** borrowed from `report`, valid until `mailport_report_free(report)`.
+ *
+ * **NULL:** `report` may be NULL: returns "". Returns "" when `index` is out of range. Never
+ * returns NULL.
+ *
+ * # Safety
+ *
+ * `report` must be NULL or a report from mailport that has not been freed.
+ */
+const char *mailport_report_finding_message(const struct mailport_report *report, size_t index);
+
+/**
+ * Return what to do about the `index`-th finding (0-based), in plain words, or "".
+ *
+ * **Ownership:** borrowed from `report`, valid until `mailport_report_free(report)`.
+ *
+ * **NULL:** `report` may be NULL: returns "". Returns "" when `index` is out of range. Never
+ * returns NULL.
+ *
+ * # Safety
+ *
+ * `report` must be NULL or a report from mailport that has not been freed.
+ */
+const char *mailport_report_finding_hint(const struct mailport_report *report, size_t index);
+
+/**
+ * Return the port the `index`-th finding (0-based) is about, or 0 when it is not about one
+ * port (e.g. "dns_failed").
+ *
+ * **NULL:** `report` may be NULL: returns 0. Returns 0 when `index` is out of range.
+ *
+ * # Safety
+ *
+ * `report` must be NULL or a report from mailport that has not been freed.
+ */
+uint16_t mailport_report_finding_port(const struct mailport_report *report, size_t index);
+
+/**
+ * Free a report.
+ *
+ * **Ownership:** takes back the report; every string borrowed from it becomes invalid.
+ *
+ * **NULL:** `report` may be NULL (nothing happens).
+ *
+ * # Safety
+ *
+ * `report` must be NULL or a report from mailport that has not been freed. Must not be called
+ * twice with the same value.
+ */
+void mailport_report_free(struct mailport_report *report);
 
 #ifdef __cplusplus
 }  // extern "C"

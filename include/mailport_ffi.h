@@ -41,6 +41,10 @@ typedef enum mailport_security {
     MAILPORT_SECURITY_NONE = 4,
 } mailport_security;
 
+typedef enum mailport_port {
+    MAILPORT_PORT_AUTO = 0,
+} mailport_port;
+
 typedef enum mailport_log_kind {
     MAILPORT_LOG_INFO = 0,
     MAILPORT_LOG_SENT = 1,
@@ -54,6 +58,11 @@ typedef enum mailport_wp_value {
     MAILPORT_WP_CHARSET = 3,
 } mailport_wp_value;
 
+typedef enum mailport_probe_flag {
+    MAILPORT_PROBE_SKIP_AUTH = 1,
+    MAILPORT_PROBE_ALLOW_RELAY = 2,
+} mailport_probe_flag;
+
 typedef struct mailport_client mailport_client;
 
 typedef struct mailport_config mailport_config;
@@ -62,7 +71,11 @@ typedef struct mailport_error mailport_error;
 
 typedef struct mailport_message mailport_message;
 
+typedef struct mailport_probe_options mailport_probe_options;
+
 typedef struct mailport_receipt mailport_receipt;
+
+typedef struct mailport_report mailport_report;
 
 typedef struct mailport_wp_mail mailport_wp_mail;
 
@@ -194,6 +207,10 @@ enum mailport_result mailport_config_dangerous_allow_plaintext_auth(struct mailp
 enum mailport_result mailport_config_set_allow_partial_recipients(struct mailport_config *cfg,
                                                                   bool enabled,
                                                                   struct mailport_error **error_out);
+
+enum mailport_result mailport_config_set_allow_relay(struct mailport_config *cfg,
+                                                     bool allow,
+                                                     struct mailport_error **error_out);
 
 enum mailport_result mailport_config_set_transcript_bodies(struct mailport_config *cfg,
                                                            bool enabled,
@@ -410,6 +427,8 @@ enum mailport_result mailport_client_reset(struct mailport_client *client,
 enum mailport_result mailport_client_close(struct mailport_client *client,
                                            struct mailport_error **error_out);
 
+uint16_t mailport_client_port(const struct mailport_client *client);
+
 enum mailport_result mailport_client_transcript(const struct mailport_client *client,
                                                 char *buf,
                                                 size_t len,
@@ -450,3 +469,60 @@ uint64_t mailport_receipt_size(const struct mailport_receipt *receipt);
 const char *mailport_receipt_message_id(const struct mailport_receipt *receipt);
 
 void mailport_receipt_free(struct mailport_receipt *receipt);
+
+struct mailport_probe_options *mailport_probe_options_new(void);
+
+void mailport_probe_options_free(struct mailport_probe_options *opts);
+
+enum mailport_result mailport_probe_options_set_ports(struct mailport_probe_options *opts,
+                                                      const uint16_t *ports,
+                                                      size_t count,
+                                                      struct mailport_error **error_out);
+
+enum mailport_result mailport_probe_options_set_deadline_ms(struct mailport_probe_options *opts,
+                                                            uint32_t ms,
+                                                            struct mailport_error **error_out);
+
+enum mailport_result mailport_probe_options_set_greeting_wait_ms(struct mailport_probe_options *opts,
+                                                                 uint32_t ms,
+                                                                 struct mailport_error **error_out);
+
+enum mailport_result mailport_probe_options_set_flags(struct mailport_probe_options *opts,
+                                                      uint32_t flags,
+                                                      struct mailport_error **error_out);
+
+enum mailport_result mailport_probe_options_set_envelope(struct mailport_probe_options *opts,
+                                                         const char *from,
+                                                         const char *to,
+                                                         struct mailport_error **error_out);
+
+enum mailport_result mailport_probe(const struct mailport_config *cfg,
+                                    const struct mailport_probe_options *opts,
+                                    struct mailport_report **report_out,
+                                    struct mailport_error **error_out);
+
+bool mailport_report_ok(const struct mailport_report *report);
+
+const char *mailport_report_summary(const struct mailport_report *report);
+
+const char *mailport_report_recommendation(const struct mailport_report *report);
+
+const char *mailport_report_recommendation_reason(const struct mailport_report *report);
+
+uint16_t mailport_report_recommended_port(const struct mailport_report *report);
+
+uint32_t mailport_report_recommended_security(const struct mailport_report *report);
+
+const char *mailport_report_json(const struct mailport_report *report);
+
+size_t mailport_report_finding_count(const struct mailport_report *report);
+
+const char *mailport_report_finding_code(const struct mailport_report *report, size_t index);
+
+const char *mailport_report_finding_message(const struct mailport_report *report, size_t index);
+
+const char *mailport_report_finding_hint(const struct mailport_report *report, size_t index);
+
+uint16_t mailport_report_finding_port(const struct mailport_report *report, size_t index);
+
+void mailport_report_free(struct mailport_report *report);

@@ -9,7 +9,7 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::config::{Config, Security};
+use crate::config::{Config, PORT_AUTO, Security};
 use crate::diagnose::explain;
 use crate::error::{Error, RejectedRecipient, Result};
 use crate::message::Message;
@@ -81,6 +81,8 @@ pub struct Client {
     tls_config: Arc<rustls::ClientConfig>,
     session: Option<Session>,
     transcript: Transcript,
+    /// With the automatic port: the port and security chosen on first use, kept for good.
+    chosen: Option<(u16, Security)>,
 }
 
 impl Client {
@@ -103,6 +105,7 @@ impl Client {
             tls_config,
             session: None,
             transcript,
+            chosen: None,
         })
     }
 
@@ -181,7 +184,6 @@ impl Client {
         let mut retried = false;
         loop {
             let reused = self.drop_dead_session();
-            let port = self.config.port;
             let (session, transcript) = match self.session() {
                 Ok(s) => s,
                 Err(e) => return Err(self.finish(e)),
@@ -200,7 +202,7 @@ impl Client {
                         reply: delivered.reply,
                         accepted: delivered.accepted,
                         rejected: delivered.rejected,
-                        port,
+                        port: session.port(),
                         security: session.security(),
                         tls: session.tls_info(),
                         size: delivered.size,
@@ -234,17 +236,44 @@ impl Client {
             tls_config,
             session,
             transcript,
+            chosen,
         } = self;
         if session.is_none() {
             let budget = Instant::now() + config.timeouts.send_total;
-            *session = Some(Session::open(
-                config, tls_config, helo_name, transcript, budget,
-            )?);
+            let opened = match *chosen {
+                None if config.port == PORT_AUTO => {
+                    let (opened, choice) =
+                        choose_port(config, tls_config, helo_name, transcript, budget)?;
+                    *chosen = Some(choice);
+                    opened
+                }
+                None => Session::open(config, tls_config, helo_name, transcript, budget)?,
+                Some((port, security)) => {
+                    let mut fixed = config.clone();
+                    fixed.port = port;
+                    fixed.security = security;
+                    Session::open(&fixed, tls_config, helo_name, transcript, budget)?
+                }
+            };
+            *session = Some(opened);
         }
         let session = session
             .as_mut()
             .ok_or_else(|| Error::new(crate::error::Kind::ConnectionClosed, "no session"))?;
         Ok((session, transcript))
+    }
+
+    /// The port in use: the configured one, or the automatic choice once made (0 before).
+    pub fn port(&self) -> u16 {
+        self.chosen.map_or(self.config.port, |(port, _)| port)
+    }
+
+    /// The security mode in use on [`Client::port`].
+    pub fn security(&self) -> Security {
+        match self.chosen {
+            Some((_, security)) => security,
+            None => self.config.effective_security(),
+        }
     }
 
     /// Forget a kept session the server closed while it was idle. Returns whether a session
@@ -272,14 +301,16 @@ impl Client {
 
     /// Attach the hint and this operation's transcript to an error on its way out.
     fn finish(&self, mut error: Error) -> Error {
-        let context = explain::Context {
-            host: &self.config.host,
-            port: self.config.port,
-            security: self.config.effective_security(),
-            helo_name: &self.helo_name,
-        };
-        let hint = explain::hint(&error, &context);
-        error.set_hint(hint);
+        if error.hint().is_empty() {
+            let context = explain::Context {
+                host: &self.config.host,
+                port: self.port(),
+                security: self.security(),
+                helo_name: &self.helo_name,
+            };
+            let hint = explain::hint(&error, &context);
+            error.set_hint(hint);
+        }
         error.set_transcript(self.transcript.since_mark());
         error
     }
@@ -325,6 +356,155 @@ impl Client {
     pub fn transcript(&self) -> String {
         self.transcript.text()
     }
+}
+
+/// The automatic port: open a session on every candidate at once and keep the most preferred
+/// one that fully works (connects, encrypts with a trusted certificate, authenticates). A less
+/// preferred success waits until every more preferred candidate has failed.
+fn choose_port(
+    config: &Config,
+    tls_config: &Arc<rustls::ClientConfig>,
+    helo_name: &str,
+    transcript: &mut Transcript,
+    budget: Instant,
+) -> Result<(Session, (u16, Security))> {
+    let candidates = config.auto_candidates();
+    transcript.record(
+        Direction::Info,
+        &format!(
+            "choosing a port automatically among {}",
+            candidates
+                .iter()
+                .map(|(p, s)| format!("{p} ({})", s.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
+    let (tx, rx) = std::sync::mpsc::channel();
+    for (index, &(port, security)) in candidates.iter().enumerate() {
+        let mut candidate = config.clone();
+        candidate.port = port;
+        candidate.security = security;
+        // Other threads must not call the caller's log callback: lines are replayed below.
+        candidate.sink = None;
+        let tls_config = tls_config.clone();
+        let helo_name = helo_name.to_string();
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let mut lines = Transcript::new(None);
+            let result = Session::open(&candidate, &tls_config, &helo_name, &mut lines, budget);
+            if let Err(std::sync::mpsc::SendError((_, Ok(mut unwanted), mut lines))) =
+                tx.send((index, result, lines))
+            {
+                unwanted.quit(&mut lines);
+            }
+        });
+    }
+    drop(tx);
+    let mut results: Vec<Option<(Result<Session>, Transcript)>> =
+        (0..candidates.len()).map(|_| None).collect();
+    for next in 0..candidates.len() {
+        while results[next].is_none() {
+            match rx.recv() {
+                Ok((index, result, lines)) => results[index] = Some((result, lines)),
+                // Every thread answers (each open is bounded by the budget); this is a panic.
+                Err(_) => break,
+            }
+        }
+        let Some((result, lines)) = results[next].take() else {
+            break;
+        };
+        transcript.absorb(&lines);
+        match result {
+            Ok(session) => {
+                let (port, security) = candidates[next];
+                transcript.record(
+                    Direction::Info,
+                    &format!("using port {port} ({})", security.as_str()),
+                );
+                for (result, lines) in results.into_iter().flatten() {
+                    if let Ok(mut other) = result {
+                        let mut lines = lines;
+                        other.quit(&mut lines);
+                    }
+                }
+                return Ok((session, (port, security)));
+            }
+            Err(error) => results[next] = Some((Err(error), Transcript::new(None))),
+        }
+    }
+    Err(no_port_worked(config, &candidates, results))
+}
+
+/// One error for a failed automatic choice: the most telling failure, and every port's story.
+fn no_port_worked(
+    config: &Config,
+    candidates: &[(u16, Security)],
+    results: Vec<Option<(Result<Session>, Transcript)>>,
+) -> Error {
+    use crate::error::Kind;
+    let errors: Vec<(u16, Security, Error)> = candidates
+        .iter()
+        .zip(results)
+        .filter_map(|(&(port, security), r)| match r {
+            Some((Err(e), _)) => Some((port, security, e)),
+            _ => None,
+        })
+        .collect();
+    let network_level = |k: Kind| {
+        matches!(
+            k,
+            Kind::ConnectRefused
+                | Kind::ConnectTimeout
+                | Kind::ConnectUnreachable
+                | Kind::Timeout
+                | Kind::ConnectionClosed
+                | Kind::Dns
+        )
+    };
+    let listed: Vec<String> = errors
+        .iter()
+        .map(|(port, security, e)| format!("{port} ({}): {}", security.as_str(), e.message()))
+        .collect();
+    let message = format!("no port worked on {}: {}", config.host, listed.join("; "));
+    let all_filtered = !errors.is_empty()
+        && errors
+            .iter()
+            .all(|(_, _, e)| matches!(e.kind(), Kind::ConnectTimeout));
+    let telling = errors
+        .iter()
+        .position(|(_, _, e)| !network_level(e.kind()))
+        .unwrap_or(0);
+    let Some((port, security, error)) = errors.into_iter().nth(telling) else {
+        return Error::new(Kind::Io, message);
+    };
+    let mut combined = Error::new(error.kind(), message);
+    if let Some(reply) = error.reply() {
+        combined = combined.with_reply(reply.clone());
+    }
+    let hint = if all_filtered {
+        format!(
+            "Every submission port timed out: outbound mail traffic from this machine is filtered (common on cloud hosts). Ask your host to allow outbound {}, or use your mail provider's HTTP API.",
+            candidates
+                .iter()
+                .map(|(p, _)| p.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    } else {
+        let helo = config.helo_name.clone().unwrap_or_default();
+        explain::hint(
+            &error,
+            &explain::Context {
+                host: &config.host,
+                port,
+                security,
+                helo_name: &helo,
+            },
+        )
+    };
+    combined.set_hint(hint);
+    combined
 }
 
 impl Drop for Client {

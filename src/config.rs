@@ -185,6 +185,12 @@ pub struct Config {
     pub transcript_bodies: bool,
     /// Receives every transcript event as it happens.
     pub sink: Option<Arc<dyn Sink>>,
+    /// With `port` [`PORT_AUTO`]: the ports to try, in order of preference, each with its
+    /// security. The first that fully works (connects, encrypts with a trusted certificate,
+    /// authenticates) is kept for the client's life.
+    pub auto_ports: Vec<(u16, Security)>,
+    /// Let the automatic choice fall back to port 25, which is meant for server-to-server relay.
+    pub allow_relay: bool,
 }
 
 impl fmt::Debug for Config {
@@ -204,12 +210,25 @@ impl fmt::Debug for Config {
             .field("allow_partial_recipients", &self.allow_partial_recipients)
             .field("transcript_bodies", &self.transcript_bodies)
             .field("sink", &self.sink.as_ref().map(|_| "<callback>"))
+            .field("auto_ports", &self.auto_ports)
+            .field("allow_relay", &self.allow_relay)
             .finish()
     }
 }
 
 /// The submission port, used when none is given.
 pub const DEFAULT_PORT: u16 = 587;
+
+/// The `port` value that asks for the automatic choice among [`Config::auto_ports`].
+pub const PORT_AUTO: u16 = 0;
+
+/// The automatic choice's preference: 587 with STARTTLS, 465 with implicit TLS, 2525 with
+/// STARTTLS (port 25 only with [`Config::allow_relay`]).
+pub const AUTO_PORTS: [(u16, Security); 3] = [
+    (587, Security::StartTls),
+    (465, Security::Tls),
+    (2525, Security::StartTls),
+];
 
 impl Config {
     /// A configuration for `host` on port 587 with every default.
@@ -226,7 +245,25 @@ impl Config {
             allow_partial_recipients: false,
             transcript_bodies: false,
             sink: None,
+            auto_ports: AUTO_PORTS.to_vec(),
+            allow_relay: false,
         }
+    }
+
+    /// The (port, security) pairs the automatic choice tries, in order, honouring an explicit
+    /// security mode.
+    pub fn auto_candidates(&self) -> Vec<(u16, Security)> {
+        let mut candidates = self.auto_ports.clone();
+        if self.allow_relay && !candidates.iter().any(|(p, _)| *p == 25) {
+            candidates.push((25, Security::StartTls));
+        }
+        match self.security {
+            Security::StartTls | Security::Tls => {
+                candidates.retain(|(_, s)| *s == self.security);
+            }
+            _ => {}
+        }
+        candidates
     }
 
     /// Parse `smtp://`, `smtps://` or `smtp+starttls://[user[:password]@]host[:port]`.
@@ -289,8 +326,22 @@ impl Config {
     /// Check the values a caller may have set field by field.
     pub fn validate(&self) -> Result<()> {
         crate::address::check_host(&self.host, "host")?;
-        if self.port == 0 {
-            return Err(Error::invalid_input("port: 0 is not a valid port"));
+        if self.port == PORT_AUTO {
+            if matches!(self.security, Security::Opportunistic | Security::None) {
+                return Err(Error::invalid_input(
+                    "port: the automatic choice needs security auto, starttls or tls (it only picks encrypted ports)",
+                ));
+            }
+            if self.auto_candidates().is_empty() {
+                return Err(Error::invalid_input(
+                    "port: the automatic choice has no port to try (auto_ports is empty for this security mode)",
+                ));
+            }
+            if let Some((port, _)) = self.auto_ports.iter().find(|(p, _)| *p == PORT_AUTO) {
+                return Err(Error::invalid_input(format!(
+                    "auto_ports: {port} is not a valid port"
+                )));
+            }
         }
         if let Some(name) = &self.helo_name {
             crate::address::check_helo_name(name)?;
@@ -321,6 +372,9 @@ impl Config {
 
 fn split_host_port(text: &str) -> std::result::Result<(String, Option<u16>), String> {
     let parse_port = |p: &str| {
+        if p.eq_ignore_ascii_case("auto") {
+            return Ok(PORT_AUTO);
+        }
         p.parse::<u16>()
             .ok()
             .filter(|&n| n != 0)

@@ -95,7 +95,7 @@ pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>> {
 }
 
 /// The trust anchors `options` asks for; an error when there are none.
-fn root_store(options: &TlsOptions) -> Result<RootCertStore> {
+pub(crate) fn root_store(options: &TlsOptions) -> Result<RootCertStore> {
     let mut store = RootCertStore::empty();
     if options.webpki_roots {
         store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -284,6 +284,13 @@ pub fn server_name(host: &str, options: &TlsOptions) -> Result<ServerName<'stati
         ))
         .with_source(e)
     })
+}
+
+/// A failed handshake with `host`:`port`, as a send reports it.
+pub fn handshake_failure(err: &io::Error, host: &str, port: u16) -> Error {
+    let mut error = handshake_error(err, host);
+    error.prefix_message(&format!("TLS handshake with {host} port {port}"));
+    error
 }
 
 /// Classify a failed handshake with `host`. rustls errors arrive wrapped in an

@@ -88,6 +88,18 @@ impl Transcript {
         join(self.lines.iter())
     }
 
+    /// Record every line of `other` (made on another thread, without a sink) here, in order,
+    /// so the sink sees them on this thread.
+    pub(crate) fn absorb(&mut self, other: &Transcript) {
+        for line in &other.lines {
+            let (direction, text) = [Direction::Info, Direction::Sent, Direction::Received]
+                .into_iter()
+                .find_map(|d| line.strip_prefix(d.prefix()).map(|t| (d, t)))
+                .unwrap_or((Direction::Info, line.as_str()));
+            self.record(direction, text);
+        }
+    }
+
     pub fn clear(&mut self) {
         self.lines.clear();
         self.bytes = 0;

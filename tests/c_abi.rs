@@ -8,6 +8,9 @@
 //!   sends it and a cloned variant with `mailport_client_send`, checks that header injection is
 //!   refused at the setter, and builds WordPress `wp_mail()` calls (an invalid Cc, then one that
 //!   is sent).
+//! - `probe.c` runs the connection check (`mailport_probe`) on a refused port and a STARTTLS
+//!   server, reads the report through every accessor and prints its JSON, which is checked
+//!   here; and checks that misuse (a NULL config, bad options) is an error of the call.
 //!
 //! Each program frees every object, so valgrind's leak check covers every `_free` path.
 
@@ -273,4 +276,59 @@ fn c_program_builds_and_sends_messages() {
     );
     assert!(data.contains("Content-Type: text/html"), "{data}");
     assert!(!data.contains("Bcc") && !data.contains("wp-bcc"), "{data}");
+}
+
+#[test]
+fn c_program_checks_the_ports_of_a_server() {
+    let server = common::TestServer::start(&["--mode", "starttls", "--hostname", "localhost"]);
+    let refused = common::refused_port();
+    let dir = scratch_dir("probe");
+    let exe = build_c_program("probe", &common::shared_library(), &dir);
+    let args = [
+        refused.to_string(),
+        server.port.to_string(),
+        server.ca.display().to_string(),
+    ];
+    let stdout = run_c_program(&exe, &args);
+
+    let json = stdout
+        .split_once("JSON_BEGIN\n")
+        .and_then(|(_, rest)| rest.split_once("\nJSON_END\n"))
+        .map(|(json, _)| json)
+        .expect("the program printed the report's JSON between JSON_BEGIN and JSON_END");
+    let report: serde_json::Value = serde_json::from_str(json).expect("the report is JSON");
+    assert_eq!(report["schema"], 1);
+    assert_eq!(report["host"], "localhost");
+    let ports = report["ports"].as_array().expect("ports is an array");
+    assert_eq!(ports.len(), 2, "{json}");
+
+    // The refused port: every attempt (one per address family of localhost) was refused.
+    assert_eq!(ports[0]["port"], refused);
+    let attempts = ports[0]["attempts"].as_array().expect("attempts");
+    assert!(!attempts.is_empty(), "{json}");
+    for attempt in attempts {
+        assert_eq!(attempt["tcp"]["status"], "refused", "{json}");
+    }
+    assert_ne!(ports[0]["verdict"], "works", "{json}");
+
+    // The server works with STARTTLS and is recommended.
+    assert_eq!(ports[1]["port"], server.port);
+    assert_eq!(ports[1]["verdict"], "works", "{json}");
+    assert_eq!(ports[1]["use_security"], "starttls", "{json}");
+    assert_eq!(report["recommendation"]["port"], server.port, "{json}");
+    assert_eq!(report["recommendation"]["security"], "starttls", "{json}");
+    let findings = report["findings"].as_array().expect("findings");
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["code"] == "port_refused" && f["port"] == refused),
+        "a port_refused finding for {refused}: {json}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "\nRECOMMENDATION port={} security=starttls\n",
+            server.port
+        )),
+        "the recommendation line"
+    );
 }

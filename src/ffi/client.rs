@@ -25,7 +25,7 @@ use crate::client::{Client, Envelope, Receipt};
 /// config they were made from. The log callback runs on the calling thread, during the call.
 ///
 /// Functions: mailport_client_new, mailport_client_send, mailport_client_send_raw,
-/// mailport_client_noop, mailport_client_reset, mailport_client_close,
+/// mailport_client_noop, mailport_client_reset, mailport_client_close, mailport_client_port,
 /// mailport_client_transcript, mailport_client_transcript_copy, mailport_client_free.
 pub struct mailport_client {
     inner: Client,
@@ -335,6 +335,23 @@ pub unsafe extern "C" fn mailport_client_close(
     })
 }
 
+/// Return the TCP port the client uses: the configured one, or, with `MAILPORT_PORT_AUTO`, the
+/// port chosen automatically on first use (kept for the client's life). 0 while an automatic
+/// choice has not been made yet (before the first send, or when every port failed).
+///
+/// **NULL:** `client` may be NULL: returns 0. Also returns 0 for a client that is unusable
+/// after an internal error (`MAILPORT_ERR_INVALID_STATE`).
+///
+/// **Thread safety:** not while another thread uses the same client.
+///
+/// # Safety
+///
+/// `client` must be NULL or a live client that no other thread changes during the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_client_port(client: *const mailport_client) -> u16 {
+    getter!(client, 0, |c| c.check().map_or(0, Client::port))
+}
+
 /// Copy the client's redacted transcript (recent sessions, bounded to about 64 KiB) into `buf`.
 ///
 /// One line per event: "C: " sent, "S: " received, "* " mailport's own notes, each ending in
@@ -576,7 +593,8 @@ pub unsafe extern "C" fn mailport_receipt_rejected_reply(
         .map_or(std::ptr::null(), |x| x.reply.as_ptr()))
 }
 
-/// Return the TCP port the message was sent to.
+/// Return the TCP port the message was sent to: the port actually used, which with
+/// `MAILPORT_PORT_AUTO` is the one chosen automatically.
 ///
 /// **NULL:** `receipt` may be NULL: returns 0.
 ///
@@ -766,6 +784,7 @@ mod tests {
                 MAILPORT_ERR_NULL_ARGUMENT
             );
             assert!(mailport_client_transcript_copy(null).is_null());
+            assert_eq!(mailport_client_port(null), 0);
             mailport_client_free(null);
 
             // Receipt getters on NULL are neutral.
@@ -804,6 +823,53 @@ mod tests {
                 (rc, m.as_str()),
                 (MAILPORT_ERR_NULL_ARGUMENT, "client_out must not be NULL")
             );
+            mailport_config_free(cfg);
+        }
+    }
+
+    #[test]
+    fn the_port_is_the_configured_one_or_the_automatic_choice() {
+        use crate::ffi::{mailport_config_set_security, mailport_port, mailport_security};
+        let fixed = client();
+        // SAFETY: plain sequence of valid calls; every object is freed once.
+        unsafe {
+            assert_eq!(mailport_client_port(fixed), 9);
+            mailport_client_free(fixed);
+
+            let cfg = mailport_config_new();
+            let auto = mailport_port::MAILPORT_PORT_AUTO as u32;
+            assert_eq!(
+                run(|e| mailport_config_set_host(cfg, c"127.0.0.1".as_ptr(), e)).0,
+                MAILPORT_OK
+            );
+            assert_eq!(
+                run(|e| mailport_config_set_port(cfg, auto, e)).0,
+                MAILPORT_OK
+            );
+            let mut client = ptr::null_mut();
+            let (rc, m) = run(|e| mailport_client_new(cfg, &mut client, e));
+            assert_eq!(rc, MAILPORT_OK, "{m}");
+            assert_eq!(
+                mailport_client_port(client),
+                0,
+                "no choice before the first send"
+            );
+            mailport_client_free(client);
+
+            // The automatic choice only picks encrypted ports: the config check refuses it with
+            // security none or opportunistic, when the client is made.
+            for security in [
+                mailport_security::MAILPORT_SECURITY_NONE,
+                mailport_security::MAILPORT_SECURITY_OPPORTUNISTIC,
+            ] {
+                let rc = run(|e| mailport_config_set_security(cfg, security as u32, e)).0;
+                assert_eq!(rc, MAILPORT_OK);
+                client = ptr::dangling_mut();
+                let (rc, m) = run(|e| mailport_client_new(cfg, &mut client, e));
+                assert_eq!(rc, MAILPORT_ERR_INVALID_ARGUMENT, "{security:?}");
+                assert!(m.contains("automatic choice"), "{m}");
+                assert!(client.is_null());
+            }
             mailport_config_free(cfg);
         }
     }
@@ -994,6 +1060,7 @@ mod tests {
                 MAILPORT_ERR_INVALID_STATE
             );
             assert!(mailport_client_transcript_copy(client).is_null());
+            assert_eq!(mailport_client_port(client), 0);
             mailport_client_free(client);
         }
     }

@@ -9,7 +9,7 @@ use super::boundary::Out;
 use super::error::mailport_error;
 use super::log::{CallbackSink, mailport_log_callback};
 use crate::address;
-use crate::config::{Config, Credentials, Secret, Security};
+use crate::config::{Config, Credentials, PORT_AUTO, Secret, Security};
 
 /// How the connection to the server is secured; passed as `uint32_t` to
 /// `mailport_config_set_security` and returned by `mailport_receipt_security`.
@@ -57,6 +57,22 @@ impl mailport_security {
     }
 }
 
+/// Special values of `mailport_config_set_port`'s `uint32_t port`, besides 1-65535.
+///
+/// Functions: mailport_config_set_port, mailport_client_port.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum mailport_port {
+    /// Choose the port automatically on first use: try 587 with STARTTLS, 465 with implicit
+    /// TLS and 2525 with STARTTLS (and 25 with STARTTLS after
+    /// `mailport_config_set_allow_relay`), keep the most preferred one that fully works for the
+    /// client's life. `mailport_client_port` and `mailport_receipt_port` say which.
+    MAILPORT_PORT_AUTO = 0,
+}
+
+// The C constant is the core's value.
+const _: () = assert!(mailport_port::MAILPORT_PORT_AUTO as u16 == PORT_AUTO);
+
 /// Everything a client needs to know: server, security, credentials, trust, timeouts, logging.
 ///
 /// A mutable value object. `mailport_config_new` gives the safe defaults: port 587, security
@@ -81,7 +97,8 @@ impl mailport_security {
 /// mailport_config_set_webpki_roots, mailport_config_set_system_roots,
 /// mailport_config_set_tls_server_name, mailport_config_dangerous_accept_invalid_certs,
 /// mailport_config_dangerous_allow_plaintext_auth, mailport_config_set_allow_partial_recipients,
-/// mailport_config_set_transcript_bodies, mailport_config_set_log_callback.
+/// mailport_config_set_transcript_bodies, mailport_config_set_log_callback,
+/// mailport_config_set_allow_relay.
 pub struct mailport_config(pub(crate) Config);
 
 /// Create a configuration with the safe defaults and no host.
@@ -107,8 +124,10 @@ pub unsafe extern "C" fn mailport_config_new() -> *mut mailport_config {
 /// Forms: `smtp://host[:port]` (security auto, port 587 by default), `smtps://host[:port]`
 /// (implicit TLS, port 465), `smtp+starttls://host[:port]` (STARTTLS required, port 587),
 /// `smtp+plain://host[:port]` (no encryption), each optionally with `user[:password]@` before
-/// the host (percent-encoded: `me%40example.org:p%40ss@host`), and `[::1]` for IPv6. Everything
-/// else has the defaults of `mailport_config_new` and can be changed with the setters.
+/// the host (percent-encoded: `me%40example.org:p%40ss@host`), and `[::1]` for IPv6. The port
+/// `auto` (`smtp://host:auto`) asks for the automatic choice (see `mailport_config_set_port`).
+/// Everything else has the defaults of `mailport_config_new` and can be changed with the
+/// setters.
 ///
 /// **Ownership:** `url` is only read. On success `*config_out` receives a new config that the
 /// caller frees with `mailport_config_free`.
@@ -194,12 +213,23 @@ pub unsafe extern "C" fn mailport_config_set_host(
     })
 }
 
-/// Set the server's TCP port (1-65535). Without it: 587, or the URL's port.
+/// Set the server's TCP port (1-65535), or `MAILPORT_PORT_AUTO` (0). Without it: 587, or the
+/// URL's port (`smtp://host:auto` means automatic).
+///
+/// 0 (`MAILPORT_PORT_AUTO`) tries 587/STARTTLS, 465/TLS and 2525/STARTTLS (and 25/STARTTLS
+/// after `mailport_config_set_allow_relay`) on first use, all at once, and keeps the most
+/// preferred one, in that order, that fully works (connects, encrypts with a trusted
+/// certificate, accepts the credentials) for the client's life; the receipt
+/// (`mailport_receipt_port`, `mailport_receipt_security`) and `mailport_client_port` say which.
+/// When none works, the error lists every port and why it failed. With security
+/// `MAILPORT_SECURITY_STARTTLS` or `MAILPORT_SECURITY_TLS` only the ports of that mode are tried;
+/// with `MAILPORT_SECURITY_OPPORTUNISTIC` or `MAILPORT_SECURITY_NONE`, `mailport_client_new`
+/// refuses the automatic choice (it only picks encrypted ports).
 ///
 /// **NULL:** `cfg` must not be NULL. `error_out` may be NULL.
 ///
-/// **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `port` is 0 or
-/// above 65535.
+/// **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `port` is above
+/// 65535.
 ///
 /// # Safety
 ///
@@ -212,14 +242,11 @@ pub unsafe extern "C" fn mailport_config_set_port(
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
     setter!(cfg, error_out, |config| {
-        config.port = u16::try_from(port)
-            .ok()
-            .filter(|&p| p != 0)
-            .ok_or_else(|| {
-                mailport_error::invalid_argument(format!(
-                    "port: {port} is not a valid port (expected 1-65535)"
-                ))
-            })?;
+        config.port = u16::try_from(port).map_err(|_| {
+            mailport_error::invalid_argument(format!(
+                "port: {port} is not a valid port (expected 1-65535, or 0 for MAILPORT_PORT_AUTO)"
+            ))
+        })?;
     })
 }
 
@@ -648,6 +675,30 @@ pub unsafe extern "C" fn mailport_config_set_allow_partial_recipients(
     })
 }
 
+/// Choose whether the automatic port choice (`MAILPORT_PORT_AUTO`) may fall back to port 25,
+/// after 587, 465 and 2525. Default: false. Port 25 is meant for server-to-server relay: most
+/// ISPs and clouds block it, and many providers refuse or throttle submission there. Has no
+/// effect with a fixed port, nor on `mailport_probe` (see `MAILPORT_PROBE_ALLOW_RELAY`).
+///
+/// **NULL:** `cfg` must not be NULL. `error_out` may be NULL.
+///
+/// **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`.
+///
+/// # Safety
+///
+/// `cfg` must be NULL or a live config that no other thread uses during the call; `error_out`
+/// NULL or valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_config_set_allow_relay(
+    cfg: *mut mailport_config,
+    allow: bool,
+    error_out: *mut *mut mailport_error,
+) -> super::mailport_result {
+    setter!(cfg, error_out, |config| {
+        config.allow_relay = allow;
+    })
+}
+
 /// Choose whether message bodies appear in transcripts and log events. Default: false (each
 /// body is replaced by its size). Bodies may hold personal data: enable only for debugging.
 ///
@@ -762,6 +813,7 @@ mod tests {
                 Box::new(move |e| mailport_config_set_allow_partial_recipients(null, true, e)),
                 Box::new(move |e| mailport_config_set_transcript_bodies(null, true, e)),
                 Box::new(move |e| mailport_config_set_log_callback(null, None, null.cast(), e)),
+                Box::new(move |e| mailport_config_set_allow_relay(null, true, e)),
             ]
         };
         for (i, call) in calls.into_iter().enumerate() {
@@ -834,7 +886,7 @@ mod tests {
         let cfg = Cfg::new();
         // SAFETY: `cfg.0` is live.
         unsafe {
-            for bad in [0, 65536, u32::MAX] {
+            for bad in [65536, u32::MAX] {
                 let (rc, m) = run(|e| mailport_config_set_port(cfg.0, bad, e));
                 assert_eq!(rc, MAILPORT_ERR_INVALID_ARGUMENT);
                 assert!(m.starts_with(&format!("port: {bad} ")), "{m}");
@@ -844,6 +896,29 @@ mod tests {
                 MAILPORT_OK
             );
             assert_eq!(cfg.get().port, 465);
+            let auto = mailport_port::MAILPORT_PORT_AUTO as u32;
+            assert_eq!(auto, 0);
+            assert_eq!(
+                run(|e| mailport_config_set_port(cfg.0, auto, e)).0,
+                MAILPORT_OK
+            );
+            assert_eq!(cfg.get().port, PORT_AUTO);
+
+            assert!(!cfg.get().allow_relay);
+            assert_eq!(
+                run(|e| mailport_config_set_allow_relay(cfg.0, true, e)).0,
+                MAILPORT_OK
+            );
+            assert!(cfg.get().allow_relay);
+            assert_eq!(
+                run(|e| mailport_config_set_allow_relay(cfg.0, false, e)).0,
+                MAILPORT_OK
+            );
+            assert!(!cfg.get().allow_relay);
+            assert_eq!(
+                run(|e| mailport_config_set_port(cfg.0, 465, e)).0,
+                MAILPORT_OK
+            );
 
             let (rc, m) = run(|e| mailport_config_set_security(cfg.0, 5, e));
             assert_eq!(rc, MAILPORT_ERR_INVALID_ARGUMENT);

@@ -15,18 +15,18 @@
 //!   `**out` is set to NULL on entry and written only on success.
 //! - **Strings in** are NUL-terminated UTF-8. NULL gives `MAILPORT_ERR_NULL_ARGUMENT`, invalid
 //!   UTF-8 gives `MAILPORT_ERR_INVALID_ARGUMENT`; both name the parameter.
-//! - **Strings out** are either *borrowed* from an immutable object (errors, receipts; valid until
-//!   that object is freed, never NULL unless stated), *copied out* of a mutable handle into the
-//!   caller's buffer (`buf, len, *out_n`; NUL-terminated text, or bytes without a NUL for
-//!   `mailport_message_render`), or *owned* by the caller and freed with
+//! - **Strings out** are either *borrowed* from an immutable object (errors, receipts, reports;
+//!   valid until that object is freed, never NULL unless stated), *copied out* of a mutable
+//!   handle into the caller's buffer (`buf, len, *out_n`; NUL-terminated text, or bytes without
+//!   a NUL for `mailport_message_render`), or *owned* by the caller and freed with
 //!   `mailport_string_free`. Each function's documentation says which.
 //! - **Panics** never cross the boundary: a panic becomes `MAILPORT_ERR_PANIC` (or a neutral
 //!   value for infallible getters), and a client whose call panicked refuses further use.
-//! - **Threads.** Functions without a handle may be called from any thread. A config, a message
-//!   or a wp_mail call may be read by many threads at once but not mutated meanwhile. A client
-//!   may move between threads but is used by one thread at a time; separate clients work in
-//!   parallel. Errors and receipts are immutable and may be read from any thread. Callbacks run
-//!   on the calling thread, during the call.
+//! - **Threads.** Functions without a handle (and `mailport_probe`) may be called from any
+//!   thread. A config, a message, probe options or a wp_mail call may be read by many threads at
+//!   once but not mutated meanwhile. A client may move between threads but is used by one thread
+//!   at a time; separate clients work in parallel. Errors, receipts and reports are immutable and
+//!   may be read from any thread. Callbacks run on the calling thread, during the call.
 
 #![allow(non_camel_case_types)]
 
@@ -48,6 +48,8 @@ mod wp_mail;
 
 mod client;
 
+mod probe;
+
 #[cfg(test)]
 mod test_support;
 
@@ -56,5 +58,6 @@ pub use config::*;
 pub use error::*;
 pub use log::*;
 pub use message::*;
+pub use probe::*;
 pub use version::*;
 pub use wp_mail::*;

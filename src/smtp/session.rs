@@ -74,10 +74,21 @@ pub(crate) struct Outgoing<'a> {
     pub utf8_headers: bool,
 }
 
+/// Replies worth reporting, recorded as a session is established.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Observations {
+    pub greeting: Option<Reply>,
+    /// Capabilities announced before TLS (plaintext connections only).
+    pub extensions_plain: Option<Extensions>,
+    /// Capabilities announced over TLS (after STARTTLS, or on an implicit-TLS port).
+    pub extensions_tls: Option<Extensions>,
+}
+
 pub(crate) struct Session {
     stream: Option<Stream>,
     received: Vec<u8>,
     extensions: Extensions,
+    observed: Observations,
     host: String,
     port: u16,
     security: Security,
@@ -127,20 +138,9 @@ impl Session {
             transcript,
         )
         .map_err(|e| e.at_step(Step::Connect))?;
-        let mut session = Session {
-            stream: None,
-            received: Vec::new(),
-            extensions: Extensions::default(),
-            host: config.host.clone(),
-            port: config.port,
-            security,
-            timeouts: config.timeouts,
-            transcript_bodies: config.transcript_bodies,
-            allow_partial_recipients: config.allow_partial_recipients,
-        };
         let stream = if security == Security::Tls {
             let name = tls::server_name(&config.host, &config.tls)?;
-            let deadline = session.deadline(budget);
+            let deadline = (Instant::now() + config.timeouts.command).min(budget);
             let stream = Stream::handshake(
                 sock,
                 tls_config.clone(),
@@ -155,8 +155,7 @@ impl Session {
         } else {
             Stream::Plain(sock)
         };
-        session.stream = Some(stream);
-
+        let mut session = Session::attach(stream, Vec::new(), config);
         let result = session.establish(config, tls_config, helo_name, transcript, budget);
         if let Err(e) = result {
             session.quit(transcript);
@@ -165,7 +164,30 @@ impl Session {
         Ok(session)
     }
 
-    fn establish(
+    /// A session over a connection made elsewhere (the connection check makes its own, to see
+    /// what a port speaks first). `received` holds bytes already read from it.
+    pub(crate) fn attach(stream: Stream, received: Vec<u8>, config: &Config) -> Session {
+        Session {
+            stream: Some(stream),
+            received,
+            extensions: Extensions::default(),
+            observed: Observations::default(),
+            host: config.host.clone(),
+            port: config.port,
+            security: config.effective_security(),
+            timeouts: config.timeouts,
+            transcript_bodies: config.transcript_bodies,
+            allow_partial_recipients: config.allow_partial_recipients,
+        }
+    }
+
+    /// What the server said on the way to a usable session, kept even when a later step failed.
+    pub(crate) fn observations(&self) -> &Observations {
+        &self.observed
+    }
+
+    /// Greeting, EHLO, STARTTLS when due, EHLO again, AUTH when credentials are set.
+    pub(crate) fn establish(
         &mut self,
         config: &Config,
         tls_config: &Arc<rustls::ClientConfig>,
@@ -185,6 +207,7 @@ impl Session {
                     return Err(e);
                 }
             };
+        self.observed.greeting = Some(greeting.clone());
         if greeting.code() != 220 {
             let why = if greeting.code() == 554 {
                 "the server refuses service to this client"
@@ -245,6 +268,10 @@ impl Session {
 
     pub(crate) fn extensions(&self) -> &Extensions {
         &self.extensions
+    }
+
+    pub(crate) fn port(&self) -> u16 {
+        self.port
     }
 
     pub(crate) fn security(&self) -> Security {
@@ -425,6 +452,16 @@ impl Session {
         }
     }
 
+    fn observe_extensions(&mut self) {
+        let encrypted = self.stream.as_ref().is_some_and(Stream::is_tls);
+        let slot = if encrypted {
+            &mut self.observed.extensions_tls
+        } else {
+            &mut self.observed.extensions_plain
+        };
+        *slot = Some(self.extensions.clone());
+    }
+
     /// EHLO, or HELO when the server does not know EHLO.
     fn hello(&mut self, name: &str, transcript: &mut Transcript, budget: Instant) -> Result<()> {
         let reply = self.command(
@@ -436,6 +473,7 @@ impl Session {
         )?;
         if reply.code() == 250 {
             self.extensions = Extensions::from_ehlo(&reply);
+            self.observe_extensions();
             return Ok(());
         }
         if !reply.is_permanent() || !self.is_usable() {
@@ -452,6 +490,7 @@ impl Session {
         )?;
         if helo.code() == 250 {
             self.extensions = Extensions::from_helo(&helo);
+            self.observe_extensions();
             return Ok(());
         }
         Err(
@@ -527,7 +566,7 @@ impl Session {
         self.hello(helo_name, transcript, budget)
     }
 
-    fn authenticate(
+    pub(crate) fn authenticate(
         &mut self,
         credentials: &Credentials,
         allow_plaintext: bool,
@@ -1044,6 +1083,44 @@ impl Session {
     }
 
     /// RSET: abandon any transaction in progress.
+    /// Ask whether the server would take mail from `from` to `to` (MAIL FROM, RCPT TO), then
+    /// RSET: nothing is sent. The RCPT reply is `None` when MAIL FROM was refused.
+    pub(crate) fn try_envelope(
+        &mut self,
+        from: &str,
+        to: &str,
+        transcript: &mut Transcript,
+        budget: Instant,
+    ) -> Result<(Reply, Option<Reply>)> {
+        let mail = Command::MailFrom {
+            address: from,
+            size: None,
+            eight_bit_mime: false,
+            smtputf8: crate::address::needs_smtputf8(from) || crate::address::needs_smtputf8(to),
+        };
+        let mail_reply = self.command(
+            mail,
+            transcript,
+            budget,
+            Step::MailFrom,
+            "for the MAIL FROM reply",
+        )?;
+        let rcpt_reply = if mail_reply.is_positive() {
+            let rcpt = Command::RcptTo { address: to };
+            Some(self.command(
+                rcpt,
+                transcript,
+                budget,
+                Step::RcptTo,
+                "for the RCPT TO reply",
+            )?)
+        } else {
+            None
+        };
+        self.reset(transcript, budget)?;
+        Ok((mail_reply, rcpt_reply))
+    }
+
     pub(crate) fn reset(&mut self, transcript: &mut Transcript, budget: Instant) -> Result<Reply> {
         let reply = self.command(
             Command::Rset,

@@ -235,11 +235,7 @@ impl Stream {
                 )
                 .with_source(e))
             }
-            Err(e) => {
-                let mut err = tls::handshake_error(&e, host);
-                err.prefix_message(&format!("TLS handshake with {host} port {port}"));
-                Err(err)
-            }
+            Err(e) => Err(tls::handshake_failure(&e, host, port)),
         }
     }
 

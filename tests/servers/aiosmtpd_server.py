@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Test SMTP server for mailport's integration tests: aiosmtpd (a server we did not write).
 
-Started by tests/common/mod.rs. Listens on 127.0.0.1 only, prints exactly one line
+Started by tests/common/mod.rs. Listens on 127.0.0.1 (::1 with --ipv6, both with --dual),
+prints exactly one line
 
-    READY {"port": N, "ca": "/path/ca.pem", "dir": "/path"}
+    READY {"port": N, "ca": "/path/ca.pem", "dir": "/path", "host": "127.0.0.1",
+           "hosts": ["127.0.0.1"]}
 
-on stdout once it accepts connections, and serves until stdin reaches EOF (the test process
-exited or dropped its handle) or SIGTERM/SIGINT arrives.
+on stdout once it accepts connections ("host" is the first of "hosts", every address listened
+on, all on the same port N), and serves until stdin reaches EOF (the test process exited or
+dropped its handle) or SIGTERM/SIGINT arrives.
 
 Why not aiosmtpd's `Controller`: it cannot listen on port 0 (it connects to its own configured
 port to "trigger" the lazy SMTP factory, which fails for port 0 and also adds a bogus session).
@@ -17,7 +20,9 @@ So the launcher runs its own asyncio loop with `loop.create_server(lambda: SMTP(
 and `ssl=` on the listening socket for implicit TLS exactly like `Controller(ssl_context=...)`.
 
 Files written to --dir:
-  ca.pem         the CA a client must trust (a different, unrelated CA with --untrusted)
+  ca.pem         the CA a client must trust (a different, unrelated CA with --untrusted; with
+                 --cert-self-signed a CA that did not sign the self-signed leaf)
+  cert.pem       the leaf certificate the server presents (starttls and tls modes)
   msg-<n>.json   one per accepted message (n = 1, 2, ... in acceptance order), written
                  atomically (temp file + rename). ASCII-only JSON (json.dumps, ensure_ascii):
                  {"n", "conn", "mail_from", "rcpt_tos", "data_b64", "mail_options",
@@ -37,6 +42,32 @@ What aiosmtpd 1.4.6 advertises in EHLO (as configured here):
   advertises AUTH whenever TLS is active even without an authenticator (every login then fails);
   this launcher removes the AUTH line unless --auth is given.
 
+Situations for connection checks (each server plays one):
+  --drop-after-accept     accept TCP and close at once: no greeting, no TLS handshake (in every
+                          --mode); the client reads EOF (or ECONNRESET if it already sent bytes,
+                          e.g. a TLS ClientHello, before the close arrived).
+  --hang greeting         accept TCP and never send a byte (tests/common also has a Rust-only
+                          silent_listener() for this).
+  --greeting-host NAME    the name in the 220 greeting and in the first EHLO (and HELO) reply
+                          line (same option as --hostname; default aiosmtpd.test).
+  --cert-expired          the leaf (signed by the trusted CA) expired: notBefore now-30d,
+                          notAfter now-1d.
+  --cert-not-yet-valid    the leaf (signed by the trusted CA) is valid from now+1d to now+30d.
+  --cert-self-signed      the leaf signs itself (issuer == subject, basicConstraints CA:FALSE);
+                          ca.pem holds a trustme CA, unrelated to the leaf. Combines with
+                          --cert-expired / --cert-not-yet-valid.
+  --cert-name NAME        the leaf's subjectAltNames instead of the default DNS:localhost,
+                          IP:127.0.0.1, IP:::1 (a name mismatch when the client uses another).
+  --untrusted             ca.pem is a CA other than the leaf's issuer (unknown issuer).
+  --auth-before-tls-only  (--mode starttls --auth U:P) a misconfigured server: AUTH is advertised
+                          (and accepted) in plaintext before STARTTLS and missing from the EHLO
+                          reply after it (an AUTH command sent after TLS still works).
+  --ipv6 / --dual         listen on ::1 only / on 127.0.0.1 and ::1 with the same port number.
+  --mode tls              on a port the client treats as STARTTLS: the server waits silently
+                          for a ClientHello; plaintext bytes fail the handshake (the server
+                          closes). --mode plain/starttls on a port the client treats as implicit
+                          TLS: the server sends "220 ..." in plaintext at once.
+
 aiosmtpd quirks worth knowing: it refuses the null reverse path (MAIL FROM:<> gets 501); it
 upper-cases MAIL/RCPT parameters; on implicit TLS it would refuse AUTH with 538 unless
 auth_require_tls=False (it only counts STARTTLS as encryption), so tls mode sets that;
@@ -46,11 +77,15 @@ it checks SIZE=n in MAIL FROM against data_size_limit (552) and counts received 
 import argparse
 import asyncio
 import base64
+import datetime
+import errno
+import ipaddress
 import itertools
 import json
 import logging
 import os
 import signal
+import socket
 import ssl
 import sys
 import threading
@@ -59,10 +94,14 @@ import uuid
 try:
     import trustme
     from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 except ImportError as error:  # pragma: no cover - reported to the Rust harness
     sys.stderr.write(
         f"IMPORT-ERROR: {error}\n"
-        "aiosmtpd is required: pip install aiosmtpd trustme\n"
+        "aiosmtpd is required: pip install aiosmtpd trustme (cryptography comes with it)\n"
     )
     sys.stderr.flush()
     sys.exit(3)
@@ -73,18 +112,39 @@ BUILTIN_MECHS = ("PLAIN", "LOGIN")
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    situations = __doc__[__doc__.index("Situations for"):__doc__.index("aiosmtpd quirks")]
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=situations.rstrip(),
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--mode", choices=("plain", "starttls", "tls"), default="plain",
                    help="plain: no TLS; starttls: offer STARTTLS; tls: implicit TLS")
     p.add_argument("--dir", required=True, help="working directory (created if missing)")
-    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 = any free port)")
-    p.add_argument("--hostname", default="aiosmtpd.test",
-                   help="name in the greeting and EHLO reply (never looked up)")
+    p.add_argument("--port", type=int, default=0,
+                   help="port to listen on (0 = any free port)")
+    family = p.add_mutually_exclusive_group()
+    family.add_argument("--ipv6", action="store_true",
+                        help="listen on ::1 instead of 127.0.0.1")
+    family.add_argument("--dual", action="store_true",
+                        help="listen on 127.0.0.1 and on ::1, same port number on both")
+    p.add_argument("--hostname", "--greeting-host", dest="hostname", default="aiosmtpd.test",
+                   metavar="NAME",
+                   help="name announced in the 220 greeting and the EHLO/HELO reply "
+                        "(never looked up); default aiosmtpd.test")
+    p.add_argument("--drop-after-accept", action="store_true",
+                   help="accept TCP connections and close them at once: no greeting, "
+                        "no TLS handshake (whatever --mode says)")
     p.add_argument("--cert-name", action="append", default=None,
                    help="DNS name (or IP) in the server certificate; repeatable. "
-                        "Default: localhost and 127.0.0.1")
+                        "Default: localhost, 127.0.0.1 and ::1")
     p.add_argument("--untrusted", action="store_true",
                    help="write a different CA to ca.pem than the one that signed the cert")
+    validity = p.add_mutually_exclusive_group()
+    validity.add_argument("--cert-expired", action="store_true",
+                          help="the leaf expired: valid from now-30d to now-1d")
+    validity.add_argument("--cert-not-yet-valid", action="store_true",
+                          help="the leaf is valid from now+1d to now+30d")
+    p.add_argument("--cert-self-signed", action="store_true",
+                   help="present a self-signed leaf (not issued by any CA); ca.pem holds "
+                        "a CA that did not sign it")
     p.add_argument("--tls-max", choices=("1.2", "1.3"), default=None,
                    help="highest TLS version the server accepts")
     p.add_argument("--require-starttls", action="store_true",
@@ -94,6 +154,9 @@ def parse_args(argv):
     p.add_argument("--auth", default=None, metavar="USER:PASS", help="enable AUTH")
     p.add_argument("--auth-plaintext", action="store_true",
                    help="allow AUTH without TLS (aiosmtpd auth_require_tls=False)")
+    p.add_argument("--auth-before-tls-only", action="store_true",
+                   help="with --mode starttls --auth: advertise (and accept) AUTH before "
+                        "STARTTLS, leave it out of the EHLO reply after STARTTLS")
     p.add_argument("--auth-mechs", default=None, metavar="MECH[,MECH]",
                    help="advertise only these of PLAIN, LOGIN (default both)")
     p.add_argument("--reject-rcpt", action="append", default=[], metavar="SUBSTR",
@@ -133,6 +196,14 @@ def parse_args(argv):
         args.auth_mechs = mechs
     if args.close_after is not None and args.close_after < 1:
         p.error("--close-after wants N >= 1")
+    if args.auth_before_tls_only and (args.mode != "starttls" or args.auth is None):
+        p.error("--auth-before-tls-only needs --mode starttls and --auth USER:PASS")
+    if args.drop_after_accept and args.hang is not None:
+        p.error("--drop-after-accept and --hang exclude each other")
+    if args.mode == "plain":
+        for flag in ("cert_expired", "cert_not_yet_valid", "cert_self_signed"):
+            if getattr(args, flag):
+                p.error(f"--{flag.replace('_', '-')} needs --mode starttls or tls")
     return args
 
 
@@ -199,11 +270,15 @@ class Handler:
         await self._hang("ehlo")
         # The 5-argument hook must record the name itself (aiosmtpd checks it before MAIL).
         session.host_name = hostname
-        out = []
-        for line in responses:
+        # The first line is "250-<hostname>": never filtered, whatever the name.
+        out = responses[:1]
+        after_starttls = getattr(server, "_tls_protocol", None) is not None
+        for line in responses[1:]:
             keyword = line[4:].split(" ", 1)[0].upper()
             if keyword == "AUTH" and self.args.auth is None:
                 continue  # aiosmtpd advertises AUTH on TLS even with no authenticator
+            if keyword == "AUTH" and self.args.auth_before_tls_only and after_starttls:
+                continue
             if keyword in self.args.hide_extension:
                 continue
             out.append(line)
@@ -306,20 +381,136 @@ class SilentProtocol(asyncio.Protocol):
         pass
 
 
+class DropProtocol(asyncio.Protocol):
+    """--drop-after-accept: close every connection as soon as it is accepted."""
+
+    def __init__(self, recorder, conn_id):
+        self.rec = recorder
+        self.conn_id = conn_id
+
+    def connection_made(self, transport):
+        self.rec.event(self.conn_id, "CONNECT")
+        transport.close()
+        self.rec.event(self.conn_id, "CLOSE")
+
+
+def _utcnow():
+    # Naive UTC, as trustme's own defaults are.
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def _validity(args):
+    """(not_before, not_after) for the leaf; None = the issuer's default."""
+    now = _utcnow()
+    day = datetime.timedelta(days=1)
+    if args.cert_expired:
+        return now - 30 * day, now - day
+    if args.cert_not_yet_valid:
+        return now + day, now + 30 * day
+    return None, None
+
+
+def _general_name(identity):
+    try:
+        return x509.IPAddress(ipaddress.ip_address(identity))
+    except ValueError:
+        return x509.DNSName(identity)
+
+
+def self_signed_leaf(names, not_before, not_after):
+    """A server certificate that is its own issuer: (cert PEM, key PEM), EC P-256, SHA-256."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    dns = [n for n in names if isinstance(_general_name(n), x509.DNSName)]
+    subject = x509.Name([
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "mailport self-signed test leaf"),
+        x509.NameAttribute(NameOID.COMMON_NAME, dns[0] if dns else names[0]),
+    ])
+    now = _utcnow()
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before or now - datetime.timedelta(days=1))
+        .not_valid_after(not_after or now + datetime.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(
+            digital_signature=True, content_commitment=False, key_encipherment=False,
+            data_encipherment=False, key_agreement=False, key_cert_sign=False,
+            crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                       critical=False)
+        .add_extension(x509.SubjectAlternativeName([_general_name(n) for n in names]),
+                       critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(serialization.Encoding.PEM,
+                                serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
 def make_tls(args, directory):
     ca = trustme.CA()
-    names = args.cert_name or ["localhost", "127.0.0.1"]
-    leaf = ca.issue_cert(*names)
+    names = args.cert_name or ["localhost", "127.0.0.1", "::1"]
+    not_before, not_after = _validity(args)
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     if args.tls_max == "1.2":
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-    leaf.configure_cert(ctx)
+    cert_path = os.path.join(directory, "cert.pem")
+    if args.cert_self_signed:
+        cert_pem, key_pem = self_signed_leaf(names, not_before, not_after)
+        key_path = os.path.join(directory, "key.pem")
+        with open(cert_path, "wb") as f:
+            f.write(cert_pem)
+        with open(key_path, "wb") as f:
+            f.write(key_pem)
+        ctx.load_cert_chain(cert_path, key_path)
+    else:
+        leaf = ca.issue_cert(*names, not_before=not_before, not_after=not_after)
+        leaf.configure_cert(ctx)
+        leaf.cert_chain_pems[0].write_to_path(cert_path)
     ca_path = os.path.join(directory, "ca.pem")
     published = trustme.CA() if args.untrusted else ca
     published.cert_pem.write_to_path(ca_path)
     return ctx, ca_path
+
+
+def bind_one(host, port):
+    """A listening TCP socket on host:port (SO_REUSEADDR; IPV6_V6ONLY for ::1)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def bind_all(args):
+    """The listening sockets: one (127.0.0.1 or ::1), or two on the same port (--dual)."""
+    if not args.dual:
+        return [bind_one("::1" if args.ipv6 else "127.0.0.1", args.port)]
+    for _attempt in range(20):
+        v4 = bind_one("127.0.0.1", args.port)
+        port = v4.getsockname()[1]
+        try:
+            return [v4, bind_one("::1", port)]
+        except OSError as error:
+            v4.close()
+            # Someone holds ::1 at the port 127.0.0.1 got: try another (unless one was asked).
+            if error.errno != errno.EADDRINUSE or args.port:
+                raise
+    raise OSError(errno.EADDRINUSE, "--dual: no port free on both 127.0.0.1 and ::1")
 
 
 def authenticator_for(args):
@@ -357,7 +548,8 @@ async def serve(args):
     if args.auth is not None:
         kwargs["authenticator"] = authenticator_for(args)
         # Implicit TLS is encrypted from the start, but aiosmtpd only counts STARTTLS.
-        kwargs["auth_require_tls"] = not (args.auth_plaintext or args.mode == "tls")
+        kwargs["auth_require_tls"] = not (args.auth_plaintext or args.mode == "tls"
+                                          or args.auth_before_tls_only)
         if args.auth_mechs:
             kwargs["auth_exclude_mechanism"] = [
                 m for m in BUILTIN_MECHS if m not in args.auth_mechs]
@@ -365,7 +557,10 @@ async def serve(args):
     handler = Handler(args, recorder)
     loop = asyncio.get_running_loop()
 
-    if args.hang == "greeting":
+    if args.drop_after_accept:
+        def factory():
+            return DropProtocol(recorder, next(recorder.conn_counter))
+    elif args.hang == "greeting":
         def factory():
             return SilentProtocol(recorder, next(recorder.conn_counter))
     else:
@@ -373,11 +568,13 @@ async def serve(args):
             return RecordingSMTP(handler, recorder, next(recorder.conn_counter),
                                  loop=loop, **kwargs)
 
-    server = await loop.create_server(
-        factory, host="127.0.0.1", port=args.port,
-        ssl=tls_ctx if args.mode == "tls" else None,
-        reuse_address=True)
-    port = server.sockets[0].getsockname()[1]
+    implicit_tls = args.mode == "tls" and not args.drop_after_accept
+    sockets = bind_all(args)
+    servers = [await loop.create_server(factory, sock=sock,
+                                        ssl=tls_ctx if implicit_tls else None)
+               for sock in sockets]
+    port = sockets[0].getsockname()[1]
+    hosts = [sock.getsockname()[0] for sock in sockets]
 
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -393,11 +590,13 @@ async def serve(args):
 
     threading.Thread(target=watch_stdin, daemon=True).start()
 
-    sys.stdout.write("READY " + json.dumps({"port": port, "ca": ca_path, "dir": directory}) + "\n")
+    ready = {"port": port, "ca": ca_path, "dir": directory, "host": hosts[0], "hosts": hosts}
+    sys.stdout.write("READY " + json.dumps(ready) + "\n")
     sys.stdout.flush()
 
     await stop.wait()
-    server.close()
+    for server in servers:
+        server.close()
     tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
     for task in tasks:
         task.cancel()
