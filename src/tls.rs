@@ -484,10 +484,15 @@ fn alert_name(alert: rustls::AlertDescription) -> String {
 
 /// "2024-03-01 12:00:00 UTC".
 fn format_time(time: UnixTime) -> String {
-    let secs = time.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (year, month, day, hour, minute, second) = civil(time.as_secs() as i64);
+    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02} UTC")
+}
+
+/// Unix seconds as (year, month, day, hour, minute, second) in UTC.
+pub(crate) fn civil(unix: i64) -> (i64, i64, i64, i64, i64, i64) {
+    let (days, secs) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
     // Howard Hinnant's days-to-civil algorithm, for days since 1970-01-01.
-    let z = days as i64 + 719_468;
+    let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
     let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
@@ -496,12 +501,7 @@ fn format_time(time: UnixTime) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3_600,
-        rem % 3_600 / 60,
-        rem % 60
-    )
+    (year, month, day, secs / 3_600, secs % 3_600 / 60, secs % 60)
 }
 
 /// What was negotiated on `conn` (after its handshake).
@@ -604,7 +604,7 @@ impl ServerCertVerifier for AcceptAnyCertificate {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     use std::io::{Read, Write};
@@ -618,7 +618,7 @@ mod tests {
     use rustls::server::ServerConfig;
 
     /// A self-signed CA made by `trustme` (valid 2000–3000); only its parsing matters here.
-    const CA_1: &str = "-----BEGIN CERTIFICATE-----
+    pub(crate) const CA_1: &str = "-----BEGIN CERTIFICATE-----
 MIIByDCCAW+gAwIBAgIUJM51OTq3l5LK4MudwJvIon5U8B0wCgYIKoZIzj0EAwIw
 QDEXMBUGA1UECgwOdHJ1c3RtZSB2MS4yLjExJTAjBgNVBAsMHFRlc3RpbmcgQ0Eg
 I1Q2RHBnQnJPNWFMNUJDVE4wIBcNMDAwMTAxMDAwMDAwWhgPMzAwMDAxMDEwMDAw

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
-use common::{TestServer, free_port};
+use common::{TestServer, command, free_port, reply};
 
 fn connect(server: &TestServer) -> TcpStream {
     let stream = TcpStream::connect(server.addr()).expect("connect to aiosmtpd");
@@ -15,30 +15,6 @@ fn connect(server: &TestServer) -> TcpStream {
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     stream
-}
-
-/// Read one (possibly multi-line) reply; returns its lines without CRLF.
-fn reply(reader: &mut BufReader<TcpStream>) -> Vec<String> {
-    let mut lines = Vec::new();
-    loop {
-        let mut line = String::new();
-        let n = reader.read_line(&mut line).expect("read reply");
-        assert!(n > 0, "server closed the connection; got {lines:?}");
-        let line = line.trim_end_matches(['\r', '\n']).to_string();
-        let last = line.as_bytes().get(3) != Some(&b'-');
-        lines.push(line);
-        if last {
-            return lines;
-        }
-    }
-}
-
-fn command(reader: &mut BufReader<TcpStream>, line: &str) -> Vec<String> {
-    reader
-        .get_mut()
-        .write_all(format!("{line}\r\n").as_bytes())
-        .unwrap();
-    reply(reader)
 }
 
 fn ehlo_keywords(lines: &[String]) -> Vec<String> {

@@ -552,3 +552,21 @@ fn auto_port_refuses_unencrypted_modes() {
         PORT_AUTO
     );
 }
+
+#[test]
+fn ipv6_attempts_are_reported_by_family() {
+    if !common::ipv6_loopback_available() {
+        eprintln!("skipped: no IPv6 loopback");
+        return;
+    }
+    let server = TestServer::start(&["--mode", "starttls", "--ipv6", "--hostname", "localhost"]);
+    let report = check(
+        &config("::1", Some(&server)),
+        &[(server.port, Role::Submission)],
+    );
+    let port = report.port(server.port).unwrap();
+    assert_eq!(port.attempts.len(), 1);
+    assert_eq!(port.attempts[0].family, "ipv6");
+    assert_eq!(port.attempts[0].address, "::1");
+    assert_eq!(port.verdict, PortVerdict::Works, "{}", report.to_json());
+}

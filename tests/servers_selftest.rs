@@ -5,14 +5,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::{
-    FilteredPort, TestServer, filtered_port, ipv6_loopback_available, not_smtp_server,
-    refused_port, silent_listener,
+    FilteredPort, TestServer, command, filtered_port, ipv6_loopback_available, not_smtp_server,
+    refused_port, reply, silent_listener,
 };
 use serde_json::Value;
 
@@ -30,30 +30,6 @@ fn connect(addr: SocketAddr) -> TcpStream {
 
 fn server_addr(server: &TestServer) -> SocketAddr {
     server.addr().parse().expect("socket address")
-}
-
-/// Read one (possibly multi-line) reply; returns its lines without CRLF.
-fn reply(reader: &mut BufReader<TcpStream>) -> Vec<String> {
-    let mut lines = Vec::new();
-    loop {
-        let mut line = String::new();
-        let n = reader.read_line(&mut line).expect("read reply");
-        assert!(n > 0, "server closed the connection; got {lines:?}");
-        let line = line.trim_end_matches(['\r', '\n']).to_string();
-        let last = line.as_bytes().get(3) != Some(&b'-');
-        lines.push(line);
-        if last {
-            return lines;
-        }
-    }
-}
-
-fn command(reader: &mut BufReader<TcpStream>, line: &str) -> Vec<String> {
-    reader
-        .get_mut()
-        .write_all(format!("{line}\r\n").as_bytes())
-        .unwrap();
-    reply(reader)
 }
 
 /// The greeting line of the SMTP server at `addr`.

@@ -951,19 +951,7 @@ mod tests {
     use serde_json::Value;
 
     /// A trustme CA (valid 2000–3000), for the tests that need no Python.
-    const TRUSTME_CA: &str = "-----BEGIN CERTIFICATE-----
-MIIByDCCAW+gAwIBAgIUJM51OTq3l5LK4MudwJvIon5U8B0wCgYIKoZIzj0EAwIw
-QDEXMBUGA1UECgwOdHJ1c3RtZSB2MS4yLjExJTAjBgNVBAsMHFRlc3RpbmcgQ0Eg
-I1Q2RHBnQnJPNWFMNUJDVE4wIBcNMDAwMTAxMDAwMDAwWhgPMzAwMDAxMDEwMDAw
-MDBaMEAxFzAVBgNVBAoMDnRydXN0bWUgdjEuMi4xMSUwIwYDVQQLDBxUZXN0aW5n
-IENBICNUNkRwZ0JyTzVhTDVCQ1ROMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE
-ROCLxm8aLMUORTdrOt8ppMY3hZMZfkbGXp9SYn95YrHHZHKT0x36az1kgCC4CwV6
-xgFN8yF+8UsRjedkQW9d2KNFMEMwHQYDVR0OBBYEFBBpdd7f96BR/yHZkkxSlgrn
-ItFLMBIGA1UdEwEB/wQIMAYBAf8CAQkwDgYDVR0PAQH/BAQDAgGGMAoGCCqGSM49
-BAMCA0cAMEQCIEQipS55QpMVpJDrlj6Y2TqteMeQMbMzPMu/TN7f4zWpAiBRBSSk
-Nw9fVfQb8asY+cGVxUW9KiOdmFIp1844b8vg/w==
------END CERTIFICATE-----
-";
+    use crate::tls::tests::CA_1 as TRUSTME_CA;
 
     fn der_of(pem: &str) -> Vec<u8> {
         CertificateDer::from_pem_slice(pem.as_bytes())

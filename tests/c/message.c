@@ -14,42 +14,13 @@
  * Build: gcc -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude tests/c/message.c \
  *            -Ltarget/debug -lmailport
  */
-#include "mailport.h"
+#include "check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int failures = 0;
 static int messages_sent = 0;
-
-#define CHECK(cond, what)                                                                  \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "FAIL %s:%d: %s (%s)\n", __FILE__, __LINE__, what, #cond);     \
-            failures++;                                                                    \
-        }                                                                                  \
-    } while (0)
-
-/* Check that a call succeeded; on failure print the error object's details. The error is
- * passed by address (see tests/c/send.c for why). */
-static void expect_ok(mailport_result rc, mailport_error **errp, const char *what) {
-    mailport_error *err = *errp;
-    *errp = NULL;
-    if (rc != MAILPORT_OK) {
-        fprintf(stderr, "FAIL %s: %s (%u): %s\n  hint: %s\n  reply: %u %s\n  transcript:\n%s\n",
-                what, mailport_result_name(rc), (unsigned)rc, mailport_error_message(err),
-                mailport_error_hint(err), (unsigned)mailport_error_reply_code(err),
-                mailport_error_server_reply(err), mailport_error_transcript(err));
-        failures++;
-    }
-    CHECK(rc != MAILPORT_OK || err == NULL, "error_out is NULL on success");
-    mailport_error_free(err);
-}
-
-static int contains(const char *haystack, const char *needle) {
-    return haystack != NULL && strstr(haystack, needle) != NULL;
-}
 
 /* Whether `needle` occurs in the `n` bytes at `hay` (rendered messages are not C strings). */
 static int has_bytes(const uint8_t *hay, size_t n, const char *needle) {

@@ -1025,6 +1025,31 @@ pub fn config_for(host: &str, server: &TestServer, security: Security) -> Config
     config
 }
 
+/// Read one (possibly multi-line) reply; returns its lines without CRLF.
+pub fn reply(reader: &mut BufReader<TcpStream>) -> Vec<String> {
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        let n = reader.read_line(&mut line).expect("read reply");
+        assert!(n > 0, "server closed the connection; got {lines:?}");
+        let line = line.trim_end_matches(['\r', '\n']).to_string();
+        let last = line.as_bytes().get(3) != Some(&b'-');
+        lines.push(line);
+        if last {
+            return lines;
+        }
+    }
+}
+
+/// Send one command line and read its reply.
+pub fn command(reader: &mut BufReader<TcpStream>, line: &str) -> Vec<String> {
+    reader
+        .get_mut()
+        .write_all(format!("{line}\r\n").as_bytes())
+        .unwrap();
+    reply(reader)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
