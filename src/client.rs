@@ -130,6 +130,16 @@ impl Client {
     /// Submit a composed message: the envelope comes from its From (or envelope sender) and its
     /// To, Cc and Bcc; attachments are streamed from their files while sending.
     pub fn send_message(&mut self, message: &Message) -> Result<Receipt> {
+        self.send_message_with_progress(message, &mut |_, _| {})
+    }
+
+    /// [`Client::send_message`], calling `progress(bytes_sent, total_bytes)` as the message
+    /// goes out (for progress bars; called on this thread, about every 64 KiB).
+    pub fn send_message_with_progress(
+        &mut self,
+        message: &Message,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Receipt> {
         self.transcript.set_mark();
         // Cheap checks before connecting: a message that cannot be sent needs no connection.
         if let Err(e) = message.check_sendable() {
@@ -148,10 +158,17 @@ impl Client {
             from: std::mem::take(&mut prepared.envelope_from),
             to: std::mem::take(&mut prepared.recipients),
         };
+        let total = prepared.size;
+        let mut counted = Counted {
+            inner: &mut prepared.stream,
+            sent: 0,
+            total,
+            progress,
+        };
         let mut receipt = self.deliver(
             &envelope,
-            &mut prepared.stream,
-            Some(prepared.size),
+            &mut counted,
+            Some(total),
             Some(prepared.eight_bit),
             prepared.utf8,
         )?;
@@ -355,6 +372,23 @@ impl Client {
     /// The redacted transcript of this client's recent sessions.
     pub fn transcript(&self) -> String {
         self.transcript.text()
+    }
+}
+
+/// A reader that reports how much of the message has been read (and so handed to the socket).
+struct Counted<'a> {
+    inner: &'a mut dyn Read,
+    sent: u64,
+    total: u64,
+    progress: &'a mut dyn FnMut(u64, u64),
+}
+
+impl Read for Counted<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.sent += n as u64;
+        (self.progress)(self.sent, self.total);
+        Ok(n)
     }
 }
 

@@ -303,9 +303,22 @@ fn certificate_problems_match_what_a_send_says() {
             .set_text("x")
             .unwrap();
         let err = client.send_message(&message).unwrap_err();
-        assert_eq!(failure.message, err.message(), "{flag}");
-        assert_eq!(failure.hint, err.hint(), "{flag}");
+        // rustls states the verification time in seconds, which may tick between the two.
+        assert_eq!(
+            without_digits(&failure.message),
+            without_digits(&err.message()),
+            "{flag}"
+        );
+        assert_eq!(
+            without_digits(&failure.hint),
+            without_digits(err.hint()),
+            "{flag}"
+        );
     }
+}
+
+fn without_digits(text: &str) -> String {
+    text.chars().filter(|c| !c.is_ascii_digit()).collect()
 }
 
 #[test]

@@ -320,52 +320,27 @@ impl PortJob {
             attempt.tcp.detail = Some("the check's deadline had passed".into());
             return attempt;
         }
-        let sock =
-            match TcpStream::connect_timeout(&address, self.config.timeouts.connect.min(left)) {
-                Ok(sock) => {
-                    let _ = sock.set_nodelay(true);
-                    attempt.tcp = Tcp {
-                        status: TcpStatus::Open,
-                        elapsed_ms: ms(started),
-                        detail: None,
-                    };
-                    sock
-                }
-                Err(e) => {
-                    let status = match e.kind() {
-                        io::ErrorKind::ConnectionRefused => TcpStatus::Refused,
-                        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => TcpStatus::Timeout,
-                        io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => {
-                            TcpStatus::Unreachable
-                        }
-                        _ => TcpStatus::Error,
-                    };
-                    attempt.tcp = Tcp {
-                        status,
-                        elapsed_ms: ms(started),
-                        detail: Some(e.to_string()),
-                    };
-                    let kind = match status {
-                        TcpStatus::Refused => Kind::ConnectRefused,
-                        TcpStatus::Timeout => Kind::ConnectTimeout,
-                        TcpStatus::Unreachable => Kind::ConnectUnreachable,
-                        _ => Kind::Io,
-                    };
-                    let what = match status {
-                        TcpStatus::Refused => "refused the connection",
-                        TcpStatus::Timeout => "did not answer (connection timed out)",
-                        _ => "could not be reached",
-                    };
-                    let error = Error::new(
-                        kind,
-                        format!("{} port {} {what}", self.config.host, self.port),
-                    )
-                    .with_source(e);
-                    attempt.failure = Some(self.failure(&error, self.role.expected_security()));
+        let Some(mut sock) = self.connect(address, left, started, &mut attempt) else {
+            attempt.elapsed_ms = ms(started);
+            return attempt;
+        };
+        // A port meant for implicit TLS gets the TLS hello at once rather than after the
+        // greeting wait; if it greets in plaintext instead, look again on a new connection.
+        if self.role == Role::ImplicitTls {
+            if !self.try_implicit_tls(sock, &mut attempt, &mut transcript) {
+                attempt.elapsed_ms = ms(started);
+                return attempt;
+            }
+            attempt = Attempt::new(family, address.ip().to_string());
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            match self.connect(address, left, Instant::now(), &mut attempt) {
+                Some(again) => sock = again,
+                None => {
                     attempt.elapsed_ms = ms(started);
                     return attempt;
                 }
-            };
+            }
+        }
 
         match self.first_words(&sock) {
             FirstWords::Bytes(first) if tls::looks_like_plaintext_smtp(&first) => {
@@ -400,7 +375,9 @@ impl PortJob {
                 );
                 attempt.failure = Some(self.failure(&error, self.role.expected_security()));
             }
-            FirstWords::Silence => self.try_implicit_tls(sock, &mut attempt, &mut transcript),
+            FirstWords::Silence => {
+                self.try_implicit_tls(sock, &mut attempt, &mut transcript);
+            }
             FirstWords::Failed(e) => {
                 let error = Error::new(Kind::Io, "reading the greeting failed").with_source(e);
                 attempt.failure = Some(self.failure(&error, self.role.expected_security()));
@@ -408,6 +385,58 @@ impl PortJob {
         }
         attempt.elapsed_ms = ms(started);
         attempt
+    }
+
+    /// Connect within the connect timeout, recording the TCP result in `attempt`.
+    fn connect(
+        &self,
+        address: SocketAddr,
+        left: Duration,
+        started: Instant,
+        attempt: &mut Attempt,
+    ) -> Option<TcpStream> {
+        match TcpStream::connect_timeout(&address, self.config.timeouts.connect.min(left)) {
+            Ok(sock) => {
+                let _ = sock.set_nodelay(true);
+                attempt.tcp = Tcp {
+                    status: TcpStatus::Open,
+                    elapsed_ms: ms(started),
+                    detail: None,
+                };
+                Some(sock)
+            }
+            Err(e) => {
+                let status = match e.kind() {
+                    io::ErrorKind::ConnectionRefused => TcpStatus::Refused,
+                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => TcpStatus::Timeout,
+                    io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => {
+                        TcpStatus::Unreachable
+                    }
+                    _ => TcpStatus::Error,
+                };
+                attempt.tcp = Tcp {
+                    status,
+                    elapsed_ms: ms(started),
+                    detail: Some(e.to_string()),
+                };
+                let (kind, what) = match status {
+                    TcpStatus::Refused => (Kind::ConnectRefused, "refused the connection"),
+                    TcpStatus::Timeout => (
+                        Kind::ConnectTimeout,
+                        "did not answer (connection timed out)",
+                    ),
+                    TcpStatus::Unreachable => (Kind::ConnectUnreachable, "could not be reached"),
+                    _ => (Kind::Io, "could not be reached"),
+                };
+                let error = Error::new(
+                    kind,
+                    format!("{} port {} {what}", self.config.host, self.port),
+                )
+                .with_source(e);
+                attempt.failure = Some(self.failure(&error, self.role.expected_security()));
+                None
+            }
+        }
     }
 
     /// Read whatever the server says first, within the greeting wait.
@@ -443,19 +472,20 @@ impl PortJob {
         }
     }
 
-    /// A silent port: offer TLS. Implicit-TLS ports wait for exactly that.
+    /// Offer TLS (to a silent port, or at once to a port meant for implicit TLS). Returns true
+    /// when the port answered with a plaintext greeting instead, so nothing was recorded.
     fn try_implicit_tls(
         &self,
         sock: TcpStream,
         attempt: &mut Attempt,
         transcript: &mut Transcript,
-    ) {
+    ) -> bool {
         let config = self.config_for(Security::Tls);
         let name = match tls::server_name(&config.host, &config.tls) {
             Ok(name) => name,
             Err(e) => {
                 attempt.failure = Some(self.failure(&e, Security::Tls));
-                return;
+                return false;
             }
         };
         let (tls_config, recording) = self.recording.connection();
@@ -471,6 +501,7 @@ impl PortJob {
                 let session = Session::attach(stream, Vec::new(), &config);
                 self.converse(session, config, certificate_error, attempt, transcript);
             }
+            Err(error) if error.kind() == Kind::PlaintextOnTlsPort => return true,
             Err(error) => {
                 let answered = recording.take().is_some()
                     || !matches!(error.kind(), Kind::Timeout | Kind::ConnectionClosed);
@@ -490,6 +521,7 @@ impl PortJob {
                 }
             }
         }
+        false
     }
 
     /// The session part: greeting, EHLO, STARTTLS, EHLO, then AUTH and the envelope if asked.

@@ -1,0 +1,174 @@
+//! The listeners: one thread per port accepting connections, one thread per connection, at most
+//! [`MAX_CONNECTIONS`] at once, and a clean stop that ends every connection (removing any
+//! message still in progress) before it returns.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use super::Stored;
+use super::session;
+
+/// Connections served at once; the next one is told 421 and closed.
+pub(super) const MAX_CONNECTIONS: usize = 100;
+
+/// What every connection needs to know.
+pub(super) struct Settings {
+    pub dir: PathBuf,
+    pub auth: Option<(String, String)>,
+    pub max_size: u64,
+    pub idle_timeout: Option<Duration>,
+    pub tls: Arc<rustls::ServerConfig>,
+    pub tls_port: u16,
+    pub on_stored: Box<dyn Fn(&Stored) + Send + Sync>,
+}
+
+pub(super) struct Shared {
+    pub settings: Settings,
+    stopping: AtomicBool,
+    /// Open connections (a clone of each socket, to shut it down on stop).
+    connections: Mutex<HashMap<u64, TcpStream>>,
+    next_id: AtomicU64,
+}
+
+impl Shared {
+    fn connections(&self) -> MutexGuard<'_, HashMap<u64, TcpStream>> {
+        // A panicking connection thread cannot leave the map inconsistent: use it anyway.
+        self.connections
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+pub(super) struct Server {
+    shared: Arc<Shared>,
+    acceptors: Vec<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Serve `plain` (plaintext + STARTTLS) and `implicit` (TLS from the first byte).
+    pub fn start(
+        settings: Settings,
+        plain: TcpListener,
+        implicit: TcpListener,
+    ) -> Result<Server, String> {
+        let shared = Arc::new(Shared {
+            settings,
+            stopping: AtomicBool::new(false),
+            connections: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+        });
+        let mut server = Server {
+            shared: shared.clone(),
+            acceptors: Vec::new(),
+        };
+        for (listener, implicit_tls, name) in [
+            (plain, false, "capture-starttls"),
+            (implicit, true, "capture-tls"),
+        ] {
+            listener
+                .set_nonblocking(true)
+                .map_err(|e| format!("cannot set up the listener: {e}"))?;
+            let shared = shared.clone();
+            let handle = thread::Builder::new()
+                .name(name.into())
+                .spawn(move || accept_loop(&listener, &shared, implicit_tls))
+                .map_err(|e| format!("cannot start a thread: {e}"))?;
+            server.acceptors.push(handle);
+        }
+        Ok(server)
+    }
+
+    /// Stop accepting, end every open connection (their messages in progress are removed)
+    /// and wait for them to finish.
+    pub fn stop(&mut self) {
+        self.shared.stopping.store(true, Ordering::SeqCst);
+        for handle in self.acceptors.drain(..) {
+            let _ = handle.join();
+        }
+        for stream in self.shared.connections().values() {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.shared.connections().is_empty() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, implicit_tls: bool) {
+    while !shared.stopping.load(Ordering::SeqCst) {
+        match listener.accept() {
+            Ok((stream, peer)) => admit(stream, peer, shared, implicit_tls),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            // Out of file descriptors and the like: wait for connections to end.
+            Err(_) => thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+/// Removes a connection from the table when its thread ends, however it ends.
+struct Registered {
+    shared: Arc<Shared>,
+    id: u64,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.shared.connections().remove(&self.id);
+    }
+}
+
+fn admit(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>, implicit_tls: bool) {
+    let idle = shared.settings.idle_timeout;
+    let ready = stream
+        .set_nonblocking(false)
+        .and_then(|()| stream.set_read_timeout(idle))
+        .and_then(|()| stream.set_write_timeout(Some(idle.unwrap_or(Duration::from_secs(60)))));
+    if ready.is_err() {
+        return;
+    }
+    let _ = stream.set_nodelay(true);
+    let Ok(clone) = stream.try_clone() else {
+        return;
+    };
+    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    {
+        let mut connections = shared.connections();
+        if connections.len() >= MAX_CONNECTIONS {
+            drop(connections);
+            if !implicit_tls {
+                let _ = (&stream)
+                    .write_all(b"421 4.3.2 localhost Too many connections, try again later\r\n");
+            }
+            let _ = stream.shutdown(Shutdown::Both);
+            return;
+        }
+        connections.insert(id, clone);
+    }
+    let registered = Registered {
+        shared: shared.clone(),
+        id,
+    };
+    // Should the thread not start, the closure (and with it the registration) is dropped.
+    let _ = thread::Builder::new()
+        .name(format!("capture-conn-{id}"))
+        .spawn(move || {
+            let registered = registered;
+            session::serve(stream, peer, implicit_tls, &registered.shared.settings);
+        });
+}

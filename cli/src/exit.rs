@@ -1,0 +1,57 @@
+//! Exit statuses: which phase failed, so scripts can react without parsing text.
+
+use std::process::ExitCode;
+
+use mailport::Kind;
+
+/// Printed at the end of `--help`.
+pub const HELP: &str = "\
+Exit status:
+  0   success (check: some port works)
+  1   unexpected internal error
+  2   usage error: a bad flag or argument
+  3   invalid input, refused before anything was sent: an address, header, file or
+      option, or a password that could not be read (--password-env VAR not set, or
+      no terminal to ask on)
+  4   connection: the host name did not resolve, the port refused or timed out, or
+      no port worked
+  5   TLS: the handshake failed; the certificate is untrusted, expired or for
+      another name; TLS mode mismatch; STARTTLS missing or refused
+  6   authentication: no usable AUTH, or the credentials were refused
+  7   the server refused the sender (MAIL FROM)
+  8   the server refused one or more recipients (RCPT TO)
+  9   the server refused the message (DATA, size limit)
+  10  the server stopped answering, closed the connection, or broke the protocol
+  11  check: no port works (check exits with 0, 2, 3 or 11)";
+
+/// The exit status for a failed operation of this kind.
+pub fn for_kind(kind: Kind) -> ExitCode {
+    ExitCode::from(match kind {
+        Kind::InvalidInput | Kind::InvalidAddress | Kind::Attachment => 3,
+        Kind::Dns | Kind::ConnectRefused | Kind::ConnectUnreachable | Kind::ConnectTimeout => 4,
+        Kind::TlsHandshake
+        | Kind::CertificateUntrusted
+        | Kind::CertificateExpired
+        | Kind::CertificateNameMismatch
+        | Kind::PlaintextOnTlsPort
+        | Kind::TlsOnPlaintextPort
+        | Kind::StartTlsUnavailable
+        | Kind::StartTls => 5,
+        Kind::AuthUnavailable | Kind::AuthFailed => 6,
+        Kind::MailFrom => 7,
+        Kind::RecipientsRejected => 8,
+        Kind::Data | Kind::MessageTooLarge => 9,
+        Kind::Greeting
+        | Kind::Ehlo
+        | Kind::Timeout
+        | Kind::Protocol
+        | Kind::ConnectionClosed
+        | Kind::Io => 10,
+        _ => 1,
+    })
+}
+
+/// Status 11: the connection check found no working port.
+pub const NO_PORT_WORKS: u8 = 11;
+/// Status 3, for input errors found by the command line itself.
+pub const INVALID_INPUT: u8 = 3;

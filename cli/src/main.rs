@@ -1,0 +1,50 @@
+//! `mailport`: send mail, check a server's ports, capture mail locally, and a demo of all three.
+//!
+//! A thin layer over the library: every behaviour lives in `mailport`; this file only parses the
+//! command line and hands each subcommand its arguments.
+
+mod capture;
+mod check;
+mod demo;
+mod exit;
+mod send;
+mod shared;
+mod table;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "mailport",
+    version,
+    about = "Send email through SMTP the safe way, find out which port works, and catch mail locally.",
+    after_help = exit::HELP
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Send a message (text, HTML, attachments) and say precisely what went wrong if it fails.
+    Send(send::SendArgs),
+    /// Check a server's mail ports (587, 465, 2525, 25) and say which one to use, and why.
+    Check(check::CheckArgs),
+    /// Run a local SMTP server that stores every message it receives as an .eml file.
+    Capture(capture::CaptureArgs),
+    /// Start a capture server, check it, send it a message, and show what happened.
+    Demo(demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Send(args) => send::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Capture(args) => capture::run(args),
+        Command::Demo(args) => demo::run(args),
+    }
+}

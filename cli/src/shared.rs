@@ -1,0 +1,264 @@
+//! What `send` and `check` share: the server and timeout syntax, how the password is obtained,
+//! and how a failure is told.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use mailport::config::PORT_AUTO;
+use mailport::{Credentials, Error, Secret, Security};
+
+/// `--security`: the five modes of [`Security`], by their library names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SecurityArg {
+    /// By port: 465 implicit TLS, 25 opportunistic, anything else STARTTLS required.
+    Auto,
+    /// STARTTLS required: abort when the server does not offer it.
+    Starttls,
+    /// Implicit TLS from the first byte (port 465, "SMTPS").
+    Tls,
+    /// STARTTLS when offered, plaintext otherwise (relay on port 25); never a password in clear.
+    Opportunistic,
+    /// No encryption at all.
+    None,
+}
+
+impl From<SecurityArg> for Security {
+    fn from(arg: SecurityArg) -> Security {
+        match arg {
+            SecurityArg::Auto => Security::Auto,
+            SecurityArg::Starttls => Security::StartTls,
+            SecurityArg::Tls => Security::Tls,
+            SecurityArg::Opportunistic => Security::Opportunistic,
+            SecurityArg::None => Security::None,
+        }
+    }
+}
+
+/// Login and trust options, the same for `send` and `check`.
+#[derive(clap::Args, Debug)]
+pub struct LoginArgs {
+    /// Log in as NAME (AUTH). The password comes from --password-env, or is asked for on the
+    /// terminal without echo; it is never taken as an argument.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// Read the password from the environment variable VAR (e.g. SMTP_PASSWORD).
+    #[arg(long, value_name = "VAR", requires = "user")]
+    pub password_env: Option<String>,
+    /// Also trust the certificates in this PEM file (a private CA); repeatable. Mozilla's roots
+    /// and the system's stay trusted.
+    #[arg(long = "ca-file", value_name = "PEM")]
+    pub ca_files: Vec<PathBuf>,
+    /// The name to announce in EHLO (default: this machine's host name).
+    #[arg(long, value_name = "NAME")]
+    pub helo: Option<String>,
+}
+
+/// A failure found by the command line itself, with its exit status.
+pub struct Refusal {
+    pub message: String,
+    pub hint: String,
+    pub status: ExitCode,
+}
+
+impl Refusal {
+    /// Invalid input (status 3).
+    pub fn input(message: impl Into<String>, hint: impl Into<String>) -> Refusal {
+        Refusal {
+            message: message.into(),
+            hint: hint.into(),
+            status: ExitCode::from(crate::exit::INVALID_INPUT),
+        }
+    }
+
+    pub fn print(&self) {
+        eprintln!("error: {}", self.message);
+        if !self.hint.is_empty() {
+            eprintln!("hint: {}", self.hint);
+        }
+    }
+}
+
+impl LoginArgs {
+    /// The credentials to use, asking for the password when needed.
+    pub fn credentials(&self) -> Result<Option<Credentials>, Refusal> {
+        let Some(user) = &self.user else {
+            return Ok(None);
+        };
+        let password = match &self.password_env {
+            Some(var) => password_from_env(var)?,
+            None => prompt_password(user)?,
+        };
+        Ok(Some(Credentials::Password {
+            username: user.clone(),
+            password,
+        }))
+    }
+}
+
+fn password_from_env(var: &str) -> Result<Secret, Refusal> {
+    match std::env::var(var) {
+        Ok(value) if value.is_empty() => Err(Refusal::input(
+            format!("--password-env {var}: the environment variable {var} is empty"),
+            format!("Put the password in {var} (e.g. export {var}=...) before running mailport."),
+        )),
+        Ok(value) => Ok(Secret::new(value)),
+        Err(std::env::VarError::NotPresent) => Err(Refusal::input(
+            format!("--password-env {var}: the environment variable {var} is not set"),
+            format!(
+                "Set it first (export {var}=...), or leave out --password-env to be asked for the password on the terminal."
+            ),
+        )),
+        Err(std::env::VarError::NotUnicode(_)) => Err(Refusal::input(
+            format!("--password-env {var}: the value of {var} is not valid UTF-8"),
+            "",
+        )),
+    }
+}
+
+fn prompt_password(user: &str) -> Result<Secret, Refusal> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Refusal::input(
+            format!("--user {user} needs a password, and there is no terminal to ask for it on"),
+            "Put the password in an environment variable and name it with --password-env VAR (e.g. --password-env SMTP_PASSWORD).",
+        ));
+    }
+    match rpassword::prompt_password(format!("Password for {user}: ")) {
+        Ok(password) => Ok(Secret::new(password)),
+        Err(e) => Err(Refusal::input(
+            format!("could not read the password from the terminal: {e}"),
+            "Use --password-env VAR instead.",
+        )),
+    }
+}
+
+/// `--server HOST[:PORT]`: a host name or IP address (IPv6 in brackets when a port follows),
+/// and a port number or `auto` ([`PORT_AUTO`], the default).
+pub fn parse_server(text: &str) -> Result<(String, u16), String> {
+    let text = text.trim();
+    if text.contains("://") {
+        return Err("give HOST or HOST:PORT (e.g. smtp.example.com:587), not a URL".into());
+    }
+    let parse_port = |p: &str| -> Result<u16, String> {
+        if p.eq_ignore_ascii_case("auto") {
+            return Ok(PORT_AUTO);
+        }
+        p.parse::<u16>()
+            .ok()
+            .filter(|&n| n != 0)
+            .ok_or_else(|| format!("{p:?} is not a port (1-65535, or auto)"))
+    };
+    let (host, port) = if let Some(inner) = text.strip_prefix('[') {
+        let (host, after) = inner
+            .split_once(']')
+            .ok_or("missing ']' after the IPv6 address")?;
+        match after {
+            "" => (host, PORT_AUTO),
+            _ => match after.strip_prefix(':') {
+                Some(p) => (host, parse_port(p)?),
+                None => return Err(format!("unexpected {after:?} after the IPv6 address")),
+            },
+        }
+    } else if text.matches(':').count() > 1 {
+        // A bare IPv6 address: a port needs the brackets.
+        (text, PORT_AUTO)
+    } else {
+        match text.split_once(':') {
+            Some((host, p)) => (host, parse_port(p)?),
+            None => (text, PORT_AUTO),
+        }
+    };
+    if host.is_empty() {
+        return Err("the host name is empty".into());
+    }
+    Ok((host.to_string(), port))
+}
+
+/// `--timeout SECONDS`: a positive number of seconds, fractions allowed.
+pub fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(seconds > 0.0 && seconds <= 86_400.0) {
+        return Err(format!(
+            "{text:?}: give more than 0 and at most 86400 seconds"
+        ));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// Print a library error: what went wrong, the server's reply, the addresses concerned, and
+/// what to do. Returns the exit status for its phase.
+pub fn report_error(error: &Error) -> ExitCode {
+    eprintln!("error: {}", error.message());
+    if let Some(reply) = error.reply() {
+        eprintln!("server said: {}", reply.one_line());
+    }
+    let rejected = error.rejected_recipients();
+    if !rejected.is_empty() {
+        eprintln!("rejected recipients:");
+        for r in rejected {
+            eprintln!("  {}: {}", r.address, r.reply.one_line());
+        }
+    }
+    let invalid = error.invalid_addresses();
+    if !invalid.is_empty() {
+        eprintln!("invalid addresses:");
+        for a in invalid {
+            eprintln!("  {} {:?}: {}", a.field, a.input, a.reason);
+        }
+    }
+    if !error.hint().is_empty() {
+        eprintln!("hint: {}", error.hint());
+    }
+    // Only the server's own word (a 4xx reply) makes a failure temporary here: a refused or
+    // filtered port rarely fixes itself.
+    let server_replied = error.reply().is_some() || !rejected.is_empty();
+    if server_replied && error.is_transient() {
+        eprintln!("The server called this a temporary failure: trying again later may succeed.");
+    }
+    crate::exit::for_kind(error.kind())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers() {
+        assert_eq!(
+            parse_server("smtp.example.com").unwrap(),
+            ("smtp.example.com".into(), PORT_AUTO)
+        );
+        assert_eq!(
+            parse_server("smtp.example.com:587").unwrap(),
+            ("smtp.example.com".into(), 587)
+        );
+        assert_eq!(
+            parse_server("smtp.example.com:auto").unwrap(),
+            ("smtp.example.com".into(), PORT_AUTO)
+        );
+        assert_eq!(parse_server("[::1]:2525").unwrap(), ("::1".into(), 2525));
+        assert_eq!(parse_server("[::1]").unwrap(), ("::1".into(), PORT_AUTO));
+        assert_eq!(parse_server("::1").unwrap(), ("::1".into(), PORT_AUTO));
+        assert!(parse_server("host:0").is_err());
+        assert!(parse_server("host:70000").is_err());
+        assert!(parse_server("host:").is_err());
+        assert!(parse_server(":25").is_err());
+        assert!(parse_server("[::1").is_err());
+        assert!(parse_server("[::1]x").is_err());
+        assert!(parse_server("smtp://host").is_err());
+    }
+
+    #[test]
+    fn seconds() {
+        assert_eq!(parse_seconds("2.5").unwrap(), Duration::from_millis(2500));
+        assert_eq!(parse_seconds("30").unwrap(), Duration::from_secs(30));
+        assert!(parse_seconds("0").is_err());
+        assert!(parse_seconds("-1").is_err());
+        assert!(parse_seconds("NaN").is_err());
+        assert!(parse_seconds("x").is_err());
+    }
+}

@@ -1,0 +1,374 @@
+//! The command line end to end: `demo` from a clean build, `send` into `capture` in each
+//! security mode, and `check` against `capture` and closed ports — all through the built binary.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_mailport");
+const WAIT: Duration = Duration::from_secs(30);
+const USER: &str = "e2e";
+const PASSWORD: &str = "e2e-secret";
+
+fn temp_dir(name: &str) -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "e2e-{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `mailport capture` on free ports; killed on drop.
+struct Capture {
+    child: Child,
+    starttls: u16,
+    tls: u16,
+    ca: PathBuf,
+    lines: Receiver<String>,
+}
+
+impl Capture {
+    fn start(dir: &Path, auth: bool) -> Capture {
+        let mut command = Command::new(BIN);
+        command.args(["capture", "--dir"]).arg(dir).args([
+            "--starttls-port",
+            "0",
+            "--tls-port",
+            "0",
+        ]);
+        if auth {
+            command.env("MAILPORT_CAPTURE_AUTH", format!("{USER}:{PASSWORD}"));
+        } else {
+            command.env_remove("MAILPORT_CAPTURE_AUTH");
+        }
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = channel();
+        let out = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let ready = lines.recv_timeout(WAIT).expect("READY line");
+        let field = |key: &str| {
+            ready
+                .split(' ')
+                .find_map(|w| w.strip_prefix(key))
+                .unwrap_or_else(|| panic!("no {key} in {ready:?}"))
+                .to_string()
+        };
+        Capture {
+            starttls: field("starttls=").parse().unwrap(),
+            tls: field("tls=").parse().unwrap(),
+            ca: PathBuf::from(field("ca=")),
+            child,
+            lines,
+        }
+    }
+
+    /// The path of the next stored message, from its announcement line.
+    fn next_stored(&self, dir: &Path) -> PathBuf {
+        loop {
+            let line = self.lines.recv_timeout(WAIT).expect("a 'stored' line");
+            if let Some(rest) = line.strip_prefix("stored ") {
+                let name = rest.split_whitespace().next().unwrap();
+                return dir.join(name);
+            }
+        }
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(BIN);
+    command.args(args).stdin(Stdio::null());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("run mailport")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Python's email package reads the stored file: the subject, the first text part and the
+/// SHA-256 of each attachment, one per line.
+fn python_view(eml: &Path) -> String {
+    let script = r#"
+import email, email.policy, hashlib, sys
+m = email.message_from_bytes(open(sys.argv[1], "rb").read(), policy=email.policy.default)
+print(m["Subject"])
+print(m.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n").strip())
+for part in m.iter_attachments():
+    print(part.get_filename(), hashlib.sha256(part.get_payload(decode=True)).hexdigest())
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(eml)
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+fn sha256(path: &Path) -> String {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import hashlib,sys;print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    text(&out.stdout).trim().to_string()
+}
+
+fn refused_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn demo_succeeds_and_shows_the_table_the_transcript_and_the_stored_file() {
+    let dir = temp_dir("demo");
+    let out = run(&["demo", "--dir", dir.to_str().unwrap()], &[]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("VERDICT"), "{stdout}");
+    let rows = stdout.lines().filter(|l| l.ends_with("  works")).count();
+    assert_eq!(rows, 2, "{stdout}");
+    assert!(stdout.contains("C: STARTTLS"), "{stdout}");
+    assert!(stdout.contains("C: AUTH PLAIN <redacted>"), "{stdout}");
+    // The demo prints its throwaway credentials once; the transcript never carries them.
+    for line in stdout.lines().filter(|l| l.trim_start().starts_with("C: ")) {
+        assert!(
+            !line.contains("demo-password") && !line.contains("ZGVtbw"),
+            "{line}"
+        );
+    }
+    let stored = stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with('/') && l.ends_with(".eml"))
+        .expect("the stored file's path");
+    let view = python_view(Path::new(stored));
+    assert!(
+        view.starts_with("Hello from mailport — it works ✓\n"),
+        "{view}"
+    );
+    assert!(view.contains("mailport-demo-report.csv "), "{view}");
+}
+
+fn send_args<'a>(
+    server: &'a str,
+    security: &'a str,
+    body: &'a str,
+    attach: &'a str,
+) -> Vec<&'a str> {
+    vec![
+        "send",
+        "--server",
+        server,
+        "--security",
+        security,
+        "--from",
+        "Sender <sender@example.com>",
+        "--to",
+        "to@example.net",
+        "--bcc",
+        "hidden@example.org",
+        "--subject",
+        "Grüße from the e2e test",
+        "--text-file",
+        body,
+        "--attach",
+        attach,
+        "--timeout",
+        "20",
+    ]
+}
+
+#[test]
+fn send_into_capture_with_each_security_mode() {
+    let dir = temp_dir("send");
+    let body = dir.join("body.txt");
+    std::fs::write(
+        &body,
+        "Hello through the capture server.\n.\nwith a dot line\n",
+    )
+    .unwrap();
+    let attachment = dir.join("data.bin");
+    std::fs::write(
+        &attachment,
+        (0..50_000u32).map(|i| (i % 251) as u8).collect::<Vec<_>>(),
+    )
+    .unwrap();
+
+    let with_auth = Capture::start(&temp_dir("capture-auth"), true);
+    let plain_dir = temp_dir("capture-plain");
+    let without_auth = Capture::start(&plain_dir, false);
+    let auth_dir = with_auth.ca.parent().unwrap().to_path_buf();
+    let cases = [
+        ("starttls", &with_auth, with_auth.starttls, true),
+        ("tls", &with_auth, with_auth.tls, true),
+        ("none", &without_auth, without_auth.starttls, false),
+        ("opportunistic", &without_auth, without_auth.starttls, false),
+    ];
+    for (security, capture, port, auth) in cases {
+        let server = format!("localhost:{port}");
+        let mut args = send_args(
+            &server,
+            security,
+            body.to_str().unwrap(),
+            attachment.to_str().unwrap(),
+        );
+        let ca = capture.ca.to_str().unwrap().to_string();
+        args.extend(["--ca-file", &ca]);
+        if auth {
+            args.extend(["--user", USER, "--password-env", "E2E_PASSWORD"]);
+        }
+        let out = run(&args, &[("E2E_PASSWORD", PASSWORD)]);
+        assert!(
+            out.status.success(),
+            "{security}: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        assert!(text(&out.stdout).starts_with("sent: 250"), "{security}");
+        let dir = if auth { &auth_dir } else { &plain_dir };
+        let eml = capture.next_stored(dir);
+        let view = python_view(&eml);
+        let expected = format!(
+            "Grüße from the e2e test\nHello through the capture server.\n.\nwith a dot line\ndata.bin {}\n",
+            sha256(&attachment)
+        );
+        assert_eq!(view, expected, "{security}");
+        let raw = text(&std::fs::read(&eml).unwrap());
+        // Bcc reaches the server only in the envelope (capture records it in its trace header).
+        assert!(
+            raw.contains("X-Mailport-Rcpt: hidden@example.org")
+                || raw.contains("X-Mailport-Rcpt: <hidden@example.org>"),
+            "{security}"
+        );
+        assert!(!raw.contains("Bcc:"), "{security}");
+    }
+}
+
+#[test]
+fn exit_statuses_for_a_wrong_password_and_a_refused_port() {
+    let dir = temp_dir("exit");
+    let body = dir.join("body.txt");
+    std::fs::write(&body, "x\n").unwrap();
+    let capture = Capture::start(&temp_dir("capture-exit"), true);
+    let ca = capture.ca.to_str().unwrap().to_string();
+    let server = format!("localhost:{}", capture.starttls);
+    let base = [
+        "send",
+        "--server",
+        &server,
+        "--ca-file",
+        &ca,
+        "--user",
+        USER,
+        "--password-env",
+        "E2E_PASSWORD",
+        "--from",
+        "a@example.com",
+        "--to",
+        "b@example.com",
+        "--text-file",
+        body.to_str().unwrap(),
+    ];
+    let out = run(&base, &[("E2E_PASSWORD", "not the password")]);
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("hint:"), "{}", text(&out.stderr));
+
+    let refused = format!("127.0.0.1:{}", refused_port());
+    let mut args = base.to_vec();
+    args[2] = &refused;
+    let out = run(&args, &[("E2E_PASSWORD", PASSWORD)]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+}
+
+#[test]
+fn check_against_capture_and_closed_ports() {
+    let capture = Capture::start(&temp_dir("capture-check"), true);
+    let closed = refused_port();
+    let ports = format!("{},{},{closed}", capture.starttls, capture.tls);
+    let ca = capture.ca.to_str().unwrap().to_string();
+    let out = run(
+        &[
+            "check",
+            "localhost",
+            "--ports",
+            &ports,
+            "--ca-file",
+            &ca,
+            "--user",
+            USER,
+            "--password-env",
+            "E2E_PASSWORD",
+            "--timeout",
+            "20",
+        ],
+        &[("E2E_PASSWORD", PASSWORD)],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    let row = |port: u16| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&port.to_string()))
+            .unwrap_or_else(|| panic!("no row for {port}: {stdout}"))
+            .to_string()
+    };
+    assert!(row(capture.starttls).ends_with("works"), "{stdout}");
+    assert!(
+        row(capture.starttls).contains("TLSv1.3 trusted"),
+        "{stdout}"
+    );
+    assert!(row(capture.tls).contains("implicit TLS"), "{stdout}");
+    assert!(row(capture.tls).ends_with("works"), "{stdout}");
+    assert!(row(closed).contains("refused"), "{stdout}");
+    assert!(row(closed).ends_with("unreachable"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("Use port {} (STARTTLS)", capture.starttls)),
+        "{stdout}"
+    );
+
+    // Only closed ports: no port works.
+    let out = run(
+        &[
+            "check",
+            "127.0.0.1",
+            "--ports",
+            &closed.to_string(),
+            "--timeout",
+            "10",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(11), "{}", text(&out.stdout));
+}
