@@ -2,31 +2,19 @@
 //! spoken to by clients we did not write (Python's smtplib and ssl), by the mailport library, and
 //! by raw sockets for the byte-level cases (pipelining, BDAT, garbage, disconnects, timeouts).
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc::{Receiver, channel};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mailport");
-const WAIT: Duration = Duration::from_secs(20);
+use support::{BIN, WAIT, python, temp_dir};
 
-/// A fresh, empty directory under the target's temporary directory.
-fn temp_dir(name: &str) -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "capture-{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+/// A running `mailport capture`.
+type Server = support::Capture;
 
 fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + WAIT;
@@ -36,90 +24,9 @@ fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
-/// A running `mailport capture`.
-struct Server {
-    child: Child,
-    starttls: u16,
-    tls: u16,
-    ca: PathBuf,
-    dir: PathBuf,
-    stdout: Receiver<String>,
-    stderr: Arc<Mutex<String>>,
-}
-
 impl Server {
     fn start(dir: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
-            .args(["capture", "--dir"])
-            .arg(dir)
-            .args(["--starttls-port", "0", "--tls-port", "0"])
-            .args(extra)
-            .env_remove("MAILPORT_CAPTURE_AUTH")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (tx, stdout) = channel();
-        let out = child.stdout.take().unwrap();
-        thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let err = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        thread::spawn(move || {
-            for line in BufReader::new(err).lines() {
-                let Ok(line) = line else { break };
-                let mut s = sink.lock().unwrap();
-                s.push_str(&line);
-                s.push('\n');
-            }
-        });
-        let ready = stdout
-            .recv_timeout(WAIT)
-            .unwrap_or_else(|_| panic!("no READY line; stderr: {}", stderr.lock().unwrap()));
-        let field = |key: &str| {
-            ready
-                .split(' ')
-                .find_map(|w| w.strip_prefix(key))
-                .unwrap_or_else(|| panic!("no {key} in {ready:?}"))
-                .to_string()
-        };
-        assert!(ready.starts_with("READY "), "{ready}");
-        let server = Server {
-            starttls: field("starttls=").parse().unwrap(),
-            tls: field("tls=").parse().unwrap(),
-            ca: PathBuf::from(field("ca=")),
-            dir: PathBuf::from(field("dir=")),
-            child,
-            stdout,
-            stderr,
-        };
-        assert_eq!(server.ca, server.dir.join("ca.pem"));
-        assert_eq!(
-            server.dir.canonicalize().unwrap(),
-            dir.canonicalize().unwrap()
-        );
-        server
-    }
-
-    /// The next `stored …` line on standard output.
-    fn next_stored(&self) -> String {
-        loop {
-            let line = self
-                .stdout
-                .recv_timeout(WAIT)
-                .expect("no 'stored' announcement");
-            if line.starts_with("stored ") {
-                return line;
-            }
-        }
+        Server::start_with(dir, extra, None)
     }
 
     /// No further announcement within a short while.
@@ -171,16 +78,6 @@ impl Server {
                 "the server did not stop on SIGTERM"
             );
             thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if !thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
 }
@@ -241,22 +138,6 @@ impl Raw {
         let mut buf = [0u8; 64];
         matches!(self.reader.read(&mut buf), Ok(0) | Err(_))
     }
-}
-
-fn python(script: &str, args: &[&str]) -> String {
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("python3 is needed for these tests");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "python failed\nstdout:\n{stdout}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
 }
 
 /// A stored file split into the trace headers the server added and the message as sent.

@@ -1,102 +1,31 @@
 //! The command line end to end: `demo` from a clean build, `send` into `capture` in each
 //! security mode, and `check` against `capture` and closed ports — all through the built binary.
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc::{Receiver, channel};
-use std::time::Duration;
+use std::process::{Command, Output, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mailport");
-const WAIT: Duration = Duration::from_secs(30);
+use support::{BIN, Capture, python, sha256_file, temp_dir};
+
 const USER: &str = "e2e";
 const PASSWORD: &str = "e2e-secret";
-
-fn temp_dir(name: &str) -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "e2e-{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// `mailport capture` on free ports; killed on drop.
-struct Capture {
-    child: Child,
-    starttls: u16,
-    tls: u16,
-    ca: PathBuf,
-    lines: Receiver<String>,
-}
+/// Log in as `USER` with the password from `E2E_PASSWORD`.
+const LOGIN: [&str; 4] = ["--user", USER, "--password-env", "E2E_PASSWORD"];
 
 impl Capture {
+    /// `mailport capture` on free ports, with its logins (when `auth`) from the environment.
     fn start(dir: &Path, auth: bool) -> Capture {
-        let mut command = Command::new(BIN);
-        command.args(["capture", "--dir"]).arg(dir).args([
-            "--starttls-port",
-            "0",
-            "--tls-port",
-            "0",
-        ]);
-        if auth {
-            command.env("MAILPORT_CAPTURE_AUTH", format!("{USER}:{PASSWORD}"));
-        } else {
-            command.env_remove("MAILPORT_CAPTURE_AUTH");
-        }
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let (tx, lines) = channel();
-        let out = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let ready = lines.recv_timeout(WAIT).expect("READY line");
-        let field = |key: &str| {
-            ready
-                .split(' ')
-                .find_map(|w| w.strip_prefix(key))
-                .unwrap_or_else(|| panic!("no {key} in {ready:?}"))
-                .to_string()
-        };
-        Capture {
-            starttls: field("starttls=").parse().unwrap(),
-            tls: field("tls=").parse().unwrap(),
-            ca: PathBuf::from(field("ca=")),
-            child,
-            lines,
-        }
+        let auth = auth.then(|| format!("{USER}:{PASSWORD}"));
+        Capture::start_with(dir, &[], auth.as_deref())
     }
 
     /// The path of the next stored message, from its announcement line.
-    fn next_stored(&self, dir: &Path) -> PathBuf {
-        loop {
-            let line = self.lines.recv_timeout(WAIT).expect("a 'stored' line");
-            if let Some(rest) = line.strip_prefix("stored ") {
-                let name = rest.split_whitespace().next().unwrap();
-                return dir.join(name);
-            }
-        }
-    }
-}
-
-impl Drop for Capture {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn next_stored_path(&self) -> PathBuf {
+        let line = self.next_stored();
+        let rest = line.strip_prefix("stored ").unwrap();
+        self.dir.join(rest.split_whitespace().next().unwrap())
     }
 }
 
@@ -124,25 +53,7 @@ print(m.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n").
 for part in m.iter_attachments():
     print(part.get_filename(), hashlib.sha256(part.get_payload(decode=True)).hexdigest())
 "#;
-    let out = Command::new("python3")
-        .args(["-c", script])
-        .arg(eml)
-        .output()
-        .expect("python3");
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    text(&out.stdout)
-}
-
-fn sha256(path: &Path) -> String {
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import hashlib,sys;print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())",
-        ])
-        .arg(path)
-        .output()
-        .unwrap();
-    text(&out.stdout).trim().to_string()
+    python(script, &[eml.to_str().unwrap()])
 }
 
 fn refused_port() -> u16 {
@@ -227,9 +138,7 @@ fn send_into_capture_with_each_security_mode() {
     .unwrap();
 
     let with_auth = Capture::start(&temp_dir("capture-auth"), true);
-    let plain_dir = temp_dir("capture-plain");
-    let without_auth = Capture::start(&plain_dir, false);
-    let auth_dir = with_auth.ca.parent().unwrap().to_path_buf();
+    let without_auth = Capture::start(&temp_dir("capture-plain"), false);
     let cases = [
         ("starttls", &with_auth, with_auth.starttls, true),
         ("tls", &with_auth, with_auth.tls, true),
@@ -247,7 +156,7 @@ fn send_into_capture_with_each_security_mode() {
         let ca = capture.ca.to_str().unwrap().to_string();
         args.extend(["--ca-file", &ca]);
         if auth {
-            args.extend(["--user", USER, "--password-env", "E2E_PASSWORD"]);
+            args.extend(LOGIN);
         }
         let out = run(&args, &[("E2E_PASSWORD", PASSWORD)]);
         assert!(
@@ -257,12 +166,11 @@ fn send_into_capture_with_each_security_mode() {
             text(&out.stderr)
         );
         assert!(text(&out.stdout).starts_with("sent: 250"), "{security}");
-        let dir = if auth { &auth_dir } else { &plain_dir };
-        let eml = capture.next_stored(dir);
+        let eml = capture.next_stored_path();
         let view = python_view(&eml);
         let expected = format!(
             "Grüße from the e2e test\nHello through the capture server.\n.\nwith a dot line\ndata.bin {}\n",
-            sha256(&attachment)
+            sha256_file(&attachment)
         );
         assert_eq!(view, expected, "{security}");
         let raw = text(&std::fs::read(&eml).unwrap());
@@ -285,22 +193,18 @@ fn exit_statuses_for_a_wrong_password_and_a_refused_port() {
     let ca = capture.ca.to_str().unwrap().to_string();
     let server = format!("localhost:{}", capture.starttls);
     let base = [
-        "send",
-        "--server",
-        &server,
-        "--ca-file",
-        &ca,
-        "--user",
-        USER,
-        "--password-env",
-        "E2E_PASSWORD",
-        "--from",
-        "a@example.com",
-        "--to",
-        "b@example.com",
-        "--text-file",
-        body.to_str().unwrap(),
-    ];
+        &["send", "--server", &server, "--ca-file", &ca][..],
+        &LOGIN,
+        &[
+            "--from",
+            "a@example.com",
+            "--to",
+            "b@example.com",
+            "--text-file",
+            body.to_str().unwrap(),
+        ],
+    ]
+    .concat();
     let out = run(&base, &[("E2E_PASSWORD", "not the password")]);
     assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("hint:"), "{}", text(&out.stderr));
@@ -320,19 +224,11 @@ fn check_against_capture_and_closed_ports() {
     let ca = capture.ca.to_str().unwrap().to_string();
     let out = run(
         &[
-            "check",
-            "localhost",
-            "--ports",
-            &ports,
-            "--ca-file",
-            &ca,
-            "--user",
-            USER,
-            "--password-env",
-            "E2E_PASSWORD",
-            "--timeout",
-            "20",
-        ],
+            &["check", "localhost", "--ports", &ports, "--ca-file", &ca][..],
+            &LOGIN,
+            &["--timeout", "20"],
+        ]
+        .concat(),
         &[("E2E_PASSWORD", PASSWORD)],
     );
     let stdout = text(&out.stdout);

@@ -4,6 +4,7 @@
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
+mod support;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -12,13 +13,17 @@ use std::time::{Duration, Instant};
 
 use common::TestServer;
 use serde_json::Value;
+use support::BIN;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mailport");
 /// Longest a single run of the binary may take before the test fails (and the process is killed).
 const RUN_LIMIT: Duration = Duration::from_secs(90);
 const USER: &str = "mailer";
 const PASSWORD: &str = "s3cret-Pa55w0rd";
 const PASSWORD_VAR: &str = "MAILPORT_TEST_SMTP_PASSWORD";
+/// Log in as `USER` with the password from `PASSWORD_VAR`.
+const LOGIN: [&str; 4] = ["--user", USER, "--password-env", PASSWORD_VAR];
+/// The envelope of most test messages: one sender, one recipient.
+const ENVELOPE: [&str; 4] = ["--from", "sender@example.com", "--to", "to@example.com"];
 
 /// What one run of the binary did.
 struct Run {
@@ -35,6 +40,18 @@ impl Run {
             "expected exit status {status}, got {}\n--- stdout ---\n{}--- stderr ---\n{}",
             self.status, self.stdout, self.stderr
         );
+        self
+    }
+
+    /// Assert that standard error mentions each of `needles`.
+    fn stderr_says(&self, needles: &[&str]) -> &Run {
+        for needle in needles {
+            assert!(
+                self.stderr.contains(needle),
+                "{needle:?} not in stderr:\n{}",
+                self.stderr
+            );
+        }
         self
     }
 }
@@ -229,19 +246,8 @@ fn crlf(text: &str) -> String {
 }
 
 fn sha256_hex(data: &[u8]) -> String {
-    // sha256 via Python, so this test needs no hashing crate.
     let dir = TempDir::new("sha");
-    let file = dir.file("data", data);
-    let python = std::env::var("MAILPORT_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let output = Command::new(python)
-        .args([
-            "-c",
-            "import hashlib,sys;print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())",
-        ])
-        .arg(&file)
-        .output()
-        .expect("python3");
-    String::from_utf8(output.stdout).unwrap().trim().to_string()
+    support::sha256_file(&dir.file("data", data))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -355,19 +361,12 @@ fn send_implicit_tls_with_html_alternative() {
     let args = send_args(
         &server,
         &[
-            "--security",
-            "tls",
-            "--from",
-            "sender@example.com",
-            "--to",
-            "to@example.com",
-            "--subject",
-            "implicit",
-            "--text-file",
-            path_str(&text_file),
-            "--html-file",
-            path_str(&html_file),
-        ],
+            &["--security", "tls"][..],
+            &ENVELOPE,
+            &["--subject", "implicit", "--text-file", path_str(&text_file)],
+            &["--html-file", path_str(&html_file)],
+        ]
+        .concat(),
     );
     let run = mailport(&strs(&args));
     run.expect(0);
@@ -396,17 +395,11 @@ fn send_without_encryption_to_a_plain_server() {
     let args = send_args(
         &server,
         &[
-            "--security",
-            "none",
-            "--from",
-            "sender@example.com",
-            "--to",
-            "to@example.com",
-            "--subject",
-            "plain",
-            "--text-file",
-            path_str(&text_file),
-        ],
+            &["--security", "none"][..],
+            &ENVELOPE,
+            &["--subject", "plain", "--text-file", path_str(&text_file)],
+        ]
+        .concat(),
     );
     let run = mailport(&strs(&args));
     run.expect(0);
@@ -428,16 +421,7 @@ fn send_reads_the_text_from_stdin() {
     let text = "piped in\nfrom standard input\n";
     let args = send_args(
         &server,
-        &[
-            "--from",
-            "sender@example.com",
-            "--to",
-            "to@example.com",
-            "--subject",
-            "stdin",
-            "--text-file",
-            "-",
-        ],
+        &[&ENVELOPE[..], &["--subject", "stdin", "--text-file", "-"]].concat(),
     );
     let run = mailport_with(&strs(&args), &[], Some(text.as_bytes()));
     run.expect(0);
@@ -456,26 +440,11 @@ fn send_reads_the_text_from_stdin() {
 #[test]
 fn wrong_password_exits_6_with_the_hint() {
     let server = starttls_server(&[]);
-    let args = send_args(
-        &server,
-        &[
-            "--user",
-            USER,
-            "--password-env",
-            PASSWORD_VAR,
-            "--from",
-            "sender@example.com",
-            "--to",
-            "to@example.com",
-        ],
-    );
+    let args = send_args(&server, &[LOGIN, ENVELOPE].concat());
     let run = mailport_with(&strs(&args), &with_password("not-the-password"), None);
-    run.expect(6);
+    run.expect(6)
+        .stderr_says(&["error: ", "server said: 535", "hint: ", "password"]);
     assert!(run.stdout.is_empty(), "{}", run.stdout);
-    assert!(run.stderr.contains("error: "), "{}", run.stderr);
-    assert!(run.stderr.contains("server said: 535"), "{}", run.stderr);
-    assert!(run.stderr.contains("hint: "), "{}", run.stderr);
-    assert!(run.stderr.contains("password"), "{}", run.stderr);
     assert!(server.messages().is_empty());
 }
 
@@ -493,29 +462,16 @@ fn refused_port_exits_4() {
         "--timeout",
         "10",
     ]);
-    run.expect(4);
-    assert!(run.stderr.contains("refused"), "{}", run.stderr);
-    assert!(run.stderr.contains("hint: "), "{}", run.stderr);
+    run.expect(4).stderr_says(&["refused", "hint: "]);
 }
 
 #[test]
 fn implicit_tls_against_a_starttls_server_exits_5() {
     let server = starttls_server(&[]);
-    let args = send_args(
-        &server,
-        &[
-            "--security",
-            "tls",
-            "--from",
-            "sender@example.com",
-            "--to",
-            "to@example.com",
-        ],
-    );
-    let run = mailport(&strs(&args));
-    run.expect(5);
-    assert!(run.stderr.contains("hint: "), "{}", run.stderr);
-    assert!(run.stderr.contains("STARTTLS"), "{}", run.stderr);
+    let args = send_args(&server, &[&["--security", "tls"][..], &ENVELOPE].concat());
+    mailport(&strs(&args))
+        .expect(5)
+        .stderr_says(&["hint: ", "STARTTLS"]);
     assert!(server.messages().is_empty());
 }
 
@@ -524,22 +480,10 @@ fn rejected_recipient_exits_8_and_is_listed() {
     let server = starttls_server(&["--reject-rcpt", "nobody"]);
     let args = send_args(
         &server,
-        &[
-            "--from",
-            "sender@example.com",
-            "--to",
-            "to@example.com",
-            "--to",
-            "nobody@example.com",
-        ],
+        &[&ENVELOPE[..], &["--to", "nobody@example.com"]].concat(),
     );
     let run = mailport(&strs(&args));
-    run.expect(8);
-    assert!(
-        run.stderr.contains("rejected recipients:"),
-        "{}",
-        run.stderr
-    );
+    run.expect(8).stderr_says(&["rejected recipients:"]);
     let listed = run
         .stderr
         .lines()
@@ -556,10 +500,9 @@ fn temporarily_refused_recipient_says_so() {
         &server,
         &["--from", "sender@example.com", "--to", "busy@example.com"],
     );
-    let run = mailport(&strs(&args));
-    run.expect(8);
-    assert!(run.stderr.contains("450"), "{}", run.stderr);
-    assert!(run.stderr.contains("temporary"), "{}", run.stderr);
+    mailport(&strs(&args))
+        .expect(8)
+        .stderr_says(&["450", "temporary"]);
 }
 
 #[test]
@@ -574,10 +517,9 @@ fn invalid_address_exits_3_before_connecting() {
             "fine@example.com, broken@@example.com",
         ],
     );
-    let run = mailport(&strs(&args));
-    run.expect(3);
-    assert!(run.stderr.contains("invalid addresses:"), "{}", run.stderr);
-    assert!(run.stderr.contains("broken@@example.com"), "{}", run.stderr);
+    mailport(&strs(&args))
+        .expect(3)
+        .stderr_says(&["invalid addresses:", "broken@@example.com"]);
     let args = send_args(&server, &["--from", "no-at-sign", "--to", "to@example.com"]);
     mailport(&strs(&args)).expect(3);
     assert_eq!(
@@ -599,8 +541,7 @@ fn bad_headers_and_files_exit_3() {
         vec!["--attach", path_str(&missing)],
         vec!["--text-file", path_str(&missing)],
     ] {
-        let mut all = vec!["--from", "sender@example.com", "--to", "to@example.com"];
-        all.extend(rest.iter().copied());
+        let all = [&ENVELOPE[..], &rest].concat();
         let run = mailport(&strs(&send_args(&server, &all)));
         run.expect(3);
         assert!(run.stderr.contains("error: "), "{rest:?}: {}", run.stderr);
@@ -608,18 +549,9 @@ fn bad_headers_and_files_exit_3() {
     let not_utf8 = files.file("latin1.txt", b"caf\xe9\n");
     let args = send_args(
         &server,
-        &[
-            "--from",
-            "sender@example.com",
-            "--to",
-            "to@example.com",
-            "--text-file",
-            path_str(&not_utf8),
-        ],
+        &[&ENVELOPE[..], &["--text-file", path_str(&not_utf8)]].concat(),
     );
-    let run = mailport(&strs(&args));
-    run.expect(3);
-    assert!(run.stderr.contains("UTF-8"), "{}", run.stderr);
+    mailport(&strs(&args)).expect(3).stderr_says(&["UTF-8"]);
     assert_eq!(server.connections(), 0);
 }
 
@@ -627,53 +559,19 @@ fn bad_headers_and_files_exit_3() {
 fn a_password_that_cannot_be_read_exits_3() {
     let server = starttls_server(&[]);
     // --password-env names a variable that is not set.
-    let args = send_args(
-        &server,
-        &[
-            "--user",
-            USER,
-            "--password-env",
-            PASSWORD_VAR,
-            "--from",
-            "sender@example.com",
-            "--to",
-            "to@example.com",
-        ],
-    );
-    let run = mailport(&strs(&args));
-    run.expect(3);
-    assert!(run.stderr.contains(PASSWORD_VAR), "{}", run.stderr);
-    assert!(run.stderr.contains("not set"), "{}", run.stderr);
+    let args = send_args(&server, &[LOGIN, ENVELOPE].concat());
+    mailport(&strs(&args))
+        .expect(3)
+        .stderr_says(&[PASSWORD_VAR, "not set"]);
     // --user alone, and standard input is not a terminal: nothing to prompt on.
-    let args = send_args(
-        &server,
-        &[
-            "--user",
-            USER,
-            "--from",
-            "sender@example.com",
-            "--to",
-            "to@example.com",
-        ],
-    );
-    let run = mailport(&strs(&args));
-    run.expect(3);
-    assert!(run.stderr.contains("--password-env"), "{}", run.stderr);
+    let args = send_args(&server, &[&["--user", USER][..], &ENVELOPE].concat());
+    mailport(&strs(&args))
+        .expect(3)
+        .stderr_says(&["--password-env"]);
     assert_eq!(server.connections(), 0);
     // A password given as a plain argument is not even a flag.
-    let args = send_args(
-        &server,
-        &[
-            "--user",
-            USER,
-            "--password",
-            PASSWORD,
-            "--from",
-            "sender@example.com",
-            "--to",
-            "to@example.com",
-        ],
-    );
+    let password = ["--user", USER, "--password", PASSWORD];
+    let args = send_args(&server, &[password, ENVELOPE].concat());
     mailport(&strs(&args)).expect(2);
 }
 
@@ -681,18 +579,11 @@ fn a_password_that_cannot_be_read_exits_3() {
 fn the_transcript_shows_the_session_but_never_the_password() {
     let server = starttls_server(&[]);
     let base = [
-        "--user",
-        USER,
-        "--password-env",
-        PASSWORD_VAR,
-        "--from",
-        "sender@example.com",
-        "--to",
-        "to@example.com",
-        "--subject",
-        "with transcript",
-        "--transcript",
-    ];
+        &LOGIN[..],
+        &ENVELOPE,
+        &["--subject", "with transcript", "--transcript"],
+    ]
+    .concat();
     let plain_auth = common::base64_encode(format!("\0{USER}\0{PASSWORD}").as_bytes());
     let login_password = common::base64_encode(PASSWORD.as_bytes());
     for (password, status) in [(PASSWORD, 0), ("wrong-Pa55w0rd", 6)] {
@@ -701,11 +592,12 @@ fn the_transcript_shows_the_session_but_never_the_password() {
             &with_password(password),
             None,
         );
-        run.expect(status);
-        assert!(run.stderr.contains("C: EHLO client.test"), "{}", run.stderr);
-        assert!(run.stderr.contains("S: 220 "), "{}", run.stderr);
-        assert!(run.stderr.contains("C: STARTTLS"), "{}", run.stderr);
-        assert!(run.stderr.contains("C: AUTH "), "{}", run.stderr);
+        run.expect(status).stderr_says(&[
+            "C: EHLO client.test",
+            "S: 220 ",
+            "C: STARTTLS",
+            "C: AUTH ",
+        ]);
         for secret in [password, plain_auth.as_str(), login_password.as_str()] {
             assert!(
                 !run.stderr.contains(secret) && !run.stdout.contains(secret),
@@ -812,23 +704,34 @@ fn help_documents_the_exit_statuses() {
 // ---------------------------------------------------------------------------------------------
 // check
 
-#[test]
-fn check_prints_a_table_and_recommends_the_working_port() {
+/// `mailport check 127.0.0.1` of a STARTTLS server's port (its CA trusted) and of a refused
+/// port, with `extra` options: the server, the refused port and the run.
+fn check_with_a_refused_port(extra: &[&str]) -> (TestServer, u16, Run) {
     let server = starttls_server(&[]);
     let refused = common::refused_port();
     let ports = format!("{},{refused}", server.port);
-    let run = mailport(&[
-        "check",
-        "127.0.0.1",
-        "--ports",
-        &ports,
-        "--ca-file",
-        path_str(&server.ca),
-        "--helo",
-        "client.test",
-        "--timeout",
-        "20",
-    ]);
+    let ca = path_str(&server.ca);
+    let run = mailport(
+        &[
+            &["check", "127.0.0.1", "--ports", &ports, "--ca-file", ca],
+            extra,
+        ]
+        .concat(),
+    );
+    (server, refused, run)
+}
+
+/// The table row of `port` in `mailport check`'s output.
+fn row(out: &str, port: u16) -> &str {
+    out.lines()
+        .find(|l| l.split_whitespace().next() == Some(&port.to_string()))
+        .unwrap_or_else(|| panic!("no row for {port}:\n{out}"))
+}
+
+#[test]
+fn check_prints_a_table_and_recommends_the_working_port() {
+    let (server, refused, run) =
+        check_with_a_refused_port(&["--helo", "client.test", "--timeout", "20"]);
     run.expect(0);
     let out = &run.stdout;
     assert!(!out.contains('\x1b'), "no colours in a pipe:\n{out}");
@@ -836,30 +739,20 @@ fn check_prints_a_table_and_recommends_the_working_port() {
         .lines()
         .find(|l| l.starts_with("PORT"))
         .unwrap_or_else(|| panic!("no table header:\n{out}"));
-    for column in [
-        "REACHABLE",
-        "SPEAKS",
-        "TLS",
-        "CERTIFICATE",
-        "AUTH",
-        "VERDICT",
-    ] {
-        assert!(header.contains(column), "{header}");
-    }
-    let row = |port: u16| {
-        out.lines()
-            .find(|l| l.split_whitespace().next() == Some(&port.to_string()))
-            .unwrap_or_else(|| panic!("no row for {port}:\n{out}"))
-            .to_string()
-    };
-    let good = row(server.port);
+    // Every column, in order, and nothing else.
+    assert_eq!(
+        header.split_whitespace().collect::<Vec<_>>().join(" "),
+        "PORT REACHABLE SPEAKS TLS CERTIFICATE AUTH VERDICT",
+        "{header}"
+    );
+    let good = row(out, server.port);
     assert!(good.contains("open"), "{good}");
     assert!(good.contains("SMTP"), "{good}");
     assert!(good.contains("TLSv1.3 trusted"), "{good}");
     assert!(good.contains("localhost until "), "{good}");
     assert!(good.contains("PLAIN") && good.contains("LOGIN"), "{good}");
     assert!(good.trim_end().ends_with("works"), "{good}");
-    let bad = row(refused);
+    let bad = row(out, refused);
     assert!(bad.contains("refused"), "{bad}");
     assert!(bad.trim_end().ends_with("unreachable"), "{bad}");
     // Columns line up: every cell of the verdict column starts where its header does.
@@ -923,20 +816,7 @@ fn check_with_credentials_reports_auth() {
 
 #[test]
 fn check_json_is_the_report_document() {
-    let server = starttls_server(&[]);
-    let refused = common::refused_port();
-    let ports = format!("{},{refused}", server.port);
-    let run = mailport(&[
-        "check",
-        "127.0.0.1",
-        "--ports",
-        &ports,
-        "--ca-file",
-        path_str(&server.ca),
-        "--json",
-        "--timeout",
-        "20",
-    ]);
+    let (server, refused, run) = check_with_a_refused_port(&["--json", "--timeout", "20"]);
     run.expect(0);
     let report: Value = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{}", run.stdout));
@@ -978,14 +858,8 @@ fn check_exits_11_when_no_port_works() {
         run.elapsed
     );
     let out = &run.stdout;
-    let row = |port: u16| {
-        out.lines()
-            .find(|l| l.split_whitespace().next() == Some(&port.to_string()))
-            .unwrap_or_else(|| panic!("no row for {port}:\n{out}"))
-            .to_string()
-    };
-    assert!(row(filtered.port).contains("timed out"), "{out}");
-    assert!(row(refused).contains("refused"), "{out}");
+    assert!(row(out, filtered.port).contains("timed out"), "{out}");
+    assert!(row(out, refused).contains("refused"), "{out}");
     assert!(
         !out.lines().any(|l| l.trim_end().ends_with(" works")),
         "{out}"
