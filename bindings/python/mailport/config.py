@@ -1,0 +1,267 @@
+"""Config: server, security, credentials, trust, timeouts and logging for a Client."""
+
+from __future__ import annotations
+
+import ctypes
+import urllib.parse
+from typing import Callable, Iterable, Optional, Union
+
+from . import _ffi
+from ._constants import PORT_AUTO, SECURITY_NAMES, ErrorCode, LogKind, Security
+from ._ffi import call, enc, enc_opt, enc_path, lib
+from .errors import InvalidArgumentError
+
+LogFunction = Callable[[Union[LogKind, int], str], None]
+
+_UNSET = object()
+
+
+def _invalid(message: str) -> InvalidArgumentError:
+    return InvalidArgumentError(
+        message,
+        code=ErrorCode.ERR_INVALID_ARGUMENT,
+        name=_ffi.result_name(ErrorCode.ERR_INVALID_ARGUMENT),
+    )
+
+
+class Config(_ffi.Handle):
+    """Everything a Client needs: the server, security, credentials, trust, timeouts, logging.
+
+    ``Config(host="smtp.example.com", username="me@example.com", password="…")`` gives the safe
+    defaults for the rest: port 587 with STARTTLS required, certificates verified against
+    Mozilla's roots and the system store, credentials never sent over plaintext. Every keyword
+    calls the matching C setter, which checks the value at once (``InvalidArgumentError`` names
+    it). ``Config.from_url("smtps://user:pass@host")`` parses a URL and takes the same keywords.
+
+    Keywords (all optional; timeouts in seconds):
+
+    - ``host``; ``port``: 1-65535, or ``"auto"`` (:data:`PORT_AUTO`): try 587, 465 and 2525 on
+      first use and keep the one that works; ``security``: ``"auto"`` (by port), ``"starttls"``,
+      ``"tls"`` (implicit, port 465), ``"opportunistic"``, ``"none"``, or a :class:`Security`.
+    - ``username`` with ``password`` (AUTH PLAIN/LOGIN) or ``oauth2_token`` (XOAUTH2).
+    - ``helo_name``; ``connect_timeout``, ``command_timeout``, ``data_timeout``,
+      ``send_timeout``.
+    - ``ca_file`` / ``ca_files`` (PEM files of a private CA), ``ca_pem`` (PEM bytes or str, or a
+      list of them), ``webpki_roots``, ``system_roots`` (bool), ``tls_server_name``.
+    - ``allow_partial_recipients``, ``allow_relay``, ``transcript_bodies`` (bool).
+    - ``dangerous_accept_invalid_certs``, ``dangerous_allow_plaintext_auth``: for tests against
+      throwaway servers only.
+    - ``log``: a function ``log(kind, line)`` called with each transcript line (already
+      redacted) while a client made from this config works; see :meth:`set_log`.
+
+    Thread safety: a Config may be read by many threads at once (several ``Client(config)``),
+    but must not be changed (``update``, ``set_log``, ``add_ca_*``) while anyone reads it.
+    """
+
+    _free_name = "mailport_config_free"
+
+    def __init__(self, host: Optional[str] = None, port=None, **options) -> None:
+        super().__init__(lib.mailport_config_new())
+        self._log = None  # (function, CFUNCTYPE object) while a log callback is set
+        self.update(host=host, port=port, **options)
+
+    @classmethod
+    def from_url(cls, url: str, **options) -> "Config":
+        """Parse ``smtp://``, ``smtps://``, ``smtp+starttls://`` or ``smtp+plain://`` URLs,
+        optionally with ``user[:password]@`` (percent-encoded) and the port ``auto``; then apply
+        ``options`` as in the constructor. A ``password=`` given alongside a URL that names
+        only the user (``smtp://me%40example.com@host``) completes that user's credentials,
+        so the password need not be written into the URL."""
+        if (
+            isinstance(url, str)
+            and options.get("password") is not None
+            and options.get("username") is None
+            and options.get("oauth2_token") is None
+        ):
+            url, used = _url_with_password(url, options["password"])
+            if used:
+                del options["password"]
+        out = ctypes.POINTER(_ffi._native.Config)()
+        call(lib.mailport_config_from_url, enc(url, "url"), ctypes.byref(out))
+        self = cls.__new__(cls)
+        _ffi.Handle.__init__(self, out)
+        self._log = None
+        self.update(**options)
+        return self
+
+    def update(
+        self,
+        host: Optional[str] = None,
+        port=None,
+        *,
+        security=None,
+        username: Optional[str] = None,
+        password: Optional[str] = None,
+        oauth2_token: Optional[str] = None,
+        helo_name: Optional[str] = None,
+        connect_timeout: Optional[float] = None,
+        command_timeout: Optional[float] = None,
+        data_timeout: Optional[float] = None,
+        send_timeout: Optional[float] = None,
+        ca_file=None,
+        ca_files: Iterable = (),
+        ca_pem=None,
+        webpki_roots: Optional[bool] = None,
+        system_roots: Optional[bool] = None,
+        tls_server_name: Optional[str] = None,
+        allow_partial_recipients: Optional[bool] = None,
+        allow_relay: Optional[bool] = None,
+        transcript_bodies: Optional[bool] = None,
+        dangerous_accept_invalid_certs: Optional[bool] = None,
+        dangerous_allow_plaintext_auth: Optional[bool] = None,
+        log=_UNSET,
+    ) -> "Config":
+        """Change settings; takes the constructor's keywords. ``None`` leaves a setting as it
+        is. Returns self."""
+        cfg = self._handle()
+        if host is not None:
+            call(lib.mailport_config_set_host, cfg, enc(host, "host"))
+        if port is not None:
+            call(lib.mailport_config_set_port, cfg, _port_value(port))
+        if security is not None:
+            call(lib.mailport_config_set_security, cfg, _security_value(security))
+        if password is not None and oauth2_token is not None:
+            raise _invalid("give either password or oauth2_token, not both")
+        if oauth2_token is not None:
+            call(
+                lib.mailport_config_set_oauth2_token,
+                cfg,
+                enc_opt(username, "username"),
+                enc(oauth2_token, "oauth2_token"),
+            )
+        elif password is not None or username is not None:
+            # A missing half is passed as NULL: the library names it.
+            call(
+                lib.mailport_config_set_credentials,
+                cfg,
+                enc_opt(username, "username"),
+                enc_opt(password, "password"),
+            )
+        if helo_name is not None:
+            call(lib.mailport_config_set_helo_name, cfg, enc(helo_name, "helo_name"))
+        for value, setter, name in (
+            (connect_timeout, lib.mailport_config_set_connect_timeout_ms, "connect_timeout"),
+            (command_timeout, lib.mailport_config_set_command_timeout_ms, "command_timeout"),
+            (data_timeout, lib.mailport_config_set_data_timeout_ms, "data_timeout"),
+            (send_timeout, lib.mailport_config_set_send_timeout_ms, "send_timeout"),
+        ):
+            if value is not None:
+                call(setter, cfg, _ffi.seconds_to_ms(value, name))
+        if ca_file is not None:
+            self.add_ca_file(ca_file)
+        for path in ca_files:
+            self.add_ca_file(path)
+        if ca_pem is not None:
+            pems = ca_pem if isinstance(ca_pem, (list, tuple)) else [ca_pem]
+            for pem in pems:
+                self.add_ca_pem(pem)
+        for value, setter in (
+            (webpki_roots, lib.mailport_config_set_webpki_roots),
+            (system_roots, lib.mailport_config_set_system_roots),
+            (allow_partial_recipients, lib.mailport_config_set_allow_partial_recipients),
+            (allow_relay, lib.mailport_config_set_allow_relay),
+            (transcript_bodies, lib.mailport_config_set_transcript_bodies),
+            (dangerous_accept_invalid_certs, lib.mailport_config_dangerous_accept_invalid_certs),
+            (dangerous_allow_plaintext_auth, lib.mailport_config_dangerous_allow_plaintext_auth),
+        ):
+            if value is not None:
+                call(setter, cfg, bool(value))
+        if tls_server_name is not None:
+            call(
+                lib.mailport_config_set_tls_server_name,
+                cfg,
+                enc(tls_server_name, "tls_server_name"),
+            )
+        if log is not _UNSET:
+            self.set_log(log)
+        return self
+
+    def add_ca_file(self, path) -> "Config":
+        """Also trust the certificates in a PEM file (read when a Client is made)."""
+        call(lib.mailport_config_add_ca_file, self._handle(), enc_path(path, "ca_file"))
+        return self
+
+    def add_ca_pem(self, pem) -> "Config":
+        """Also trust the certificates in PEM data (bytes or str)."""
+        data = _ffi.data_bytes(pem, "ca_pem")
+        call(lib.mailport_config_add_ca_pem, self._handle(), data, len(data))
+        return self
+
+    def set_log(self, function: Optional[LogFunction]) -> "Config":
+        """Call ``function(kind, line)`` with each transcript line of clients made from now on
+        (``None`` turns it off). ``kind`` is a :class:`LogKind` (INFO, SENT "C:", RECEIVED
+        "S:"); ``line`` has no line ending and never holds passwords or AUTH payloads.
+
+        It runs on the thread calling the client, during the call. An exception it raises does
+        not interrupt the call: it is kept and raised when the call returns (after the message
+        was sent, for ``send``). It must not call methods of the client that is logging."""
+        cfg = self._handle()
+        if function is None:
+            call(lib.mailport_config_set_log_callback, cfg, _ffi._native.LOG_CALLBACK(), None)
+            self._log = None
+            return self
+        if not callable(function):
+            raise TypeError(f"log must be callable, not {type(function).__name__}")
+        trampoline = _ffi.make_log_trampoline(function)
+        call(lib.mailport_config_set_log_callback, cfg, trampoline, None)
+        # Clients copy the C function pointer: each Client keeps this object alive too.
+        self._log = (function, trampoline)
+        return self
+
+    @property
+    def log(self) -> Optional[LogFunction]:
+        return self._log[0] if self._log else None
+
+
+def _url_with_password(url: str, password: str):
+    """Put ``password`` (percent-encoded) after the user of a URL that has a user and no
+    password; the C library has no setter for the password alone. Returns (url, used)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url, False
+    authority_end = len(rest)
+    for delimiter in "/?#":
+        at = rest.find(delimiter)
+        if at >= 0:
+            authority_end = min(authority_end, at)
+    authority, tail = rest[:authority_end], rest[authority_end:]
+    userinfo, at, hostport = authority.rpartition("@")
+    if not at or not userinfo or ":" in userinfo:
+        return url, False
+    if "\0" in password:
+        enc(password, "password")  # raises, naming the parameter
+    encoded = urllib.parse.quote(password, safe="")
+    return f"{scheme}://{userinfo}:{encoded}@{hostport}{tail}", True
+
+
+def _port_value(port) -> int:
+    if isinstance(port, str):
+        if port.lower() == "auto":
+            return PORT_AUTO
+        try:
+            port = int(port)
+        except ValueError:
+            raise _invalid(f'port must be 1-65535 or "auto", not {port!r}') from None
+    if isinstance(port, bool) or not isinstance(port, int):
+        raise TypeError(f"port must be an int or 'auto', not {type(port).__name__}")
+    if port < 0 or port > 0xFFFFFFFF:
+        raise _invalid(f'port must be 1-65535 or "auto", not {port}')
+    return port  # the library refuses values above 65535 with its own message
+
+
+def _security_value(security) -> int:
+    if isinstance(security, str):
+        try:
+            return int(SECURITY_NAMES[security.lower()])
+        except KeyError:
+            raise _invalid(
+                "security must be one of " + ", ".join(SECURITY_NAMES) + f", not {security!r}"
+            ) from None
+    if isinstance(security, bool) or not isinstance(security, int):
+        raise TypeError(f"security must be a str or Security, not {type(security).__name__}")
+    if security < 0 or security > 0xFFFFFFFF:
+        raise _invalid(f"security {security} is not a mailport security mode")
+    return int(security)  # unknown numbers are refused by the library
+
+
+__all__ = ["Config", "PORT_AUTO", "Security"]

@@ -1,0 +1,228 @@
+"""Exceptions: one class per kind of failure, each also the built-in exception that fits.
+
+Every exception raised for a failed C call is a :class:`MailportError` carrying what the C error
+object said (code, message, hint, the server's reply, the transcript, refused recipients, invalid
+addresses); the C object is read and freed at once. ``EXCEPTIONS`` maps each result code to its
+class, and a test checks that every code of the header has a class.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Optional, Tuple
+
+from ._constants import ErrorCode
+
+
+class RejectedRecipient(NamedTuple):
+    """A recipient the server refused: ``(address, reply_code, reply)``."""
+
+    address: str
+    reply_code: int
+    reply: str
+
+
+class InvalidAddress(NamedTuple):
+    """An address that could not be used: ``(field, input, reason)``; field is "From", "To",
+    "Cc", "Bcc" or "Reply-To"."""
+
+    field: str
+    input: str
+    reason: str
+
+
+class MailportError(Exception):
+    """A mailport call failed.
+
+    Attributes: ``code`` (int, an :class:`ErrorCode`), ``name`` ("MAILPORT_ERR_AUTH_FAILED"),
+    ``message`` (one line, causes appended), ``hint`` (the next step in plain words, or ""),
+    ``reply_code`` (the SMTP reply that caused it, e.g. 535, or None), ``enhanced_status``
+    ("5.7.8" or None), ``server_reply`` (its text, or ""), ``transient`` (whether retrying later
+    unchanged may work), ``transcript`` (the redacted session up to the failure, or ""),
+    ``rejected`` (list of :class:`RejectedRecipient`) and ``invalid_addresses`` (list of
+    :class:`InvalidAddress`).
+
+    ``str(e)`` is the message, followed by ``"\\nhint: "`` and the hint when there is one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int = 0,
+        name: str = "",
+        hint: str = "",
+        reply_code: Optional[int] = None,
+        enhanced_status: Optional[str] = None,
+        server_reply: str = "",
+        transient: bool = False,
+        transcript: str = "",
+        rejected: Tuple[RejectedRecipient, ...] = (),
+        invalid_addresses: Tuple[InvalidAddress, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.name = name
+        self.hint = hint
+        self.reply_code = reply_code
+        self.enhanced_status = enhanced_status
+        self.server_reply = server_reply
+        self.transient = transient
+        self.transcript = transcript
+        self.rejected = list(rejected)
+        self.invalid_addresses = list(invalid_addresses)
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}\nhint: {self.hint}"
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name or self.code}: {self.message!r})"
+
+    def __reduce__(self):
+        # Keyword-only attributes: rebuild from the message and restore the rest (pickle, copy).
+        return (_rebuild, (type(self), self.message), dict(self.__dict__))
+
+
+def _rebuild(cls, message):
+    return cls(message)
+
+
+class ClosedError(ValueError):
+    """A Config, Message, Client or WpMail was used after ``close()`` (like a closed file)."""
+
+
+class InvalidArgumentError(MailportError, ValueError):
+    """An argument was invalid (not UTF-8, a NUL or line break, an unknown mode, a malformed URL,
+    an out-of-range number); the message names it. Codes 1 and 2."""
+
+
+class InvalidAddressError(InvalidArgumentError):
+    """An address could not be parsed or used; ``invalid_addresses`` lists each. Code 100."""
+
+
+class AttachmentError(MailportError, OSError):
+    """An attachment file is missing or unreadable, or changed size while sent. Code 101."""
+
+
+class ConnectError(MailportError, ConnectionError):
+    """The connection could not be made: DNS, refused, unreachable, timed out. Codes 20-23."""
+
+
+class DnsError(ConnectError):
+    """The server's host name could not be resolved. Code 20."""
+
+
+class ConnectRefusedError(ConnectError, ConnectionRefusedError):
+    """Nothing listens on that port. Code 21."""
+
+
+class ConnectTimeoutError(ConnectError, TimeoutError):
+    """The TCP connection timed out: the port is usually filtered. Code 23."""
+
+
+class ServerTimeoutError(MailportError, TimeoutError):
+    """The server stopped answering during the session. Code 24."""
+
+
+class ConnectionClosedError(MailportError, ConnectionError):
+    """The server closed the connection unexpectedly. Code 25."""
+
+
+class NetworkError(MailportError, OSError):
+    """Another input/output error, with the operating system's description. Code 26."""
+
+
+class TlsError(MailportError):
+    """TLS could not be established: handshake, wrong TLS mode, STARTTLS. Codes 40-47."""
+
+
+class CertificateError(TlsError):
+    """The server's certificate is untrusted, expired or for another name. Codes 41-43."""
+
+
+class TlsModeError(TlsError):
+    """The port speaks the other TLS mode (STARTTLS vs implicit TLS). Codes 44, 45."""
+
+
+class StartTlsError(TlsError):
+    """STARTTLS was required but is not offered, or failed. Codes 46, 47."""
+
+
+class AuthError(MailportError):
+    """Authentication failed (535) or cannot be used on this connection. Codes 60, 61."""
+
+
+class GreetingError(MailportError):
+    """The server did not greet, refused service, or refused EHLO and HELO. Codes 80, 81."""
+
+
+class SenderRejectedError(MailportError):
+    """The server rejected the envelope sender (MAIL FROM). Code 82."""
+
+
+class RecipientsRejectedError(MailportError):
+    """The server rejected recipients; ``rejected`` lists each with its reply. Code 83."""
+
+
+class MessageRejectedError(MailportError):
+    """The server refused DATA or the message content. Code 84."""
+
+
+class MessageTooLargeError(MessageRejectedError):
+    """The message exceeds the server's SIZE limit. Code 85."""
+
+
+class ProtocolError(MailportError):
+    """The server violated the SMTP protocol. Code 86."""
+
+
+class InternalError(MailportError, RuntimeError):
+    """A bug in mailport was caught (a Rust panic). Please report it. Code 199."""
+
+
+class InvalidStateError(InternalError):
+    """The client is unusable after an internal error: close it and make a new one. Code 4."""
+
+
+E = ErrorCode
+#: result code -> exception class. Codes missing here (none, today) raise MailportError.
+EXCEPTIONS = {
+    E.ERR_NULL_ARGUMENT: InvalidArgumentError,
+    E.ERR_INVALID_ARGUMENT: InvalidArgumentError,
+    E.ERR_BUFFER_TOO_SMALL: InternalError,  # the binding sizes its buffers; seeing it is a bug
+    E.ERR_INVALID_STATE: InvalidStateError,
+    E.ERR_DNS: DnsError,
+    E.ERR_CONNECT_REFUSED: ConnectRefusedError,
+    E.ERR_CONNECT_UNREACHABLE: ConnectError,
+    E.ERR_CONNECT_TIMEOUT: ConnectTimeoutError,
+    E.ERR_TIMEOUT: ServerTimeoutError,
+    E.ERR_CONNECTION_CLOSED: ConnectionClosedError,
+    E.ERR_IO: NetworkError,
+    E.ERR_TLS_HANDSHAKE: TlsError,
+    E.ERR_CERT_UNTRUSTED: CertificateError,
+    E.ERR_CERT_EXPIRED: CertificateError,
+    E.ERR_CERT_NAME_MISMATCH: CertificateError,
+    E.ERR_PLAINTEXT_ON_TLS_PORT: TlsModeError,
+    E.ERR_TLS_ON_PLAINTEXT_PORT: TlsModeError,
+    E.ERR_STARTTLS_UNAVAILABLE: StartTlsError,
+    E.ERR_STARTTLS: StartTlsError,
+    E.ERR_AUTH_UNAVAILABLE: AuthError,
+    E.ERR_AUTH_FAILED: AuthError,
+    E.ERR_GREETING: GreetingError,
+    E.ERR_EHLO: GreetingError,
+    E.ERR_MAIL_FROM: SenderRejectedError,
+    E.ERR_RECIPIENTS_REJECTED: RecipientsRejectedError,
+    E.ERR_DATA: MessageRejectedError,
+    E.ERR_MESSAGE_TOO_LARGE: MessageTooLargeError,
+    E.ERR_PROTOCOL: ProtocolError,
+    E.ERR_INVALID_ADDRESS: InvalidAddressError,
+    E.ERR_ATTACHMENT: AttachmentError,
+    E.ERR_PANIC: InternalError,
+}
+del E
+
+
+def exception_class(code: int) -> type:
+    return EXCEPTIONS.get(code, MailportError)

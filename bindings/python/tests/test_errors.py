@@ -1,0 +1,233 @@
+"""Each kind of failure raises its exception class, with the details of the C error object."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import mailport
+
+
+def config_for(server_or_port, **options) -> mailport.Config:
+    port = server_or_port if isinstance(server_or_port, int) else server_or_port.port
+    settings = dict(
+        host="127.0.0.1", port=port, security="none", connect_timeout=5, command_timeout=5
+    )
+    settings.update(options)
+    return mailport.Config(**settings)
+
+
+def message() -> mailport.Message:
+    return mailport.Message().from_("a@example.com").to("b@example.org").subject("s").text("t")
+
+
+def test_refused_port_is_a_connect_error(refused_port):
+    with mailport.Client(config_for(refused_port)) as client:
+        with pytest.raises(mailport.ConnectError) as info:
+            client.send(message())
+    error = info.value
+    assert isinstance(error, ConnectionError)
+    assert isinstance(error, ConnectionRefusedError)
+    assert isinstance(error, mailport.MailportError)
+    assert error.code == mailport.ErrorCode.ERR_CONNECT_REFUSED == 21
+    assert error.name == "MAILPORT_ERR_CONNECT_REFUSED"
+    assert error.transient is True
+    assert error.reply_code is None and error.enhanced_status is None
+    assert str(refused_port) in error.message
+    assert error.hint and str(error).endswith("\nhint: " + error.hint)
+    # smtplib-style code catching OSError still works.
+    assert isinstance(error, OSError)
+
+
+def test_invalid_address_lists_each_entry():
+    msg = mailport.Message()
+    with pytest.raises(mailport.InvalidAddressError) as info:
+        msg.to("ok@example.org, not an address, Doe, John <j@example.org>")
+    error = info.value
+    assert isinstance(error, ValueError)
+    assert isinstance(error, mailport.InvalidArgumentError)
+    assert error.code == 100
+    fields = {entry.field for entry in error.invalid_addresses}
+    inputs = [entry.input for entry in error.invalid_addresses]
+    assert fields == {"To"}
+    assert inputs == ["not an address", "Doe"]  # an unquoted comma splits the display name
+    assert all(entry.reason for entry in error.invalid_addresses)
+    # (field, input, reason) tuples
+    field, text, reason = error.invalid_addresses[0]
+    assert field == "To"
+
+    with pytest.raises(mailport.InvalidAddressError) as info:
+        msg.from_("nobody")
+    assert info.value.message.startswith("From:")
+    with pytest.raises(mailport.InvalidAddressError):
+        msg.cc("@example.org")
+
+
+def test_missing_attachment_is_an_attachment_error(tmp_path):
+    missing = tmp_path / "no-such-file.pdf"
+    with pytest.raises(mailport.AttachmentError) as info:
+        message().attach_file(missing)
+    error = info.value
+    assert isinstance(error, OSError)
+    assert error.code == mailport.ErrorCode.ERR_ATTACHMENT
+    assert str(missing) in error.message
+
+
+def test_attachment_removed_before_sending(plain_server, tmp_path):
+    path = tmp_path / "gone.txt"
+    path.write_text("soon gone")
+    msg = message().attach_file(path)
+    path.unlink()
+    with mailport.Client(config_for(plain_server)) as client:
+        with pytest.raises(mailport.AttachmentError):
+            client.send(msg)
+    assert plain_server.messages() == []
+
+
+def test_rejected_recipient(start_server):
+    server = start_server("--reject-rcpt", "nobody")
+    msg = message().to("nobody@example.org")
+    with mailport.Client(config_for(server)) as client:
+        with pytest.raises(mailport.RecipientsRejectedError) as info:
+            client.send(msg)
+    error = info.value
+    assert error.code == 83
+    assert [(r.address, r.reply_code) for r in error.rejected] == [("nobody@example.org", 550)]
+    address, code, reply = error.rejected[0]
+    assert "5.1.1" in reply
+    assert error.transient is False
+    assert "RCPT TO:<nobody@example.org>" in error.transcript
+    assert server.messages() == []  # nothing sent unless partial delivery is allowed
+
+
+def test_temporary_rejection_is_transient(start_server):
+    server = start_server("--tempfail-rcpt", "b@")
+    with mailport.Client(config_for(server)) as client:
+        with pytest.raises(mailport.RecipientsRejectedError) as info:
+            client.send(message())
+    assert info.value.transient is True
+    assert info.value.rejected[0].reply_code == 450
+
+
+def test_silent_server_times_out(start_server):
+    server = start_server("--hang", "greeting")
+    started = time.monotonic()
+    with mailport.Client(config_for(server, command_timeout=0.5, send_timeout=10)) as client:
+        with pytest.raises(TimeoutError) as info:
+            client.send(message())
+    assert time.monotonic() - started < 15
+    error = info.value
+    assert isinstance(error, mailport.ServerTimeoutError)
+    assert error.code == mailport.ErrorCode.ERR_TIMEOUT
+    assert error.transient is True
+    assert "greeting" in error.message
+
+
+def test_server_hanging_after_data(start_server):
+    server = start_server("--hang", "data")
+    with mailport.Client(config_for(server, data_timeout=0.5)) as client:
+        with pytest.raises(mailport.ServerTimeoutError):
+            client.send(message())
+
+
+def test_dropped_connection(start_server):
+    server = start_server("--drop-after-accept")
+    with mailport.Client(config_for(server)) as client:
+        with pytest.raises(mailport.ConnectionClosedError) as info:
+            client.send(message())
+    assert isinstance(info.value, ConnectionError)
+    assert info.value.transient
+
+
+def test_wrong_tls_mode_and_missing_starttls(plain_server):
+    with mailport.Client(config_for(plain_server, security="tls")) as client:
+        with pytest.raises(mailport.TlsModeError) as info:
+            client.send(message())
+    assert info.value.name == "MAILPORT_ERR_PLAINTEXT_ON_TLS_PORT"
+    assert isinstance(info.value, mailport.TlsError)
+    with mailport.Client(config_for(plain_server, security="starttls")) as client:
+        with pytest.raises(mailport.StartTlsError):
+            client.send(message())
+    assert plain_server.messages() == []
+
+
+def test_credentials_are_not_sent_over_plaintext(start_server):
+    server = start_server("--auth", "u:p", "--auth-plaintext")
+    with mailport.Client(config_for(server, username="u", password="p")) as client:
+        with pytest.raises(mailport.AuthError) as info:
+            client.send(message())
+    assert info.value.name == "MAILPORT_ERR_AUTH_UNAVAILABLE"
+    # ... unless explicitly allowed
+    config = config_for(server, username="u", password="p", dangerous_allow_plaintext_auth=True)
+    with mailport.Client(config) as client:
+        client.send(message())
+    assert server.only_message()["auth_user"] == "u"
+
+
+def test_message_too_large(start_server):
+    server = start_server("--size", "200")
+    with mailport.Client(config_for(server)) as client:
+        with pytest.raises(mailport.MessageTooLargeError) as info:
+            client.send(message().text("x" * 1000))
+    assert isinstance(info.value, mailport.MessageRejectedError)
+
+
+def test_message_without_from_or_recipient():
+    with pytest.raises(mailport.InvalidArgumentError):
+        mailport.Message().to("b@example.org").render()
+    with mailport.Client(host="127.0.0.1", port=1) as client:
+        with pytest.raises(mailport.InvalidArgumentError):  # checked before connecting
+            client.send(mailport.Message().from_("a@example.com").text("x"))
+
+
+def test_header_injection_is_refused():
+    with pytest.raises(mailport.InvalidArgumentError) as info:
+        message().subject("hello\r\nBcc: victim@example.org")
+    assert "Subject" in str(info.value) or "subject" in str(info.value)
+    with pytest.raises(mailport.InvalidArgumentError):
+        message().header("X-Evil", "a\nb")
+    with pytest.raises(mailport.InvalidArgumentError) as info:
+        message().header("From", "x@example.org")  # mailport writes it: use from_()
+    assert info.value.hint or "from" in info.value.message.lower()
+
+
+@pytest.mark.parametrize(
+    "build, name",
+    [
+        (lambda: message().subject("a\0b"), "subject"),
+        (lambda: message().text("body\0tail"), "text"),
+        (lambda: message().to("x@example.org\0y@example.org"), "to"),
+        (lambda: message().header("X-A", "1\x002"), "header X-A"),
+        (lambda: message().attach_bytes(b"ok", "a\0b.txt"), "filename"),
+        (lambda: mailport.Config(host="smtp.example.com\0.evil"), "host"),
+        (lambda: mailport.Config(username="u", password="p\0w"), "password"),
+        (lambda: mailport.Config.from_url("smtp://a\0b"), "url"),
+        (lambda: mailport.wp_mail("a@example.org", "s\0", "m"), "subject"),
+    ],
+)
+def test_nul_in_a_string_is_refused_naming_the_parameter(build, name):
+    with pytest.raises(mailport.InvalidArgumentError) as info:
+        build()
+    error = info.value
+    assert isinstance(error, ValueError)
+    assert error.message.startswith(f"{name} contains a NUL byte at byte ")
+    assert error.code == mailport.ErrorCode.ERR_INVALID_ARGUMENT
+    assert error.hint
+
+
+def test_nul_in_binary_data_is_fine():
+    data = b"\0\0binary\0"
+    raw = message().attach_bytes(data, "zeros.bin").render()
+    assert b"AABiaW5hcnkA" in raw  # base64 of the bytes, NULs included
+
+
+def test_wrong_types_are_type_errors():
+    with pytest.raises(TypeError):
+        message().subject(42)
+    with pytest.raises(TypeError):
+        mailport.Config(port=3.5)
+    with pytest.raises(TypeError):
+        message().to(object())
+    with pytest.raises(TypeError):
+        mailport.Client(object())

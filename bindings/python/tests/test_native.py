@@ -1,0 +1,239 @@
+"""The declaration table against include/mailport.h, and the library search and ABI check."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import shutil
+import subprocess
+import sys
+from ctypes import (
+    POINTER,
+    c_bool,
+    c_char,
+    c_char_p,
+    c_int,
+    c_int64,
+    c_size_t,
+    c_uint16,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
+
+import pytest
+from conftest import BINDING, REPO
+
+import mailport
+from mailport import _native
+
+PROTOTYPE = re.compile(r"^\w[\w\s\*]*\bmailport_\w+\(", re.M)
+
+
+def header_prototypes(header: str) -> dict:
+    """name -> (return type, [parameter types]) for every function prototype in the header."""
+    prototypes = {}
+    for match in PROTOTYPE.finditer(header):
+        end = header.index(");", match.start())
+        text = " ".join(header[match.start() : end].split())
+        head, params = text.split("(", 1)
+        name = re.search(r"(mailport_\w+)$", head).group(1)
+        restype = head[: -len(name)].strip()
+        types = []
+        if params.strip() not in ("", "void"):
+            for param in params.split(","):
+                param = param.strip()
+                pname = re.search(r"(\w+)$", param).group(1)
+                types.append((param[: -len(pname)].strip(), pname))
+        prototypes[name] = (restype, types)
+    return prototypes
+
+
+def _handle_class(struct: str):
+    parts = struct[len("mailport_") :].split("_")
+    return getattr(_native, "".join(part.capitalize() for part in parts))
+
+
+def expected_ctype(ctype: str, is_return: bool, pname: str = ""):
+    """The ctypes type the binding must use for a C type of the header (see _native's notes):
+    ``char *`` is a caller's buffer (``buf``) or an owned string (returned, or given back to
+    mailport_string_free)."""
+    t = re.sub(r"\s*(\*+)", r" \1", " ".join(ctype.split())).strip()
+    simple = {
+        "void": None,
+        "bool": c_bool,
+        "uint16_t": c_uint16,
+        "uint32_t": c_uint32,
+        "uint64_t": c_uint64,
+        "int64_t": c_int64,
+        "size_t": c_size_t,
+        "enum mailport_result": c_int,
+        "void *": c_void_p,
+        "size_t *": POINTER(c_size_t),
+        "const char *": c_char_p,
+        "char *": POINTER(c_char) if pname == "buf" else c_void_p,
+        "const uint8_t *": c_char_p,
+        "uint8_t *": POINTER(c_char),
+        "const uint16_t *": POINTER(c_uint16),
+        "const char *const *": POINTER(c_char_p),
+        "mailport_log_callback": _native.LOG_CALLBACK,
+    }
+    if t in simple:
+        return simple[t]
+    m = re.fullmatch(r"(?:const )?struct (mailport_\w+) (\*+)", t)
+    if m:
+        result = _handle_class(m.group(1))
+        for _ in m.group(2):
+            result = POINTER(result)
+        return result
+    raise AssertionError(f"no ctypes mapping for the C type {ctype!r}: add one to _native and here")
+
+
+def test_every_header_function_is_declared_and_vice_versa(header_text):
+    in_header = set(header_prototypes(header_text))
+    in_table = set(_native.FUNCTIONS)
+    assert len(in_header) > 100, "the prototype regex no longer matches the header"
+    undeclared = sorted(in_header - in_table)
+    unknown = sorted(in_table - in_header)
+    assert not undeclared, f"functions in mailport.h without a declaration in _native: {undeclared}"
+    assert not unknown, f"declarations in _native of functions not in mailport.h: {unknown}"
+
+
+def test_declared_types_match_the_header(header_text):
+    problems = []
+    for name, (restype, params) in header_prototypes(header_text).items():
+        declared_restype, declared_args = _native.FUNCTIONS[name]
+        if expected_ctype(restype, True) is not declared_restype:
+            problems.append(f"{name}: returns {restype!r}, declared {declared_restype}")
+        if len(params) != len(declared_args):
+            problems.append(
+                f"{name}: {len(params)} parameters in the header, {len(declared_args)} declared"
+            )
+            continue
+        for i, ((ctype, pname), declared) in enumerate(zip(params, declared_args)):
+            if expected_ctype(ctype, False, pname) is not declared:
+                problems.append(f"{name}: parameter {i} is {ctype!r}, declared {declared}")
+    assert not problems, "\n".join(problems)
+
+
+def test_loaded_functions_carry_the_declarations():
+    for name, (restype, argtypes) in _native.FUNCTIONS.items():
+        function = getattr(_native.lib, name)
+        assert function.restype is restype, name
+        assert list(function.argtypes) == argtypes, name
+
+
+def test_log_callback_typedef_matches(header_text):
+    m = re.search(r"typedef void \(\*mailport_log_callback\)\(([^)]*)\);", header_text)
+    assert m, "mailport_log_callback typedef not found"
+    params = [p.strip() for p in m.group(1).split(",")]
+    assert params == ["void *userdata", "uint32_t kind", "const char *text", "size_t len"]
+    assert _native.LOG_CALLBACK._restype_ is None
+    # text is taken as a raw pointer and read with string_at(text, len): binary-safe.
+    assert _native.LOG_CALLBACK._argtypes_ == (c_void_p, c_uint32, c_void_p, c_size_t)
+
+
+def test_abi_version_matches_header_and_library(header_text):
+    m = re.search(r"#define MAILPORT_ABI_VERSION (\d+)", header_text)
+    assert int(m.group(1)) == mailport.ABI_VERSION == _native.lib.mailport_abi_version()
+    assert mailport.library_version().startswith("mailport/")
+
+
+def test_abi_mismatch_is_refused_with_a_clear_message():
+    with pytest.raises(ImportError) as info:
+        _native.check_abi(2, "/opt/lib/libmailport.so", expected=1)
+    text = str(info.value)
+    assert "/opt/lib/libmailport.so" in text
+    assert "ABI version 2" in text and "ABI version 1" in text
+    _native.check_abi(1, "x", expected=1)  # equal: fine
+
+
+def _import_in_subprocess(package_parent, env_overrides, cwd):
+    env = {k: v for k, v in os.environ.items() if k not in ("MAILPORT_LIBRARY", "PYTHONPATH")}
+    env.update(env_overrides)
+    env["PYTHONPATH"] = str(package_parent)
+    return subprocess.run(
+        [sys.executable, "-c", "import mailport; print(mailport.LIBRARY_PATH)"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_finds_the_build_directory_without_the_environment_variable(tmp_path):
+    result = _import_in_subprocess(BINDING, {}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    found = result.stdout.strip()
+    assert found.startswith(str(REPO / "target")), found
+    assert found.endswith("libmailport.so")
+
+
+def test_environment_variable_is_an_exact_path(tmp_path):
+    library = _native.LIBRARY_PATH
+    result = _import_in_subprocess(BINDING, {"MAILPORT_LIBRARY": library}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == library
+
+    missing = str(tmp_path / "nowhere" / "libmailport.so")
+    result = _import_in_subprocess(BINDING, {"MAILPORT_LIBRARY": missing}, tmp_path)
+    assert result.returncode != 0
+    assert "ImportError" in result.stderr and missing in result.stderr
+    assert "MAILPORT_LIBRARY" in result.stderr
+
+
+def test_import_error_lists_every_path_tried(tmp_path):
+    # A copy of the package outside the checkout: no build directory above it.
+    copy = tmp_path / "site"
+    shutil.copytree(BINDING / "mailport", copy / "mailport")
+    result = _import_in_subprocess(copy, {"LD_LIBRARY_PATH": ""}, tmp_path)
+    assert result.returncode != 0
+    err = result.stderr
+    assert "ImportError" in err
+    assert "$MAILPORT_LIBRARY: not set" in err
+    assert str(copy / "mailport" / "libmailport.so") in err  # beside the package
+    assert str(copy / "target" / "release" / "libmailport.so") in err  # build directories
+    assert str(tmp_path / "target" / "debug" / "libmailport.so") in err
+    assert "find_library" in err and "libmailport.so.1" in err  # the system loader
+    assert "cargo build -p mailport" in err
+
+
+def test_finds_a_library_beside_the_package(tmp_path):
+    copy = tmp_path / "site"
+    shutil.copytree(BINDING / "mailport", copy / "mailport")
+    shutil.copy(_native.LIBRARY_PATH, copy / "mailport" / "libmailport.so")
+    result = _import_in_subprocess(copy, {}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(copy / "mailport" / "libmailport.so")
+
+
+def test_result_texts():
+    assert mailport._ffi.result_name(61) == "MAILPORT_ERR_AUTH_FAILED"
+    assert mailport._ffi.result_str(61)
+    assert mailport._ffi.result_name(12345) == "MAILPORT_ERR_UNKNOWN"
+
+
+def test_free_functions_accept_null():
+    for name in (
+        "mailport_string_free",
+        "mailport_error_free",
+        "mailport_config_free",
+        "mailport_message_free",
+        "mailport_client_free",
+        "mailport_receipt_free",
+        "mailport_report_free",
+        "mailport_probe_options_free",
+        "mailport_wp_mail_free",
+    ):
+        getattr(_native.lib, name)(None)
+
+
+def test_ctypes_refuses_mixed_up_handles():
+    message = _native.lib.mailport_message_new()
+    try:
+        with pytest.raises(ctypes.ArgumentError):
+            _native.lib.mailport_config_free(message)
+    finally:
+        _native.lib.mailport_message_free(message)
