@@ -19,6 +19,9 @@ pub struct Context<'a> {
 
 const OTHER_PORTS: &str = "use the submission port 587 with STARTTLS, or 465 with implicit TLS; 2525 is a common alternative when both are blocked";
 
+/// What to do about an address that cannot be parsed; needs no connection context.
+pub const ADDRESS_HINT: &str = "Write addresses as user@example.com or Name <user@example.com>; put a display name that contains a comma in double quotes.";
+
 /// The next step for the user, in plain words; empty when the message says it all.
 pub fn hint(error: &Error, cx: &Context<'_>) -> String {
     let code = error.reply().map(|r| r.code()).unwrap_or(0);
@@ -29,9 +32,7 @@ pub fn hint(error: &Error, cx: &Context<'_>) -> String {
         Kind::InvalidAddress if error.message().contains("SMTPUTF8") => format!(
             "The server {host} cannot take addresses with non-ASCII characters before the '@' (it does not offer SMTPUTF8). Ask the recipient for an ASCII address, or send through a server that supports SMTPUTF8."
         ),
-        Kind::InvalidAddress => {
-            "Write addresses as user@example.com or Name <user@example.com>; put a display name that contains a comma in double quotes.".to_string()
-        }
+        Kind::InvalidAddress => ADDRESS_HINT.to_string(),
         Kind::Attachment => {
             "Check that the file exists, that this process may read it, and that nothing rewrites it while the message is being sent.".to_string()
         }

@@ -96,7 +96,8 @@ impl From<&crate::smtp::reply::Reply> for ReplyInfo {
         ReplyInfo {
             code: reply.code(),
             enhanced_status: reply.enhanced().map(|e| e.to_string()),
-            text: reply.one_line(),
+            // The code has its own field; the text is the reply's lines as the server wrote them.
+            text: reply.lines().join(" / "),
         }
     }
 }

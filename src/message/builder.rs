@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::address::{Mailbox, parse_mailbox_list};
+use crate::diagnose::explain::ADDRESS_HINT;
 use crate::error::{Error, InvalidAddress, Kind, Result};
 use crate::message::{content_type, header};
 
@@ -146,8 +147,15 @@ pub struct Message {
 
 fn one_mailbox(value: &str, field: &str) -> Result<Mailbox> {
     Mailbox::parse(value).map_err(|mut e| {
+        let invalid = InvalidAddress {
+            field: field.to_string(),
+            input: value.trim().to_string(),
+            reason: e.message(),
+        };
         e.prefix_message(field);
+        e.set_hint(ADDRESS_HINT.to_string());
         e.with_kind(Kind::InvalidAddress)
+            .with_invalid_addresses(vec![invalid])
     })
 }
 
@@ -170,11 +178,13 @@ fn mailbox_list(value: &str, field: &str) -> Result<Vec<Mailbox>> {
         }
     }
     if !bad.is_empty() {
-        return Err(Error::new(
+        let mut error = Error::new(
             Kind::InvalidAddress,
             format!("{field}: invalid address: {}", bad.join("; ")),
         )
-        .with_invalid_addresses(invalid));
+        .with_invalid_addresses(invalid);
+        error.set_hint(ADDRESS_HINT.to_string());
+        return Err(error);
     }
     if out.is_empty() {
         return Err(Error::invalid_input(format!("{field}: no address given")));

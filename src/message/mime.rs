@@ -710,6 +710,17 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_single_address_is_listed_with_its_field() {
+        let err = Message::new().set_from("Bob <bob@>").unwrap_err();
+        assert_eq!(err.kind(), Kind::InvalidAddress);
+        let invalid = err.invalid_addresses();
+        assert_eq!(invalid.len(), 1);
+        assert_eq!(invalid[0].field, "From");
+        assert_eq!(invalid[0].input, "Bob <bob@>");
+        assert!(err.hint().contains("double quotes"));
+    }
+
+    #[test]
     fn message_ids_are_unique_and_on_the_from_domain() {
         let m = basic();
         let a = m.prepare(false).unwrap().message_id;

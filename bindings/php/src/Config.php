@@ -1,0 +1,297 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Mailport;
+
+use Mailport\Exception\ExceptionFactory;
+
+/**
+ * Everything a client needs to know: server, security, credentials, trust, timeouts
+ * (C: `mailport_config`). Safe defaults: port 587, STARTTLS required, certificates verified
+ * against Mozilla's roots and the system store, credentials never sent over plaintext.
+ *
+ *     $config = new Config(host: 'smtp.example.com', username: 'me@example.com', password: $secret);
+ *     $config = Config::fromUrl('smtps://me%40example.com:secret@smtp.example.com');
+ *
+ * Each constructor argument calls the setter of the same name; setters return $this. A Client
+ * copies the config when it is made, so changing it afterwards does not affect that client.
+ * There is no log callback (PHP callbacks across FFI leak and are slow): read
+ * Client::transcript() or the exception's getTranscript() instead.
+ */
+final class Config extends Handle
+{
+    /**
+     * @param int|string|null          $port     1-65535, or "auto" (try 587, 465, 2525 and keep what works)
+     * @param string|list<string>|null $caFile   PEM file(s) of private CAs to trust as well
+     */
+    public function __construct(
+        ?string $host = null,
+        int|string|null $port = null,
+        Security|string|null $security = null,
+        ?string $username = null,
+        #[\SensitiveParameter] ?string $password = null,
+        #[\SensitiveParameter] ?string $oauth2Token = null,
+        ?string $heloName = null,
+        ?int $connectTimeoutMs = null,
+        ?int $commandTimeoutMs = null,
+        ?int $dataTimeoutMs = null,
+        ?int $sendTimeoutMs = null,
+        string|array|null $caFile = null,
+        ?string $caPem = null,
+        ?bool $webpkiRoots = null,
+        ?bool $systemRoots = null,
+        ?string $tlsServerName = null,
+        ?bool $allowPartialRecipients = null,
+        ?bool $allowRelay = null,
+        ?bool $transcriptBodies = null,
+        bool $dangerousAcceptInvalidCerts = false,
+        bool $dangerousAllowPlaintextAuth = false,
+    ) {
+        $options = get_defined_vars();
+        $pointer = Native::invoke('mailport_config_new');
+        if (Native::isNull($pointer)) {
+            throw ExceptionFactory::create(new Exception\ErrorInfo(ErrorCode::PANIC, 'mailport_config_new failed'));
+        }
+        $this->adopt($pointer);
+        $this->apply($options);
+    }
+
+    /**
+     * A config from a URL: smtp://host[:port] (587, security auto), smtps://host[:port] (465,
+     * implicit TLS), smtp+starttls://, smtp+plain://, each with optional user[:password]@
+     * (percent-encoded), and the port "auto". Named arguments then set the rest, as in the
+     * constructor.
+     */
+    public static function fromUrl(#[\SensitiveParameter] string $url, mixed ...$options): self
+    {
+        $config = (new \ReflectionClass(self::class))->newInstanceWithoutConstructor();
+        $config->adopt(Native::callOut('mailport_config_from_url', 'mailport_config', Native::str($url, 'url')));
+        $config->apply($options);
+        return $config;
+    }
+
+    private const SETTERS = [
+        'heloName' => 'setHeloName',
+        'connectTimeoutMs' => 'setConnectTimeoutMs',
+        'commandTimeoutMs' => 'setCommandTimeoutMs',
+        'dataTimeoutMs' => 'setDataTimeoutMs',
+        'sendTimeoutMs' => 'setSendTimeoutMs',
+        'caPem' => 'addCaPem',
+        'webpkiRoots' => 'setWebpkiRoots',
+        'systemRoots' => 'setSystemRoots',
+        'tlsServerName' => 'setTlsServerName',
+        'allowPartialRecipients' => 'setAllowPartialRecipients',
+        'allowRelay' => 'setAllowRelay',
+        'transcriptBodies' => 'setTranscriptBodies',
+        'dangerousAcceptInvalidCerts' => 'dangerousAcceptInvalidCerts',
+        'dangerousAllowPlaintextAuth' => 'dangerousAllowPlaintextAuth',
+    ];
+
+    /** @param array<int|string, mixed> $options the constructor's (or fromUrl()'s named) arguments */
+    private function apply(array $options): void
+    {
+        $options = array_filter($options, static fn ($v) => $v !== null);
+        $known = [...array_keys(self::SETTERS), 'host', 'port', 'security', 'username', 'password', 'oauth2Token', 'caFile'];
+        foreach (array_keys($options) as $name) {
+            if (!in_array($name, $known, true)) {
+                throw ExceptionFactory::argument(is_int($name)
+                    ? 'Config options must be named arguments'
+                    : "unknown Config option \"$name\"");
+            }
+        }
+        if (isset($options['host'])) {
+            $this->setHost($options['host']);
+        }
+        if (isset($options['port'])) {
+            $this->setPort($options['port']);
+        }
+        if (isset($options['security'])) {
+            $this->setSecurity($options['security']);
+        }
+        if (isset($options['password']) || isset($options['oauth2Token'])) {
+            if (!isset($options['username'])) {
+                throw ExceptionFactory::argument('username is required with password or oauth2Token');
+            }
+        }
+        if (isset($options['username'])) {
+            if (isset($options['oauth2Token'])) {
+                $this->setOAuth2Token($options['username'], $options['oauth2Token']);
+            } elseif (isset($options['password'])) {
+                $this->setCredentials($options['username'], $options['password']);
+            } else {
+                throw ExceptionFactory::argument('username needs a password or an oauth2Token');
+            }
+        }
+        foreach (self::SETTERS as $option => $setter) {
+            if (isset($options[$option])) {
+                $this->$setter($options[$option]);
+            }
+        }
+        foreach ((array) ($options['caFile'] ?? []) as $file) {
+            $this->addCaFile($file);
+        }
+    }
+
+    protected static function freeFunction(): string
+    {
+        return 'mailport_config_free';
+    }
+
+    /** The server's host name or IP address (IPv6 without brackets). */
+    public function setHost(string $host): static
+    {
+        Native::call('mailport_config_set_host', $this->handle(), Native::str($host, 'host'));
+        return $this;
+    }
+
+    /** 1-65535, or "auto" (0): try 587/STARTTLS, 465/TLS and 2525/STARTTLS and keep the first that works. */
+    public function setPort(int|string $port): static
+    {
+        if (is_string($port)) {
+            if (strtolower($port) === 'auto') {
+                $port = 0;
+            } elseif (ctype_digit($port)) {
+                $port = (int) $port;
+            } else {
+                throw ExceptionFactory::argument("port must be a number or \"auto\", got \"$port\"");
+            }
+        }
+        Native::call('mailport_config_set_port', $this->handle(), Native::uint($port, 32, 'port'));
+        return $this;
+    }
+
+    public function setSecurity(Security|string $security): static
+    {
+        Native::call('mailport_config_set_security', $this->handle(), Security::of($security)->code());
+        return $this;
+    }
+
+    /** Log in with AUTH PLAIN or LOGIN; never sent over plaintext, never in transcripts. */
+    public function setCredentials(string $username, #[\SensitiveParameter] string $password): static
+    {
+        Native::call(
+            'mailport_config_set_credentials',
+            $this->handle(),
+            Native::str($username, 'username'),
+            Native::str($password, 'password'),
+        );
+        return $this;
+    }
+
+    /** Log in with an OAuth 2.0 bearer token (AUTH XOAUTH2). */
+    public function setOAuth2Token(string $username, #[\SensitiveParameter] string $token): static
+    {
+        Native::call(
+            'mailport_config_set_oauth2_token',
+            $this->handle(),
+            Native::str($username, 'username'),
+            Native::str($token, 'token'),
+        );
+        return $this;
+    }
+
+    public function setHeloName(string $name): static
+    {
+        Native::call('mailport_config_set_helo_name', $this->handle(), Native::str($name, 'heloName'));
+        return $this;
+    }
+
+    /** How long each TCP connection attempt may take (default 10000 ms). */
+    public function setConnectTimeoutMs(int $ms): static
+    {
+        Native::call('mailport_config_set_connect_timeout_ms', $this->handle(), Native::uint($ms, 64, 'connectTimeoutMs'));
+        return $this;
+    }
+
+    /** How long to wait for each reply (default 60000 ms). */
+    public function setCommandTimeoutMs(int $ms): static
+    {
+        Native::call('mailport_config_set_command_timeout_ms', $this->handle(), Native::uint($ms, 64, 'commandTimeoutMs'));
+        return $this;
+    }
+
+    /** How long to wait for the reply after the message data (default 120000 ms). */
+    public function setDataTimeoutMs(int $ms): static
+    {
+        Native::call('mailport_config_set_data_timeout_ms', $this->handle(), Native::uint($ms, 64, 'dataTimeoutMs'));
+        return $this;
+    }
+
+    /** The limit for one whole send, connection included (default 300000 ms). */
+    public function setSendTimeoutMs(int $ms): static
+    {
+        Native::call('mailport_config_set_send_timeout_ms', $this->handle(), Native::uint($ms, 64, 'sendTimeoutMs'));
+        return $this;
+    }
+
+    /** Also trust the certificates in this PEM file (read when the Client is made). */
+    public function addCaFile(string $path): static
+    {
+        Native::call('mailport_config_add_ca_file', $this->handle(), Native::str($path, 'caFile'));
+        return $this;
+    }
+
+    /** Also trust the certificates in this PEM text. */
+    public function addCaPem(string $pem): static
+    {
+        Native::callWithBytes('mailport_config_add_ca_pem', [$this->handle()], $pem);
+        return $this;
+    }
+
+    /** Trust Mozilla's root certificates (built in). Default: true. */
+    public function setWebpkiRoots(bool $enabled): static
+    {
+        Native::call('mailport_config_set_webpki_roots', $this->handle(), $enabled);
+        return $this;
+    }
+
+    /** Trust the operating system's certificate store. Default: true. */
+    public function setSystemRoots(bool $enabled): static
+    {
+        Native::call('mailport_config_set_system_roots', $this->handle(), $enabled);
+        return $this;
+    }
+
+    /** Verify the certificate against this name instead of the host connected to. */
+    public function setTlsServerName(string $name): static
+    {
+        Native::call('mailport_config_set_tls_server_name', $this->handle(), Native::str($name, 'tlsServerName'));
+        return $this;
+    }
+
+    /** DANGEROUS: accept any certificate. Anyone on the path can then read mail and credentials. */
+    public function dangerousAcceptInvalidCerts(bool $enabled = true): static
+    {
+        Native::call('mailport_config_dangerous_accept_invalid_certs', $this->handle(), $enabled);
+        return $this;
+    }
+
+    /** DANGEROUS: send credentials over an unencrypted connection (loopback, trusted relays only). */
+    public function dangerousAllowPlaintextAuth(bool $enabled = true): static
+    {
+        Native::call('mailport_config_dangerous_allow_plaintext_auth', $this->handle(), $enabled);
+        return $this;
+    }
+
+    /** Deliver to the accepted recipients when others are refused (the receipt lists the refused). */
+    public function setAllowPartialRecipients(bool $enabled): static
+    {
+        Native::call('mailport_config_set_allow_partial_recipients', $this->handle(), $enabled);
+        return $this;
+    }
+
+    /** Let the automatic port choice fall back to port 25. */
+    public function setAllowRelay(bool $allow): static
+    {
+        Native::call('mailport_config_set_allow_relay', $this->handle(), $allow);
+        return $this;
+    }
+
+    /** Put message bodies in transcripts (personal data: for debugging only). */
+    public function setTranscriptBodies(bool $enabled): static
+    {
+        Native::call('mailport_config_set_transcript_bodies', $this->handle(), $enabled);
+        return $this;
+    }
+}

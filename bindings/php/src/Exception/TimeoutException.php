@@ -1,0 +1,12 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Mailport\Exception;
+
+/**
+ * The server stopped answering during the session (MAILPORT_ERR_TIMEOUT). A connect that times out is a ConnectException.
+ */
+class TimeoutException extends NetworkException
+{
+}

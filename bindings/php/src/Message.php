@@ -1,0 +1,286 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Mailport;
+
+use Mailport\Exception\ErrorInfo;
+use Mailport\Exception\ExceptionFactory;
+
+/**
+ * An email message (C: `mailport_message`): addresses, subject, text and HTML bodies,
+ * attachments, inline images, extra headers. Setters return $this and check their value at once:
+ * a bad address fails in addTo(), a line break in a header in addHeader(), never later.
+ *
+ *     $message = (new Message())
+ *         ->setFrom('Alice <alice@example.com>')
+ *         ->addTo('"Doe, Bob" <bob@example.org>')
+ *         ->setSubject('Quarterly report')
+ *         ->setText('The report is attached.')
+ *         ->attachFile('/srv/reports/q3.pdf');
+ *
+ * A message can be sent any number of times; copy() makes an independent variant (clone is not
+ * allowed: the C object is not reference-counted).
+ */
+final class Message extends Handle
+{
+    public function __construct()
+    {
+        $pointer = Native::invoke('mailport_message_new');
+        if (Native::isNull($pointer)) {
+            throw ExceptionFactory::create(new ErrorInfo(ErrorCode::PANIC, 'mailport_message_new failed'));
+        }
+        $this->adopt($pointer);
+    }
+
+    /**
+     * Wrap a message made by C (mailport_wp_mail_build, mailport_message_clone).
+     *
+     * @internal
+     */
+    public static function fromHandle(\FFI\CData $pointer): self
+    {
+        $message = (new \ReflectionClass(self::class))->newInstanceWithoutConstructor();
+        $message->adopt($pointer);
+        return $message;
+    }
+
+    protected static function freeFunction(): string
+    {
+        return 'mailport_message_free';
+    }
+
+    /** An independent copy (mailport_message_clone): changing one does not affect the other. */
+    public function copy(): self
+    {
+        return self::fromHandle(Native::callOut('mailport_message_clone', 'mailport_message', $this->handle()));
+    }
+
+    /** The author: "a@example.org", "Name <a@example.org>" or "\"Last, First\" <a@example.org>". */
+    public function setFrom(string $mailbox): static
+    {
+        Native::call('mailport_message_set_from', $this->handle(), Native::str($mailbox, 'from'));
+        return $this;
+    }
+
+    /** The author from a display name (any characters, no quoting needed) and a bare address. */
+    public function setFromParts(?string $name, string $address): static
+    {
+        Native::call(
+            'mailport_message_set_from_parts',
+            $this->handle(),
+            Native::str($name, 'name'),
+            Native::str($address, 'address'),
+        );
+        return $this;
+    }
+
+    /** The Sender header: who sent the message on the author's behalf. */
+    public function setSender(string $mailbox): static
+    {
+        Native::call('mailport_message_set_sender', $this->handle(), Native::str($mailbox, 'sender'));
+        return $this;
+    }
+
+    /**
+     * Add Reply-To addresses: one mailbox, a comma-separated list, or an array of either.
+     *
+     * @param string|list<string> $mailboxes
+     */
+    public function addReplyTo(string|array $mailboxes): static
+    {
+        return $this->addList('mailport_message_add_reply_to', $mailboxes, 'replyTo');
+    }
+
+    /**
+     * Add To recipients: one mailbox, a comma-separated list ("a@x, \"Doe, J\" <j@x>"), or an array.
+     * If any entry is invalid none is added, and InvalidAddressException lists every bad one.
+     *
+     * @param string|list<string> $mailboxes
+     */
+    public function addTo(string|array $mailboxes): static
+    {
+        return $this->addList('mailport_message_add_to', $mailboxes, 'to');
+    }
+
+    /** @param string|list<string> $mailboxes */
+    public function addCc(string|array $mailboxes): static
+    {
+        return $this->addList('mailport_message_add_cc', $mailboxes, 'cc');
+    }
+
+    /** Bcc recipients get the message but appear in no header. @param string|list<string> $mailboxes */
+    public function addBcc(string|array $mailboxes): static
+    {
+        return $this->addList('mailport_message_add_bcc', $mailboxes, 'bcc');
+    }
+
+    /** @param string|list<string> $mailboxes */
+    private function addList(string $function, string|array $mailboxes, string $name): static
+    {
+        if (is_array($mailboxes)) {
+            foreach (array_values($mailboxes) as $i => $mailbox) {
+                if (!is_string($mailbox)) {
+                    throw ExceptionFactory::argument("{$name}[$i] must be a string");
+                }
+                Native::str($mailbox, "{$name}[$i]");
+            }
+            // One call with the whole list: all or nothing, and every invalid entry reported at once.
+            $mailboxes = implode(', ', $mailboxes);
+        }
+        Native::call($function, $this->handle(), Native::str($mailboxes, $name));
+        return $this;
+    }
+
+    /** The envelope sender (MAIL FROM, where bounces go) when it differs from From; "" is "<>". */
+    public function setEnvelopeFrom(string $address): static
+    {
+        Native::call('mailport_message_set_envelope_from', $this->handle(), Native::str($address, 'envelopeFrom'));
+        return $this;
+    }
+
+    public function setSubject(string $subject): static
+    {
+        Native::call('mailport_message_set_subject', $this->handle(), Native::str($subject, 'subject'));
+        return $this;
+    }
+
+    /** The Date header (default: the time of sending). */
+    public function setDate(int|\DateTimeInterface $date): static
+    {
+        $seconds = $date instanceof \DateTimeInterface ? $date->getTimestamp() : $date;
+        Native::call('mailport_message_set_date', $this->handle(), $seconds);
+        return $this;
+    }
+
+    /** "<unique@domain>" (brackets optional); default: a random one on the From domain per send. */
+    public function setMessageId(string $id): static
+    {
+        Native::call('mailport_message_set_message_id', $this->handle(), Native::str($id, 'messageId'));
+        return $this;
+    }
+
+    /** Add a header of your own (X-Campaign, List-Unsubscribe, In-Reply-To, ...). */
+    public function addHeader(string $name, string $value): static
+    {
+        Native::call(
+            'mailport_message_add_header',
+            $this->handle(),
+            Native::str($name, 'name'),
+            Native::str($value, 'value'),
+        );
+        return $this;
+    }
+
+    /** Remove the headers added under $name (any case); returns how many were removed. */
+    public function removeHeader(string $name): int
+    {
+        return (int) Native::invoke('mailport_message_remove_header', $this->handle(), Native::str($name, 'name'));
+    }
+
+    /** The plain-text body (with an HTML body too: multipart/alternative). */
+    public function setText(string $text): static
+    {
+        Native::call('mailport_message_set_text', $this->handle(), Native::str($text, 'text'));
+        return $this;
+    }
+
+    /** A text body of another text type ("text/calendar", "text/markdown") instead of text/plain. */
+    public function setTextAs(string $mediaType, string $text): static
+    {
+        Native::call(
+            'mailport_message_set_text_as',
+            $this->handle(),
+            Native::str($mediaType, 'mediaType'),
+            Native::str($text, 'text'),
+        );
+        return $this;
+    }
+
+    /** The HTML body; inline images as <img src="cid:ID"> come from embedFile()/embedBytes(). */
+    public function setHtml(string $html): static
+    {
+        Native::call('mailport_message_set_html', $this->handle(), Native::str($html, 'html'));
+        return $this;
+    }
+
+    /** A body already in MIME form, sent as is under $contentType (replaces text and HTML). */
+    public function setMimeBody(string $contentType, string $body): static
+    {
+        Native::callWithBytes(
+            'mailport_message_set_mime_body',
+            [$this->handle(), Native::str($contentType, 'contentType')],
+            $body,
+        );
+        return $this;
+    }
+
+    /** "UTF-8" (default), "US-ASCII" or "ISO-8859-1": the charset text and HTML are sent in. */
+    public function setCharset(string $label): static
+    {
+        Native::call('mailport_message_set_charset', $this->handle(), Native::str($label, 'charset'));
+        return $this;
+    }
+
+    /**
+     * Attach a file by path: checked now, read in chunks while sending (its size does not matter).
+     * $filename defaults to the file's own name, $contentType is guessed from the extension.
+     */
+    public function attachFile(string $path, ?string $filename = null, ?string $contentType = null): static
+    {
+        Native::call(
+            'mailport_message_attach_file',
+            $this->handle(),
+            Native::str($path, 'path'),
+            Native::str($filename, 'filename'),
+            Native::str($contentType, 'contentType'),
+        );
+        return $this;
+    }
+
+    /** Attach bytes held in memory under $filename. */
+    public function attachBytes(string $filename, string $data, ?string $contentType = null): static
+    {
+        Native::callWithBytes(
+            'mailport_message_attach_bytes',
+            [$this->handle(), Native::str($filename, 'filename'), Native::str($contentType, 'contentType')],
+            $data,
+        );
+        return $this;
+    }
+
+    /** Add a file the HTML shows inline as <img src="cid:$contentId">. */
+    public function embedFile(string $contentId, string $path, ?string $contentType = null): static
+    {
+        Native::call(
+            'mailport_message_embed_file',
+            $this->handle(),
+            Native::str($contentId, 'contentId'),
+            Native::str($path, 'path'),
+            Native::str($contentType, 'contentType'),
+        );
+        return $this;
+    }
+
+    /** Add bytes the HTML shows inline as <img src="cid:$contentId">. */
+    public function embedBytes(string $contentId, string $filename, string $data, ?string $contentType = null): static
+    {
+        Native::callWithBytes(
+            'mailport_message_embed_bytes',
+            [
+                $this->handle(),
+                Native::str($contentId, 'contentId'),
+                Native::str($filename, 'filename'),
+                Native::str($contentType, 'contentType'),
+            ],
+            $data,
+        );
+        return $this;
+    }
+
+    /** The RFC 5322 bytes (CRLF line endings, no Bcc), as sent to a server without SMTPUTF8. */
+    public function render(): string
+    {
+        return Native::render($this->handle());
+    }
+}

@@ -1,0 +1,702 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Mailport;
+
+use FFI\CData;
+use Mailport\Exception\ErrorInfo;
+use Mailport\Exception\ExceptionFactory;
+use Mailport\Exception\ExceptionInterface;
+use Mailport\Exception\LibraryException;
+
+/**
+ * The only class that touches \FFI: it loads libmailport once per request, checks its ABI, makes
+ * every C call and turns C errors into exceptions.
+ *
+ * How the library is reached, in order:
+ *  1. the FFI scope "MAILPORT", when preload.php (opcache.preload) or ffi.preload registered it at
+ *     server start: the way php-fpm and Apache work with the default `ffi.enable=preload`;
+ *  2. otherwise `FFI::cdef(<mailport_ffi.h>, <library>)`, which needs `ffi.enable=true`, the CLI,
+ *     or this class being preloaded. The library is the first that loads of: the environment
+ *     variable MAILPORT_LIBRARY (an exact path, used alone when set), the path given to
+ *     configure(), the build directory of the mailport checkout this package sits in
+ *     (target/release, then target/debug), and the system's `libmailport.so.<ABI>` /
+ *     `libmailport.so` (`.dylib` on macOS, `mailport.dll` on Windows).
+ *
+ * Under `ffi.enable=preload`, PHP lets only preloaded code call FFI's static methods
+ * (FFI::addr, FFI::string, ...): every one of them is in this class, so preloading it is enough.
+ *
+ * @internal Except configure(), libraryPath(), loadedVia(), version() and abiVersion(): use the
+ *           Config, Message, Client, WpMail and Mailport classes.
+ */
+final class Native
+{
+    /** The ABI generation this binding was written for (MAILPORT_ABI_VERSION in mailport.h). */
+    public const ABI_VERSION = 1;
+
+    /** The FFI scope preload.php registers (FFI_SCOPE). */
+    public const SCOPE = 'MAILPORT';
+
+    private static ?\FFI $ffi = null;
+    private static ?string $loadedFrom = null;
+    private static ?string $loadedVia = null;
+    private static ?string $configuredLibrary = null;
+    private static ?string $configuredHeader = null;
+
+    private function __construct()
+    {
+    }
+
+    // ---------------------------------------------------------------- loading
+
+    /**
+     * Choose the library and/or header file before first use (instead of MAILPORT_LIBRARY and
+     * MAILPORT_FFI_HEADER). A configured path is used through FFI::cdef even when a preloaded
+     * scope exists.
+     */
+    public static function configure(?string $libraryPath = null, ?string $headerPath = null): void
+    {
+        if (self::$ffi !== null) {
+            throw LibraryException::because(sprintf(
+                'Native::configure() was called after libmailport was loaded (from %s)',
+                self::$loadedFrom,
+            ), 'call it before the first use of any mailport class');
+        }
+        self::$configuredLibrary = $libraryPath;
+        self::$configuredHeader = $headerPath;
+    }
+
+    /** The library in use: a path, a system name, or "FFI scope MAILPORT (...)"; null before loading. */
+    public static function libraryPath(): ?string
+    {
+        return self::$loadedFrom;
+    }
+
+    /** "scope" (preloaded) or "cdef"; null before loading. */
+    public static function loadedVia(): ?string
+    {
+        return self::$loadedVia;
+    }
+
+    /** The library's version string, e.g. "mailport/0.1.0 rustls/0.23.46 ring". */
+    public static function version(): string
+    {
+        return (string) self::ffi()->mailport_version();
+    }
+
+    public static function abiVersion(): int
+    {
+        return (int) self::ffi()->mailport_abi_version();
+    }
+
+    /** The loaded library, loading it on first use. */
+    public static function ffi(): \FFI
+    {
+        return self::$ffi ??= self::load();
+    }
+
+    private static function load(): \FFI
+    {
+        if (!extension_loaded('ffi')) {
+            throw LibraryException::because(
+                "PHP's FFI extension is not loaded, and mailport calls libmailport through it",
+                'install or enable it: extension=ffi in php.ini (Debian and Ubuntu ship it in php8.x-common;'
+                . ' check with `php -m | grep FFI`)',
+            );
+        }
+        $mode = self::ffiMode();
+        if ($mode === 'disabled') {
+            throw LibraryException::because(
+                sprintf("PHP's FFI is disabled (ffi.enable=%s), and mailport calls libmailport through it", ini_get('ffi.enable')),
+                self::enableAdvice(),
+            );
+        }
+
+        $scopeError = null;
+        if (self::$configuredLibrary === null && self::$configuredHeader === null) {
+            try {
+                $ffi = \FFI::scope(self::SCOPE);
+                self::checkAbi($ffi, 'FFI scope ' . self::SCOPE);
+                self::$loadedFrom = 'FFI scope ' . self::SCOPE . ' (preloaded)';
+                self::$loadedVia = 'scope';
+                return $ffi;
+            } catch (\FFI\Exception $e) {
+                $scopeError = $e->getMessage();
+            }
+        }
+
+        $header = self::readHeader();
+        $tried = [];
+        foreach (self::libraryCandidates() as [$path, $origin]) {
+            if (self::isPath($path) && !is_file($path)) {
+                $tried[] = "$path ($origin): not found";
+                if ($origin === 'MAILPORT_LIBRARY' || $origin === 'Native::configure()') {
+                    break;
+                }
+                continue;
+            }
+            try {
+                $ffi = \FFI::cdef($header, $path);
+            } catch (\FFI\Exception $e) {
+                if (self::isRestriction($e)) {
+                    throw self::restricted($scopeError ?? $e->getMessage());
+                }
+                $tried[] = "$path ($origin): " . $e->getMessage();
+                if ($origin === 'MAILPORT_LIBRARY' || $origin === 'Native::configure()') {
+                    break;
+                }
+                continue;
+            }
+            $mismatch = self::abiMismatch($ffi, $path);
+            if ($mismatch !== null) {
+                // A stale build of another ABI (say target/release) must not hide a good one.
+                $tried[] = "$path ($origin): " . $mismatch;
+                if ($origin === 'MAILPORT_LIBRARY' || $origin === 'Native::configure()') {
+                    self::throwAbiMismatch($mismatch);
+                }
+                continue;
+            }
+            self::$loadedFrom = $path;
+            self::$loadedVia = 'cdef';
+            return $ffi;
+        }
+        throw LibraryException::because(
+            "libmailport could not be loaded. Tried:\n  - " . implode("\n  - ", $tried),
+            'build it with `cargo build --release -p mailport` in the mailport repository and set'
+            . ' MAILPORT_LIBRARY to target/release/libmailport.so, call Mailport\\Native::configure(libraryPath: ...),'
+            . ' or install it where the system linker finds it (ldconfig)',
+        );
+    }
+
+    /** "enabled", "preload" or "disabled", from the ffi.enable setting. */
+    public static function ffiMode(): string
+    {
+        $value = strtolower(trim((string) ini_get('ffi.enable')));
+        if ($value === 'preload') {
+            return 'preload';
+        }
+        return in_array($value, ['1', 'true', 'on', 'yes'], true) || (is_numeric($value) && (int) $value !== 0)
+            ? 'enabled' : 'disabled';
+    }
+
+    private static function enableAdvice(): string
+    {
+        $ini = php_ini_loaded_file();
+        return sprintf(
+            'set ffi.enable=true in php.ini%s, or preload %s with opcache.preload and keep ffi.enable=preload'
+            . ' (bindings/php/README.md shows both set-ups)',
+            $ini === false ? '' : " ($ini, or a file in its conf.d directory)",
+            self::preloadScript(),
+        );
+    }
+
+    private static function restricted(string $detail): LibraryException
+    {
+        return LibraryException::because(
+            sprintf(
+                "PHP's FFI only works in preloaded code here (ffi.enable=preload, the default, under the %s SAPI),"
+                . ' and mailport was not preloaded into this server (FFI said: %s)',
+                PHP_SAPI,
+                $detail,
+            ),
+            sprintf(
+                'add opcache.preload=%s to php.ini and keep ffi.enable=preload (when the server starts as root,'
+                . ' as php-fpm and Apache do, also opcache.preload_user=<the user requests run as> and'
+                . ' ffi.preload=<the header bin/mailport-ffi-header.php writes>; bindings/php/README.md shows'
+                . ' the set-up), or set ffi.enable=true in php.ini; then restart the server',
+                self::preloadScript(),
+            ),
+        );
+    }
+
+    private static function isRestriction(\FFI\Exception $e): bool
+    {
+        return str_contains($e->getMessage(), 'ffi.enable');
+    }
+
+    private static function preloadScript(): string
+    {
+        return realpath(__DIR__ . '/../preload.php') ?: 'bindings/php/preload.php';
+    }
+
+    private static function checkAbi(\FFI $ffi, string $from): void
+    {
+        $mismatch = self::abiMismatch($ffi, $from);
+        if ($mismatch !== null) {
+            self::throwAbiMismatch($mismatch);
+        }
+    }
+
+    /** Why the library's ABI is not the binding's, or null when it is. */
+    private static function abiMismatch(\FFI $ffi, string $from): ?string
+    {
+        $abi = (int) $ffi->mailport_abi_version();
+        if ($abi === self::ABI_VERSION) {
+            return null;
+        }
+        return sprintf(
+            'the libmailport loaded from %s has ABI %d (%s), but this PHP binding was written for ABI %d',
+            $from,
+            $abi,
+            (string) $ffi->mailport_version(),
+            self::ABI_VERSION,
+        );
+    }
+
+    private static function throwAbiMismatch(string $mismatch): never
+    {
+        throw LibraryException::because(
+            $mismatch,
+            'use the libmailport and the PHP binding of the same mailport release (rebuild the library'
+            . ' from the checkout this binding comes from, or point MAILPORT_LIBRARY at the matching one)',
+        );
+    }
+
+    private static function isPath(string $name): bool
+    {
+        return str_contains($name, '/') || str_contains($name, '\\');
+    }
+
+    /**
+     * Where the library is looked for, in order: [path or system name, where it comes from].
+     *
+     * @return list<array{0: string, 1: string}>
+     */
+    public static function libraryCandidates(): array
+    {
+        $env = getenv('MAILPORT_LIBRARY');
+        if (is_string($env) && $env !== '') {
+            return [[$env, 'MAILPORT_LIBRARY']];
+        }
+        if (self::$configuredLibrary !== null) {
+            return [[self::$configuredLibrary, 'Native::configure()']];
+        }
+        [$built, $system] = match (PHP_OS_FAMILY) {
+            'Darwin' => ['libmailport.dylib', ['libmailport.' . self::ABI_VERSION . '.dylib', 'libmailport.dylib']],
+            'Windows' => ['mailport.dll', ['mailport.dll']],
+            default => ['libmailport.so', ['libmailport.so.' . self::ABI_VERSION, 'libmailport.so']],
+        };
+        $found = [];
+        $targets = [];
+        $cargoTarget = getenv('CARGO_TARGET_DIR');
+        if (is_string($cargoTarget) && $cargoTarget !== '') {
+            $targets[] = [$cargoTarget, 'CARGO_TARGET_DIR'];
+        }
+        // The checkout this package sits in: bindings/php/src → walk up to a directory with target/.
+        for ($dir = dirname(__DIR__); ; $dir = dirname($dir)) {
+            if (is_dir($dir . '/target')) {
+                $targets[] = [$dir . '/target', 'build directory'];
+                break;
+            }
+            if (dirname($dir) === $dir) {
+                break;
+            }
+        }
+        foreach ($targets as [$target, $origin]) {
+            foreach (['release', 'debug'] as $profile) {
+                $found[] = ["$target/$profile/$built", "$origin, $profile"];
+            }
+        }
+        foreach ($system as $name) {
+            $found[] = [$name, 'system library path'];
+        }
+        return $found;
+    }
+
+    /**
+     * Where mailport_ffi.h is looked for: MAILPORT_FFI_HEADER, configure(), a copy inside the
+     * package (include/mailport_ffi.h, for distributions), the checkout's include/, then the
+     * system's include directories.
+     *
+     * @return list<string>
+     */
+    public static function headerCandidates(): array
+    {
+        $env = getenv('MAILPORT_FFI_HEADER');
+        if (is_string($env) && $env !== '') {
+            return [$env];
+        }
+        if (self::$configuredHeader !== null) {
+            return [self::$configuredHeader];
+        }
+        $package = dirname(__DIR__);
+        return [
+            $package . '/include/mailport_ffi.h',
+            dirname($package, 2) . '/include/mailport_ffi.h',
+            '/usr/local/include/mailport_ffi.h',
+            '/usr/include/mailport_ffi.h',
+        ];
+    }
+
+    public static function headerPath(): string
+    {
+        $candidates = self::headerCandidates();
+        foreach ($candidates as $path) {
+            if (is_file($path)) {
+                return $path;
+            }
+        }
+        throw LibraryException::because(
+            "mailport_ffi.h (libmailport's declarations for PHP FFI) was not found. Tried:\n  - "
+            . implode("\n  - ", $candidates),
+            'set MAILPORT_FFI_HEADER to its path (it is include/mailport_ffi.h in the mailport repository),'
+            . ' or call Mailport\\Native::configure(headerPath: ...)',
+        );
+    }
+
+    private static function readHeader(): string
+    {
+        $path = self::headerPath();
+        $text = @file_get_contents($path);
+        if ($text === false) {
+            throw LibraryException::because("cannot read $path", 'check its permissions');
+        }
+        return $text;
+    }
+
+    /**
+     * The header FFI::load() and ffi.preload take: FFI_SCOPE and FFI_LIB, then mailport_ffi.h.
+     * With no argument the library is the first existing candidate (see libraryCandidates()).
+     */
+    public static function scopeHeader(?string $library = null): string
+    {
+        $library ??= self::firstLibrary();
+        if (preg_match('/["\r\n]/', $library)) {
+            throw ExceptionFactory::argument('library path contains a quote or a line break: ' . $library);
+        }
+        return '#define FFI_SCOPE "' . self::SCOPE . "\"\n"
+            . '#define FFI_LIB "' . $library . "\"\n"
+            . self::readHeader();
+    }
+
+    private static function firstLibrary(): string
+    {
+        $candidates = self::libraryCandidates();
+        foreach ($candidates as [$path]) {
+            if (!self::isPath($path)) {
+                return $path;
+            }
+            if (is_file($path)) {
+                return realpath($path) ?: $path;
+            }
+        }
+        return $candidates[0][0];
+    }
+
+    /**
+     * Register the FFI scope "MAILPORT" while opcache preloads (called by preload.php), unless
+     * ffi.preload already did. Throws when that is impossible, saying what to configure.
+     */
+    public static function preload(): void
+    {
+        try {
+            $ffi = \FFI::scope(self::SCOPE);
+            self::checkAbi($ffi, 'FFI scope ' . self::SCOPE . ' (ffi.preload)');
+            return;
+        } catch (\FFI\Exception) {
+            // Not registered by ffi.preload: load it here.
+        }
+        $library = self::firstLibrary();
+        $header = self::scopeHeader($library);
+        $file = tempnam(sys_get_temp_dir(), 'mailport-ffi-');
+        if ($file === false || file_put_contents($file, $header) === false) {
+            throw LibraryException::because('cannot write a temporary header file in ' . sys_get_temp_dir());
+        }
+        try {
+            $ffi = \FFI::load($file);
+        } catch (\FFI\Exception $e) {
+            if (str_contains($e->getMessage(), 'preload_user')) {
+                throw LibraryException::because(
+                    'FFI::load() cannot register the MAILPORT scope here: PHP preloads in a child process'
+                    . ' when opcache.preload_user is set (FFI said: ' . $e->getMessage() . ')',
+                    sprintf(
+                        'write the scope header once with `php %s/bin/mailport-ffi-header.php %2$s` and add'
+                        . ' ffi.preload=%2$s to php.ini (next to opcache.preload)',
+                        dirname(__DIR__),
+                        sprintf('/etc/php/%d.%d/mailport-ffi.h', PHP_MAJOR_VERSION, PHP_MINOR_VERSION),
+                    ),
+                );
+            }
+            throw LibraryException::because(sprintf('FFI::load() failed for %s: %s', $library, $e->getMessage()));
+        } finally {
+            @unlink($file);
+        }
+        if ($ffi === null) {
+            throw LibraryException::because("FFI::load() failed for $library");
+        }
+        self::checkAbi($ffi, $library);
+    }
+
+    // ---------------------------------------------------------------- calls
+
+    /** Call a function that takes no error out-parameter and return what it returns. */
+    public static function invoke(string $function, mixed ...$args): mixed
+    {
+        return self::ffi()->$function(...$args);
+    }
+
+    /**
+     * Call a fallible function: append the error out-parameter, throw the matching exception on
+     * a non-zero result.
+     */
+    public static function call(string $function, mixed ...$args): void
+    {
+        $ffi = self::ffi();
+        $err = $ffi->new('mailport_error*');
+        $args[] = \FFI::addr($err);
+        $rc = (int) $ffi->$function(...$args);
+        if ($rc !== ErrorCode::OK) {
+            throw self::exception($rc, $err);
+        }
+    }
+
+    /**
+     * Call a fallible function whose last two parameters are `<type> **out` and the error, and
+     * return the new object (a `<type>*` the caller frees).
+     */
+    public static function callOut(string $function, string $type, mixed ...$args): CData
+    {
+        $ffi = self::ffi();
+        $out = $ffi->new($type . '*');
+        $err = $ffi->new('mailport_error*');
+        $args[] = \FFI::addr($out);
+        $args[] = \FFI::addr($err);
+        $rc = (int) $ffi->$function(...$args);
+        if ($rc !== ErrorCode::OK) {
+            throw self::exception($rc, $err);
+        }
+        if (\FFI::isNull($out)) {
+            throw ExceptionFactory::create(new ErrorInfo(ErrorCode::PANIC, "$function returned no object"));
+        }
+        return $out;
+    }
+
+    /** Build the exception for a failed call from its error object, and free the object. */
+    private static function exception(int $rc, CData $errSlot): ExceptionInterface
+    {
+        $ffi = self::ffi();
+        if (\FFI::isNull($errSlot)) {
+            return ExceptionFactory::create(new ErrorInfo($rc, (string) $ffi->mailport_result_str($rc)));
+        }
+        $e = $errSlot;
+        try {
+            $rejected = [];
+            $n = (int) $ffi->mailport_error_rejected_count($e);
+            for ($i = 0; $i < $n; $i++) {
+                $rejected[] = new RejectedRecipient(
+                    (string) $ffi->mailport_error_rejected_address($e, $i),
+                    (int) $ffi->mailport_error_rejected_reply_code($e, $i),
+                    (string) $ffi->mailport_error_rejected_reply($e, $i),
+                );
+            }
+            $invalid = [];
+            $n = (int) $ffi->mailport_error_invalid_address_count($e);
+            for ($i = 0; $i < $n; $i++) {
+                $invalid[] = new InvalidAddress(
+                    (string) $ffi->mailport_error_invalid_address_field($e, $i),
+                    (string) $ffi->mailport_error_invalid_address_input($e, $i),
+                    (string) $ffi->mailport_error_invalid_address_reason($e, $i),
+                );
+            }
+            $code = (int) $ffi->mailport_error_code($e);
+            return ExceptionFactory::create(new ErrorInfo(
+                $code !== ErrorCode::OK ? $code : $rc,
+                (string) $ffi->mailport_error_message($e),
+                (string) $ffi->mailport_error_hint($e),
+                (int) $ffi->mailport_error_reply_code($e),
+                (string) $ffi->mailport_error_enhanced_status($e),
+                (string) $ffi->mailport_error_server_reply($e),
+                (bool) $ffi->mailport_error_is_transient($e),
+                (string) $ffi->mailport_error_transcript($e),
+                $rejected,
+                $invalid,
+            ));
+        } finally {
+            $ffi->mailport_error_free($e);
+        }
+    }
+
+    // ---------------------------------------------------------------- arguments
+
+    /**
+     * A string for a `const char *` parameter. C strings end at the first NUL, so FFI would cut
+     * the value there without a word: refuse it instead, naming the parameter.
+     */
+    public static function str(?string $value, string $name): ?string
+    {
+        if ($value !== null && ($at = strpos($value, "\0")) !== false) {
+            throw ExceptionFactory::argument(
+                "$name contains a NUL byte at byte $at (C strings end at NUL, so it would be cut there)"
+            );
+        }
+        return $value;
+    }
+
+    /** An integer for an unsigned C parameter of `$bits` bits, refused when it would wrap. */
+    public static function uint(int $value, int $bits, string $name): int
+    {
+        if ($value < 0 || ($bits < 64 && $value >= (1 << $bits))) {
+            throw ExceptionFactory::argument(sprintf(
+                '%s must be between 0 and %s, got %d',
+                $name,
+                $bits < 64 ? (string) ((1 << $bits) - 1) : (string) PHP_INT_MAX,
+                $value,
+            ));
+        }
+        return $value;
+    }
+
+    /**
+     * Call a function that takes `(const uint8_t *data, size_t len)` at `$at` in `$args` with
+     * the bytes of `$data`, copied into C memory (outside memory_limit) for the call.
+     *
+     * @param list<mixed> $before arguments before the pointer
+     * @param list<mixed> $after  arguments after the length (without the error out-parameter)
+     */
+    public static function callWithBytes(string $function, array $before, string $data, array $after = [], ?string $outType = null): ?CData
+    {
+        $len = strlen($data);
+        $buf = null;
+        if ($len > 0) {
+            $buf = self::ffi()->new("uint8_t[$len]", false, true);
+            \FFI::memcpy($buf, $data, $len);
+        }
+        try {
+            $args = [...$before, $buf, $len, ...$after];
+            if ($outType !== null) {
+                return self::callOut($function, $outType, ...$args);
+            }
+            self::call($function, ...$args);
+            return null;
+        } finally {
+            if ($buf !== null) {
+                \FFI::free($buf);
+            }
+        }
+    }
+
+    /**
+     * Send raw bytes to an envelope: `mailport_client_send_raw`, with the recipients as a
+     * `const char *const *` array. Returns the receipt pointer.
+     *
+     * @param list<string> $recipients
+     */
+    public static function sendRaw(CData $client, string $from, array $recipients, string $data): CData
+    {
+        $ffi = self::ffi();
+        $count = count($recipients);
+        $array = null;
+        $keep = [];
+        if ($count > 0) {
+            $array = $ffi->new("const char*[$count]");
+            foreach (array_values($recipients) as $i => $recipient) {
+                $recipient = (string) self::str($recipient, "recipients[$i]");
+                $size = strlen($recipient) + 1;
+                $cstr = $ffi->new("char[$size]");
+                \FFI::memcpy($cstr, $recipient, $size - 1);
+                $keep[] = $cstr;
+                $array[$i] = $ffi->cast('char*', $cstr);
+            }
+        }
+        $receipt = self::callWithBytes(
+            'mailport_client_send_raw',
+            [$client, self::str($from, 'from'), $array, $count],
+            $data,
+            [],
+            'mailport_receipt',
+        );
+        unset($keep);
+        assert($receipt !== null);
+        return $receipt;
+    }
+
+    /**
+     * Set probe ports: `mailport_probe_options_set_ports` with a `uint16_t` array.
+     *
+     * @param list<int> $ports
+     */
+    public static function setProbePorts(CData $options, array $ports): void
+    {
+        $count = count($ports);
+        $array = $count > 0 ? self::ffi()->new("uint16_t[$count]") : null;
+        foreach (array_values($ports) as $i => $port) {
+            $array[$i] = self::uint($port, 16, "ports[$i]");
+        }
+        self::call('mailport_probe_options_set_ports', $options, $array, $count);
+    }
+
+    /** The client's transcript (`mailport_client_transcript_copy`, freed at once). */
+    public static function transcript(CData $client): string
+    {
+        $ffi = self::ffi();
+        $copy = $ffi->mailport_client_transcript_copy($client);
+        if ($copy === null || \FFI::isNull($copy)) {
+            throw ExceptionFactory::create(new ErrorInfo(
+                ErrorCode::INVALID_STATE,
+                'the client has no transcript: it is unusable after an internal error',
+                'close it and make a new one',
+            ));
+        }
+        try {
+            return \FFI::string($copy);
+        } finally {
+            $ffi->mailport_string_free($copy);
+        }
+    }
+
+    /** `mailport_message_render`: the message's RFC 5322 bytes. */
+    public static function render(CData $message): string
+    {
+        $ffi = self::ffi();
+        $needed = $ffi->new('size_t');
+        $size = 0;
+        for ($attempt = 0; $attempt < 5; $attempt++) {
+            $buf = $size > 0 ? $ffi->new("uint8_t[$size]", false, true) : null;
+            try {
+                $err = $ffi->new('mailport_error*');
+                $rc = (int) $ffi->mailport_message_render($message, $buf, $size, \FFI::addr($needed), \FFI::addr($err));
+                if ($rc === ErrorCode::OK) {
+                    return $buf === null ? '' : \FFI::string($buf, (int) $needed->cdata);
+                }
+                if ($rc !== ErrorCode::BUFFER_TOO_SMALL) {
+                    throw self::exception($rc, $err);
+                }
+                if (!\FFI::isNull($err)) {
+                    $ffi->mailport_error_free($err);
+                }
+                $size = (int) $needed->cdata;
+            } finally {
+                if ($buf !== null) {
+                    \FFI::free($buf);
+                }
+            }
+        }
+        throw ExceptionFactory::create(new ErrorInfo(ErrorCode::BUFFER_TOO_SMALL, 'the rendered message kept changing size'));
+    }
+
+    /** `mailport_wp_mail_parsed_value`: one parsed value of a wp_mail() call. */
+    public static function wpParsedValue(CData $wp, int $which): string
+    {
+        $ffi = self::ffi();
+        $needed = $ffi->new('size_t');
+        $err = $ffi->new('mailport_error*');
+        $rc = (int) $ffi->mailport_wp_mail_parsed_value($wp, $which, null, 0, \FFI::addr($needed), \FFI::addr($err));
+        if ($rc !== ErrorCode::BUFFER_TOO_SMALL && $rc !== ErrorCode::OK) {
+            throw self::exception($rc, $err);
+        }
+        if (!\FFI::isNull($err)) {
+            $ffi->mailport_error_free($err);
+        }
+        $size = (int) $needed->cdata + 1;
+        $buf = $ffi->new("char[$size]");
+        self::call('mailport_wp_mail_parsed_value', $wp, $which, $buf, $size, \FFI::addr($needed));
+        return \FFI::string($buf, (int) $needed->cdata);
+    }
+
+    /** Whether a pointer returned by C is NULL. */
+    public static function isNull(?CData $pointer): bool
+    {
+        return $pointer === null || \FFI::isNull($pointer);
+    }
+}

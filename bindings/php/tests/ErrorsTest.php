@@ -1,0 +1,298 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Mailport\Tests;
+
+use Mailport\Client;
+use Mailport\Config;
+use Mailport\ErrorCode;
+use Mailport\Exception\AttachmentException;
+use Mailport\Exception\CertificateException;
+use Mailport\Exception\ConnectException;
+use Mailport\Exception\ExceptionInterface;
+use Mailport\Exception\InvalidAddressException;
+use Mailport\Exception\InvalidArgumentException;
+use Mailport\Exception\MailportException;
+use Mailport\Exception\NetworkException;
+use Mailport\Exception\RecipientsRejectedException;
+use Mailport\Exception\SmtpException;
+use Mailport\Exception\TimeoutException;
+use Mailport\Exception\TlsException;
+use Mailport\Message;
+use Mailport\Tests\Support\MailportTestCase;
+use Mailport\Tests\Support\Paths;
+
+/** Each kind of failure becomes its exception class, with the C error's details. */
+final class ErrorsTest extends MailportTestCase
+{
+    private function message(): Message
+    {
+        return (new Message())->setFrom(self::FROM)->addTo(self::TO)->setSubject('errors')->setText('body');
+    }
+
+    public function testRefusedPortIsAConnectException(): void
+    {
+        $port = Paths::refusedPort();
+        $client = new Client(new Config(host: '127.0.0.1', port: $port, security: 'none', connectTimeoutMs: 3000));
+        try {
+            $client->send($this->message());
+            $this->fail('nothing listens there');
+        } catch (ConnectException $e) {
+            $this->assertInstanceOf(NetworkException::class, $e);
+            $this->assertSame(ErrorCode::CONNECT_REFUSED, $e->getCode());
+            $this->assertSame('MAILPORT_ERR_CONNECT_REFUSED', $e->getName());
+            $this->assertStringContainsString((string) $port, $e->getErrorMessage());
+            $this->assertStringContainsString('587', $e->getHint(), 'the hint suggests the submission ports');
+            $this->assertTrue($e->isTransient());
+            $this->assertSame(0, $e->getReplyCode());
+            $this->assertStringContainsString("connecting to 127.0.0.1:$port", $e->getTranscript());
+        }
+        $this->assertStringContainsString("connecting to 127.0.0.1:$port", $client->transcript());
+    }
+
+    public function testInvalidAddressesAreAllListedWithTheirField(): void
+    {
+        $message = new Message();
+        try {
+            $message->addTo(['ok@example.org', 'no-at-sign', 'Doe, John <john@example.org>']);
+            $this->fail('two entries are invalid');
+        } catch (InvalidAddressException $e) {
+            $this->assertInstanceOf(InvalidArgumentException::class, $e);
+            $this->assertInstanceOf(\InvalidArgumentException::class, $e);
+            $this->assertSame(ErrorCode::INVALID_ADDRESS, $e->getCode());
+            $invalid = $e->getInvalidAddresses();
+            $this->assertSame(['To', 'To'], array_map(static fn ($a) => $a->field, $invalid));
+            $this->assertSame('no-at-sign', $invalid[0]->input);
+            $this->assertStringContainsString("'@'", $invalid[0]->reason);
+            $this->assertStringContainsString('Doe', $invalid[1]->input);
+            $this->assertStringContainsString('no-at-sign', $e->getMessage());
+        }
+        // Nothing was added: all or nothing.
+        $this->assertStringNotContainsString('ok@example.org', $message->setFrom(self::FROM)->render());
+    }
+
+    public function testMissingAttachmentNamesThePath(): void
+    {
+        $path = $this->tempDir() . '/missing.pdf';
+        try {
+            $this->message()->attachFile($path);
+            $this->fail('the file does not exist');
+        } catch (AttachmentException $e) {
+            $this->assertInstanceOf(MailportException::class, $e);
+            $this->assertSame(ErrorCode::ATTACHMENT, $e->getCode());
+            $this->assertStringContainsString($path, $e->getMessage());
+        }
+    }
+
+    public function testAttachmentRemovedBeforeSendingIsReportedAndNothingIsDelivered(): void
+    {
+        $server = $this->server(['--mode', 'plain']);
+        $path = $this->tempDir() . '/vanishing.txt';
+        file_put_contents($path, 'soon gone');
+        $message = $this->message()->attachFile($path);
+        unlink($path);
+        try {
+            (new Client($this->configFor($server, 'none')))->send($message);
+            $this->fail('the attachment is gone');
+        } catch (AttachmentException $e) {
+            $this->assertStringContainsString($path, $e->getMessage());
+        }
+        $this->assertSame([], $server->messages());
+    }
+
+    public function testRejectedRecipientListsEachRefusal(): void
+    {
+        $server = $this->server(['--mode', 'plain', '--reject-rcpt', 'unknown']);
+        $message = $this->message()->addTo('unknown1@example.org, unknown2@example.org');
+        try {
+            (new Client($this->configFor($server, 'none')))->send($message);
+            $this->fail('two recipients are refused');
+        } catch (RecipientsRejectedException $e) {
+            $this->assertInstanceOf(SmtpException::class, $e);
+            $this->assertSame(ErrorCode::RECIPIENTS_REJECTED, $e->getCode());
+            $rejected = $e->getRejected();
+            $this->assertSame(['unknown1@example.org', 'unknown2@example.org'], array_map(static fn ($r) => $r->address, $rejected));
+            $this->assertSame([550, 550], array_map(static fn ($r) => $r->replyCode, $rejected));
+            $this->assertStringContainsString('5.1.1', $rejected[0]->reply);
+            $this->assertFalse($e->isTransient());
+        }
+        $this->assertSame([], $server->messages(), 'nothing is sent when a recipient is refused');
+    }
+
+    public function testTemporarilyRefusedRecipientIsTransient(): void
+    {
+        $server = $this->server(['--mode', 'plain', '--tempfail-rcpt', 'later']);
+        try {
+            (new Client($this->configFor($server, 'none')))->send($this->message()->addTo('later@example.org'));
+            $this->fail('the recipient is refused for now');
+        } catch (RecipientsRejectedException $e) {
+            $this->assertTrue($e->isTransient());
+            $this->assertSame(450, $e->getRejected()[0]->replyCode);
+        }
+    }
+
+    public function testSilentServerTimesOut(): void
+    {
+        $server = $this->server(['--mode', 'plain', '--hang', 'mail']);
+        $client = new Client($this->configFor($server, 'none', commandTimeoutMs: 800));
+        $start = microtime(true);
+        try {
+            $client->send($this->message());
+            $this->fail('the server never answers MAIL');
+        } catch (TimeoutException $e) {
+            $this->assertInstanceOf(NetworkException::class, $e);
+            $this->assertSame(ErrorCode::TIMEOUT, $e->getCode());
+            $this->assertTrue($e->isTransient());
+            $this->assertStringContainsString('C: MAIL FROM:<alice@example.test>', $e->getTranscript());
+        }
+        $this->assertLessThan(10, microtime(true) - $start);
+    }
+
+    public function testUntrustedCertificateIsACertificateException(): void
+    {
+        $server = $this->server(['--mode', 'starttls', '--untrusted']);
+        try {
+            (new Client($this->configFor($server, 'starttls')))->send($this->message());
+            $this->fail('the certificate is not trusted');
+        } catch (CertificateException $e) {
+            $this->assertInstanceOf(TlsException::class, $e);
+            $this->assertSame(ErrorCode::CERT_UNTRUSTED, $e->getCode());
+            $this->assertNotSame('', $e->getHint());
+        }
+        $this->assertSame([], $server->messages());
+    }
+
+    public function testImplicitTlsAgainstAPlaintextServerIsATlsException(): void
+    {
+        $server = $this->server(['--mode', 'plain']);
+        try {
+            (new Client($this->configFor($server, 'tls')))->send($this->message());
+            $this->fail('the server speaks plaintext');
+        } catch (TlsException $e) {
+            $this->assertSame(ErrorCode::PLAINTEXT_ON_TLS_PORT, $e->getCode());
+            $this->assertStringContainsString('STARTTLS', $e->getHint());
+        }
+    }
+
+    public function testNulBytesAreRefusedNamingTheParameter(): void
+    {
+        $cases = [
+            'subject' => static fn () => (new Message())->setSubject("Hello\0World"),
+            'to' => static fn () => (new Message())->addTo("bob@example.org\0evil@example.org"),
+            'to[1]' => static fn () => (new Message())->addTo(['a@example.org', "b@example.org\0"]),
+            'name' => static fn () => (new Message())->addHeader("X-A\0", 'v'),
+            'value' => static fn () => (new Message())->addHeader('X-A', "v\0"),
+            'filename' => static fn () => (new Message())->attachBytes("a\0.txt", 'x'),
+            'host' => static fn () => new Config(host: "smtp.example.com\0.evil"),
+            'password' => static fn () => new Config(host: 'h', username: 'u', password: "p\0q"),
+            'url' => static fn () => Config::fromUrl("smtp://h\0ost"),
+        ];
+        foreach ($cases as $parameter => $call) {
+            try {
+                $call();
+                $this->fail("a NUL in $parameter must be refused");
+            } catch (InvalidArgumentException $e) {
+                $this->assertInstanceOf(\InvalidArgumentException::class, $e);
+                $this->assertInstanceOf(ExceptionInterface::class, $e);
+                $this->assertSame(ErrorCode::INVALID_ARGUMENT, $e->getCode());
+                $this->assertStringStartsWith("$parameter contains a NUL byte at byte ", $e->getMessage());
+            }
+        }
+    }
+
+    public function testNulInARawRecipientIsRefused(): void
+    {
+        $server = $this->server(['--mode', 'plain']);
+        $client = new Client($this->configFor($server, 'none'));
+        $this->expectException(InvalidArgumentException::class);
+        $this->expectExceptionMessage('recipients[1] contains a NUL byte at byte 1');
+        $client->sendRaw('a@example.test', ['b@example.org', "c\0@example.org"], "Subject: x\r\n\r\nx\r\n");
+    }
+
+    public function testNumbersThatWouldWrapAreRefused(): void
+    {
+        foreach ([
+            'connectTimeoutMs' => static fn () => (new Config())->setConnectTimeoutMs(-1),
+            'port' => static fn () => (new Config())->setPort(1 << 33),
+        ] as $parameter => $call) {
+            try {
+                $call();
+                $this->fail("$parameter out of range must be refused");
+            } catch (InvalidArgumentException $e) {
+                $this->assertStringStartsWith("$parameter must be between 0 and", $e->getMessage());
+            }
+        }
+        $this->expectException(InvalidArgumentException::class);
+        $this->expectExceptionMessageMatches('/port/');
+        (new Config())->setPort(70000);
+    }
+
+    public function testConfigOptionsMustBeKnownAndNamed(): void
+    {
+        try {
+            Config::fromUrl('smtp://localhost', connectTimeout: 5);
+            $this->fail('connectTimeout is not an option (connectTimeoutMs is)');
+        } catch (InvalidArgumentException $e) {
+            $this->assertSame('unknown Config option "connectTimeout"', $e->getMessage());
+        }
+        try {
+            new Config(host: 'localhost', password: 'secret');
+            $this->fail('a password without a user name');
+        } catch (InvalidArgumentException $e) {
+            $this->assertStringContainsString('username is required', $e->getMessage());
+            $this->assertStringNotContainsString('secret', $e->getMessage());
+        }
+        $this->expectException(InvalidArgumentException::class);
+        $this->expectExceptionMessage('port must be a number or "auto"');
+        new Config(host: 'localhost', port: 'submission');
+    }
+
+    public function testArgumentErrorsFromTheLibrary(): void
+    {
+        try {
+            new Config(host: 'h', security: 'ssl');
+            $this->fail('unknown security');
+        } catch (InvalidArgumentException $e) {
+            $this->assertStringContainsString('starttls', $e->getMessage());
+        }
+        try {
+            Config::fromUrl('ftp://example.com');
+            $this->fail('unknown scheme');
+        } catch (InvalidArgumentException $e) {
+            $this->assertSame('MAILPORT_ERR_INVALID_ARGUMENT', $e->getName());
+            $this->assertStringContainsString('ftp', $e->getMessage());
+        }
+        try {
+            (new Message())->setSubject("two\r\nlines");
+            $this->fail('a line break in a header');
+        } catch (InvalidArgumentException $e) {
+            $this->assertStringContainsString('line break', $e->getMessage());
+        }
+        $this->expectException(InvalidArgumentException::class);
+        $this->expectExceptionMessage('host is not set');
+        new Client(new Config());
+    }
+
+    public function testCodesMapToClasses(): void
+    {
+        $classes = \Mailport\Exception\ExceptionFactory::CLASSES;
+        foreach (ErrorCode::all() as $name => $code) {
+            if ($code === ErrorCode::OK) {
+                $this->assertArrayNotHasKey($code, $classes);
+                continue;
+            }
+            $this->assertArrayHasKey($code, $classes, "no exception class for $name");
+            $exception = \Mailport\Exception\ExceptionFactory::create(new \Mailport\Exception\ErrorInfo($code, 'm', 'h'));
+            $this->assertInstanceOf(ExceptionInterface::class, $exception);
+            $this->assertSame($code, $exception->getCode());
+            $this->assertSame("m\nhint: h", $exception->getMessage());
+            $this->assertSame(
+                in_array($code, [1, 2, 100], true),
+                $exception instanceof \InvalidArgumentException,
+                "$name: argument errors, and only they, are \\InvalidArgumentException",
+            );
+        }
+        $this->assertInstanceOf(MailportException::class, \Mailport\Exception\ExceptionFactory::create(new \Mailport\Exception\ErrorInfo(150, 'x')));
+    }
+}

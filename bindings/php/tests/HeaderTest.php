@@ -1,0 +1,124 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Mailport\Tests;
+
+use Mailport\ErrorCode;
+use Mailport\Mailport;
+use Mailport\Native;
+use Mailport\Security;
+use Mailport\Tests\Support\Paths;
+use Mailport\WpValue;
+use PHPUnit\Framework\TestCase;
+
+/**
+ * include/mailport_ffi.h is loadable by PHP's FFI::cdef as it is, and the binding's constants and
+ * calls agree with it.
+ */
+final class HeaderTest extends TestCase
+{
+    private static function header(): string
+    {
+        return (string) file_get_contents(Paths::repo() . '/include/mailport_ffi.h');
+    }
+
+    private static function cdef(): \FFI
+    {
+        return \FFI::cdef(self::header(), (string) getenv('MAILPORT_LIBRARY'));
+    }
+
+    public function testTheHeaderLoadsWithFfiCdefAsItIs(): void
+    {
+        $this->assertDoesNotMatchRegularExpression('/^\s*#/m', self::header(), 'FFI::cdef has no preprocessor');
+        $ffi = self::cdef();
+        $this->assertSame(Native::ABI_VERSION, $ffi->mailport_abi_version());
+        $this->assertMatchesRegularExpression('#^mailport/\d+\.\d+\.\d+ #', $ffi->mailport_version());
+        $this->assertSame($ffi->mailport_version(), Mailport::version());
+        $this->assertSame(Native::ABI_VERSION, Mailport::abiVersion());
+        // A round trip through a handle, out-parameters and an error object, on the raw FFI.
+        $config = $ffi->new('mailport_config*');
+        $error = $ffi->new('mailport_error*');
+        $this->assertSame(2, $ffi->mailport_config_from_url('nope://x', \FFI::addr($config), \FFI::addr($error)));
+        $this->assertTrue(\FFI::isNull($config));
+        $this->assertStringContainsString('nope', $ffi->mailport_error_message($error));
+        $ffi->mailport_error_free($error);
+    }
+
+    public function testTheMailportHeaderDeclaresTheSameAbi(): void
+    {
+        $this->assertMatchesRegularExpression(
+            '/^#define MAILPORT_ABI_VERSION ' . Native::ABI_VERSION . '$/m',
+            (string) file_get_contents(Paths::repo() . '/include/mailport.h'),
+        );
+    }
+
+    public function testErrorCodesMatchTheHeader(): void
+    {
+        $ffi = self::cdef();
+        preg_match_all('/^\s+(MAILPORT_(?:OK|ERR_\w+)) = (\d+),$/m', self::header(), $m, PREG_SET_ORDER);
+        $fromHeader = [];
+        foreach ($m as [, $name, $value]) {
+            $fromHeader[$name === 'MAILPORT_OK' ? 'OK' : substr($name, strlen('MAILPORT_ERR_'))] = (int) $value;
+        }
+        $this->assertGreaterThan(30, count($fromHeader));
+        $this->assertSame($fromHeader, ErrorCode::all(), 'ErrorCode has exactly the codes of mailport_result');
+        foreach (ErrorCode::all() as $short => $code) {
+            $cname = ErrorCode::name($code);
+            $this->assertSame($code, $ffi->$cname, "FFI's $cname");
+            $this->assertSame($cname, $ffi->mailport_result_name($code));
+            $this->assertNotSame('', ErrorCode::describe($code));
+        }
+        $this->assertSame('MAILPORT_ERR_UNKNOWN', ErrorCode::name(150));
+        $this->assertSame($ffi->mailport_result_name(150), ErrorCode::name(150));
+    }
+
+    public function testEnumsMatchTheHeader(): void
+    {
+        $ffi = self::cdef();
+        foreach (Security::cases() as $security) {
+            $cname = 'MAILPORT_SECURITY_' . strtoupper($security->name === 'StartTls' ? 'starttls' : $security->value);
+            $this->assertSame($security->code(), $ffi->$cname, $cname);
+            $this->assertSame($security, Security::fromCode($ffi->$cname));
+        }
+        $this->assertSame(5, preg_match_all('/MAILPORT_SECURITY_\w+ =/', self::header()));
+        $names = [WpValue::FromEmail->value => 'MAILPORT_WP_FROM_EMAIL', WpValue::FromName->value => 'MAILPORT_WP_FROM_NAME',
+            WpValue::ContentType->value => 'MAILPORT_WP_CONTENT_TYPE', WpValue::Charset->value => 'MAILPORT_WP_CHARSET'];
+        foreach (WpValue::cases() as $value) {
+            $this->assertSame($value->value, $ffi->{$names[$value->value]});
+        }
+        $this->assertSame(4, preg_match_all('/MAILPORT_WP_\w+ =/', self::header()));
+        $this->assertSame(1, $ffi->MAILPORT_PROBE_SKIP_AUTH, 'Mailport::probe(skipAuth:)');
+        $this->assertSame(2, $ffi->MAILPORT_PROBE_ALLOW_RELAY, 'Mailport::probe(allowRelay:)');
+        $this->assertSame(0, $ffi->MAILPORT_PORT_AUTO, 'Config port "auto"');
+    }
+
+    public function testEveryFunctionTheBindingCallsIsDeclared(): void
+    {
+        preg_match_all('/^[^(\n]*?\b(mailport_\w+)\(/m', self::header(), $m);
+        $declared = array_unique($m[1]);
+        $used = [];
+        foreach (new \RecursiveIteratorIterator(new \RecursiveDirectoryIterator(Paths::package() . '/src')) as $file) {
+            if (str_ends_with((string) $file, '.php')) {
+                preg_match_all("/'(mailport_[a-z0-9_]+)'/", (string) file_get_contents((string) $file), $calls);
+                array_push($used, ...$calls[1]);
+                preg_match_all('/->(mailport_[a-z0-9_]+)\(/', (string) file_get_contents((string) $file), $calls);
+                array_push($used, ...$calls[1]);
+            }
+        }
+        $used = array_values(array_unique(array_filter(
+            $used,
+            // Type names passed to callOut(), not functions.
+            static fn (string $f): bool => !in_array($f, ['mailport_client', 'mailport_config', 'mailport_message', 'mailport_receipt', 'mailport_report'], true),
+        )));
+        $this->assertSame([], array_values(array_diff($used, $declared)), 'called but not declared');
+        // Everything is wrapped except the log callback (PHP callbacks across FFI leak and are
+        // slow: the transcript replaces it), the buffer form of the transcript (the _copy form is
+        // used) and mailport_result_name (ErrorCode::name() has the names without loading the
+        // library, checked against it above).
+        $this->assertEqualsCanonicalizing(
+            ['mailport_config_set_log_callback', 'mailport_client_transcript', 'mailport_result_name'],
+            array_values(array_diff($declared, $used)),
+        );
+    }
+}

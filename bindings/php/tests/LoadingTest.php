@@ -1,0 +1,163 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Mailport\Tests;
+
+use Mailport\Native;
+use Mailport\Tests\Support\MailportTestCase;
+use Mailport\Tests\Support\Paths;
+
+/**
+ * How the library is found and loaded, in child PHP processes: ffi.enable=true, the CLI's
+ * default, a disabled FFI, a missing library, an ABI mismatch.
+ */
+final class LoadingTest extends MailportTestCase
+{
+    private function sendScript(): string
+    {
+        return Paths::package() . '/tests/fixtures/send.php';
+    }
+
+    /**
+     * @param list<string> $phpArgs
+     * @return array{0: int, 1: array<string, mixed>|null, 2: string}
+     */
+    private function child(array $phpArgs, array $scriptArgs, array $env = []): array
+    {
+        [$rc, $out, $err] = $this->runProcess([PHP_BINARY, ...$phpArgs, $this->sendScript(), ...$scriptArgs], $env);
+        $json = json_decode(trim($out), true);
+        return [$rc, is_array($json) ? $json : null, $out . $err];
+    }
+
+    public function testFfiEnableTrueSendsThroughCdef(): void
+    {
+        $server = $this->server(['--mode', 'starttls']);
+        [$rc, $result, $output] = $this->child(['-d', 'ffi.enable=1'], [$server->host, (string) $server->port, $server->ca]);
+        $this->assertSame(0, $rc, $output);
+        $this->assertSame('cdef', $result['via']);
+        $this->assertSame(getenv('MAILPORT_LIBRARY'), $result['library']);
+        $this->assertSame(250, $result['reply']);
+        $this->assertNotNull($result['tls']);
+        $this->assertSame(['sent via cli'], $this->headers($this->inspect($server->onlyMessage()['data']), 'Subject'));
+    }
+
+    public function testTheCliWorksWithTheDefaultPreloadSetting(): void
+    {
+        $server = $this->server(['--mode', 'starttls']);
+        [$rc, $result, $output] = $this->child(['-d', 'ffi.enable=preload'], [$server->host, (string) $server->port, $server->ca]);
+        $this->assertSame(0, $rc, $output);
+        $this->assertSame('cdef', $result['via'], 'ffi.enable=preload allows FFI::cdef in the CLI');
+    }
+
+    public function testDisabledFfiSaysWhatToChange(): void
+    {
+        [$rc, $result, $output] = $this->child(['-d', 'ffi.enable=0'], ['127.0.0.1', '1', '/dev/null']);
+        $this->assertSame(3, $rc, $output);
+        $this->assertSame('Mailport\Exception\LibraryException', $result['class']);
+        $this->assertStringContainsString("PHP's FFI is disabled (ffi.enable=0)", $result['message']);
+        $this->assertStringContainsString('set ffi.enable=true in php.ini', $result['message']);
+        $this->assertStringContainsString(
+            'or preload ' . Paths::package() . '/preload.php with opcache.preload and keep ffi.enable=preload',
+            $result['message'],
+        );
+    }
+
+    public function testAMissingLibraryIsNamed(): void
+    {
+        [$rc, $result, $output] = $this->child(['-d', 'ffi.enable=1'], ['127.0.0.1', '1', '/dev/null'], ['MAILPORT_LIBRARY' => '/nonexistent/libmailport.so']);
+        $this->assertSame(3, $rc, $output);
+        $this->assertStringContainsString('libmailport could not be loaded', $result['message']);
+        $this->assertStringContainsString('/nonexistent/libmailport.so (MAILPORT_LIBRARY): not found', $result['message']);
+        $this->assertStringContainsString('cargo build --release -p mailport', $result['message']);
+    }
+
+    /** Build a stand-in libmailport that only reports an ABI and a version. */
+    private function fakeLibrary(string $path, int $abi): void
+    {
+        $gcc = trim((string) shell_exec('command -v gcc cc 2>/dev/null | head -n1'));
+        if ($gcc === '') {
+            $this->markTestSkipped('no C compiler to build a stand-in library');
+        }
+        @mkdir(dirname($path), 0755, true);
+        $source = dirname($path) . '/fake.c';
+        file_put_contents($source, "#include <stdint.h>\nuint32_t mailport_abi_version(void) { return $abi; }\n"
+            . "const char *mailport_version(void) { return \"mailport/9.9.9 fake\"; }\n");
+        exec(sprintf('%s -shared -fPIC -o %s %s 2>&1', $gcc, escapeshellarg($path), escapeshellarg($source)), $out, $rc);
+        $this->assertSame(0, $rc, implode("\n", $out));
+    }
+
+    private function fakeHeader(string $dir): string
+    {
+        file_put_contents("$dir/fake.h", "uint32_t mailport_abi_version(void);\nconst char *mailport_version(void);\n");
+        return "$dir/fake.h";
+    }
+
+    public function testALibraryOfAnotherAbiIsRefused(): void
+    {
+        $dir = $this->tempDir();
+        $this->fakeLibrary("$dir/libfake.so", 999);
+        [$rc, $result, $output] = $this->child(['-d', 'ffi.enable=1'], ['127.0.0.1', '1', '/dev/null'], [
+            'MAILPORT_LIBRARY' => "$dir/libfake.so",
+            'MAILPORT_FFI_HEADER' => $this->fakeHeader($dir),
+        ]);
+        $this->assertSame(3, $rc, $output);
+        $this->assertStringContainsString(
+            "the libmailport loaded from $dir/libfake.so has ABI 999 (mailport/9.9.9 fake), but this PHP binding was written for ABI "
+            . Native::ABI_VERSION,
+            $result['message'],
+        );
+    }
+
+    public function testAStaleBuildOfAnotherAbiDoesNotHideAGoodOne(): void
+    {
+        $target = $this->tempDir();
+        $this->fakeLibrary("$target/release/libmailport.so", 999);
+        $this->fakeLibrary("$target/debug/libmailport.so", Native::ABI_VERSION);
+        [$rc, $out, $err] = $this->runProcess(
+            [PHP_BINARY, '-d', 'ffi.enable=1', '-r', 'require $argv[1]; echo Mailport\Mailport::abiVersion(), " ", Mailport\Native::libraryPath();', Paths::package() . '/autoload.php'],
+            ['MAILPORT_LIBRARY' => null, 'CARGO_TARGET_DIR' => $target, 'MAILPORT_FFI_HEADER' => $this->fakeHeader($target)],
+        );
+        $this->assertSame(0, $rc, $out . $err);
+        $this->assertSame(Native::ABI_VERSION . " $target/debug/libmailport.so", $out);
+    }
+
+    public function testLibrarySearchOrder(): void
+    {
+        $saved = getenv('MAILPORT_LIBRARY');
+        $savedTarget = getenv('CARGO_TARGET_DIR');
+        try {
+            putenv('MAILPORT_LIBRARY=/opt/x/libmailport.so');
+            $this->assertSame([['/opt/x/libmailport.so', 'MAILPORT_LIBRARY']], Native::libraryCandidates());
+            putenv('MAILPORT_LIBRARY');
+            putenv('CARGO_TARGET_DIR');
+            $target = Paths::repo() . '/target';
+            $this->assertSame([
+                ["$target/release/libmailport.so", 'build directory, release'],
+                ["$target/debug/libmailport.so", 'build directory, debug'],
+                ['libmailport.so.' . Native::ABI_VERSION, 'system library path'],
+                ['libmailport.so', 'system library path'],
+            ], Native::libraryCandidates());
+        } finally {
+            putenv($saved === false ? 'MAILPORT_LIBRARY' : "MAILPORT_LIBRARY=$saved");
+            putenv($savedTarget === false ? 'CARGO_TARGET_DIR' : "CARGO_TARGET_DIR=$savedTarget");
+        }
+        $this->assertSame(Paths::repo() . '/include/mailport_ffi.h', Native::headerPath());
+    }
+
+    public function testTheScopeHeaderForFfiPreload(): void
+    {
+        $file = $this->tempDir() . '/mailport-ffi.h';
+        [$rc, , $err] = $this->runProcess([PHP_BINARY, Paths::package() . '/bin/mailport-ffi-header.php', $file]);
+        $this->assertSame(0, $rc, $err);
+        $this->assertStringContainsString("set ffi.preload=$file", $err);
+        $lines = explode("\n", (string) file_get_contents($file), 3);
+        $this->assertSame('#define FFI_SCOPE "MAILPORT"', $lines[0]);
+        $this->assertSame('#define FFI_LIB "' . realpath((string) getenv('MAILPORT_LIBRARY')) . '"', $lines[1]);
+        $this->assertSame(file_get_contents(Paths::repo() . '/include/mailport_ffi.h'), $lines[2]);
+        // And PHP accepts it as ffi.preload.
+        [$rc, $out, $err] = $this->runProcess([PHP_BINARY, '-d', "ffi.preload=$file", '-r', 'echo FFI::scope("MAILPORT")->mailport_abi_version();']);
+        $this->assertSame(0, $rc, $err);
+        $this->assertSame((string) Native::ABI_VERSION, $out);
+    }
+}

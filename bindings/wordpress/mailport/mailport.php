@@ -1,0 +1,523 @@
+<?php
+/**
+ * Plugin Name:       Mailport SMTP
+ * Plugin URI:        https://github.com/mailport/mailport/tree/main/bindings/wordpress
+ * Description:       Sends every wp_mail() through your SMTP server with libmailport: STARTTLS or implicit TLS with verified certificates, AUTH, attachments streamed from disk, and errors that say what to fix. Configured with MAILPORT_* constants in wp-config.php.
+ * Version:           0.1.0
+ * Requires at least: 5.7
+ * Requires PHP:      8.1
+ * License:           MIT OR Apache-2.0
+ * Text Domain:       mailport
+ *
+ * How it works: the plugin answers WordPress's `pre_wp_mail` filter (WordPress 5.7+). When
+ * MAILPORT_HOST is not defined it returns null and WordPress sends as it always did; otherwise it
+ * builds the message from the (already `wp_mail`-filtered) arguments with Mailport\WpMail, runs
+ * the wp_mail_from, wp_mail_from_name, wp_mail_content_type and wp_mail_charset filters, sends it
+ * with a Mailport\Client kept for the rest of the request, fires wp_mail_succeeded or
+ * wp_mail_failed, and returns true or false, as wp_mail() does. See README.md.
+ *
+ * The PHP binding (the Mailport\ classes) is found, first match wins:
+ *   1. already loaded (opcache.preload=…/preload.php, or a site-wide Composer autoloader);
+ *   2. the MAILPORT_PHP_BINDING constant: the binding's autoload.php, or its directory;
+ *   3. a copy inside this plugin: vendor/mailport/autoload.php (the binding's directory copied
+ *      there for distribution), or vendor/autoload.php (composer require mailport/mailport);
+ *   4. the mailport checkout this plugin sits in: ../../php/autoload.php, i.e. bindings/php next
+ *      to bindings/wordpress.
+ */
+
+defined('ABSPATH') || exit;
+
+const MAILPORT_PLUGIN_VERSION = '0.1.0';
+
+/**
+ * Load the PHP binding (see the file header). Returns null when it is available, else why not.
+ */
+function mailport_load_binding(): ?string
+{
+    static $result = false;
+    if ($result !== false) {
+        return $result;
+    }
+    if (class_exists('Mailport\\Client', false)) {
+        return $result = null;
+    }
+    $candidates = [];
+    if (defined('MAILPORT_PHP_BINDING') && MAILPORT_PHP_BINDING !== '') {
+        $path = (string) MAILPORT_PHP_BINDING;
+        $candidates[] = is_dir($path) ? rtrim($path, '/\\') . '/autoload.php' : $path;
+    } else {
+        $candidates[] = __DIR__ . '/vendor/mailport/autoload.php';
+        $candidates[] = __DIR__ . '/vendor/autoload.php';
+        $candidates[] = dirname(__DIR__, 2) . '/php/autoload.php';
+    }
+    foreach ($candidates as $file) {
+        if (is_file($file)) {
+            require_once $file;
+            if (class_exists('Mailport\\Client')) {
+                return $result = null;
+            }
+        }
+    }
+    return $result = sprintf(
+        'the mailport PHP binding (Mailport\\Client) was not found; looked for %s. Define MAILPORT_PHP_BINDING in wp-config.php as the path of the binding\'s autoload.php, or copy the binding (bindings/php) to %s',
+        implode(', ', $candidates),
+        __DIR__ . '/vendor/mailport',
+    );
+}
+
+/**
+ * Point the binding at MAILPORT_LIBRARY (the path of libmailport.so) and MAILPORT_FFI_HEADER (the
+ * path of mailport_ffi.h) before it loads the library. Without them the binding looks for both
+ * itself (see Mailport\Native: the MAILPORT_LIBRARY environment variable, the checkout's target/,
+ * the system's library path; for the header, the binding's include/ and the checkout's).
+ */
+function mailport_configure_library(): void
+{
+    static $done = false;
+    if ($done) {
+        return;
+    }
+    $done = true;
+    $library = defined('MAILPORT_LIBRARY') && MAILPORT_LIBRARY !== '' ? (string) MAILPORT_LIBRARY : null;
+    $header = defined('MAILPORT_FFI_HEADER') && MAILPORT_FFI_HEADER !== '' ? (string) MAILPORT_FFI_HEADER : null;
+    if (($library !== null || $header !== null) && \Mailport\Native::libraryPath() === null) {
+        \Mailport\Native::configure($library, $header);
+    }
+}
+
+/** Whether wp-config.php configures mailport (MAILPORT_HOST is defined and not empty). */
+function mailport_is_configured(): bool
+{
+    return defined('MAILPORT_HOST') && is_string(MAILPORT_HOST) && MAILPORT_HOST !== '';
+}
+
+/** A configuration mistake found by the plugin, as a Mailport exception (it carries a hint). */
+function mailport_config_error(string $message, string $hint = ''): \Mailport\Exception\InvalidArgumentException
+{
+    return new \Mailport\Exception\InvalidArgumentException(
+        new \Mailport\Exception\ErrorInfo(\Mailport\ErrorCode::INVALID_ARGUMENT, $message, $hint)
+    );
+}
+
+/**
+ * The Mailport\Config the MAILPORT_* constants describe. Throws a Mailport exception when the
+ * binding or libmailport cannot be loaded or a constant has a wrong value.
+ */
+function mailport_config(): \Mailport\Config
+{
+    $missing = mailport_load_binding();
+    if ($missing !== null) {
+        throw new RuntimeException($missing);
+    }
+    if (!mailport_is_configured()) {
+        throw mailport_config_error(
+            'mailport is not configured: MAILPORT_HOST is not defined',
+            "define('MAILPORT_HOST', 'smtp.example.com'); and the other MAILPORT_* constants in wp-config.php",
+        );
+    }
+    mailport_configure_library();
+
+    $config = new \Mailport\Config(host: MAILPORT_HOST);
+
+    if (defined('MAILPORT_PORT') && MAILPORT_PORT !== '' && MAILPORT_PORT !== null) {
+        $port = MAILPORT_PORT;
+        if (is_string($port) && ctype_digit($port)) {
+            $port = (int) $port;
+        }
+        if (!is_int($port) && !(is_string($port) && strtolower($port) === 'auto')) {
+            throw mailport_config_error(
+                sprintf('MAILPORT_PORT must be a port number or "auto", not %s', var_export($port, true)),
+                "for example define('MAILPORT_PORT', 587);",
+            );
+        }
+        $config->setPort($port);
+    }
+    if (defined('MAILPORT_SECURITY') && MAILPORT_SECURITY !== '' && MAILPORT_SECURITY !== null) {
+        try {
+            $config->setSecurity((string) MAILPORT_SECURITY);
+        } catch (\Mailport\Exception\InvalidArgumentException $e) {
+            throw mailport_config_error(
+                'MAILPORT_SECURITY: ' . $e->getErrorMessage(),
+                "use 'starttls' (port 587 and 2525), 'tls' (port 465, also called SSL/SMTPS), 'auto' (by port) or 'none' (no encryption: only for a relay on the same machine)",
+            );
+        }
+    }
+
+    $user = defined('MAILPORT_USER') ? (string) MAILPORT_USER : '';
+    $password = defined('MAILPORT_PASSWORD') ? (string) MAILPORT_PASSWORD : '';
+    $token = defined('MAILPORT_OAUTH_TOKEN') ? (string) MAILPORT_OAUTH_TOKEN : '';
+    if ($user !== '') {
+        if ($token !== '') {
+            $config->setOAuth2Token($user, $token);
+        } elseif ($password !== '') {
+            $config->setCredentials($user, $password);
+        } else {
+            throw mailport_config_error(
+                'MAILPORT_USER is set but neither MAILPORT_PASSWORD nor MAILPORT_OAUTH_TOKEN is',
+                'define one of them in wp-config.php, or remove MAILPORT_USER if the server needs no login',
+            );
+        }
+    } elseif ($password !== '' || $token !== '') {
+        throw mailport_config_error(
+            'MAILPORT_PASSWORD or MAILPORT_OAUTH_TOKEN is set without MAILPORT_USER',
+            "define('MAILPORT_USER', 'the login name'); in wp-config.php",
+        );
+    }
+
+    if (defined('MAILPORT_TIMEOUT') && MAILPORT_TIMEOUT !== '' && MAILPORT_TIMEOUT !== null) {
+        if (!is_numeric(MAILPORT_TIMEOUT) || MAILPORT_TIMEOUT <= 0) {
+            throw mailport_config_error(
+                sprintf('MAILPORT_TIMEOUT must be a number of seconds above 0, not %s', var_export(MAILPORT_TIMEOUT, true)),
+            );
+        }
+        // The longest one wp_mail() call may take; no single step waits longer than that either.
+        $ms = max(1, (int) round((float) MAILPORT_TIMEOUT * 1000));
+        $config->setSendTimeoutMs($ms);
+        $config->setConnectTimeoutMs(min($ms, 10000));
+        $config->setCommandTimeoutMs(min($ms, 60000));
+        $config->setDataTimeoutMs(min($ms, 120000));
+    }
+    if (defined('MAILPORT_CA_FILE') && MAILPORT_CA_FILE !== '' && MAILPORT_CA_FILE !== null) {
+        foreach ((array) MAILPORT_CA_FILE as $file) {
+            $file = (string) $file;
+            if (!is_file($file) || !is_readable($file)) {
+                throw mailport_config_error(
+                    sprintf('MAILPORT_CA_FILE: %s %s', $file, file_exists($file) ? 'cannot be read by PHP' : 'does not exist'),
+                    'give the path of the PEM file of the CA that signed the server\'s certificate, readable by the web server\'s user',
+                );
+            }
+            $config->addCaFile($file);
+        }
+    }
+
+    /**
+     * Fires with the Config made from the MAILPORT_* constants, before the client is made: the
+     * place for settings without a constant (setHeloName, setTlsServerName, ...).
+     *
+     * @param \Mailport\Config $config
+     */
+    do_action('mailport_config', $config);
+
+    return $config;
+}
+
+/**
+ * The client for this request, made on first use and kept in a static (one SMTP session for all
+ * the mail of a request; closed with QUIT at shutdown).
+ */
+function mailport_client(): \Mailport\Client
+{
+    static $client = null;
+    if ($client === null) {
+        $client = new \Mailport\Client(mailport_config());
+        add_action('shutdown', static function () use (&$client): void {
+            if ($client !== null) {
+                try {
+                    $client->close();
+                } catch (Throwable $e) {
+                    // The request is over; a failed QUIT changes nothing.
+                }
+            }
+        }, PHP_INT_MAX);
+    }
+    return $client;
+}
+
+/** The receipt of the last message this request sent through mailport, or null. */
+function mailport_last_receipt(?\Mailport\Receipt $set = null): ?\Mailport\Receipt
+{
+    static $last = null;
+    if ($set !== null) {
+        $last = $set;
+    }
+    return $last;
+}
+
+/** A filter's result as a string: WordPress casts what PHPMailer gets, so do we. */
+function mailport_filter_string(string $filter, $value): string
+{
+    if (is_string($value)) {
+        return $value;
+    }
+    if (is_scalar($value) || $value === null || $value instanceof Stringable) {
+        return (string) $value;
+    }
+    throw mailport_config_error(
+        sprintf('the %s filter returned %s, not a string', $filter, get_debug_type($value)),
+        sprintf('check the callbacks hooked to %s', $filter),
+    );
+}
+
+/**
+ * The `pre_wp_mail` filter: null (let WordPress send) when mailport is not configured or another
+ * callback already decided; otherwise sends and returns what wp_mail() returns.
+ *
+ * @param null|bool $return
+ * @param array     $atts   wp_mail()'s arguments, after the `wp_mail` filter
+ */
+function mailport_pre_wp_mail($return, $atts)
+{
+    if ($return !== null || !mailport_is_configured()) {
+        return $return;
+    }
+    return mailport_wp_mail(is_array($atts) ? $atts : []);
+}
+add_filter('pre_wp_mail', 'mailport_pre_wp_mail', 10, 2);
+
+/**
+ * Send one wp_mail() call through mailport: true when the server accepted it (wp_mail_succeeded
+ * fired), false otherwise (wp_mail_failed fired with a WP_Error carrying mailport's details).
+ *
+ * @param array $atts to, subject, message, headers, attachments (and embeds, WordPress 6.9)
+ */
+function mailport_wp_mail(array $atts): bool
+{
+    $to = $atts['to'] ?? [];
+    $subject = (string) ($atts['subject'] ?? '');
+    $message = (string) ($atts['message'] ?? '');
+    $headers = $atts['headers'] ?? '';
+    $attachments = $atts['attachments'] ?? [];
+    $embeds = $atts['embeds'] ?? [];
+
+    $headers = is_array($headers) ? array_values(array_map('strval', $headers)) : (string) $headers;
+    if (!is_array($attachments)) {
+        // WordPress accepts a newline-separated string.
+        $attachments = $attachments === '' || $attachments === null
+            ? [] : explode("\n", str_replace("\r\n", "\n", (string) $attachments));
+    }
+    $to_list = is_array($to) ? array_values(array_map('strval', $to)) : (string) $to;
+
+    // What wp_mail_succeeded / wp_mail_failed receive, as WordPress documents it.
+    $mail_data = [
+        'to' => is_array($to_list) ? $to_list : [$to_list],
+        'subject' => $subject,
+        'message' => $message,
+        'headers' => $headers,
+        'attachments' => $attachments,
+    ];
+    if ($embeds) {
+        $mail_data['embeds'] = $embeds;
+    }
+
+    try {
+        $missing = mailport_load_binding();
+        if ($missing !== null) {
+            throw new RuntimeException($missing);
+        }
+        $client = mailport_client();
+
+        $wp = new \Mailport\WpMail($to_list, $subject, $message, $headers, $attachments, is_array($embeds) ? $embeds : []);
+        $host = wp_parse_url(network_home_url(), PHP_URL_HOST);
+        if (is_string($host) && $host !== '') {
+            $wp->setSiteDomain($host);
+        }
+        $charset = get_bloginfo('charset');
+        if (is_string($charset) && $charset !== '') {
+            $wp->setDefaultCharset($charset);
+        }
+        $from = defined('MAILPORT_FROM') && MAILPORT_FROM !== '' ? (string) MAILPORT_FROM : null;
+        $from_name = defined('MAILPORT_FROM_NAME') && MAILPORT_FROM_NAME !== '' ? (string) MAILPORT_FROM_NAME : null;
+        if ($from !== null || $from_name !== null) {
+            $wp->setDefaultFrom($from, $from_name);
+        }
+
+        // WordPress's filters, on the values its own parsing gives (wp_mail_from gets the From
+        // header's address, or the default).
+        foreach (\Mailport\WpValue::cases() as $which) {
+            $parsed = $wp->parsedValue($which);
+            $filtered = mailport_filter_string($which->filter(), apply_filters($which->filter(), $parsed));
+            $wp->override($which, $filtered === $parsed ? null : $filtered);
+        }
+        // MAILPORT_FORCE_FROM: the configured sender, whatever the call or a filter said.
+        if (defined('MAILPORT_FORCE_FROM') && MAILPORT_FORCE_FROM) {
+            if ($from === null) {
+                throw mailport_config_error(
+                    'MAILPORT_FORCE_FROM is set but MAILPORT_FROM is not',
+                    "define('MAILPORT_FROM', 'wordpress@your-domain'); in wp-config.php",
+                );
+            }
+            $wp->override(\Mailport\WpValue::FromEmail, $from);
+            if ($from_name !== null) {
+                $wp->override(\Mailport\WpValue::FromName, $from_name);
+            }
+        }
+
+        $built = $wp->build();
+        $wp->close();
+        if (defined('MAILPORT_ENVELOPE_SENDER') && MAILPORT_ENVELOPE_SENDER !== '' && MAILPORT_ENVELOPE_SENDER !== null) {
+            $built->setEnvelopeFrom((string) MAILPORT_ENVELOPE_SENDER);
+        }
+
+        /**
+         * Fires with the built message just before it is sent: the place to add what wp_mail()'s
+         * arguments cannot express (mailport has no phpmailer_init).
+         *
+         * @param \Mailport\Message $built
+         * @param array             $atts  wp_mail()'s arguments
+         */
+        do_action('mailport_before_send', $built, $atts);
+
+        $receipt = $client->send($built);
+        $built->close();
+        mailport_last_receipt($receipt);
+    } catch (Throwable $e) {
+        do_action('wp_mail_failed', new WP_Error('wp_mail_failed', $e->getMessage(), $mail_data + mailport_error_data($e)));
+        return false;
+    }
+
+    /** This action is documented in wp-includes/pluggable.php */
+    do_action('wp_mail_succeeded', $mail_data);
+    return true;
+}
+
+/**
+ * What wp_mail_failed's WP_Error data carries besides the mail data: mailport_code (e.g.
+ * "MAILPORT_ERR_AUTH_FAILED"), reply_code (e.g. 535, or 0), enhanced_status ("5.7.8" or ""),
+ * server_reply, hint, transcript (redacted: no passwords), transient, and when present
+ * invalid_addresses and rejected_recipients.
+ */
+function mailport_error_data(Throwable $e): array
+{
+    if ($e instanceof \Mailport\Exception\ExceptionInterface) {
+        $data = [
+            'mailport_code' => $e->getName(),
+            'reply_code' => $e->getReplyCode(),
+            'enhanced_status' => $e->getEnhancedStatus(),
+            'server_reply' => $e->getServerReply(),
+            'hint' => $e->getHint(),
+            'transcript' => $e->getTranscript(),
+            'transient' => $e->isTransient(),
+        ];
+        $invalid = $e->getInvalidAddresses();
+        if ($invalid) {
+            $data['invalid_addresses'] = array_map(static fn ($a): array => [
+                'field' => $a->field, 'input' => $a->input, 'reason' => $a->reason,
+            ], $invalid);
+        }
+        $rejected = $e->getRejected();
+        if ($rejected) {
+            $data['rejected_recipients'] = array_map(static fn ($r): array => [
+                'address' => $r->address, 'reply_code' => $r->replyCode, 'reply' => $r->reply,
+            ], $rejected);
+        }
+        return $data;
+    }
+    return [
+        'mailport_code' => 'MAILPORT_PLUGIN_ERROR',
+        'reply_code' => 0,
+        'enhanced_status' => '',
+        'server_reply' => '',
+        'hint' => $e instanceof RuntimeException && mailport_load_binding() !== null
+            ? 'install the mailport PHP binding (see the plugin\'s README.md)'
+            : sprintf('%s in %s:%d', get_class($e), $e->getFile(), $e->getLine()),
+        'transcript' => '',
+        'transient' => false,
+    ];
+}
+
+/**
+ * Send a test mail to $to through wp_mail() (so through every filter, as any plugin's mail goes)
+ * with mailport. Returns true, or a WP_Error saying why not (its data as wp_mail_failed's);
+ * mailport_last_receipt() then has the server's reply. Callable from any PHP context once
+ * WordPress is loaded, e.g. php -r 'require "wp-load.php"; var_dump(mailport_send_test_mail("me@example.com"));'
+ *
+ * @return true|WP_Error
+ */
+function mailport_send_test_mail(string $to)
+{
+    if (!mailport_is_configured()) {
+        return new WP_Error('mailport_not_configured', 'mailport is not configured: MAILPORT_HOST is not defined in wp-config.php');
+    }
+    $error = null;
+    $catch = static function ($e) use (&$error): void {
+        $error = $e;
+    };
+    add_action('wp_mail_failed', $catch);
+    try {
+        $site = wp_specialchars_decode((string) get_bloginfo('name'), ENT_QUOTES);
+        $body = sprintf(
+            "This is a test mail from %s (%s), sent by the Mailport SMTP plugin %s through %s.\n\n"
+            . "If you read this, wp_mail() works.\n\nSent %s by %s.\n",
+            $site === '' ? 'WordPress' : $site,
+            home_url('/'),
+            MAILPORT_PLUGIN_VERSION,
+            MAILPORT_HOST . (defined('MAILPORT_PORT') ? ':' . MAILPORT_PORT : ''),
+            gmdate('Y-m-d H:i:s') . ' UTC',
+            mailport_library_version(),
+        );
+        $sent = wp_mail($to, sprintf('Mailport test mail from %s', $site === '' ? 'WordPress' : $site), $body);
+    } finally {
+        remove_action('wp_mail_failed', $catch);
+    }
+    if ($sent) {
+        return true;
+    }
+    return $error instanceof WP_Error ? $error : new WP_Error('wp_mail_failed', 'wp_mail() returned false');
+}
+
+/**
+ * Check the configured server without sending anything (Mailport::probe): which ports work, which
+ * to use and why, what is wrong with the others. With MAILPORT_PORT set to a number only that port
+ * is checked, else 587, 465, 2525 and 25. Returns the Mailport\Report (->ok, ->summary,
+ * ->findings, ->json); throws a Mailport exception when mailport is not configured or cannot load.
+ *
+ * @param list<int>|null $ports the ports to check instead
+ */
+function mailport_check_connection(?array $ports = null): \Mailport\Report
+{
+    $config = mailport_config();
+    if ($ports === null && defined('MAILPORT_PORT') && (is_int(MAILPORT_PORT) || ctype_digit((string) MAILPORT_PORT))) {
+        $ports = [(int) MAILPORT_PORT];
+    }
+    $deadline = null;
+    if (defined('MAILPORT_TIMEOUT') && is_numeric(MAILPORT_TIMEOUT) && MAILPORT_TIMEOUT > 0) {
+        $deadline = max(1, (int) round((float) MAILPORT_TIMEOUT * 1000));
+    }
+    return \Mailport\Mailport::probe($config, $ports, $deadline);
+}
+
+/** "mailport/0.1.0 rustls/…", or why the library is not available. */
+function mailport_library_version(): string
+{
+    try {
+        if (mailport_load_binding() !== null) {
+            return 'mailport (PHP binding not found)';
+        }
+        mailport_configure_library();
+        return \Mailport\Mailport::version();
+    } catch (Throwable $e) {
+        return 'mailport (library not loaded: ' . $e->getMessage() . ')';
+    }
+}
+
+/**
+ * Tell administrators when mailport is configured but cannot work (binding or library missing),
+ * since every mail would then fail.
+ */
+function mailport_admin_notice(): void
+{
+    if (!mailport_is_configured() || !current_user_can('manage_options')) {
+        return;
+    }
+    $problem = mailport_load_binding();
+    if ($problem === null) {
+        try {
+            mailport_configure_library();
+            \Mailport\Mailport::version(); // loads libmailport
+            return;
+        } catch (Throwable $e) {
+            $problem = $e->getMessage();
+        }
+    }
+    printf(
+        '<div class="notice notice-error"><p><strong>Mailport SMTP:</strong> %s</p><p>%s</p></div>',
+        esc_html__('MAILPORT_HOST is set, but mail cannot be sent: every wp_mail() call fails until this is fixed.', 'mailport'),
+        nl2br(esc_html($problem)),
+    );
+}
+add_action('admin_notices', 'mailport_admin_notice');
+
+if (defined('WP_CLI') && WP_CLI) {
+    require_once __DIR__ . '/includes/class-mailport-cli-command.php';
+    WP_CLI::add_command('mailport', 'Mailport_CLI_Command');
+}
