@@ -268,3 +268,45 @@ fn check_against_capture_and_closed_ports() {
     );
     assert_eq!(out.status.code(), Some(11), "{}", text(&out.stdout));
 }
+
+#[test]
+fn a_large_message_goes_to_capture_in_bdat_chunks_and_arrives_intact() {
+    let dir = temp_dir("bdat");
+    let body = dir.join("body.txt");
+    std::fs::write(&body, "Three megabytes attached.\n").unwrap();
+    let attachment = dir.join("big.bin");
+    std::fs::write(
+        &attachment,
+        (0..3_000_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let capture = Capture::start(&temp_dir("capture-bdat"), true);
+    let server = format!("localhost:{}", capture.starttls);
+    let ca = capture.ca.to_str().unwrap().to_string();
+    let mut args = send_args(
+        &server,
+        "starttls",
+        body.to_str().unwrap(),
+        attachment.to_str().unwrap(),
+    );
+    args.extend(["--ca-file", &ca, "--transcript"]);
+    args.extend(LOGIN);
+    let out = run(&args, &[("E2E_PASSWORD", PASSWORD)]);
+    let transcript = text(&out.stderr);
+    assert!(out.status.success(), "{}{transcript}", text(&out.stdout));
+    // CHUNKING is offered: several BDAT chunks, the last one marked, and no DATA.
+    let chunks: Vec<&str> = transcript
+        .lines()
+        .filter(|l| l.contains("C: BDAT "))
+        .collect();
+    assert!(chunks.len() >= 4, "{transcript}");
+    assert!(chunks.last().unwrap().ends_with(" LAST"), "{transcript}");
+    assert!(!transcript.contains("C: DATA"), "{transcript}");
+    let view = python_view(&capture.next_stored_path());
+    assert!(
+        view.ends_with(&format!("big.bin {}\n", sha256_file(&attachment))),
+        "{view}"
+    );
+}

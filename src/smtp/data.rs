@@ -30,11 +30,22 @@ pub struct DataEncoder {
     pending_cr: bool,
     /// Some byte of the current line has been written; false at the start of a line.
     in_line: bool,
+    /// BDAT (RFC 3030) counts bytes instead of looking for a dot line: no dot-stuffing there.
+    counted: bool,
 }
 
 impl DataEncoder {
     pub fn new() -> DataEncoder {
         DataEncoder::default()
+    }
+
+    /// For BDAT chunks: line ends normalised (no bare CR or LF reaches the wire there either),
+    /// dots left alone, and no end-of-data line.
+    pub fn for_bdat() -> DataEncoder {
+        DataEncoder {
+            counted: true,
+            ..DataEncoder::default()
+        }
     }
 
     /// Append the wire form of `input`, the next piece of the message, to `out`.
@@ -51,7 +62,7 @@ impl DataEncoder {
                     continue;
                 }
             }
-            if !self.in_line && first == b'.' {
+            if !self.in_line && first == b'.' && !self.counted {
                 out.push(b'.');
             }
             // Copy the run up to the next line end in one go.
@@ -78,8 +89,13 @@ impl DataEncoder {
         if self.pending_cr || self.in_line {
             self.end_line(out);
         }
-        out.extend_from_slice(b".\r\n");
-        *self = DataEncoder::new();
+        if !self.counted {
+            out.extend_from_slice(b".\r\n");
+        }
+        *self = DataEncoder {
+            counted: self.counted,
+            ..DataEncoder::default()
+        };
     }
 
     fn end_line(&mut self, out: &mut Vec<u8>) {
@@ -92,6 +108,16 @@ impl DataEncoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bdat_mode_normalises_line_ends_but_keeps_dots() {
+        let mut encoder = DataEncoder::for_bdat();
+        let mut out = Vec::new();
+        encoder.encode(b".a\n..b\r", &mut out);
+        encoder.encode(b"\nc", &mut out);
+        encoder.finish(&mut out);
+        assert_eq!(out, b".a\r\n..b\r\nc\r\n");
+    }
 
     fn encode_whole(input: &[u8]) -> Vec<u8> {
         encode_chunks(&[input])

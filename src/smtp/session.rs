@@ -31,6 +31,9 @@ const MAX_AUTH_LINE: usize = 12288;
 /// Message data is written in chunks of about this size (one write each; the last chunk carries
 /// the terminator).
 const DATA_CHUNK: usize = 256 * 1024;
+/// Message data per BDAT command: big enough that the per-chunk reply costs little, small
+/// enough to bound memory.
+const BDAT_CHUNK: usize = 1024 * 1024;
 /// QUIT is a courtesy: never wait long for its answer.
 const QUIT_WAIT: Duration = Duration::from_secs(2);
 /// After a silent greeting, how long to wait for a TLS answer to our probing ClientHello.
@@ -772,10 +775,13 @@ impl Session {
             .map(|address| Command::RcptTo { address })
             .collect();
 
+        if self.extensions.chunking {
+            return self.transaction_bdat(mail, &rcpts, message, transcript, budget);
+        }
         let (accepted, rejected) = if self.extensions.pipelining {
-            self.envelope_pipelined(mail, &rcpts, message.to, transcript, budget)?
+            self.envelope_pipelined(mail, &rcpts, message.to, true, transcript, budget)?
         } else {
-            self.envelope_stepwise(mail, &rcpts, message.to, transcript, budget)?
+            self.envelope_stepwise(mail, &rcpts, message.to, true, transcript, budget)?
         };
         self.send_body(message.body, message.size, transcript, budget)
             .map(|(reply, size)| Delivered {
@@ -793,13 +799,16 @@ impl Session {
         mail: Command<'_>,
         rcpts: &[Command<'_>],
         to: &[String],
+        data: bool,
         transcript: &mut Transcript,
         budget: Instant,
     ) -> std::result::Result<(Vec<String>, Vec<RejectedRecipient>), TxFailure> {
         let mut group = Vec::with_capacity(rcpts.len() + 2);
         group.push(mail);
         group.extend_from_slice(rcpts);
-        group.push(Command::Data);
+        if data {
+            group.push(Command::Data);
+        }
         // Nothing is acknowledged yet: a dead connection here is safe to retry on a new one.
         self.send(&group, transcript, budget, Step::MailFrom)
             .map_err(retry_safe)?;
@@ -824,8 +833,12 @@ impl Session {
             let what = format!("for the RCPT TO reply for {address}");
             rcpt_replies.push(self.read_reply(transcript, budget, Step::RcptTo, &what)?);
         }
-        let data_reply = self.read_reply(transcript, budget, Step::Data, "for the DATA reply")?;
-        let in_data = data_reply.code() == 354;
+        let data_reply = if data {
+            Some(self.read_reply(transcript, budget, Step::Data, "for the DATA reply")?)
+        } else {
+            None
+        };
+        let in_data = data_reply.as_ref().is_some_and(|r| r.code() == 354);
 
         let error = if !mail_reply.is_positive() {
             reply_error(
@@ -836,15 +849,16 @@ impl Session {
             )
         } else {
             let (accepted, rejected) = split_recipients(to, rcpt_replies);
-            match self.recipients_verdict(accepted, rejected) {
-                Ok(lists) if in_data => return Ok(lists),
-                Ok(_) => reply_error(
+            match (self.recipients_verdict(accepted, rejected), data_reply) {
+                (Ok(lists), None) => return Ok(lists),
+                (Ok(lists), Some(_)) if in_data => return Ok(lists),
+                (Ok(_), Some(data_reply)) => reply_error(
                     Kind::Data,
                     "the server refused DATA",
                     data_reply,
                     Step::Data,
                 ),
-                Err(e) => e,
+                (Err(e), _) => e,
             }
         };
         if in_data {
@@ -867,6 +881,7 @@ impl Session {
         mail: Command<'_>,
         rcpts: &[Command<'_>],
         to: &[String],
+        data: bool,
         transcript: &mut Transcript,
         budget: Instant,
     ) -> std::result::Result<(Vec<String>, Vec<RejectedRecipient>), TxFailure> {
@@ -906,6 +921,9 @@ impl Session {
                 return Err(e.into());
             }
         };
+        if !data {
+            return Ok(lists);
+        }
         let data_reply = self.command(
             Command::Data,
             transcript,
@@ -953,6 +971,210 @@ impl Session {
             .at_step(Step::RcptTo))
     }
 
+    /// CHUNKING (RFC 3030): the message goes in BDAT chunks of counted bytes, so no
+    /// dot-stuffing and no end-of-data line. With PIPELINING and one recipient (or partial
+    /// delivery allowed), MAIL, RCPT and the first chunk go out in one write: a small message
+    /// costs one round trip. With several recipients the envelope is settled first, because a
+    /// chunk marked LAST would deliver to the accepted ones even if another was refused.
+    fn transaction_bdat(
+        &mut self,
+        mail: Command<'_>,
+        rcpts: &[Command<'_>],
+        message: Outgoing<'_>,
+        transcript: &mut Transcript,
+        budget: Instant,
+    ) -> std::result::Result<Delivered, TxFailure> {
+        let to = message.to;
+        let mut body = BdatBody {
+            source: message.body,
+            declared: message.size,
+            encoder: DataEncoder::for_bdat(),
+            input: vec![0u8; 64 * 1024],
+            size: 0,
+            done: false,
+        };
+        let mut chunk = Vec::with_capacity(BDAT_CHUNK + 64 * 1024);
+        let one_flight =
+            self.extensions.pipelining && (to.len() == 1 || self.allow_partial_recipients);
+        let (accepted, rejected) = if one_flight {
+            self.next_chunk(&mut body, &mut chunk)?;
+            let last = body.done;
+            let mut wire = Vec::with_capacity(chunk.len() + 512);
+            for command in std::iter::once(&mail).chain(rcpts) {
+                transcript.record(Direction::Sent, &command.redacted());
+                wire.extend_from_slice(command.to_line().as_bytes());
+            }
+            self.append_chunk(&mut wire, &chunk, last, transcript);
+            // Nothing is acknowledged yet: a dead connection here is safe to retry.
+            self.write_data(&wire, transcript, budget)
+                .map_err(retry_safe)?;
+            let mail_reply = self
+                .read_reply(
+                    transcript,
+                    budget,
+                    Step::MailFrom,
+                    "for the MAIL FROM reply",
+                )
+                .map_err(retry_safe)?;
+            if mail_reply.code() == 421 {
+                return Err(retry_safe(reply_error(
+                    Kind::MailFrom,
+                    "the server is closing the connection",
+                    mail_reply,
+                    Step::MailFrom,
+                )));
+            }
+            let mut rcpt_replies = Vec::with_capacity(to.len());
+            for address in to {
+                let what = format!("for the RCPT TO reply for {address}");
+                rcpt_replies.push(self.read_reply(transcript, budget, Step::RcptTo, &what)?);
+            }
+            let chunk_reply = self.read_chunk_reply(transcript, budget, last)?;
+            let verdict = if !mail_reply.is_positive() {
+                Err(reply_error(
+                    Kind::MailFrom,
+                    "the server rejected the sender",
+                    mail_reply,
+                    Step::MailFrom,
+                ))
+            } else {
+                let (accepted, rejected) = split_recipients(to, rcpt_replies);
+                self.recipients_verdict(accepted, rejected)
+            };
+            let lists = match verdict {
+                Ok(lists) => lists,
+                Err(e) => {
+                    // The chunk was refused with the envelope; nothing was delivered.
+                    self.reset_after_failure(transcript, budget);
+                    return Err(e.into());
+                }
+            };
+            if !chunk_reply.is_positive() {
+                self.reset_after_failure(transcript, budget);
+                return Err(message_refused(chunk_reply).into());
+            }
+            if last {
+                return Ok(Delivered {
+                    reply: chunk_reply,
+                    accepted: lists.0,
+                    rejected: lists.1,
+                    size: body.size,
+                });
+            }
+            lists
+        } else if self.extensions.pipelining {
+            self.envelope_pipelined(mail, rcpts, to, false, transcript, budget)?
+        } else {
+            self.envelope_stepwise(mail, rcpts, to, false, transcript, budget)?
+        };
+        loop {
+            chunk.clear();
+            self.next_chunk(&mut body, &mut chunk)?;
+            let last = body.done;
+            let mut wire = Vec::with_capacity(chunk.len() + 32);
+            self.append_chunk(&mut wire, &chunk, last, transcript);
+            self.write_data(&wire, transcript, budget)?;
+            let reply = self.read_chunk_reply(transcript, budget, last)?;
+            if !reply.is_positive() {
+                self.reset_after_failure(transcript, budget);
+                return Err(message_refused(reply).into());
+            }
+            if last {
+                return Ok(Delivered {
+                    reply,
+                    accepted,
+                    rejected,
+                    size: body.size,
+                });
+            }
+        }
+    }
+
+    /// Fill `chunk` with the next BDAT_CHUNK bytes or so of the message (all of the rest when
+    /// it ends sooner), checking the size limit and 8BITMIME as DATA does.
+    fn next_chunk(&mut self, body: &mut BdatBody<'_>, chunk: &mut Vec<u8>) -> Result<()> {
+        let max = self.extensions.max_size();
+        let eight_bit_ok = self.extensions.eight_bit_mime;
+        while chunk.len() < BDAT_CHUNK && !body.done {
+            let n = match body.source.read(&mut body.input) {
+                Ok(0) => {
+                    body.encoder.finish(chunk);
+                    body.done = true;
+                    break;
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // No chunk marked LAST was sent: dropping the connection discards it all.
+                    self.break_connection();
+                    return Err(body_read_error(e));
+                }
+            };
+            body.size += n as u64;
+            if let Some(max) = max.filter(|&m| body.size > m) {
+                self.break_connection();
+                return Err(too_large(
+                    body.declared.unwrap_or(body.size).max(body.size),
+                    max,
+                ));
+            }
+            let piece = &body.input[..n];
+            if !eight_bit_ok && !piece.is_ascii() {
+                self.break_connection();
+                return Err(Error::invalid_input(
+                    "the message contains 8-bit bytes but the server does not offer 8BITMIME; nothing was sent (encode the body as quoted-printable or base64)",
+                )
+                .at_step(Step::Data));
+            }
+            body.encoder.encode(piece, chunk);
+        }
+        Ok(())
+    }
+
+    fn append_chunk(
+        &self,
+        wire: &mut Vec<u8>,
+        chunk: &[u8],
+        last: bool,
+        transcript: &mut Transcript,
+    ) {
+        let command = if last {
+            format!("BDAT {} LAST", chunk.len())
+        } else {
+            format!("BDAT {}", chunk.len())
+        };
+        transcript.record(Direction::Sent, &command);
+        if !self.transcript_bodies {
+            transcript.record(
+                Direction::Sent,
+                &format!("<message: {} bytes>", chunk.len()),
+            );
+        }
+        wire.extend_from_slice(command.as_bytes());
+        wire.extend_from_slice(b"\r\n");
+        wire.extend_from_slice(chunk);
+    }
+
+    fn read_chunk_reply(
+        &mut self,
+        transcript: &mut Transcript,
+        budget: Instant,
+        last: bool,
+    ) -> Result<Reply> {
+        if last {
+            // The last chunk's reply waits for the server to take the message: the DATA timeout.
+            let deadline = (Instant::now() + self.timeouts.data_end).min(budget);
+            self.read_reply_until(
+                transcript,
+                deadline,
+                Step::Data,
+                "for the reply to the message",
+            )
+        } else {
+            self.read_reply(transcript, budget, Step::Data, "for the BDAT reply")
+        }
+    }
+
     /// Stream the message after a 354, then read the final reply.
     fn send_body(
         &mut self,
@@ -974,20 +1196,7 @@ impl Session {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     self.break_connection();
-                    let attachment = e
-                        .get_ref()
-                        .is_some_and(|inner| inner.is::<crate::message::mime::AttachmentChanged>());
-                    let kind = if attachment {
-                        Kind::Attachment
-                    } else {
-                        Kind::Io
-                    };
-                    return Err(Error::new(
-                        kind,
-                        "reading the message failed; the transfer was abandoned and nothing was delivered",
-                    )
-                    .with_source(e)
-                    .at_step(Step::Data));
+                    return Err(body_read_error(e));
                 }
             };
             let chunk = &input[..n];
@@ -1026,17 +1235,7 @@ impl Session {
         if reply.is_positive() {
             return Ok((reply, size));
         }
-        let kind = if reply.code() == 552 {
-            Kind::MessageTooLarge
-        } else {
-            Kind::Data
-        };
-        Err(reply_error(
-            kind,
-            "the server rejected the message",
-            reply,
-            Step::Data,
-        ))
+        Err(message_refused(reply))
     }
 
     fn write_data(
@@ -1175,6 +1374,42 @@ impl Session {
         }
         self.break_connection();
     }
+}
+
+/// The message being sent in BDAT chunks.
+struct BdatBody<'a> {
+    source: &'a mut dyn Read,
+    declared: Option<u64>,
+    encoder: DataEncoder,
+    input: Vec<u8>,
+    size: u64,
+    done: bool,
+}
+
+fn body_read_error(e: io::Error) -> Error {
+    let attachment = e
+        .get_ref()
+        .is_some_and(|inner| inner.is::<crate::message::mime::AttachmentChanged>());
+    let kind = if attachment {
+        Kind::Attachment
+    } else {
+        Kind::Io
+    };
+    Error::new(
+        kind,
+        "reading the message failed; the transfer was abandoned and nothing was delivered",
+    )
+    .with_source(e)
+    .at_step(Step::Data)
+}
+
+fn message_refused(reply: Reply) -> Error {
+    let kind = if reply.code() == 552 {
+        Kind::MessageTooLarge
+    } else {
+        Kind::Data
+    };
+    reply_error(kind, "the server rejected the message", reply, Step::Data)
 }
 
 fn retry_safe(error: Error) -> TxFailure {
@@ -1350,6 +1585,112 @@ mod tests {
     }
 
     const EHLO_PIPELINING: &str = "250-test.example\r\n250-PIPELINING\r\n250 8BITMIME\r\n";
+
+    const EHLO_CHUNKING: &str =
+        "250-test.example\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 8BITMIME\r\n";
+
+    #[test]
+    fn chunking_sends_a_small_message_to_one_recipient_in_one_write() {
+        let peer = peer(vec![vec![
+            Say("220 hi\r\n"),
+            Hear(1),
+            Say(EHLO_CHUNKING),
+            HearUntil("\r\n.line\r\n"),
+            Say("250 2.1.0 ok\r\n250 2.1.5 ok\r\n250 2.0.0 queued as 42\r\n"),
+            Hear(1),
+            Say("221 bye\r\n"),
+        ]]);
+        let mut c = client(peer.port, |_| {});
+        let receipt = c
+            .send_bytes(&envelope(&["b@example.com"]), b"Subject: x\n\n.line\n")
+            .unwrap();
+        assert_eq!(receipt.reply.code(), 250);
+        drop(c);
+        let heard = peer.handle.join().unwrap();
+        let flight = String::from_utf8(heard[1].clone()).unwrap();
+        // One write: envelope, BDAT with the exact count, the data with its dot untouched.
+        assert_eq!(
+            flight,
+            "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nBDAT 21 LAST\r\nSubject: x\r\n\r\n.line\r\n"
+        );
+    }
+
+    #[test]
+    fn chunking_settles_several_recipients_before_any_data() {
+        let peer = peer(vec![vec![
+            Say("220 hi\r\n"),
+            Hear(1),
+            Say(EHLO_CHUNKING),
+            Hear(3),
+            Say("250 ok\r\n250 ok\r\n550 5.1.1 no such user\r\n"),
+            Hear(1),
+            Say("250 reset\r\n"),
+            Hear(1),
+            Say("221 bye\r\n"),
+        ]]);
+        let mut c = client(peer.port, |_| {});
+        let err = c
+            .send_bytes(&envelope(&["b@example.com", "nobody@example.com"]), b"x\n")
+            .unwrap_err();
+        assert_eq!(err.kind(), Kind::RecipientsRejected);
+        drop(c);
+        let heard = peer.handle.join().unwrap();
+        let all: String = heard.iter().map(|h| String::from_utf8_lossy(h)).collect();
+        assert!(
+            !all.contains("BDAT"),
+            "data was sent despite a refused recipient: {all}"
+        );
+        assert!(all.contains("RSET"), "{all}");
+    }
+
+    #[test]
+    fn chunking_streams_a_large_message_in_bounded_chunks() {
+        let message: Vec<u8> = b"Subject: big\r\n\r\n"
+            .iter()
+            .copied()
+            .chain((0..2_500_000).map(|i| if i % 100 == 99 { b'\n' } else { b'a' }))
+            .collect();
+        let peer = peer(vec![vec![
+            Say("220 hi\r\n"),
+            Hear(1),
+            Say(EHLO_CHUNKING),
+            HearUntil("BDAT "),
+            Say("250 ok\r\n250 ok\r\n250 chunk\r\n"),
+            HearUntil("BDAT "),
+            Say("250 chunk\r\n"),
+            HearUntil(" LAST\r\n"),
+            Say("250 2.0.0 queued\r\n"),
+            HearToEnd,
+        ]]);
+        let mut c = client(peer.port, |_| {});
+        let receipt = c
+            .send_bytes(&envelope(&["b@example.com"]), &message)
+            .unwrap();
+        assert_eq!(receipt.reply.one_line(), "250 2.0.0 queued");
+        let sizes: Vec<(usize, bool)> = c
+            .transcript()
+            .lines()
+            .filter_map(|l| l.strip_prefix("C: BDAT "))
+            .map(|rest| {
+                let mut words = rest.split(' ');
+                (
+                    words.next().unwrap().parse().unwrap(),
+                    words.next() == Some("LAST"),
+                )
+            })
+            .collect();
+        assert_eq!(sizes.len(), 3, "{sizes:?}");
+        assert!(
+            sizes.iter().all(|&(n, _)| n <= BDAT_CHUNK + 70 * 1024),
+            "{sizes:?}"
+        );
+        assert_eq!(sizes.iter().filter(|(_, last)| *last).count(), 1);
+        assert!(sizes[2].1, "the last chunk is marked LAST");
+        let total: usize = sizes.iter().map(|(n, _)| n).sum();
+        assert_eq!(total, message.len() + 25_000, "every LF became CRLF");
+        drop(c);
+        peer.handle.join().unwrap();
+    }
 
     #[test]
     fn pipelined_group_is_one_write_and_replies_match_commands() {
