@@ -1058,3 +1058,65 @@ fn transcript_sink_sees_both_directions_without_secrets() {
         );
     }
 }
+
+#[test]
+fn reconnects_resume_the_tls_session_in_the_servers_view() {
+    for mode in ["tls", "starttls"] {
+        let server = TestServer::start(&["--mode", mode]);
+        let security = if mode == "tls" {
+            Security::Tls
+        } else {
+            Security::StartTls
+        };
+        let mut c = client(config(&server, security));
+        let first = c
+            .send_bytes(&envelope(&[TO]), b"Subject: 1\r\n\r\none\r\n")
+            .unwrap();
+        // A new connection from the same client: the session cache offers the ticket.
+        c.close();
+        let second = c
+            .send_bytes(&envelope(&[TO]), b"Subject: 2\r\n\r\ntwo\r\n")
+            .unwrap();
+        let received = server.messages();
+        assert_eq!(received.len(), 2, "{mode}");
+        assert_ne!(
+            received[0].conn, received[1].conn,
+            "{mode}: two connections"
+        );
+        assert!(
+            !received[0].tls_resumed,
+            "{mode}: the first handshake is a full one"
+        );
+        assert!(
+            received[1].tls_resumed,
+            "{mode}: the server saw no resumption"
+        );
+        assert!(!first.tls.unwrap().resumed, "{mode}");
+        assert!(
+            second.tls.unwrap().resumed,
+            "{mode}: the receipt says resumed"
+        );
+    }
+}
+
+#[test]
+fn no_rset_or_noop_between_messages_on_a_healthy_connection() {
+    let server = TestServer::start(&["--mode", "starttls", "--pipelining"]);
+    let mut c = client(config(&server, Security::StartTls));
+    for i in 0..3 {
+        let body = format!("Subject: {i}\r\n\r\nbody {i}\r\n");
+        c.send_bytes(&envelope(&[TO]), body.as_bytes()).unwrap();
+    }
+    assert_eq!(server.messages().len(), 3);
+    assert_eq!(server.connections(), 1);
+    assert!(
+        server.events_named("RSET").is_empty(),
+        "{:?}",
+        server.events()
+    );
+    assert!(
+        server.events_named("NOOP").is_empty(),
+        "{:?}",
+        server.events()
+    );
+}

@@ -26,7 +26,8 @@ Files written to --dir:
   msg-<n>.json   one per accepted message (n = 1, 2, ... in acceptance order), written
                  atomically (temp file + rename). ASCII-only JSON (json.dumps, ensure_ascii):
                  {"n", "conn", "mail_from", "rcpt_tos", "data_b64", "mail_options",
-                  "rcpt_options", "tls", "tls_version", "auth_user", "queue_id", "helo"}
+                  "rcpt_options", "tls", "tls_version", "tls_resumed", "auth_user",
+                  "queue_id", "helo"}
   events.log     one line per event, appended and flushed as it happens:
                  "<conn> CONNECT", "<conn> <VERB> [arg]" for every SMTP command line received
                  (AUTH shows only the mechanism, never credentials), "<conn> TLS <version>"
@@ -255,6 +256,13 @@ def _tls_version(server):
     return obj.version()
 
 
+def _tls_resumed(server):
+    """Whether the TLS session was resumed from an earlier one (a session ticket or id)."""
+    transport = server.transport
+    obj = transport.get_extra_info("ssl_object") if transport is not None else None
+    return bool(obj is not None and obj.session_reused)
+
+
 class Handler:
     """aiosmtpd handler hooks (handle_EHLO / handle_RCPT / handle_DATA / ...)."""
 
@@ -321,6 +329,7 @@ class Handler:
             "rcpt_options": [_text(o) for o in envelope.rcpt_options],
             "tls": tls_version is not None,
             "tls_version": tls_version,
+            "tls_resumed": _tls_resumed(server),
             "auth_user": auth_user,
             "queue_id": queue_id,
         })
