@@ -1241,7 +1241,8 @@ enum mailport_result mailport_config_set_allow_partial_recipients(struct mailpor
  * Choose whether the automatic port choice (`MAILPORT_PORT_AUTO`) may fall back to port 25,
  * after 587, 465 and 2525. Default: false. Port 25 is meant for server-to-server relay: most
  * ISPs and clouds block it, and many providers refuse or throttle submission there. Has no
- * effect with a fixed port, nor on `mailport_probe` (see `MAILPORT_PROBE_ALLOW_RELAY`).
+ * effect with a fixed port; it also lets `mailport_probe` recommend port 25 (as
+ * `MAILPORT_PROBE_ALLOW_RELAY` does).
  *
  * **NULL:** `cfg` must not be NULL. `error_out` may be NULL.
  *
@@ -1255,6 +1256,31 @@ enum mailport_result mailport_config_set_allow_partial_recipients(struct mailpor
 enum mailport_result mailport_config_set_allow_relay(struct mailport_config *cfg,
                                                      bool allow,
                                                      struct mailport_error **error_out);
+
+/**
+ * Keep connections for reuse across clients (persistent mode, for long-lived PHP and Python
+ * workers). With `persistent`, a client made from this config hands its authenticated session
+ * to a process-wide pool when it is freed or closed, instead of saying QUIT; the next client
+ * with the same host, port, security, credentials, EHLO name and TLS settings in the same
+ * process takes it back and skips connecting, TLS and AUTH. A session serves one client at a
+ * time; one idle for longer than `idle_timeout_ms` (default 60000) is closed; one the server
+ * has dropped is replaced by a fresh connection, and a message is never sent twice. Clients of
+ * such configs also share one TLS session cache, so new connections resume TLS.
+ *
+ * **NULL:** `cfg` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when
+ * `idle_timeout_ms` is 0.
+ *
+ * # Safety
+ *
+ * `cfg` must be NULL or a live config that no other thread uses during the call; `error_out`
+ * NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_config_set_persistent(struct mailport_config *cfg,
+                                                    bool persistent,
+                                                    uint32_t idle_timeout_ms,
+                                                    struct mailport_error **error_out);
 
 /**
  * Choose whether message bodies appear in transcripts and log events. Default: false (each

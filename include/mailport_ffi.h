@@ -212,6 +212,11 @@ enum mailport_result mailport_config_set_allow_relay(struct mailport_config *cfg
                                                      bool allow,
                                                      struct mailport_error **error_out);
 
+enum mailport_result mailport_config_set_persistent(struct mailport_config *cfg,
+                                                    bool persistent,
+                                                    uint32_t idle_timeout_ms,
+                                                    struct mailport_error **error_out);
+
 enum mailport_result mailport_config_set_transcript_bodies(struct mailport_config *cfg,
                                                            bool enabled,
                                                            struct mailport_error **error_out);

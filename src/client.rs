@@ -83,6 +83,8 @@ pub struct Client {
     transcript: Transcript,
     /// With the automatic port: the port and security chosen on first use, kept for good.
     chosen: Option<(u16, Security)>,
+    /// With persistent connections: where this client's session goes when it is closed.
+    pool_key: Option<crate::pool::Key>,
 }
 
 impl Client {
@@ -90,14 +92,20 @@ impl Client {
     /// fails now). No network I/O happens until the first send.
     pub fn new(config: Config) -> Result<Client> {
         config.validate()?;
-        let tls_config = tls::client_config(&config.tls)?;
-        if config.effective_security() != Security::None {
-            tls::server_name(&config.host, &config.tls)?;
-        }
         let helo_name = config
             .helo_name
             .clone()
             .unwrap_or_else(crate::address::default_helo_name);
+        let pool_key = config
+            .persistent
+            .then(|| crate::pool::Key::new(&config, &helo_name));
+        let tls_config = match &pool_key {
+            Some(key) => crate::pool::tls_config(key, || tls::client_config(&config.tls))?,
+            None => tls::client_config(&config.tls)?,
+        };
+        if config.effective_security() != Security::None {
+            tls::server_name(&config.host, &config.tls)?;
+        }
         let transcript = Transcript::new(config.sink.clone());
         Ok(Client {
             config,
@@ -106,6 +114,7 @@ impl Client {
             session: None,
             transcript,
             chosen: None,
+            pool_key,
         })
     }
 
@@ -254,6 +263,7 @@ impl Client {
             session,
             transcript,
             chosen,
+            ..
         } = self;
         if session.is_none() {
             let budget = Instant::now() + config.timeouts.send_total;
@@ -293,9 +303,16 @@ impl Client {
         }
     }
 
-    /// Forget a kept session the server closed while it was idle. Returns whether a session
-    /// is being reused.
+    /// Take a pooled session when persistent and none is open; forget a kept session the server
+    /// closed while it was idle. Returns whether a session is being reused.
     fn drop_dead_session(&mut self) -> bool {
+        if let (None, Some(key)) = (&self.session, &self.pool_key) {
+            let idle = self.config.pool_idle_timeout;
+            if let Some((pooled, chosen)) = crate::pool::take(key, idle, &mut self.transcript) {
+                self.session = Some(pooled);
+                self.chosen = self.chosen.or(chosen);
+            }
+        }
         match &self.session {
             Some(s) if s.went_away_while_idle() => {
                 self.transcript.record(
@@ -358,9 +375,15 @@ impl Client {
     }
 
     /// Say QUIT and close the connection; a later send reconnects.
+    /// With persistent connections, the session goes back to the process-wide pool instead.
     pub fn close(&mut self) {
         if let Some(mut session) = self.session.take() {
-            session.quit(&mut self.transcript);
+            match &self.pool_key {
+                Some(key) if session.is_usable() && !session.went_away_while_idle() => {
+                    crate::pool::put(key.clone(), session, self.chosen);
+                }
+                _ => session.quit(&mut self.transcript),
+            }
         }
     }
 

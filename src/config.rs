@@ -191,6 +191,12 @@ pub struct Config {
     pub auto_ports: Vec<(u16, Security)>,
     /// Let the automatic choice fall back to port 25, which is meant for server-to-server relay.
     pub allow_relay: bool,
+    /// Keep the authenticated session in a process-wide pool when the client is closed, for
+    /// the next client with the same settings (long-lived PHP and Python workers). Off by
+    /// default.
+    pub persistent: bool,
+    /// How long a pooled session may stay idle before it is closed.
+    pub pool_idle_timeout: Duration,
 }
 
 impl fmt::Debug for Config {
@@ -212,6 +218,8 @@ impl fmt::Debug for Config {
             .field("sink", &self.sink.as_ref().map(|_| "<callback>"))
             .field("auto_ports", &self.auto_ports)
             .field("allow_relay", &self.allow_relay)
+            .field("persistent", &self.persistent)
+            .field("pool_idle_timeout", &self.pool_idle_timeout)
             .finish()
     }
 }
@@ -247,6 +255,9 @@ impl Config {
             sink: None,
             auto_ports: AUTO_PORTS.to_vec(),
             allow_relay: false,
+            persistent: false,
+            // Below the 300 s after which servers such as Postfix drop an idle client.
+            pool_idle_timeout: Duration::from_secs(60),
         }
     }
 

@@ -1120,3 +1120,90 @@ fn no_rset_or_noop_between_messages_on_a_healthy_connection() {
         server.events()
     );
 }
+
+fn persistent(server: &TestServer, pass: &str) -> Config {
+    let mut config = config(server, Security::StartTls);
+    config.credentials = password(pass);
+    config.persistent = true;
+    config
+}
+
+#[test]
+fn persistent_clients_reuse_the_authenticated_session() {
+    let auth = format!("{USER}:{PASSWORD}");
+    let server = TestServer::start(&["--mode", "starttls", "--auth", &auth]);
+    for i in 0..3 {
+        // A new client each time, as each PHP request of a php-fpm worker makes its own.
+        let mut c = client(persistent(&server, PASSWORD));
+        let body = format!("Subject: {i}\r\n\r\nrequest {i}\r\n");
+        c.send_bytes(&envelope(&[TO]), body.as_bytes()).unwrap();
+        if i > 0 {
+            assert!(c.transcript().contains("reusing a pooled connection"));
+        }
+    }
+    assert_eq!(server.messages().len(), 3);
+    assert_eq!(server.connections(), 1, "one connection for three clients");
+    assert_eq!(server.events_named("AUTH").len(), 1, "authenticated once");
+}
+
+#[test]
+fn pooled_sessions_are_never_shared_across_credentials() {
+    let auth = format!("{USER}:{PASSWORD}");
+    let server = TestServer::start(&["--mode", "starttls", "--auth", &auth]);
+    let mut good = client(persistent(&server, PASSWORD));
+    good.send_bytes(&envelope(&[TO]), b"Subject: a\r\n\r\na\r\n")
+        .unwrap();
+    drop(good);
+    // Other credentials: the pooled session (authenticated as USER) must not serve them.
+    let mut other = client(persistent(&server, "another password"));
+    let err = other
+        .send_bytes(&envelope(&[TO]), b"Subject: b\r\n\r\nb\r\n")
+        .unwrap_err();
+    assert_eq!(err.kind(), Kind::AuthFailed);
+    assert_eq!(server.messages().len(), 1);
+}
+
+#[test]
+fn idle_pooled_sessions_expire() {
+    let auth = format!("{USER}:{PASSWORD}");
+    let server = TestServer::start(&["--mode", "starttls", "--auth", &auth]);
+    let mut config = persistent(&server, PASSWORD);
+    config.pool_idle_timeout = Duration::from_millis(200);
+    client(config.clone())
+        .send_bytes(&envelope(&[TO]), b"Subject: a\r\n\r\na\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    client(config)
+        .send_bytes(&envelope(&[TO]), b"Subject: b\r\n\r\nb\r\n")
+        .unwrap();
+    assert_eq!(
+        server.connections(),
+        2,
+        "the expired session was not reused"
+    );
+    assert_eq!(server.messages().len(), 2);
+}
+
+#[test]
+fn a_pooled_session_the_server_dropped_is_replaced_without_a_duplicate() {
+    let auth = format!("{USER}:{PASSWORD}");
+    let server = TestServer::start(&[
+        "--mode",
+        "starttls",
+        "--auth",
+        &auth,
+        "--idle-timeout",
+        "0.5",
+    ]);
+    client(persistent(&server, PASSWORD))
+        .send_bytes(&envelope(&[TO]), b"Subject: a\r\n\r\na\r\n")
+        .unwrap();
+    // The server drops the idle pooled connection.
+    std::thread::sleep(Duration::from_millis(1200));
+    let mut c = client(persistent(&server, PASSWORD));
+    c.send_bytes(&envelope(&[TO]), b"Subject: b\r\n\r\nb\r\n")
+        .unwrap();
+    let received = server.messages();
+    assert_eq!(received.len(), 2, "each message exactly once");
+    assert_ne!(received[0].conn, received[1].conn);
+}

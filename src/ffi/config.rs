@@ -678,7 +678,8 @@ pub unsafe extern "C" fn mailport_config_set_allow_partial_recipients(
 /// Choose whether the automatic port choice (`MAILPORT_PORT_AUTO`) may fall back to port 25,
 /// after 587, 465 and 2525. Default: false. Port 25 is meant for server-to-server relay: most
 /// ISPs and clouds block it, and many providers refuse or throttle submission there. Has no
-/// effect with a fixed port, nor on `mailport_probe` (see `MAILPORT_PROBE_ALLOW_RELAY`).
+/// effect with a fixed port; it also lets `mailport_probe` recommend port 25 (as
+/// `MAILPORT_PROBE_ALLOW_RELAY` does).
 ///
 /// **NULL:** `cfg` must not be NULL. `error_out` may be NULL.
 ///
@@ -696,6 +697,42 @@ pub unsafe extern "C" fn mailport_config_set_allow_relay(
 ) -> super::mailport_result {
     setter!(cfg, error_out, |config| {
         config.allow_relay = allow;
+    })
+}
+
+/// Keep connections for reuse across clients (persistent mode, for long-lived PHP and Python
+/// workers). With `persistent`, a client made from this config hands its authenticated session
+/// to a process-wide pool when it is freed or closed, instead of saying QUIT; the next client
+/// with the same host, port, security, credentials, EHLO name and TLS settings in the same
+/// process takes it back and skips connecting, TLS and AUTH. A session serves one client at a
+/// time; one idle for longer than `idle_timeout_ms` (default 60000) is closed; one the server
+/// has dropped is replaced by a fresh connection, and a message is never sent twice. Clients of
+/// such configs also share one TLS session cache, so new connections resume TLS.
+///
+/// **NULL:** `cfg` must not be NULL. `error_out` may be NULL.
+///
+/// **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when
+/// `idle_timeout_ms` is 0.
+///
+/// # Safety
+///
+/// `cfg` must be NULL or a live config that no other thread uses during the call; `error_out`
+/// NULL or valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_config_set_persistent(
+    cfg: *mut mailport_config,
+    persistent: bool,
+    idle_timeout_ms: u32,
+    error_out: *mut *mut mailport_error,
+) -> super::mailport_result {
+    setter!(cfg, error_out, |config| {
+        if idle_timeout_ms == 0 {
+            return Err(mailport_error::invalid_argument(
+                "idle_timeout_ms: must be more than zero",
+            ));
+        }
+        config.persistent = persistent;
+        config.pool_idle_timeout = std::time::Duration::from_millis(u64::from(idle_timeout_ms));
     })
 }
 

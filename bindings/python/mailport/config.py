@@ -44,6 +44,8 @@ class Config(_ffi.Handle):
     - ``ca_file`` / ``ca_files`` (PEM files of a private CA), ``ca_pem`` (PEM bytes or str, or a
       list of them), ``webpki_roots``, ``system_roots`` (bool), ``tls_server_name``.
     - ``allow_partial_recipients``, ``allow_relay``, ``transcript_bodies`` (bool).
+    - ``persistent`` (bool) and ``pool_idle_timeout`` (seconds, default 60): keep the
+      authenticated session in a process-wide pool for the next client with the same settings.
     - ``dangerous_accept_invalid_certs``, ``dangerous_allow_plaintext_auth``: for tests against
       throwaway servers only.
     - ``log``: a function ``log(kind, line)`` called with each transcript line (already
@@ -107,6 +109,8 @@ class Config(_ffi.Handle):
         allow_partial_recipients: Optional[bool] = None,
         allow_relay: Optional[bool] = None,
         transcript_bodies: Optional[bool] = None,
+        persistent: Optional[bool] = None,
+        pool_idle_timeout: Optional[float] = None,
         dangerous_accept_invalid_certs: Optional[bool] = None,
         dangerous_allow_plaintext_auth: Optional[bool] = None,
         log=_UNSET,
@@ -166,6 +170,14 @@ class Config(_ffi.Handle):
         ):
             if value is not None:
                 call(setter, cfg, bool(value))
+        if persistent is not None or pool_idle_timeout is not None:
+            call(
+                lib.mailport_config_set_persistent,
+                cfg,
+                bool(persistent),
+                _ffi.seconds_to_ms(60 if pool_idle_timeout is None else pool_idle_timeout,
+                                   "pool_idle_timeout"),
+            )
         if tls_server_name is not None:
             call(
                 lib.mailport_config_set_tls_server_name,

@@ -463,3 +463,23 @@ def test_example_script(start_server, tmp_path):
     )
     assert result.returncode == 1
     assert "not sent: " in result.stderr and "\nhint: " in result.stderr
+
+
+def test_persistent_clients_share_one_connection(start_server):
+    """Like php-fpm workers' requests: each client is new, the pooled session is reused."""
+    server = start_server("--mode", "starttls")
+    config = mailport.Config(
+        host="127.0.0.1",
+        port=server.port,
+        security="starttls",
+        ca_file=server.ca,
+        command_timeout=5,
+        persistent=True,
+        pool_idle_timeout=30,
+    )
+    for i in range(3):
+        with mailport.Client(config) as client:
+            client.send(simple_message(f"persistent {i}"))
+    config.close()
+    assert len(server.messages()) == 3
+    assert server.events().count(" CONNECT") == 1

@@ -1,0 +1,183 @@
+//! Persistent connections: a process-wide pool of authenticated SMTP sessions.
+//!
+//! A WordPress site sends mail from short PHP requests served by long-lived php-fpm workers.
+//! With [`Config::persistent`](crate::Config::persistent) a client hands its session to this pool
+//! when it is closed, and the next client with the same server, port, security, credentials and
+//! TLS settings in the same process takes it back instead of connecting, handshaking and
+//! authenticating again — the way PHP's persistent database connections work. A session is
+//! owned by one client at a time (it is moved out of the pool), sessions idle for longer than the
+//! configured time are closed, and a pooled session that turns out dead is replaced by a fresh
+//! one under the client's usual no-duplicate rule.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use once_cell::sync::Lazy;
+
+use crate::config::{Config, Credentials, Security};
+use crate::smtp::session::Session;
+use crate::transcript::Transcript;
+
+/// At most this many idle sessions per key, and in all: enough for a worker's burst, bounded so
+/// a process never hoards connections a server counts against its limits.
+const PER_KEY: usize = 4;
+const TOTAL: usize = 32;
+
+/// What must match for a session to be reused: everything that shaped it.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Key {
+    host: String,
+    port: u16,
+    security: Security,
+    helo_name: String,
+    /// The user and the secret: a session authenticated as one user must never serve another.
+    credentials: Option<(String, String)>,
+    tls: String,
+}
+
+impl Key {
+    pub(crate) fn new(config: &Config, helo_name: &str) -> Key {
+        let credentials = config.credentials.as_ref().map(|c| match c {
+            Credentials::Password { username, password } => (
+                format!("password:{username}"),
+                password.expose().to_string(),
+            ),
+            Credentials::OAuth2 { username, token } => {
+                (format!("oauth2:{username}"), token.expose().to_string())
+            }
+        });
+        Key {
+            host: config.host.to_ascii_lowercase(),
+            port: config.port,
+            security: config.security,
+            helo_name: helo_name.to_string(),
+            credentials,
+            tls: format!("{:?}", config.tls),
+        }
+    }
+
+    /// The part that decides the TLS configuration (and so which session cache is shared).
+    fn tls(&self) -> &str {
+        &self.tls
+    }
+}
+
+impl Drop for Key {
+    fn drop(&mut self) {
+        if let Some((_, secret)) = &mut self.credentials {
+            zeroize::Zeroize::zeroize(secret);
+        }
+    }
+}
+
+struct Idle {
+    key: Key,
+    session: Session,
+    /// The automatic port's choice the session was opened with.
+    chosen: Option<(u16, Security)>,
+    since: Instant,
+}
+
+#[derive(Default)]
+struct Pool {
+    idle: Vec<Idle>,
+    /// One rustls configuration per TLS setting, so every client of the process shares its
+    /// session cache and reconnects resume TLS.
+    tls: Vec<(String, Arc<rustls::ClientConfig>)>,
+}
+
+static POOL: Lazy<Mutex<Pool>> = Lazy::new(|| Mutex::new(Pool::default()));
+
+fn lock() -> std::sync::MutexGuard<'static, Pool> {
+    // A panic while holding the lock leaves plain data behind: keep using it.
+    POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The shared TLS configuration for `key`, built once per process.
+pub(crate) fn tls_config(
+    key: &Key,
+    build: impl FnOnce() -> crate::Result<Arc<rustls::ClientConfig>>,
+) -> crate::Result<Arc<rustls::ClientConfig>> {
+    if let Some((_, config)) = lock().tls.iter().find(|(k, _)| k == key.tls()) {
+        return Ok(config.clone());
+    }
+    let config = build()?;
+    let mut pool = lock();
+    if let Some((_, existing)) = pool.tls.iter().find(|(k, _)| k == key.tls()) {
+        return Ok(existing.clone());
+    }
+    pool.tls.push((key.tls().to_string(), config.clone()));
+    Ok(config)
+}
+
+/// Take an idle session for `key`, closing the ones idle for longer than `max_idle`.
+pub(crate) fn take(
+    key: &Key,
+    max_idle: Duration,
+    transcript: &mut Transcript,
+) -> Option<(Session, Option<(u16, Security)>)> {
+    let (expired, found) = {
+        let mut pool = lock();
+        let now = Instant::now();
+        let (expired, kept): (Vec<Idle>, Vec<Idle>) = std::mem::take(&mut pool.idle)
+            .into_iter()
+            .partition(|i| now.duration_since(i.since) > max_idle || !i.session.is_usable());
+        pool.idle = kept;
+        // The most recently used first: the likeliest to be alive.
+        let found = pool
+            .idle
+            .iter()
+            .rposition(|i| i.key == *key)
+            .map(|at| pool.idle.remove(at));
+        (expired, found)
+    };
+    // Say QUIT outside the lock: it waits on the network.
+    for mut idle in expired {
+        idle.session.quit(&mut Transcript::new(None));
+    }
+    found.map(|idle| {
+        transcript.record(
+            crate::transcript::Direction::Info,
+            &format!(
+                "reusing a pooled connection (idle for {:.1} s)",
+                idle.since.elapsed().as_secs_f64()
+            ),
+        );
+        (idle.session, idle.chosen)
+    })
+}
+
+/// Keep `session` for the next client with the same key; QUIT it when the pool is full.
+pub(crate) fn put(key: Key, session: Session, chosen: Option<(u16, Security)>) {
+    let refused = {
+        let mut pool = lock();
+        let same = pool.idle.iter().filter(|i| i.key == key).count();
+        if same >= PER_KEY || pool.idle.len() >= TOTAL {
+            Some(session)
+        } else {
+            pool.idle.push(Idle {
+                key,
+                session,
+                chosen,
+                since: Instant::now(),
+            });
+            None
+        }
+    };
+    if let Some(mut session) = refused {
+        session.quit(&mut Transcript::new(None));
+    }
+}
+
+/// Close every pooled session (tests, and processes that want to drop them before exiting).
+pub fn clear() {
+    let idle = std::mem::take(&mut lock().idle);
+    for mut i in idle {
+        i.session.quit(&mut Transcript::new(None));
+    }
+}
+
+/// How many sessions are idle in the pool.
+pub fn idle_count() -> usize {
+    lock().idle.len()
+}
