@@ -45,6 +45,7 @@ final class Config extends Handle
         ?bool $allowPartialRecipients = null,
         ?bool $allowRelay = null,
         ?bool $transcriptBodies = null,
+        ?bool $persistent = null,
         bool $dangerousAcceptInvalidCerts = false,
         bool $dangerousAllowPlaintextAuth = false,
     ) {
@@ -84,6 +85,7 @@ final class Config extends Handle
         'allowPartialRecipients' => 'setAllowPartialRecipients',
         'allowRelay' => 'setAllowRelay',
         'transcriptBodies' => 'setTranscriptBodies',
+        'persistent' => 'setPersistent',
         'dangerousAcceptInvalidCerts' => 'dangerousAcceptInvalidCerts',
         'dangerousAllowPlaintextAuth' => 'dangerousAllowPlaintextAuth',
     ];
@@ -285,6 +287,18 @@ final class Config extends Handle
     public function setAllowRelay(bool $allow): static
     {
         Native::call('mailport_config_set_allow_relay', $this->handle(), $allow);
+        return $this;
+    }
+
+    /**
+     * Persistent mode, for php-fpm workers: a client made from this config hands its
+     * authenticated session to a pool in the worker process when it is closed or destroyed, and
+     * the next request's client with the same settings takes it back (no connect, TLS or AUTH).
+     * Sessions idle for longer than $idleTimeoutMs are closed.
+     */
+    public function setPersistent(bool $persistent, int $idleTimeoutMs = 60000): static
+    {
+        Native::call('mailport_config_set_persistent', $this->handle(), $persistent, Native::uint($idleTimeoutMs, 32, 'idleTimeoutMs'));
         return $this;
     }
 

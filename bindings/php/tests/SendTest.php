@@ -69,6 +69,21 @@ final class SendTest extends MailportTestCase
         $this->assertStringContainsString('C: STARTTLS', $client->transcript());
     }
 
+    public function testPersistentClientsShareOneConnection(): void
+    {
+        // Like the requests of one php-fpm worker: a new Client each time, one connection.
+        $server = $this->server(['--mode', 'starttls']);
+        $config = $this->configFor($server, 'starttls')->setPersistent(true, 30000);
+        for ($i = 0; $i < 3; $i++) {
+            $client = new Client($config);
+            $client->send($this->message("persistent $i"));
+            $client->close();
+        }
+        $this->assertCount(3, $server->messages());
+        $connects = array_filter($server->events(), static fn (string $e): bool => str_ends_with($e, ' CONNECT'));
+        $this->assertCount(1, $connects);
+    }
+
     public function testImplicitTlsSend(): void
     {
         $server = $this->server(['--mode', 'tls']);
