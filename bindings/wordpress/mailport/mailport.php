@@ -190,6 +190,12 @@ function mailport_config(): \Mailport\Config
         }
     }
 
+    if (defined('MAILPORT_PERSISTENT') && MAILPORT_PERSISTENT) {
+        // Keep the authenticated session in the php-fpm worker for its next requests.
+        $idle = is_numeric(MAILPORT_PERSISTENT) && (int) MAILPORT_PERSISTENT > 1 ? (int) MAILPORT_PERSISTENT : 60;
+        $config->setPersistent(true, $idle * 1000);
+    }
+
     /**
      * Fires with the Config made from the MAILPORT_* constants, before the client is made: the
      * place for settings without a constant (setHeloName, setTlsServerName, ...).
