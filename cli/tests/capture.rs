@@ -874,6 +874,74 @@ print('ok')
 }
 
 #[test]
+fn discard_mode_acknowledges_and_counts_but_stores_nothing() {
+    let dir = temp_dir("discard");
+    let mut server = Server::start(&dir, &["--discard", "--max-size", "1000"]);
+    // Pipelined DATA and BDAT transactions, answered exactly as when storing.
+    let mut c = server.raw();
+    let data_message = b"Subject: data\r\n\r\nline\r\n..dot\r\n";
+    c.send(
+        b"EHLO discard.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n",
+    );
+    for expected in ["250", "250 2.1.0", "250 2.1.5", "354"] {
+        let (_, text) = c.reply();
+        assert!(text.starts_with(expected), "{expected}: {text}");
+    }
+    c.send(data_message);
+    c.send(
+        b".\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<c@example.com>\r\n\
+          BDAT 9\r\nchunk one\
+          BDAT 5 LAST\r\n.\r\nx\n",
+    );
+    for expected in [
+        "250 2.0.0 Message accepted",
+        "250 2.1.0",
+        "250 2.1.5",
+        "250 2.0.0 9 octets received",
+        "250 2.0.0 Message accepted",
+    ] {
+        let (_, text) = c.reply();
+        assert!(text.starts_with(expected), "{expected}: {text}");
+    }
+    // The size limit still holds: an oversized message is refused, not counted.
+    c.cmd("MAIL FROM:<a@example.com>", "250");
+    c.cmd("RCPT TO:<b@example.com>", "250");
+    c.send(b"BDAT 1200 LAST\r\n");
+    c.send(&[b'z'; 1200]);
+    assert!(c.reply().1.starts_with("552 5.3.4"));
+    c.cmd("QUIT", "221");
+
+    // The library over implicit TLS: two messages on one session.
+    let mut config = library_config(&server, "127.0.0.1", server.tls);
+    config.security = mailport::Security::Tls;
+    config.credentials = None;
+    let mut client = mailport::Client::new(config).unwrap();
+    let envelope =
+        mailport::Envelope::new("lib@example.com", vec!["d@example.com".into()]).unwrap();
+    let raw = message("discarded");
+    for _ in 0..2 {
+        let receipt = client.send_bytes(&envelope, &raw).unwrap();
+        assert_eq!(receipt.reply.code(), 250);
+    }
+    client.close();
+
+    server.assert_no_more_stored();
+    assert!(server.emls().is_empty());
+    assert!(server.strays().is_empty(), "{:?}", server.strays());
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+    // Everything up to the end of its output (the channel closes at end of file).
+    let mut rest = Vec::new();
+    while let Ok(line) = server.stdout.recv_timeout(WAIT) {
+        rest.push(line);
+    }
+    let total = 2 * raw.len() + b"Subject: data\r\n\r\nline\r\n.dot\r\n".len() + 9 + 5;
+    let expected = format!("mailport capture: discarded 4 messages ({total} bytes)");
+    assert_eq!(rest.last(), Some(&expected), "{rest:?}");
+    assert!(!rest.iter().any(|l| l.starts_with("stored ")), "{rest:?}");
+}
+
+#[test]
 fn client_disconnecting_mid_message_leaves_nothing() {
     let dir = temp_dir("disconnect");
     let server = Server::start(&dir, &[]);
@@ -1071,6 +1139,7 @@ fn command_line_flags_and_errors() {
         "--auth",
         "--max-size",
         "--idle-timeout",
+        "--discard",
         "[default: 2525]",
         "[default: 4650]",
         "[default: 127.0.0.1]",

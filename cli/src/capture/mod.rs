@@ -6,6 +6,10 @@
 //! local CA that is kept in the capture directory and reused on the next start, so clients can
 //! trust `ca.pem` once. AUTH (PLAIN, LOGIN) is offered over TLS only and required when `--auth`
 //! is given.
+//!
+//! With `--discard` (a sink for benchmarks) messages are received and acknowledged exactly the
+//! same way, but nothing is written and nothing is announced: they are only counted, and the
+//! total is printed on exit.
 
 mod ca;
 mod conn;
@@ -38,13 +42,17 @@ pub struct CaptureOptions {
     pub max_size: u64,
     /// A connection that sends nothing for this long is closed with 421; zero means never.
     pub idle_timeout: Duration,
+    /// Accept and acknowledge messages as usual but store nothing: no `.eml` file is written
+    /// and `on_stored` is never called; [`Capture::discarded`] counts them. The CA is still
+    /// kept in `dir`.
+    pub discard: bool,
 }
 
 /// 25 MiB.
 pub const DEFAULT_MAX_SIZE: u64 = 25 * 1024 * 1024;
 
 impl CaptureOptions {
-    /// 127.0.0.1, any free ports, no AUTH, 25 MiB, 60 s idle timeout.
+    /// 127.0.0.1, any free ports, no AUTH, 25 MiB, 60 s idle timeout, messages stored.
     pub fn new(dir: PathBuf) -> Self {
         CaptureOptions {
             dir,
@@ -54,6 +62,7 @@ impl CaptureOptions {
             auth: None,
             max_size: DEFAULT_MAX_SIZE,
             idle_timeout: Duration::from_secs(60),
+            discard: false,
         }
     }
 }
@@ -129,6 +138,8 @@ impl Capture {
             tls,
             tls_port,
             on_stored: Box::new(on_stored),
+            discard: options.discard,
+            discarded: server::Discarded::default(),
         };
         let server = Server::start(settings, plain, implicit)?;
         Ok(Capture {
@@ -159,6 +170,12 @@ impl Capture {
         &self.dir
     }
 
+    /// In discard mode, the messages accepted so far and their total size in bytes (as
+    /// received); (0, 0) otherwise.
+    pub fn discarded(&self) -> (u64, u64) {
+        self.server.discarded()
+    }
+
     /// Stop accepting, end open connections (a message still being received is discarded,
     /// never left half-written) and wait for them.
     pub fn stop(mut self) {
@@ -173,6 +190,7 @@ Every message is stored in DIR as an .eml file, with Return-Path, X-Mailport-Rcp
 envelope recipient, so Bcc shows) and Received headers added, and announced on one line.
 The certificate comes from a local CA kept in DIR (ca.pem, ca-key.pem) and reused on every
 start: point clients at DIR/ca.pem (e.g. --ca-file DIR/ca.pem).
+With --discard nothing is stored or announced; the total is printed on exit.
 The first line of output is machine-readable: READY starttls=PORT tls=PORT ca=PATH dir=PATH")]
 pub struct CaptureArgs {
     /// Directory for the .eml files and the local CA (created when missing)
@@ -208,6 +226,11 @@ pub struct CaptureArgs {
     /// Close a connection that sends nothing for this many seconds (0: never)
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub idle_timeout: u64,
+
+    /// Accept and acknowledge messages but store nothing and print no line per message (a sink
+    /// for benchmarks); print how many were discarded on exit
+    #[arg(long)]
+    pub discard: bool,
 }
 
 fn parse_auth(text: &str) -> Result<(String, String), String> {
@@ -308,9 +331,11 @@ pub fn run(args: CaptureArgs) -> ExitCode {
     options.auth = args.auth;
     options.max_size = args.max_size;
     options.idle_timeout = Duration::from_secs(args.idle_timeout);
+    options.discard = args.discard;
+    let discard = args.discard;
     let auth_user = options.auth.as_ref().map(|(user, _)| user.clone());
     let (max_size, idle) = (options.max_size, args.idle_timeout);
-    let capture = match Capture::start(options, |stored| {
+    let mut capture = match Capture::start(options, |stored| {
         // A closed stdout must not take the server down: the message is stored either way.
         let _ = writeln!(std::io::stdout().lock(), "{}", announcement(stored));
     }) {
@@ -338,7 +363,12 @@ pub fn run(args: CaptureArgs) -> ExitCode {
     );
     let _ = writeln!(
         out,
-        "mailport capture: storing messages in {dir}\n  STARTTLS:     {}  (smtp+starttls://{host}:{})\n  implicit TLS: {}  (smtps://{host}:{})\n  CA certificate: {ca} (pass it as --ca-file){}\n  AUTH: {}\n  max size {}, idle timeout {}\nPress Ctrl-C to stop.",
+        "mailport capture: {} {dir}\n  STARTTLS:     {}  (smtp+starttls://{host}:{})\n  implicit TLS: {}  (smtps://{host}:{})\n  CA certificate: {ca} (pass it as --ca-file){}\n  AUTH: {}\n  max size {}, idle timeout {}\nPress Ctrl-C to stop.",
+        if discard {
+            "discarding messages (nothing is stored), CA in"
+        } else {
+            "storing messages in"
+        },
         SocketAddr::new(args.bind, capture.starttls_port()),
         capture.starttls_port(),
         SocketAddr::new(args.bind, capture.tls_port()),
@@ -370,7 +400,16 @@ pub fn run(args: CaptureArgs) -> ExitCode {
         },
     }
     eprintln!("mailport capture: stopping");
-    capture.stop();
+    capture.server.stop();
+    if discard {
+        // Counted once the connections have ended: every message that got its 250 is included.
+        let (messages, bytes) = capture.discarded();
+        let _ = writeln!(
+            std::io::stdout().lock(),
+            "mailport capture: discarded {messages} message{} ({bytes} bytes)",
+            if messages == 1 { "" } else { "s" }
+        );
+    }
     ExitCode::SUCCESS
 }
 

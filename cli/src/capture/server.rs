@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -26,6 +26,32 @@ pub(super) struct Settings {
     pub tls: Arc<rustls::ServerConfig>,
     pub tls_port: u16,
     pub on_stored: Box<dyn Fn(&Stored) + Send + Sync>,
+    /// Accept messages without storing them (and without calling `on_stored`); count them in
+    /// `discarded`.
+    pub discard: bool,
+    pub discarded: Discarded,
+}
+
+/// Messages accepted and thrown away in discard mode.
+#[derive(Default)]
+pub(super) struct Discarded {
+    messages: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl Discarded {
+    pub fn add(&self, size: u64) {
+        self.messages.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(size, Ordering::Relaxed);
+    }
+
+    /// (messages, bytes) so far.
+    pub fn total(&self) -> (u64, u64) {
+        (
+            self.messages.load(Ordering::Relaxed),
+            self.bytes.load(Ordering::Relaxed),
+        )
+    }
 }
 
 pub(super) struct Shared {
@@ -47,7 +73,8 @@ impl Shared {
 
 pub(super) struct Server {
     shared: Arc<Shared>,
-    acceptors: Vec<JoinHandle<()>>,
+    /// The accepting threads and the address each listens on.
+    acceptors: Vec<(JoinHandle<()>, SocketAddr)>,
 }
 
 impl Server {
@@ -71,15 +98,16 @@ impl Server {
             (plain, false, "capture-starttls"),
             (implicit, true, "capture-tls"),
         ] {
-            listener
-                .set_nonblocking(true)
+            // A blocking accept answers a new client at once; stop() wakes it by connecting.
+            let addr = listener
+                .local_addr()
                 .map_err(|e| format!("cannot set up the listener: {e}"))?;
             let shared = shared.clone();
             let handle = thread::Builder::new()
                 .name(name.into())
                 .spawn(move || accept_loop(&listener, &shared, implicit_tls))
                 .map_err(|e| format!("cannot start a thread: {e}"))?;
-            server.acceptors.push(handle);
+            server.acceptors.push((handle, addr));
         }
         Ok(server)
     }
@@ -88,8 +116,8 @@ impl Server {
     /// and wait for them to finish.
     pub fn stop(&mut self) {
         self.shared.stopping.store(true, Ordering::SeqCst);
-        for handle in self.acceptors.drain(..) {
-            let _ = handle.join();
+        for (handle, addr) in self.acceptors.drain(..) {
+            wake_and_join(handle, addr);
         }
         for stream in self.shared.connections().values() {
             let _ = stream.shutdown(Shutdown::Both);
@@ -101,19 +129,55 @@ impl Server {
     }
 }
 
+impl Server {
+    /// (messages, bytes) accepted and thrown away in discard mode.
+    pub fn discarded(&self) -> (u64, u64) {
+        self.shared.settings.discarded.total()
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
     }
 }
 
+/// End an accepting thread blocked in `accept`: connect to its address until it notices that
+/// the server is stopping. Should that fail for several seconds, the thread is left behind
+/// rather than blocking the stop (it ends with the process, and accepts nobody meanwhile).
+fn wake_and_join(handle: JoinHandle<()>, addr: SocketAddr) {
+    let wake = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port())
+        }
+        _ => addr,
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !handle.is_finished() {
+        if Instant::now() >= deadline {
+            return;
+        }
+        let _ = TcpStream::connect_timeout(&wake, Duration::from_millis(200));
+        let waited = Instant::now();
+        while !handle.is_finished() && waited.elapsed() < Duration::from_millis(100) {
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+    let _ = handle.join();
+}
+
 fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, implicit_tls: bool) {
-    while !shared.stopping.load(Ordering::SeqCst) {
-        match listener.accept() {
+    loop {
+        let accepted = listener.accept();
+        // Whoever connected once the server is stopping (the wake-up included) is turned away.
+        if shared.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        match accepted {
             Ok((stream, peer)) => admit(stream, peer, shared, implicit_tls),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                thread::sleep(Duration::from_millis(10));
-            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             // Out of file descriptors and the like: wait for connections to end.
             Err(_) => thread::sleep(Duration::from_millis(100)),

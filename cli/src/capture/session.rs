@@ -34,8 +34,11 @@ enum Flow {
 
 /// A message being received, by DATA or by BDAT chunks.
 struct Body {
+    /// The file being written; always `None` in discard mode.
     pending: Option<Pending>,
     name: String,
+    /// Discard mode: count the bytes, store nothing.
+    discard: bool,
     size: u64,
     too_big: bool,
     failed: Option<String>,
@@ -554,8 +557,18 @@ impl Session<'_> {
         self.reply(&format!("250 2.0.0 {size} octets received"))
     }
 
-    /// Create the message file and write the trace headers.
+    /// Create the message file and write the trace headers (in discard mode: neither).
     fn start_body(&mut self) -> io::Result<Body> {
+        if self.settings.discard {
+            return Ok(Body {
+                pending: None,
+                name: String::new(),
+                discard: true,
+                size: 0,
+                too_big: false,
+                failed: None,
+            });
+        }
         let now = Utc::now();
         let mut pending = Pending::create(&self.settings.dir, &now)?;
         let name = pending.name().to_string();
@@ -563,6 +576,7 @@ impl Session<'_> {
         Ok(Body {
             pending: Some(pending),
             name,
+            discard: false,
             size: 0,
             too_big: false,
             failed: None,
@@ -582,6 +596,10 @@ impl Session<'_> {
         }
         if let Some(e) = body.failed {
             return self.reply(&format!("451 4.3.0 Cannot store the message: {e}"));
+        }
+        if body.discard {
+            self.settings.discarded.add(body.size);
+            return self.reply("250 2.0.0 Message accepted, discarded");
         }
         let Some(pending) = body.pending else {
             return self.reply("451 4.3.0 Cannot store the message");
