@@ -2698,6 +2698,18 @@ const char *mailport_receipt_tls_version(const struct mailport_receipt *receipt)
 const char *mailport_receipt_tls_cipher(const struct mailport_receipt *receipt);
 
 /**
+ * Return whether the TLS session was resumed from an earlier connection of the same process
+ * (an abbreviated handshake), false when it was a full handshake or not encrypted.
+ *
+ * **NULL:** `receipt` may be NULL: returns false.
+ *
+ * # Safety
+ *
+ * `receipt` must be NULL or a receipt from mailport that has not been freed.
+ */
+bool mailport_receipt_tls_resumed(const struct mailport_receipt *receipt);
+
+/**
  * Return the size of the message in bytes, as submitted.
  *
  * **NULL:** `receipt` may be NULL: returns 0.

@@ -469,6 +469,8 @@ const char *mailport_receipt_tls_version(const struct mailport_receipt *receipt)
 
 const char *mailport_receipt_tls_cipher(const struct mailport_receipt *receipt);
 
+bool mailport_receipt_tls_resumed(const struct mailport_receipt *receipt);
+
 uint64_t mailport_receipt_size(const struct mailport_receipt *receipt);
 
 const char *mailport_receipt_message_id(const struct mailport_receipt *receipt);

@@ -83,6 +83,7 @@ pub struct mailport_receipt {
     security: u32,
     tls_version: CString,
     tls_cipher: CString,
+    tls_resumed: bool,
     size: u64,
     /// The Message-ID of a built message, "" for raw sends.
     message_id: CString,
@@ -95,6 +96,7 @@ impl From<Receipt> for mailport_receipt {
             Some(tls) => (c_text(&tls.version), c_text(&tls.cipher)),
             None => (CString::default(), CString::default()),
         };
+        let tls_resumed = receipt.tls.as_ref().is_some_and(|tls| tls.resumed);
         mailport_receipt {
             reply_code,
             enhanced_status,
@@ -105,6 +107,7 @@ impl From<Receipt> for mailport_receipt {
             security: mailport_security::from_core(receipt.security) as u32,
             tls_version,
             tls_cipher,
+            tls_resumed,
             size: receipt.size,
             message_id: c_text(receipt.message_id.as_deref().unwrap_or("")),
         }
@@ -652,6 +655,19 @@ pub unsafe extern "C" fn mailport_receipt_tls_cipher(
     receipt: *const mailport_receipt,
 ) -> *const c_char {
     getter!(receipt, c"".as_ptr(), |r| r.tls_cipher.as_ptr())
+}
+
+/// Return whether the TLS session was resumed from an earlier connection of the same process
+/// (an abbreviated handshake), false when it was a full handshake or not encrypted.
+///
+/// **NULL:** `receipt` may be NULL: returns false.
+///
+/// # Safety
+///
+/// `receipt` must be NULL or a receipt from mailport that has not been freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_receipt_tls_resumed(receipt: *const mailport_receipt) -> bool {
+    getter!(receipt, false, |r| r.tls_resumed)
 }
 
 /// Return the size of the message in bytes, as submitted.

@@ -21,7 +21,7 @@ use Mailport\Exception\LibraryException;
  *     or this class being preloaded. The library is the first that loads of: the environment
  *     variable MAILPORT_LIBRARY (an exact path, used alone when set), the path given to
  *     configure(), the build directory of the mailport checkout this package sits in
- *     (target/release, then target/debug), and the system's `libmailport.so.<ABI>` /
+ *     (target/release and target/debug, the newer first), and the system's `libmailport.so.<ABI>` /
  *     `libmailport.so` (`.dylib` on macOS, `mailport.dll` on Windows).
  *
  * Under `ffi.enable=preload`, PHP lets only preloaded code call FFI's static methods
@@ -294,9 +294,13 @@ final class Native
             }
         }
         foreach ($targets as [$target, $origin]) {
+            $builds = [];
             foreach (['release', 'debug'] as $profile) {
-                $found[] = ["$target/$profile/$built", "$origin, $profile"];
+                $builds[] = ["$target/$profile/$built", "$origin, $profile"];
             }
+            // The most recently built first: a stale release build must not hide a fresh debug one.
+            usort($builds, static fn (array $a, array $b): int => (@filemtime($b[0]) ?: 0) <=> (@filemtime($a[0]) ?: 0));
+            array_push($found, ...$builds);
         }
         foreach ($system as $name) {
             $found[] = [$name, 'system library path'];

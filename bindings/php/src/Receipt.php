@@ -37,6 +37,8 @@ final class Receipt
         public readonly int $size,
         /** The Message-ID sent ("<...@example.org>"), or null for sendRaw(). */
         public readonly ?string $messageId,
+        /** Whether the TLS session was resumed from an earlier connection. */
+        public readonly bool $tlsResumed = false,
     ) {
     }
 
@@ -75,6 +77,7 @@ final class Receipt
                 $orNull((string) Native::invoke('mailport_receipt_tls_cipher', $r)),
                 (int) Native::invoke('mailport_receipt_size', $r),
                 $orNull((string) Native::invoke('mailport_receipt_message_id', $r)),
+                (bool) Native::invoke('mailport_receipt_tls_resumed', $r),
             );
         } finally {
             Native::invoke('mailport_receipt_free', $r);

@@ -132,9 +132,14 @@ final class LoadingTest extends MailportTestCase
             putenv('MAILPORT_LIBRARY');
             putenv('CARGO_TARGET_DIR');
             $target = Paths::repo() . '/target';
-            $this->assertSame([
+            $builds = [
                 ["$target/release/libmailport.so", 'build directory, release'],
                 ["$target/debug/libmailport.so", 'build directory, debug'],
+            ];
+            // The more recently built of the two comes first.
+            usort($builds, static fn (array $a, array $b): int => (@filemtime($b[0]) ?: 0) <=> (@filemtime($a[0]) ?: 0));
+            $this->assertSame([
+                ...$builds,
                 ['libmailport.so.' . Native::ABI_VERSION, 'system library path'],
                 ['libmailport.so', 'system library path'],
             ], Native::libraryCandidates());

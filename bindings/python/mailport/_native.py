@@ -10,7 +10,7 @@ Search order (the first library that loads wins):
    that does not load is an error, not a reason to pick another one.
 2. Beside this package (a wheel that bundles ``libmailport.so``).
 3. The project's build directory: walking up from this package, the first directory holding
-   ``target/release/libmailport.so`` or ``target/debug/libmailport.so`` (a checkout where
+   ``target/release/libmailport.so`` or ``target/debug/libmailport.so``, the newer first (a checkout where
    ``cargo build`` ran).
 4. The system loader: ``ctypes.util.find_library("mailport")``, then the SONAME
    ``libmailport.so.1`` and ``libmailport.so`` (``LD_LIBRARY_PATH``, ``ldconfig``).
@@ -227,6 +227,7 @@ FUNCTIONS = {
     "mailport_receipt_security": (c_uint32, [P(Receipt)]),
     "mailport_receipt_tls_version": (c_char_p, [P(Receipt)]),
     "mailport_receipt_tls_cipher": (c_char_p, [P(Receipt)]),
+    "mailport_receipt_tls_resumed": (c_bool, [P(Receipt)]),
     "mailport_receipt_size": (c_uint64, [P(Receipt)]),
     "mailport_receipt_message_id": (c_char_p, [P(Receipt)]),
     "mailport_receipt_free": (None, [P(Receipt)]),
@@ -271,9 +272,12 @@ def _candidates():
     for name in names:
         yield "beside the package", str(here / name)
     for directory in here.parents:
-        for profile in ("release", "debug"):
-            for name in names:
-                yield "build directory", str(directory / "target" / profile / name)
+        builds = [directory / "target" / profile / name for profile in ("release", "debug")
+                  for name in names]
+        # The most recently built first: a stale release build must not hide a fresh debug one.
+        builds.sort(key=lambda p: p.stat().st_mtime if p.is_file() else 0.0, reverse=True)
+        for path in builds:
+            yield "build directory", str(path)
 
 
 def _system_candidates():

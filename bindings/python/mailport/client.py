@@ -25,7 +25,8 @@ class Receipt:
     recipients, only with ``allow_partial_recipients``), ``port`` (the port used: with
     ``port="auto"`` the one chosen), ``security`` (in effect: never AUTO; OPPORTUNISTIC means
     STARTTLS was offered and used), ``tls_version`` / ``tls_cipher`` (None when not encrypted),
-    ``size`` (bytes submitted), ``message_id`` (with brackets; None for ``send_raw``).
+    ``size`` (bytes submitted), ``message_id`` (with brackets; None for ``send_raw``),
+    ``tls_resumed`` (the TLS session was resumed from an earlier connection).
     """
 
     reply_code: int
@@ -39,6 +40,7 @@ class Receipt:
     tls_cipher: Optional[str]
     size: int
     message_id: Optional[str] = field(default=None)
+    tls_resumed: bool = field(default=False)
 
     @property
     def encrypted(self) -> bool:
@@ -69,6 +71,7 @@ def _take_receipt(receipt) -> Receipt:
             tls_version=t(lib.mailport_receipt_tls_version(receipt)) or None,
             tls_cipher=t(lib.mailport_receipt_tls_cipher(receipt)) or None,
             size=int(lib.mailport_receipt_size(receipt)),
+            tls_resumed=bool(lib.mailport_receipt_tls_resumed(receipt)),
             message_id=t(lib.mailport_receipt_message_id(receipt)) or None,
         )
     finally:
