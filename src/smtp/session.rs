@@ -814,27 +814,7 @@ impl Session {
         // Nothing is acknowledged yet: a dead connection here is safe to retry on a new one.
         self.send(&group, transcript, budget, Step::MailFrom)
             .map_err(retry_safe)?;
-        let mail_reply = self
-            .read_reply(
-                transcript,
-                budget,
-                Step::MailFrom,
-                "for the MAIL FROM reply",
-            )
-            .map_err(retry_safe)?;
-        if mail_reply.code() == 421 {
-            return Err(retry_safe(reply_error(
-                Kind::MailFrom,
-                "the server is closing the connection",
-                mail_reply,
-                Step::MailFrom,
-            )));
-        }
-        let mut rcpt_replies = Vec::with_capacity(rcpts.len());
-        for address in to {
-            let what = format!("for the RCPT TO reply for {address}");
-            rcpt_replies.push(self.read_reply(transcript, budget, Step::RcptTo, &what)?);
-        }
+        let (mail_reply, rcpt_replies) = self.envelope_replies(to, transcript, budget)?;
         let data_reply = if data {
             Some(self.read_reply(transcript, budget, Step::Data, "for the DATA reply")?)
         } else {
@@ -875,6 +855,38 @@ impl Session {
             self.reset_after_failure(transcript, budget);
         }
         Err(error.into())
+    }
+
+    /// The replies to a pipelined MAIL and its RCPTs. Until the MAIL reply arrives nothing is
+    /// acknowledged, so a dead connection (or a 421) is safe to retry on a new one.
+    fn envelope_replies(
+        &mut self,
+        to: &[String],
+        transcript: &mut Transcript,
+        budget: Instant,
+    ) -> std::result::Result<(Reply, Vec<Reply>), TxFailure> {
+        let mail_reply = self
+            .read_reply(
+                transcript,
+                budget,
+                Step::MailFrom,
+                "for the MAIL FROM reply",
+            )
+            .map_err(retry_safe)?;
+        if mail_reply.code() == 421 {
+            return Err(retry_safe(reply_error(
+                Kind::MailFrom,
+                "the server is closing the connection",
+                mail_reply,
+                Step::MailFrom,
+            )));
+        }
+        let mut rcpt_replies = Vec::with_capacity(to.len());
+        for address in to {
+            let what = format!("for the RCPT TO reply for {address}");
+            rcpt_replies.push(self.read_reply(transcript, budget, Step::RcptTo, &what)?);
+        }
+        Ok((mail_reply, rcpt_replies))
     }
 
     /// Without PIPELINING: one command, one reply.
@@ -1010,27 +1022,7 @@ impl Session {
             // Nothing is acknowledged yet: a dead connection here is safe to retry.
             self.write_data(&wire, transcript, budget)
                 .map_err(retry_safe)?;
-            let mail_reply = self
-                .read_reply(
-                    transcript,
-                    budget,
-                    Step::MailFrom,
-                    "for the MAIL FROM reply",
-                )
-                .map_err(retry_safe)?;
-            if mail_reply.code() == 421 {
-                return Err(retry_safe(reply_error(
-                    Kind::MailFrom,
-                    "the server is closing the connection",
-                    mail_reply,
-                    Step::MailFrom,
-                )));
-            }
-            let mut rcpt_replies = Vec::with_capacity(to.len());
-            for address in to {
-                let what = format!("for the RCPT TO reply for {address}");
-                rcpt_replies.push(self.read_reply(transcript, budget, Step::RcptTo, &what)?);
-            }
+            let (mail_reply, rcpt_replies) = self.envelope_replies(to, transcript, budget)?;
             let chunk_reply = self.read_chunk_reply(transcript, budget, last)?;
             let verdict = if !mail_reply.is_positive() {
                 Err(reply_error(
