@@ -365,18 +365,15 @@ impl Message {
                 "the MIME body contains a NUL byte, which SMTP cannot carry",
             ));
         }
-        let crlf = crate::message::encoding::normalize_crlf(&String::from_utf8_lossy(body));
-        if body.is_ascii() || std::str::from_utf8(body).is_ok() {
-            if let Some(n) = crlf.split("\r\n").position(|l| l.len() > 998) {
-                return Err(Error::invalid_input(format!(
-                    "line {} of the MIME body is longer than 998 octets, which SMTP forbids",
-                    n + 1
-                )));
-            }
-        } else {
-            return Err(Error::invalid_input(
-                "the MIME body is not UTF-8 text; encode binary parts as base64",
-            ));
+        let text = std::str::from_utf8(body).map_err(|_| {
+            Error::invalid_input("the MIME body is not UTF-8 text; encode binary parts as base64")
+        })?;
+        let crlf = crate::message::encoding::normalize_crlf(text);
+        if let Some(n) = crlf.split("\r\n").position(|l| l.len() > 998) {
+            return Err(Error::invalid_input(format!(
+                "line {} of the MIME body is longer than 998 octets, which SMTP forbids",
+                n + 1
+            )));
         }
         self.mime_body = Some(MimeBody {
             content_type: content_type.trim().to_string(),

@@ -999,14 +999,7 @@ impl Session {
         budget: Instant,
     ) -> std::result::Result<Delivered, TxFailure> {
         let to = message.to;
-        let mut body = BdatBody {
-            source: message.body,
-            declared: message.size,
-            encoder: DataEncoder::for_bdat(),
-            input: vec![0u8; 64 * 1024],
-            size: 0,
-            done: false,
-        };
+        let mut body = Body::new(message.body, message.size, DataEncoder::for_bdat());
         let mut chunk = Vec::with_capacity(BDAT_CHUNK + 64 * 1024);
         let one_flight =
             self.extensions.pipelining && (to.len() == 1 || self.allow_partial_recipients);
@@ -1103,43 +1096,51 @@ impl Session {
 
     /// Fill `chunk` with the next BDAT_CHUNK bytes or so of the message (all of the rest when
     /// it ends sooner), checking the size limit and 8BITMIME as DATA does.
-    fn next_chunk(&mut self, body: &mut BdatBody<'_>, chunk: &mut Vec<u8>) -> Result<()> {
-        let max = self.extensions.max_size();
-        let eight_bit_ok = self.extensions.eight_bit_mime;
-        while chunk.len() < BDAT_CHUNK && !body.done {
-            let n = match body.source.read(&mut body.input) {
-                Ok(0) => {
-                    body.encoder.finish(chunk);
-                    body.done = true;
-                    break;
-                }
-                Ok(n) => n,
+    fn next_chunk(&mut self, body: &mut Body<'_>, chunk: &mut Vec<u8>) -> Result<()> {
+        while chunk.len() < BDAT_CHUNK && self.read_piece(body, chunk)? {}
+        Ok(())
+    }
+
+    /// Read the next piece of the message, check it, and append its wire form to `out`.
+    /// Returns false at the end, after the encoder's end of data was appended. Every failure
+    /// drops the connection: unterminated DATA, or chunks without LAST, are discarded.
+    fn read_piece(&mut self, body: &mut Body<'_>, out: &mut Vec<u8>) -> Result<bool> {
+        if body.done {
+            return Ok(false);
+        }
+        let n = loop {
+            match body.source.read(&mut body.input) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    // No chunk marked LAST was sent: dropping the connection discards it all.
                     self.break_connection();
                     return Err(body_read_error(e));
                 }
-            };
-            body.size += n as u64;
-            if let Some(max) = max.filter(|&m| body.size > m) {
-                self.break_connection();
-                return Err(too_large(
-                    body.declared.unwrap_or(body.size).max(body.size),
-                    max,
-                ));
+                Ok(n) => break n,
             }
-            let piece = &body.input[..n];
-            if !eight_bit_ok && !piece.is_ascii() {
-                self.break_connection();
-                return Err(Error::invalid_input(
-                    "the message contains 8-bit bytes but the server does not offer 8BITMIME; nothing was sent (encode the body as quoted-printable or base64)",
-                )
-                .at_step(Step::Data));
-            }
-            body.encoder.encode(piece, chunk);
+        };
+        if n == 0 {
+            body.encoder.finish(out);
+            body.done = true;
+            return Ok(false);
         }
-        Ok(())
+        body.size += n as u64;
+        if let Some(max) = self.extensions.max_size().filter(|&m| body.size > m) {
+            self.break_connection();
+            return Err(too_large(
+                body.declared.unwrap_or(body.size).max(body.size),
+                max,
+            ));
+        }
+        let piece = &body.input[..n];
+        if !self.extensions.eight_bit_mime && !piece.is_ascii() {
+            self.break_connection();
+            return Err(Error::invalid_input(
+                "the message contains 8-bit bytes but the server does not offer 8BITMIME; nothing was sent (encode the body as quoted-printable or base64)",
+            )
+            .at_step(Step::Data));
+        }
+        body.encoder.encode(piece, out);
+        Ok(true)
     }
 
     fn append_chunk(
@@ -1194,43 +1195,15 @@ impl Session {
         transcript: &mut Transcript,
         budget: Instant,
     ) -> Result<(Reply, u64)> {
-        let max = self.extensions.max_size();
-        let eight_bit_ok = self.extensions.eight_bit_mime;
-        let mut encoder = DataEncoder::new();
-        let mut input = vec![0u8; 64 * 1024];
-        let mut wire = Vec::with_capacity(DATA_CHUNK + 2 * input.len());
-        let mut size = 0u64;
-        loop {
-            let n = match body.read(&mut input) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    self.break_connection();
-                    return Err(body_read_error(e));
-                }
-            };
-            let chunk = &input[..n];
-            size += n as u64;
-            // Both checks abort by dropping the connection: an unterminated DATA is discarded.
-            if let Some(max) = max.filter(|&m| size > m) {
-                self.break_connection();
-                return Err(too_large(declared.unwrap_or(size).max(size), max));
-            }
-            if !eight_bit_ok && !chunk.is_ascii() {
-                self.break_connection();
-                return Err(Error::invalid_input(
-                    "the message contains 8-bit bytes but the server does not offer 8BITMIME; nothing was sent (encode the body as quoted-printable or base64)",
-                )
-                .at_step(Step::Data));
-            }
-            encoder.encode(chunk, &mut wire);
+        let mut body = Body::new(body, declared, DataEncoder::new());
+        let mut wire = Vec::with_capacity(DATA_CHUNK + 2 * body.input.len());
+        while self.read_piece(&mut body, &mut wire)? {
             if wire.len() >= DATA_CHUNK {
                 self.write_data(&wire, transcript, budget)?;
                 wire.clear();
             }
         }
-        encoder.finish(&mut wire);
+        let size = body.size;
         self.write_data(&wire, transcript, budget)?;
         if !self.transcript_bodies {
             transcript.record(Direction::Sent, &format!("<message: {size} bytes>"));
@@ -1387,14 +1360,27 @@ impl Session {
     }
 }
 
-/// The message being sent in BDAT chunks.
-struct BdatBody<'a> {
+/// The message being read and encoded for the wire (after DATA, or in BDAT chunks).
+struct Body<'a> {
     source: &'a mut dyn Read,
     declared: Option<u64>,
     encoder: DataEncoder,
     input: Vec<u8>,
     size: u64,
     done: bool,
+}
+
+impl<'a> Body<'a> {
+    fn new(source: &'a mut dyn Read, declared: Option<u64>, encoder: DataEncoder) -> Body<'a> {
+        Body {
+            source,
+            declared,
+            encoder,
+            input: vec![0u8; 64 * 1024],
+            size: 0,
+            done: false,
+        }
+    }
 }
 
 fn body_read_error(e: io::Error) -> Error {
