@@ -105,6 +105,12 @@ pub fn probe(config: &Config, options: &ProbeOptions) -> Result<Report> {
         .helo_name
         .clone()
         .unwrap_or_else(crate::address::default_helo_name);
+    // Resolved once: every hint below would otherwise look the host name up again.
+    let resolved = Config {
+        helo_name: Some(helo_name.clone()),
+        ..config.clone()
+    };
+    let config = &resolved;
 
     let (dns, addresses) = resolve(&config.host, deadline);
     let mut ports = Vec::new();
@@ -700,18 +706,15 @@ fn step_from_reply(reply: &crate::smtp::reply::Reply) -> StepResult {
     }
 }
 
+/// `config.helo_name` is set by [`probe`], so no host name lookup happens here.
 fn hint_for(error: &Error, config: &Config, port: u16, security: Security) -> String {
-    let helo = config
-        .helo_name
-        .clone()
-        .unwrap_or_else(crate::address::default_helo_name);
     explain::hint(
         error,
         &explain::Context {
             host: &config.host,
             port,
             security,
-            helo_name: &helo,
+            helo_name: config.helo_name.as_deref().unwrap_or_default(),
         },
     )
 }
