@@ -9,6 +9,7 @@
 //! - Files are written only when their content changed, so nothing rebuilds in a loop.
 //! - If cbindgen cannot parse `src/ffi` (an edit in progress), the headers are left alone and a
 //!   warning is printed; rustc then reports the real error.
+//! - On Linux the library gets its SONAME and `-z nodelete` (see `main`).
 //! - `$OUT_DIR/version.rs` holds the version string and ABI version that `src/ffi/version.rs`
 //!   includes.
 
@@ -40,6 +41,11 @@ fn main() {
 
     if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libmailport.so.{ABI_VERSION}");
+        // Never unmapped by dlclose(): PHP's FFI::cdef closes the library at the end of every
+        // request, which would drop the persistent pool (leaking its sockets) and the TLS
+        // session cache, and a Rust library with threads and thread-locals cannot be safely
+        // unloaded anyway.
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-z,nodelete");
     }
 
     let generated_dir = out_dir.join("include");

@@ -67,7 +67,7 @@ pub struct Receipt {
     pub security: Security,
     /// TLS details when the connection was encrypted.
     pub tls: Option<TlsInfo>,
-    /// Message size in bytes as submitted (before dot-stuffing).
+    /// Message size in bytes as read from the caller: line ends as given, before dot-stuffing.
     pub size: u64,
     /// The Message-ID of a message built with [`Message`]; `None` for raw messages.
     pub message_id: Option<String>,
@@ -99,10 +99,7 @@ impl Client {
         let pool_key = config
             .persistent
             .then(|| crate::pool::Key::new(&config, &helo_name));
-        let tls_config = match &pool_key {
-            Some(key) => crate::pool::tls_config(key, || tls::client_config(&config.tls))?,
-            None => tls::client_config(&config.tls)?,
-        };
+        let tls_config = tls::shared_client_config(&config.tls)?;
         if config.effective_security() != Security::None {
             tls::server_name(&config.host, &config.tls)?;
         }
@@ -123,7 +120,8 @@ impl Client {
     }
 
     /// Submit a message read from `message`. `size`, when known, is declared to servers that
-    /// advertise SIZE, and a message over their limit is refused before it is sent.
+    /// advertise SIZE, and a message over their limit is refused before it is sent; count its
+    /// line ends as CRLF, as they are sent ([`crate::smtp::data::message_size`]).
     ///
     /// Succeeds only when the server accepted the message (its final 2xx reply).
     pub fn send(
@@ -192,7 +190,7 @@ impl Client {
         self.deliver(
             envelope,
             &mut reader,
-            Some(message.len() as u64),
+            Some(crate::smtp::data::message_size(message)),
             Some(!message.is_ascii()),
             false,
         )

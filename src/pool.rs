@@ -9,7 +9,7 @@
 //! configured time are closed, and a pooled session that turns out dead is replaced by a fresh
 //! one under the client's usual no-duplicate rule.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use once_cell::sync::Lazy;
@@ -55,11 +55,6 @@ impl Key {
             tls: format!("{:?}", config.tls),
         }
     }
-
-    /// The part that decides the TLS configuration (and so which session cache is shared).
-    fn tls(&self) -> &str {
-        &self.tls
-    }
 }
 
 impl Drop for Key {
@@ -81,9 +76,6 @@ struct Idle {
 #[derive(Default)]
 struct Pool {
     idle: Vec<Idle>,
-    /// One rustls configuration per TLS setting, so every client of the process shares its
-    /// session cache and reconnects resume TLS.
-    tls: Vec<(String, Arc<rustls::ClientConfig>)>,
 }
 
 static POOL: Lazy<Mutex<Pool>> = Lazy::new(|| Mutex::new(Pool::default()));
@@ -91,23 +83,6 @@ static POOL: Lazy<Mutex<Pool>> = Lazy::new(|| Mutex::new(Pool::default()));
 fn lock() -> std::sync::MutexGuard<'static, Pool> {
     // A panic while holding the lock leaves plain data behind: keep using it.
     POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// The shared TLS configuration for `key`, built once per process.
-pub(crate) fn tls_config(
-    key: &Key,
-    build: impl FnOnce() -> crate::Result<Arc<rustls::ClientConfig>>,
-) -> crate::Result<Arc<rustls::ClientConfig>> {
-    if let Some((_, config)) = lock().tls.iter().find(|(k, _)| k == key.tls()) {
-        return Ok(config.clone());
-    }
-    let config = build()?;
-    let mut pool = lock();
-    if let Some((_, existing)) = pool.tls.iter().find(|(k, _)| k == key.tls()) {
-        return Ok(existing.clone());
-    }
-    pool.tls.push((key.tls().to_string(), config.clone()));
-    Ok(config)
 }
 
 /// Take an idle session for `key`, closing the ones idle for longer than `max_idle`.

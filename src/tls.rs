@@ -66,10 +66,54 @@ pub struct TlsInfo {
 /// How many TLS sessions one client configuration remembers for resumption.
 const SESSION_CACHE_SIZE: usize = 256;
 
+/// How many distinct TLS settings keep a shared configuration: a process uses one or two; the
+/// bound only stops one that cycles through settings from growing without end.
+const SHARED_CONFIGS: usize = 16;
+
+/// The client configuration for `options`, shared by every client of the process with the same
+/// options and the same CA files on disk, so that they share one session cache: a new client —
+/// each PHP request makes its own — resumes the TLS session an earlier one opened, and the trust
+/// anchors are parsed once rather than per client. A CA file that changed on disk (size or
+/// modification time) gets a new configuration.
+pub fn shared_client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>> {
+    /// (the options and CA file stamps, their configuration)
+    type Shared = Vec<(String, Arc<ClientConfig>)>;
+    static SHARED: Lazy<std::sync::Mutex<Shared>> = Lazy::new(Default::default);
+    let stamps: Vec<_> = options
+        .ca_files
+        .iter()
+        .map(|path| {
+            std::fs::metadata(path)
+                .ok()
+                .map(|m| (m.len(), m.modified().ok()))
+        })
+        .collect();
+    let key = format!("{options:?} {stamps:?}");
+    let lock = || {
+        SHARED
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    };
+    if let Some((_, config)) = lock().iter().find(|(k, _)| *k == key) {
+        return Ok(config.clone());
+    }
+    // Built outside the lock: reading the system store can take a while.
+    let config = client_config(options)?;
+    let mut shared = lock();
+    if let Some((_, existing)) = shared.iter().find(|(k, _)| *k == key) {
+        return Ok(existing.clone());
+    }
+    if shared.len() >= SHARED_CONFIGS {
+        shared.remove(0);
+    }
+    shared.push((key, config.clone()));
+    Ok(config)
+}
+
 /// Build the rustls client configuration for `options`.
 ///
-/// The configuration is meant to be built once per client and shared (it is behind an `Arc`):
-/// it holds the session cache, so reconnections to the same server resume their session.
+/// Each call makes a new configuration with its own session cache; clients take theirs from
+/// [`shared_client_config`], so that connections resume sessions across clients.
 pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())

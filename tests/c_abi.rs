@@ -12,6 +12,10 @@
 //!   server, reads the report through every accessor and prints its JSON, which is checked
 //!   here; and checks that misuse (a NULL config, bad options) is an error of the call.
 //!
+//! - `reload.c` loads the library with `dlopen()`, sends through a persistent client, and
+//!   `dlclose()`s it, twice, as PHP's `FFI::cdef` does per request: the pooled session must
+//!   survive (the library is never unloaded), so the server sees one connection.
+//!
 //! Each program frees every object, so valgrind's leak check covers every `_free` path.
 
 mod common;
@@ -26,12 +30,13 @@ fn have(tool: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// Build `tests/c/<name>.c` into `dir`, linked against `library`.
+/// Build `tests/c/<name>.c` into `dir`, linked against `library` (or with `dlopen` only, for a
+/// program that loads the library itself).
 ///
 /// The library's SONAME is `libmailport.so.<abi>`, so the loader looks for that file name: a
 /// symlink to the freshly built library in `dir` (on the rpath) provides it without touching
 /// `target/`.
-fn build_c_program(name: &str, library: &Path, dir: &Path) -> PathBuf {
+fn build_c_program(name: &str, library: &Path, dir: &Path, link: Link) -> PathBuf {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let lib_dir = library.parent().expect("library directory");
     // SAFETY: no arguments.
@@ -56,7 +61,10 @@ fn build_c_program(name: &str, library: &Path, dir: &Path) -> PathBuf {
         .arg("-o")
         .arg(&exe)
         .arg(format!("-L{}", lib_dir.display()))
-        .args(["-lmailport", "-lpthread"])
+        .args(match link {
+            Link::Library => ["-lmailport", "-lpthread"],
+            Link::DlopenOnly => ["-ldl", "-lpthread"],
+        })
         .arg(format!("-Wl,-rpath,{}", dir.display()))
         .output()
         .expect("run gcc");
@@ -66,6 +74,12 @@ fn build_c_program(name: &str, library: &Path, dir: &Path) -> PathBuf {
         String::from_utf8_lossy(&output.stderr)
     );
     exe
+}
+
+#[derive(Clone, Copy)]
+enum Link {
+    Library,
+    DlopenOnly,
 }
 
 /// A fresh directory for one test's program and files.
@@ -131,7 +145,7 @@ fn c_program_sends_through_the_shared_library() {
         "nobody",
     ]);
     let dir = scratch_dir("send");
-    let exe = build_c_program("send", &common::shared_library(), &dir);
+    let exe = build_c_program("send", &common::shared_library(), &dir, Link::Library);
     let args = [
         "127.0.0.1".to_string(),
         server.port.to_string(),
@@ -168,7 +182,7 @@ fn c_program_sends_through_the_shared_library() {
 fn c_program_builds_and_sends_messages() {
     let server = common::TestServer::start(&["--mode", "starttls"]);
     let dir = scratch_dir("message");
-    let exe = build_c_program("message", &common::shared_library(), &dir);
+    let exe = build_c_program("message", &common::shared_library(), &dir, Link::Library);
     let attachment = dir.join("report.csv");
     let csv = "id,name\n1,Zo\u{eb}\n2,Ann\n";
     std::fs::write(&attachment, csv).unwrap();
@@ -283,7 +297,7 @@ fn c_program_checks_the_ports_of_a_server() {
     let server = common::TestServer::start(&["--mode", "starttls", "--hostname", "localhost"]);
     let refused = common::refused_port();
     let dir = scratch_dir("probe");
-    let exe = build_c_program("probe", &common::shared_library(), &dir);
+    let exe = build_c_program("probe", &common::shared_library(), &dir, Link::Library);
     let args = [
         refused.to_string(),
         server.port.to_string(),
@@ -330,5 +344,29 @@ fn c_program_checks_the_ports_of_a_server() {
             server.port
         )),
         "the recommendation line"
+    );
+}
+
+#[test]
+fn a_pooled_session_survives_dlclose_and_dlopen_of_the_library() {
+    let server = common::TestServer::start(&["--mode", "starttls", "--auth", "user:secret"]);
+    let dir = scratch_dir("reload");
+    let library = common::shared_library();
+    // Not linked against the library: a DT_NEEDED entry would keep it loaded whatever dlclose()
+    // does.
+    let exe = build_c_program("reload", &library, &dir, Link::DlopenOnly);
+    let args = [
+        library.display().to_string(),
+        "127.0.0.1".to_string(),
+        server.port.to_string(),
+        server.ca.display().to_string(),
+    ];
+    let stdout = run_c_program(&exe, &args);
+    assert!(stdout.contains("MESSAGES_SENT 2"), "{stdout}");
+    assert_eq!(server.messages().len(), 2);
+    assert_eq!(
+        server.connections(),
+        1,
+        "the second load of the library did not find the pooled session"
     );
 }

@@ -1100,6 +1100,28 @@ fn reconnects_resume_the_tls_session_in_the_servers_view() {
 }
 
 #[test]
+fn a_new_client_with_the_same_tls_settings_resumes_the_tls_session() {
+    let server = TestServer::start(&["--mode", "starttls"]);
+    // Two clients, as two PHP requests of one php-fpm worker make them, without persistent mode.
+    for i in 0..2 {
+        let mut c = client(config(&server, Security::StartTls));
+        let body = format!("Subject: {i}\r\n\r\nclient {i}\r\n");
+        let receipt = c.send_bytes(&envelope(&[TO]), body.as_bytes()).unwrap();
+        assert_eq!(receipt.tls.unwrap().resumed, i == 1, "client {i}");
+    }
+    let received = server.messages();
+    assert_eq!(received.len(), 2);
+    assert!(
+        !received[0].tls_resumed,
+        "the first handshake is a full one"
+    );
+    assert!(
+        received[1].tls_resumed,
+        "the server saw no resumption from the second client"
+    );
+}
+
+#[test]
 fn no_rset_or_noop_between_messages_on_a_healthy_connection() {
     let server = TestServer::start(&["--mode", "starttls", "--pipelining"]);
     let mut c = client(config(&server, Security::StartTls));
@@ -1206,4 +1228,49 @@ fn a_pooled_session_the_server_dropped_is_replaced_without_a_duplicate() {
     let received = server.messages();
     assert_eq!(received.len(), 2, "each message exactly once");
     assert_ne!(received[0].conn, received[1].conn);
+}
+
+#[test]
+fn concurrent_persistent_clients_never_share_a_session() {
+    let auth = format!("{USER}:{PASSWORD}");
+    let server = TestServer::start(&["--mode", "starttls", "--auth", &auth]);
+    let config = persistent(&server, PASSWORD);
+    // Four threads, like four php-fpm workers' requests at once, each making new clients.
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let config = config.clone();
+            scope.spawn(move || {
+                for i in 0..5 {
+                    let mut c = client(config.clone());
+                    let body = format!("Subject: {t}-{i}\r\n\r\nthread {t} message {i}\r\n");
+                    c.send_bytes(&envelope(&[TO]), body.as_bytes()).unwrap();
+                }
+            });
+        }
+    });
+    let received = server.messages();
+    let mut subjects: Vec<String> = received
+        .iter()
+        .map(|m| {
+            let data = String::from_utf8_lossy(&m.data);
+            let subject = data.lines().find(|l| l.starts_with("Subject: "));
+            subject.unwrap_or_default().to_string()
+        })
+        .collect();
+    subjects.sort();
+    subjects.dedup();
+    assert_eq!(received.len(), 20, "every message once");
+    assert_eq!(subjects.len(), 20, "no message twice: {subjects:?}");
+    // A session used by two threads at once would interleave two transactions and fail; one
+    // in use is never handed to another thread, so at most four sessions ever exist.
+    assert!(
+        server.connections() <= 4,
+        "{} connections",
+        server.connections()
+    );
+    assert_eq!(
+        server.events_named("AUTH").len(),
+        server.connections(),
+        "each session authenticated once"
+    );
 }

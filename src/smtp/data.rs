@@ -105,9 +105,48 @@ impl DataEncoder {
     }
 }
 
+/// The size of `message` as RFC 1870 (SIZE) counts it: line ends as the encoder sends them
+/// (every CRLF, lone CR and lone LF is two bytes), a final line end added when missing, and no
+/// dot-stuffing.
+pub fn message_size(message: &[u8]) -> u64 {
+    let mut size = 0u64;
+    let mut rest = message;
+    while let Some(run) = rest.iter().position(|&b| b == b'\r' || b == b'\n') {
+        size += run as u64 + 2;
+        let crlf = rest[run] == b'\r' && rest.get(run + 1) == Some(&b'\n');
+        rest = &rest[run + 1 + usize::from(crlf)..];
+    }
+    if !rest.is_empty() {
+        size += rest.len() as u64 + 2;
+    }
+    size
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn message_size_is_the_length_of_the_bdat_form() {
+        let inputs: [&[u8]; 9] = [
+            b"",
+            b"a",
+            b"a\r\n",
+            b"a\nb\rc\r\n",
+            b"\r\r\n\n",
+            b"Subject: x\n\n.dot\n..two\nend",
+            b"\r",
+            b"no end\r\nlast",
+            b"\xc3\xa9\n\r\n",
+        ];
+        for input in inputs {
+            let mut encoder = DataEncoder::for_bdat();
+            let mut out = Vec::new();
+            encoder.encode(input, &mut out);
+            encoder.finish(&mut out);
+            assert_eq!(message_size(input), out.len() as u64, "{input:?}");
+        }
+    }
 
     #[test]
     fn bdat_mode_normalises_line_ends_but_keeps_dots() {

@@ -1,8 +1,9 @@
 <?php
 /**
- * Loads WordPress for the end-to-end test without Debian's /etc/wordpress configuration: this
- * file plays the part of wp-config.php. Everything it needs comes from the environment, set by
- * tests/e2e.py:
+ * Loads WordPress for the end-to-end test (and the WordPress benchmark) without Debian's
+ * /etc/wordpress configuration: this file plays the part of wp-config.php. Everything it needs
+ * comes from the environment, set by tests/wpenv.py (for tests/e2e.py and
+ * benches/wordpress/serve.py):
  *
  *   MAILPORT_E2E_DIR        the temporary directory (wp-content lives in <dir>/wp-content, with
  *                           plugins/mailport a symlink to bindings/wordpress/mailport)
@@ -14,21 +15,50 @@
  *   MAILPORT_E2E_INSTALLING "1" while WordPress is not installed yet (defines WP_INSTALLING)
  *   ABSPATH is /usr/share/wordpress/ (Debian's wordpress package) unless MAILPORT_E2E_ABSPATH
  *   says otherwise.
+ *
+ * A script that requires this file in a web request (benches/wordpress/mailport-bench.php) may
+ * set $mailport_wp_constants (name => value) first: they are defined along with
+ * MAILPORT_E2E_CONSTANTS, before the defaults below, and may replace WP_HOME, WP_SITEURL and
+ * WP_DEBUG*. Under the CLI, $_SERVER is filled in as a web server would; in a web request the
+ * server's values stay.
  */
 
 declare(strict_types=1);
 
-(static function (): void {
+(static function (array $extra): void {
     $need = static function (string $name): string {
         $value = getenv($name);
         if ($value === false || $value === '') {
-            fwrite(STDERR, "wp-bootstrap.php: environment variable $name is not set\n");
+            $message = "wp-bootstrap.php: environment variable $name is not set\n";
+            if (defined('STDERR')) {
+                fwrite(STDERR, $message);
+            } else {
+                // A web request (the built-in server defines no STDERR).
+                error_log($message);
+                http_response_code(500);
+                echo $message;
+            }
             exit(2);
         }
         return $value;
     };
 
     $dir = $need('MAILPORT_E2E_DIR');
+
+    // The caller's constants first (the way a site owner writes them into wp-config.php), so that
+    // the defaults below leave the ones they set alone.
+    $constants = getenv('MAILPORT_E2E_CONSTANTS');
+    if ($constants !== false && $constants !== '') {
+        $extra += json_decode($constants, true, 8, JSON_THROW_ON_ERROR);
+    }
+    foreach ($extra as $name => $value) {
+        define($name, $value);
+    }
+    $default = static function (string $name, $value): void {
+        if (!defined($name)) {
+            define($name, $value);
+        }
+    };
 
     define('DB_NAME', $need('MAILPORT_E2E_DB_NAME'));
     define('DB_USER', $need('MAILPORT_E2E_DB_USER'));
@@ -50,8 +80,8 @@ declare(strict_types=1);
     // MAILPORT_E2E_PLUGIN_DIR: another plugins directory (the packaged copy made by package.sh).
     define('WP_PLUGIN_DIR', getenv('MAILPORT_E2E_PLUGIN_DIR') ?: WP_CONTENT_DIR . '/plugins');
     define('WP_PLUGIN_URL', WP_CONTENT_URL . '/plugins');
-    define('WP_HOME', 'http://localhost');
-    define('WP_SITEURL', 'http://localhost');
+    $default('WP_HOME', 'http://localhost');
+    $default('WP_SITEURL', 'http://localhost');
 
     // No network, no background work, no noise.
     define('DISABLE_WP_CRON', true);
@@ -60,22 +90,17 @@ declare(strict_types=1);
     define('WP_HTTP_BLOCK_EXTERNAL', true);
     // Every error, warning, notice and deprecation goes to <dir>/php-errors.log, which e2e.py
     // checks for any coming from the plugin or the binding.
-    define('WP_DEBUG', true);
-    define('WP_DEBUG_DISPLAY', false);
-    define('WP_DEBUG_LOG', $dir . '/php-errors.log');
+    $default('WP_DEBUG', true);
+    $default('WP_DEBUG_DISPLAY', false);
+    $default('WP_DEBUG_LOG', $dir . '/php-errors.log');
 
     if (getenv('MAILPORT_E2E_INSTALLING') === '1') {
         define('WP_INSTALLING', true);
     }
 
-    $constants = getenv('MAILPORT_E2E_CONSTANTS');
-    if ($constants !== false && $constants !== '') {
-        $decoded = json_decode($constants, true, 8, JSON_THROW_ON_ERROR);
-        foreach ($decoded as $name => $value) {
-            define($name, $value);
-        }
+    if (PHP_SAPI !== 'cli') {
+        return;
     }
-
     // What a web server would have set.
     $_SERVER['HTTP_HOST'] = 'localhost';
     $_SERVER['SERVER_NAME'] = 'localhost';
@@ -86,7 +111,7 @@ declare(strict_types=1);
     $_SERVER['REMOTE_ADDR'] = '127.0.0.1';
     $_SERVER['PHP_SELF'] = '/index.php';
     $_SERVER['SCRIPT_NAME'] = '/index.php';
-})();
+})(isset($mailport_wp_constants) && is_array($mailport_wp_constants) ? $mailport_wp_constants : []);
 
 $table_prefix = 'wp_';
 

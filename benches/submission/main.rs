@@ -1,0 +1,538 @@
+//! Submission speed and memory against the peers, measured in one run on loopback.
+//!
+//! Run: `cargo bench --bench submission` (see `BENCHMARKS.md`). It first builds
+//! `target/release/mailport` and `target/release/libmailport.so` (`cargo build --release -p
+//! mailport -p mailport-cli`; `MAILPORT_BENCH_NO_BUILD=1` skips that), then starts
+//! `mailport capture --discard --auth bench:secret` as the sink: PIPELINING, CHUNKING,
+//! STARTTLS, implicit TLS and AUTH, every message received and acknowledged, nothing written.
+//!
+//! Senders, each a child process that times itself (`senders.rs`): mailport from Rust, C,
+//! Python and PHP; the peers lettre, Python's smtplib and PHPMailer.
+//!
+//! Scenarios, each a median of `MAILPORT_BENCH_RUNS` (5) rounds with the min–max spread; the
+//! senders take turns within each round so that noise falls on all of them alike:
+//! - S1: `MAILPORT_BENCH_MESSAGES` (2000) small messages over one STARTTLS + AUTH connection:
+//!   messages/s and the sender's CPU time per message.
+//! - S2: the same with `MAILPORT_BENCH_RTT_MESSAGES` (200) messages through a proxy that delays
+//!   each direction by half of `MAILPORT_BENCH_RTT_MS` (10): messages/s and round trips per
+//!   message.
+//! - S3: `MAILPORT_BENCH_CONNECTIONS` (100) messages, each on a new connection: connections/s
+//!   and TLS sessions resumed.
+//! - S4: one message with a `MAILPORT_BENCH_ATTACHMENT_MB` (25) MiB attachment read from a file,
+//!   over implicit TLS: seconds and the sender's peak memory growth.
+//! - S5: `MAILPORT_BENCH_REQUESTS` (100) sequential requests to WordPress under PHP's built-in
+//!   server, each sending one message with wp_mail(): through PHPMailer (WordPress's own, set up
+//!   for SMTP as the SMTP plugins do), through the mailport plugin, and through the plugin in
+//!   persistent mode; on loopback and at the simulated round-trip time.
+//!
+//! `MAILPORT_BENCH_QUICK=1` is a smoke run (small counts, one round). Benchmarks report; they
+//! never fail on a figure.
+
+mod proxy;
+mod rust_sender;
+mod senders;
+mod sink;
+mod table;
+mod wordpress;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::thread;
+use std::time::Duration;
+
+use proxy::{DelayProxy, probe_rtt};
+use senders::{
+    LETTRE, MAILPORT_C, MAILPORT_PHP, MAILPORT_PYTHON, MAILPORT_RUST, PHPMAILER, Programs, SMTPLIB,
+    Sender,
+};
+use sink::Sink;
+use table::{Metric, Row, Sample, print_table};
+
+pub const USER: &str = "bench";
+pub const PASSWORD: &str = "secret";
+pub const TEXT: &str = "Hello,\n\nthis is a small message from the submission benchmark: a few \
+                        lines of plain text, like a password reset or an order confirmation.\n\n\
+                        -- \nbench\n";
+
+fn main() {
+    if let Some(status) = rust_sender::child_main() {
+        std::process::exit(status);
+    }
+    let settings = Settings::from_env();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let target = target_dir();
+    build(root, &target);
+    let release = target.join("release");
+    let library = release.join("libmailport.so");
+    let dir =
+        std::env::temp_dir().join(format!("mailport-bench-submission-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create the bench directory");
+    let sink = Sink::start(&release.join("mailport"), &dir.join("sink"));
+    let mut bench = Bench {
+        programs: Programs::new(root, &release, &library),
+        sink,
+        sent: 0,
+    };
+
+    println!(
+        "mailport submission benchmark: {} rounds, sink `mailport capture --discard` on 127.0.0.1 \
+         (STARTTLS and implicit TLS, AUTH PLAIN, PIPELINING, CHUNKING), {} CPUs",
+        settings.runs,
+        thread::available_parallelism().map_or(0, |n| n.get())
+    );
+
+    // Each sender's unmeasured warm-up, which also tells whether it can run here.
+    let everyone = [
+        MAILPORT_RUST,
+        MAILPORT_C,
+        MAILPORT_PYTHON,
+        MAILPORT_PHP,
+        LETTRE,
+        SMTPLIB,
+        PHPMAILER,
+    ];
+    let mut unusable: Vec<(Sender, String)> = Vec::new();
+    for sender in everyone {
+        let port = bench.sink.starttls;
+        if let Err(why) = bench.run(sender, "one", port, 20.min(settings.messages), None) {
+            println!("skipped: {why}");
+            unusable.push((sender, why));
+        }
+    }
+    let skip = |sender: Sender| {
+        unusable
+            .iter()
+            .find(|(s, _)| s.program == sender.program && s.lib == sender.lib)
+            .map(|(_, why)| why.clone())
+    };
+
+    // S1: one connection, loopback.
+    let one_connection = || {
+        vec![
+            Entry::new("mailport (Rust Client)", MAILPORT_RUST, "one", false),
+            Entry::new("mailport from C", MAILPORT_C, "one", false),
+            Entry::new(
+                "mailport from Python (ctypes)",
+                MAILPORT_PYTHON,
+                "one",
+                false,
+            ),
+            Entry::new("mailport from PHP (FFI)", MAILPORT_PHP, "one", false),
+            Entry::new("lettre (Rust, pooled transport)", LETTRE, "one", true),
+            Entry::new("smtplib (Python)", SMTPLIB, "one", true),
+            Entry::new(
+                "PHPMailer (SMTPKeepAlive, tcp_nodelay)",
+                PHPMAILER,
+                "one",
+                true,
+            ),
+        ]
+    };
+    let n = settings.messages;
+    let port = bench.sink.starttls;
+    let s1 = bench.scenario(one_connection(), settings.runs, port, n, None, &skip);
+    print_table(
+        &format!("S1: {n} small messages over one STARTTLS + AUTH connection, loopback"),
+        &s1,
+        n,
+        Metric::Cpu,
+    );
+
+    // S2: one connection at a simulated round-trip time.
+    let rtt = settings.rtt;
+    let upstream = std::net::SocketAddr::from(([127, 0, 0, 1], bench.sink.starttls));
+    let proxy = DelayProxy::start(upstream, rtt / 2);
+    let measured_rtt = probe_rtt(proxy.port);
+    let n = settings.rtt_messages;
+    let s2 = bench.scenario(one_connection(), settings.runs, proxy.port, n, None, &skip);
+    print_table(
+        &format!(
+            "S2: {n} small messages over one STARTTLS + AUTH connection, {} ms round trip \
+             through the delay proxy (measured: {:.2} ms per NOOP)",
+            rtt.as_secs_f64() * 1e3,
+            measured_rtt.as_secs_f64() * 1e3
+        ),
+        &s2,
+        n,
+        Metric::RoundTrips(rtt),
+    );
+
+    // S3: a new connection per message, loopback.
+    let n = settings.connections;
+    let s3_entries = vec![
+        Entry::new(
+            "mailport, new Client per message",
+            MAILPORT_RUST,
+            "each",
+            false,
+        ),
+        Entry::new(
+            "mailport, one Client, close() after each",
+            MAILPORT_RUST,
+            "reconnect",
+            false,
+        ),
+        Entry::new(
+            "mailport from C, new client per message",
+            MAILPORT_C,
+            "each",
+            false,
+        ),
+        Entry::new(
+            "mailport from Python, new Client per msg",
+            MAILPORT_PYTHON,
+            "each",
+            false,
+        ),
+        Entry::new(
+            "mailport from PHP, new Client per message",
+            MAILPORT_PHP,
+            "each",
+            false,
+        ),
+        Entry::new("lettre, new transport per message", LETTRE, "each", true),
+        Entry::new("smtplib, new SMTP per message", SMTPLIB, "each", true),
+        Entry::new(
+            "PHPMailer, new PHPMailer per message",
+            PHPMAILER,
+            "each",
+            true,
+        ),
+        Entry::new(
+            "mailport persistent, new Client per msg *",
+            MAILPORT_RUST,
+            "persistent",
+            false,
+        ),
+        Entry::new(
+            "mailport from C, persistent *",
+            MAILPORT_C,
+            "persistent",
+            false,
+        ),
+        Entry::new(
+            "mailport from Python, persistent *",
+            MAILPORT_PYTHON,
+            "persistent",
+            false,
+        ),
+        Entry::new(
+            "mailport from PHP, persistent *",
+            MAILPORT_PHP,
+            "persistent",
+            false,
+        ),
+    ];
+    let s3 = bench.scenario(s3_entries, settings.runs, port, n, None, &skip);
+    print_table(
+        &format!("S3: {n} messages, each on a new STARTTLS + AUTH connection, loopback"),
+        &s3,
+        n,
+        Metric::Resumed,
+    );
+    println!(
+        "  * persistent mode is not a new connection per message: the first client opens the \
+         session and every later client in the process takes it back from the process-wide \
+         pool (what a php-fpm worker gets across requests); shown for comparison."
+    );
+
+    // S4: one large attachment over implicit TLS.
+    let attachment = dir.join("attachment.bin");
+    write_random_file(&attachment, settings.attachment_mib << 20);
+    let s4_entries = vec![
+        Entry::new("mailport (Rust Client)", MAILPORT_RUST, "attach", false),
+        Entry::new("mailport from C", MAILPORT_C, "attach", false),
+        Entry::new(
+            "mailport from Python (ctypes)",
+            MAILPORT_PYTHON,
+            "attach",
+            false,
+        ),
+        Entry::new("mailport from PHP (FFI)", MAILPORT_PHP, "attach", false),
+        Entry::new("lettre (Rust)", LETTRE, "attach", true),
+        Entry::new("smtplib (Python)", SMTPLIB, "attach", true),
+        Entry::new("PHPMailer", PHPMAILER, "attach", true),
+    ];
+    let tls = bench.sink.tls;
+    let s4 = bench.scenario(s4_entries, settings.runs, tls, 1, Some(&attachment), &skip);
+    print_table(
+        &format!(
+            "S4: one message with a {} MiB attachment read from a file, implicit TLS, loopback \
+             (RSS growth: peak resident memory minus resident memory before connecting)",
+            settings.attachment_mib
+        ),
+        &s4,
+        1,
+        Metric::Memory,
+    );
+    let _ = std::fs::remove_file(&attachment);
+
+    // S5: WordPress requests.
+    s5(
+        &settings,
+        root,
+        &library,
+        &bench.sink,
+        &proxy,
+        &mut bench.sent,
+    );
+
+    let sent = bench.sent;
+    let (messages, line) = bench.sink.stop();
+    println!(
+        "\nsink: {} (the senders reported {sent})",
+        line.as_deref().unwrap_or("no total printed")
+    );
+    if messages != Some(sent) {
+        println!("warning: the sink's count differs from what the senders reported");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// One row of a scenario: a sender in a mode.
+struct Entry {
+    row: Row,
+    sender: Sender,
+    mode: &'static str,
+}
+
+impl Entry {
+    fn new(name: &'static str, sender: Sender, mode: &'static str, peer: bool) -> Entry {
+        Entry {
+            row: Row::new(name, peer),
+            sender,
+            mode,
+        }
+    }
+}
+
+struct Bench {
+    programs: Programs,
+    sink: Sink,
+    /// Messages the senders reported sent, checked against the sink's count at the end.
+    sent: u64,
+}
+
+impl Bench {
+    fn run(
+        &mut self,
+        sender: Sender,
+        mode: &str,
+        port: u16,
+        n: usize,
+        attachment: Option<&Path>,
+    ) -> Result<Sample, String> {
+        let sample = self.sink.measure(|| {
+            self.programs
+                .run(sender, mode, port, &self.sink.ca, n, attachment)
+        })?;
+        self.sent += n as u64;
+        Ok(sample)
+    }
+
+    /// `runs` rounds; in each round every entry runs once, in turn.
+    fn scenario(
+        &mut self,
+        mut entries: Vec<Entry>,
+        runs: usize,
+        port: u16,
+        n: usize,
+        attachment: Option<&Path>,
+        skip: &dyn Fn(Sender) -> Option<String>,
+    ) -> Vec<Row> {
+        for entry in &mut entries {
+            entry.row.skipped = skip(entry.sender);
+        }
+        for _ in 0..runs {
+            for entry in entries.iter_mut().filter(|e| e.row.skipped.is_none()) {
+                let result = self.run(entry.sender, entry.mode, port, n, attachment);
+                entry.row.record(result);
+            }
+        }
+        entries.into_iter().map(|e| e.row).collect()
+    }
+}
+
+/// S5: sequential WordPress requests, each sending one message with wp_mail().
+fn s5(
+    settings: &Settings,
+    root: &Path,
+    library: &Path,
+    sink: &Sink,
+    proxy: &DelayProxy,
+    sent: &mut u64,
+) {
+    use wordpress::{Mode, WordPress};
+    let n = settings.requests;
+    let title = |where_: &str| {
+        format!(
+            "S5: {n} sequential requests to WordPress (PHP's built-in server, opcache), each \
+             sending one message with wp_mail(); {where_}"
+        )
+    };
+    let wordpress = match WordPress::start(root, library, &sink.ca) {
+        Ok(wordpress) => wordpress,
+        Err(why) => {
+            println!("\n{}\n  skipped: {why}", title("not run"));
+            return;
+        }
+    };
+    let modes = [
+        ("WordPress without mail (baseline)", Mode::NoMail, false),
+        (
+            "PHPMailer (wp_mail + phpmailer_init SMTP)",
+            Mode::PhpMailer,
+            true,
+        ),
+        ("mailport plugin", Mode::Mailport, false),
+        (
+            "mailport plugin, MAILPORT_PERSISTENT",
+            Mode::MailportPersistent,
+            false,
+        ),
+    ];
+    let rtt_ms = settings.rtt.as_secs_f64() * 1e3;
+    for (port, where_) in [
+        (sink.starttls, "loopback".to_string()),
+        (
+            proxy.port,
+            format!("{rtt_ms:.0} ms round trip through the delay proxy"),
+        ),
+    ] {
+        let mut rows: Vec<Row> = modes
+            .iter()
+            .map(|(name, _, peer)| Row::new(name, *peer))
+            .collect();
+        // A first request per mode (unmeasured) fills opcache and, in persistent mode, the pool.
+        for (row, (_, mode, _)) in rows.iter_mut().zip(&modes) {
+            match wordpress.request(*mode, port, 0) {
+                Ok(_) => *sent += u64::from(*mode != Mode::NoMail),
+                Err(why) => row.skipped = Some(why),
+            }
+        }
+        for _ in 0..settings.runs {
+            for (row, (_, mode, _)) in rows.iter_mut().zip(&modes) {
+                if row.skipped.is_some() {
+                    continue;
+                }
+                let mut total = Duration::ZERO;
+                let mut failed = None;
+                for i in 1..=n {
+                    match wordpress.request(*mode, port, i) {
+                        Ok(elapsed) => {
+                            total += elapsed;
+                            *sent += u64::from(*mode != Mode::NoMail);
+                        }
+                        Err(why) => {
+                            failed = Some(why);
+                            break;
+                        }
+                    }
+                }
+                row.record(match failed {
+                    None => Ok(Sample {
+                        secs: total.as_secs_f64(),
+                        ..Sample::default()
+                    }),
+                    Some(why) => Err(why),
+                });
+            }
+        }
+        print_table(&title(&where_), &rows, n, Metric::PerRequest);
+        let ms = |row: &Row| {
+            table::median(&row.samples.iter().map(|s| s.secs).collect::<Vec<_>>())
+                .map(|secs| secs * 1e3 / n as f64)
+        };
+        if let (Some(base), Some(peer)) = (ms(&rows[0]), ms(&rows[1])) {
+            for row in &rows[2..] {
+                if let Some(own) = ms(row) {
+                    println!(
+                        "  sending alone (request minus the baseline): {} {:.2} ms vs \
+                         PHPMailer {:.2} ms: {:.1}x",
+                        row.name,
+                        own - base,
+                        peer - base,
+                        (peer - base) / (own - base)
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// `len` bytes that do not compress, written to `path`: an attachment like a photo or a PDF.
+fn write_random_file(path: &Path, len: usize) {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut data = Vec::with_capacity(len);
+    while data.len() < len {
+        // xorshift64*
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        data.extend_from_slice(&state.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+    }
+    data.truncate(len);
+    std::fs::write(path, data).expect("write the attachment");
+}
+
+/// Counts and rounds, from the environment.
+struct Settings {
+    messages: usize,
+    rtt_messages: usize,
+    connections: usize,
+    attachment_mib: usize,
+    requests: usize,
+    runs: usize,
+    rtt: Duration,
+}
+
+impl Settings {
+    fn from_env() -> Settings {
+        let quick = std::env::var("MAILPORT_BENCH_QUICK").is_ok_and(|v| v != "0" && !v.is_empty());
+        let get = |name: &str, normal: usize, smoke: usize| -> usize {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .filter(|&v| v > 0)
+                .unwrap_or(if quick { smoke } else { normal })
+        };
+        Settings {
+            messages: get("MAILPORT_BENCH_MESSAGES", 2000, 100),
+            rtt_messages: get("MAILPORT_BENCH_RTT_MESSAGES", 200, 10),
+            connections: get("MAILPORT_BENCH_CONNECTIONS", 100, 10),
+            attachment_mib: get("MAILPORT_BENCH_ATTACHMENT_MB", 25, 2),
+            requests: get("MAILPORT_BENCH_REQUESTS", 100, 5),
+            runs: get("MAILPORT_BENCH_RUNS", 5, 1),
+            rtt: Duration::from_millis(get("MAILPORT_BENCH_RTT_MS", 10, 10) as u64),
+        }
+    }
+}
+
+/// The target directory this bench was built in: the binary is `<target>/release/deps/…`.
+fn target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.to_path_buf()))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+}
+
+/// Build the command line (the sink) and the shared library in release mode.
+fn build(root: &Path, target: &Path) {
+    if std::env::var_os("MAILPORT_BENCH_NO_BUILD").is_some() {
+        return;
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!(
+        "building the sink and libmailport.so: cargo build --release -p mailport -p mailport-cli"
+    );
+    let status = Command::new(cargo)
+        .args(["build", "--release", "-p", "mailport", "-p", "mailport-cli"])
+        .current_dir(root)
+        .env("CARGO_TARGET_DIR", target)
+        .status()
+        .expect("cannot run cargo");
+    assert!(status.success(), "cargo build --release failed");
+}
