@@ -158,6 +158,7 @@ fn parse(line: &str) -> Option<Sample> {
     };
     let known = |v: f64| (v >= 0.0).then_some(v);
     Some(Sample {
+        ops: 0,
         secs,
         cpu: known(cpu).map(Duration::from_secs_f64),
         sink_cpu: None,

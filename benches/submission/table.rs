@@ -5,6 +5,8 @@ use std::time::Duration;
 /// One run of one sender, as the sender reported it.
 #[derive(Clone, Copy, Default, Debug)]
 pub struct Sample {
+    /// Messages (or requests) in the run.
+    pub ops: usize,
     /// Wall-clock time of the whole run (from before the connection to after QUIT).
     pub secs: f64,
     /// The sender's CPU time (user + system), when known.
@@ -47,8 +49,8 @@ impl Row {
     }
 
     /// Operations per second for each run.
-    fn rates(&self, n: usize) -> Vec<f64> {
-        self.samples.iter().map(|s| n as f64 / s.secs).collect()
+    fn rates(&self) -> Vec<f64> {
+        self.samples.iter().map(|s| s.ops as f64 / s.secs).collect()
     }
 
     fn median_of(&self, value: impl Fn(&Sample) -> Option<f64>) -> Option<f64> {
@@ -105,7 +107,7 @@ fn rate(v: f64) -> String {
 /// Print a scenario's table: one line per row, the median of its samples with the min–max
 /// spread, the scenario's own column, the sink's CPU, and a ratio to every peer's median (how
 /// many times faster than that peer).
-pub fn print_table(title: &str, rows: &[Row], n: usize, metric: Metric) {
+pub fn print_table(title: &str, rows: &[Row], metric: Metric) {
     println!("\n{title}");
     let (head_value, head_own) = match metric {
         Metric::Cpu => ("msg/s", "CPU µs/msg"),
@@ -140,7 +142,7 @@ pub fn print_table(title: &str, rows: &[Row], n: usize, metric: Metric) {
         .collect();
     println!("{dashes}");
     for row in rows {
-        let rates = row.rates(n);
+        let rates = row.rates();
         let Some(med) = median(&rates) else {
             let why = row.skipped.as_deref().unwrap_or("not run");
             println!("| {:<44} | skipped: {why}", row.name);
@@ -148,24 +150,27 @@ pub fn print_table(title: &str, rows: &[Row], n: usize, metric: Metric) {
         };
         let shown = headline(&rates);
         let (lo, hi) = min_max(&shown);
-        let per_op = |d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1e6 / n as f64);
+        let per_op =
+            |s: &Sample, d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1e6 / s.ops as f64);
         let own = match metric {
             Metric::Cpu => row
-                .median_of(|s| per_op(s.cpu))
+                .median_of(|s| per_op(s, s.cpu))
                 .map_or("-".into(), |v| format!("{v:.0}")),
             Metric::RoundTrips(rtt) => row
-                .median_of(|s| Some(s.secs / (n as f64 * rtt.as_secs_f64())))
+                .median_of(|s| Some(s.secs / (s.ops as f64 * rtt.as_secs_f64())))
                 .map_or("-".into(), |v| format!("{v:.2}")),
             Metric::Resumed => row
                 .median_of(|s| s.resumed.map(|r| r as f64))
-                .map_or("n/a".into(), |v| format!("{v:.0}/{n}")),
+                .map_or("n/a".into(), |v| {
+                    format!("{v:.0}/{}", row.samples.first().map_or(0, |s| s.ops))
+                }),
             Metric::Memory => row
                 .median_of(|s| s.rss_growth_kib.map(|k| k as f64 / 1024.0))
                 .map_or("n/a".into(), |v| format!("{v:.1}")),
             Metric::PerRequest => "-".into(),
         };
         let sink = row
-            .median_of(|s| per_op(s.sink_cpu))
+            .median_of(|s| per_op(s, s.sink_cpu))
             .map_or("-".into(), |v| format!("{v:.0}"));
         let mut line = format!(
             "| {:<44} | {:>8} | {:>15} | {:>14} | {:>15} |",
@@ -176,7 +181,7 @@ pub fn print_table(title: &str, rows: &[Row], n: usize, metric: Metric) {
             sink
         );
         for peer in &peers {
-            let ratio = median(&peer.rates(n)).map_or(f64::NAN, |p| med / p);
+            let ratio = median(&peer.rates()).map_or(f64::NAN, |p| med / p);
             line.push_str(&format!(" {:>12} |", format!("{ratio:.2}x")));
         }
         println!("{line}");

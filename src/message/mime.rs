@@ -410,9 +410,11 @@ fn push_bytes(out: &mut Vec<Segment>, bytes: Vec<u8>) {
 
 /// Random hex for Message-IDs and boundaries, from the same source rustls uses for keys.
 pub(crate) fn random_hex(bytes: usize) -> String {
+    // Building a provider allocates its whole list of algorithms: keep the one random source.
+    static RANDOM: once_cell::sync::Lazy<&'static dyn rustls::crypto::SecureRandom> =
+        once_cell::sync::Lazy::new(|| rustls::crypto::ring::default_provider().secure_random);
     let mut buf = vec![0u8; bytes];
-    let random = rustls::crypto::ring::default_provider().secure_random;
-    if random.fill(&mut buf).is_err() {
+    if RANDOM.fill(&mut buf).is_err() {
         // Uniqueness, not secrecy, is what matters here: time and a counter still give it.
         static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -422,7 +424,15 @@ pub(crate) fn random_hex(bytes: usize) -> String {
             .unwrap_or(0);
         return format!("{t:x}{n:x}{:x}", std::process::id());
     }
-    buf.iter().map(|b| format!("{b:02x}")).collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    buf.iter()
+        .flat_map(|b| {
+            [
+                HEX[usize::from(b >> 4)] as char,
+                HEX[usize::from(b & 15)] as char,
+            ]
+        })
+        .collect()
 }
 
 impl Message {

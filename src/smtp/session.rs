@@ -358,7 +358,6 @@ impl Session {
         what: &str,
     ) -> Result<Reply> {
         let started = Instant::now();
-        let mut buf = [0u8; 8192];
         loop {
             match parse_reply(&self.received) {
                 Ok(Some((reply, used))) => {
@@ -386,6 +385,9 @@ impl Session {
                     return Err(err.at_step(step));
                 }
             }
+            // Here, not before the loop: pipelined replies usually arrive in one read, and the
+            // replies after the first are then parsed without zeroing a buffer for each.
+            let mut buf = [0u8; 8192];
             match self.stream()?.read(&mut buf, deadline) {
                 Ok(0) => {
                     return Err(Error::new(
@@ -1370,13 +1372,21 @@ struct Body<'a> {
     done: bool,
 }
 
+/// The most message data read from the caller at a time.
+const BODY_BUFFER: usize = 64 * 1024;
+
 impl<'a> Body<'a> {
     fn new(source: &'a mut dyn Read, declared: Option<u64>, encoder: DataEncoder) -> Body<'a> {
+        // A small message of known size gets a buffer its size (plus room to see the end): a
+        // zeroed 64 KiB per message was a third of the CPU time of sending short messages.
+        let capacity = declared.map_or(BODY_BUFFER, |size| {
+            usize::try_from(size).map_or(BODY_BUFFER, |size| (size + 1).clamp(512, BODY_BUFFER))
+        });
         Body {
             source,
             declared,
             encoder,
-            input: vec![0u8; 64 * 1024],
+            input: vec![0u8; capacity],
             size: 0,
             done: false,
         }
