@@ -129,155 +129,168 @@ fn main() {
             ),
         ]
     };
-    let n = settings.messages;
     let port = bench.sink.starttls;
-    let s1 = bench.scenario(one_connection(), settings.runs, port, n, None, &skip);
-    print_table(
-        &format!("S1: {n} small messages over one STARTTLS + AUTH connection, loopback"),
-        &s1,
-        Metric::Cpu,
-    );
-    println!(
-        "  † {} messages per run: lettre 0.11 leaves Nagle's algorithm on, and each message waits \
-         for the sink's delayed ACK (40 ms), so its rate does not depend on the count.",
-        200.min(n)
-    );
+    // S1 itself.
+    if settings.wants("S1") {
+        let n = settings.messages;
+        let s1 = bench.scenario(one_connection(), settings.runs, port, n, None, &skip);
+        print_table(
+            &format!("S1: {n} small messages over one STARTTLS + AUTH connection, loopback"),
+            &s1,
+            Metric::Cpu,
+        );
+        println!(
+            "  † {} messages per run: lettre 0.11 leaves Nagle's algorithm on, and each message waits \
+             for the sink's delayed ACK (40 ms), so its rate does not depend on the count.",
+            200.min(n)
+        );
+    }
 
-    // S2: one connection at a simulated round-trip time.
+    // S2 and S5 go through the delay proxy.
     let rtt = settings.rtt;
     let upstream = std::net::SocketAddr::from(([127, 0, 0, 1], bench.sink.starttls));
     let proxy = DelayProxy::start(upstream, rtt / 2);
-    let measured_rtt = probe_rtt(proxy.port);
-    let n = settings.rtt_messages;
-    let s2 = bench.scenario(one_connection(), settings.runs, proxy.port, n, None, &skip);
-    print_table(
-        &format!(
-            "S2: {n} small messages over one STARTTLS + AUTH connection, {} ms round trip \
-             through the delay proxy (measured: {:.2} ms per NOOP)",
-            rtt.as_secs_f64() * 1e3,
-            measured_rtt.as_secs_f64() * 1e3
-        ),
-        &s2,
-        Metric::RoundTrips(rtt),
-    );
+
+    // S2: one connection at a simulated round-trip time.
+    if settings.wants("S2") {
+        let measured_rtt = probe_rtt(proxy.port);
+        let n = settings.rtt_messages;
+        let s2 = bench.scenario(one_connection(), settings.runs, proxy.port, n, None, &skip);
+        print_table(
+            &format!(
+                "S2: {n} small messages over one STARTTLS + AUTH connection, {} ms round trip \
+                 through the delay proxy (measured: {:.2} ms per NOOP)",
+                rtt.as_secs_f64() * 1e3,
+                measured_rtt.as_secs_f64() * 1e3
+            ),
+            &s2,
+            Metric::RoundTrips(rtt),
+        );
+    }
 
     // S3: a new connection per message, loopback.
-    let n = settings.connections;
-    let s3_entries = vec![
-        Entry::new(
-            "mailport, new Client per message",
-            MAILPORT_RUST,
-            "each",
-            false,
-        ),
-        Entry::new(
-            "mailport, one Client, close() after each",
-            MAILPORT_RUST,
-            "reconnect",
-            false,
-        ),
-        Entry::new(
-            "mailport from C, new client per message",
-            MAILPORT_C,
-            "each",
-            false,
-        ),
-        Entry::new(
-            "mailport from Python, new Client per msg",
-            MAILPORT_PYTHON,
-            "each",
-            false,
-        ),
-        Entry::new(
-            "mailport from PHP, new Client per message",
-            MAILPORT_PHP,
-            "each",
-            false,
-        ),
-        Entry::new("lettre, new transport per message", LETTRE, "each", true),
-        Entry::new("smtplib, new SMTP per message", SMTPLIB, "each", true),
-        Entry::new(
-            "PHPMailer, new PHPMailer per message",
-            PHPMAILER,
-            "each",
-            true,
-        ),
-        Entry::new(
-            "mailport persistent, new Client per msg *",
-            MAILPORT_RUST,
-            "persistent",
-            false,
-        ),
-        Entry::new(
-            "mailport from C, persistent *",
-            MAILPORT_C,
-            "persistent",
-            false,
-        ),
-        Entry::new(
-            "mailport from Python, persistent *",
-            MAILPORT_PYTHON,
-            "persistent",
-            false,
-        ),
-        Entry::new(
-            "mailport from PHP, persistent *",
-            MAILPORT_PHP,
-            "persistent",
-            false,
-        ),
-    ];
-    let s3 = bench.scenario(s3_entries, settings.runs, port, n, None, &skip);
-    print_table(
-        &format!("S3: {n} messages, each on a new STARTTLS + AUTH connection, loopback"),
-        &s3,
-        Metric::Resumed,
-    );
-    println!(
-        "  * persistent mode is not a new connection per message: the first client opens the \
-         session and every later client in the process takes it back from the process-wide \
-         pool (what a php-fpm worker gets across requests); shown for comparison."
-    );
+    if settings.wants("S3") {
+        let n = settings.connections;
+        let s3_entries = vec![
+            Entry::new(
+                "mailport, new Client per message",
+                MAILPORT_RUST,
+                "each",
+                false,
+            ),
+            Entry::new(
+                "mailport, one Client, close() after each",
+                MAILPORT_RUST,
+                "reconnect",
+                false,
+            ),
+            Entry::new(
+                "mailport from C, new client per message",
+                MAILPORT_C,
+                "each",
+                false,
+            ),
+            Entry::new(
+                "mailport from Python, new Client per msg",
+                MAILPORT_PYTHON,
+                "each",
+                false,
+            ),
+            Entry::new(
+                "mailport from PHP, new Client per message",
+                MAILPORT_PHP,
+                "each",
+                false,
+            ),
+            Entry::new("lettre, new transport per message", LETTRE, "each", true),
+            Entry::new("smtplib, new SMTP per message", SMTPLIB, "each", true),
+            Entry::new(
+                "PHPMailer, new PHPMailer per message",
+                PHPMAILER,
+                "each",
+                true,
+            ),
+            Entry::new(
+                "mailport persistent, new Client per msg *",
+                MAILPORT_RUST,
+                "persistent",
+                false,
+            ),
+            Entry::new(
+                "mailport from C, persistent *",
+                MAILPORT_C,
+                "persistent",
+                false,
+            ),
+            Entry::new(
+                "mailport from Python, persistent *",
+                MAILPORT_PYTHON,
+                "persistent",
+                false,
+            ),
+            Entry::new(
+                "mailport from PHP, persistent *",
+                MAILPORT_PHP,
+                "persistent",
+                false,
+            ),
+        ];
+        let s3 = bench.scenario(s3_entries, settings.runs, port, n, None, &skip);
+        print_table(
+            &format!("S3: {n} messages, each on a new STARTTLS + AUTH connection, loopback"),
+            &s3,
+            Metric::Resumed,
+        );
+        println!(
+            "  * persistent mode is not a new connection per message: the first client opens the \
+             session and every later client in the process takes it back from the process-wide \
+             pool (what a php-fpm worker gets across requests); shown for comparison."
+        );
+    }
 
     // S4: one large attachment over implicit TLS.
-    let attachment = dir.join("attachment.bin");
-    write_random_file(&attachment, settings.attachment_mib << 20);
-    let s4_entries = vec![
-        Entry::new("mailport (Rust Client)", MAILPORT_RUST, "attach", false),
-        Entry::new("mailport from C", MAILPORT_C, "attach", false),
-        Entry::new(
-            "mailport from Python (ctypes)",
-            MAILPORT_PYTHON,
-            "attach",
-            false,
-        ),
-        Entry::new("mailport from PHP (FFI)", MAILPORT_PHP, "attach", false),
-        Entry::new("lettre (Rust)", LETTRE, "attach", true),
-        Entry::new("smtplib (Python)", SMTPLIB, "attach", true),
-        Entry::new("PHPMailer", PHPMAILER, "attach", true),
-    ];
-    let tls = bench.sink.tls;
-    let s4 = bench.scenario(s4_entries, settings.runs, tls, 1, Some(&attachment), &skip);
-    print_table(
-        &format!(
-            "S4: one message with a {} MiB attachment read from a file, implicit TLS, loopback \
-             (RSS growth: peak resident memory minus resident memory before connecting)",
-            settings.attachment_mib
-        ),
-        &s4,
-        Metric::Memory,
-    );
-    let _ = std::fs::remove_file(&attachment);
+    if settings.wants("S4") {
+        let attachment = dir.join("attachment.bin");
+        write_random_file(&attachment, settings.attachment_mib << 20);
+        let s4_entries = vec![
+            Entry::new("mailport (Rust Client)", MAILPORT_RUST, "attach", false),
+            Entry::new("mailport from C", MAILPORT_C, "attach", false),
+            Entry::new(
+                "mailport from Python (ctypes)",
+                MAILPORT_PYTHON,
+                "attach",
+                false,
+            ),
+            Entry::new("mailport from PHP (FFI)", MAILPORT_PHP, "attach", false),
+            Entry::new("lettre (Rust)", LETTRE, "attach", true),
+            Entry::new("smtplib (Python)", SMTPLIB, "attach", true),
+            Entry::new("PHPMailer", PHPMAILER, "attach", true),
+        ];
+        let tls = bench.sink.tls;
+        let s4 = bench.scenario(s4_entries, settings.runs, tls, 1, Some(&attachment), &skip);
+        print_table(
+            &format!(
+                "S4: one message with a {} MiB attachment read from a file, implicit TLS, loopback \
+                 (RSS growth: peak resident memory minus resident memory before connecting)",
+                settings.attachment_mib
+            ),
+            &s4,
+            Metric::Memory,
+        );
+        let _ = std::fs::remove_file(&attachment);
+    }
 
     // S5: WordPress requests.
-    s5(
-        &settings,
-        root,
-        &library,
-        &bench.sink,
-        &proxy,
-        &mut bench.sent,
-    );
+    if settings.wants("S5") {
+        s5(
+            &settings,
+            root,
+            &library,
+            &bench.sink,
+            &proxy,
+            &mut bench.sent,
+        );
+    }
 
     let sent = bench.sent;
     let (messages, line) = bench.sink.stop();
@@ -487,8 +500,10 @@ fn write_random_file(path: &Path, len: usize) {
     std::fs::write(path, data).expect("write the attachment");
 }
 
-/// Counts and rounds, from the environment.
+/// Counts, rounds and scenarios, from the environment.
 struct Settings {
+    /// `MAILPORT_BENCH_SCENARIOS`, e.g. `S1,S4`; all when unset.
+    scenarios: Option<Vec<String>>,
     messages: usize,
     rtt_messages: usize,
     connections: usize,
@@ -499,6 +514,12 @@ struct Settings {
 }
 
 impl Settings {
+    fn wants(&self, scenario: &str) -> bool {
+        self.scenarios
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|s| s == scenario))
+    }
+
     fn from_env() -> Settings {
         let quick = std::env::var("MAILPORT_BENCH_QUICK").is_ok_and(|v| v != "0" && !v.is_empty());
         let get = |name: &str, normal: usize, smoke: usize| -> usize {
@@ -508,7 +529,13 @@ impl Settings {
                 .filter(|&v| v > 0)
                 .unwrap_or(if quick { smoke } else { normal })
         };
+        let scenarios = std::env::var("MAILPORT_BENCH_SCENARIOS").ok().map(|list| {
+            list.split(',')
+                .map(|s| s.trim().to_ascii_uppercase())
+                .collect()
+        });
         Settings {
+            scenarios,
             messages: get("MAILPORT_BENCH_MESSAGES", 2000, 100),
             rtt_messages: get("MAILPORT_BENCH_RTT_MESSAGES", 200, 10),
             connections: get("MAILPORT_BENCH_CONNECTIONS", 100, 10),

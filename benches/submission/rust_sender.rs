@@ -136,9 +136,9 @@ mod mailport_sender {
         client.send_message(message).map_err(|e| e.to_string())
     }
 
-    /// Modes: `one` (one client), `each` (a new client per message, so a new TLS configuration
-    /// and no resumption), `reconnect` (one client that closes after every message: each
-    /// reconnect resumes TLS), `persistent` (a new client per message in persistent mode) and
+    /// Modes: `one` (one client), `each` (a new client per message; clients share the
+    /// process's TLS session cache, so they resume), `reconnect` (one client that closes after
+    /// every message), `persistent` (a new client per message in persistent mode) and
     /// `attach` (one message with a file attached, over implicit TLS).
     pub fn run(mode: &str, job: &Job) -> Result<Option<u64>, String> {
         let new_client = |security, persistent| {

@@ -88,7 +88,7 @@ pub enum Metric {
     RoundTrips(Duration),
     /// Connections/s and TLS sessions resumed.
     Resumed,
-    /// Seconds for one message, and the sender's peak memory growth.
+    /// Milliseconds for one message, and the sender's peak memory growth.
     Memory,
     /// Milliseconds per request (the rows' rates are requests/s).
     PerRequest,
@@ -113,14 +113,13 @@ pub fn print_table(title: &str, rows: &[Row], metric: Metric) {
         Metric::Cpu => ("msg/s", "CPU µs/msg"),
         Metric::RoundTrips(_) => ("msg/s", "RTT/msg"),
         Metric::Resumed => ("conn/s", "TLS resumed"),
-        Metric::Memory => ("seconds", "RSS growth MiB"),
+        Metric::Memory => ("ms", "RSS growth MiB"),
         Metric::PerRequest => ("ms/req", "n/a"),
     };
     // The headline: a rate, or for single messages and requests the time they take.
     let headline = |rates: &[f64]| -> Vec<f64> {
         match metric {
-            Metric::Memory => rates.iter().map(|r| 1.0 / r).collect(),
-            Metric::PerRequest => rates.iter().map(|r| 1e3 / r).collect(),
+            Metric::Memory | Metric::PerRequest => rates.iter().map(|r| 1e3 / r).collect(),
             _ => rates.to_vec(),
         }
     };
