@@ -306,6 +306,21 @@ typedef enum mailport_probe_flag {
 } mailport_probe_flag;
 
 /**
+ * The headers `mailport_message_add_mailbox_parts` adds to, passed as its `uint32_t field`.
+ *
+ * Functions: mailport_message_add_mailbox_parts.
+ */
+typedef enum mailport_address_field {
+    MAILPORT_FIELD_TO = 1,
+    MAILPORT_FIELD_CC = 2,
+    /**
+     * Receives the message, appears in no header.
+     */
+    MAILPORT_FIELD_BCC = 3,
+    MAILPORT_FIELD_REPLY_TO = 4,
+} mailport_address_field;
+
+/**
  * An SMTP client: one configuration, one reusable session.
  *
  * Made by `mailport_client_new` from a copy of a config. No network I/O happens until the first
@@ -397,12 +412,13 @@ typedef struct mailport_error mailport_error;
  * Functions: mailport_message_new, mailport_message_clone, mailport_message_free,
  * mailport_message_set_from, mailport_message_set_from_parts, mailport_message_set_sender,
  * mailport_message_add_reply_to, mailport_message_add_to, mailport_message_add_cc,
- * mailport_message_add_bcc, mailport_message_set_envelope_from, mailport_message_set_subject,
- * mailport_message_set_date, mailport_message_set_message_id, mailport_message_add_header,
- * mailport_message_remove_header, mailport_message_set_text, mailport_message_set_text_as,
- * mailport_message_set_html, mailport_message_set_mime_body, mailport_message_set_charset,
- * mailport_message_attach_file, mailport_message_attach_bytes, mailport_message_embed_file,
- * mailport_message_embed_bytes, mailport_message_render.
+ * mailport_message_add_bcc, mailport_message_add_mailbox_parts,
+ * mailport_message_set_envelope_from, mailport_message_set_subject, mailport_message_set_date,
+ * mailport_message_set_message_id, mailport_message_add_header, mailport_message_remove_header,
+ * mailport_message_set_text, mailport_message_set_text_as, mailport_message_set_html,
+ * mailport_message_set_mime_body, mailport_message_set_charset, mailport_message_attach_file,
+ * mailport_message_attach_bytes, mailport_message_embed_file, mailport_message_embed_bytes,
+ * mailport_message_render.
  */
 typedef struct mailport_message mailport_message;
 
@@ -1433,6 +1449,33 @@ enum mailport_result mailport_message_set_from_parts(struct mailport_message *me
                                                      const char *name,
                                                      const char *address,
                                                      struct mailport_error **error_out);
+
+/**
+ * Add one mailbox to To, Cc, Bcc or Reply-To from a display name and a bare address, with no
+ * quoting to get right: the name may contain commas, quotes, '@' or non-ASCII characters.
+ *
+ * `field` is a `mailport_address_field` value. Appends, like `mailport_message_add_to`.
+ *
+ * **Ownership:** both strings are copied.
+ *
+ * **NULL:** `message` and `address` must not be NULL; `name` may be NULL (no display name).
+ * `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when a string is not
+ * UTF-8 or `field` is not a `mailport_address_field` value; `MAILPORT_ERR_INVALID_ADDRESS` when
+ * `address` is not a valid address or either string contains a line break or control character
+ * (the message names the field, and `mailport_error_invalid_address_*` describe it).
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that no other thread uses during the call; `name`
+ * and `address` NULL or NUL-terminated; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_message_add_mailbox_parts(struct mailport_message *message,
+                                                        uint32_t field,
+                                                        const char *name,
+                                                        const char *address,
+                                                        struct mailport_error **error_out);
 
 /**
  * Set the Sender header: who actually sent the message on the author's behalf (a secretary, a

@@ -63,6 +63,13 @@ typedef enum mailport_probe_flag {
     MAILPORT_PROBE_ALLOW_RELAY = 2,
 } mailport_probe_flag;
 
+typedef enum mailport_address_field {
+    MAILPORT_FIELD_TO = 1,
+    MAILPORT_FIELD_CC = 2,
+    MAILPORT_FIELD_BCC = 3,
+    MAILPORT_FIELD_REPLY_TO = 4,
+} mailport_address_field;
+
 typedef struct mailport_client mailport_client;
 
 typedef struct mailport_config mailport_config;
@@ -242,6 +249,12 @@ enum mailport_result mailport_message_set_from_parts(struct mailport_message *me
                                                      const char *name,
                                                      const char *address,
                                                      struct mailport_error **error_out);
+
+enum mailport_result mailport_message_add_mailbox_parts(struct mailport_message *message,
+                                                        uint32_t field,
+                                                        const char *name,
+                                                        const char *address,
+                                                        struct mailport_error **error_out);
 
 enum mailport_result mailport_message_set_sender(struct mailport_message *message,
                                                  const char *mailbox,

@@ -214,6 +214,7 @@ fn c_program_builds_and_sends_messages() {
         [
             "alice@example.org",
             "carol@example.org",
+            "dan@example.org",
             "hidden-bcc@example.org"
         ]
     );
@@ -231,7 +232,10 @@ fn c_program_builds_and_sends_messages() {
         data.contains("\r\nTo: Alice <alice@example.org>\r\n"),
         "{data}"
     );
-    assert!(data.contains("\r\nCc: carol@example.org\r\n"), "{data}");
+    assert!(
+        data.contains("\r\nCc: carol@example.org, \"Doe, Dan\" <dan@example.org>\r\n"),
+        "{data}"
+    );
     assert!(
         data.contains("\r\nReply-To: replies@example.org\r\n"),
         "{data}"
@@ -267,7 +271,7 @@ fn c_program_builds_and_sends_messages() {
     // The variant made with mailport_message_clone: one more recipient, its own Message-ID.
     let variant = &messages[1];
     let data = String::from_utf8_lossy(&variant.data);
-    assert_eq!(variant.rcpt_tos.len(), 4);
+    assert_eq!(variant.rcpt_tos.len(), 5);
     assert!(variant.rcpt_tos.contains(&"dave@example.org".to_string()));
     assert!(
         data.contains("\r\nMessage-ID: <variant-1@example.org>\r\n"),

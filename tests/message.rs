@@ -4,35 +4,13 @@
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use common::TestServer;
 use mailport::message::{WpDefaults, WpMail, wp_mail};
 use mailport::{Client, Config, Kind, Message, Security};
 use serde_json::Value;
-
-fn sha256_hex(data: &[u8]) -> String {
-    // The inspector reports SHA-256 of each part; compute ours with Python too, so both sides
-    // use an implementation we did not write.
-    let dir = scratch("sha");
-    let file = dir.join("blob");
-    fs::write(&file, data).unwrap();
-    let out = Command::new(python())
-        .args([
-            "-c",
-            "import hashlib,sys;print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())",
-        ])
-        .arg(&file)
-        .output()
-        .expect("python3");
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-fn python() -> String {
-    std::env::var("MAILPORT_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
-}
 
 fn scratch(tag: &str) -> PathBuf {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
@@ -41,26 +19,6 @@ fn scratch(tag: &str) -> PathBuf {
         std::env::temp_dir().join(format!("mailport-msgtest-{}-{tag}-{n}", std::process::id()));
     fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// Parse `raw` with Python's email package.
-fn inspect(raw: &[u8]) -> Value {
-    let dir = scratch("eml");
-    let file = dir.join("message.eml");
-    fs::write(&file, raw).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/servers/inspect_eml.py");
-    let out = Command::new(python())
-        .arg(script)
-        .arg(&file)
-        .output()
-        .expect("run inspect_eml.py");
-    assert!(
-        out.status.success(),
-        "inspect_eml.py failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(raw)
-    );
-    serde_json::from_slice(&out.stdout).expect("inspector JSON")
 }
 
 fn header<'a>(parsed: &'a Value, name: &str) -> Vec<&'a str> {
@@ -191,7 +149,7 @@ fn a_full_message_round_trips_through_pythons_email_parser() {
         raw.is_ascii(),
         "a message for a server without SMTPUTF8 must be 7-bit"
     );
-    let parsed = inspect(&raw);
+    let parsed = common::inspect_eml(&raw);
     assert_wire_clean(&parsed);
 
     assert_eq!(header(&parsed, "Subject"), [subject]);
@@ -243,10 +201,10 @@ fn a_full_message_round_trips_through_pythons_email_parser() {
     );
     assert_eq!(parts[2]["cid"], "<logo>");
     assert_eq!(parts[2]["disposition"], "inline");
-    assert_eq!(parts[2]["sha256"], sha256_hex(PNG));
+    assert_eq!(parts[2]["sha256"], common::sha256_hex(PNG));
     assert_eq!(parts[3]["filename"], "Jahresübersicht 2026 – final.pdf");
     assert_eq!(parts[3]["disposition"], "attachment");
-    assert_eq!(parts[3]["sha256"], sha256_hex(&report_bytes));
+    assert_eq!(parts[3]["sha256"], common::sha256_hex(&report_bytes));
     assert_eq!(parts[3]["size"], report_bytes.len());
     assert_eq!(parts[4]["filename"], "notes.txt");
     assert_eq!(parts[4]["text"], "plain notes\n");
@@ -276,7 +234,7 @@ fn transfer_encodings_follow_the_content() {
     for (what, text, expected) in cases {
         let message = simple("a@example.com", "b@example.com", &text);
         let raw = message.to_bytes().unwrap();
-        let parsed = inspect(&raw);
+        let parsed = common::inspect_eml(&raw);
         assert_wire_clean(&parsed);
         let part = &parsed["structure"];
         assert_eq!(part["cte"], expected, "{what}");
@@ -438,7 +396,7 @@ fn sent_messages_arrive_byte_correct_with_bcc_only_in_the_envelope() {
         got.data.len() as u64,
         "declared size is exact"
     );
-    let parsed = inspect(&got.data);
+    let parsed = common::inspect_eml(&got.data);
     assert_wire_clean(&parsed);
     assert!(
         !String::from_utf8_lossy(&got.data).contains("secret@"),
@@ -453,7 +411,7 @@ fn sent_messages_arrive_byte_correct_with_bcc_only_in_the_envelope() {
         strip_final_newline(parts[0]["text"].as_str().unwrap()),
         strip_final_newline(&text)
     );
-    assert_eq!(parts[1]["sha256"], sha256_hex(&blob));
+    assert_eq!(parts[1]["sha256"], common::sha256_hex(&blob));
     assert_eq!(parts[1]["type"], "application/octet-stream");
     drop(expected);
 }
@@ -468,7 +426,7 @@ fn idn_domains_become_punycode_without_smtputf8_and_a_utf8_local_part_is_refused
     assert_eq!(got.mail_from, "joerg@xn--bcher-kva.example");
     assert_eq!(got.rcpt_tos, ["info@xn--mnchen-3ya.example"]);
     assert!(!got.mail_options.iter().any(|o| o == "SMTPUTF8"));
-    let parsed = inspect(&got.data);
+    let parsed = common::inspect_eml(&got.data);
     assert_eq!(
         addresses(&parsed, "to"),
         [(String::new(), "info@xn--mnchen-3ya.example".into())]
@@ -513,7 +471,7 @@ fn a_utf8_local_part_goes_out_with_smtputf8_when_offered() {
         "{:?}",
         got.mail_options
     );
-    let parsed = inspect(&got.data);
+    let parsed = common::inspect_eml(&got.data);
     assert_eq!(
         addresses(&parsed, "to"),
         [("Ünïcode".into(), "用户@例子.测试".into())]
@@ -625,7 +583,7 @@ fn wp_mail_through_aiosmtpd() {
             "audit@example.com"
         ]
     );
-    let parsed = inspect(&got.data);
+    let parsed = common::inspect_eml(&got.data);
     assert_wire_clean(&parsed);
     assert_eq!(
         addresses(&parsed, "to"),

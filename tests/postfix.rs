@@ -15,16 +15,12 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use common::{ReceivedMessage, TestServer, crlf_normalise};
 use mailport::{Client, Config, Envelope, Error, Kind, Message, Receipt, Security};
-use serde_json::Value;
 
 const FROM: &str = "sender@example.org";
 const TO: &str = "rcpt@example.net";
@@ -53,13 +49,8 @@ struct Options {
 
 /// A running private Postfix that relays to its own aiosmtpd sink; stopped on drop.
 struct Postfix {
-    port: u16,
-    dir: PathBuf,
-    queue_dir: PathBuf,
-    maillog: PathBuf,
-    /// The CA that issued smtpd's certificate (with `starttls`).
-    ca: Option<PathBuf>,
-    version: String,
+    /// Where it listens and keeps its files, as the launcher reported them.
+    ready: Ready,
     /// The launcher stops Postfix when its stdin closes.
     stdin: Option<ChildStdin>,
     child: Child,
@@ -70,9 +61,11 @@ struct Postfix {
 #[derive(serde::Deserialize)]
 struct Ready {
     port: u16,
+    /// The instance's directory (configuration, queue, log).
     dir: PathBuf,
     queue_dir: PathBuf,
     maillog: PathBuf,
+    /// The CA that issued smtpd's certificate (with `starttls`).
     ca: Option<PathBuf>,
     version: String,
 }
@@ -81,11 +74,11 @@ impl Postfix {
     fn start(options: Options) -> Postfix {
         let sink = TestServer::start(&["--mode", "plain", "--queue-id"]);
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/servers/postfix_server.py");
-        let dir = unique_temp_dir();
+        let dir = common::unique_temp_dir();
         let stderr_path = PathBuf::from(format!("{}.stderr", dir.display()));
         let stderr = fs::File::create(&stderr_path)
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", stderr_path.display()));
-        let python = std::env::var("MAILPORT_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+        let python = common::python();
         let mut command = Command::new(&python);
         command
             .arg("-u")
@@ -117,47 +110,20 @@ impl Postfix {
         let stdin = child.stdin.take();
 
         let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel::<String>();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + START_DEADLINE;
-        let mut other = String::new();
-        let failure = loop {
-            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(line) => match line.strip_prefix("READY ") {
-                    Some(json) => match serde_json::from_str::<Ready>(json) {
-                        Ok(ready) => {
-                            let _ = fs::remove_file(&stderr_path);
-                            return Postfix {
-                                port: ready.port,
-                                dir: ready.dir,
-                                queue_dir: ready.queue_dir,
-                                maillog: ready.maillog,
-                                ca: ready.ca,
-                                version: ready.version,
-                                stdin,
-                                child,
-                                sink,
-                            };
-                        }
-                        Err(e) => break format!("bad READY line {line:?}: {e}"),
-                    },
-                    None => {
-                        other.push_str(&line);
-                        other.push('\n');
-                    }
-                },
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    break format!("no READY line within {START_DEADLINE:?}");
+        let (failure, other) = match common::wait_ready(stdout, START_DEADLINE) {
+            Ok((json, other)) => match serde_json::from_str::<Ready>(&json) {
+                Ok(ready) => {
+                    let _ = fs::remove_file(&stderr_path);
+                    return Postfix {
+                        ready,
+                        stdin,
+                        child,
+                        sink,
+                    };
                 }
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    break "the launcher exited before Postfix was ready".into();
-                }
-            }
+                Err(e) => (format!("bad READY line {json:?}: {e}"), other),
+            },
+            Err(failed) => failed,
         };
         drop(stdin);
         let status = wait_or_kill(&mut child, Duration::from_secs(30));
@@ -181,7 +147,7 @@ impl Postfix {
 
     /// Postfix's own log of this instance.
     fn log(&self) -> String {
-        fs::read_to_string(&self.maillog).unwrap_or_default()
+        fs::read_to_string(&self.ready.maillog).unwrap_or_default()
     }
 
     /// Queue files not yet delivered (or bounced): incoming, active, deferred, hold, maildrop.
@@ -190,7 +156,7 @@ impl Postfix {
         for queue in [
             "maildrop", "incoming", "active", "deferred", "hold", "corrupt",
         ] {
-            collect_files(&self.queue_dir.join(queue), &mut found);
+            collect_files(&self.ready.queue_dir.join(queue), &mut found);
         }
         found
     }
@@ -244,12 +210,17 @@ impl Postfix {
 
     fn config(&self, security: Security) -> Config {
         let mut config = Config::new("127.0.0.1");
-        config.port = self.port;
+        config.port = self.ready.port;
         config.security = security;
         config.helo_name = Some("client.test".into());
         // With plaintext, any trust anchor will do (a config without one is refused): the
         // sink's unrelated CA.
-        config.tls.ca_files = vec![self.ca.clone().unwrap_or_else(|| self.sink.ca.clone())];
+        config.tls.ca_files = vec![
+            self.ready
+                .ca
+                .clone()
+                .unwrap_or_else(|| self.sink.ca.clone()),
+        ];
         config.tls.webpki_roots = false;
         config.tls.system_roots = false;
         config.timeouts.connect = Duration::from_secs(5);
@@ -271,8 +242,8 @@ impl Drop for Postfix {
         if std::thread::panicking() {
             eprintln!(
                 "--- Postfix {} maillog ({}) ---\n{}",
-                self.version,
-                self.maillog.display(),
+                self.ready.version,
+                self.ready.maillog.display(),
                 self.log()
             );
         }
@@ -280,7 +251,7 @@ impl Drop for Postfix {
         // removes the directory.
         drop(self.stdin.take());
         wait_or_kill(&mut self.child, Duration::from_secs(30));
-        let _ = fs::remove_dir_all(&self.dir);
+        let _ = fs::remove_dir_all(&self.ready.dir);
     }
 }
 
@@ -311,19 +282,6 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
             out.push(path);
         }
     }
-}
-
-fn unique_temp_dir() -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    std::env::temp_dir().join(format!(
-        "mailport-postfix-{}-{}-{nanos}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -475,49 +433,6 @@ fn position(transcript: &str, what: &str, pred: impl Fn(&str) -> bool) -> usize 
         .unwrap_or_else(|| panic!("{what} not in the transcript:\n{transcript}"))
 }
 
-fn python() -> String {
-    std::env::var("MAILPORT_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
-/// Parse `raw` with Python's standard `email` package (tests/servers/inspect_eml.py).
-fn inspect(raw: &[u8]) -> Value {
-    let dir = unique_temp_dir();
-    fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("message.eml");
-    fs::write(&file, raw).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/servers/inspect_eml.py");
-    let out = Command::new(python())
-        .arg(script)
-        .arg(&file)
-        .output()
-        .expect("run inspect_eml.py");
-    let _ = fs::remove_dir_all(&dir);
-    assert!(
-        out.status.success(),
-        "inspect_eml.py failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("inspect_eml.py JSON")
-}
-
-/// SHA-256 in hex, by Python's hashlib (an implementation we did not write).
-fn sha256_hex(data: &[u8]) -> String {
-    let dir = unique_temp_dir();
-    fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("blob");
-    fs::write(&file, data).unwrap();
-    let out = Command::new(python())
-        .args([
-            "-c",
-            "import hashlib,sys;print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())",
-        ])
-        .arg(&file)
-        .output()
-        .expect("python3");
-    let _ = fs::remove_dir_all(&dir);
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 /// Deterministic bytes that do not compress or repeat within a chunk (xorshift64).
 fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
     let mut state = seed | 1;
@@ -550,6 +465,7 @@ fn message_of_size(size: usize, tag: &str) -> Vec<u8> {
 fn postfix_advertises_chunking_and_pipelining() {
     let postfix = Postfix::start(Options::default());
     let (major, minor) = postfix
+        .ready
         .version
         .split_once('.')
         .map(|(a, b)| {
@@ -560,7 +476,7 @@ fn postfix_advertises_chunking_and_pipelining() {
     assert!(
         (major, minor) >= (3, 4),
         "Postfix {} predates BDAT support (3.4)",
-        postfix.version
+        postfix.ready.version
     );
 
     let mut client = postfix.client(|_| {});
@@ -913,7 +829,7 @@ fn a_large_attachment_goes_in_several_pipelined_bdat_chunks_and_arrives_intact()
     let got = postfix.delivered(1);
     let (_, content) = split_received(&got[0].data);
     assert_eq!(content.len() as u64, receipt.size, "declared size is exact");
-    let parsed = inspect(&content);
+    let parsed = common::inspect_eml(&content);
     let defects = parsed["defects"].as_array().map_or(0, Vec::len);
     assert_eq!(defects, 0, "{}", parsed["defects"]);
     let parts = &parsed["structure"]["parts"];
@@ -925,7 +841,7 @@ fn a_large_attachment_goes_in_several_pipelined_bdat_chunks_and_arrives_intact()
     );
     assert_eq!(parts[1]["filename"], "random.bin");
     assert_eq!(parts[1]["size"], attachment.len());
-    assert_eq!(parts[1]["sha256"], sha256_hex(&attachment));
+    assert_eq!(parts[1]["sha256"], common::sha256_hex(&attachment));
     let ids: Vec<&str> = parsed["headers"]
         .as_array()
         .unwrap()
@@ -1116,9 +1032,9 @@ fn chunking_without_pipelining_waits_for_every_reply() {
     assert_eq!(got[0].rcpt_tos, [TO]);
     let (_, content) = split_received(&got[0].data);
     assert_eq!(content.len() as u64, receipt.size);
-    let parsed = inspect(&content);
+    let parsed = common::inspect_eml(&content);
     let parts = &parsed["structure"]["parts"];
-    assert_eq!(parts[1]["sha256"], sha256_hex(&attachment));
+    assert_eq!(parts[1]["sha256"], common::sha256_hex(&attachment));
 }
 
 #[test]

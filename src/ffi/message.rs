@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use super::boundary::{Out, copy_out_bytes};
 use super::error::{mailport_error, mailport_result};
-use crate::message::{Charset, Message};
+use crate::message::{AddressField, Charset, Message};
 
 /// An email message: addresses, subject, text and HTML bodies, attachments, extra headers.
 ///
@@ -31,12 +31,13 @@ use crate::message::{Charset, Message};
 /// Functions: mailport_message_new, mailport_message_clone, mailport_message_free,
 /// mailport_message_set_from, mailport_message_set_from_parts, mailport_message_set_sender,
 /// mailport_message_add_reply_to, mailport_message_add_to, mailport_message_add_cc,
-/// mailport_message_add_bcc, mailport_message_set_envelope_from, mailport_message_set_subject,
-/// mailport_message_set_date, mailport_message_set_message_id, mailport_message_add_header,
-/// mailport_message_remove_header, mailport_message_set_text, mailport_message_set_text_as,
-/// mailport_message_set_html, mailport_message_set_mime_body, mailport_message_set_charset,
-/// mailport_message_attach_file, mailport_message_attach_bytes, mailport_message_embed_file,
-/// mailport_message_embed_bytes, mailport_message_render.
+/// mailport_message_add_bcc, mailport_message_add_mailbox_parts,
+/// mailport_message_set_envelope_from, mailport_message_set_subject, mailport_message_set_date,
+/// mailport_message_set_message_id, mailport_message_add_header, mailport_message_remove_header,
+/// mailport_message_set_text, mailport_message_set_text_as, mailport_message_set_html,
+/// mailport_message_set_mime_body, mailport_message_set_charset, mailport_message_attach_file,
+/// mailport_message_attach_bytes, mailport_message_embed_file, mailport_message_embed_bytes,
+/// mailport_message_render.
 pub struct mailport_message(pub(crate) Message);
 
 /// Shared body of the setters: check `message`, then let `apply` convert and store.
@@ -194,6 +195,63 @@ pub unsafe extern "C" fn mailport_message_set_from_parts(
     message_setter!(message, error_out, |m| {
         let name = arg_opt_str!(name, "name");
         m.set_from_parts(name, arg_str!(address, "address"))?;
+    })
+}
+
+/// The headers `mailport_message_add_mailbox_parts` adds to, passed as its `uint32_t field`.
+///
+/// Functions: mailport_message_add_mailbox_parts.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum mailport_address_field {
+    MAILPORT_FIELD_TO = 1,
+    MAILPORT_FIELD_CC = 2,
+    /// Receives the message, appears in no header.
+    MAILPORT_FIELD_BCC = 3,
+    MAILPORT_FIELD_REPLY_TO = 4,
+}
+
+/// Add one mailbox to To, Cc, Bcc or Reply-To from a display name and a bare address, with no
+/// quoting to get right: the name may contain commas, quotes, '@' or non-ASCII characters.
+///
+/// `field` is a `mailport_address_field` value. Appends, like `mailport_message_add_to`.
+///
+/// **Ownership:** both strings are copied.
+///
+/// **NULL:** `message` and `address` must not be NULL; `name` may be NULL (no display name).
+/// `error_out` may be NULL.
+///
+/// **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when a string is not
+/// UTF-8 or `field` is not a `mailport_address_field` value; `MAILPORT_ERR_INVALID_ADDRESS` when
+/// `address` is not a valid address or either string contains a line break or control character
+/// (the message names the field, and `mailport_error_invalid_address_*` describe it).
+///
+/// # Safety
+///
+/// `message` must be NULL or a live message that no other thread uses during the call; `name`
+/// and `address` NULL or NUL-terminated; `error_out` NULL or valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_message_add_mailbox_parts(
+    message: *mut mailport_message,
+    field: u32,
+    name: *const c_char,
+    address: *const c_char,
+    error_out: *mut *mut mailport_error,
+) -> mailport_result {
+    message_setter!(message, error_out, |m| {
+        let field = match field {
+            1 => AddressField::To,
+            2 => AddressField::Cc,
+            3 => AddressField::Bcc,
+            4 => AddressField::ReplyTo,
+            _ => {
+                return Err(mailport_error::invalid_argument(format!(
+                    "field: unknown field {field} (expected a MAILPORT_FIELD_* value, 1-4)"
+                )));
+            }
+        };
+        let name = arg_opt_str!(name, "name");
+        m.add_mailbox_parts(field, name, arg_str!(address, "address"))?;
     })
 }
 
@@ -986,6 +1044,10 @@ mod tests {
                     Box::new(move |e| mailport_message_add_bcc(message, s, e)),
                 ),
                 (
+                    "add_mailbox_parts",
+                    Box::new(move |e| mailport_message_add_mailbox_parts(message, 1, s, s, e)),
+                ),
+                (
                     "set_envelope_from",
                     Box::new(move |e| mailport_message_set_envelope_from(message, s, e)),
                 ),
@@ -1278,6 +1340,23 @@ mod tests {
                     MAILPORT_ERR_INVALID_ADDRESS,
                     "From",
                     Box::new(move |e| mailport_message_set_from_parts(m, ptr::null(), inject, e)),
+                ),
+                (
+                    MAILPORT_ERR_INVALID_ADDRESS,
+                    "Cc",
+                    Box::new(move |e| mailport_message_add_mailbox_parts(m, 2, hdr, ok, e)),
+                ),
+                (
+                    MAILPORT_ERR_INVALID_ADDRESS,
+                    "Reply-To",
+                    Box::new(move |e| {
+                        mailport_message_add_mailbox_parts(m, 4, ptr::null(), inject, e)
+                    }),
+                ),
+                (
+                    MAILPORT_ERR_INVALID_ARGUMENT,
+                    "field",
+                    Box::new(move |e| mailport_message_add_mailbox_parts(m, 9, ptr::null(), ok, e)),
                 ),
                 (
                     MAILPORT_ERR_INVALID_ADDRESS,
@@ -1793,6 +1872,7 @@ mod tests {
                 Box::new(move |e| mailport_message_add_to(m, a, e)),
                 Box::new(move |e| mailport_message_add_cc(m, a, e)),
                 Box::new(move |e| mailport_message_add_bcc(m, a, e)),
+                Box::new(move |e| mailport_message_add_mailbox_parts(m, 1, ptr::null(), a, e)),
                 Box::new(move |e| mailport_message_set_envelope_from(m, c"".as_ptr(), e)),
                 Box::new(move |e| mailport_message_set_subject(m, c"s".as_ptr(), e)),
                 Box::new(move |e| mailport_message_set_date(m, -2_208_988_800, e)),

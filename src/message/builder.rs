@@ -159,6 +159,42 @@ fn one_mailbox(value: &str, field: &str) -> Result<Mailbox> {
     })
 }
 
+/// A mailbox from a display name and a bare address; a bad one fails naming `field`.
+fn mailbox_from_parts(name: Option<&str>, address: &str, field: &str) -> Result<Mailbox> {
+    Mailbox::new(name, address).map_err(|mut e| {
+        let invalid = InvalidAddress {
+            field: field.to_string(),
+            input: address.trim().to_string(),
+            reason: e.message(),
+        };
+        e.prefix_message(field);
+        e.set_hint(ADDRESS_HINT.to_string());
+        e.with_kind(Kind::InvalidAddress)
+            .with_invalid_addresses(vec![invalid])
+    })
+}
+
+/// The headers that hold a list of mailboxes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressField {
+    To,
+    Cc,
+    /// Recipients that appear in no header.
+    Bcc,
+    ReplyTo,
+}
+
+impl AddressField {
+    pub fn header_name(self) -> &'static str {
+        match self {
+            AddressField::To => "To",
+            AddressField::Cc => "Cc",
+            AddressField::Bcc => "Bcc",
+            AddressField::ReplyTo => "Reply-To",
+        }
+    }
+}
+
 /// Every mailbox of a comma-separated list; a bad entry fails the whole call, naming it.
 fn mailbox_list(value: &str, field: &str) -> Result<Vec<Mailbox>> {
     let mut out = Vec::new();
@@ -205,10 +241,25 @@ impl Message {
 
     /// The author as a display name and a bare address (the name may contain anything printable).
     pub fn set_from_parts(&mut self, name: Option<&str>, address: &str) -> Result<&mut Self> {
-        self.from = Some(Mailbox::new(name, address).map_err(|mut e| {
-            e.prefix_message("From");
-            e.with_kind(Kind::InvalidAddress)
-        })?);
+        self.from = Some(mailbox_from_parts(name, address, "From")?);
+        Ok(self)
+    }
+
+    /// Add one mailbox to To, Cc, Bcc or Reply-To from a display name and a bare address, with
+    /// no quoting to get right: the name may contain commas, quotes, '@' or any Unicode.
+    pub fn add_mailbox_parts(
+        &mut self,
+        field: AddressField,
+        name: Option<&str>,
+        address: &str,
+    ) -> Result<&mut Self> {
+        let mailbox = mailbox_from_parts(name, address, field.header_name())?;
+        match field {
+            AddressField::To => self.to.push(mailbox),
+            AddressField::Cc => self.cc.push(mailbox),
+            AddressField::Bcc => self.bcc.push(mailbox),
+            AddressField::ReplyTo => self.reply_to.push(mailbox),
+        }
         Ok(self)
     }
 

@@ -607,6 +607,44 @@ mod tests {
     }
 
     #[test]
+    fn mailboxes_added_by_parts_need_no_quoting_and_bad_ones_name_their_field() {
+        use crate::message::AddressField;
+        let mut m = Message::new();
+        m.set_from("a@example.com")
+            .unwrap()
+            .add_mailbox_parts(AddressField::To, Some("Doe, \"JD\" John"), "j@x.com")
+            .unwrap()
+            .add_mailbox_parts(AddressField::Cc, Some("Support"), "s@x.com")
+            .unwrap()
+            .add_mailbox_parts(AddressField::Bcc, None, "hidden@x.com")
+            .unwrap()
+            .add_mailbox_parts(AddressField::ReplyTo, Some("Help Desk"), "h@x.com")
+            .unwrap();
+        let text = text_of(&m);
+        assert!(
+            text.contains("To: \"Doe, \\\"JD\\\" John\" <j@x.com>\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("Cc: Support <s@x.com>\r\n"), "{text}");
+        assert!(text.contains("Reply-To: Help Desk <h@x.com>\r\n"), "{text}");
+        assert!(!text.contains("hidden"), "Bcc is in no header: {text}");
+        let recipients: Vec<String> = m.recipients().iter().map(|r| r.to_string()).collect();
+        assert_eq!(recipients.len(), 3, "{recipients:?}");
+
+        let err = m
+            .add_mailbox_parts(AddressField::Cc, Some("x"), "not an address")
+            .unwrap_err();
+        assert_eq!(err.kind(), crate::error::Kind::InvalidAddress);
+        assert!(err.message().starts_with("Cc"), "{}", err.message());
+        assert_eq!(err.invalid_addresses()[0].field, "Cc");
+        let err = m
+            .add_mailbox_parts(AddressField::To, Some("a\r\nBcc: x@y"), "j@x.com")
+            .unwrap_err();
+        assert_eq!(err.kind(), crate::error::Kind::InvalidAddress);
+        assert_eq!(m.recipients().len(), 3, "a failed call adds nothing");
+    }
+
+    #[test]
     fn the_declared_size_is_exact_and_reads_of_any_size_give_the_same_bytes() {
         let dir = std::env::temp_dir().join(format!("mailport-mime-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

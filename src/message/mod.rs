@@ -10,6 +10,6 @@ pub mod header;
 pub mod mime;
 pub mod wp_mail;
 
-pub use builder::{Charset, Message};
+pub use builder::{AddressField, Charset, Message};
 pub use mime::{MessageStream, Prepared};
 pub use wp_mail::{WpDefaults, WpMail, WpParsed, wp_mail};

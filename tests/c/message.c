@@ -45,6 +45,9 @@ static mailport_message *build_message(const char *attachment) {
               &err, "set_from_parts");
     expect_ok(mailport_message_add_to(m, "Alice <alice@example.org>", &err), &err, "add_to");
     expect_ok(mailport_message_add_cc(m, "carol@example.org", &err), &err, "add_cc");
+    expect_ok(mailport_message_add_mailbox_parts(m, MAILPORT_FIELD_CC, "Doe, Dan", "dan@example.org",
+                                                 &err),
+              &err, "add_mailbox_parts");
     expect_ok(mailport_message_add_bcc(m, "hidden-bcc@example.org", &err), &err, "add_bcc");
     expect_ok(mailport_message_add_reply_to(m, "replies@example.org", &err), &err,
               "add_reply_to");
@@ -105,7 +108,8 @@ static void render_message(const mailport_message *m) {
         printf("rendered: %lu bytes\n", (unsigned long)n);
         CHECK(memcmp(buf, "Date: ", 6) == 0, "starts with Date");
         CHECK(has_bytes(buf, n, "\r\nTo: Alice <alice@example.org>\r\n"), "To header");
-        CHECK(has_bytes(buf, n, "\r\nCc: carol@example.org\r\n"), "Cc header");
+        CHECK(has_bytes(buf, n, "\r\nCc: carol@example.org, \"Doe, Dan\" <dan@example.org>\r\n"),
+              "Cc header, the name added by parts quoted");
         CHECK(has_bytes(buf, n, "\r\nSubject: =?UTF-8?"), "encoded Subject");
         CHECK(has_bytes(buf, n, "\r\nX-Mailport-Test: message.c\r\n"), "custom header");
         CHECK(!has_bytes(buf, n, "X-Removed"), "removed header");
@@ -264,8 +268,8 @@ static void send_messages(mailport_client *client, const mailport_message *m,
         printf("MESSAGE_ID %s\n", id);
         CHECK(id[0] == '<' && contains(id, "@example.org>"), "a generated Message-ID");
         CHECK(mailport_receipt_reply_code(receipt) == 250, "reply 250");
-        CHECK(mailport_receipt_accepted_count(receipt) == 3, "To, Cc and Bcc accepted");
-        CHECK(strcmp(mailport_receipt_accepted(receipt, 2), "hidden-bcc@example.org") == 0,
+        CHECK(mailport_receipt_accepted_count(receipt) == 4, "To, Cc and Bcc accepted");
+        CHECK(strcmp(mailport_receipt_accepted(receipt, 3), "hidden-bcc@example.org") == 0,
               "the Bcc recipient is in the envelope");
         CHECK(strncmp(mailport_receipt_tls_version(receipt), "TLS", 3) == 0, "over TLS");
     } else {
@@ -288,7 +292,7 @@ static void send_messages(mailport_client *client, const mailport_message *m,
             messages_sent++;
             CHECK(strcmp(mailport_receipt_message_id(receipt), "<variant-1@example.org>") == 0,
                   "the variant's own Message-ID");
-            CHECK(mailport_receipt_accepted_count(receipt) == 4, "variant: 4 recipients");
+            CHECK(mailport_receipt_accepted_count(receipt) == 5, "variant: 5 recipients");
         }
         mailport_receipt_free(receipt);
         receipt = NULL;

@@ -118,60 +118,32 @@ impl TestServer {
             }
         };
 
-        // Read stdout on a thread so the wait has a deadline; keep draining afterwards.
         let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel::<String>();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    // Nobody listens any more; keep reading so the server never blocks.
-                    continue;
+        let (failure, other_output) = match wait_ready(stdout, READY_DEADLINE) {
+            Ok((json, other)) => match parse_ready(&json) {
+                Ok(Ready {
+                    port,
+                    ca,
+                    dir: server_dir,
+                    hosts,
+                }) => {
+                    assert_eq!(
+                        fs::canonicalize(&server_dir).ok(),
+                        fs::canonicalize(&dir).ok(),
+                        "server reports another directory"
+                    );
+                    return TestServer {
+                        port,
+                        host: hosts[0].clone(),
+                        hosts,
+                        ca,
+                        dir,
+                        child,
+                    };
                 }
-            }
-        });
-
-        let deadline = Instant::now() + READY_DEADLINE;
-        let mut other_output = String::new();
-        let failure = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) => match line.strip_prefix("READY ") {
-                    Some(json) => match parse_ready(json) {
-                        Ok(Ready {
-                            port,
-                            ca,
-                            dir: server_dir,
-                            hosts,
-                        }) => {
-                            assert_eq!(
-                                fs::canonicalize(&server_dir).ok(),
-                                fs::canonicalize(&dir).ok(),
-                                "server reports another directory"
-                            );
-                            return TestServer {
-                                port,
-                                host: hosts[0].clone(),
-                                hosts,
-                                ca,
-                                dir,
-                                child,
-                            };
-                        }
-                        Err(why) => break format!("bad READY line {line:?}: {why}"),
-                    },
-                    None => {
-                        other_output.push_str(&line);
-                        other_output.push('\n');
-                    }
-                },
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    break format!("no READY line within {READY_DEADLINE:?}");
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    break "the server exited before it was ready".to_string();
-                }
-            }
+                Err(why) => (format!("bad READY line {json:?}: {why}"), other),
+            },
+            Err(failed) => failed,
         };
         let _ = child.kill();
         let status = child.wait().ok();
@@ -623,7 +595,90 @@ fn base64_decode(text: &str) -> Result<Vec<u8>, String> {
         .map_err(|e| e.to_string())
 }
 
-fn unique_temp_dir() -> PathBuf {
+/// Read a launcher's standard output until its `READY <json>` line, for at most `deadline`:
+/// `Ok((json, lines before it))`, or `Err((why, lines before it))`. The lines are read on a
+/// thread that keeps draining them afterwards, so the launcher never blocks on a full pipe.
+pub fn wait_ready(
+    stdout: std::process::ChildStdout,
+    deadline: Duration,
+) -> Result<(String, String), (String, String)> {
+    let (tx, rx) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            // Once nobody listens, keep reading anyway.
+            let _ = tx.send(line);
+        }
+    });
+    let until = Instant::now() + deadline;
+    let mut other = String::new();
+    loop {
+        match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
+            Ok(line) => match line.strip_prefix("READY ") {
+                Some(json) => return Ok((json.to_string(), other)),
+                None => {
+                    other.push_str(&line);
+                    other.push('\n');
+                }
+            },
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                return Err((format!("no READY line within {deadline:?}"), other));
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(("the launcher exited before it was ready".into(), other));
+            }
+        }
+    }
+}
+
+/// The interpreter that runs the Python test servers and checkers.
+pub fn python() -> String {
+    std::env::var("MAILPORT_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// Parse `raw` with Python's standard `email` package (tests/servers/inspect_eml.py): headers
+/// decoded, the MIME tree, each part's content and SHA-256, and the defects found.
+pub fn inspect_eml(raw: &[u8]) -> serde_json::Value {
+    let dir = unique_temp_dir();
+    fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("message.eml");
+    fs::write(&file, raw).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/servers/inspect_eml.py");
+    let out = Command::new(python())
+        .arg(script)
+        .arg(&file)
+        .output()
+        .expect("run inspect_eml.py");
+    let _ = fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "inspect_eml.py failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(raw)
+    );
+    serde_json::from_slice(&out.stdout).expect("inspect_eml.py JSON")
+}
+
+/// SHA-256 in hex, by Python's hashlib (an implementation we did not write).
+pub fn sha256_hex(data: &[u8]) -> String {
+    let dir = unique_temp_dir();
+    fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("blob");
+    fs::write(&file, data).unwrap();
+    let out = Command::new(python())
+        .args([
+            "-c",
+            "import hashlib,sys;print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())",
+        ])
+        .arg(&file)
+        .output()
+        .expect("python3");
+    let _ = fs::remove_dir_all(&dir);
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// A new path under the temporary directory (not created).
+pub fn unique_temp_dir() -> PathBuf {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)

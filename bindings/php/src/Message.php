@@ -24,6 +24,12 @@ use Mailport\Exception\ExceptionFactory;
  */
 final class Message extends Handle
 {
+    /** enum mailport_address_field (HeaderTest checks them against the header). */
+    public const FIELD_TO = 1;
+    public const FIELD_CC = 2;
+    public const FIELD_BCC = 3;
+    public const FIELD_REPLY_TO = 4;
+
     public function __construct()
     {
         $pointer = Native::invoke('mailport_message_new');
@@ -83,41 +89,58 @@ final class Message extends Handle
     }
 
     /**
-     * Add Reply-To addresses: one mailbox, a comma-separated list, or an array of either.
+     * Add Reply-To addresses: one mailbox, a comma-separated list, or an array of either; or, with
+     * $name, one bare address and its display name (see addTo()).
      *
      * @param string|list<string> $mailboxes
      */
-    public function addReplyTo(string|array $mailboxes): static
+    public function addReplyTo(string|array $mailboxes, ?string $name = null): static
     {
-        return $this->addList('mailport_message_add_reply_to', $mailboxes, 'replyTo');
+        return $this->addList('mailport_message_add_reply_to', self::FIELD_REPLY_TO, $mailboxes, $name, 'replyTo');
     }
 
     /**
      * Add To recipients: one mailbox, a comma-separated list ("a@x, \"Doe, J\" <j@x>"), or an array.
      * If any entry is invalid none is added, and InvalidAddressException lists every bad one.
      *
+     * With $name, as PHPMailer's addAddress($address, $name): one bare address and its display
+     * name, which needs no quoting (commas, quotes and any Unicode are fine).
+     *
      * @param string|list<string> $mailboxes
      */
-    public function addTo(string|array $mailboxes): static
+    public function addTo(string|array $mailboxes, ?string $name = null): static
     {
-        return $this->addList('mailport_message_add_to', $mailboxes, 'to');
+        return $this->addList('mailport_message_add_to', self::FIELD_TO, $mailboxes, $name, 'to');
     }
 
     /** @param string|list<string> $mailboxes */
-    public function addCc(string|array $mailboxes): static
+    public function addCc(string|array $mailboxes, ?string $name = null): static
     {
-        return $this->addList('mailport_message_add_cc', $mailboxes, 'cc');
+        return $this->addList('mailport_message_add_cc', self::FIELD_CC, $mailboxes, $name, 'cc');
     }
 
     /** Bcc recipients get the message but appear in no header. @param string|list<string> $mailboxes */
-    public function addBcc(string|array $mailboxes): static
+    public function addBcc(string|array $mailboxes, ?string $name = null): static
     {
-        return $this->addList('mailport_message_add_bcc', $mailboxes, 'bcc');
+        return $this->addList('mailport_message_add_bcc', self::FIELD_BCC, $mailboxes, $name, 'bcc');
     }
 
     /** @param string|list<string> $mailboxes */
-    private function addList(string $function, string|array $mailboxes, string $name): static
+    private function addList(string $function, int $field, string|array $mailboxes, ?string $display, string $name): static
     {
+        if ($display !== null) {
+            if (!is_string($mailboxes)) {
+                throw ExceptionFactory::argument("$name: with a display name, give one address, not a list");
+            }
+            Native::call(
+                'mailport_message_add_mailbox_parts',
+                $this->handle(),
+                $field,
+                Native::str($display === '' ? null : $display, "$name name"),
+                Native::str($mailboxes, $name),
+            );
+            return $this;
+        }
         if (is_array($mailboxes)) {
             foreach (array_values($mailboxes) as $i => $mailbox) {
                 if (!is_string($mailbox)) {

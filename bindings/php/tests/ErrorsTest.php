@@ -72,6 +72,34 @@ final class ErrorsTest extends MailportTestCase
         $this->assertStringNotContainsString('ok@example.org', $message->setFrom(self::FROM)->render());
     }
 
+    public function testADisplayNameNeedsNoQuotingAndABadAddressNamesItsField(): void
+    {
+        $message = (new Message())->setFrom(self::FROM)
+            ->addTo('john@example.org', 'Doe, John "JJ"')
+            ->addCc('ayse@example.org', 'Ünal, Ayşe')
+            ->addBcc('hidden@example.org', 'Hidden')
+            ->addReplyTo('support@example.com', 'Support, Team');
+        $rendered = $message->render();
+        $this->assertStringContainsString("To: \"Doe, John \\\"JJ\\\"\" <john@example.org>\r\n", $rendered);
+        $this->assertStringContainsString("Reply-To: \"Support, Team\" <support@example.com>\r\n", $rendered);
+        $this->assertStringContainsString('Cc: =?UTF-8?', $rendered);
+        $this->assertStringNotContainsString('hidden@', $rendered);
+        try {
+            $message->addCc('not an address', 'Someone');
+            $this->fail('the address is invalid');
+        } catch (InvalidAddressException $e) {
+            $this->assertSame(['Cc'], array_map(static fn ($a) => $a->field, $e->getInvalidAddresses()));
+        }
+        try {
+            $message->addReplyTo('h@example.org', "Help\r\nBcc: x@evil.example");
+            $this->fail('a line break in the name is refused');
+        } catch (InvalidAddressException $e) {
+            $this->assertSame('Reply-To', $e->getInvalidAddresses()[0]->field);
+        }
+        $this->expectException(InvalidArgumentException::class);
+        $message->addTo(['a@example.org', 'b@example.org'], 'One name for two');
+    }
+
     public function testMissingAttachmentNamesThePath(): void
     {
         $path = $this->tempDir() . '/missing.pdf';

@@ -6,6 +6,7 @@ namespace Mailport\Tests;
 
 use Mailport\ErrorCode;
 use Mailport\Mailport;
+use Mailport\Message;
 use Mailport\Native;
 use Mailport\Security;
 use Mailport\Tests\Support\Paths;
@@ -91,6 +92,12 @@ final class HeaderTest extends TestCase
         $this->assertSame(1, $ffi->MAILPORT_PROBE_SKIP_AUTH, 'Mailport::probe(skipAuth:)');
         $this->assertSame(2, $ffi->MAILPORT_PROBE_ALLOW_RELAY, 'Mailport::probe(allowRelay:)');
         $this->assertSame(0, $ffi->MAILPORT_PORT_AUTO, 'Config port "auto"');
+        $fields = ['MAILPORT_FIELD_TO' => Message::FIELD_TO, 'MAILPORT_FIELD_CC' => Message::FIELD_CC,
+            'MAILPORT_FIELD_BCC' => Message::FIELD_BCC, 'MAILPORT_FIELD_REPLY_TO' => Message::FIELD_REPLY_TO];
+        foreach ($fields as $cname => $value) {
+            $this->assertSame($value, $ffi->$cname, $cname);
+        }
+        $this->assertSame(4, preg_match_all('/MAILPORT_FIELD_\w+ =/', self::header()));
     }
 
     public function testEveryFunctionTheBindingCallsIsDeclared(): void

@@ -82,6 +82,15 @@ class WpValue(enum.IntEnum):
     CHARSET = 3
 
 
+class AddressField(enum.IntEnum):
+    """``enum mailport_address_field``: the header a ``(name, address)`` pair is added to."""
+
+    TO = 1
+    CC = 2
+    BCC = 3
+    REPLY_TO = 4
+
+
 #: ``MAILPORT_PORT_AUTO``: choose the port automatically on first use (``Config(port="auto")``).
 PORT_AUTO = 0
 
@@ -92,6 +101,7 @@ C_ENUMS = {
     LogKind: ("mailport_log_kind", "MAILPORT_LOG_"),
     ProbeFlag: ("mailport_probe_flag", "MAILPORT_PROBE_"),
     WpValue: ("mailport_wp_value", "MAILPORT_WP_"),
+    AddressField: ("mailport_address_field", "MAILPORT_FIELD_"),
 }
 
 #: The words ``Config(security=...)`` accepts.

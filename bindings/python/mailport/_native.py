@@ -158,6 +158,10 @@ FUNCTIONS = {
     "mailport_message_add_to": (RESULT, [P(Message), c_char_p, ERR]),
     "mailport_message_add_cc": (RESULT, [P(Message), c_char_p, ERR]),
     "mailport_message_add_bcc": (RESULT, [P(Message), c_char_p, ERR]),
+    "mailport_message_add_mailbox_parts": (
+        RESULT,
+        [P(Message), c_uint32, c_char_p, c_char_p, ERR],
+    ),
     "mailport_message_set_envelope_from": (RESULT, [P(Message), c_char_p, ERR]),
     "mailport_message_set_subject": (RESULT, [P(Message), c_char_p, ERR]),
     "mailport_message_set_date": (RESULT, [P(Message), c_int64, ERR]),

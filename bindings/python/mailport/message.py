@@ -7,6 +7,7 @@ import datetime
 from typing import Iterable, Optional, Tuple, Union
 
 from . import _ffi
+from ._constants import AddressField
 from ._ffi import call, data_bytes, enc, enc_opt, enc_path, lib
 
 #: An address argument: "a@example.org", "Name <a@example.org>", a comma-separated list of
@@ -15,32 +16,28 @@ from ._ffi import call, data_bytes, enc, enc_opt, enc_path, lib
 Addresses = Union[str, Tuple[str, str], Iterable[Union[str, Tuple[str, str]]]]
 
 
-def _quote_display_name(name: str) -> str:
-    escaped = name.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
-
-
-def _address_texts(values) -> list:
-    """Flatten address arguments into the strings the C setters take."""
-    texts = []
+def _address_items(values) -> list:
+    """Flatten address arguments into ``str`` (a mailbox or a list, for the text setters) and
+    ``(name, address)`` pairs (for ``mailport_message_add_mailbox_parts``, which needs no
+    quoting)."""
+    items = []
     for value in values:
         if isinstance(value, (str, bytes)):
-            texts.append(value)
+            items.append(value)
         elif (
             isinstance(value, tuple)
             and len(value) == 2
             and all(isinstance(part, str) or part is None for part in value)
         ):
-            name, address = value
-            texts.append(f"{_quote_display_name(name)} <{address}>" if name else address)
+            items.append(value)
         elif isinstance(value, Iterable):
-            texts.extend(_address_texts(value))
+            items.extend(_address_items(value))
         else:
             raise TypeError(
                 "an address must be a str, a (name, address) pair or a list of them, "
                 f"not {type(value).__name__}"
             )
-    return texts
+    return items
 
 
 class Message(_ffi.Handle):
@@ -124,24 +121,36 @@ class Message(_ffi.Handle):
 
     def to(self, *addresses: Addresses) -> "Message":
         """Add To recipients (see :data:`Addresses`). Also recipients of the envelope."""
-        return self._add(lib.mailport_message_add_to, "to", addresses)
+        return self._add(lib.mailport_message_add_to, AddressField.TO, "to", addresses)
 
     def cc(self, *addresses: Addresses) -> "Message":
         """Add Cc recipients."""
-        return self._add(lib.mailport_message_add_cc, "cc", addresses)
+        return self._add(lib.mailport_message_add_cc, AddressField.CC, "cc", addresses)
 
     def bcc(self, *addresses: Addresses) -> "Message":
         """Add Bcc recipients: they get the message but appear in no header."""
-        return self._add(lib.mailport_message_add_bcc, "bcc", addresses)
+        return self._add(lib.mailport_message_add_bcc, AddressField.BCC, "bcc", addresses)
 
     def reply_to(self, *addresses: Addresses) -> "Message":
         """Add Reply-To addresses."""
-        return self._add(lib.mailport_message_add_reply_to, "reply_to", addresses)
+        return self._add(
+            lib.mailport_message_add_reply_to, AddressField.REPLY_TO, "reply_to", addresses
+        )
 
-    def _add(self, function, name: str, addresses) -> "Message":
+    def _add(self, function, field: AddressField, name: str, addresses) -> "Message":
         ptr = self._handle()
-        for text in _address_texts(addresses):
-            call(function, ptr, enc(text, name))
+        for item in _address_items(addresses):
+            if isinstance(item, tuple):
+                display, address = item
+                call(
+                    lib.mailport_message_add_mailbox_parts,
+                    ptr,
+                    field,
+                    enc_opt(display or None, name + " name"),
+                    enc(address, name),
+                )
+            else:
+                call(function, ptr, enc(item, name))
         return self
 
     def sender(self, mailbox: str) -> "Message":

@@ -40,6 +40,19 @@ def test_refused_port_is_a_connect_error(refused_port):
     assert isinstance(error, OSError)
 
 
+def test_a_name_and_address_pair_is_checked_by_the_library_naming_its_field():
+    msg = mailport.Message()
+    with pytest.raises(mailport.InvalidAddressError) as info:
+        msg.cc(("Doe, John", "not an address"))
+    assert [(e.field, e.input) for e in info.value.invalid_addresses] == [("Cc", "not an address")]
+    # A line break in the name would inject a header: refused, nothing added.
+    with pytest.raises(mailport.InvalidAddressError) as info:
+        msg.reply_to(("Help\r\nBcc: x@evil.example", "h@example.org"))
+    assert info.value.invalid_addresses[0].field == "Reply-To"
+    msg.from_("a@example.org").to(("Doe, John", "j@example.org"))
+    assert b"Cc:" not in msg.render() and b"evil" not in msg.render()
+
+
 def test_invalid_address_lists_each_entry():
     msg = mailport.Message()
     with pytest.raises(mailport.InvalidAddressError) as info:
