@@ -476,7 +476,8 @@ typedef struct mailport_receipt mailport_receipt;
  * mailport_report_recommendation_reason, mailport_report_recommended_port,
  * mailport_report_recommended_security, mailport_report_json, mailport_report_finding_count,
  * mailport_report_finding_code, mailport_report_finding_message,
- * mailport_report_finding_hint, mailport_report_finding_port, mailport_report_free.
+ * mailport_report_finding_hint, mailport_report_finding_port,
+ * mailport_report_finding_severity, mailport_report_free.
  */
 typedef struct mailport_report mailport_report;
 
@@ -3130,6 +3131,21 @@ const char *mailport_report_finding_hint(const struct mailport_report *report, s
  * `report` must be NULL or a report from mailport that has not been freed.
  */
 uint16_t mailport_report_finding_port(const struct mailport_report *report, size_t index);
+
+/**
+ * Return how serious the `index`-th finding (0-based) is: "error" (this port cannot be used
+ * as configured), "warning" (it works, but something should be fixed) or "info".
+ *
+ * **Ownership:** a static string; never freed.
+ *
+ * **NULL:** `report` may be NULL: returns "". Returns "" when `index` is out of range. Never
+ * returns NULL.
+ *
+ * # Safety
+ *
+ * `report` must be NULL or a report from mailport that has not been freed.
+ */
+const char *mailport_report_finding_severity(const struct mailport_report *report, size_t index);
 
 /**
  * Free a report.

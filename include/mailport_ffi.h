@@ -545,4 +545,6 @@ const char *mailport_report_finding_hint(const struct mailport_report *report, s
 
 uint16_t mailport_report_finding_port(const struct mailport_report *report, size_t index);
 
+const char *mailport_report_finding_severity(const struct mailport_report *report, size_t index);
+
 void mailport_report_free(struct mailport_report *report);

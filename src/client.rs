@@ -488,12 +488,13 @@ fn choose_port(
             Err(error) => results[next] = Some((Err(error), Transcript::new(None))),
         }
     }
-    Err(no_port_worked(config, &candidates, results))
+    Err(no_port_worked(config, helo_name, &candidates, results))
 }
 
 /// One error for a failed automatic choice: the most telling failure, and every port's story.
 fn no_port_worked(
     config: &Config,
+    helo_name: &str,
     candidates: &[(u16, Security)],
     results: Vec<Option<(Result<Session>, Transcript)>>,
 ) -> Error {
@@ -547,14 +548,13 @@ fn no_port_worked(
                 .join(", ")
         )
     } else {
-        let helo = config.helo_name.clone().unwrap_or_default();
         explain::hint(
             &error,
             &explain::Context {
                 host: &config.host,
                 port,
                 security,
-                helo_name: &helo,
+                helo_name,
             },
         )
     };
@@ -565,5 +565,39 @@ fn no_port_worked(
 impl Drop for Client {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Kind;
+
+    #[test]
+    fn the_automatic_ports_error_hint_names_the_ehlo_name_in_use() {
+        let config = Config::new("mail.example.com");
+        let candidates = [(587, Security::StartTls), (465, Security::Tls)];
+        let results = vec![
+            Some((
+                Err(Error::new(Kind::ConnectRefused, "refused")),
+                Transcript::new(None),
+            )),
+            Some((
+                Err(Error::new(Kind::Ehlo, "EHLO refused")),
+                Transcript::new(None),
+            )),
+        ];
+        let error = no_port_worked(&config, "host.example.net", &candidates, results);
+        assert_eq!(error.kind(), Kind::Ehlo, "the telling failure");
+        assert!(
+            error.message().contains("587 (starttls): refused"),
+            "{}",
+            error.message()
+        );
+        assert!(
+            error.hint().contains("\"host.example.net\""),
+            "{}",
+            error.hint()
+        );
     }
 }

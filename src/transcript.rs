@@ -41,7 +41,7 @@ const KEPT_BYTES: usize = 64 * 1024;
 /// A bounded record of transcript events plus an optional live sink.
 #[derive(Clone, Default)]
 pub struct Transcript {
-    lines: VecDeque<String>,
+    lines: VecDeque<(Direction, String)>,
     bytes: usize,
     sink: Option<Arc<dyn Sink>>,
     mark: usize,
@@ -61,12 +61,11 @@ impl Transcript {
         if let Some(sink) = &self.sink {
             sink.event(direction, text);
         }
-        let line = format!("{}{}", direction.prefix(), text);
-        self.bytes += line.len() + 1;
-        self.lines.push_back(line);
+        self.bytes += line_len(direction, text);
+        self.lines.push_back((direction, text.to_string()));
         while self.bytes > KEPT_BYTES && self.lines.len() > 1 {
-            if let Some(old) = self.lines.pop_front() {
-                self.bytes -= old.len() + 1;
+            if let Some((direction, old)) = self.lines.pop_front() {
+                self.bytes -= line_len(direction, &old);
                 self.dropped += 1;
             }
         }
@@ -91,12 +90,8 @@ impl Transcript {
     /// Record every line of `other` (made on another thread, without a sink) here, in order,
     /// so the sink sees them on this thread.
     pub(crate) fn absorb(&mut self, other: &Transcript) {
-        for line in &other.lines {
-            let (direction, text) = [Direction::Info, Direction::Sent, Direction::Received]
-                .into_iter()
-                .find_map(|d| line.strip_prefix(d.prefix()).map(|t| (d, t)))
-                .unwrap_or((Direction::Info, line.as_str()));
-            self.record(direction, text);
+        for (direction, text) in &other.lines {
+            self.record(*direction, text);
         }
     }
 
@@ -108,10 +103,16 @@ impl Transcript {
     }
 }
 
-fn join<'a>(lines: impl Iterator<Item = &'a String>) -> String {
+/// A line's length as [`Transcript::text`] shows it: prefix, text, newline.
+fn line_len(direction: Direction, text: &str) -> usize {
+    direction.prefix().len() + text.len() + 1
+}
+
+fn join<'a>(lines: impl Iterator<Item = &'a (Direction, String)>) -> String {
     let mut out = String::new();
-    for line in lines {
-        out.push_str(line);
+    for (direction, text) in lines {
+        out.push_str(direction.prefix());
+        out.push_str(text);
         out.push('\n');
     }
     out
@@ -144,5 +145,25 @@ mod tests {
         }
         assert!(t.text().len() <= KEPT_BYTES);
         assert!(t.since_mark().len() <= KEPT_BYTES);
+    }
+
+    #[test]
+    fn absorbed_lines_reach_the_sink_with_their_direction() {
+        let mut other = Transcript::new(None);
+        other.record(Direction::Info, "connecting");
+        other.record(Direction::Sent, "EHLO me");
+        other.record(Direction::Received, "C: looks like a prefix");
+        let sink = Arc::new(Collect(Mutex::new(Vec::new())));
+        let mut t = Transcript::new(Some(sink.clone()));
+        t.absorb(&other);
+        assert_eq!(
+            *sink.0.lock().unwrap(),
+            [
+                (Direction::Info, "connecting".to_string()),
+                (Direction::Sent, "EHLO me".to_string()),
+                (Direction::Received, "C: looks like a prefix".to_string()),
+            ]
+        );
+        assert_eq!(t.text(), other.text());
     }
 }

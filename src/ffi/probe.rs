@@ -1,7 +1,7 @@
 //! `mailport_probe` (the connection check), its options (`mailport_probe_options_*`) and its
 //! result (`mailport_report_*`).
 
-use std::ffi::{CString, c_char};
+use std::ffi::{CStr, CString, c_char};
 use std::time::Duration;
 
 use super::boundary::Out;
@@ -9,7 +9,7 @@ use super::config::{mailport_config, mailport_security};
 use super::error::{c_text, mailport_error, mailport_result};
 use crate::config::Security;
 use crate::diagnose::probe::{ProbeOptions, probe};
-use crate::diagnose::report::{Report, Role};
+use crate::diagnose::report::{Report, Role, Severity};
 
 /// Flags of `mailport_probe_options_set_flags`, combined with `|` and passed as `uint32_t`.
 /// Without any flag (0, the default) the check tries the config's credentials, when it has
@@ -63,6 +63,7 @@ struct FindingC {
     message: CString,
     hint: CString,
     port: u16,
+    severity: &'static CStr,
 }
 
 /// The result of a connection check: whether some port works, which one to use and why, what
@@ -79,7 +80,8 @@ struct FindingC {
 /// mailport_report_recommendation_reason, mailport_report_recommended_port,
 /// mailport_report_recommended_security, mailport_report_json, mailport_report_finding_count,
 /// mailport_report_finding_code, mailport_report_finding_message,
-/// mailport_report_finding_hint, mailport_report_finding_port, mailport_report_free.
+/// mailport_report_finding_hint, mailport_report_finding_port,
+/// mailport_report_finding_severity, mailport_report_free.
 pub struct mailport_report {
     ok: bool,
     summary: CString,
@@ -119,6 +121,11 @@ impl From<&Report> for mailport_report {
                     message: c_text(&f.message),
                     hint: c_text(&f.hint),
                     port: f.port.unwrap_or(0),
+                    severity: match f.severity {
+                        Severity::Info => c"info",
+                        Severity::Warning => c"warning",
+                        Severity::Error => c"error",
+                    },
                 })
                 .collect(),
         }
@@ -624,6 +631,28 @@ pub unsafe extern "C" fn mailport_report_finding_port(
     getter!(report, 0, |r| r.findings.get(index).map_or(0, |f| f.port))
 }
 
+/// Return how serious the `index`-th finding (0-based) is: "error" (this port cannot be used
+/// as configured), "warning" (it works, but something should be fixed) or "info".
+///
+/// **Ownership:** a static string; never freed.
+///
+/// **NULL:** `report` may be NULL: returns "". Returns "" when `index` is out of range. Never
+/// returns NULL.
+///
+/// # Safety
+///
+/// `report` must be NULL or a report from mailport that has not been freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_report_finding_severity(
+    report: *const mailport_report,
+    index: usize,
+) -> *const c_char {
+    getter!(report, c"".as_ptr(), |r| r
+        .findings
+        .get(index)
+        .map_or(c"".as_ptr(), |f| f.severity.as_ptr()))
+}
+
 /// Free a report.
 ///
 /// **Ownership:** takes back the report; every string borrowed from it becomes invalid.
@@ -1066,6 +1095,13 @@ mod tests {
             );
             assert_eq!(mailport_report_finding_count(r), 1);
             assert_eq!(mailport_report_finding_port(r, 0), 0, "not about a port");
+            assert_eq!(text(mailport_report_finding_severity(r, 0)), "error");
+            assert_eq!(
+                text(mailport_report_finding_severity(r, 1)),
+                "",
+                "out of range"
+            );
+            assert_eq!(text(mailport_report_finding_severity(ptr::null(), 0)), "");
             assert_eq!(
                 text(mailport_report_finding_message(r, 0)),
                 "with a \u{FFFD} inside"

@@ -138,7 +138,8 @@ int main(int argc, char **argv) {
         count = mailport_report_finding_count(report);
         for (i = 0; i < count; i++) {
             const char *code = mailport_report_finding_code(report, i);
-            printf("FINDING %s port=%u: %s\n  hint: %s\n", code,
+            printf("FINDING %s (%s) port=%u: %s\n  hint: %s\n", code,
+                   mailport_report_finding_severity(report, i),
                    (unsigned)mailport_report_finding_port(report, i),
                    mailport_report_finding_message(report, i),
                    mailport_report_finding_hint(report, i));
@@ -146,6 +147,8 @@ int main(int argc, char **argv) {
                 refused_found = 1;
                 CHECK(mailport_report_finding_port(report, i) == ports[0],
                       "port_refused names the refused port");
+                CHECK(strcmp(mailport_report_finding_severity(report, i), "error") == 0,
+                      "a refused port is an error");
             }
         }
         CHECK(refused_found, "a port_refused finding");

@@ -14,7 +14,7 @@ final class Finding
         public readonly string $hint,
         /** The port it is about, or null for the host (e.g. "dns_failed"). */
         public readonly ?int $port,
-        /** "info", "warning" or "error" (from the JSON document), or null if it does not say. */
+        /** "info", "warning" or "error". */
         public readonly ?string $severity,
     ) {
     }

@@ -51,15 +51,14 @@ final class Report implements \Stringable
             $findings = [];
             $n = (int) Native::invoke('mailport_report_finding_count', $r);
             for ($i = 0; $i < $n; $i++) {
-                $code = (string) Native::invoke('mailport_report_finding_code', $r, $i);
                 $port = (int) Native::invoke('mailport_report_finding_port', $r, $i);
-                $fromJson = $data['findings'][$i] ?? null;
+                $severity = (string) Native::invoke('mailport_report_finding_severity', $r, $i);
                 $findings[] = new Finding(
-                    $code,
+                    (string) Native::invoke('mailport_report_finding_code', $r, $i),
                     (string) Native::invoke('mailport_report_finding_message', $r, $i),
                     (string) Native::invoke('mailport_report_finding_hint', $r, $i),
                     $port === 0 ? null : $port,
-                    is_array($fromJson) && ($fromJson['code'] ?? null) === $code ? ($fromJson['severity'] ?? null) : null,
+                    $severity === '' ? null : $severity,
                 );
             }
             $port = (int) Native::invoke('mailport_report_recommended_port', $r);

@@ -256,6 +256,7 @@ FUNCTIONS = {
     "mailport_report_finding_code": (c_char_p, [P(Report), c_size_t]),
     "mailport_report_finding_message": (c_char_p, [P(Report), c_size_t]),
     "mailport_report_finding_hint": (c_char_p, [P(Report), c_size_t]),
+    "mailport_report_finding_severity": (c_char_p, [P(Report), c_size_t]),
     "mailport_report_finding_port": (c_uint16, [P(Report), c_size_t]),
     "mailport_report_free": (None, [P(Report)]),
 }

@@ -31,7 +31,7 @@ class Recommendation:
 class Finding:
     """A problem or note: ``code`` ("port_refused", "certificate_expired", ... see
     docs/report-schema.md), ``message``, ``hint``, ``port`` (None for findings about the host)
-    and ``severity`` ("info", "warning" or "error", from the JSON document)."""
+    and ``severity`` ("info", "warning" or "error")."""
 
     code: str
     message: str
@@ -68,20 +68,15 @@ def _take_report(report) -> Report:
     try:
         text = t(lib.mailport_report_json(report))
         data = _json.loads(text) if text else {}
-        json_findings = data.get("findings") or []
         findings = []
         for i in range(lib.mailport_report_finding_count(report)):
-            code = t(lib.mailport_report_finding_code(report, i))
-            severity = None
-            if i < len(json_findings) and json_findings[i].get("code") == code:
-                severity = json_findings[i].get("severity")
             findings.append(
                 Finding(
-                    code=code,
+                    code=t(lib.mailport_report_finding_code(report, i)),
                     message=t(lib.mailport_report_finding_message(report, i)),
                     hint=t(lib.mailport_report_finding_hint(report, i)),
                     port=int(lib.mailport_report_finding_port(report, i)) or None,
-                    severity=severity,
+                    severity=t(lib.mailport_report_finding_severity(report, i)) or None,
                 )
             )
         ok = bool(lib.mailport_report_ok(report))
