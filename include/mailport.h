@@ -358,7 +358,7 @@ typedef struct mailport_client mailport_client;
  *
  * Functions: mailport_config_new, mailport_config_from_url, mailport_config_free,
  * mailport_config_set_host, mailport_config_set_port, mailport_config_set_security,
- * mailport_config_set_credentials, mailport_config_set_oauth2_token,
+ * mailport_config_set_credentials, mailport_config_set_password, mailport_config_set_oauth2_token,
  * mailport_config_set_helo_name, mailport_config_set_connect_timeout_ms,
  * mailport_config_set_command_timeout_ms, mailport_config_set_data_timeout_ms,
  * mailport_config_set_send_timeout_ms, mailport_config_add_ca_file, mailport_config_add_ca_pem,
@@ -366,7 +366,7 @@ typedef struct mailport_client mailport_client;
  * mailport_config_set_tls_server_name, mailport_config_dangerous_accept_invalid_certs,
  * mailport_config_dangerous_allow_plaintext_auth, mailport_config_set_allow_partial_recipients,
  * mailport_config_set_transcript_bodies, mailport_config_set_log_callback,
- * mailport_config_set_allow_relay.
+ * mailport_config_set_allow_relay, mailport_config_set_persistent.
  */
 typedef struct mailport_config mailport_config;
 
@@ -993,6 +993,29 @@ enum mailport_result mailport_config_set_credentials(struct mailport_config *cfg
                                                      const char *username,
                                                      const char *password,
                                                      struct mailport_error **error_out);
+
+/**
+ * Set the password for the user name the config already has: the `user@` of a URL given to
+ * `mailport_config_from_url`, or earlier credentials. So a password need not be written into
+ * (and percent-encoded in) a URL.
+ *
+ * **Ownership:** `password` is copied; the copy is wiped when the config (and each client copied
+ * from it) is freed.
+ *
+ * **NULL:** `cfg` and `password` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `password` is
+ * not UTF-8 or contains a control character, or when the config has no user name (or logs in
+ * with an OAuth2 token): use `mailport_config_set_credentials` then.
+ *
+ * # Safety
+ *
+ * `cfg` must be NULL or a live config that no other thread uses during the call; `password`
+ * NULL or NUL-terminated; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_config_set_password(struct mailport_config *cfg,
+                                                  const char *password,
+                                                  struct mailport_error **error_out);
 
 /**
  * Log in with an OAuth 2.0 bearer token obtained by the caller (AUTH XOAUTH2).

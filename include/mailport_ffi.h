@@ -157,6 +157,10 @@ enum mailport_result mailport_config_set_credentials(struct mailport_config *cfg
                                                      const char *password,
                                                      struct mailport_error **error_out);
 
+enum mailport_result mailport_config_set_password(struct mailport_config *cfg,
+                                                  const char *password,
+                                                  struct mailport_error **error_out);
+
 enum mailport_result mailport_config_set_oauth2_token(struct mailport_config *cfg,
                                                       const char *username,
                                                       const char *token,

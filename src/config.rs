@@ -335,6 +335,24 @@ impl Config {
     }
 
     /// Check the values a caller may have set field by field.
+    /// Set the password for the user name the config already has (from a URL's `user@`, or
+    /// earlier credentials), so that a password need not be written into a URL.
+    pub fn set_password(&mut self, password: &str) -> Result<()> {
+        crate::address::check_no_controls(password, "password")?;
+        match &mut self.credentials {
+            Some(Credentials::Password { password: kept, .. }) => {
+                *kept = Secret::new(password);
+                Ok(())
+            }
+            Some(Credentials::OAuth2 { .. }) => Err(Error::invalid_input(
+                "password: this config logs in with an OAuth2 token; set a user name and password together instead",
+            )),
+            None => Err(Error::invalid_input(
+                "password: this config has no user name to go with it; set the user name and password together, or use a URL with user@",
+            )),
+        }
+    }
+
     pub fn validate(&self) -> Result<()> {
         crate::address::check_host(&self.host, "host")?;
         if self.port == PORT_AUTO {

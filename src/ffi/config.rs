@@ -90,7 +90,7 @@ const _: () = assert!(mailport_port::MAILPORT_PORT_AUTO as u16 == PORT_AUTO);
 ///
 /// Functions: mailport_config_new, mailport_config_from_url, mailport_config_free,
 /// mailport_config_set_host, mailport_config_set_port, mailport_config_set_security,
-/// mailport_config_set_credentials, mailport_config_set_oauth2_token,
+/// mailport_config_set_credentials, mailport_config_set_password, mailport_config_set_oauth2_token,
 /// mailport_config_set_helo_name, mailport_config_set_connect_timeout_ms,
 /// mailport_config_set_command_timeout_ms, mailport_config_set_data_timeout_ms,
 /// mailport_config_set_send_timeout_ms, mailport_config_add_ca_file, mailport_config_add_ca_pem,
@@ -98,7 +98,7 @@ const _: () = assert!(mailport_port::MAILPORT_PORT_AUTO as u16 == PORT_AUTO);
 /// mailport_config_set_tls_server_name, mailport_config_dangerous_accept_invalid_certs,
 /// mailport_config_dangerous_allow_plaintext_auth, mailport_config_set_allow_partial_recipients,
 /// mailport_config_set_transcript_bodies, mailport_config_set_log_callback,
-/// mailport_config_set_allow_relay.
+/// mailport_config_set_allow_relay, mailport_config_set_persistent.
 pub struct mailport_config(pub(crate) Config);
 
 /// Create a configuration with the safe defaults and no host.
@@ -310,6 +310,34 @@ pub unsafe extern "C" fn mailport_config_set_credentials(
             username: username.to_string(),
             password: Secret::new(password),
         });
+    })
+}
+
+/// Set the password for the user name the config already has: the `user@` of a URL given to
+/// `mailport_config_from_url`, or earlier credentials. So a password need not be written into
+/// (and percent-encoded in) a URL.
+///
+/// **Ownership:** `password` is copied; the copy is wiped when the config (and each client copied
+/// from it) is freed.
+///
+/// **NULL:** `cfg` and `password` must not be NULL. `error_out` may be NULL.
+///
+/// **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `password` is
+/// not UTF-8 or contains a control character, or when the config has no user name (or logs in
+/// with an OAuth2 token): use `mailport_config_set_credentials` then.
+///
+/// # Safety
+///
+/// `cfg` must be NULL or a live config that no other thread uses during the call; `password`
+/// NULL or NUL-terminated; `error_out` NULL or valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_config_set_password(
+    cfg: *mut mailport_config,
+    password: *const c_char,
+    error_out: *mut *mut mailport_error,
+) -> super::mailport_result {
+    setter!(cfg, error_out, |config| {
+        config.set_password(arg_str!(password, "password"))?;
     })
 }
 
@@ -834,6 +862,7 @@ mod tests {
                 Box::new(move |e| mailport_config_set_port(null, 25, e)),
                 Box::new(move |e| mailport_config_set_security(null, 0, e)),
                 Box::new(move |e| mailport_config_set_credentials(null, s, s, e)),
+                Box::new(move |e| mailport_config_set_password(null, s, e)),
                 Box::new(move |e| mailport_config_set_oauth2_token(null, s, s, e)),
                 Box::new(move |e| mailport_config_set_helo_name(null, s, e)),
                 Box::new(move |e| mailport_config_set_connect_timeout_ms(null, 1, e)),
@@ -887,6 +916,10 @@ mod tests {
             assert_eq!(rc, MAILPORT_OK);
             assert_eq!(cfg.get().host, "mail.example.org");
 
+            // A password alone needs a user name already there.
+            let (rc, m) = run(|e| mailport_config_set_password(cfg.0, c"pw".as_ptr(), e));
+            assert_eq!(rc, MAILPORT_ERR_INVALID_ARGUMENT);
+            assert!(m.contains("no user name"), "{m}");
             let (rc, m) =
                 run(|e| mailport_config_set_credentials(cfg.0, c"me".as_ptr(), ptr::null(), e));
             assert_eq!(
@@ -903,6 +936,17 @@ mod tests {
                 run(|e| mailport_config_set_credentials(cfg.0, c"me".as_ptr(), c"pw".as_ptr(), e));
             assert_eq!(rc, MAILPORT_OK);
             assert_eq!(cfg.get().credentials.as_ref().unwrap().username(), "me");
+            let (rc, _) = run(|e| mailport_config_set_password(cfg.0, c"new pw".as_ptr(), e));
+            assert_eq!(rc, MAILPORT_OK);
+            match &cfg.get().credentials {
+                Some(Credentials::Password { username, password }) => {
+                    assert_eq!((username.as_str(), password.expose()), ("me", "new pw"));
+                }
+                other => panic!("{other:?}"),
+            }
+            let (rc, m) = run(|e| mailport_config_set_password(cfg.0, c"a\rb".as_ptr(), e));
+            assert_eq!(rc, MAILPORT_ERR_INVALID_ARGUMENT);
+            assert!(m.starts_with("password contains a line break"), "{m}");
 
             let (rc, m) = run(|e| mailport_config_set_helo_name(cfg.0, c"bad name".as_ptr(), e));
             assert_eq!(rc, MAILPORT_ERR_INVALID_ARGUMENT);

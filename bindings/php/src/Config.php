@@ -62,7 +62,7 @@ final class Config extends Handle
      * A config from a URL: smtp://host[:port] (587, security auto), smtps://host[:port] (465,
      * implicit TLS), smtp+starttls://, smtp+plain://, each with optional user[:password]@
      * (percent-encoded), and the port "auto". Named arguments then set the rest, as in the
-     * constructor.
+     * constructor; a password: without username: is the password of the URL's user.
      */
     public static function fromUrl(#[\SensitiveParameter] string $url, mixed ...$options): self
     {
@@ -111,10 +111,13 @@ final class Config extends Handle
         if (isset($options['security'])) {
             $this->setSecurity($options['security']);
         }
-        if (isset($options['password']) || isset($options['oauth2Token'])) {
-            if (!isset($options['username'])) {
-                throw ExceptionFactory::argument('username is required with password or oauth2Token');
-            }
+        if (isset($options['oauth2Token']) && !isset($options['username'])) {
+            throw ExceptionFactory::argument('username is required with oauth2Token');
+        }
+        if (isset($options['password']) && !isset($options['username'])) {
+            // The password of the user the config already has (fromUrl()'s user@); the library
+            // says when there is none.
+            $this->setPassword($options['password']);
         }
         if (isset($options['username'])) {
             if (isset($options['oauth2Token'])) {
@@ -178,6 +181,16 @@ final class Config extends Handle
             Native::str($username, 'username'),
             Native::str($password, 'password'),
         );
+        return $this;
+    }
+
+    /**
+     * The password of the user name the config already has (from fromUrl()'s user@), so the
+     * password need not be written into the URL. Without a user name: InvalidArgumentException.
+     */
+    public function setPassword(#[\SensitiveParameter] string $password): static
+    {
+        Native::call('mailport_config_set_password', $this->handle(), Native::str($password, 'password'));
         return $this;
     }
 

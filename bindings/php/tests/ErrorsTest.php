@@ -268,7 +268,7 @@ final class ErrorsTest extends MailportTestCase
             new Config(host: 'localhost', password: 'secret');
             $this->fail('a password without a user name');
         } catch (InvalidArgumentException $e) {
-            $this->assertStringContainsString('username is required', $e->getMessage());
+            $this->assertStringContainsString('no user name', $e->getMessage());
             $this->assertStringNotContainsString('secret', $e->getMessage());
         }
         $this->expectException(InvalidArgumentException::class);

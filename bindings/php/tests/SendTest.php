@@ -106,6 +106,16 @@ final class SendTest extends MailportTestCase
         $this->assertSame(self::USER, $server->onlyMessage()['auth_user']);
     }
 
+    public function testAUrlWithTheUserOnlyAndThePasswordApart(): void
+    {
+        $server = $this->server(['--mode', 'tls', '--auth', self::USER . ':' . self::PASSWORD]);
+        $url = sprintf('smtps://%s@%s:%d', rawurlencode(self::USER), $server->host, $server->port);
+        $client = Client::fromUrl($url, password: self::PASSWORD, caFile: $server->ca);
+        $client->send($this->message('url user'));
+
+        $this->assertSame(self::USER, $server->onlyMessage()['auth_user']);
+    }
+
     public function testAuthOverStarttlsNeverShowsThePassword(): void
     {
         $server = $this->server(['--mode', 'starttls', '--auth', self::USER . ':' . self::PASSWORD]);

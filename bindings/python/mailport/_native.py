@@ -129,6 +129,7 @@ FUNCTIONS = {
     "mailport_config_set_port": (RESULT, [P(Config), c_uint32, ERR]),
     "mailport_config_set_security": (RESULT, [P(Config), c_uint32, ERR]),
     "mailport_config_set_credentials": (RESULT, [P(Config), c_char_p, c_char_p, ERR]),
+    "mailport_config_set_password": (RESULT, [P(Config), c_char_p, ERR]),
     "mailport_config_set_oauth2_token": (RESULT, [P(Config), c_char_p, c_char_p, ERR]),
     "mailport_config_set_helo_name": (RESULT, [P(Config), c_char_p, ERR]),
     "mailport_config_set_connect_timeout_ms": (RESULT, [P(Config), c_uint64, ERR]),

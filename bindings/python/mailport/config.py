@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import urllib.parse
 from typing import Callable, Iterable, Optional, Union
 
 from . import _ffi
@@ -66,18 +65,9 @@ class Config(_ffi.Handle):
     def from_url(cls, url: str, **options) -> "Config":
         """Parse ``smtp://``, ``smtps://``, ``smtp+starttls://`` or ``smtp+plain://`` URLs,
         optionally with ``user[:password]@`` (percent-encoded) and the port ``auto``; then apply
-        ``options`` as in the constructor. A ``password=`` given alongside a URL that names
-        only the user (``smtp://me%40example.com@host``) completes that user's credentials,
-        so the password need not be written into the URL."""
-        if (
-            isinstance(url, str)
-            and options.get("password") is not None
-            and options.get("username") is None
-            and options.get("oauth2_token") is None
-        ):
-            url, used = _url_with_password(url, options["password"])
-            if used:
-                del options["password"]
+        ``options`` as in the constructor. A ``password=`` without ``username=`` is the
+        password of the URL's user (``smtp://me%40example.com@host``), so the password need not
+        be written into the URL."""
         out = ctypes.POINTER(_ffi._native.Config)()
         call(lib.mailport_config_from_url, enc(url, "url"), ctypes.byref(out))
         self = cls.__new__(cls)
@@ -133,6 +123,10 @@ class Config(_ffi.Handle):
                 enc_opt(username, "username"),
                 enc(oauth2_token, "oauth2_token"),
             )
+        elif password is not None and username is None:
+            # The password of the user the config already has (from a URL): the library says
+            # when there is none.
+            call(lib.mailport_config_set_password, cfg, enc(password, "password"))
         elif password is not None or username is not None:
             # A missing half is passed as NULL: the library names it.
             call(
@@ -223,27 +217,6 @@ class Config(_ffi.Handle):
     @property
     def log(self) -> Optional[LogFunction]:
         return self._log[0] if self._log else None
-
-
-def _url_with_password(url: str, password: str):
-    """Put ``password`` (percent-encoded) after the user of a URL that has a user and no
-    password; the C library has no setter for the password alone. Returns (url, used)."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url, False
-    authority_end = len(rest)
-    for delimiter in "/?#":
-        at = rest.find(delimiter)
-        if at >= 0:
-            authority_end = min(authority_end, at)
-    authority, tail = rest[:authority_end], rest[authority_end:]
-    userinfo, at, hostport = authority.rpartition("@")
-    if not at or not userinfo or ":" in userinfo:
-        return url, False
-    if "\0" in password:
-        enc(password, "password")  # raises, naming the parameter
-    encoded = urllib.parse.quote(password, safe="")
-    return f"{scheme}://{userinfo}:{encoded}@{hostport}{tail}", True
 
 
 def _port_value(port) -> int:

@@ -401,6 +401,9 @@ def test_url_user_with_a_separate_password(start_server):
     with mailport.Client(url, password=password, ca_file=server.ca) as client:
         client.send(simple_message("url user"))
     assert server.only_message()["auth_user"] == "me@example.com"
+    # No user in the URL: the library says what is missing.
+    with pytest.raises(mailport.InvalidArgumentError, match="no user name"):
+        mailport.Config.from_url(f"smtp://127.0.0.1:{server.port}", password=password)
 
 
 def test_example_script(start_server, tmp_path):
