@@ -106,6 +106,10 @@ fn main() {
             .map(|(_, why)| why.clone())
     };
 
+    // Rows without a result, over all scenarios: a sender that cannot run makes the run fail
+    // at the end (after every table), so CI's smoke run catches a broken sender.
+    let mut skipped = 0;
+
     // S1: one connection, loopback.
     let one_connection = || {
         vec![
@@ -134,7 +138,7 @@ fn main() {
     if settings.wants("S1") {
         let n = settings.messages;
         let s1 = bench.scenario(one_connection(), settings.runs, port, n, None, &skip);
-        print_table(
+        skipped += print_table(
             &format!("S1: {n} small messages over one STARTTLS + AUTH connection, loopback"),
             &s1,
             Metric::Cpu,
@@ -156,7 +160,7 @@ fn main() {
         let measured_rtt = probe_rtt(proxy.port);
         let n = settings.rtt_messages;
         let s2 = bench.scenario(one_connection(), settings.runs, proxy.port, n, None, &skip);
-        print_table(
+        skipped += print_table(
             &format!(
                 "S2: {n} small messages over one STARTTLS + AUTH connection, {} ms round trip \
                  through the delay proxy (measured: {:.2} ms per NOOP)",
@@ -236,7 +240,7 @@ fn main() {
             ),
         ];
         let s3 = bench.scenario(s3_entries, settings.runs, port, n, None, &skip);
-        print_table(
+        skipped += print_table(
             &format!("S3: {n} messages, each on a new STARTTLS + AUTH connection, loopback"),
             &s3,
             Metric::Resumed,
@@ -268,7 +272,7 @@ fn main() {
         ];
         let tls = bench.sink.tls;
         let s4 = bench.scenario(s4_entries, settings.runs, tls, 1, Some(&attachment), &skip);
-        print_table(
+        skipped += print_table(
             &format!(
                 "S4: one message with a {} MiB attachment read from a file, implicit TLS, loopback \
                  (RSS growth: peak resident memory minus resident memory before connecting)",
@@ -282,7 +286,7 @@ fn main() {
 
     // S5: WordPress requests.
     if settings.wants("S5") {
-        s5(
+        skipped += s5(
             &settings,
             root,
             &library,
@@ -298,10 +302,20 @@ fn main() {
         "\nsink: {} (the senders reported {sent})",
         line.as_deref().unwrap_or("no total printed")
     );
-    if messages != Some(sent) {
-        println!("warning: the sink's count differs from what the senders reported");
-    }
     let _ = std::fs::remove_dir_all(&dir);
+    let mut failures = Vec::new();
+    if messages != Some(sent) {
+        failures.push("the sink's count differs from what the senders reported".to_string());
+    }
+    if skipped > 0 {
+        failures.push(format!(
+            "{skipped} rows have no result (see `skipped:` above)"
+        ));
+    }
+    if !failures.is_empty() {
+        eprintln!("\nbenchmark incomplete: {}", failures.join("; "));
+        std::process::exit(1);
+    }
 }
 
 /// One row of a scenario: a sender in a mode.
@@ -385,7 +399,7 @@ fn s5(
     sink: &Sink,
     proxy: &DelayProxy,
     sent: &mut u64,
-) {
+) -> usize {
     use wordpress::{Mode, WordPress};
     let n = settings.requests;
     let title = |where_: &str| {
@@ -398,7 +412,7 @@ fn s5(
         Ok(wordpress) => wordpress,
         Err(why) => {
             println!("\n{}\n  skipped: {why}", title("not run"));
-            return;
+            return 1;
         }
     };
     let modes = [
@@ -416,6 +430,7 @@ fn s5(
         ),
     ];
     let rtt_ms = settings.rtt.as_secs_f64() * 1e3;
+    let mut skipped = 0;
     for (port, where_) in [
         (sink.starttls, "loopback".to_string()),
         (
@@ -463,7 +478,7 @@ fn s5(
                 });
             }
         }
-        print_table(&title(&where_), &rows, Metric::PerRequest);
+        skipped += print_table(&title(&where_), &rows, Metric::PerRequest);
         let ms = |row: &Row| {
             table::median(&row.samples.iter().map(|s| s.secs).collect::<Vec<_>>())
                 .map(|secs| secs * 1e3 / n as f64)
@@ -483,6 +498,7 @@ fn s5(
             }
         }
     }
+    skipped
 }
 
 /// `len` bytes that do not compress, written to `path`: an attachment like a photo or a PDF.

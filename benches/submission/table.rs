@@ -106,8 +106,8 @@ fn rate(v: f64) -> String {
 
 /// Print a scenario's table: one line per row, the median of its samples with the min–max
 /// spread, the scenario's own column, the sink's CPU, and a ratio to every peer's median (how
-/// many times faster than that peer).
-pub fn print_table(title: &str, rows: &[Row], metric: Metric) {
+/// many times faster than that peer). Returns how many rows have no result.
+pub fn print_table(title: &str, rows: &[Row], metric: Metric) -> usize {
     println!("\n{title}");
     let (head_value, head_own) = match metric {
         Metric::Cpu => ("msg/s", "CPU µs/msg"),
@@ -140,11 +140,13 @@ pub fn print_table(title: &str, rows: &[Row], metric: Metric) {
         .map(|c| if c == '|' { '|' } else { '-' })
         .collect();
     println!("{dashes}");
+    let mut skipped = 0;
     for row in rows {
         let rates = row.rates();
         let Some(med) = median(&rates) else {
             let why = row.skipped.as_deref().unwrap_or("not run");
             println!("| {:<44} | skipped: {why}", row.name);
+            skipped += 1;
             continue;
         };
         let shown = headline(&rates);
@@ -185,6 +187,7 @@ pub fn print_table(title: &str, rows: &[Row], metric: Metric) {
         }
         println!("{line}");
     }
+    skipped
 }
 
 /// A peer's name without its explanation.
