@@ -1165,7 +1165,7 @@ enum mailport_result mailport_config_add_ca_file(struct mailport_config *cfg,
  * readable for `len` bytes; `error_out` NULL or valid for writing one pointer.
  */
 enum mailport_result mailport_config_add_ca_pem(struct mailport_config *cfg,
-                                                const uint8_t *pem,
+                                                const void *pem,
                                                 size_t len,
                                                 struct mailport_error **error_out);
 
@@ -1844,7 +1844,7 @@ enum mailport_result mailport_message_set_html(struct mailport_message *message,
  */
 enum mailport_result mailport_message_set_mime_body(struct mailport_message *message,
                                                     const char *content_type,
-                                                    const uint8_t *body,
+                                                    const void *body,
                                                     size_t len,
                                                     struct mailport_error **error_out);
 
@@ -1923,7 +1923,7 @@ enum mailport_result mailport_message_attach_file(struct mailport_message *messa
 enum mailport_result mailport_message_attach_bytes(struct mailport_message *message,
                                                    const char *filename,
                                                    const char *content_type,
-                                                   const uint8_t *data,
+                                                   const void *data,
                                                    size_t len,
                                                    struct mailport_error **error_out);
 
@@ -1980,7 +1980,7 @@ enum mailport_result mailport_message_embed_bytes(struct mailport_message *messa
                                                   const char *content_id,
                                                   const char *filename,
                                                   const char *content_type,
-                                                  const uint8_t *data,
+                                                  const void *data,
                                                   size_t len,
                                                   struct mailport_error **error_out);
 
@@ -2469,7 +2469,7 @@ enum mailport_result mailport_client_send_raw(struct mailport_client *client,
                                               const char *envelope_from,
                                               const char *const *recipients,
                                               size_t recipient_count,
-                                              const uint8_t *message,
+                                              const void *message,
                                               size_t message_len,
                                               struct mailport_receipt **receipt_out,
                                               struct mailport_error **error_out);

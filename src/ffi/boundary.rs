@@ -174,7 +174,7 @@ pub(crate) unsafe fn arg_str<'a>(
 ///
 /// A non-NULL `p` must be valid for reading `len` bytes that stay unchanged during `'a`.
 pub(crate) unsafe fn arg_bytes<'a>(
-    p: *const u8,
+    p: *const std::ffi::c_void,
     len: usize,
     name: &str,
 ) -> Result<&'a [u8], mailport_error> {
@@ -191,7 +191,7 @@ pub(crate) unsafe fn arg_bytes<'a>(
         )));
     }
     // SAFETY: non-NULL, length checked against isize::MAX, validity guaranteed by the caller.
-    Ok(unsafe { std::slice::from_raw_parts(p, len) })
+    Ok(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) })
 }
 
 /// A `Vec<&str>` from an array of `count` strings; the array may be NULL only when `count` is 0.

@@ -547,7 +547,7 @@ pub unsafe extern "C" fn mailport_config_add_ca_file(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mailport_config_add_ca_pem(
     cfg: *mut mailport_config,
-    pem: *const u8,
+    pem: *const std::ffi::c_void,
     len: usize,
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
@@ -1038,9 +1038,10 @@ mod tests {
                 (MAILPORT_ERR_NULL_ARGUMENT, "pem must not be NULL")
             );
             let pem = b"-----BEGIN CERTIFICATE-----";
-            let (rc, _) = run(|e| mailport_config_add_ca_pem(cfg.0, pem.as_ptr(), 0, e));
+            let (rc, _) = run(|e| mailport_config_add_ca_pem(cfg.0, pem.as_ptr().cast(), 0, e));
             assert_eq!(rc, MAILPORT_ERR_INVALID_ARGUMENT);
-            let (rc, _) = run(|e| mailport_config_add_ca_pem(cfg.0, pem.as_ptr(), pem.len(), e));
+            let (rc, _) =
+                run(|e| mailport_config_add_ca_pem(cfg.0, pem.as_ptr().cast(), pem.len(), e));
             assert_eq!(rc, MAILPORT_OK);
             assert_eq!(cfg.get().tls.ca_pem, [pem.to_vec()]);
 

@@ -699,7 +699,7 @@ pub unsafe extern "C" fn mailport_message_set_html(
 pub unsafe extern "C" fn mailport_message_set_mime_body(
     message: *mut mailport_message,
     content_type: *const c_char,
-    body: *const u8,
+    body: *const std::ffi::c_void,
     len: usize,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
@@ -798,7 +798,7 @@ pub unsafe extern "C" fn mailport_message_attach_bytes(
     message: *mut mailport_message,
     filename: *const c_char,
     content_type: *const c_char,
-    data: *const u8,
+    data: *const std::ffi::c_void,
     len: usize,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
@@ -871,7 +871,7 @@ pub unsafe extern "C" fn mailport_message_embed_bytes(
     content_id: *const c_char,
     filename: *const c_char,
     content_type: *const c_char,
-    data: *const u8,
+    data: *const std::ffi::c_void,
     len: usize,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
@@ -1081,7 +1081,9 @@ mod tests {
                 ),
                 (
                     "set_mime_body",
-                    Box::new(move |e| mailport_message_set_mime_body(message, s, data, 1, e)),
+                    Box::new(move |e| {
+                        mailport_message_set_mime_body(message, s, data.cast(), 1, e)
+                    }),
                 ),
                 (
                     "set_charset",
@@ -1093,7 +1095,9 @@ mod tests {
                 ),
                 (
                     "attach_bytes",
-                    Box::new(move |e| mailport_message_attach_bytes(message, s, s, data, 1, e)),
+                    Box::new(move |e| {
+                        mailport_message_attach_bytes(message, s, s, data.cast(), 1, e)
+                    }),
                 ),
                 (
                     "embed_file",
@@ -1101,7 +1105,9 @@ mod tests {
                 ),
                 (
                     "embed_bytes",
-                    Box::new(move |e| mailport_message_embed_bytes(message, s, s, s, data, 1, e)),
+                    Box::new(move |e| {
+                        mailport_message_embed_bytes(message, s, s, s, data.cast(), 1, e)
+                    }),
                 ),
             ]
         }
@@ -1235,7 +1241,7 @@ mod tests {
                 ),
                 (
                     "content_type",
-                    Box::new(move |e| mailport_message_set_mime_body(m, null, d, 1, e)),
+                    Box::new(move |e| mailport_message_set_mime_body(m, null, d.cast(), 1, e)),
                 ),
                 (
                     "body",
@@ -1259,7 +1265,7 @@ mod tests {
                 ),
                 (
                     "filename",
-                    Box::new(move |e| mailport_message_attach_bytes(m, null, null, d, 1, e)),
+                    Box::new(move |e| mailport_message_attach_bytes(m, null, null, d.cast(), 1, e)),
                 ),
                 (
                     "data",
@@ -1277,7 +1283,9 @@ mod tests {
                 ),
                 (
                     "filename",
-                    Box::new(move |e| mailport_message_embed_bytes(m, ok, null, null, d, 1, e)),
+                    Box::new(move |e| {
+                        mailport_message_embed_bytes(m, ok, null, null, d.cast(), 1, e)
+                    }),
                 ),
                 (
                     "data",
@@ -1416,7 +1424,13 @@ mod tests {
                     MAILPORT_ERR_INVALID_ARGUMENT,
                     "Content-Type",
                     Box::new(move |e| {
-                        mailport_message_set_mime_body(m, c"text/plain\r\nBcc: x".as_ptr(), d, 1, e)
+                        mailport_message_set_mime_body(
+                            m,
+                            c"text/plain\r\nBcc: x".as_ptr(),
+                            d.cast(),
+                            1,
+                            e,
+                        )
                     }),
                 ),
                 (
@@ -1467,7 +1481,9 @@ mod tests {
                 (
                     MAILPORT_ERR_INVALID_ARGUMENT,
                     "attachment filename",
-                    Box::new(move |e| mailport_message_attach_bytes(m, hdr, ptr::null(), d, 1, e)),
+                    Box::new(move |e| {
+                        mailport_message_attach_bytes(m, hdr, ptr::null(), d.cast(), 1, e)
+                    }),
                 ),
                 (
                     MAILPORT_ERR_INVALID_ARGUMENT,
@@ -1483,7 +1499,7 @@ mod tests {
                             hdr,
                             c"a.png".as_ptr(),
                             ptr::null(),
-                            d,
+                            d.cast(),
                             1,
                             e,
                         )
@@ -1493,7 +1509,15 @@ mod tests {
                     MAILPORT_ERR_INVALID_ARGUMENT,
                     "attachment filename",
                     Box::new(move |e| {
-                        mailport_message_embed_bytes(m, c"logo".as_ptr(), hdr, ptr::null(), d, 1, e)
+                        mailport_message_embed_bytes(
+                            m,
+                            c"logo".as_ptr(),
+                            hdr,
+                            ptr::null(),
+                            d.cast(),
+                            1,
+                            e,
+                        )
                     }),
                 ),
             ]
@@ -1658,7 +1682,7 @@ mod tests {
                 m,
                 c"notes.txt".as_ptr(),
                 ptr::null(),
-                b"abc".as_ptr(),
+                b"abc".as_ptr().cast(),
                 3,
                 e,
             ));
@@ -1675,7 +1699,7 @@ mod tests {
                 c"<logo>".as_ptr(),
                 c"logo.png".as_ptr(),
                 ptr::null(),
-                b"\x89PNG".as_ptr(),
+                b"\x89PNG".as_ptr().cast(),
                 4,
                 e,
             ));
@@ -1886,7 +1910,7 @@ mod tests {
                 }),
                 Box::new(move |e| mailport_message_set_html(m, c"<b>h</b>".as_ptr(), e)),
                 Box::new(move |e| {
-                    mailport_message_set_mime_body(m, c"text/plain".as_ptr(), d, 1, e)
+                    mailport_message_set_mime_body(m, c"text/plain".as_ptr(), d.cast(), 1, e)
                 }),
                 Box::new(move |e| mailport_message_set_charset(m, c"US-ASCII".as_ptr(), e)),
                 Box::new(move |e| mailport_message_attach_file(m, p, ptr::null(), ptr::null(), e)),
@@ -1894,7 +1918,7 @@ mod tests {
                     mailport_message_attach_file(m, p, c"b.csv".as_ptr(), c"text/csv".as_ptr(), e)
                 }),
                 Box::new(move |e| {
-                    mailport_message_attach_bytes(m, c"c.bin".as_ptr(), ptr::null(), d, 1, e)
+                    mailport_message_attach_bytes(m, c"c.bin".as_ptr(), ptr::null(), d.cast(), 1, e)
                 }),
                 Box::new(move |e| {
                     mailport_message_embed_file(m, c"img1".as_ptr(), p, ptr::null(), e)
@@ -1905,7 +1929,7 @@ mod tests {
                         c"img2".as_ptr(),
                         c"i.png".as_ptr(),
                         ptr::null(),
-                        d,
+                        d.cast(),
                         1,
                         e,
                     )

@@ -552,32 +552,21 @@ final class Native
     }
 
     /**
-     * Call a function that takes `(const uint8_t *data, size_t len)` at `$at` in `$args` with
-     * the bytes of `$data`, copied into C memory (outside memory_limit) for the call.
+     * Call a function that takes `(const void *data, size_t len)` after `$before`, with the
+     * bytes of `$data`. PHP's FFI passes a string to a `const void *` as a pointer to its bytes:
+     * no copy, however large the attachment.
      *
      * @param list<mixed> $before arguments before the pointer
      * @param list<mixed> $after  arguments after the length (without the error out-parameter)
      */
     public static function callWithBytes(string $function, array $before, string $data, array $after = [], ?string $outType = null): ?CData
     {
-        $len = strlen($data);
-        $buf = null;
-        if ($len > 0) {
-            $buf = self::ffi()->new("uint8_t[$len]", false, true);
-            \FFI::memcpy($buf, $data, $len);
+        $args = [...$before, $data, strlen($data), ...$after];
+        if ($outType !== null) {
+            return self::callOut($function, $outType, ...$args);
         }
-        try {
-            $args = [...$before, $buf, $len, ...$after];
-            if ($outType !== null) {
-                return self::callOut($function, $outType, ...$args);
-            }
-            self::call($function, ...$args);
-            return null;
-        } finally {
-            if ($buf !== null) {
-                \FFI::free($buf);
-            }
-        }
+        self::call($function, ...$args);
+        return null;
     }
 
     /**

@@ -94,7 +94,7 @@ LOG_CALLBACK = CFUNCTYPE(None, c_void_p, c_uint32, c_void_p, c_size_t)
 #   const char *  (borrowed output)        -> c_char_p (ctypes copies it into bytes at once)
 #   char *        (owned output)           -> c_void_p (an address, freed by mailport_string_free)
 #   char * / uint8_t *  (caller's buffer)  -> P(c_char) (a ctypes.create_string_buffer)
-#   const uint8_t *     (bytes + length)   -> c_char_p (bytes; NUL bytes allowed, the length says)
+#   const void *        (bytes + length)   -> c_char_p (bytes; NUL bytes allowed, the length says)
 #: name -> (restype, argtypes)
 FUNCTIONS = {
     # library

@@ -73,7 +73,7 @@ def expected_ctype(ctype: str, is_return: bool, pname: str = ""):
         "size_t *": POINTER(c_size_t),
         "const char *": c_char_p,
         "char *": POINTER(c_char) if pname == "buf" else c_void_p,
-        "const uint8_t *": c_char_p,
+        "const void *": c_char_p,
         "uint8_t *": POINTER(c_char),
         "const uint16_t *": POINTER(c_uint16),
         "const char *const *": POINTER(c_char_p),
