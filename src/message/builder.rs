@@ -145,33 +145,26 @@ pub struct Message {
     pub(crate) attachments: Vec<Attachment>,
 }
 
+/// An address error that names `field` and lists `input` as the invalid address.
+fn invalid_address(mut e: Error, field: &str, input: &str) -> Error {
+    let invalid = InvalidAddress {
+        field: field.to_string(),
+        input: input.trim().to_string(),
+        reason: e.message(),
+    };
+    e.prefix_message(field);
+    e.set_hint(ADDRESS_HINT.to_string());
+    e.with_kind(Kind::InvalidAddress)
+        .with_invalid_addresses(vec![invalid])
+}
+
 fn one_mailbox(value: &str, field: &str) -> Result<Mailbox> {
-    Mailbox::parse(value).map_err(|mut e| {
-        let invalid = InvalidAddress {
-            field: field.to_string(),
-            input: value.trim().to_string(),
-            reason: e.message(),
-        };
-        e.prefix_message(field);
-        e.set_hint(ADDRESS_HINT.to_string());
-        e.with_kind(Kind::InvalidAddress)
-            .with_invalid_addresses(vec![invalid])
-    })
+    Mailbox::parse(value).map_err(|e| invalid_address(e, field, value))
 }
 
 /// A mailbox from a display name and a bare address; a bad one fails naming `field`.
 fn mailbox_from_parts(name: Option<&str>, address: &str, field: &str) -> Result<Mailbox> {
-    Mailbox::new(name, address).map_err(|mut e| {
-        let invalid = InvalidAddress {
-            field: field.to_string(),
-            input: address.trim().to_string(),
-            reason: e.message(),
-        };
-        e.prefix_message(field);
-        e.set_hint(ADDRESS_HINT.to_string());
-        e.with_kind(Kind::InvalidAddress)
-            .with_invalid_addresses(vec![invalid])
-    })
+    Mailbox::new(name, address).map_err(|e| invalid_address(e, field, address))
 }
 
 /// The headers that hold a list of mailboxes.
