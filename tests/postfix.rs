@@ -373,6 +373,14 @@ fn sent(transcript: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Where the (first) MAIL FROM is among the commands sent.
+fn mail_from_at(commands: &[&str]) -> usize {
+    commands
+        .iter()
+        .position(|c| c.starts_with("MAIL FROM:"))
+        .expect("no MAIL FROM was sent")
+}
+
 /// The BDAT commands sent, as (size, LAST).
 fn bdat_chunks(transcript: &str) -> Vec<(u64, bool)> {
     sent(transcript)
@@ -522,10 +530,7 @@ fn one_recipient_goes_out_as_one_flight_ending_in_bdat_last_and_arrives_exactly(
 
     let transcript = client.transcript();
     let commands = sent(&transcript);
-    let from = commands
-        .iter()
-        .position(|c| c.starts_with("MAIL FROM:"))
-        .unwrap();
+    let from = mail_from_at(&commands);
     // RFC 1870: the declared size counts line ends as the CRLFs that are sent.
     assert_eq!(
         commands[from],
@@ -583,10 +588,7 @@ fn several_recipients_are_settled_first_then_one_bdat_last() {
 
     let transcript = client.transcript();
     let commands = sent(&transcript);
-    let from = commands
-        .iter()
-        .position(|c| c.starts_with("MAIL FROM:"))
-        .unwrap();
+    let from = mail_from_at(&commands);
     let rcpts: Vec<String> = to.iter().map(|t| format!("RCPT TO:<{t}>")).collect();
     assert_eq!(commands[from + 1..from + 4], rcpts, "{transcript}");
     assert_eq!(commands[from + 4], format!("BDAT {} LAST", wire.len()));
@@ -1050,10 +1052,7 @@ fn pipelining_without_chunking_sends_the_envelope_and_data_in_one_flight() {
     let transcript = client.transcript();
     assert_eq!(count_sent(&transcript, "BDAT"), 0, "{transcript}");
     let commands = sent(&transcript);
-    let from = commands
-        .iter()
-        .position(|c| c.starts_with("MAIL FROM:"))
-        .unwrap();
+    let from = mail_from_at(&commands);
     assert_eq!(
         commands[from + 1..from + 4],
         [
