@@ -528,24 +528,9 @@ fn alert_name(alert: rustls::AlertDescription) -> String {
 
 /// "2024-03-01 12:00:00 UTC".
 fn format_time(time: UnixTime) -> String {
-    let (year, month, day, hour, minute, second) = civil(time.as_secs() as i64);
+    let (year, month, day, hour, minute, second) =
+        crate::message::header::civil(time.as_secs() as i64);
     format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02} UTC")
-}
-
-/// Unix seconds as (year, month, day, hour, minute, second) in UTC.
-pub(crate) fn civil(unix: i64) -> (i64, i64, i64, i64, i64, i64) {
-    let (days, secs) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
-    // Howard Hinnant's days-to-civil algorithm, for days since 1970-01-01.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day, secs / 3_600, secs % 3_600 / 60, secs % 60)
 }
 
 /// What was negotiated on `conn` (after its handshake).

@@ -353,7 +353,7 @@ impl Report {
 
 /// Unix seconds as RFC 3339 in UTC (`2026-11-30T06:12:44Z`).
 pub(crate) fn rfc3339(unix: i64) -> String {
-    let (year, month, day, hour, minute, second) = crate::tls::civil(unix);
+    let (year, month, day, hour, minute, second) = crate::message::header::civil(unix);
     format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
 }
 

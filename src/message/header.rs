@@ -350,35 +350,35 @@ fn local_date(_secs: i64) -> Option<String> {
 }
 
 fn utc_date(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let of_day = secs.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
+    let (year, month, day, hour, minute, second) = civil(secs);
     format_date(DateParts {
         // 1970-01-01 was a Thursday.
-        weekday: usize::try_from((days + 4).rem_euclid(7)).unwrap_or(0),
+        weekday: usize::try_from((secs.div_euclid(86_400) + 4).rem_euclid(7)).unwrap_or(0),
         day,
-        month: month - 1,
+        month: usize::try_from(month - 1).unwrap_or(0),
         year,
-        hour: of_day / 3600,
-        minute: of_day / 60 % 60,
-        second: of_day % 60,
+        hour,
+        minute,
+        second,
         offset_minutes: 0,
     })
 }
 
-/// Proleptic Gregorian (year, month 1..=12, day) of a day count since 1970-01-01, after Howard
-/// Hinnant's `civil_from_days`.
-fn civil_from_days(days: i64) -> (i64, usize, i64) {
+/// Unix seconds as (year, month 1..=12, day, hour, minute, second) in UTC, in the proleptic
+/// Gregorian calendar (Howard Hinnant's `civil_from_days`). The one date conversion of the crate
+/// and of the `mailport` command: Date headers, certificate dates, report times, file names.
+pub fn civil(unix: i64) -> (i64, i64, i64, i64, i64, i64) {
+    let (days, secs) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, usize::try_from(month).unwrap_or(1), day)
+    (year, month, day, secs / 3_600, secs % 3_600 / 60, secs % 60)
 }
 
 struct DateParts {

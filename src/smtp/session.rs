@@ -824,26 +824,19 @@ impl Session {
         };
         let in_data = data_reply.as_ref().is_some_and(|r| r.code() == 354);
 
-        let error = if !mail_reply.is_positive() {
-            reply_error(
-                Kind::MailFrom,
-                "the server rejected the sender",
-                mail_reply,
-                Step::MailFrom,
-            )
-        } else {
-            let (accepted, rejected) = split_recipients(to, rcpt_replies);
-            match (self.recipients_verdict(accepted, rejected), data_reply) {
-                (Ok(lists), None) => return Ok(lists),
-                (Ok(lists), Some(_)) if in_data => return Ok(lists),
-                (Ok(_), Some(data_reply)) => reply_error(
-                    Kind::Data,
-                    "the server refused DATA",
-                    data_reply,
-                    Step::Data,
-                ),
-                (Err(e), _) => e,
-            }
+        let error = match (
+            self.envelope_verdict(to, mail_reply, rcpt_replies),
+            data_reply,
+        ) {
+            (Ok(lists), None) => return Ok(lists),
+            (Ok(lists), Some(_)) if in_data => return Ok(lists),
+            (Ok(_), Some(data_reply)) => reply_error(
+                Kind::Data,
+                "the server refused DATA",
+                data_reply,
+                Step::Data,
+            ),
+            (Err(e), _) => e,
         };
         if in_data {
             // The server is already waiting for the message, and ending the data, even empty,
@@ -857,6 +850,26 @@ impl Session {
             self.reset_after_failure(transcript, budget);
         }
         Err(error.into())
+    }
+
+    /// What the replies to a pipelined MAIL and its RCPTs decide: the sender refused, or the
+    /// recipients' verdict (accepted and refused lists, or the error when too many were refused).
+    fn envelope_verdict(
+        &self,
+        to: &[String],
+        mail_reply: Reply,
+        rcpt_replies: Vec<Reply>,
+    ) -> Result<(Vec<String>, Vec<RejectedRecipient>)> {
+        if !mail_reply.is_positive() {
+            return Err(reply_error(
+                Kind::MailFrom,
+                "the server rejected the sender",
+                mail_reply,
+                Step::MailFrom,
+            ));
+        }
+        let (accepted, rejected) = split_recipients(to, rcpt_replies);
+        self.recipients_verdict(accepted, rejected)
     }
 
     /// The replies to a pipelined MAIL and its RCPTs. Until the MAIL reply arrives nothing is
@@ -1019,18 +1032,7 @@ impl Session {
                 .map_err(retry_safe)?;
             let (mail_reply, rcpt_replies) = self.envelope_replies(to, transcript, budget)?;
             let chunk_reply = self.read_chunk_reply(transcript, budget, last)?;
-            let verdict = if !mail_reply.is_positive() {
-                Err(reply_error(
-                    Kind::MailFrom,
-                    "the server rejected the sender",
-                    mail_reply,
-                    Step::MailFrom,
-                ))
-            } else {
-                let (accepted, rejected) = split_recipients(to, rcpt_replies);
-                self.recipients_verdict(accepted, rejected)
-            };
-            let lists = match verdict {
+            let lists = match self.envelope_verdict(to, mail_reply, rcpt_replies) {
                 Ok(lists) => lists,
                 Err(e) => {
                     // The chunk was refused with the envelope; nothing was delivered.

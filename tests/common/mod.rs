@@ -474,14 +474,13 @@ impl Drop for AcceptLoop {
     }
 }
 
-/// A TCP listener on 127.0.0.1 that accepts connections and never sends a byte, keeping them
-/// open until it is dropped (then they see EOF): a server that accepts and never greets.
-/// Same situation as `TestServer::start(&["--hang", "greeting"])` (aiosmtpd), without Python.
-pub struct SilentListener {
+/// A loopback listener played by the test itself (see [`silent_listener`] and
+/// [`not_smtp_server`]); it stops accepting on drop.
+pub struct LoopbackListener {
     accept: AcceptLoop,
 }
 
-impl SilentListener {
+impl LoopbackListener {
     pub fn port(&self) -> u16 {
         self.accept.addr.port()
     }
@@ -496,6 +495,11 @@ impl SilentListener {
         self.accept.accepted.load(Ordering::SeqCst)
     }
 }
+
+/// A TCP listener on 127.0.0.1 that accepts connections and never sends a byte, keeping them
+/// open until it is dropped (then they see EOF): a server that accepts and never greets.
+/// Same situation as `TestServer::start(&["--hang", "greeting"])` (aiosmtpd), without Python.
+pub type SilentListener = LoopbackListener;
 
 /// See [`SilentListener`]. Returns it and its port on 127.0.0.1.
 pub fn silent_listener() -> (SilentListener, u16) {
@@ -503,30 +507,11 @@ pub fn silent_listener() -> (SilentListener, u16) {
     // Whatever the client sends stays unread in the socket buffers.
     let accept = AcceptLoop::spawn(move |stream| held.push(stream));
     let port = accept.addr.port();
-    (SilentListener { accept }, port)
+    (LoopbackListener { accept }, port)
 }
 
 /// A TCP listener on 127.0.0.1 that speaks something other than SMTP: see [`not_smtp_server`].
-/// Stops accepting on drop.
-pub struct NotSmtpServer {
-    accept: AcceptLoop,
-}
-
-impl NotSmtpServer {
-    pub fn port(&self) -> u16 {
-        self.accept.addr.port()
-    }
-
-    /// "127.0.0.1:<port>".
-    pub fn addr(&self) -> SocketAddr {
-        self.accept.addr
-    }
-
-    /// How many connections it accepted so far.
-    pub fn connections(&self) -> usize {
-        self.accept.accepted.load(Ordering::SeqCst)
-    }
-}
+pub type NotSmtpServer = LoopbackListener;
 
 /// A listener on 127.0.0.1 that, on every accepted connection, writes `banner` at once (e.g.
 /// `b"SSH-2.0-OpenSSH_9.6\r\n"`, or a whole HTTP response) and closes: the client reads the
@@ -555,7 +540,7 @@ pub fn not_smtp_server(banner: &[u8]) -> (NotSmtpServer, u16) {
         });
     });
     let port = accept.addr.port();
-    (NotSmtpServer { accept }, port)
+    (LoopbackListener { accept }, port)
 }
 
 /// Line endings turned into CRLF (bare LF, bare CR and CRLF alike) and a final CRLF added when
