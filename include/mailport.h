@@ -2120,7 +2120,8 @@ enum mailport_result mailport_wp_mail_set_message(struct mailport_wp_mail *wp,
 
 /**
  * Add to `$headers` in WordPress's string form: `Name: value` lines separated by LF or CRLF
- * (empty lines are ignored). For the array form, call it once per element.
+ * (empty lines are ignored). For the array form, call `mailport_wp_mail_add_header` once per
+ * element instead: an element is one header, never split.
  *
  * WordPress's rules apply when the call is parsed: From, Content-Type (with its charset and
  * boundary), Cc, Bcc and Reply-To set those fields (Cc, Bcc and Reply-To may repeat and hold
@@ -2142,6 +2143,33 @@ enum mailport_result mailport_wp_mail_set_message(struct mailport_wp_mail *wp,
 enum mailport_result mailport_wp_mail_add_headers(struct mailport_wp_mail *wp,
                                                   const char *headers,
                                                   struct mailport_error **error_out);
+
+/**
+ * Add one element of WordPress's array form of `$headers`: exactly one `Name: value` header.
+ *
+ * Surrounding whitespace (a trailing CRLF) is trimmed, as WordPress does. An element with a
+ * line break left inside is refused rather than split into several headers: WordPress never
+ * splits an array element, and contact-form plugins rely on that when a visitor's input goes
+ * into one (`"Reply-To: $name <$email>"`); splitting would let the visitor add Bcc recipients.
+ * The same rules as `mailport_wp_mail_add_headers` apply when the call is parsed.
+ *
+ * **Ownership:** `header` is copied.
+ *
+ * **NULL:** `wp` and `header` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `header` is not
+ * UTF-8 or holds CR or LF inside (the error names the header; nothing is added).
+ *
+ * **Thread safety:** `wp` must not be used by another thread during the call.
+ *
+ * # Safety
+ *
+ * `wp` must be NULL or a live object that no other thread uses during the call; `header` NULL
+ * or a NUL-terminated string; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_wp_mail_add_header(struct mailport_wp_mail *wp,
+                                                 const char *header,
+                                                 struct mailport_error **error_out);
 
 /**
  * Add a file to `$attachments`, shown as `name` (WordPress's string array keys) or by its own

@@ -379,6 +379,10 @@ enum mailport_result mailport_wp_mail_add_headers(struct mailport_wp_mail *wp,
                                                   const char *headers,
                                                   struct mailport_error **error_out);
 
+enum mailport_result mailport_wp_mail_add_header(struct mailport_wp_mail *wp,
+                                                 const char *header,
+                                                 struct mailport_error **error_out);
+
 enum mailport_result mailport_wp_mail_add_attachment(struct mailport_wp_mail *wp,
                                                      const char *path,
                                                      const char *name,

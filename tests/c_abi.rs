@@ -287,7 +287,10 @@ fn c_program_builds_and_sends_messages() {
     let wp = &messages[2];
     let data = String::from_utf8_lossy(&wp.data);
     assert_eq!(wp.mail_from, "wordpress@blog.example");
+    // The refused headers array element added no recipient (issue 12.1); the good one is sent.
     assert_eq!(wp.rcpt_tos, ["wp-to@example.org", "wp-bcc@example.org"]);
+    assert!(data.contains("\r\nX-Array-Element: one\r\n"), "{data}");
+    assert!(!data.contains("evil.example"), "{data}");
     assert!(
         data.contains("\r\nFrom: Filtered Name <wordpress@blog.example>\r\n"),
         "{data}"

@@ -94,14 +94,14 @@ pub struct mailport_wp_mail {
 
 impl mailport_wp_mail {
     /// WordPress's parsing, then the filters' values.
-    fn parsed(&self) -> WpParsed {
-        let mut parsed = self.mail.parse(&self.defaults);
+    fn parsed(&self) -> crate::error::Result<WpParsed> {
+        let mut parsed = self.mail.parse(&self.defaults)?;
         for (which, value) in mailport_wp_value::ALL.iter().zip(&self.overrides) {
             if let Some(value) = value {
                 *which.field(&mut parsed) = value.clone();
             }
         }
-        parsed
+        Ok(parsed)
     }
 }
 
@@ -238,7 +238,8 @@ pub unsafe extern "C" fn mailport_wp_mail_set_message(
 }
 
 /// Add to `$headers` in WordPress's string form: `Name: value` lines separated by LF or CRLF
-/// (empty lines are ignored). For the array form, call it once per element.
+/// (empty lines are ignored). For the array form, call `mailport_wp_mail_add_header` once per
+/// element instead: an element is one header, never split.
 ///
 /// WordPress's rules apply when the call is parsed: From, Content-Type (with its charset and
 /// boundary), Cc, Bcc and Reply-To set those fields (Cc, Bcc and Reply-To may repeat and hold
@@ -264,6 +265,38 @@ pub unsafe extern "C" fn mailport_wp_mail_add_headers(
 ) -> mailport_result {
     wp_setter!(wp, error_out, |w| {
         w.mail.add_headers(arg_str!(headers, "headers"));
+    })
+}
+
+/// Add one element of WordPress's array form of `$headers`: exactly one `Name: value` header.
+///
+/// Surrounding whitespace (a trailing CRLF) is trimmed, as WordPress does. An element with a
+/// line break left inside is refused rather than split into several headers: WordPress never
+/// splits an array element, and contact-form plugins rely on that when a visitor's input goes
+/// into one (`"Reply-To: $name <$email>"`); splitting would let the visitor add Bcc recipients.
+/// The same rules as `mailport_wp_mail_add_headers` apply when the call is parsed.
+///
+/// **Ownership:** `header` is copied.
+///
+/// **NULL:** `wp` and `header` must not be NULL. `error_out` may be NULL.
+///
+/// **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `header` is not
+/// UTF-8 or holds CR or LF inside (the error names the header; nothing is added).
+///
+/// **Thread safety:** `wp` must not be used by another thread during the call.
+///
+/// # Safety
+///
+/// `wp` must be NULL or a live object that no other thread uses during the call; `header` NULL
+/// or a NUL-terminated string; `error_out` NULL or valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_wp_mail_add_header(
+    wp: *mut mailport_wp_mail,
+    header: *const c_char,
+    error_out: *mut *mut mailport_error,
+) -> mailport_result {
+    wp_setter!(wp, error_out, |w| {
+        w.mail.add_header(arg_str!(header, "header"))?;
     })
 }
 
@@ -487,7 +520,7 @@ pub unsafe extern "C" fn mailport_wp_mail_parsed_value(
         }
         #[cfg(test)]
         super::boundary::test_panic_point("a wp_mail call");
-        let mut parsed = wp.mail.parse(&wp.defaults);
+        let mut parsed = wp.mail.parse(&wp.defaults)?;
         let value = which.field(&mut parsed);
         // SAFETY: guaranteed by this function's contract (`buf` is non-NULL when `len` > 0).
         match unsafe { copy_out(value, buf, len, out_n) } {
@@ -577,7 +610,7 @@ pub unsafe extern "C" fn mailport_wp_mail_build(
         let wp = arg_ref!(wp, "wp");
         #[cfg(test)]
         super::boundary::test_panic_point("a wp_mail call");
-        out.set(mailport_message(wp.parsed().build()?));
+        out.set(mailport_message(wp.parsed()?.build()?));
         Ok(())
     })
 }

@@ -26,8 +26,8 @@ pub struct WpMail {
     pub to: Vec<String>,
     pub subject: String,
     pub message: String,
-    /// Raw `Name: value` lines; see [`WpMail::add_headers`] for WordPress's newline-separated
-    /// string form.
+    /// One header per element, as WordPress's array form (an element holding a line break is
+    /// refused when the call is parsed); [`WpMail::add_headers`] adds the string form.
     pub headers: Vec<String>,
     /// Paths, each with an optional display name (WordPress's string array keys).
     pub attachments: Vec<(Option<String>, PathBuf)>,
@@ -83,6 +83,16 @@ pub struct WpParsed {
 }
 
 impl WpMail {
+    /// Add one element of WordPress's array form of `$headers`: exactly one header, trimmed.
+    /// An element with a line break inside is refused (see [`one_header`]).
+    pub fn add_header(&mut self, header: &str) -> Result<()> {
+        let header = one_header(header)?;
+        if !header.is_empty() {
+            self.headers.push(header.to_string());
+        }
+        Ok(())
+    }
+
     /// Add WordPress's string form of `$headers`: lines separated by LF or CRLF.
     pub fn add_headers(&mut self, headers: &str) {
         self.headers.extend(
@@ -94,8 +104,9 @@ impl WpMail {
         );
     }
 
-    /// Apply WordPress's header rules and defaults.
-    pub fn parse(&self, defaults: &WpDefaults) -> WpParsed {
+    /// Apply WordPress's header rules and defaults. Fails only for a header element with a
+    /// line break inside.
+    pub fn parse(&self, defaults: &WpDefaults) -> Result<WpParsed> {
         let mut parsed = WpParsed {
             from_email: String::new(),
             from_name: defaults.from_name.clone(),
@@ -110,7 +121,7 @@ impl WpMail {
         };
         let mut from = None;
         for line in &self.headers {
-            let line = line.trim();
+            let line = one_header(line)?;
             let Some((name, content)) = line.split_once(':') else {
                 // WordPress reads a boundary from a continuation line of a folded Content-Type.
                 if let Some(b) = boundary_in(line) {
@@ -170,8 +181,34 @@ impl WpMail {
                 })
             }
         }
-        parsed
+        Ok(parsed)
     }
+}
+
+/// One element of WordPress's `$headers` array, trimmed as core trims it.
+///
+/// WordPress core never splits an array element (wp-includes/pluggable.php, `wp_mail()`:
+/// `$tempheaders = $headers` for an array, then one `explode( ':', trim( $header ), 2 )` per
+/// element), and PHPMailer refuses a value that still holds CR or LF (`addCustomHeader`,
+/// `addAnAddress`), silently dropping that header or address. Contact-form plugins rely on this
+/// when they put a visitor's name into `"Reply-To: $name <$email>"`: splitting the element on
+/// its line breaks would let the visitor add Bcc recipients through the site's account. The
+/// element is refused with an error naming the header, where core drops it silently, as
+/// mailport does for every invalid input.
+fn one_header(element: &str) -> Result<&str> {
+    let header = element.trim();
+    if !header.contains(['\r', '\n']) {
+        return Ok(header);
+    }
+    let name = header
+        .split_once(':')
+        .map_or("(no name)", |(name, _)| name.trim());
+    let name: String = name.chars().take(64).collect();
+    Err(Error::invalid_input(format!(
+        "wp_mail: header {name:?} of the headers array contains a line break: an array element \
+         is exactly one header, so it was refused and the message not sent (a form field put \
+         into a header could otherwise add recipients)"
+    )))
 }
 
 fn boundary_in(line: &str) -> Option<String> {
@@ -315,7 +352,7 @@ fn pass_through(message: &mut Message, name: &str, value: &str) -> Result<()> {
 
 /// `wp_mail()` in one call: parse with WordPress's rules, then build.
 pub fn wp_mail(mail: &WpMail, defaults: &WpDefaults) -> Result<Message> {
-    mail.parse(defaults).build()
+    mail.parse(defaults)?.build()
 }
 
 #[cfg(test)]
@@ -507,10 +544,9 @@ mod tests {
     #[test]
     fn the_array_form_of_headers_is_the_same_as_the_string_form() {
         let mut as_list = call(&["a@example.com"], "");
-        as_list.headers = vec![
-            "From: Shop <shop@example.com>".into(),
-            "Cc: c@example.com".into(),
-        ];
+        as_list.add_header("From: Shop <shop@example.com>").unwrap();
+        // Plugins often end array elements with CRLF; core trims it.
+        as_list.add_header("Cc: c@example.com\r\n").unwrap();
         let as_string = call(
             &["a@example.com"],
             "From: Shop <shop@example.com>\nCc: c@example.com",
@@ -519,6 +555,56 @@ mod tests {
         let b = wp_mail(&as_string, &site()).unwrap();
         assert_eq!(a.from(), b.from());
         assert_eq!(a.cc(), b.cc());
+    }
+
+    /// Issue 12.1: a contact form that puts a visitor's name into one array element must not
+    /// let the visitor add headers or recipients.
+    #[test]
+    fn an_array_element_with_a_line_break_is_refused_not_split() {
+        let name =
+            "Visitor <v@x.example>\nBcc: victim1@evil.example, victim2@evil.example\nX-Note: ";
+        for element in [
+            format!("Reply-To: {name} <visitor@example.com>"),
+            format!(
+                "Reply-To: {} <visitor@example.com>",
+                name.replace('\n', "\r\n")
+            ),
+            format!(
+                "Reply-To: {} <visitor@example.com>",
+                name.replace('\n', "\r")
+            ),
+            "X-Form: a\nBcc: victim@evil.example".to_string(),
+            "Subject\nBcc: victim@evil.example".to_string(),
+        ] {
+            let mut mail = call(&["owner@example.com"], "From: Site <site@example.com>");
+            let err = mail.add_header(&element).unwrap_err();
+            assert_eq!(err.kind(), Kind::InvalidInput, "{element:?}");
+            assert!(err.message().contains("line break"), "{}", err.message());
+            assert!(!err.message().contains("evil"), "{}", err.message());
+            let message = wp_mail(&mail, &site()).unwrap();
+            let prepared = message.prepare(false).unwrap();
+            assert_eq!(prepared.recipients, ["owner@example.com"], "{element:?}");
+        }
+        let mut mail = call(&["owner@example.com"], "");
+        let err = mail
+            .add_header(&format!("Reply-To: {name} <visitor@example.com>"))
+            .unwrap_err();
+        assert!(err.message().contains("\"Reply-To\""), "{}", err.message());
+        // The same element put straight into the list is refused when the call is parsed.
+        mail.headers
+            .push(format!("Reply-To: {name} <visitor@example.com>"));
+        let err = wp_mail(&mail, &site()).unwrap_err();
+        assert!(err.message().contains("\"Reply-To\""), "{}", err.message());
+    }
+
+    #[test]
+    fn the_string_form_still_splits_lines_as_core_does() {
+        let mail = call(
+            &["owner@example.com"],
+            "Reply-To: v@x.example\nBcc: hidden@example.com",
+        );
+        let message = wp_mail(&mail, &site()).unwrap();
+        assert_eq!(addresses(message.bcc()), ["hidden@example.com"]);
     }
 
     #[test]
@@ -568,7 +654,8 @@ mod tests {
             &["a@example.com"],
             "Content-Type: text/plain; charset=\"ISO-8859-1\"",
         )
-        .parse(&site());
+        .parse(&site())
+        .unwrap();
         assert_eq!(parsed.content_type, "text/plain");
         assert_eq!(parsed.charset, "ISO-8859-1");
         assert_eq!(parsed.build().unwrap().charset, Charset::Latin1);
@@ -579,7 +666,7 @@ mod tests {
         );
         multipart.message =
             "--b-42\r\nContent-Type: text/plain\r\n\r\nplain\r\n--b-42--\r\n".into();
-        let parsed = multipart.parse(&site());
+        let parsed = multipart.parse(&site()).unwrap();
         assert_eq!(parsed.content_type, "multipart/alternative");
         assert_eq!(parsed.boundary.as_deref(), Some("b-42"));
         let message = parsed.build().unwrap();
@@ -594,6 +681,7 @@ mod tests {
             "Content-Type: text/plain; charset=KOI8-R",
         )
         .parse(&site())
+        .unwrap()
         .build()
         .unwrap_err();
         assert!(err.message().contains("KOI8-R"), "{}", err.message());
@@ -601,7 +689,7 @@ mod tests {
 
     #[test]
     fn filters_see_and_change_the_parsed_values() {
-        let mut parsed = call(&["a@example.com"], "").parse(&site());
+        let mut parsed = call(&["a@example.com"], "").parse(&site()).unwrap();
         assert_eq!(parsed.from_email, "wordpress@example.org");
         assert_eq!(parsed.from_name, "WordPress");
         assert_eq!(parsed.content_type, "text/plain");

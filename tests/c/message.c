@@ -214,6 +214,20 @@ static mailport_message *wp_mail_messages(void) {
     expect_ok(mailport_wp_mail_add_headers(wp, "Content-Type: text/html\nBcc: wp-bcc@example.org",
                                            &err),
               &err, "wp headers (2)");
+    /* One element of a headers array is one header: trimmed, never split (issue 12.1). */
+    expect_ok(mailport_wp_mail_add_header(wp, "X-Array-Element: one\r\n", &err), &err,
+              "wp add_header");
+    rc = mailport_wp_mail_add_header(
+        wp,
+        "Reply-To: Visitor <v@x.example>\nBcc: victim1@evil.example, victim2@evil.example\n"
+        "X-Note:  <visitor@example.org>",
+        &err);
+    CHECK(rc == MAILPORT_ERR_INVALID_ARGUMENT, "a headers array element with a line break");
+    CHECK(contains(mailport_error_message(err), "\"Reply-To\"") &&
+              contains(mailport_error_message(err), "line break"),
+          "the error names the header");
+    mailport_error_free(err);
+    err = NULL;
 
     rc = mailport_wp_mail_parsed_value(wp, MAILPORT_WP_FROM_EMAIL, value, sizeof value, &n, &err);
     expect_ok(rc, &err, "parsed_value FROM_EMAIL");

@@ -77,15 +77,30 @@ final class WpMail extends Handle
         return $this;
     }
 
-    /** @param string|list<string> $headers */
+    /**
+     * WordPress's $headers: "Name: value" lines in one string (split on LF or CRLF), or an array
+     * with exactly one header per element, as WordPress core treats it. An element holding a line
+     * break throws InvalidArgumentException naming the header: a contact form that puts a
+     * visitor's name into "Reply-To: $name <$email>" must not let the visitor add Bcc recipients.
+     *
+     * @param string|list<string> $headers
+     */
     public function addHeaders(string|array $headers): static
     {
-        foreach ((array) $headers as $i => $lines) {
-            if ($lines === '') {
-                continue;
-            }
-            Native::call('mailport_wp_mail_add_headers', $this->handle(), Native::str($lines, is_array($headers) ? "headers[$i]" : 'headers'));
+        if (is_string($headers)) {
+            Native::call('mailport_wp_mail_add_headers', $this->handle(), Native::str($headers, 'headers'));
+            return $this;
         }
+        foreach ($headers as $i => $header) {
+            Native::call('mailport_wp_mail_add_header', $this->handle(), Native::str((string) $header, "headers[$i]"));
+        }
+        return $this;
+    }
+
+    /** One header, as one element of WordPress's $headers array (see addHeaders()). */
+    public function addHeader(string $header): static
+    {
+        Native::call('mailport_wp_mail_add_header', $this->handle(), Native::str($header, 'header'));
         return $this;
     }
 

@@ -7,6 +7,7 @@ namespace Mailport\Tests;
 use Mailport\Client;
 use Mailport\Exception\AttachmentException;
 use Mailport\Exception\InvalidAddressException;
+use Mailport\Exception\InvalidArgumentException;
 use Mailport\Tests\Support\MailportTestCase;
 use Mailport\WpMail;
 use Mailport\WpValue;
@@ -120,5 +121,50 @@ final class WpMailTest extends MailportTestCase
         $this->expectException(AttachmentException::class);
         $this->expectExceptionMessage('/nonexistent/mailport-test.pdf');
         $wp->build();
+    }
+
+    /**
+     * A contact-form plugin puts the visitor's name into one element of the headers array; a
+     * line break in it must not add Bcc recipients (issue 12.1). WordPress core never splits an
+     * array element; mailport refuses it with an error naming the header.
+     */
+    public function testAHeadersArrayElementWithALineBreakAddsNoRecipient(): void
+    {
+        $server = $this->server(['--mode', 'plain']);
+        foreach (["\n", "\r\n", "\r"] as $break) {
+            $name = "Visitor <v@x.example>{$break}Bcc: victim1@evil.example, victim2@evil.example{$break}X-Note: ";
+            $headers = ['From: Site <site@example.org>', "Reply-To: $name <visitor@example.org>"];
+            try {
+                new WpMail('owner@example.org', 'Contact form', 'Hello', $headers);
+                $this->fail('the injected element was accepted: ' . json_encode($break));
+            } catch (InvalidArgumentException $e) {
+                $this->assertStringContainsString('"Reply-To"', $e->getMessage());
+                $this->assertStringContainsString('line break', $e->getMessage());
+                $this->assertStringNotContainsString('evil', $e->getMessage());
+            }
+        }
+
+        // Step by step: the refused element leaves nothing behind; a trailing CRLF is trimmed.
+        $wp = new WpMail('owner@example.org', 'Contact form', 'Hello', ["From: Site <site@example.org>\r\n"]);
+        try {
+            $wp->addHeader("Reply-To: Visitor\nBcc: victim@evil.example <visitor@example.org>");
+            $this->fail('the injected header was accepted');
+        } catch (InvalidArgumentException) {
+        }
+        $wp->addHeaders(["X-Form: contact\r\n"]);
+        (new Client($this->configFor($server, 'none')))->send($wp->build());
+        $got = $server->onlyMessage();
+        $this->assertSame(['owner@example.org'], $got['rcpt_tos']);
+        $this->assertSame('site@example.org', $got['mail_from']);
+        $this->assertStringNotContainsString('evil.example', $got['data']);
+        $this->assertStringContainsString("\r\nX-Form: contact\r\n", $got['data']);
+    }
+
+    public function testTheHeaderStringIsStillSplitIntoLines(): void
+    {
+        $server = $this->server(['--mode', 'plain']);
+        $wp = new WpMail('owner@example.org', 's', 'b', "Reply-To: v@x.example\nBcc: hidden@example.org");
+        (new Client($this->configFor($server, 'none')))->send($wp->build());
+        $this->assertSame(['owner@example.org', 'hidden@example.org'], $server->onlyMessage()['rcpt_tos']);
     }
 }

@@ -191,6 +191,7 @@ FUNCTIONS = {
     "mailport_wp_mail_add_to": (RESULT, [P(WpMail), c_char_p, ERR]),
     "mailport_wp_mail_set_subject": (RESULT, [P(WpMail), c_char_p, ERR]),
     "mailport_wp_mail_set_message": (RESULT, [P(WpMail), c_char_p, ERR]),
+    "mailport_wp_mail_add_header": (RESULT, [P(WpMail), c_char_p, ERR]),
     "mailport_wp_mail_add_headers": (RESULT, [P(WpMail), c_char_p, ERR]),
     "mailport_wp_mail_add_attachment": (RESULT, [P(WpMail), c_char_p, c_char_p, ERR]),
     "mailport_wp_mail_add_embed": (RESULT, [P(WpMail), c_char_p, c_char_p, ERR]),

@@ -43,8 +43,14 @@ class WpMail(_ffi.Handle):
         return self
 
     def add_headers(self, headers: str) -> "WpMail":
-        """Add ``Name: value`` lines (WordPress's string form; one call per array element)."""
+        """Add ``Name: value`` lines separated by LF or CRLF (WordPress's string form)."""
         call(lib.mailport_wp_mail_add_headers, self._handle(), enc(headers, "headers"))
+        return self
+
+    def add_header(self, header: str) -> "WpMail":
+        """Add one element of WordPress's list form: exactly one header. A line break inside
+        raises ``InvalidArgumentError`` instead of adding headers or recipients."""
+        call(lib.mailport_wp_mail_add_header, self._handle(), enc(header, "header"))
         return self
 
     def add_attachment(self, path, name: Optional[str] = None) -> "WpMail":
@@ -137,7 +143,9 @@ def wp_mail(
     """Build a :class:`Message` from WordPress's ``wp_mail()`` arguments, with its rules.
 
     ``to``: an address, a comma-separated list (``"Doe, John" <j@x>`` stays one recipient) or a
-    list. ``headers``: ``"Name: value"`` lines in one string, or a list of lines; From, Cc, Bcc,
+    list. ``headers``: ``"Name: value"`` lines in one string, or a list with one header per item
+(an item holding a line break raises ``InvalidArgumentError``, as a contact form's visitor
+could otherwise add recipients); From, Cc, Bcc,
     Reply-To and Content-Type (with charset and boundary) are recognised in any case, others
     passed through. ``attachments``: paths (a list, or one string with one path per line), or a
     dict ``{name: path}``. ``embeds``: ``{content_id: path}`` (WordPress 6.9).
@@ -156,9 +164,11 @@ def wp_mail(
             wp.add_to(address)
         wp.set_subject(subject)
         wp.set_message(message)
-        for lines in [headers] if isinstance(headers, str) else headers:
-            if lines:
-                wp.add_headers(lines)
+        if isinstance(headers, str):
+            wp.add_headers(headers)
+        else:
+            for header in headers:
+                wp.add_header(header)
         if isinstance(attachments, str):
             attachments = [line for line in attachments.replace("\r\n", "\n").split("\n") if line]
         if isinstance(attachments, Mapping):

@@ -142,3 +142,47 @@ def test_wp_mail_reports_every_invalid_address(tmp_path):
 
     with pytest.raises(mailport.AttachmentError):
         mailport.wp_mail("a@example.org", "s", "m", "", [str(tmp_path / "missing.pdf")])
+
+
+# A contact form plugin that puts the visitor's name into one element of the headers list.
+INJECTED_NAME = (
+    "Visitor <v@x.example>\nBcc: victim1@evil.example, victim2@evil.example\nX-Note: "
+)
+
+
+@pytest.mark.parametrize("line_break", ["\n", "\r\n", "\r"])
+def test_wp_mail_a_headers_list_item_with_a_line_break_adds_no_recipient(plain_server, line_break):
+    name = INJECTED_NAME.replace("\n", line_break)
+    headers = ["From: Site <site@example.org>", f"Reply-To: {name} <visitor@example.org>"]
+    with pytest.raises(mailport.InvalidArgumentError) as caught:
+        mailport.wp_mail("owner@example.org", "Contact form", "Hello", headers)
+    assert '"Reply-To"' in str(caught.value) and "line break" in str(caught.value)
+    assert "evil" not in str(caught.value)
+
+    # The same header added step by step is refused too, and nothing of it remains.
+    with mailport.WpMail() as wp:
+        wp.add_to("owner@example.org").add_header("From: Site <site@example.org>")
+        with pytest.raises(mailport.InvalidArgumentError):
+            wp.add_header(headers[1])
+        # Core trims each item, so a trailing CRLF is fine.
+        wp.add_header("X-Form: contact\r\n")
+        message = wp.build()
+    config = mailport.Config(host="127.0.0.1", port=plain_server.port, security="none")
+    with mailport.Client(config) as client, message:
+        receipt = client.send(message)
+    assert list(receipt.accepted) == ["owner@example.org"]
+    received = plain_server.only_message()
+    assert received["rcpt_tos"] == ["owner@example.org"]
+    assert b"evil.example" not in received["data"]
+    assert b"\r\nX-Form: contact\r\n" in received["data"]
+
+
+def test_wp_mail_the_header_string_is_still_split_into_lines(plain_server):
+    message = mailport.wp_mail(
+        "owner@example.org", "s", "b", "Reply-To: v@x.example\nBcc: hidden@example.org"
+    )
+    assert parse(message)["Reply-To"].addresses[0].addr_spec == "v@x.example"
+    config = mailport.Config(host="127.0.0.1", port=plain_server.port, security="none")
+    with mailport.Client(config) as client, message:
+        receipt = client.send(message)
+    assert list(receipt.accepted) == ["owner@example.org", "hidden@example.org"]

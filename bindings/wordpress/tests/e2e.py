@@ -217,6 +217,24 @@ def run_scenarios(wp, server, implicit, untrusted, checks, tmp):
         ok("wrong-password" not in json.dumps(err), "wrong password: the password appears nowhere in the error")
     ok(len(messages(server)) == before, "wrong password: nothing reached the server")
 
+    # --- a visitor's name with line breaks in a headers array element (issue 12.1) ------------
+    before = len(messages(server))
+    injected = "Visitor <v@x.example>\nBcc: victim1@evil.example, victim2@evil.example\nX-Note: "
+    res, _ = wp.run("contact_form", base, {
+        "to": "owner@example.net", "subject": "New contact form submission",
+        "attachment": attachment, "visitor_name": injected})
+    ok(res is not None and res.get("returned") is False,
+       "header injection: wp_mail() returned false", res)
+    events = (res or {}).get("events", [])
+    hooks = [e["hook"] for e in events]
+    err = events[0]["arg"] if hooks == ["wp_mail_failed"] else {}
+    data = err.get("data") if isinstance(err, dict) and isinstance(err.get("data"), dict) else {}
+    ok(hooks == ["wp_mail_failed"] and data.get("mailport_code") == "MAILPORT_ERR_INVALID_ARGUMENT"
+       and '"Reply-To"' in str(err.get("message")) and "line break" in str(err.get("message")),
+       "header injection: wp_mail_failed names the Reply-To header", err)
+    ok(len(messages(server)) == before,
+       "header injection: nothing reached the server (no RCPT TO the victims)")
+
     # --- wp_mail_from / wp_mail_from_name filters --------------------------------------------
     before = len(messages(server))
     res, _ = wp.run("from_filter", base, {
