@@ -344,7 +344,7 @@ fn is_special(c: char) -> bool {
 }
 
 /// RFC 5322 atext, extended with all non-ASCII characters (RFC 6532).
-fn is_atext(c: char) -> bool {
+pub(super) fn is_atext(c: char) -> bool {
     c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c) || !c.is_ascii()
 }
 
@@ -759,14 +759,11 @@ fn split_addr_spec(addr: &str, input: &str) -> Result<(String, String)> {
         return Err(malformed(input, "an address cannot contain spaces"));
     }
     check_envelope_address(addr, "address", false)?;
-    if !domain.starts_with('[') {
-        ascii_domain(domain, addr)?;
-    }
     Ok((local.to_string(), domain.to_string()))
 }
 
 /// The ASCII (punycode) form of `domain` by UTS #46, checked against the DNS length limits.
-fn ascii_domain(domain: &str, address: &str) -> Result<String> {
+pub(super) fn ascii_domain(domain: &str, address: &str) -> Result<String> {
     let ascii = idna::domain_to_ascii(domain).map_err(|_| {
         Error::invalid_input(format!(
             "address {address:?} has a domain that is not a valid internationalised name"

@@ -76,9 +76,7 @@ pub fn check_envelope_address(address: &str, field: &str, allow_empty: bool) -> 
     let (local, domain) = address
         .rsplit_once('@')
         .ok_or_else(|| Error::invalid_input(format!("{field} {address:?} has no '@'")))?;
-    let quoted = local.len() >= 2 && local.starts_with('"') && local.ends_with('"');
-    let bare_part = if quoted { domain } else { address };
-    if bare_part.contains(['<', '>', ' ', '\t']) {
+    if !local.starts_with('"') && address.contains(['<', '>', ' ', '\t']) {
         return Err(Error::invalid_input(format!(
             "{field} {address:?} must be a bare address like user@example.com, without <>, spaces or a display name"
         )));
@@ -93,17 +91,45 @@ pub fn check_envelope_address(address: &str, field: &str, allow_empty: bool) -> 
             "{field} {address:?}: the part before '@' is longer than {MAX_LOCAL_PART} bytes"
         )));
     }
-    if !quoted
-        && (local.starts_with('.')
-            || local.ends_with('.')
-            || local.contains("..")
-            || local.contains(['"', '(', ')', ',', ':', ';', '[', ']', '\\', '@']))
-    {
-        return Err(Error::invalid_input(format!(
-            "{field} {address:?} has an invalid local part"
-        )));
-    }
+    check_local_part(local).map_err(|what| {
+        Error::invalid_input(format!(
+            "{field} {address:?} has an invalid local part: {what}"
+        ))
+    })?;
     check_domain(domain, field, address)
+}
+
+/// RFC 5321 §4.1.2 Local-part: one dot-atom, or one quoted string with nothing outside its
+/// quotes. Anything looser lets text after a closing quote reach the command line, where a
+/// server reads it as ESMTP parameters (`"a"@x> NOTIFY=NEVER ORCPT=…"@y`).
+fn check_local_part(local: &str) -> std::result::Result<(), &'static str> {
+    let Some(quoted) = local.strip_prefix('"') else {
+        return if local
+            .split('.')
+            .all(|atom| !atom.is_empty() && atom.chars().all(mailbox::is_atext))
+        {
+            Ok(())
+        } else {
+            Err(
+                "unquoted, it is words of letters, digits and !#$%&'*+-/=?^_`{|}~ joined by single dots",
+            )
+        };
+    };
+    let mut chars = quoted.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            // quoted-pairSMTP: a backslash escapes one printable ASCII character.
+            '\\' if !matches!(chars.next(), Some(' '..='~')) => {
+                return Err("a '\\' in its quotes escapes no printable character");
+            }
+            '"' if chars.as_str().is_empty() => return Ok(()),
+            '"' => return Err("there is text outside its quotes (quote all of it or none)"),
+            // Control characters were refused before; the rest is qtextSMTP (RFC 6531 adds
+            // non-ASCII).
+            _ => {}
+        }
+    }
+    Err("its opening quote is never closed")
 }
 
 fn check_domain(domain: &str, field: &str, address: &str) -> Result<()> {
@@ -131,6 +157,9 @@ fn check_domain(domain: &str, field: &str, address: &str) -> Result<()> {
             return Err(bad());
         }
     }
+    // What IDNA refuses (an "xn--" label that decodes to a disallowed character, a joiner)
+    // cannot be sent either way.
+    mailbox::ascii_domain(domain, address)?;
     Ok(())
 }
 
@@ -197,6 +226,49 @@ mod tests {
             );
         }
         assert!(check_envelope_address("", "from", true).is_ok());
+    }
+
+    /// Issue 12.3: text after a quoted local part's closing quote would reach the command line
+    /// as ESMTP parameters (`RCPT TO:<"a"@evil.example> NOTIFY=NEVER ORCPT=…"@victim.example>`),
+    /// and defeat an application's "ends with @victim.example" check.
+    #[test]
+    fn quoted_local_parts_are_one_quoted_string() {
+        for ok in [
+            "\"a\"@victim.example",
+            "\"with space\"@victim.example",
+            "\"a\\\"b\"@victim.example",
+            "\"a@b\"@victim.example",
+            "\"\"@victim.example",
+        ] {
+            check_envelope_address(ok, "to", false).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        for (field, allow_empty, attack) in [
+            (
+                "recipient",
+                false,
+                "\"a\"@evil.example> NOTIFY=NEVER ORCPT=rfc822;x\"@victim.example",
+            ),
+            (
+                "envelope sender",
+                true,
+                "\"a\"@evil.example> RET=FULL ENVID=x\"@victim.example",
+            ),
+            ("recipient", false, "\"a\"b\"@victim.example"),
+            ("recipient", false, "\"a\"\"b\"@victim.example"),
+            ("recipient", false, "\"unclosed@victim.example"),
+            ("recipient", false, "\"a\\\"@victim.example"),
+            ("recipient", false, "a\"b@victim.example"),
+            ("recipient", false, "a>b@victim.example"),
+            ("recipient", false, "a=b> NOTIFY=NEVER@victim.example"),
+        ] {
+            let err = check_envelope_address(attack, field, allow_empty).unwrap_err();
+            assert!(err.message().starts_with(field), "{attack}: {err}");
+            if attack.starts_with('"') {
+                assert!(err.message().contains("local part"), "{attack}: {err}");
+            }
+        }
+        let err = check_envelope_address("user@xn--a.example", "to", false).unwrap_err();
+        assert!(err.message().contains("internationalised"), "{err}");
     }
 
     #[test]

@@ -296,6 +296,16 @@ static void error_paths(const char *host, unsigned port, const char *ca) {
     rc = mailport_client_send_raw(client, "sender@exa mple.org", to, 2, (const uint8_t *)"x", 1,
                                   NULL, &err);
     check_error(rc, &err, MAILPORT_ERR_INVALID_ARGUMENT, "envelope sender", "bad sender");
+    /* ESMTP parameters smuggled in after a quoted local part (issue 12.3). */
+    {
+        const char *smuggled[] = {
+            "\"a\"@evil.example> NOTIFY=NEVER ORCPT=rfc822;x\"@victim.example"};
+        rc = send_one(client, smuggled, 1, NULL, &err);
+        check_error(rc, &err, MAILPORT_ERR_INVALID_ARGUMENT, "recipient 1", "RCPT parameters");
+        rc = mailport_client_send_raw(client, "\"a\"@evil.example> RET=FULL ENVID=x\"@victim.example",
+                                      to, 2, (const uint8_t *)"x", 1, NULL, &err);
+        check_error(rc, &err, MAILPORT_ERR_INVALID_ARGUMENT, "local part", "MAIL parameters");
+    }
     rc = send_one(client, null_in_array, 2, NULL, &err);
     check_error(rc, &err, MAILPORT_ERR_NULL_ARGUMENT, "recipients[1]", "NULL recipient");
     rc = send_one(client, to, 0, NULL, &err);

@@ -238,6 +238,31 @@ final class ErrorsTest extends MailportTestCase
         $client->sendRaw('a@example.test', ['b@example.org', "c\0@example.org"], "Subject: x\r\n\r\nx\r\n");
     }
 
+    /**
+     * ESMTP parameters smuggled after a quoted local part (issue 12.3): "ends with
+     * @victim.example" holds, but the server would read NOTIFY, ORCPT, RET and ENVID.
+     */
+    public function testSmtpParametersInARawEnvelopeAreRefused(): void
+    {
+        $server = $this->server(['--mode', 'plain']);
+        $client = new Client($this->configFor($server, 'none'));
+        $data = "Subject: x\r\n\r\nx\r\n";
+        foreach ([
+            'recipient 1' => ['a@example.test', ['"a"@evil.example> NOTIFY=NEVER ORCPT=rfc822;x"@victim.example']],
+            'envelope sender' => ['"a"@evil.example> RET=FULL ENVID=x"@victim.example', ['b@victim.example']],
+        ] as $field => [$from, $to]) {
+            try {
+                $client->sendRaw($from, $to, $data);
+                $this->fail("$field: smuggled parameters were accepted");
+            } catch (InvalidArgumentException $e) {
+                $this->assertStringContainsString($field, $e->getMessage());
+                $this->assertStringContainsString('local part', $e->getMessage());
+            }
+        }
+        $client->sendRaw('a@example.test', ['"odd local"@victim.example'], $data);
+        $this->assertSame(['"odd local"@victim.example'], $server->onlyMessage()['rcpt_tos']);
+    }
+
     public function testNumbersThatWouldWrapAreRefused(): void
     {
         foreach ([

@@ -205,6 +205,27 @@ def test_header_injection_is_refused():
     assert info.value.hint or "from" in info.value.message.lower()
 
 
+# ESMTP parameters smuggled after a quoted local part (issue 12.3): the application's check
+# "the recipient ends with @victim.example" passes, but the server would read NOTIFY/ORCPT.
+SMUGGLED_RCPT = '"a"@evil.example> NOTIFY=NEVER ORCPT=rfc822;x"@victim.example'
+SMUGGLED_MAIL = '"a"@evil.example> RET=FULL ENVID=x"@victim.example'
+
+
+def test_smtp_parameters_in_a_raw_envelope_are_refused(plain_server):
+    config = mailport.Config(host="127.0.0.1", port=plain_server.port, security="none")
+    data = b"Subject: x\r\n\r\nx\r\n"
+    with mailport.Client(config) as client:
+        with pytest.raises(mailport.InvalidArgumentError) as info:
+            client.send_raw("a@example.org", [SMUGGLED_RCPT], data)
+        assert "recipient 1" in str(info.value) and "local part" in str(info.value)
+        with pytest.raises(mailport.InvalidArgumentError) as info:
+            client.send_raw(SMUGGLED_MAIL, ["b@victim.example"], data)
+        assert "envelope sender" in str(info.value)
+        # A well-formed quoted local part still goes out.
+        client.send_raw("a@example.org", ['"odd local"@victim.example'], data)
+    assert plain_server.only_message()["rcpt_tos"] == ['"odd local"@victim.example']
+
+
 @pytest.mark.parametrize(
     "build, name",
     [
