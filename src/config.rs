@@ -334,7 +334,6 @@ impl Config {
         self.security.resolve(self.port)
     }
 
-    /// Check the values a caller may have set field by field.
     /// Set the password for the user name the config already has (from a URL's `user@`, or
     /// earlier credentials), so that a password need not be written into a URL.
     pub fn set_password(&mut self, password: &str) -> Result<()> {
@@ -353,6 +352,7 @@ impl Config {
         }
     }
 
+    /// Check the values a caller may have set field by field.
     pub fn validate(&self) -> Result<()> {
         crate::address::check_host(&self.host, "host")?;
         if self.port == PORT_AUTO {
@@ -399,15 +399,22 @@ impl Config {
     }
 }
 
+/// Split `host[:port]`. Errors never quote the port text: when a URL lacks its `@host`,
+/// `smtp://user:password` puts the password where the port belongs.
 fn split_host_port(text: &str) -> std::result::Result<(String, Option<u16>), String> {
     let parse_port = |p: &str| {
         if p.eq_ignore_ascii_case("auto") {
             return Ok(PORT_AUTO);
         }
-        p.parse::<u16>()
-            .ok()
-            .filter(|&n| n != 0)
-            .ok_or_else(|| format!("invalid port {p:?}"))
+        // A port is written without leading zeros; "0123" is more likely a forgotten host's
+        // password than port 123.
+        let canonical = !p.starts_with('0') && p.bytes().all(|b| b.is_ascii_digit());
+        let port = p.parse::<u16>().ok().filter(|_| canonical);
+        port.ok_or_else(|| {
+            "what follows the last ':' is not a port (1-65535 or auto); if it is a password, \
+             the URL lacks its host: write smtp://user:password@host:port"
+                .to_string()
+        })
     };
     if let Some(inner) = text.strip_prefix('[') {
         let (addr, after) = inner
@@ -416,7 +423,7 @@ fn split_host_port(text: &str) -> std::result::Result<(String, Option<u16>), Str
         let port = match after.strip_prefix(':') {
             Some(p) => Some(parse_port(p)?),
             None if after.is_empty() => None,
-            None => return Err(format!("unexpected {after:?} after the IPv6 address")),
+            None => return Err("only ':port' may follow the IPv6 address".to_string()),
         };
         return Ok((addr.to_string(), port));
     }
@@ -482,6 +489,35 @@ mod tests {
         assert!(Config::from_url("smtp://x:99999").is_err());
         assert!(Config::from_url("smtp://x/path").is_err());
         assert!(Config::from_url("smtp://a%0d%0ab@x").is_err());
+    }
+
+    /// Issue 12.4: a URL that lacks its `@host` puts the password where the port belongs.
+    #[test]
+    fn a_url_without_its_host_never_echoes_the_password() {
+        for url in [
+            "smtp://me:hunter2",
+            "smtp://me:hunter2/",
+            "smtps://me:hunter2",
+            "smtp://me:0123",
+            "smtp://me:99999",
+            "smtp://[::1]hunter2",
+            "smtp://[::1]:hunter2",
+        ] {
+            let err = Config::from_url(url).unwrap_err();
+            let text = err.message();
+            for secret in ["hunter2", "0123", "99999"] {
+                assert!(!text.contains(secret), "{url}: {text}");
+            }
+            assert!(text.starts_with("url: "), "{url}: {text}");
+        }
+        let err = Config::from_url("smtp://me:hunter2").unwrap_err();
+        assert!(
+            err.message().contains("smtp://user:password@host:port"),
+            "{err}"
+        );
+        // A plain host:port is what it looks like.
+        let c = Config::from_url("smtp://mailhog:1025").unwrap();
+        assert_eq!((c.host.as_str(), c.port), ("mailhog", 1025));
     }
 
     #[test]

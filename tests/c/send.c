@@ -278,6 +278,10 @@ static void error_paths(const char *host, unsigned port, const char *ca) {
     rc = mailport_config_from_url("http://example.org", &url_cfg, &err);
     check_error(rc, &err, MAILPORT_ERR_INVALID_ARGUMENT, "url", "bad url");
     CHECK(url_cfg == NULL, "config_out NULL after a failed from_url");
+    /* A URL that lacks its @host puts the password where the port goes: never echoed. */
+    rc = mailport_config_from_url("smtp://me:hunter2", &url_cfg, &err);
+    CHECK(!contains(mailport_error_message(err), "hunter2"), "the password is not echoed");
+    check_error(rc, &err, MAILPORT_ERR_INVALID_ARGUMENT, "user:password@host", "url lacks host");
 
     /* A CA file that does not exist is reported by name when the client is made. */
     cfg = config_from_setters(host, port, "/nonexistent/mailport-ca.pem", "secret", NULL);

@@ -238,6 +238,23 @@ final class ErrorsTest extends MailportTestCase
         $client->sendRaw('a@example.test', ['b@example.org', "c\0@example.org"], "Subject: x\r\n\r\nx\r\n");
     }
 
+    /** smtp://user:password without "@host" puts the password where the port goes (issue 12.4). */
+    public function testAUrlWithoutItsHostNeverEchoesThePassword(): void
+    {
+        foreach (['smtp://me:hunter2', 'smtps://me:hunter2/', 'smtp://me:0123'] as $url) {
+            try {
+                Config::fromUrl($url);
+                $this->fail("$url was accepted");
+            } catch (InvalidArgumentException $e) {
+                $this->assertStringContainsString('smtp://user:password@host:port', $e->getMessage());
+                foreach ([$e->getMessage(), $e->getHint()] as $text) {
+                    $this->assertStringNotContainsString('hunter2', $text);
+                    $this->assertStringNotContainsString('0123', $text);
+                }
+            }
+        }
+    }
+
     /**
      * ESMTP parameters smuggled after a quoted local part (issue 12.3): "ends with
      * @victim.example" holds, but the server would read NOTIFY, ORCPT, RET and ENVID.

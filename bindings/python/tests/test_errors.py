@@ -205,6 +205,16 @@ def test_header_injection_is_refused():
     assert info.value.hint or "from" in info.value.message.lower()
 
 
+def test_a_url_without_its_host_never_echoes_the_password():
+    # smtp://user:password without "@host" puts the password where the port goes (issue 12.4).
+    for url in ("smtp://me:hunter2", "smtps://me:hunter2/", "smtp://me:0123"):
+        with pytest.raises(mailport.InvalidArgumentError) as info:
+            mailport.Config.from_url(url)
+        for text in (str(info.value), repr(info.value), info.value.message, info.value.hint):
+            assert "hunter2" not in text and "0123" not in text, (url, text)
+        assert "smtp://user:password@host:port" in info.value.message
+
+
 # ESMTP parameters smuggled after a quoted local part (issue 12.3): the application's check
 # "the recipient ends with @victim.example" passes, but the server would read NOTIFY/ORCPT.
 SMUGGLED_RCPT = '"a"@evil.example> NOTIFY=NEVER ORCPT=rfc822;x"@victim.example'
