@@ -143,6 +143,7 @@ fn c_program_sends_through_the_shared_library() {
         "--queue-id",
         "--reject-rcpt",
         "nobody",
+        "--hostile-text",
     ]);
     let dir = scratch_dir("send");
     let exe = build_c_program("send", &common::shared_library(), &dir, Link::Library);

@@ -493,6 +493,27 @@ fn rejected_recipient_exits_8_and_is_listed() {
     assert!(server.messages().is_empty(), "nothing is delivered");
 }
 
+/// A hostile server's reply with a bare CR and terminal escapes reaches the terminal escaped
+/// (issue 12.7), in "server said:" and the list of rejected recipients.
+#[test]
+fn control_characters_in_a_reply_never_reach_the_terminal() {
+    let server = starttls_server(&["--reject-rcpt", "nobody", "--hostile-text"]);
+    let args = send_args(
+        &server,
+        &[
+            &ENVELOPE[..],
+            &["--to", "nobody@example.com", "--transcript"],
+        ]
+        .concat(),
+    );
+    let run = mailport(&strs(&args));
+    run.expect(8)
+        .stderr_says(&["rejected\\r* forged: delivered\\u{1b}[2J"]);
+    for output in [&run.stdout, &run.stderr] {
+        assert!(!output.contains(['\r', '\u{1b}', '\u{7}']), "{output:?}");
+    }
+}
+
 #[test]
 fn temporarily_refused_recipient_says_so() {
     let server = starttls_server(&["--tempfail-rcpt", "busy"]);

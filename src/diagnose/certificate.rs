@@ -27,6 +27,7 @@ use rustls::{
 
 use crate::config::TlsOptions;
 use crate::error::{Error, Kind, Result};
+use crate::smtp::reply::printable;
 
 /// What the verifier concluded about the server's certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -704,20 +705,6 @@ fn ip_text(bytes: &[u8]) -> String {
         return std::net::Ipv6Addr::from(v6).to_string();
     }
     format!("#{}", hex(bytes))
-}
-
-/// Replace control characters by escapes, so names from a hostile server cannot rewrite a
-/// terminal or a log line.
-fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// The attributes of a Name (its contents): one list per RDN, in DER order.

@@ -241,6 +241,24 @@ fn missing_separator(line: &[u8]) -> Error {
     ))
 }
 
+/// Text a server chose, made safe to show: control characters (a bare CR, ESC, NUL, …) become
+/// escapes such as `\r` and `\u{1b}`, so a hostile server, or anyone in the middle of a
+/// plaintext session, cannot forge log lines or send escape sequences to a terminal.
+pub(crate) fn printable(text: &str) -> String {
+    if !text.contains(char::is_control) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Parse the first complete reply in `buf`, the bytes received so far.
 ///
 /// Returns `Ok(None)` when more bytes are needed, `Ok(Some((reply, consumed)))` when a reply is
@@ -250,7 +268,8 @@ fn missing_separator(line: &[u8]) -> Error {
 /// [`MAX_REPLY`]. The limits are enforced on incomplete input too.
 ///
 /// Lines end in CRLF; a bare LF is accepted as well (only when reading: what we send is always
-/// CRLF). Text that is not UTF-8 is decoded lossily, and trailing whitespace is trimmed.
+/// CRLF). Text that is not UTF-8 is decoded lossily, trailing whitespace is trimmed, and control
+/// characters are escaped ([`printable`]).
 pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>> {
     let mut code = None;
     let mut lines = Vec::new();
@@ -286,7 +305,7 @@ pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>> {
             Some(b'-') => (false, &line[4..]),
             Some(_) => return Err(missing_separator(line)),
         };
-        lines.push(String::from_utf8_lossy(text).trim_end().to_string());
+        lines.push(printable(String::from_utf8_lossy(text).trim_end()));
         if last {
             return Ok(Some((Reply::new(this, lines), used)));
         }
@@ -300,6 +319,31 @@ pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 12.7: a bare CR, ESC or BEL in reply text is escaped, so it can neither forge a
+    /// log line nor drive a terminal.
+    #[test]
+    fn control_characters_in_reply_text_are_escaped() {
+        let input = b"550-5.1.1 first\rforged\r\n550 second\x1b[2J\x1b]0;t\x07\x00end\r\n";
+        let (reply, used) = parse_reply(input).unwrap().unwrap();
+        assert_eq!(used, input.len());
+        assert_eq!(
+            reply.lines(),
+            [
+                "5.1.1 first\\rforged",
+                "second\\u{1b}[2J\\u{1b}]0;t\\u{7}\\u{0}end"
+            ]
+        );
+        assert!(
+            !reply.one_line().contains(char::is_control),
+            "{}",
+            reply.one_line()
+        );
+        assert_eq!(
+            reply.enhanced().map(|e| e.to_string()).as_deref(),
+            Some("5.1.1")
+        );
+    }
 
     fn parse(input: &[u8]) -> (Reply, usize) {
         parse_reply(input)

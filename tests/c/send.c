@@ -44,6 +44,7 @@ static void on_log(void *userdata, uint32_t kind, const char *text, size_t len) 
     pthread_mutex_unlock(&counts->lock);
     CHECK(strlen(text) == len, "log text is NUL-terminated at len");
     CHECK(strchr(text, '\r') == NULL && strchr(text, '\n') == NULL, "log lines carry no CR/LF");
+    CHECK(strchr(text, '\x1b') == NULL && strchr(text, '\x07') == NULL, "log lines carry no ESC/BEL");
 }
 
 static const char MESSAGE[] =
@@ -228,6 +229,7 @@ static void error_paths(const char *host, unsigned port, const char *ca) {
     mailport_receipt *receipt = (mailport_receipt *)&receipt; /* must be NULLed on entry */
     mailport_error *err = NULL;
     mailport_result rc;
+    struct log_counts hostile_log = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, 0};
 
     /* Static descriptions and names. */
     CHECK(strcmp(mailport_result_name(MAILPORT_ERR_AUTH_FAILED), "MAILPORT_ERR_AUTH_FAILED") == 0,
@@ -315,7 +317,15 @@ static void error_paths(const char *host, unsigned port, const char *ca) {
     rc = send_one(client, to, 0, NULL, &err);
     check_error(rc, &err, MAILPORT_ERR_INVALID_ARGUMENT, "recipients", "no recipients");
 
-    /* A refused recipient: the error lists it with the server's reply; nothing is sent. */
+    /* A refused recipient: the error lists it with the server's reply; nothing is sent. The
+     * reply carries a bare CR and terminal escapes (--hostile-text): they arrive escaped, in the
+     * log callback (on_log checks each line), the error and the transcript (issue 12.7). */
+    mailport_client_free(client);
+    client = NULL;
+    cfg = config_from_setters(host, port, ca, "secret", &hostile_log);
+    expect_ok(mailport_client_new(cfg, &client, &err), &err, "client_new (hostile text)");
+    mailport_config_free(cfg);
+    if (client == NULL) return;
     rc = send_one(client, refused_to, 2, &receipt, &err);
     if (rc != MAILPORT_ERR_RECIPIENTS_REJECTED) {
         fprintf(stderr, "FAIL refused recipient: got %s: %s\n", mailport_result_name(rc),
@@ -327,6 +337,14 @@ static void error_paths(const char *host, unsigned port, const char *ca) {
               "rejected address");
         CHECK(mailport_error_rejected_reply_code(err, 0) == 550, "rejected 550");
         CHECK(contains(mailport_error_rejected_reply(err, 0), "5.1.1"), "rejected reply text");
+        CHECK(contains(mailport_error_rejected_reply(err, 0), "rejected\\r* forged") &&
+                  contains(mailport_error_rejected_reply(err, 0), "\\u{1b}[2J"),
+              "the bare CR and ESC are shown escaped");
+        CHECK(strpbrk(mailport_error_rejected_reply(err, 0), "\r\n\x1b\x07") == NULL &&
+                  strpbrk(mailport_error_message(err), "\r\n\x1b\x07") == NULL &&
+                  strpbrk(mailport_error_transcript(err), "\r\x1b\x07") == NULL,
+              "no control character from the server in the error");
+        CHECK(hostile_log.received > 0, "the hostile session was logged");
         CHECK(mailport_error_rejected_address(err, 1) == NULL, "rejected out of range");
         CHECK(!mailport_error_is_transient(err), "550 is permanent");
         CHECK(receipt == NULL, "no receipt on failure");

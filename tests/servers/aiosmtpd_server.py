@@ -63,6 +63,8 @@ Situations for connection checks (each server plays one):
   --auth-before-tls-only  (--mode starttls --auth U:P) a misconfigured server: AUTH is advertised
                           (and accepted) in plaintext before STARTTLS and missing from the EHLO
                           reply after it (an AUTH command sent after TLS still works).
+  --hostile-text          refused recipients' replies carry a bare CR, ESC sequences and BEL,
+                          as a hostile server would send to forge log lines or drive a terminal.
   --ipv6 / --dual         listen on ::1 only / on 127.0.0.1 and ::1 with the same port number.
   --mode tls              on a port the client treats as STARTTLS: the server waits silently
                           for a ClientHello; plaintext bytes fail the handshake (the server
@@ -162,6 +164,9 @@ def parse_args(argv):
                    help="advertise only these of PLAIN, LOGIN (default both)")
     p.add_argument("--reject-rcpt", action="append", default=[], metavar="SUBSTR",
                    help="550 5.1.1 for RCPT TO addresses containing SUBSTR; repeatable")
+    p.add_argument("--hostile-text", action="store_true",
+                   help="--reject-rcpt and --tempfail-rcpt replies carry a bare CR and terminal "
+                        "escape sequences, as a hostile server would send to forge log lines")
     p.add_argument("--tempfail-rcpt", action="append", default=[], metavar="SUBSTR",
                    help="450 4.2.0 for RCPT TO addresses containing SUBSTR; repeatable")
     p.add_argument("--hang", choices=HANG_PHASES, default=None,
@@ -303,10 +308,12 @@ class Handler:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         await self._hang("rcpt")
+        # aiosmtpd writes the reply as given plus CRLF: a bare CR and ESC go out raw.
+        hostile = "\r* forged: delivered\x1b[2J\x1b]0;owned\x07" if self.args.hostile_text else ""
         if any(s in address for s in self.args.reject_rcpt):
-            return f"550 5.1.1 <{address}>: Recipient address rejected"
+            return f"550 5.1.1 <{address}>: Recipient address rejected{hostile}"
         if any(s in address for s in self.args.tempfail_rcpt):
-            return f"450 4.2.0 <{address}>: Recipient address rejected: try again later"
+            return f"450 4.2.0 <{address}>: Recipient address rejected: try again later{hostile}"
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"

@@ -148,6 +148,24 @@ final class ErrorsTest extends MailportTestCase
         $this->assertSame([], $server->messages(), 'nothing is sent when a recipient is refused');
     }
 
+    /** A hostile server's reply with a bare CR and terminal escapes arrives escaped (issue 12.7). */
+    public function testControlCharactersInAReplyAreEscaped(): void
+    {
+        $server = $this->server(['--mode', 'plain', '--reject-rcpt', 'nobody', '--hostile-text']);
+        $client = new Client($this->configFor($server, 'none'));
+        try {
+            $client->send($this->message()->addTo('nobody@example.org'));
+            $this->fail('the recipient is refused');
+        } catch (RecipientsRejectedException $e) {
+            $reply = $e->getRejected()[0]->reply;
+            $this->assertStringContainsString('rejected\r* forged: delivered\u{1b}[2J', $reply);
+            foreach ([$reply, $e->getMessage(), $e->getServerReply(), $e->getTranscript(), $client->transcript()] as $text) {
+                $this->assertDoesNotMatchRegularExpression('/[\r\x1b\x07]/', $text);
+            }
+            $this->assertStringContainsString('forged', $client->transcript());
+        }
+    }
+
     public function testTemporarilyRefusedRecipientIsTransient(): void
     {
         $server = $this->server(['--mode', 'plain', '--tempfail-rcpt', 'later']);

@@ -114,6 +114,26 @@ def test_rejected_recipient(start_server):
     assert server.messages() == []  # nothing sent unless partial delivery is allowed
 
 
+def test_control_characters_in_a_reply_are_escaped_everywhere(start_server):
+    # A hostile server's reply with a bare CR and terminal escapes (issue 12.7): the log
+    # callback, the error and the transcript show them escaped, never raw.
+    server = start_server("--reject-rcpt", "nobody", "--hostile-text")
+    lines = []
+    config = config_for(server).set_log(lambda kind, line: lines.append(line))
+    with mailport.Client(config) as client:
+        with pytest.raises(mailport.RecipientsRejectedError) as info:
+            client.send(message().to("nobody@example.org"))
+        transcript = client.transcript()
+    error = info.value
+    reply = error.rejected[0].reply
+    assert "rejected\\r* forged: delivered\\u{1b}[2J" in reply, reply
+    shown = [str(error), error.message, reply, error.transcript, transcript, *lines]
+    for text in shown:
+        assert not any(c in text for c in "\r\x1b\x07"), repr(text)
+    assert any("forged" in line for line in lines)
+    assert all("\n" not in line for line in lines)
+
+
 def test_temporary_rejection_is_transient(start_server):
     server = start_server("--tempfail-rcpt", "b@")
     with mailport.Client(config_for(server)) as client:
