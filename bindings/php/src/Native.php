@@ -444,7 +444,7 @@ final class Native
      * Call a fallible function: append the error out-parameter, throw the matching exception on
      * a non-zero result.
      */
-    public static function call(string $function, mixed ...$args): void
+    public static function call(string $function, #[\SensitiveParameter] mixed ...$args): void
     {
         $ffi = self::ffi();
         $err = $ffi->new('mailport_error*');
@@ -459,7 +459,7 @@ final class Native
      * Call a fallible function whose last two parameters are `<type> **out` and the error, and
      * return the new object (a `<type>*` the caller frees).
      */
-    public static function callOut(string $function, string $type, mixed ...$args): CData
+    public static function callOut(string $function, string $type, #[\SensitiveParameter] mixed ...$args): CData
     {
         $ffi = self::ffi();
         $out = $ffi->new($type . '*');
@@ -527,7 +527,7 @@ final class Native
      * A string for a `const char *` parameter. C strings end at the first NUL, so FFI would cut
      * the value there without a word: refuse it instead, naming the parameter.
      */
-    public static function str(?string $value, string $name): ?string
+    public static function str(#[\SensitiveParameter] ?string $value, string $name): ?string
     {
         if ($value !== null && ($at = strpos($value, "\0")) !== false) {
             throw ExceptionFactory::argument(
