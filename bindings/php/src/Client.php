@@ -27,9 +27,13 @@ final class Client extends Handle
     }
 
     /** A client for a URL (see Config::fromUrl), with the same named options as Config. */
-    public static function fromUrl(#[\SensitiveParameter] string $url, mixed ...$options): self
-    {
-        return new self(Config::fromUrl($url, ...$options));
+    public static function fromUrl(
+        #[\SensitiveParameter] string $url,
+        #[\SensitiveParameter] ?string $password = null,
+        #[\SensitiveParameter] ?string $oauth2Token = null,
+        #[\SensitiveParameter] mixed ...$options,
+    ): self {
+        return new self(Config::fromUrl($url, $password, $oauth2Token, ...$options));
     }
 
     protected static function freeFunction(): string

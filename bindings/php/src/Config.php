@@ -63,12 +63,20 @@ final class Config extends Handle
      * implicit TLS), smtp+starttls://, smtp+plain://, each with optional user[:password]@
      * (percent-encoded), and the port "auto". Named arguments then set the rest, as in the
      * constructor; a password: without username: is the password of the URL's user.
+     *
+     * $password and $oauth2Token are parameters of their own: PHP without the GH-20435 fix (8.2,
+     * 8.4 before 8.4.16) shows named arguments collected by a variadic in stack traces, even one
+     * marked #[\SensitiveParameter].
      */
-    public static function fromUrl(#[\SensitiveParameter] string $url, mixed ...$options): self
-    {
+    public static function fromUrl(
+        #[\SensitiveParameter] string $url,
+        #[\SensitiveParameter] ?string $password = null,
+        #[\SensitiveParameter] ?string $oauth2Token = null,
+        #[\SensitiveParameter] mixed ...$options,
+    ): self {
         $config = (new \ReflectionClass(self::class))->newInstanceWithoutConstructor();
         $config->adopt(Native::callOut('mailport_config_from_url', 'mailport_config', Native::str($url, 'url')));
-        $config->apply($options);
+        $config->apply(['password' => $password, 'oauth2Token' => $oauth2Token, ...$options]);
         return $config;
     }
 
@@ -91,7 +99,7 @@ final class Config extends Handle
     ];
 
     /** @param array<int|string, mixed> $options the constructor's (or fromUrl()'s named) arguments */
-    private function apply(array $options): void
+    private function apply(#[\SensitiveParameter] array $options): void
     {
         $options = array_filter($options, static fn ($v) => $v !== null);
         $known = [...array_keys(self::SETTERS), 'host', 'port', 'security', 'username', 'password', 'oauth2Token', 'caFile'];

@@ -35,7 +35,7 @@ final class Mailport
      * @param list<int>|null $ports  in order of preference
      */
     public static function probe(
-        Config|string $config,
+        #[\SensitiveParameter] Config|string $config,
         ?array $ports = null,
         ?int $deadlineMs = null,
         ?int $greetingWaitMs = null,

@@ -20,9 +20,10 @@ use Mailport\Exception\LibraryException;
  *  2. otherwise `FFI::cdef(<mailport_ffi.h>, <library>)`, which needs `ffi.enable=true`, the CLI,
  *     or this class being preloaded. The library is the first that loads of: the environment
  *     variable MAILPORT_LIBRARY (an exact path, used alone when set), the path given to
- *     configure(), the build directory of the mailport checkout this package sits in
- *     (target/release and target/debug, the newer first), and the system's `libmailport.so.<ABI>` /
- *     `libmailport.so` (`.dylib` on macOS, `mailport.dll` on Windows).
+ *     configure() (used alone too), $CARGO_TARGET_DIR/release and /debug, the target/release
+ *     and target/debug of the mailport checkout when this package is its bindings/php (the
+ *     newer first; no other target/ directory is looked at), and the system's
+ *     `libmailport.so.<ABI>` / `libmailport.so` (`.dylib` on macOS, `mailport.dll` on Windows).
  *
  * Under `ffi.enable=preload`, PHP lets only preloaded code call FFI's static methods
  * (FFI::addr, FFI::string, ...): every one of them is in this class, so preloading it is enough.
@@ -283,15 +284,12 @@ final class Native
         if (is_string($cargoTarget) && $cargoTarget !== '') {
             $targets[] = [$cargoTarget, 'CARGO_TARGET_DIR'];
         }
-        // The checkout this package sits in: bindings/php/src → walk up to a directory with target/.
-        for ($dir = dirname(__DIR__); ; $dir = dirname($dir)) {
-            if (is_dir($dir . '/target')) {
-                $targets[] = [$dir . '/target', 'build directory'];
-                break;
-            }
-            if (dirname($dir) === $dir) {
-                break;
-            }
+        // Only the target/ of the checkout this package is part of. Walking up, or ../../../target
+        // of any copy, would load a target/ planted above a package installed under a directory
+        // others can write to (/tmp/x/mailport-php/src: /tmp/target).
+        $checkout = self::checkout();
+        if ($checkout !== null) {
+            $targets[] = [$checkout . '/target', 'build directory'];
         }
         foreach ($targets as [$target, $origin]) {
             $builds = [];
@@ -308,10 +306,17 @@ final class Native
         return $found;
     }
 
+    /** The mailport checkout this package is bindings/php of, or null for an installed copy. */
+    private static function checkout(): ?string
+    {
+        $package = dirname(__DIR__);
+        return basename($package) === 'php' && basename(dirname($package)) === 'bindings' ? dirname($package, 2) : null;
+    }
+
     /**
      * Where mailport_ffi.h is looked for: MAILPORT_FFI_HEADER, configure(), a copy inside the
-     * package (include/mailport_ffi.h, for distributions), the checkout's include/, then the
-     * system's include directories.
+     * package (include/mailport_ffi.h, for distributions), the include/ of the checkout this
+     * package is bindings/php of, then the system's include directories.
      *
      * @return list<string>
      */
@@ -324,10 +329,10 @@ final class Native
         if (self::$configuredHeader !== null) {
             return [self::$configuredHeader];
         }
-        $package = dirname(__DIR__);
+        $checkout = self::checkout();
         return [
-            $package . '/include/mailport_ffi.h',
-            dirname($package, 2) . '/include/mailport_ffi.h',
+            dirname(__DIR__) . '/include/mailport_ffi.h',
+            ...($checkout === null ? [] : [$checkout . '/include/mailport_ffi.h']),
             '/usr/local/include/mailport_ffi.h',
             '/usr/include/mailport_ffi.h',
         ];
@@ -444,7 +449,7 @@ final class Native
      * Call a fallible function: append the error out-parameter, throw the matching exception on
      * a non-zero result.
      */
-    public static function call(string $function, mixed ...$args): void
+    public static function call(string $function, #[\SensitiveParameter] mixed ...$args): void
     {
         $ffi = self::ffi();
         $err = $ffi->new('mailport_error*');
@@ -459,7 +464,7 @@ final class Native
      * Call a fallible function whose last two parameters are `<type> **out` and the error, and
      * return the new object (a `<type>*` the caller frees).
      */
-    public static function callOut(string $function, string $type, mixed ...$args): CData
+    public static function callOut(string $function, string $type, #[\SensitiveParameter] mixed ...$args): CData
     {
         $ffi = self::ffi();
         $out = $ffi->new($type . '*');
@@ -527,7 +532,7 @@ final class Native
      * A string for a `const char *` parameter. C strings end at the first NUL, so FFI would cut
      * the value there without a word: refuse it instead, naming the parameter.
      */
-    public static function str(?string $value, string $name): ?string
+    public static function str(#[\SensitiveParameter] ?string $value, string $name): ?string
     {
         if ($value !== null && ($at = strpos($value, "\0")) !== false) {
             throw ExceptionFactory::argument(

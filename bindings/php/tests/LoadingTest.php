@@ -150,6 +150,95 @@ final class LoadingTest extends MailportTestCase
         $this->assertSame(Paths::repo() . '/include/mailport_ffi.h', Native::headerPath());
     }
 
+    /** A copy of the package (autoload.php and src/) at $package. */
+    private function copyPackage(string $package): void
+    {
+        @mkdir($package, 0755, true);
+        exec(sprintf('cp -R %s %s %s 2>&1', escapeshellarg(Paths::package() . '/autoload.php'), escapeshellarg(Paths::package() . '/src'), escapeshellarg($package)), $out, $rc);
+        $this->assertSame(0, $rc, implode("\n", $out));
+    }
+
+    /** A working libmailport in release/ and debug/ of each target directory. */
+    private function plant(string ...$targets): void
+    {
+        foreach ($targets as $target) {
+            foreach (['release', 'debug'] as $profile) {
+                @mkdir("$target/$profile", 0755, true);
+                $this->assertTrue(copy((string) getenv('MAILPORT_LIBRARY'), "$target/$profile/libmailport.so"));
+            }
+        }
+    }
+
+    /**
+     * Load libmailport in a child PHP through the package at $package, with nothing configured.
+     *
+     * @return array{library: list<array{0: string, 1: string}>, header: list<string>, loaded?: string, error?: string}
+     */
+    private function loadThrough(string $package): array
+    {
+        [$rc, $out, $err] = $this->runProcess([
+            PHP_BINARY, '-d', 'ffi.enable=1', '-r',
+            'require $argv[1]; $r = ["library" => Mailport\Native::libraryCandidates(), "header" => Mailport\Native::headerCandidates()];'
+            . ' try { Mailport\Native::version(); $r["loaded"] = Mailport\Native::libraryPath(); }'
+            . ' catch (Mailport\Exception\LibraryException $e) { $r["error"] = $e->getMessage(); }'
+            . ' echo json_encode($r);',
+            "$package/autoload.php",
+        ], ['MAILPORT_LIBRARY' => null, 'CARGO_TARGET_DIR' => null, 'MAILPORT_FFI_HEADER' => null, 'LD_LIBRARY_PATH' => '']);
+        $this->assertSame(0, $rc, $out . $err);
+        return json_decode($out, true, 16, JSON_THROW_ON_ERROR);
+    }
+
+    /** @param array{library: list<array{0: string, 1: string}>, header: list<string>, loaded?: string, error?: string} $result */
+    private function assertNeverNamed(array $result, string ...$planted): void
+    {
+        $this->assertArrayNotHasKey('loaded', $result, 'a planted library was loaded');
+        $named = json_encode([array_column($result['library'], 0), $result['header'], $result['error']], JSON_UNESCAPED_SLASHES);
+        foreach ($planted as $path) {
+            $this->assertStringNotContainsString($path, $named);
+        }
+    }
+
+    public function testNoTargetDirectoryAboveAnInstalledPackageIsSearched(): void
+    {
+        $tmp = $this->tempDir();
+        $package = "$tmp/x/mailport-php";
+        $this->copyPackage($package);
+        @mkdir("$package/include");
+        copy(Paths::repo() . '/include/mailport_ffi.h', "$package/include/mailport_ffi.h");
+        // Every directory above src/, dirname(src, 3) ($tmp) included; and a header there.
+        $planted = ["$package/target", "$tmp/x/target", "$tmp/target"];
+        $this->plant(...$planted);
+        @mkdir("$tmp/include");
+        copy(Paths::repo() . '/include/mailport_ffi.h', "$tmp/include/mailport_ffi.h");
+        $this->assertNeverNamed($this->loadThrough($package), ...[...$planted, "$tmp/include"]);
+    }
+
+    public function testOnlyTheCheckoutsOwnTargetDirectoryIsSearched(): void
+    {
+        $tmp = $this->tempDir();
+        $checkout = "$tmp/a/b";
+        $package = "$checkout/bindings/php";
+        $this->copyPackage($package);
+        @mkdir("$checkout/include");
+        copy(Paths::repo() . '/include/mailport_ffi.h', "$checkout/include/mailport_ffi.h");
+        $planted = ["$package/target", "$checkout/bindings/target", "$tmp/a/target", "$tmp/target"];
+        $this->plant(...$planted);
+
+        $result = $this->loadThrough($package);
+        $this->assertNeverNamed($result, ...$planted);
+        $this->assertSame([
+            ["$checkout/target/release/libmailport.so", 'build directory, release'],
+            ["$checkout/target/debug/libmailport.so", 'build directory, debug'],
+            ['libmailport.so.' . Native::ABI_VERSION, 'system library path'],
+            ['libmailport.so', 'system library path'],
+        ], $result['library']);
+        $this->assertStringContainsString("$checkout/target/release/libmailport.so (build directory, release): not found", $result['error']);
+        $this->assertSame("$checkout/include/mailport_ffi.h", $result['header'][1]);
+
+        $this->plant("$checkout/target");
+        $this->assertStringStartsWith("$checkout/target/", $this->loadThrough($package)['loaded'] ?? '');
+    }
+
     public function testTheScopeHeaderForFfiPreload(): void
     {
         $file = $this->tempDir() . '/mailport-ffi.h';

@@ -9,9 +9,9 @@ Search order (the first library that loads wins):
 1. ``$MAILPORT_LIBRARY``, an exact path. When it is set nothing else is tried: a library you named
    that does not load is an error, not a reason to pick another one.
 2. Beside this package (a wheel that bundles ``libmailport.so``).
-3. The project's build directory: walking up from this package, the first directory holding
-   ``target/release/libmailport.so`` or ``target/debug/libmailport.so``, the newer first (a checkout where
-   ``cargo build`` ran).
+3. When this package is ``bindings/python/mailport`` of a mailport checkout, that checkout's
+   ``target/release/libmailport.so`` and ``target/debug/libmailport.so``, the newer first (where
+   ``cargo build`` ran). No other ``target/`` directory is looked at.
 4. The system loader: ``ctypes.util.find_library("mailport")``, then the SONAME
    ``libmailport.so.1`` and ``libmailport.so`` (``LD_LIBRARY_PATH``, ``ldconfig``).
 
@@ -278,13 +278,17 @@ def _candidates():
     here = Path(__file__).resolve().parent
     for name in names:
         yield "beside the package", str(here / name)
-    for directory in here.parents:
-        builds = [directory / "target" / profile / name for profile in ("release", "debug")
-                  for name in names]
-        # The most recently built first: a stale release build must not hide a fresh debug one.
-        builds.sort(key=lambda p: p.stat().st_mtime if p.is_file() else 0.0, reverse=True)
-        for path in builds:
-            yield "build directory", str(path)
+    # Only the target/ of the checkout this package is part of. Walking up, or ../../../target of
+    # any copy, would load a target/ planted above a package installed under a directory others
+    # can write to (/tmp/x/site-packages/mailport: /tmp/target).
+    if here.parent.name != "python" or here.parent.parent.name != "bindings":
+        return
+    target = here.parent.parent.parent / "target"
+    builds = [target / profile / name for profile in ("release", "debug") for name in names]
+    # The most recently built first: a stale release build must not hide a fresh debug one.
+    builds.sort(key=lambda p: p.stat().st_mtime if p.is_file() else 0.0, reverse=True)
+    for path in builds:
+        yield "build directory", str(path)
 
 
 def _system_candidates():

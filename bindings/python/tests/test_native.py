@@ -194,10 +194,49 @@ def test_import_error_lists_every_path_tried(tmp_path):
     assert "ImportError" in err
     assert "$MAILPORT_LIBRARY: not set" in err
     assert str(copy / "mailport" / "libmailport.so") in err  # beside the package
-    assert str(copy / "target" / "release" / "libmailport.so") in err  # build directories
-    assert str(tmp_path / "target" / "debug" / "libmailport.so") in err
+    assert "build directory" not in err  # not in a checkout
     assert "find_library" in err and "libmailport.so.1" in err  # the system loader
     assert "cargo build -p mailport" in err
+
+
+def _plant(*targets):
+    """A working libmailport in target/release and target/debug of each directory."""
+    for target in targets:
+        for profile in ("release", "debug"):
+            (target / profile).mkdir(parents=True, exist_ok=True)
+            shutil.copy(_native.LIBRARY_PATH, target / profile / "libmailport.so")
+
+
+def test_no_target_directory_above_an_installed_package_is_searched(tmp_path):
+    site = tmp_path / "x" / "site-packages"
+    shutil.copytree(BINDING / "mailport", site / "mailport")
+    # Every directory above the package, ../../../target of it (tmp_path/target) included.
+    planted = [site / "target", tmp_path / "x" / "target", tmp_path / "target"]
+    _plant(*planted)
+    result = _import_in_subprocess(site, {"LD_LIBRARY_PATH": ""}, tmp_path)
+    assert result.returncode != 0, f"loaded {result.stdout.strip()}"
+    assert "ImportError" in result.stderr
+    for target in planted:
+        assert str(target) not in result.stderr
+
+
+def test_only_the_checkouts_own_target_directory_is_searched(tmp_path):
+    checkout = tmp_path / "a" / "b"
+    shutil.copytree(BINDING / "mailport", checkout / "bindings" / "python" / "mailport")
+    planted = [tmp_path / "a" / "target", tmp_path / "target"]
+    _plant(*planted)
+    package_parent = checkout / "bindings" / "python"
+    result = _import_in_subprocess(package_parent, {"LD_LIBRARY_PATH": ""}, tmp_path)
+    assert result.returncode != 0, f"loaded {result.stdout.strip()}"
+    assert str(checkout / "target" / "release" / "libmailport.so") in result.stderr
+    assert str(checkout / "target" / "debug" / "libmailport.so") in result.stderr
+    for target in planted:
+        assert str(target) not in result.stderr
+
+    _plant(checkout / "target")
+    result = _import_in_subprocess(package_parent, {}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().startswith(str(checkout / "target") + os.sep)
 
 
 def test_finds_a_library_beside_the_package(tmp_path):
