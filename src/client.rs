@@ -305,8 +305,9 @@ impl Client {
     /// closed while it was idle. Returns whether a session is being reused.
     fn drop_dead_session(&mut self) -> bool {
         if let (None, Some(key)) = (&self.session, &self.pool_key) {
-            let idle = self.config.pool_idle_timeout;
-            if let Some((pooled, chosen)) = crate::pool::take(key, idle, &mut self.transcript) {
+            if let Some((pooled, chosen)) =
+                crate::pool::take(key, &self.config, &mut self.transcript)
+            {
                 self.session = Some(pooled);
                 self.chosen = self.chosen.or(chosen);
             }

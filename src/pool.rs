@@ -5,17 +5,18 @@
 //! when it is closed, and the next client with the same server, port, security, credentials and
 //! TLS settings in the same process takes it back instead of connecting, handshaking and
 //! authenticating again — the way PHP's persistent database connections work. A session is
-//! owned by one client at a time (it is moved out of the pool), sessions idle for longer than the
-//! configured time are closed, and a pooled session that turns out dead is replaced by a fresh
-//! one under the client's usual no-duplicate rule.
+//! owned by one client at a time (it is moved out of the pool) and sends with that client's own
+//! settings (recipients, transcript, timeouts), sessions idle for longer than the configured time
+//! are closed, and a pooled session that turns out dead is replaced by a fresh one under the
+//! client's usual no-duplicate rule.
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use once_cell::sync::Lazy;
 
 use crate::config::{Config, Credentials, Security};
-use crate::smtp::session::Session;
+use crate::smtp::session::{Session, Settings};
 use crate::transcript::Transcript;
 
 /// At most this many idle sessions per key, and in all: enough for a worker's burst, bounded so
@@ -85,12 +86,14 @@ fn lock() -> std::sync::MutexGuard<'static, Pool> {
     POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Take an idle session for `key`, closing the ones idle for longer than `max_idle`.
+/// Take an idle session for `key`, set to send with `config`'s own settings, closing the
+/// sessions idle for longer than its `pool_idle_timeout`.
 pub(crate) fn take(
     key: &Key,
-    max_idle: Duration,
+    config: &Config,
     transcript: &mut Transcript,
 ) -> Option<(Session, Option<(u16, Security)>)> {
+    let max_idle = config.pool_idle_timeout;
     let (expired, found) = {
         let mut pool = lock();
         let now = Instant::now();
@@ -110,7 +113,8 @@ pub(crate) fn take(
     for mut idle in expired {
         idle.session.quit(&mut Transcript::new(None));
     }
-    found.map(|idle| {
+    found.map(|mut idle| {
+        idle.session.serve(Settings::of(config));
         transcript.record(
             crate::transcript::Direction::Info,
             &format!(

@@ -89,6 +89,26 @@ pub(crate) struct Observations {
     pub extensions_tls: Option<Extensions>,
 }
 
+/// What the client holding a session decides for itself, as opposed to what shaped the
+/// connection (the pool's key). A pooled session serves clients whose settings differ, so it
+/// takes those of each client that takes it ([`Session::serve`]), never keeping an earlier one's.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Settings {
+    timeouts: Timeouts,
+    transcript_bodies: bool,
+    allow_partial_recipients: bool,
+}
+
+impl Settings {
+    pub(crate) fn of(config: &Config) -> Settings {
+        Settings {
+            timeouts: config.timeouts,
+            transcript_bodies: config.transcript_bodies,
+            allow_partial_recipients: config.allow_partial_recipients,
+        }
+    }
+}
+
 pub(crate) struct Session {
     stream: Option<Stream>,
     received: Vec<u8>,
@@ -97,9 +117,7 @@ pub(crate) struct Session {
     host: String,
     port: u16,
     security: Security,
-    timeouts: Timeouts,
-    transcript_bodies: bool,
-    allow_partial_recipients: bool,
+    settings: Settings,
 }
 
 fn io_failure(err: io::Error, step: Step, what: &str, waited: Duration) -> Error {
@@ -180,10 +198,13 @@ impl Session {
             host: config.host.clone(),
             port: config.port,
             security: config.effective_security(),
-            timeouts: config.timeouts,
-            transcript_bodies: config.transcript_bodies,
-            allow_partial_recipients: config.allow_partial_recipients,
+            settings: Settings::of(config),
         }
+    }
+
+    /// From now on, send with `settings`: those of the client that has just taken the session.
+    pub(crate) fn serve(&mut self, settings: Settings) {
+        self.settings = settings;
     }
 
     /// What the server said on the way to a usable session, kept even when a later step failed.
@@ -257,7 +278,7 @@ impl Session {
 
     /// A command's deadline: the per-command timeout, within the overall budget.
     fn deadline(&self, budget: Instant) -> Instant {
-        (Instant::now() + self.timeouts.command).min(budget)
+        (Instant::now() + self.settings.timeouts.command).min(budget)
     }
 
     fn stream(&mut self) -> Result<&mut Stream> {
@@ -978,7 +999,7 @@ impl Session {
         accepted: Vec<String>,
         rejected: Vec<RejectedRecipient>,
     ) -> Result<(Vec<String>, Vec<RejectedRecipient>)> {
-        if rejected.is_empty() || (self.allow_partial_recipients && !accepted.is_empty()) {
+        if rejected.is_empty() || (self.settings.allow_partial_recipients && !accepted.is_empty()) {
             return Ok((accepted, rejected));
         }
         let listed: Vec<String> = rejected
@@ -1017,7 +1038,7 @@ impl Session {
         let mut body = Body::new(message.body, message.size, DataEncoder::for_bdat());
         let mut chunk = Vec::with_capacity(BDAT_CHUNK + 64 * 1024);
         let one_flight =
-            self.extensions.pipelining && (to.len() == 1 || self.allow_partial_recipients);
+            self.extensions.pipelining && (to.len() == 1 || self.settings.allow_partial_recipients);
         let (accepted, rejected) = if one_flight {
             self.next_chunk(&mut body, &mut chunk)?;
             let last = body.done;
@@ -1160,7 +1181,7 @@ impl Session {
             format!("BDAT {}", chunk.len())
         };
         transcript.record(Direction::Sent, &command);
-        if !self.transcript_bodies {
+        if !self.settings.transcript_bodies {
             transcript.record(
                 Direction::Sent,
                 &format!("<message: {} bytes>", chunk.len()),
@@ -1179,7 +1200,7 @@ impl Session {
     ) -> Result<Reply> {
         if last {
             // The last chunk's reply waits for the server to take the message: the DATA timeout.
-            let deadline = (Instant::now() + self.timeouts.data_end).min(budget);
+            let deadline = (Instant::now() + self.settings.timeouts.data_end).min(budget);
             self.read_reply_until(
                 transcript,
                 deadline,
@@ -1209,11 +1230,11 @@ impl Session {
         }
         let size = body.size;
         self.write_data(&wire, transcript, budget)?;
-        if !self.transcript_bodies {
+        if !self.settings.transcript_bodies {
             transcript.record(Direction::Sent, &format!("<message: {size} bytes>"));
         }
         transcript.record(Direction::Sent, ".");
-        let deadline = (Instant::now() + self.timeouts.data_end).min(budget);
+        let deadline = (Instant::now() + self.settings.timeouts.data_end).min(budget);
         let reply = self.read_reply_until(
             transcript,
             deadline,
@@ -1232,7 +1253,7 @@ impl Session {
         transcript: &mut Transcript,
         budget: Instant,
     ) -> Result<()> {
-        if self.transcript_bodies {
+        if self.settings.transcript_bodies {
             let text = String::from_utf8_lossy(wire);
             for line in text.split("\r\n").filter(|l| !l.is_empty() && *l != ".") {
                 transcript.record(Direction::Sent, line);
@@ -1351,7 +1372,7 @@ impl Session {
     /// QUIT politely, waiting briefly for the answer, and close.
     pub(crate) fn quit(&mut self, transcript: &mut Transcript) {
         if self.is_usable() {
-            let budget = Instant::now() + QUIT_WAIT.min(self.timeouts.command);
+            let budget = Instant::now() + QUIT_WAIT.min(self.settings.timeouts.command);
             let _ = self.command(
                 Command::Quit,
                 transcript,
