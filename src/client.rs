@@ -96,10 +96,10 @@ impl Client {
             .helo_name
             .clone()
             .unwrap_or_else(crate::address::default_helo_name);
+        let tls_config = tls::shared_client_config(&config.tls)?;
         let pool_key = config
             .persistent
-            .then(|| crate::pool::Key::new(&config, &helo_name));
-        let tls_config = tls::shared_client_config(&config.tls)?;
+            .then(|| crate::pool::Key::new(&config, &helo_name, &tls_config));
         if config.effective_security() != Security::None {
             tls::server_name(&config.host, &config.tls)?;
         }

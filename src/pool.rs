@@ -2,20 +2,20 @@
 //!
 //! A WordPress site sends mail from short PHP requests served by long-lived php-fpm workers.
 //! With [`Config::persistent`](crate::Config::persistent) a client hands its session to this pool
-//! when it is closed, and the next client with the same server, port, security, credentials and
-//! TLS settings in the same process takes it back instead of connecting, handshaking and
-//! authenticating again — the way PHP's persistent database connections work. A session is
-//! owned by one client at a time (it is moved out of the pool) and sends with that client's own
-//! settings (recipients, transcript, timeouts), sessions idle for longer than the configured time
-//! are closed, and a pooled session that turns out dead is replaced by a fresh one under the
-//! client's usual no-duplicate rule.
+//! when it is closed, and the next client in the same process with the same server, port,
+//! security, credentials, permission for plaintext authentication and TLS trust takes it back
+//! instead of connecting, handshaking and authenticating again — the way PHP's persistent
+//! database connections work. A session is owned by one client at a time (it is moved out of the
+//! pool) and sends with that client's own settings (recipients, transcript, timeouts), sessions
+//! idle for longer than the configured time are closed, and a pooled session that turns out dead
+//! is replaced by a fresh one under the client's usual no-duplicate rule.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use once_cell::sync::Lazy;
 
-use crate::config::{Config, Credentials, Security};
+use crate::config::{Config, Credentials, PORT_AUTO, Security};
 use crate::smtp::session::{Session, Settings};
 use crate::transcript::Transcript;
 
@@ -30,14 +30,38 @@ pub(crate) struct Key {
     host: String,
     port: u16,
     security: Security,
+    /// With the automatic port, the candidates the choice is made among: a client that allows
+    /// fewer ports must not get a session on one it excludes.
+    candidates: Vec<(u16, Security)>,
     helo_name: String,
     /// The user and the secret: a session authenticated as one user must never serve another.
     credentials: Option<(String, String)>,
-    tls: String,
+    /// A session that sent credentials unencrypted serves only clients that allow that.
+    plaintext_auth: bool,
+    tls: SameTls,
 }
 
+/// The TLS configuration a session was opened with, equal only to itself:
+/// [`crate::tls::shared_client_config`] gives clients the same one for the same options and CA
+/// files, and a new one once a CA file changed on disk, so a session is never reused under
+/// trust other than the one that verified it.
+#[derive(Clone)]
+struct SameTls(Arc<rustls::ClientConfig>);
+
+impl PartialEq for SameTls {
+    fn eq(&self, other: &SameTls) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SameTls {}
+
 impl Key {
-    pub(crate) fn new(config: &Config, helo_name: &str) -> Key {
+    pub(crate) fn new(
+        config: &Config,
+        helo_name: &str,
+        tls_config: &Arc<rustls::ClientConfig>,
+    ) -> Key {
         let credentials = config.credentials.as_ref().map(|c| match c {
             Credentials::Password { username, password } => (
                 format!("password:{username}"),
@@ -47,13 +71,20 @@ impl Key {
                 (format!("oauth2:{username}"), token.expose().to_string())
             }
         });
+        let candidates = if config.port == PORT_AUTO {
+            config.auto_candidates()
+        } else {
+            Vec::new()
+        };
         Key {
             host: config.host.to_ascii_lowercase(),
             port: config.port,
             security: config.security,
+            candidates,
             helo_name: helo_name.to_string(),
             credentials,
-            tls: format!("{:?}", config.tls),
+            plaintext_auth: config.dangerous_allow_plaintext_auth,
+            tls: SameTls(tls_config.clone()),
         }
     }
 }

@@ -120,3 +120,81 @@ fn a_pooled_session_waits_for_replies_as_long_as_its_new_client_says() {
         started.elapsed()
     );
 }
+
+#[test]
+fn a_session_authenticated_in_plaintext_serves_only_clients_that_allow_it() {
+    let auth = format!("{USER}:{PASSWORD}");
+    let server = TestServer::start(&["--mode", "plain", "--auth", &auth, "--auth-plaintext"]);
+    let mut allowing = persistent(&server, Security::None);
+    allowing.dangerous_allow_plaintext_auth = true;
+    Client::new(allowing)
+        .unwrap()
+        .send_bytes(&envelope(&[TO]), b"Subject: a\r\n\r\na\r\n")
+        .unwrap();
+
+    let mut b = Client::new(persistent(&server, Security::None)).unwrap();
+    let err = b
+        .send_bytes(&envelope(&[TO]), b"Subject: b\r\n\r\nb\r\n")
+        .unwrap_err();
+    assert!(!reused(&b), "{}", b.transcript());
+    assert_eq!(err.kind(), Kind::AuthUnavailable, "{err}");
+    assert_eq!(server.messages().len(), 1);
+}
+
+#[test]
+fn a_changed_ca_file_gives_a_new_session() {
+    let auth = format!("{USER}:{PASSWORD}");
+    let server = TestServer::start(&["--mode", "starttls", "--auth", &auth]);
+    // Only for its CA, which did not sign `server`'s certificate.
+    let other = TestServer::start(&["--mode", "plain"]);
+    let dir = common::unique_temp_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::copy(&server.ca, &ca).unwrap();
+    let mut config = persistent(&server, Security::StartTls);
+    config.tls.ca_files = vec![ca.clone()];
+
+    let mut a = Client::new(config.clone()).unwrap();
+    a.send_bytes(&envelope(&[TO]), b"Subject: a\r\n\r\na\r\n")
+        .unwrap();
+    drop(a);
+    let mut same = Client::new(config.clone()).unwrap();
+    same.send_bytes(&envelope(&[TO]), b"Subject: b\r\n\r\nb\r\n")
+        .unwrap();
+    assert!(reused(&same), "the same CA file: the same session");
+    drop(same);
+
+    // The operator replaces the CA: the server's certificate is no longer trusted.
+    std::fs::copy(&other.ca, &ca).unwrap();
+    let mut c = Client::new(config).unwrap();
+    let err = c
+        .send_bytes(&envelope(&[TO]), b"Subject: c\r\n\r\nc\r\n")
+        .unwrap_err();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!reused(&c), "{}", c.transcript());
+    assert_eq!(err.kind(), Kind::CertificateUntrusted, "{err}");
+    assert_eq!(server.messages().len(), 2);
+}
+
+#[test]
+fn an_automatic_port_choice_serves_only_clients_with_the_same_candidates() {
+    let auth = format!("{USER}:{PASSWORD}");
+    let server = TestServer::start(&["--mode", "starttls", "--auth", &auth]);
+    let mut config = persistent(&server, Security::StartTls);
+    config.port = mailport::config::PORT_AUTO;
+    config.auto_ports = vec![(server.port, Security::StartTls)];
+    Client::new(config.clone())
+        .unwrap()
+        .send_bytes(&envelope(&[TO]), b"Subject: a\r\n\r\na\r\n")
+        .unwrap();
+
+    // B allows only a port where nothing listens: A's choice is not one B would make.
+    config.auto_ports = vec![(common::refused_port(), Security::StartTls)];
+    let mut b = Client::new(config).unwrap();
+    let err = b
+        .send_bytes(&envelope(&[TO]), b"Subject: b\r\n\r\nb\r\n")
+        .unwrap_err();
+    assert!(!reused(&b), "{}", b.transcript());
+    assert_eq!(err.kind(), Kind::ConnectRefused, "{err}");
+    assert_eq!(server.messages().len(), 1);
+}
