@@ -11,7 +11,7 @@
 //! is replaced by a fresh one under the client's usual no-duplicate rule.
 
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use once_cell::sync::Lazy;
 
@@ -23,6 +23,14 @@ use crate::transcript::Transcript;
 /// a process never hoards connections a server counts against its limits.
 const PER_KEY: usize = 4;
 const TOTAL: usize = 32;
+
+/// A session this old is closed rather than handed out, however recently it was used: a busy
+/// worker would otherwise keep one connection for good, and with it what was settled when it
+/// was opened (the server's address, the certificate it showed, the capabilities it announced,
+/// a login since revoked or a password since changed). Five minutes is about how long servers
+/// let a client sit idle (Postfix: 300 s), and spares the handshake and login for all but one
+/// message in a few hundred of a steady stream.
+const MAX_AGE: Duration = Duration::from_secs(5 * 60);
 
 /// What must match for a session to be reused: everything that shaped it.
 #[derive(Clone, PartialEq, Eq)]
@@ -103,6 +111,8 @@ struct Idle {
     /// The automatic port's choice the session was opened with.
     chosen: Option<(u16, Security)>,
     since: Instant,
+    /// When the session was opened.
+    opened: Instant,
 }
 
 #[derive(Default)]
@@ -118,7 +128,7 @@ fn lock() -> std::sync::MutexGuard<'static, Pool> {
 }
 
 /// Take an idle session for `key`, set to send with `config`'s own settings, closing the
-/// sessions idle for longer than its `pool_idle_timeout`.
+/// sessions idle for longer than its `pool_idle_timeout` or older than [`MAX_AGE`].
 pub(crate) fn take(
     key: &Key,
     config: &Config,
@@ -128,9 +138,12 @@ pub(crate) fn take(
     let (expired, found) = {
         let mut pool = lock();
         let now = Instant::now();
-        let (expired, kept): (Vec<Idle>, Vec<Idle>) = std::mem::take(&mut pool.idle)
-            .into_iter()
-            .partition(|i| now.duration_since(i.since) > max_idle || !i.session.is_usable());
+        let (expired, kept): (Vec<Idle>, Vec<Idle>) =
+            std::mem::take(&mut pool.idle).into_iter().partition(|i| {
+                now.duration_since(i.since) > max_idle
+                    || now.duration_since(i.opened) > MAX_AGE
+                    || !i.session.is_usable()
+            });
         pool.idle = kept;
         // The most recently used first: the likeliest to be alive.
         let found = pool
@@ -157,19 +170,23 @@ pub(crate) fn take(
     })
 }
 
-/// Keep `session` for the next client with the same key; QUIT it when the pool is full.
+/// Keep `session` for the next client with the same key; QUIT it when the pool is full or the
+/// session too old.
 pub(crate) fn put(key: Key, session: Session, chosen: Option<(u16, Security)>) {
     let refused = {
         let mut pool = lock();
         let same = pool.idle.iter().filter(|i| i.key == key).count();
-        if same >= PER_KEY || pool.idle.len() >= TOTAL {
+        let now = Instant::now();
+        let opened = session.opened();
+        if same >= PER_KEY || pool.idle.len() >= TOTAL || now.duration_since(opened) > MAX_AGE {
             Some(session)
         } else {
             pool.idle.push(Idle {
                 key,
                 session,
                 chosen,
-                since: Instant::now(),
+                since: now,
+                opened,
             });
             None
         }
@@ -190,4 +207,60 @@ pub fn clear() {
 /// How many sessions are idle in the pool.
 pub fn idle_count() -> usize {
     lock().idle.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smtp::stream::Stream;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::thread::JoinHandle;
+
+    /// A session over a loopback connection, and its far end: a thread that answers one line
+    /// and tells whether it was QUIT.
+    fn session(config: &Config) -> (Session, JoinHandle<bool>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let sock = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (far, _) = listener.accept().unwrap();
+        let far_end = std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(&far).read_line(&mut line);
+            let _ = (&far).write_all(b"221 bye\r\n");
+            line == "QUIT\r\n"
+        });
+        (
+            Session::attach(Stream::Plain(sock), Vec::new(), config),
+            far_end,
+        )
+    }
+
+    #[test]
+    fn a_session_past_the_age_limit_is_closed_instead_of_handed_out() {
+        // A host of its own: no other test's sessions share the key.
+        let mut config = Config::new("age-limit.test");
+        config.persistent = true;
+        let tls = crate::tls::shared_client_config(&config.tls).unwrap();
+        let key = Key::new(&config, "client.test", &tls);
+        for (age, handed_out) in [
+            (MAX_AGE - Duration::from_secs(10), true),
+            (MAX_AGE + Duration::from_secs(1), false),
+        ] {
+            let (session, far_end) = session(&config);
+            let now = Instant::now();
+            let opened = now.checked_sub(age).expect("the machine is up for minutes");
+            // Used a moment ago: only its age can disqualify it.
+            lock().idle.push(Idle {
+                key: key.clone(),
+                session,
+                chosen: None,
+                since: now,
+                opened,
+            });
+            let taken = take(&key, &config, &mut Transcript::new(None));
+            assert_eq!(taken.is_some(), handed_out, "opened {age:?} ago");
+            drop(taken);
+            assert_eq!(far_end.join().unwrap(), !handed_out, "QUIT said");
+        }
+    }
 }

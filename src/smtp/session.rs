@@ -118,6 +118,8 @@ pub(crate) struct Session {
     port: u16,
     security: Security,
     settings: Settings,
+    /// When the connection was made: the pool bounds a session's age, not only its idle time.
+    opened: Instant,
 }
 
 fn io_failure(err: io::Error, step: Step, what: &str, waited: Duration) -> Error {
@@ -199,7 +201,12 @@ impl Session {
             port: config.port,
             security: config.effective_security(),
             settings: Settings::of(config),
+            opened: Instant::now(),
         }
+    }
+
+    pub(crate) fn opened(&self) -> Instant {
+        self.opened
     }
 
     /// From now on, send with `settings`: those of the client that has just taken the session.
