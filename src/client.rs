@@ -2,8 +2,10 @@
 //!
 //! Like PHPMailer's `SMTPKeepAlive`, a client keeps its session open between messages. When the
 //! server has dropped an idle session, the next send reconnects; when a reused session turns out
-//! dead before the server accepted any part of a message, the message is sent again on a fresh
-//! connection — never after, so no recipient can get it twice.
+//! dead before the server could have taken a message (nothing acknowledged, and the end of the
+//! message not yet written), the message is sent again on a fresh connection — never after, so
+//! no recipient can get it twice. A reply lost after the end of the message went out leaves the
+//! outcome unknown, and the error says so.
 
 use std::io::Read;
 use std::sync::Arc;

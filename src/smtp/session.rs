@@ -42,7 +42,8 @@ const QUIT_WAIT: Duration = Duration::from_secs(2);
 const TLS_PROBE_WAIT: Duration = Duration::from_secs(3);
 
 /// A failed transaction, and whether sending it again on a fresh connection is safe: true only
-/// when the server accepted no part of it, so a retry can never deliver a duplicate.
+/// when the server cannot have taken the message (nothing was acknowledged, and the end of the
+/// message never went out whole), so a retry can never deliver a duplicate.
 pub(crate) struct TxFailure {
     pub error: Error,
     pub retry_safe: bool,
@@ -1055,11 +1056,21 @@ impl Session {
                 wire.extend_from_slice(command.to_line().as_bytes());
             }
             self.append_chunk(&mut wire, &chunk, last, transcript);
-            // Nothing is acknowledged yet: a dead connection here is safe to retry.
+            // A write that failed did not deliver the whole chunk, and a chunk the server does
+            // not have whole is never delivered: safe to retry on a new connection.
             self.write_data(&wire, transcript, budget)
                 .map_err(retry_safe)?;
-            let (mail_reply, rcpt_replies) = self.envelope_replies(to, transcript, budget)?;
-            let chunk_reply = self.read_chunk_reply(transcript, budget, last)?;
+            let replies = self.envelope_replies(to, transcript, budget).and_then(
+                |(mail_reply, rcpt_replies)| {
+                    let chunk_reply = self.read_chunk_reply(transcript, budget, last)?;
+                    Ok((mail_reply, rcpt_replies, chunk_reply))
+                },
+            );
+            let (mail_reply, rcpt_replies, chunk_reply) = match replies {
+                // The whole message went out with the envelope: never send it again.
+                Err(failure) if last => return Err(outcome_unknown(failure.error).into()),
+                other => other?,
+            };
             let lists = match self.envelope_verdict(to, mail_reply, rcpt_replies) {
                 Ok(lists) => lists,
                 Err(e) => {
@@ -1105,11 +1116,16 @@ impl Session {
             while outstanding > window || (last && outstanding > 0) {
                 outstanding -= 1;
                 let is_final = last && outstanding == 0;
-                let reply = self.read_chunk_reply(transcript, budget, is_final)?;
+                let reply = self
+                    .read_chunk_reply(transcript, budget, is_final)
+                    .map_err(|e| if last { outcome_unknown(e) } else { e })?;
                 if !reply.is_positive() {
-                    // Later chunks are refused too: collect their replies, then start over.
+                    // Later chunks are refused too, LAST included (RFC 3030 §2): collect their
+                    // replies, then start over. The refusal stands if they never come.
                     for _ in 0..outstanding {
-                        self.read_chunk_reply(transcript, budget, false)?;
+                        if self.read_chunk_reply(transcript, budget, false).is_err() {
+                            break;
+                        }
                     }
                     self.reset_after_failure(transcript, budget);
                     return Err(message_refused(reply).into());
@@ -1242,12 +1258,14 @@ impl Session {
         }
         transcript.record(Direction::Sent, ".");
         let deadline = (Instant::now() + self.settings.timeouts.data_end).min(budget);
-        let reply = self.read_reply_until(
-            transcript,
-            deadline,
-            Step::Data,
-            "for the reply to the message",
-        )?;
+        let reply = self
+            .read_reply_until(
+                transcript,
+                deadline,
+                Step::Data,
+                "for the reply to the message",
+            )
+            .map_err(outcome_unknown)?;
         if reply.is_positive() {
             return Ok((reply, size));
         }
@@ -1447,6 +1465,22 @@ fn message_refused(reply: Reply) -> Error {
         Kind::Data
     };
     reply_error(kind, "the server rejected the message", reply, Step::Data)
+}
+
+/// A failure once the end of the message went out (the final dot, or the chunk marked LAST):
+/// without the server's reply, nobody knows whether it took the message before the connection
+/// failed. Sending it again could deliver it twice, so it is not; the caller is told to check.
+fn outcome_unknown(mut error: Error) -> Error {
+    if error.reply().is_some() {
+        return error;
+    }
+    error.prefix_message(
+        "the server may or may not have accepted the message, which had been sent in full; it was not sent again",
+    );
+    error.set_hint(
+        "The whole message reached the server, but its answer was lost, so the message may have been delivered. Check the recipient's mailbox or the server's log before sending it again: sending it again blindly may deliver it twice.".to_string(),
+    );
+    error
 }
 
 fn retry_safe(error: Error) -> TxFailure {
