@@ -78,11 +78,15 @@ typedef enum mailport_result {
     MAILPORT_ERR_CONNECT_TIMEOUT = 23,
     /**
      * The server stopped answering within the configured time during the session. Retry later
-     * or raise the command/data timeouts.
+     * or raise the command/data timeouts. If its answer to a message sent in full was lost,
+     * the server may have accepted it: the error's message says so, and the message was not
+     * sent again; check whether it arrived before sending it again.
      */
     MAILPORT_ERR_TIMEOUT = 24,
     /**
-     * The server closed the connection unexpectedly. Often transient; retry later.
+     * The server closed the connection unexpectedly. Often transient; retry later. If its
+     * answer to a message sent in full was lost, the server may have accepted it: the error's
+     * message says so, and the message was not sent again; check before sending it again.
      */
     MAILPORT_ERR_CONNECTION_CLOSED = 25,
     /**
@@ -1301,11 +1305,13 @@ enum mailport_result mailport_config_set_allow_relay(struct mailport_config *cfg
  * Keep connections for reuse across clients (persistent mode, for long-lived PHP and Python
  * workers). With `persistent`, a client made from this config hands its authenticated session
  * to a process-wide pool when it is freed or closed, instead of saying QUIT; the next client
- * with the same host, port, security, credentials, EHLO name and TLS settings in the same
- * process takes it back and skips connecting, TLS and AUTH. A session serves one client at a
- * time; one idle for longer than `idle_timeout_ms` (default 60000) is closed; one the server
- * has dropped is replaced by a fresh connection, and a message is never sent twice. Clients of
- * such configs also share one TLS session cache, so new connections resume TLS.
+ * with the same host, port, security, credentials, EHLO name, TLS settings (and CA files
+ * unchanged on disk) and permission for plaintext AUTH in the same process takes it back and
+ * skips connecting, TLS and AUTH, then sends with its own settings (partial recipients,
+ * transcript bodies, timeouts). A session serves one client at a time; one idle for longer than
+ * `idle_timeout_ms` (default 60000), or opened more than five minutes ago, is closed; one the
+ * server has dropped is replaced by a fresh connection, and a message is never sent twice.
+ * Clients of such configs also share one TLS session cache, so new connections resume TLS.
  *
  * **NULL:** `cfg` must not be NULL. `error_out` may be NULL.
  *

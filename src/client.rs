@@ -2,8 +2,10 @@
 //!
 //! Like PHPMailer's `SMTPKeepAlive`, a client keeps its session open between messages. When the
 //! server has dropped an idle session, the next send reconnects; when a reused session turns out
-//! dead before the server accepted any part of a message, the message is sent again on a fresh
-//! connection — never after, so no recipient can get it twice.
+//! dead before the server could have taken a message (nothing acknowledged, and the end of the
+//! message not yet written), the message is sent again on a fresh connection — never after, so
+//! no recipient can get it twice. A reply lost after the end of the message went out leaves the
+//! outcome unknown, and the error says so.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -96,10 +98,10 @@ impl Client {
             .helo_name
             .clone()
             .unwrap_or_else(crate::address::default_helo_name);
+        let tls_config = tls::shared_client_config(&config.tls)?;
         let pool_key = config
             .persistent
-            .then(|| crate::pool::Key::new(&config, &helo_name));
-        let tls_config = tls::shared_client_config(&config.tls)?;
+            .then(|| crate::pool::Key::new(&config, &helo_name, &tls_config));
         if config.effective_security() != Security::None {
             tls::server_name(&config.host, &config.tls)?;
         }
@@ -305,8 +307,9 @@ impl Client {
     /// closed while it was idle. Returns whether a session is being reused.
     fn drop_dead_session(&mut self) -> bool {
         if let (None, Some(key)) = (&self.session, &self.pool_key) {
-            let idle = self.config.pool_idle_timeout;
-            if let Some((pooled, chosen)) = crate::pool::take(key, idle, &mut self.transcript) {
+            if let Some((pooled, chosen)) =
+                crate::pool::take(key, &self.config, &mut self.transcript)
+            {
                 self.session = Some(pooled);
                 self.chosen = self.chosen.or(chosen);
             }

@@ -195,7 +195,8 @@ pub struct Config {
     /// the next client with the same settings (long-lived PHP and Python workers). Off by
     /// default.
     pub persistent: bool,
-    /// How long a pooled session may stay idle before it is closed.
+    /// How long a pooled session may stay idle before it is closed. However busy, a session is
+    /// closed once five minutes old, so none outlives a change on the server side for long.
     pub pool_idle_timeout: Duration,
 }
 

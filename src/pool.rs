@@ -2,20 +2,21 @@
 //!
 //! A WordPress site sends mail from short PHP requests served by long-lived php-fpm workers.
 //! With [`Config::persistent`](crate::Config::persistent) a client hands its session to this pool
-//! when it is closed, and the next client with the same server, port, security, credentials and
-//! TLS settings in the same process takes it back instead of connecting, handshaking and
-//! authenticating again — the way PHP's persistent database connections work. A session is
-//! owned by one client at a time (it is moved out of the pool), sessions idle for longer than the
-//! configured time are closed, and a pooled session that turns out dead is replaced by a fresh
-//! one under the client's usual no-duplicate rule.
+//! when it is closed, and the next client in the same process with the same server, port,
+//! security, credentials, permission for plaintext authentication and TLS trust takes it back
+//! instead of connecting, handshaking and authenticating again — the way PHP's persistent
+//! database connections work. A session is owned by one client at a time (it is moved out of the
+//! pool) and sends with that client's own settings (recipients, transcript, timeouts), sessions
+//! idle for longer than the configured time are closed, and a pooled session that turns out dead
+//! is replaced by a fresh one under the client's usual no-duplicate rule.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use once_cell::sync::Lazy;
 
-use crate::config::{Config, Credentials, Security};
-use crate::smtp::session::Session;
+use crate::config::{Config, Credentials, PORT_AUTO, Security};
+use crate::smtp::session::{Session, Settings};
 use crate::transcript::Transcript;
 
 /// At most this many idle sessions per key, and in all: enough for a worker's burst, bounded so
@@ -23,20 +24,52 @@ use crate::transcript::Transcript;
 const PER_KEY: usize = 4;
 const TOTAL: usize = 32;
 
+/// A session this old is closed rather than handed out, however recently it was used: a busy
+/// worker would otherwise keep one connection for good, and with it what was settled when it
+/// was opened (the server's address, the certificate it showed, the capabilities it announced,
+/// a login since revoked or a password since changed). Five minutes is about how long servers
+/// let a client sit idle (Postfix: 300 s), and spares the handshake and login for all but one
+/// message in a few hundred of a steady stream.
+const MAX_AGE: Duration = Duration::from_secs(5 * 60);
+
 /// What must match for a session to be reused: everything that shaped it.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Key {
     host: String,
     port: u16,
     security: Security,
+    /// With the automatic port, the candidates the choice is made among: a client that allows
+    /// fewer ports must not get a session on one it excludes.
+    candidates: Vec<(u16, Security)>,
     helo_name: String,
     /// The user and the secret: a session authenticated as one user must never serve another.
     credentials: Option<(String, String)>,
-    tls: String,
+    /// A session that sent credentials unencrypted serves only clients that allow that.
+    plaintext_auth: bool,
+    tls: SameTls,
 }
 
+/// The TLS configuration a session was opened with, equal only to itself:
+/// [`crate::tls::shared_client_config`] gives clients the same one for the same options and CA
+/// files, and a new one once a CA file changed on disk, so a session is never reused under
+/// trust other than the one that verified it.
+#[derive(Clone)]
+struct SameTls(Arc<rustls::ClientConfig>);
+
+impl PartialEq for SameTls {
+    fn eq(&self, other: &SameTls) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SameTls {}
+
 impl Key {
-    pub(crate) fn new(config: &Config, helo_name: &str) -> Key {
+    pub(crate) fn new(
+        config: &Config,
+        helo_name: &str,
+        tls_config: &Arc<rustls::ClientConfig>,
+    ) -> Key {
         let credentials = config.credentials.as_ref().map(|c| match c {
             Credentials::Password { username, password } => (
                 format!("password:{username}"),
@@ -46,13 +79,20 @@ impl Key {
                 (format!("oauth2:{username}"), token.expose().to_string())
             }
         });
+        let candidates = if config.port == PORT_AUTO {
+            config.auto_candidates()
+        } else {
+            Vec::new()
+        };
         Key {
             host: config.host.to_ascii_lowercase(),
             port: config.port,
             security: config.security,
+            candidates,
             helo_name: helo_name.to_string(),
             credentials,
-            tls: format!("{:?}", config.tls),
+            plaintext_auth: config.dangerous_allow_plaintext_auth,
+            tls: SameTls(tls_config.clone()),
         }
     }
 }
@@ -71,6 +111,8 @@ struct Idle {
     /// The automatic port's choice the session was opened with.
     chosen: Option<(u16, Security)>,
     since: Instant,
+    /// When the session was opened.
+    opened: Instant,
 }
 
 #[derive(Default)]
@@ -85,18 +127,23 @@ fn lock() -> std::sync::MutexGuard<'static, Pool> {
     POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Take an idle session for `key`, closing the ones idle for longer than `max_idle`.
+/// Take an idle session for `key`, set to send with `config`'s own settings, closing the
+/// sessions idle for longer than its `pool_idle_timeout` or older than [`MAX_AGE`].
 pub(crate) fn take(
     key: &Key,
-    max_idle: Duration,
+    config: &Config,
     transcript: &mut Transcript,
 ) -> Option<(Session, Option<(u16, Security)>)> {
+    let max_idle = config.pool_idle_timeout;
     let (expired, found) = {
         let mut pool = lock();
         let now = Instant::now();
-        let (expired, kept): (Vec<Idle>, Vec<Idle>) = std::mem::take(&mut pool.idle)
-            .into_iter()
-            .partition(|i| now.duration_since(i.since) > max_idle || !i.session.is_usable());
+        let (expired, kept): (Vec<Idle>, Vec<Idle>) =
+            std::mem::take(&mut pool.idle).into_iter().partition(|i| {
+                now.duration_since(i.since) > max_idle
+                    || now.duration_since(i.opened) > MAX_AGE
+                    || !i.session.is_usable()
+            });
         pool.idle = kept;
         // The most recently used first: the likeliest to be alive.
         let found = pool
@@ -110,7 +157,8 @@ pub(crate) fn take(
     for mut idle in expired {
         idle.session.quit(&mut Transcript::new(None));
     }
-    found.map(|idle| {
+    found.map(|mut idle| {
+        idle.session.serve(Settings::of(config));
         transcript.record(
             crate::transcript::Direction::Info,
             &format!(
@@ -122,19 +170,23 @@ pub(crate) fn take(
     })
 }
 
-/// Keep `session` for the next client with the same key; QUIT it when the pool is full.
+/// Keep `session` for the next client with the same key; QUIT it when the pool is full or the
+/// session too old.
 pub(crate) fn put(key: Key, session: Session, chosen: Option<(u16, Security)>) {
     let refused = {
         let mut pool = lock();
         let same = pool.idle.iter().filter(|i| i.key == key).count();
-        if same >= PER_KEY || pool.idle.len() >= TOTAL {
+        let now = Instant::now();
+        let opened = session.opened();
+        if same >= PER_KEY || pool.idle.len() >= TOTAL || now.duration_since(opened) > MAX_AGE {
             Some(session)
         } else {
             pool.idle.push(Idle {
                 key,
                 session,
                 chosen,
-                since: Instant::now(),
+                since: now,
+                opened,
             });
             None
         }
@@ -155,4 +207,60 @@ pub fn clear() {
 /// How many sessions are idle in the pool.
 pub fn idle_count() -> usize {
     lock().idle.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smtp::stream::Stream;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::thread::JoinHandle;
+
+    /// A session over a loopback connection, and its far end: a thread that answers one line
+    /// and tells whether it was QUIT.
+    fn session(config: &Config) -> (Session, JoinHandle<bool>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let sock = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (far, _) = listener.accept().unwrap();
+        let far_end = std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(&far).read_line(&mut line);
+            let _ = (&far).write_all(b"221 bye\r\n");
+            line == "QUIT\r\n"
+        });
+        (
+            Session::attach(Stream::Plain(sock), Vec::new(), config),
+            far_end,
+        )
+    }
+
+    #[test]
+    fn a_session_past_the_age_limit_is_closed_instead_of_handed_out() {
+        // A host of its own: no other test's sessions share the key.
+        let mut config = Config::new("age-limit.test");
+        config.persistent = true;
+        let tls = crate::tls::shared_client_config(&config.tls).unwrap();
+        let key = Key::new(&config, "client.test", &tls);
+        for (age, handed_out) in [
+            (MAX_AGE - Duration::from_secs(10), true),
+            (MAX_AGE + Duration::from_secs(1), false),
+        ] {
+            let (session, far_end) = session(&config);
+            let now = Instant::now();
+            let opened = now.checked_sub(age).expect("the machine is up for minutes");
+            // Used a moment ago: only its age can disqualify it.
+            lock().idle.push(Idle {
+                key: key.clone(),
+                session,
+                chosen: None,
+                since: now,
+                opened,
+            });
+            let taken = take(&key, &config, &mut Transcript::new(None));
+            assert_eq!(taken.is_some(), handed_out, "opened {age:?} ago");
+            drop(taken);
+            assert_eq!(far_end.join().unwrap(), !handed_out, "QUIT said");
+        }
+    }
 }

@@ -15,6 +15,9 @@
 //! - `reload.c` loads the library with `dlopen()`, sends through a persistent client, and
 //!   `dlclose()`s it, twice, as PHP's `FFI::cdef` does per request: the pooled session must
 //!   survive (the library is never unloaded), so the server sees one connection.
+//! - `pool.c` sends through a persistent client that allows partial delivery and logs bodies,
+//!   then through one that does neither on the pooled session: its settings, not the first
+//!   client's, must apply.
 //!
 //! Each program frees every object, so valgrind's leak check covers every `_free` path.
 
@@ -377,4 +380,33 @@ fn a_pooled_session_survives_dlclose_and_dlopen_of_the_library() {
         1,
         "the second load of the library did not find the pooled session"
     );
+}
+
+#[test]
+fn a_pooled_session_sends_with_the_settings_of_the_c_client_that_took_it() {
+    let server = common::TestServer::start(&[
+        "--mode",
+        "starttls",
+        "--auth",
+        "user:secret",
+        "--reject-rcpt",
+        "nobody",
+    ]);
+    let dir = scratch_dir("pool");
+    let exe = build_c_program("pool", &common::shared_library(), &dir, Link::Library);
+    let args = [
+        "127.0.0.1".to_string(),
+        server.port.to_string(),
+        server.ca.display().to_string(),
+    ];
+    let stdout = run_c_program(&exe, &args);
+    assert!(stdout.contains("MESSAGES_SENT 2"), "{stdout}");
+    let messages = server.messages();
+    let recipients: Vec<&[String]> = messages.iter().map(|m| m.rcpt_tos.as_slice()).collect();
+    assert_eq!(
+        recipients,
+        [["rcpt@example.org"], ["rcpt@example.org"]],
+        "A's message and B's second, nothing of B's first"
+    );
+    assert_eq!(server.connections(), 1, "B took A's session");
 }

@@ -731,11 +731,13 @@ pub unsafe extern "C" fn mailport_config_set_allow_relay(
 /// Keep connections for reuse across clients (persistent mode, for long-lived PHP and Python
 /// workers). With `persistent`, a client made from this config hands its authenticated session
 /// to a process-wide pool when it is freed or closed, instead of saying QUIT; the next client
-/// with the same host, port, security, credentials, EHLO name and TLS settings in the same
-/// process takes it back and skips connecting, TLS and AUTH. A session serves one client at a
-/// time; one idle for longer than `idle_timeout_ms` (default 60000) is closed; one the server
-/// has dropped is replaced by a fresh connection, and a message is never sent twice. Clients of
-/// such configs also share one TLS session cache, so new connections resume TLS.
+/// with the same host, port, security, credentials, EHLO name, TLS settings (and CA files
+/// unchanged on disk) and permission for plaintext AUTH in the same process takes it back and
+/// skips connecting, TLS and AUTH, then sends with its own settings (partial recipients,
+/// transcript bodies, timeouts). A session serves one client at a time; one idle for longer than
+/// `idle_timeout_ms` (default 60000), or opened more than five minutes ago, is closed; one the
+/// server has dropped is replaced by a fresh connection, and a message is never sent twice.
+/// Clients of such configs also share one TLS session cache, so new connections resume TLS.
 ///
 /// **NULL:** `cfg` must not be NULL. `error_out` may be NULL.
 ///

@@ -45,9 +45,13 @@ pub enum mailport_result {
     /// provider (port 25 often is); try another port.
     MAILPORT_ERR_CONNECT_TIMEOUT = 23,
     /// The server stopped answering within the configured time during the session. Retry later
-    /// or raise the command/data timeouts.
+    /// or raise the command/data timeouts. If its answer to a message sent in full was lost,
+    /// the server may have accepted it: the error's message says so, and the message was not
+    /// sent again; check whether it arrived before sending it again.
     MAILPORT_ERR_TIMEOUT = 24,
-    /// The server closed the connection unexpectedly. Often transient; retry later.
+    /// The server closed the connection unexpectedly. Often transient; retry later. If its
+    /// answer to a message sent in full was lost, the server may have accepted it: the error's
+    /// message says so, and the message was not sent again; check before sending it again.
     MAILPORT_ERR_CONNECTION_CLOSED = 25,
     /// Another input/output error; the message carries the operating system's description.
     MAILPORT_ERR_IO = 26,

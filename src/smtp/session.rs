@@ -42,7 +42,8 @@ const QUIT_WAIT: Duration = Duration::from_secs(2);
 const TLS_PROBE_WAIT: Duration = Duration::from_secs(3);
 
 /// A failed transaction, and whether sending it again on a fresh connection is safe: true only
-/// when the server accepted no part of it, so a retry can never deliver a duplicate.
+/// when the server cannot have taken the message (nothing was acknowledged, and the end of the
+/// message never went out whole), so a retry can never deliver a duplicate.
 pub(crate) struct TxFailure {
     pub error: Error,
     pub retry_safe: bool,
@@ -89,6 +90,26 @@ pub(crate) struct Observations {
     pub extensions_tls: Option<Extensions>,
 }
 
+/// What the client holding a session decides for itself, as opposed to what shaped the
+/// connection (the pool's key). A pooled session serves clients whose settings differ, so it
+/// takes those of each client that takes it ([`Session::serve`]), never keeping an earlier one's.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Settings {
+    timeouts: Timeouts,
+    transcript_bodies: bool,
+    allow_partial_recipients: bool,
+}
+
+impl Settings {
+    pub(crate) fn of(config: &Config) -> Settings {
+        Settings {
+            timeouts: config.timeouts,
+            transcript_bodies: config.transcript_bodies,
+            allow_partial_recipients: config.allow_partial_recipients,
+        }
+    }
+}
+
 pub(crate) struct Session {
     stream: Option<Stream>,
     received: Vec<u8>,
@@ -97,9 +118,9 @@ pub(crate) struct Session {
     host: String,
     port: u16,
     security: Security,
-    timeouts: Timeouts,
-    transcript_bodies: bool,
-    allow_partial_recipients: bool,
+    settings: Settings,
+    /// When the connection was made: the pool bounds a session's age, not only its idle time.
+    opened: Instant,
 }
 
 fn io_failure(err: io::Error, step: Step, what: &str, waited: Duration) -> Error {
@@ -180,10 +201,18 @@ impl Session {
             host: config.host.clone(),
             port: config.port,
             security: config.effective_security(),
-            timeouts: config.timeouts,
-            transcript_bodies: config.transcript_bodies,
-            allow_partial_recipients: config.allow_partial_recipients,
+            settings: Settings::of(config),
+            opened: Instant::now(),
         }
+    }
+
+    pub(crate) fn opened(&self) -> Instant {
+        self.opened
+    }
+
+    /// From now on, send with `settings`: those of the client that has just taken the session.
+    pub(crate) fn serve(&mut self, settings: Settings) {
+        self.settings = settings;
     }
 
     /// What the server said on the way to a usable session, kept even when a later step failed.
@@ -257,7 +286,7 @@ impl Session {
 
     /// A command's deadline: the per-command timeout, within the overall budget.
     fn deadline(&self, budget: Instant) -> Instant {
-        (Instant::now() + self.timeouts.command).min(budget)
+        (Instant::now() + self.settings.timeouts.command).min(budget)
     }
 
     fn stream(&mut self) -> Result<&mut Stream> {
@@ -978,7 +1007,7 @@ impl Session {
         accepted: Vec<String>,
         rejected: Vec<RejectedRecipient>,
     ) -> Result<(Vec<String>, Vec<RejectedRecipient>)> {
-        if rejected.is_empty() || (self.allow_partial_recipients && !accepted.is_empty()) {
+        if rejected.is_empty() || (self.settings.allow_partial_recipients && !accepted.is_empty()) {
             return Ok((accepted, rejected));
         }
         let listed: Vec<String> = rejected
@@ -1017,7 +1046,7 @@ impl Session {
         let mut body = Body::new(message.body, message.size, DataEncoder::for_bdat());
         let mut chunk = Vec::with_capacity(BDAT_CHUNK + 64 * 1024);
         let one_flight =
-            self.extensions.pipelining && (to.len() == 1 || self.allow_partial_recipients);
+            self.extensions.pipelining && (to.len() == 1 || self.settings.allow_partial_recipients);
         let (accepted, rejected) = if one_flight {
             self.next_chunk(&mut body, &mut chunk)?;
             let last = body.done;
@@ -1027,11 +1056,21 @@ impl Session {
                 wire.extend_from_slice(command.to_line().as_bytes());
             }
             self.append_chunk(&mut wire, &chunk, last, transcript);
-            // Nothing is acknowledged yet: a dead connection here is safe to retry.
+            // A write that failed did not deliver the whole chunk, and a chunk the server does
+            // not have whole is never delivered: safe to retry on a new connection.
             self.write_data(&wire, transcript, budget)
                 .map_err(retry_safe)?;
-            let (mail_reply, rcpt_replies) = self.envelope_replies(to, transcript, budget)?;
-            let chunk_reply = self.read_chunk_reply(transcript, budget, last)?;
+            let replies = self.envelope_replies(to, transcript, budget).and_then(
+                |(mail_reply, rcpt_replies)| {
+                    let chunk_reply = self.read_chunk_reply(transcript, budget, last)?;
+                    Ok((mail_reply, rcpt_replies, chunk_reply))
+                },
+            );
+            let (mail_reply, rcpt_replies, chunk_reply) = match replies {
+                // The whole message went out with the envelope: never send it again.
+                Err(failure) if last => return Err(outcome_unknown(failure.error).into()),
+                other => other?,
+            };
             let lists = match self.envelope_verdict(to, mail_reply, rcpt_replies) {
                 Ok(lists) => lists,
                 Err(e) => {
@@ -1077,11 +1116,16 @@ impl Session {
             while outstanding > window || (last && outstanding > 0) {
                 outstanding -= 1;
                 let is_final = last && outstanding == 0;
-                let reply = self.read_chunk_reply(transcript, budget, is_final)?;
+                let reply = self
+                    .read_chunk_reply(transcript, budget, is_final)
+                    .map_err(|e| if last { outcome_unknown(e) } else { e })?;
                 if !reply.is_positive() {
-                    // Later chunks are refused too: collect their replies, then start over.
+                    // Later chunks are refused too, LAST included (RFC 3030 §2): collect their
+                    // replies, then start over. The refusal stands if they never come.
                     for _ in 0..outstanding {
-                        self.read_chunk_reply(transcript, budget, false)?;
+                        if self.read_chunk_reply(transcript, budget, false).is_err() {
+                            break;
+                        }
                     }
                     self.reset_after_failure(transcript, budget);
                     return Err(message_refused(reply).into());
@@ -1160,7 +1204,7 @@ impl Session {
             format!("BDAT {}", chunk.len())
         };
         transcript.record(Direction::Sent, &command);
-        if !self.transcript_bodies {
+        if !self.settings.transcript_bodies {
             transcript.record(
                 Direction::Sent,
                 &format!("<message: {} bytes>", chunk.len()),
@@ -1179,7 +1223,7 @@ impl Session {
     ) -> Result<Reply> {
         if last {
             // The last chunk's reply waits for the server to take the message: the DATA timeout.
-            let deadline = (Instant::now() + self.timeouts.data_end).min(budget);
+            let deadline = (Instant::now() + self.settings.timeouts.data_end).min(budget);
             self.read_reply_until(
                 transcript,
                 deadline,
@@ -1209,17 +1253,19 @@ impl Session {
         }
         let size = body.size;
         self.write_data(&wire, transcript, budget)?;
-        if !self.transcript_bodies {
+        if !self.settings.transcript_bodies {
             transcript.record(Direction::Sent, &format!("<message: {size} bytes>"));
         }
         transcript.record(Direction::Sent, ".");
-        let deadline = (Instant::now() + self.timeouts.data_end).min(budget);
-        let reply = self.read_reply_until(
-            transcript,
-            deadline,
-            Step::Data,
-            "for the reply to the message",
-        )?;
+        let deadline = (Instant::now() + self.settings.timeouts.data_end).min(budget);
+        let reply = self
+            .read_reply_until(
+                transcript,
+                deadline,
+                Step::Data,
+                "for the reply to the message",
+            )
+            .map_err(outcome_unknown)?;
         if reply.is_positive() {
             return Ok((reply, size));
         }
@@ -1232,7 +1278,7 @@ impl Session {
         transcript: &mut Transcript,
         budget: Instant,
     ) -> Result<()> {
-        if self.transcript_bodies {
+        if self.settings.transcript_bodies {
             let text = String::from_utf8_lossy(wire);
             for line in text.split("\r\n").filter(|l| !l.is_empty() && *l != ".") {
                 transcript.record(Direction::Sent, line);
@@ -1351,7 +1397,7 @@ impl Session {
     /// QUIT politely, waiting briefly for the answer, and close.
     pub(crate) fn quit(&mut self, transcript: &mut Transcript) {
         if self.is_usable() {
-            let budget = Instant::now() + QUIT_WAIT.min(self.timeouts.command);
+            let budget = Instant::now() + QUIT_WAIT.min(self.settings.timeouts.command);
             let _ = self.command(
                 Command::Quit,
                 transcript,
@@ -1419,6 +1465,22 @@ fn message_refused(reply: Reply) -> Error {
         Kind::Data
     };
     reply_error(kind, "the server rejected the message", reply, Step::Data)
+}
+
+/// A failure once the end of the message went out (the final dot, or the chunk marked LAST):
+/// without the server's reply, nobody knows whether it took the message before the connection
+/// failed. Sending it again could deliver it twice, so it is not; the caller is told to check.
+fn outcome_unknown(mut error: Error) -> Error {
+    if error.reply().is_some() {
+        return error;
+    }
+    error.prefix_message(
+        "the server may or may not have accepted the message, which had been sent in full; it was not sent again",
+    );
+    error.set_hint(
+        "The whole message reached the server, but its answer was lost, so the message may have been delivered. Check the recipient's mailbox or the server's log before sending it again: sending it again blindly may deliver it twice.".to_string(),
+    );
+    error
 }
 
 fn retry_safe(error: Error) -> TxFailure {

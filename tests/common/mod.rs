@@ -23,8 +23,13 @@
 //! | IPv6 only / IPv4 and IPv6              | `--ipv6` / `--dual` (see [`ipv6_loopback_available`]) |
 //! | implicit TLS where STARTTLS expected   | `--mode tls` (silent until a ClientHello)        |
 //! | plaintext where implicit TLS expected  | `--mode plain` / `--mode starttls` ("220" at once) |
+//!
+//! [`scripted::ScriptedServer`] is an SMTP server played by the test itself, for CHUNKING and
+//! for failing after a whole message has arrived.
 
 #![allow(dead_code)] // each test binary uses a different part of this module
+
+pub mod scripted;
 
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
