@@ -208,8 +208,13 @@ impl Client {
     ) -> Result<Receipt> {
         let budget = Instant::now() + self.config.timeouts.send_total;
         let mut retried = false;
+        let mut source = Replayable::new(message);
         loop {
             let reused = self.drop_dead_session();
+            if !reused && !retried {
+                // Only a reused session is ever retried: nothing needs keeping.
+                source.stop_keeping();
+            }
             let (session, transcript) = match self.session() {
                 Ok(s) => s,
                 Err(e) => return Err(self.finish(e)),
@@ -217,7 +222,7 @@ impl Client {
             let outgoing = Outgoing {
                 from: envelope.from(),
                 to: envelope.to(),
-                body: &mut *message,
+                body: &mut source,
                 size,
                 eight_bit,
                 utf8_headers,
@@ -239,7 +244,7 @@ impl Client {
                 }
                 Err(failure) => {
                     self.drop_unusable_session();
-                    if reused && failure.retry_safe && !retried {
+                    if reused && failure.retry_safe && !retried && source.rewind() {
                         retried = true;
                         self.session = None;
                         self.transcript.record(
@@ -396,6 +401,67 @@ impl Client {
     /// The redacted transcript of this client's recent sessions.
     pub fn transcript(&self) -> String {
         self.transcript.text()
+    }
+}
+
+/// The caller's message, with what was read of it kept while a retry may still need it: the
+/// first BDAT chunk goes out together with the envelope, so a reused connection found dead (or
+/// answering 421 to MAIL) has already consumed up to a chunk of a reader that cannot be read
+/// again. A message that outgrew [`Replayable::KEEP`] is not retried.
+struct Replayable<'a> {
+    inner: &'a mut dyn Read,
+    kept: Vec<u8>,
+    /// While replaying: how much of `kept` was given out again.
+    replayed: usize,
+    keeping: bool,
+    overflowed: bool,
+}
+
+impl<'a> Replayable<'a> {
+    /// More than one BDAT chunk (1 MiB) and the read that completes it.
+    const KEEP: usize = 2 * 1024 * 1024;
+
+    fn new(inner: &'a mut dyn Read) -> Replayable<'a> {
+        Replayable {
+            inner,
+            kept: Vec::new(),
+            replayed: 0,
+            keeping: true,
+            overflowed: false,
+        }
+    }
+
+    fn stop_keeping(&mut self) {
+        self.keeping = false;
+        self.overflowed = true;
+        self.kept = Vec::new();
+    }
+
+    /// Start again from the first byte; false when that is no longer possible.
+    fn rewind(&mut self) -> bool {
+        self.replayed = 0;
+        !self.overflowed
+    }
+}
+
+impl Read for Replayable<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.replayed < self.kept.len() {
+            let n = buf.len().min(self.kept.len() - self.replayed);
+            buf[..n].copy_from_slice(&self.kept[self.replayed..self.replayed + n]);
+            self.replayed += n;
+            return Ok(n);
+        }
+        let n = self.inner.read(buf)?;
+        if self.keeping {
+            if self.kept.len() + n > Self::KEEP {
+                self.stop_keeping();
+            } else {
+                self.kept.extend_from_slice(&buf[..n]);
+                self.replayed = self.kept.len();
+            }
+        }
+        Ok(n)
     }
 }
 
@@ -575,6 +641,31 @@ impl Drop for Client {
 mod tests {
     use super::*;
     use crate::error::Kind;
+
+    #[test]
+    fn a_replayable_message_starts_again_only_while_all_of_it_was_kept() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
+        let mut inner = &data[..];
+        let mut source = Replayable::new(&mut inner);
+        let mut first = vec![0; 100_000];
+        source.read_exact(&mut first).unwrap();
+        assert!(source.rewind());
+        let mut all = Vec::new();
+        source.read_to_end(&mut all).unwrap();
+        assert_eq!(all, data, "the kept part, then the rest");
+
+        let big = vec![7u8; Replayable::KEEP + 1];
+        let mut inner = &big[..];
+        let mut source = Replayable::new(&mut inner);
+        std::io::copy(&mut source, &mut std::io::sink()).unwrap();
+        assert!(!source.rewind(), "more than KEEP was read: no retry");
+
+        let mut inner = &data[..];
+        let mut source = Replayable::new(&mut inner);
+        source.stop_keeping();
+        source.read_exact(&mut first).unwrap();
+        assert!(!source.rewind());
+    }
 
     #[test]
     fn the_automatic_ports_error_hint_names_the_ehlo_name_in_use() {

@@ -162,3 +162,29 @@ fn a_one_flight_bdat_whose_replies_never_come_is_not_sent_again() {
     assert_eq!(error.kind(), Kind::Timeout, "{error}");
     assert_reported_not_resent(&server, &error, &transcript);
 }
+
+/// The one safe retry after the end went out: the server answered 421 to MAIL, so no
+/// transaction was opened and the LAST chunk belonged to none. The message goes out again on a
+/// fresh connection and arrives once.
+#[test]
+fn a_one_flight_bdat_refused_with_421_at_mail_is_sent_again_once() {
+    let server = ScriptedServer::start(Script {
+        pipelining: true,
+        chunking: true,
+        fail: Some((2, Failure::Closing)),
+    });
+    let to = Envelope::new("a@example.org", vec!["b@example.net".into()]).unwrap();
+    let mut client = Client::new(config(&server)).unwrap();
+    client.send_bytes(&to, &message(FIRST, 100)).unwrap();
+    let receipt = client
+        .send_bytes(&to, &message(SECOND, 100))
+        .unwrap_or_else(|e| panic!("{e}\n{}", client.transcript()));
+    assert_eq!(receipt.reply.code(), 250);
+    assert_eq!(server.count(SECOND), 1, "{}", client.transcript());
+    assert_eq!(server.connections(), 2);
+    assert!(
+        client.transcript().contains("421 4.3.2"),
+        "{}",
+        client.transcript()
+    );
+}

@@ -1067,8 +1067,12 @@ impl Session {
                 },
             );
             let (mail_reply, rcpt_replies, chunk_reply) = match replies {
-                // The whole message went out with the envelope: never send it again.
-                Err(failure) if last => return Err(outcome_unknown(failure.error).into()),
+                // The whole message went out with the envelope: without the server's answer,
+                // never send it again. An answer that did arrive decides as usual: a 421 to
+                // MAIL opened no transaction, so that stays safe to retry.
+                Err(failure) if last && failure.error.reply().is_none() => {
+                    return Err(outcome_unknown(failure.error).into());
+                }
                 other => other?,
             };
             let lists = match self.envelope_verdict(to, mail_reply, rcpt_replies) {

@@ -9,7 +9,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,6 +23,10 @@ pub enum Failure {
     HangUp,
     /// Keep the connection open and never reply again, until the client hangs up.
     Silence,
+    /// Answer the MAIL of that message's transaction (the first time only) with 421, read the
+    /// rest of its pipelined group, send the replies and close: no transaction was opened, so
+    /// the message was not taken.
+    Closing,
 }
 
 /// How the server behaves.
@@ -31,7 +35,7 @@ pub struct Script {
     pub pipelining: bool,
     pub chunking: bool,
     /// `(n, failure)`: after the n-th message in all (counting from 1, across connections) has
-    /// arrived, fail this way instead of replying.
+    /// arrived, fail this way instead of replying ([`Failure::Closing`]: at its MAIL).
     pub fail: Option<(usize, Failure)>,
 }
 
@@ -45,9 +49,11 @@ impl ScriptedServer {
     pub fn start(script: Script) -> ScriptedServer {
         let messages: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
         let received = messages.clone();
+        let closed_once = Arc::new(AtomicBool::new(false));
         let accept = AcceptLoop::spawn(move |stream| {
             let received = received.clone();
-            std::thread::spawn(move || serve(stream, script, &received));
+            let closed_once = closed_once.clone();
+            std::thread::spawn(move || serve(stream, script, &received, &closed_once));
         });
         ScriptedServer { accept, messages }
     }
@@ -79,7 +85,12 @@ impl ScriptedServer {
     }
 }
 
-fn serve(stream: TcpStream, script: Script, received: &Mutex<Vec<Vec<u8>>>) {
+fn serve(
+    stream: TcpStream,
+    script: Script,
+    received: &Mutex<Vec<Vec<u8>>>,
+    closed_once: &AtomicBool,
+) {
     // A client that vanished, or a test that ended: this connection has nothing left to do.
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     let Ok(mut writer) = stream.try_clone() else {
@@ -88,6 +99,7 @@ fn serve(stream: TcpStream, script: Script, received: &Mutex<Vec<Vec<u8>>>) {
     let mut reader = BufReader::new(stream);
     let mut replies = String::from("220 scripted.test ESMTP\r\n");
     let mut chunks = Vec::new();
+    let mut closing = false;
     loop {
         // Answer only when no command waits to be read: pipelined replies go out together.
         if reader.buffer().is_empty() && !replies.is_empty() {
@@ -113,6 +125,35 @@ fn serve(stream: TcpStream, script: Script, received: &Mutex<Vec<Vec<u8>>>) {
                     replies.push_str("250-CHUNKING\r\n");
                 }
                 replies.push_str("250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n");
+                None
+            }
+            "MAIL"
+                if script.fail.is_some_and(|(at, failure)| {
+                    failure == Failure::Closing
+                        && at == received.lock().unwrap_or_else(|e| e.into_inner()).len() + 1
+                }) && !closed_once.swap(true, Ordering::SeqCst) =>
+            {
+                replies.push_str("421 4.3.2 closing, try again\r\n");
+                closing = true;
+                None
+            }
+            "RCPT" | "BDAT" | "DATA" if closing => {
+                if verb == "BDAT" {
+                    let size: usize = upper
+                        .split(' ')
+                        .nth(1)
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or(0);
+                    let mut chunk = vec![0u8; size];
+                    if reader.read_exact(&mut chunk).is_err() {
+                        return;
+                    }
+                }
+                replies.push_str("503 5.5.1 no transaction\r\n");
+                if reader.buffer().is_empty() {
+                    let _ = writer.write_all(replies.as_bytes());
+                    return;
+                }
                 None
             }
             "HELO" | "MAIL" | "RSET" | "NOOP" => {
