@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::config::{Config, PORT_AUTO, Security};
-use crate::diagnose::explain;
+use crate::error::hint;
 use crate::error::{Error, RejectedRecipient, Result};
 use crate::message::Message;
 use crate::smtp::reply::Reply;
@@ -342,13 +342,13 @@ impl Client {
     /// Attach the hint and this operation's transcript to an error on its way out.
     fn finish(&self, mut error: Error) -> Error {
         if error.hint().is_empty() {
-            let context = explain::Context {
+            let context = hint::Context {
                 host: &self.config.host,
                 port: self.port(),
                 security: self.security(),
                 helo_name: &self.helo_name,
             };
-            let hint = explain::hint(&error, &context);
+            let hint = hint::hint(&error, &context);
             error.set_hint(hint);
         }
         error.set_transcript(self.transcript.since_mark());
@@ -617,9 +617,9 @@ fn no_port_worked(
                 .join(", ")
         )
     } else {
-        explain::hint(
+        hint::hint(
             &error,
-            &explain::Context {
+            &hint::Context {
                 host: &config.host,
                 port,
                 security,

@@ -15,6 +15,7 @@ pub mod ffi;
 pub mod message;
 pub mod pool;
 pub mod smtp;
+pub mod time;
 pub mod tls;
 pub mod transcript;
 

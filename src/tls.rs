@@ -528,9 +528,11 @@ fn alert_name(alert: rustls::AlertDescription) -> String {
 
 /// "2024-03-01 12:00:00 UTC".
 fn format_time(time: UnixTime) -> String {
-    let (year, month, day, hour, minute, second) =
-        crate::message::header::civil(time.as_secs() as i64);
-    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02} UTC")
+    let t = crate::time::CivilTime::from_unix(time.as_secs() as i64);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    )
 }
 
 /// What was negotiated on `conn` (after its handshake).

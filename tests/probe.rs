@@ -59,6 +59,15 @@ fn auth_server(mode: &str, extra: &[&str]) -> TestServer {
     TestServer::start(&args)
 }
 
+/// The stable name a kind has in the report's JSON.
+fn kind_name(kind: Kind) -> String {
+    serde_json::to_value(kind)
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 #[test]
 fn healthy_servers_on_each_kind_of_port() {
     let submission = auth_server("starttls", &[]);
@@ -167,11 +176,17 @@ fn unreachable_ports_refused_filtered_silent_dropped_not_smtp() {
     let first = |port: u16| report.port(port).unwrap().attempts[0].clone();
     assert_eq!(first(refused).tcp.status, TcpStatus::Refused);
     assert_eq!(codes(&report, refused), ["port_refused"]);
-    assert_eq!(first(refused).failure.unwrap().kind, "connect_refused");
+    assert_eq!(
+        kind_name(first(refused).failure.unwrap().kind),
+        "connect_refused"
+    );
 
     let filtered_attempt = first(filtered.port);
     assert_eq!(filtered_attempt.tcp.status, TcpStatus::Timeout);
-    assert_eq!(filtered_attempt.failure.unwrap().kind, "connect_timeout");
+    assert_eq!(
+        kind_name(filtered_attempt.failure.unwrap().kind),
+        "connect_timeout"
+    );
     assert!(codes(&report, filtered.port).contains(&"port_filtered"));
 
     assert_eq!(first(silent_port).speaks, Some(Speaks::Silent));
@@ -287,7 +302,7 @@ fn certificate_problems_match_what_a_send_says() {
             codes(&report, server.port)
         );
         let failure = attempt.failure.clone().unwrap();
-        assert_eq!(failure.kind, kind, "{flag}");
+        assert_eq!(kind_name(failure.kind), kind, "{flag}");
 
         // A send to the same server fails with the same kind, words and hint.
         let mut send_config = config.clone();
@@ -359,7 +374,10 @@ fn auth_offered_only_before_tls_and_auth_failure() {
         535
     );
     assert!(codes(&report, good.port).contains(&"auth_failed"));
-    assert_eq!(failed.failure.as_ref().unwrap().kind, "auth_failed");
+    assert_eq!(
+        kind_name(failed.failure.as_ref().unwrap().kind),
+        "auth_failed"
+    );
     assert!(report.recommendation.is_none());
 }
 

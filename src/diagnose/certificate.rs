@@ -28,6 +28,7 @@ use rustls::{
 use crate::config::TlsOptions;
 use crate::error::{Error, Kind, Result};
 use crate::smtp::reply::printable;
+use crate::time::CivilTime;
 
 /// What the verifier concluded about the server's certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -879,47 +880,22 @@ fn parse_time(time: Tlv<'_>) -> Option<i64> {
     if rest[10] != b'Z' {
         return None;
     }
-    let month = digits(&rest[0..2])?;
-    let day = digits(&rest[2..4])?;
-    let hour = digits(&rest[4..6])?;
-    let minute = digits(&rest[6..8])?;
-    let second = digits(&rest[8..10])?;
-    if !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 59
-    {
-        return None;
+    let two = |at: usize| digits(&rest[at..at + 2]).and_then(|n| u32::try_from(n).ok());
+    CivilTime {
+        year,
+        month: two(0)?,
+        day: two(2)?,
+        hour: two(4)?,
+        minute: two(6)?,
+        second: two(8)?,
     }
-    Some(days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second)
+    .to_unix()
 }
 
 fn digits(text: &[u8]) -> Option<i64> {
     text.iter().try_fold(0i64, |n, &b| {
         b.is_ascii_digit().then(|| n * 10 + i64::from(b - b'0'))
     })
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
-//! Diagnostics: turning failures into plain words and next steps.
+//! The connection check: probing a server's ports and judging what was found.
 
 pub mod certificate;
-pub mod explain;
+mod findings;
 pub mod probe;
 pub mod report;

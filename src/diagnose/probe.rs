@@ -16,8 +16,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::{Config, Security};
 use crate::diagnose::certificate::{CertificateInfo, RecordingTls};
-use crate::diagnose::explain;
+use crate::diagnose::findings::{port_findings, port_report, recommend, summary};
 use crate::diagnose::report::*;
+use crate::error::hint;
 use crate::error::{Error, Kind, Result};
 use crate::smtp::session::Session;
 use crate::smtp::stream::Stream;
@@ -173,7 +174,7 @@ pub fn probe(config: &Config, options: &ProbeOptions) -> Result<Report> {
     let mut report = Report {
         schema: SCHEMA,
         host: config.host.clone(),
-        started: rfc3339(unix_seconds(started_at)),
+        started: rfc3339(crate::time::unix_seconds(started_at)),
         elapsed_ms: started.elapsed().as_millis() as u64,
         dns,
         ports,
@@ -183,12 +184,6 @@ pub fn probe(config: &Config, options: &ProbeOptions) -> Result<Report> {
     };
     report.summary = summary(&report);
     Ok(report)
-}
-
-fn unix_seconds(time: SystemTime) -> i64 {
-    time.duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 fn ms(since: Instant) -> u64 {
@@ -679,7 +674,7 @@ impl PortJob {
     /// The error as a send would report it: its words and the same hint.
     fn failure(&self, error: &Error, security: Security) -> Failure {
         Failure {
-            kind: kind_name(error.kind()),
+            kind: error.kind(),
             message: error.message(),
             hint: hint_for(error, &self.config, self.port, security),
             reply: error.reply().map(Into::into),
@@ -707,32 +702,16 @@ fn step_from_reply(reply: &crate::smtp::reply::Reply) -> StepResult {
 }
 
 /// `config.helo_name` is set by [`probe`], so no host name lookup happens here.
-fn hint_for(error: &Error, config: &Config, port: u16, security: Security) -> String {
-    explain::hint(
+pub(super) fn hint_for(error: &Error, config: &Config, port: u16, security: Security) -> String {
+    hint::hint(
         error,
-        &explain::Context {
+        &hint::Context {
             host: &config.host,
             port,
             security,
             helo_name: config.helo_name.as_deref().unwrap_or_default(),
         },
     )
-}
-
-/// `ConnectTimeout` → `connect_timeout`.
-pub(crate) fn kind_name(kind: Kind) -> String {
-    let mut out = String::new();
-    for (i, c) in format!("{kind:?}").chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 fn certificate(info: &CertificateInfo) -> Certificate {
@@ -799,469 +778,13 @@ fn printable(bytes: &[u8]) -> String {
     text.trim().to_string()
 }
 
-fn works(attempt: &Attempt, config: &Config, options: &ProbeOptions) -> bool {
-    let trusted = attempt
-        .tls
-        .as_ref()
-        .is_some_and(|t| t.verification == "trusted");
-    let greeted = attempt
-        .greeting
-        .as_ref()
-        .is_some_and(|g| g.reply.code == 220);
-    let authenticated = !(options.try_auth && config.credentials.is_some())
-        || attempt
-            .auth
-            .as_ref()
-            .is_some_and(|a| a.outcome == Outcome::Ok);
-    let envelope_ok = options.envelope.is_none()
-        || attempt
-            .rcpt_to
-            .as_ref()
-            .is_some_and(|r| r.outcome == Outcome::Ok);
-    attempt.tcp.status == TcpStatus::Open
-        && greeted
-        && trusted
-        && attempt.failure.is_none()
-        && authenticated
-        && envelope_ok
-}
-
-fn port_report(
-    port: u16,
-    role: Role,
-    attempts: Vec<Attempt>,
-    config: &Config,
-    options: &ProbeOptions,
-) -> PortReport {
-    let working = attempts.iter().find(|a| works(a, config, options));
-    let reachable = attempts
-        .iter()
-        .any(|a| matches!(a.speaks, Some(Speaks::PlaintextSmtp | Speaks::ImplicitTls)));
-    let verdict = if working.is_some() {
-        PortVerdict::Works
-    } else if reachable {
-        PortVerdict::Broken
-    } else {
-        PortVerdict::Unreachable
-    };
-    let use_security = working.map(|a| {
-        if a.speaks == Some(Speaks::ImplicitTls) {
-            "tls"
-        } else {
-            "starttls"
-        }
-    });
-    let summary = port_summary(&attempts, working, config, options);
-    PortReport {
-        port,
-        role,
-        expected: role.expected_security().as_str(),
-        verdict,
-        use_security,
-        summary,
-        attempts,
-    }
-}
-
-/// The most informative attempt of a port: one that works, else one that got furthest.
-fn best(attempts: &[Attempt]) -> Option<&Attempt> {
-    attempts.iter().max_by_key(|a| {
-        (
-            a.failure.is_none(),
-            a.tls.is_some(),
-            a.greeting.is_some(),
-            a.speaks.is_some(),
-            a.tcp.status == TcpStatus::Open,
-        )
-    })
-}
-
-fn port_summary(
-    attempts: &[Attempt],
-    working: Option<&Attempt>,
-    config: &Config,
-    options: &ProbeOptions,
-) -> String {
-    if let Some(a) = working {
-        let mode = if a.speaks == Some(Speaks::ImplicitTls) {
-            "implicit TLS"
-        } else {
-            "STARTTLS"
-        };
-        let mut text = format!("works with {mode} and a valid certificate");
-        if let Some(tls) = &a.tls {
-            text += &format!(" ({})", tls.version);
-        }
-        if options.try_auth && config.credentials.is_some() {
-            text += "; the credentials were accepted";
-        } else if let Some(caps) = &a.capabilities_after_tls {
-            if !caps.auth.is_empty() {
-                text += &format!("; AUTH {}", caps.auth.join(" "));
-            }
-        }
-        return text;
-    }
-    let Some(a) = best(attempts) else {
-        return "not checked".into();
-    };
-    match (a.tcp.status, a.speaks) {
-        (TcpStatus::Timeout, _) => "connection timed out: filtered by a firewall".into(),
-        (TcpStatus::Refused, _) => "connection refused: nothing listens there".into(),
-        (TcpStatus::Unreachable, _) => "unreachable".into(),
-        (TcpStatus::Open, Some(Speaks::Closed)) => {
-            "closes the connection without a greeting".into()
-        }
-        (TcpStatus::Open, Some(Speaks::Silent)) => "accepts connections but says nothing".into(),
-        (TcpStatus::Open, Some(Speaks::NotSmtp)) => "does not speak SMTP".into(),
-        _ => a
-            .failure
-            .as_ref()
-            .map(|f| f.message.clone())
-            .unwrap_or_else(|| "does not work".into()),
-    }
-}
-
-fn port_findings(port: &PortReport, config: &Config, options: &ProbeOptions) -> Vec<Finding> {
-    let mut out: Vec<Finding> = Vec::new();
-    let mut add = |code: &'static str, severity: Severity, message: String, hint: String| {
-        if !out.iter().any(|f| f.code == code) {
-            out.push(Finding {
-                code,
-                severity,
-                port: Some(port.port),
-                message,
-                hint,
-            });
-        }
-    };
-    let p = port.port;
-    let expected = port.role.expected_security();
-    let host = &config.host;
-    let failure_hint = |a: &Attempt| {
-        a.failure
-            .as_ref()
-            .map(|f| f.hint.clone())
-            .unwrap_or_default()
-    };
-    if port.role == Role::Relay && port.verdict == PortVerdict::Works && !options.allow_relay {
-        add(
-            "relay_port",
-            Severity::Info,
-            format!("port {p} works, but it is meant for server-to-server relay"),
-            "Applications should submit on 587 (STARTTLS) or 465 (implicit TLS); many providers refuse or throttle submission on 25.".into(),
-        );
-    }
-    for a in &port.attempts {
-        match a.tcp.status {
-            TcpStatus::Timeout => add(
-                "port_filtered",
-                if port.role == Role::Relay {
-                    Severity::Info
-                } else {
-                    Severity::Error
-                },
-                format!("{host} port {p} did not answer: outbound connections to it look filtered"),
-                failure_hint(a),
-            ),
-            TcpStatus::Refused => add(
-                "port_refused",
-                Severity::Error,
-                format!("{host} port {p} refused the connection: nothing listens there"),
-                failure_hint(a),
-            ),
-            _ => {}
-        }
-        match a.speaks {
-            Some(Speaks::ImplicitTls) if expected == Security::StartTls => {
-                let error = Error::new(
-                    Kind::TlsOnPlaintextPort,
-                    format!("port {p} speaks implicit TLS, where STARTTLS is usual"),
-                );
-                add(
-                    "tls_on_starttls_port",
-                    Severity::Warning,
-                    error.message(),
-                    hint_for(&error, config, p, Security::StartTls),
-                );
-            }
-            Some(Speaks::PlaintextSmtp) if expected == Security::Tls => {
-                let error = Error::new(
-                    Kind::PlaintextOnTlsPort,
-                    format!("port {p} speaks plaintext SMTP, where implicit TLS is usual"),
-                );
-                add(
-                    "plaintext_on_tls_port",
-                    Severity::Warning,
-                    error.message(),
-                    hint_for(&error, config, p, Security::Tls),
-                );
-            }
-            Some(Speaks::Closed) => add(
-                "closed_without_greeting",
-                Severity::Error,
-                format!("port {p} accepts connections and closes them without a greeting"),
-                "The server refuses this client (an IP block list or a connection limit), or something in between cuts the connection. Try another port, or ask the provider whether your address is blocked.".into(),
-            ),
-            Some(Speaks::Silent) => add(
-                "silent",
-                Severity::Error,
-                format!("port {p} accepts connections but never speaks, not even TLS"),
-                failure_hint(a),
-            ),
-            Some(Speaks::NotSmtp) => add(
-                "not_smtp",
-                Severity::Error,
-                format!(
-                    "port {p} answers with something that is not SMTP: {:?}",
-                    a.banner.as_deref().unwrap_or("")
-                ),
-                "Another service listens on this port; check the port number.".into(),
-            ),
-            _ => {}
-        }
-        if let Some(starttls) = &a.starttls {
-            match starttls.outcome {
-                Outcome::NotOffered => {
-                    let error = Error::new(
-                        Kind::StartTlsUnavailable,
-                        format!(
-                            "port {p} does not offer STARTTLS: mail and passwords would travel unencrypted"
-                        ),
-                    );
-                    add(
-                        "starttls_missing",
-                        Severity::Error,
-                        error.message(),
-                        hint_for(&error, config, p, Security::StartTls),
-                    );
-                }
-                Outcome::Failed => add(
-                    "starttls_failed",
-                    Severity::Error,
-                    format!(
-                        "STARTTLS on port {p} failed: {}",
-                        starttls.detail.as_deref().unwrap_or("")
-                    ),
-                    failure_hint(a),
-                ),
-                _ => {}
-            }
-        }
-        if let Some(tls) = &a.tls {
-            let code = match tls.verification {
-                "expired" => Some("certificate_expired"),
-                "not_yet_valid" => Some("certificate_not_yet_valid"),
-                "name_mismatch" => Some("certificate_name_mismatch"),
-                "self_signed" => Some("certificate_self_signed"),
-                "untrusted_issuer" | "revoked" | "other" => Some("certificate_untrusted"),
-                _ => None,
-            };
-            // The attempt's failure is the send's own error for this certificate.
-            let failure = a
-                .failure
-                .as_ref()
-                .filter(|f| f.kind.starts_with("certificate"));
-            if let (Some(code), Some(failure)) = (code, failure) {
-                add(
-                    code,
-                    Severity::Error,
-                    format!("port {p}: {}", failure.message),
-                    failure.hint.clone(),
-                );
-            }
-        }
-        let auth_before = a
-            .capabilities_before_tls
-            .as_ref()
-            .is_some_and(|c| !c.auth.is_empty());
-        let auth_after = a
-            .capabilities_after_tls
-            .as_ref()
-            .is_some_and(|c| !c.auth.is_empty());
-        if auth_before && !auth_after {
-            add(
-                "auth_only_before_tls",
-                Severity::Error,
-                format!("port {p} offers AUTH only before TLS, where passwords would travel in the clear"),
-                "The server is misconfigured: it should offer AUTH after STARTTLS, not before. mailport never sends credentials unencrypted; use another port (465) or ask the provider to fix the server.".into(),
-            );
-        } else if a.capabilities_after_tls.is_some()
-            && !auth_after
-            && config.credentials.is_some()
-            && options.try_auth
-        {
-            add(
-                "auth_not_offered",
-                Severity::Error,
-                format!("port {p} offers no AUTH, so the credentials cannot be used"),
-                "This port may be for relay only; use the provider's submission port (587 or 465)."
-                    .into(),
-            );
-        }
-        if let Some(auth) = &a.auth {
-            if auth.outcome == Outcome::Failed {
-                add(
-                    "auth_failed",
-                    Severity::Error,
-                    format!(
-                        "port {p}: the server refused the credentials{}",
-                        auth.reply
-                            .as_ref()
-                            .map(|r| format!(" ({} {})", r.code, r.text))
-                            .unwrap_or_default()
-                    ),
-                    failure_hint(a),
-                );
-            }
-        }
-        if let Some(g) = &a.greeting {
-            if !g.matches_host {
-                add(
-                    "greeting_names_other_domain",
-                    Severity::Warning,
-                    format!(
-                        "port {p} greets as {:?}, not as {host}: something between you and the server may be intercepting mail traffic",
-                        g.announced_host.as_deref().unwrap_or("")
-                    ),
-                    "Hosting providers and some networks redirect outbound SMTP to their own servers. If the certificate does not match either, that is what happens; use a port they do not intercept (465 or 2525) or ask them.".into(),
-                );
-            }
-        }
-        if let Some(mail) = &a.mail_from {
-            if mail.outcome == Outcome::Failed {
-                add(
-                    "sender_refused",
-                    Severity::Error,
-                    format!(
-                        "port {p}: the sender was refused ({})",
-                        mail.reply
-                            .as_ref()
-                            .map(|r| r.text.clone())
-                            .unwrap_or_default()
-                    ),
-                    "Use a From address the account may send as.".into(),
-                );
-            }
-        }
-        if let Some(rcpt) = &a.rcpt_to {
-            if rcpt.outcome == Outcome::Failed {
-                add(
-                    "recipient_refused",
-                    Severity::Error,
-                    format!(
-                        "port {p}: the recipient was refused ({})",
-                        rcpt.reply
-                            .as_ref()
-                            .map(|r| r.text.clone())
-                            .unwrap_or_default()
-                    ),
-                    "Check the recipient address; some servers only relay for authenticated users."
-                        .into(),
-                );
-            }
-        }
-    }
-    out
-}
-
-fn recommend(ports: &[PortReport], options: &ProbeOptions) -> Option<Recommendation> {
-    let chosen = ports.iter().find(|p| {
-        p.verdict == PortVerdict::Works && (p.role != Role::Relay || options.allow_relay)
-    })?;
-    let mut reasons: Vec<String> = Vec::new();
-    for p in ports.iter().take_while(|p| p.port != chosen.port) {
-        let why = match p.attempts.iter().map(|a| a.tcp.status).next() {
-            Some(TcpStatus::Timeout) => format!(
-                "{} timed out: outbound {} looks filtered by your host or network",
-                p.port,
-                if p.role == Role::Relay {
-                    "relay"
-                } else {
-                    "submission"
-                }
-            ),
-            _ => format!("{} {}", p.port, p.summary),
-        };
-        reasons.push(why);
-    }
-    let use_security = chosen.use_security.unwrap_or("starttls");
-    let mode = if use_security == "tls" {
-        "implicit TLS"
-    } else {
-        "STARTTLS"
-    };
-    let auth = if chosen.summary.contains("credentials were accepted") {
-        ", and the credentials were accepted"
-    } else {
-        ""
-    };
-    reasons.push(format!(
-        "{} works with {mode} and a valid certificate{auth}; use {}",
-        chosen.port, chosen.port
-    ));
-    Some(Recommendation {
-        port: chosen.port,
-        security: use_security,
-        reason: reasons.join("; "),
-    })
-}
-
-fn summary(report: &Report) -> String {
-    let mut text = String::new();
-    let ports: Vec<String> = report.ports.iter().map(|p| p.port.to_string()).collect();
-    if let Some(error) = &report.dns.error {
-        return format!(
-            "{error}. Nothing could be checked: check the server name for typos, and this machine's DNS."
-        );
-    }
-    text += &format!(
-        "Checked {} ({}) on ports {} in {:.1} s.\n",
-        report.host,
-        report.dns.addresses.join(", "),
-        ports.join(", "),
-        report.elapsed_ms as f64 / 1000.0
-    );
-    for p in &report.ports {
-        text += &format!("- {}: {}\n", p.port, p.summary);
-    }
-    for f in report.findings.iter().filter(|f| {
-        f.severity >= Severity::Warning && !matches!(f.code, "port_filtered" | "port_refused")
-    }) {
-        text += &format!("- {}\n", f.message);
-    }
-    match &report.recommendation {
-        Some(r) => text += &format!("Recommendation: {}.", r.reason),
-        None => {
-            let relay_only = report
-                .ports
-                .iter()
-                .any(|p| p.role == Role::Relay && p.verdict == PortVerdict::Works);
-            if relay_only {
-                text += "No submission port works; only port 25 does, which is meant for server-to-server relay. If your provider accepts submission there, allow relay explicitly; otherwise ask your host to open 587 or 465.";
-            } else {
-                text += "No port works. ";
-                let all_filtered = report.ports.iter().all(|p| {
-                    p.attempts
-                        .iter()
-                        .all(|a| a.tcp.status == TcpStatus::Timeout)
-                });
-                if all_filtered {
-                    text += "Every port timed out: this machine's outbound mail traffic is filtered. Ask your host to allow outbound 587 or 465, or use your provider's HTTP API.";
-                } else {
-                    text += "See the findings above for what to fix.";
-                }
-            }
-        }
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn kind_names() {
+        let kind_name = |kind: Kind| serde_json::to_value(kind).unwrap();
         assert_eq!(kind_name(Kind::ConnectTimeout), "connect_timeout");
         assert_eq!(kind_name(Kind::Dns), "dns");
         assert_eq!(kind_name(Kind::TlsOnPlaintextPort), "tls_on_plaintext_port");

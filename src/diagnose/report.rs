@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use crate::config::Security;
+use crate::error::Kind;
 
 /// Version of the JSON document; bumped when a field changes meaning or disappears (adding a
 /// field does not bump it).
@@ -192,8 +193,8 @@ pub struct StepResult {
 /// The error a send through this port would raise: the same kind, words and hint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Failure {
-    /// Stable snake_case name of the error kind (`connect_timeout`, `certificate_expired`, …).
-    pub kind: String,
+    /// Serialized as its stable snake_case name (`connect_timeout`, `certificate_expired`, …).
+    pub kind: Kind,
     pub message: String,
     pub hint: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -353,8 +354,7 @@ impl Report {
 
 /// Unix seconds as RFC 3339 in UTC (`2026-11-30T06:12:44Z`).
 pub(crate) fn rfc3339(unix: i64) -> String {
-    let (year, month, day, hour, minute, second) = crate::message::header::civil(unix);
-    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
+    crate::time::CivilTime::from_unix(unix).rfc3339()
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::address::{Mailbox, parse_mailbox_list};
-use crate::diagnose::explain::ADDRESS_HINT;
+use crate::error::hint::ADDRESS_HINT;
 use crate::error::{Error, InvalidAddress, Kind, Result};
 use crate::message::{content_type, header};
 

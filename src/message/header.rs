@@ -14,6 +14,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use crate::error::{Error, Result};
+use crate::time::CivilTime;
 
 /// Longest header field name accepted: a name must leave room for ": " and a value on a
 /// 78-octet line.
@@ -300,16 +301,8 @@ pub fn with_params(name: &str, value: &str, params: &[(&str, &str)]) -> String {
 /// RFC 5322 date-time in the local time zone, e.g. `Mon, 30 Nov 2026 05:35:58 +0100`; UTC
 /// (`+0000`) when the local time cannot be determined.
 pub fn date(time: std::time::SystemTime) -> String {
-    let secs = match time.duration_since(std::time::UNIX_EPOCH) {
-        Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
-        Err(before) => {
-            // Whole seconds, rounded down, so a time just before the epoch stays in 1969.
-            let d = before.duration();
-            let whole = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
-            -whole - i64::from(d.subsec_nanos() > 0)
-        }
-    };
-    local_date(secs).unwrap_or_else(|| utc_date(secs))
+    let secs = crate::time::unix_seconds(time);
+    local_date(secs).unwrap_or_else(|| CivilTime::from_unix(secs).rfc5322(0))
 }
 
 #[cfg(unix)]
@@ -332,87 +325,20 @@ fn local_date(secs: i64) -> Option<String> {
     if offset.abs() >= 24 * 3600 {
         return None;
     }
-    Some(format_date(DateParts {
-        weekday: usize::try_from(tm.tm_wday).ok()?,
-        day: i64::from(tm.tm_mday),
-        month: usize::try_from(tm.tm_mon).ok()?,
+    let local = CivilTime {
         year: i64::from(tm.tm_year) + 1900,
-        hour: i64::from(tm.tm_hour),
-        minute: i64::from(tm.tm_min),
-        second: i64::from(tm.tm_sec),
-        offset_minutes: offset.div_euclid(60),
-    }))
+        month: u32::try_from(tm.tm_mon + 1).ok()?,
+        day: u32::try_from(tm.tm_mday).ok()?,
+        hour: u32::try_from(tm.tm_hour).ok()?,
+        minute: u32::try_from(tm.tm_min).ok()?,
+        second: u32::try_from(tm.tm_sec).ok()?,
+    };
+    Some(local.rfc5322(offset.div_euclid(60)))
 }
 
 #[cfg(not(unix))]
 fn local_date(_secs: i64) -> Option<String> {
     None
-}
-
-fn utc_date(secs: i64) -> String {
-    let (year, month, day, hour, minute, second) = civil(secs);
-    format_date(DateParts {
-        // 1970-01-01 was a Thursday.
-        weekday: usize::try_from((secs.div_euclid(86_400) + 4).rem_euclid(7)).unwrap_or(0),
-        day,
-        month: usize::try_from(month - 1).unwrap_or(0),
-        year,
-        hour,
-        minute,
-        second,
-        offset_minutes: 0,
-    })
-}
-
-/// Unix seconds as (year, month 1..=12, day, hour, minute, second) in UTC, in the proleptic
-/// Gregorian calendar (Howard Hinnant's `civil_from_days`). The one date conversion of the crate
-/// and of the `mailport` command: Date headers, certificate dates, report times, file names.
-pub fn civil(unix: i64) -> (i64, i64, i64, i64, i64, i64) {
-    let (days, secs) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day, secs / 3_600, secs % 3_600 / 60, secs % 60)
-}
-
-struct DateParts {
-    /// 0 = Sunday.
-    weekday: usize,
-    day: i64,
-    /// 0 = January.
-    month: usize,
-    year: i64,
-    hour: i64,
-    minute: i64,
-    second: i64,
-    offset_minutes: i64,
-}
-
-fn format_date(p: DateParts) -> String {
-    const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let sign = if p.offset_minutes < 0 { '-' } else { '+' };
-    let offset = p.offset_minutes.abs();
-    format!(
-        "{}, {:02} {} {:04} {:02}:{:02}:{:02} {sign}{:02}{:02}",
-        DAYS[p.weekday % 7],
-        p.day,
-        MONTHS[p.month % 12],
-        p.year,
-        p.hour,
-        p.minute,
-        p.second,
-        offset / 60,
-        offset % 60,
-    )
 }
 
 /// A word and the whitespace before it; the last piece may hold only trailing whitespace.
@@ -1313,6 +1239,7 @@ mod tests {
 
     #[test]
     fn utc_dates() {
+        let utc_date = |secs| CivilTime::from_unix(secs).rfc5322(0);
         assert_eq!(utc_date(0), "Thu, 01 Jan 1970 00:00:00 +0000");
         assert_eq!(utc_date(-1), "Wed, 31 Dec 1969 23:59:59 +0000");
         assert_eq!(utc_date(951_782_400), "Tue, 29 Feb 2000 00:00:00 +0000");

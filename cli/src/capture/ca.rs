@@ -17,7 +17,9 @@ use rustls::client::danger::ServerCertVerifier;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
 
-use super::store::{Utc, random_bytes, sync_dir};
+use mailport::time::CivilTime;
+
+use super::store::{random_bytes, sync_dir};
 
 pub(super) const CA_FILE: &str = "ca.pem";
 pub(super) const CA_KEY_FILE: &str = "ca-key.pem";
@@ -61,7 +63,7 @@ fn serial() -> SerialNumber {
 /// Valid from yesterday until `days` from now.
 fn set_validity(params: &mut CertificateParams, days: u64) {
     let ymd = |t: SystemTime| {
-        let u = Utc::at(t);
+        let u = CivilTime::at(t);
         rcgen::date_time_ymd(u.year as i32, u.month as u8, u.day as u8)
     };
     let now = SystemTime::now();

@@ -11,7 +11,9 @@ use rustls::{ServerConnection, StreamOwned};
 use super::Stored;
 use super::conn::{Conn, Line, Stream, handshake, is_timeout};
 use super::server::Settings;
-use super::store::{Pending, Utc};
+use mailport::time::CivilTime;
+
+use super::store::Pending;
 
 /// Longest command line (RFC 5321 asks for at least 512; clients' parameters can be long).
 pub(super) const MAX_COMMAND: usize = 4096;
@@ -569,7 +571,7 @@ impl Session<'_> {
                 failed: None,
             });
         }
-        let now = Utc::now();
+        let now = CivilTime::at(std::time::SystemTime::now());
         let mut pending = Pending::create(&self.settings.dir, &now)?;
         let name = pending.name().to_string();
         pending.write(self.trace_headers(&name, &now).as_bytes())?;
@@ -624,7 +626,7 @@ impl Session<'_> {
     }
 
     /// `Return-Path`, one `X-Mailport-Rcpt` per envelope recipient, and `Received`.
-    fn trace_headers(&self, name: &str, now: &Utc) -> String {
+    fn trace_headers(&self, name: &str, now: &CivilTime) -> String {
         let Some(tx) = self.tx.as_ref() else {
             return String::new();
         };
@@ -668,7 +670,7 @@ impl Session<'_> {
             "Received: from {} ({ip})\r\n\tby {HOST} (mailport capture) with {protocol}{notes}\r\n\tid {}; {}\r\n",
             self.helo.as_deref().unwrap_or("unknown"),
             name.trim_end_matches(".eml"),
-            now.rfc5322()
+            now.rfc5322(0)
         ));
         headers
     }

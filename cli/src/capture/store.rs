@@ -8,70 +8,17 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use mailport::time::CivilTime;
+
 /// Temporary files start with this (hidden, and never ending in `.eml`).
 pub(super) const PARTIAL_PREFIX: &str = ".mailport-partial-";
 
-/// A calendar time in UTC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Utc {
-    pub year: i64,
-    pub month: u32,
-    pub day: u32,
-    pub hour: u32,
-    pub minute: u32,
-    pub second: u32,
-    /// 0 = Sunday.
-    pub weekday: u32,
-}
-
-impl Utc {
-    pub fn now() -> Utc {
-        Utc::at(SystemTime::now())
-    }
-
-    pub fn at(time: SystemTime) -> Utc {
-        let secs = match time.duration_since(UNIX_EPOCH) {
-            Ok(d) => d.as_secs() as i64,
-            Err(e) => -(e.duration().as_secs() as i64),
-        };
-        let (year, month, day, hour, minute, second) = mailport::message::header::civil(secs);
-        Utc {
-            year,
-            month: month as u32,
-            day: day as u32,
-            hour: hour as u32,
-            minute: minute as u32,
-            second: second as u32,
-            // 1970-01-01 was a Thursday.
-            weekday: (secs.div_euclid(86_400) + 4).rem_euclid(7) as u32,
-        }
-    }
-
-    /// `20261130T064012Z`, for file names.
-    pub fn compact(&self) -> String {
-        format!(
-            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-            self.year, self.month, self.day, self.hour, self.minute, self.second
-        )
-    }
-
-    /// `Mon, 30 Nov 2026 06:40:12 +0000`, the RFC 5322 date used in trace headers.
-    pub fn rfc5322(&self) -> String {
-        const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-        const MONTHS: [&str; 12] = [
-            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-        ];
-        format!(
-            "{}, {:02} {} {:04} {:02}:{:02}:{:02} +0000",
-            DAYS[self.weekday as usize % 7],
-            self.day,
-            MONTHS[(self.month as usize + 11) % 12],
-            self.year,
-            self.hour,
-            self.minute,
-            self.second
-        )
-    }
+/// `20261130T064012Z`, for file names.
+pub(super) fn compact(t: &CivilTime) -> String {
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    )
 }
 
 /// Random bytes from the TLS provider's generator.
@@ -116,9 +63,9 @@ pub(super) struct Pending {
 
 impl Pending {
     /// Create the temporary file and give the message its final name (used in the trace header).
-    pub fn create(dir: &Path, now: &Utc) -> io::Result<Pending> {
+    pub fn create(dir: &Path, now: &CivilTime) -> io::Result<Pending> {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let name = format!("{}-{n}-{}.eml", now.compact(), random_suffix());
+        let name = format!("{}-{n}-{}.eml", compact(now), random_suffix());
         let temp = dir.join(format!(
             "{PARTIAL_PREFIX}{}-{}.tmp",
             std::process::id(),
@@ -247,28 +194,28 @@ mod tests {
     #[test]
     fn calendar() {
         let t = UNIX_EPOCH + Duration::from_secs(1_796_020_812); // 2026-11-30 06:40:12 UTC
-        let u = Utc::at(t);
-        assert_eq!(u.compact(), "20261130T064012Z");
-        assert_eq!(u.rfc5322(), "Mon, 30 Nov 2026 06:40:12 +0000");
+        let u = CivilTime::at(t);
+        assert_eq!(compact(&u), "20261130T064012Z");
+        assert_eq!(u.rfc5322(0), "Mon, 30 Nov 2026 06:40:12 +0000");
         assert_eq!(
-            Utc::at(UNIX_EPOCH).rfc5322(),
+            CivilTime::at(UNIX_EPOCH).rfc5322(0),
             "Thu, 01 Jan 1970 00:00:00 +0000"
         );
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
-        assert_eq!(Utc::at(leap).compact(), "20000229T000000Z");
+        assert_eq!(compact(&CivilTime::at(leap)), "20000229T000000Z");
     }
 
     #[test]
     fn pending_is_removed_unless_committed() {
         let dir = std::env::temp_dir().join(format!("mailport-store-{}", random_suffix()));
         fs::create_dir_all(&dir).unwrap();
-        let mut p = Pending::create(&dir, &Utc::now()).unwrap();
+        let mut p = Pending::create(&dir, &CivilTime::at(SystemTime::now())).unwrap();
         p.write(b"abc").unwrap();
         let temp = p.temp_path().to_path_buf();
         assert!(temp.exists());
         drop(p);
         assert!(!temp.exists());
-        let mut p = Pending::create(&dir, &Utc::now()).unwrap();
+        let mut p = Pending::create(&dir, &CivilTime::at(SystemTime::now())).unwrap();
         p.write(b"hello").unwrap();
         let path = p.commit().unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"hello");

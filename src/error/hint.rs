@@ -1,12 +1,13 @@
 //! Plain-language hints: for each failure, what the user should do next.
 //!
-//! A failed send and (later) the connection check explain the same fault with the same words,
+//! A failed send and the connection check explain the same fault with the same words,
 //! so both come here. The hints follow the port rules of the project: 587 with STARTTLS for
 //! submission, 465 when encryption must start at the first byte, 2525 when both are blocked,
 //! 25 only for relaying between servers.
 
 use crate::config::Security;
 use crate::error::{Error, Kind, Step};
+use crate::smtp::reply::Reply;
 
 /// What the hint may refer to.
 pub struct Context<'a> {
@@ -25,7 +26,7 @@ pub const ADDRESS_HINT: &str = "Write addresses as user@example.com or Name <use
 /// The next step for the user, in plain words; empty when the message says it all.
 pub fn hint(error: &Error, cx: &Context<'_>) -> String {
     let code = error.reply().map(|r| r.code()).unwrap_or(0);
-    let transient = (400..500).contains(&code);
+    let transient = error.reply().is_some_and(Reply::is_transient);
     let (host, port) = (cx.host, cx.port);
     match error.kind() {
         Kind::InvalidInput => String::new(),

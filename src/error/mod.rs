@@ -9,8 +9,12 @@ use std::fmt;
 
 use crate::smtp::reply::Reply;
 
-/// What went wrong, by phase.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub mod hint;
+
+/// What went wrong, by phase. Serialized (in the connection check's report) as its stable
+/// snake_case name: `connect_timeout`, `certificate_expired`, ….
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Kind {
     /// A caller-supplied value was invalid (CR/LF in a header or command argument, bad option).
