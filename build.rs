@@ -143,35 +143,38 @@ fn write_version(manifest_dir: &Path, out_dir: &Path) {
     write_if_changed(&out_dir.join("version.rs"), text.as_bytes()).expect("write version.rs");
 }
 
-/// The version of `package` that this crate depends on, from the text of Cargo.lock.
-///
-/// When the lock file holds several versions of it, the crate's own dependency entry names the
-/// version ("rustls 0.23.46"); otherwise the single `[[package]]` entry gives it.
+/// Cargo.lock, as far as [`locked_version`] reads it.
+#[derive(serde::Deserialize)]
+struct Lock {
+    package: Vec<LockedPackage>,
+}
+
+#[derive(serde::Deserialize)]
+struct LockedPackage {
+    name: String,
+    version: String,
+    /// "name", or "name version" when the lock file holds several versions of it.
+    #[serde(default)]
+    dependencies: Vec<String>,
+}
+
+/// The version of `package` that this crate depends on, from Cargo.lock: the one the crate's own
+/// dependency entry names, else the lock file's only version of it.
 fn locked_version(lock: &str, package: &str) -> Option<String> {
-    let packages: Vec<(String, String, String)> = lock
-        .split("[[package]]")
-        .skip(1)
-        .filter_map(|block| {
-            let field = |key: &str| {
-                block.lines().find_map(|l| {
-                    let value = l.strip_prefix(key)?.trim_start().strip_prefix('=')?;
-                    Some(value.trim().trim_matches('"').to_string())
-                })
-            };
-            Some((field("name")?, field("version")?, block.to_string()))
-        })
-        .collect();
+    let lock: Lock = toml::from_str(lock).ok()?;
     let own = env::var("CARGO_PKG_NAME").ok()?;
-    if let Some((_, _, block)) = packages.iter().find(|(name, _, _)| *name == own) {
-        let pinned = format!("\"{package} ");
-        if let Some(at) = block.find(&pinned) {
-            let rest = &block[at + pinned.len()..];
-            return rest.split(['"', ' ']).next().map(str::to_string);
-        }
+    let pinned = lock.package.iter().find(|p| p.name == own).and_then(|own| {
+        own.dependencies.iter().find_map(|dep| {
+            let mut words = dep.split(' ');
+            (words.next() == Some(package)).then(|| words.next())?
+        })
+    });
+    if let Some(version) = pinned {
+        return Some(version.to_string());
     }
-    let mut found = packages.iter().filter(|(name, _, _)| name == package);
+    let mut found = lock.package.iter().filter(|p| p.name == package);
     match (found.next(), found.next()) {
-        (Some((_, version, _)), None) => Some(version.clone()),
+        (Some(only), None) => Some(only.version.clone()),
         _ => None,
     }
 }
