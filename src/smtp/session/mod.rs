@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Config, Credentials, Security, Timeouts};
 use crate::error::{Error, Kind, Result, Step};
-use crate::smtp::auth::{self, Mechanism};
+use crate::smtp::auth;
 use crate::smtp::command::Command;
 use crate::smtp::extensions::Extensions;
 use crate::smtp::reply::{Reply, parse_reply};
@@ -38,8 +38,6 @@ mod transaction;
 
 pub(crate) use transaction::Outgoing;
 
-/// RFC 4954 §4: an AUTH command line with its initial response may be up to 12288 octets.
-const MAX_AUTH_LINE: usize = 12288;
 /// QUIT is a courtesy: never wait long for its answer.
 const QUIT_WAIT: Duration = Duration::from_secs(2);
 /// After a silent greeting, how long to wait for a TLS answer to our probing ClientHello.
@@ -603,111 +601,32 @@ impl Session {
                 .map(|m| m.as_str())
                 .chain(self.extensions.auth_other.iter().map(String::as_str))
                 .collect();
-            let with = match credentials {
-                Credentials::Password { .. } => "a password (PLAIN or LOGIN)",
-                Credentials::OAuth2 { .. } => "an OAuth2 token (XOAUTH2)",
-            };
             return Err(Error::new(
                 Kind::AuthUnavailable,
                 format!(
-                    "the server offers AUTH {}, none of which works with {with}",
-                    offered.join(" ")
+                    "the server offers AUTH {}, none of which works with {}",
+                    offered.join(" "),
+                    auth::describe(credentials)
                 ),
             )
             .at_step(Step::Auth));
         };
         let what = "for the AUTH reply";
-        let mut detail = None;
-        let reply = match mechanism {
-            Mechanism::Plain | Mechanism::XOAuth2 => {
-                let response = auth::initial_response(mechanism, credentials)?
-                    .ok_or_else(|| Error::new(Kind::AuthUnavailable, "no initial response"))?;
-                let line_len = "AUTH  \r\n".len() + mechanism.as_str().len() + response.len();
-                let mut reply = if line_len <= MAX_AUTH_LINE {
-                    let command = Command::Auth {
-                        mechanism,
-                        initial_response: Some(&response),
-                    };
-                    self.command(command, transcript, budget, Step::Auth, what)?
-                } else {
-                    let command = Command::Auth {
-                        mechanism,
-                        initial_response: None,
-                    };
-                    let first = self.command(command, transcript, budget, Step::Auth, what)?;
-                    if first.code() == 334 {
-                        self.command(
-                            Command::AuthResponse(&response),
-                            transcript,
-                            budget,
-                            Step::Auth,
-                            what,
-                        )?
-                    } else {
-                        first
-                    }
-                };
-                if reply.code() == 334 {
-                    // XOAUTH2 reports a bad token as a 334 challenge with a JSON body; an empty
-                    // response then fetches the final error (any other mechanism: cancel).
-                    if mechanism == Mechanism::XOAuth2 {
-                        detail = reply
-                            .lines()
-                            .first()
-                            .and_then(|c| auth::decode_xoauth2_failure(c));
-                        reply = self.command(
-                            Command::AuthResponse(""),
-                            transcript,
-                            budget,
-                            Step::Auth,
-                            what,
-                        )?;
-                    } else {
-                        reply = self.command(
-                            Command::AuthResponse("*"),
-                            transcript,
-                            budget,
-                            Step::Auth,
-                            what,
-                        )?;
-                    }
+        let mut exchange = auth::Exchange::start(mechanism, credentials)?;
+        let mut reply = self.command(exchange.command(), transcript, budget, Step::Auth, what)?;
+        while let Some(answer) = exchange.answer(&reply) {
+            let response = match answer {
+                Ok(response) => response,
+                Err(e) => {
+                    // The mechanism has no answer: cancel the exchange, and say why.
+                    let cancel = Command::AuthResponse("*");
+                    let _ = self.command(cancel, transcript, budget, Step::Auth, what);
+                    return Err(e.at_step(Step::Auth));
                 }
-                reply
-            }
-            Mechanism::Login => {
-                let command = Command::Auth {
-                    mechanism,
-                    initial_response: None,
-                };
-                let mut reply = self.command(command, transcript, budget, Step::Auth, what)?;
-                let mut step = 0;
-                while reply.code() == 334 {
-                    let challenge = reply.lines().first().map(String::as_str).unwrap_or("");
-                    let response = match auth::login_step(challenge, step, credentials) {
-                        Ok(r) => r,
-                        Err(e) => {
-                            let _ = self.command(
-                                Command::AuthResponse("*"),
-                                transcript,
-                                budget,
-                                Step::Auth,
-                                what,
-                            );
-                            return Err(e.at_step(Step::Auth));
-                        }
-                    };
-                    reply = self.command(
-                        Command::AuthResponse(&response),
-                        transcript,
-                        budget,
-                        Step::Auth,
-                        what,
-                    )?;
-                    step += 1;
-                }
-                reply
-            }
-        };
+            };
+            let command = Command::AuthResponse(&response);
+            reply = self.command(command, transcript, budget, Step::Auth, what)?;
+        }
         if reply.code() == 235 {
             transcript.record(
                 Direction::Info,
@@ -719,7 +638,7 @@ impl Session {
             "the server rejected the credentials of {user:?} ({})",
             mechanism.as_str()
         );
-        if let Some(detail) = detail {
+        if let Some(detail) = exchange.detail() {
             message.push_str(&format!(": {detail}"));
         }
         Err(Error::from_reply(Kind::AuthFailed, message, reply).at_step(Step::Auth))
