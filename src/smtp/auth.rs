@@ -2,9 +2,15 @@
 //! PLAIN (RFC 4616), LOGIN (draft-murchison-sasl-login) and Google's XOAUTH2 (also spoken by
 //! Microsoft 365).
 //!
-//! This module only builds and reads the SASL payloads; the session decides when to send them,
-//! and refuses to send any over an unencrypted connection unless told to. None of these
-//! mechanisms protects the secret by itself: TLS does.
+//! Each mechanism is a response function: given the credentials, it says what to send with
+//! `AUTH <mechanism>` (its initial response) and how to answer each 334 challenge of the server.
+//! An `Exchange` runs one conversation with it, without I/O: the session sends what it says
+//! and reads the replies, the same short loop for every mechanism, and refuses to send
+//! credentials over an unencrypted connection unless told to. None of these mechanisms protects
+//! the secret by itself: TLS does.
+//!
+//! Adding a mechanism takes a variant of [`Mechanism`] with its name, its place in the
+//! preference of [`choose`], and its response function.
 //!
 //! Every buffer that holds a secret, raw or base64-encoded, is [`Zeroizing`], so credentials do
 //! not linger in freed memory after the exchange.
@@ -19,6 +25,11 @@ use zeroize::Zeroizing;
 
 use crate::config::Credentials;
 use crate::error::{Error, Kind, Result};
+use crate::smtp::command::Command;
+use crate::smtp::reply::Reply;
+
+/// RFC 4954 §4: an AUTH command line with its initial response may be up to 12288 octets.
+const MAX_AUTH_LINE: usize = 12288;
 
 /// Decodes server challenges whether or not they carry their `=` padding: some servers omit it.
 const LENIENT: GeneralPurpose = GeneralPurpose::new(
@@ -38,6 +49,8 @@ pub enum Mechanism {
 }
 
 impl Mechanism {
+    const ALL: [Mechanism; 3] = [Mechanism::Plain, Mechanism::Login, Mechanism::XOAuth2];
+
     /// The name as it appears in EHLO and AUTH.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -49,9 +62,23 @@ impl Mechanism {
 
     /// The mechanism named `name` (case-insensitive), if it is one this client supports.
     pub fn parse(name: &str) -> Option<Mechanism> {
-        [Mechanism::Plain, Mechanism::Login, Mechanism::XOAuth2]
+        Mechanism::ALL
             .into_iter()
             .find(|m| m.as_str().eq_ignore_ascii_case(name))
+    }
+
+    /// What to send: the initial response when `challenge` is `None` (see [`initial_response`]),
+    /// else the answer to that challenge.
+    pub(crate) fn response(
+        self,
+        credentials: &Credentials,
+        challenge: Option<&Challenge<'_>>,
+    ) -> Result<Answer> {
+        match self {
+            Mechanism::Plain => plain(credentials, challenge),
+            Mechanism::Login => login(credentials, challenge),
+            Mechanism::XOAuth2 => xoauth2(credentials, challenge),
+        }
     }
 }
 
@@ -61,39 +88,196 @@ impl fmt::Display for Mechanism {
     }
 }
 
-/// The mechanism to use with `credentials`, among those the server `offered`.
+/// A server challenge: a 334 reply in the middle of an exchange.
+pub(crate) struct Challenge<'a> {
+    /// The text after `334 `, base64 as the server sent it (empty when there is none).
+    pub text: &'a str,
+    /// How many challenges of this exchange the mechanism answered before this one.
+    pub answered: usize,
+}
+
+/// What a mechanism sends.
+pub(crate) enum Answer {
+    /// This base64 payload; the server may challenge again.
+    Send(Zeroizing<String>),
+    /// This payload, the last of the exchange: the server's next reply ends it, whatever it
+    /// is. `detail` is what the challenge said went wrong, for the error should the exchange
+    /// fail. (As an initial response, it is sent like [`Answer::Send`].)
+    Last {
+        payload: &'static str,
+        detail: Option<String>,
+    },
+    /// Nothing: a mechanism without an initial response waits for the server's first
+    /// challenge. Never an answer to a challenge.
+    Wait,
+}
+
+/// The mechanisms that can carry `credentials`, best first.
 ///
 /// A password goes with PLAIN when offered, else LOGIN. Both send the password itself, merely
 /// base64-encoded, so neither is safer than the other: TLS is what protects them. PLAIN wins
 /// because it takes one round trip where LOGIN takes three, and because it is standardised
 /// (RFC 4616) while LOGIN never was. An OAuth2 token can only go with XOAUTH2.
-pub fn choose(offered: &[Mechanism], credentials: &Credentials) -> Option<Mechanism> {
-    let preference: &[Mechanism] = match credentials {
+fn preference(credentials: &Credentials) -> &'static [Mechanism] {
+    match credentials {
         Credentials::Password { .. } => &[Mechanism::Plain, Mechanism::Login],
         Credentials::OAuth2 { .. } => &[Mechanism::XOAuth2],
-    };
-    preference.iter().copied().find(|m| offered.contains(m))
+    }
 }
 
-/// The initial response sent with `AUTH <mechanism>` (RFC 4954 §4), base64-encoded.
-///
-/// - PLAIN: `\0user\0password` (RFC 4616 §2), with an empty authorization identity so the
-///   server derives it from the user name;
-/// - XOAUTH2: `user=<user>\x01auth=Bearer <token>\x01\x01`;
-/// - LOGIN: `None`, it has no initial response.
-///
-/// Credentials that do not fit the mechanism (a token for PLAIN, a password for XOAUTH2) give a
-/// [`Kind::AuthUnavailable`] error.
-pub fn initial_response(
+/// The mechanism to use with `credentials`, among those the server `offered`: the first on
+/// offer of those that can carry them, best first (see `preference`).
+pub fn choose(offered: &[Mechanism], credentials: &Credentials) -> Option<Mechanism> {
+    preference(credentials)
+        .iter()
+        .copied()
+        .find(|m| offered.contains(m))
+}
+
+/// What `credentials` are and which mechanisms could carry them, for an error:
+/// `a password (PLAIN or LOGIN)`.
+pub(crate) fn describe(credentials: &Credentials) -> String {
+    let what = match credentials {
+        Credentials::Password { .. } => "a password",
+        Credentials::OAuth2 { .. } => "an OAuth2 token",
+    };
+    let names: Vec<&str> = preference(credentials).iter().map(|m| m.as_str()).collect();
+    format!("{what} ({})", names.join(" or "))
+}
+
+/// One SASL exchange (RFC 4954 §4) without its I/O: the AUTH command that starts it, then the
+/// answer to each 334 challenge, until a reply ends it.
+pub(crate) struct Exchange<'a> {
     mechanism: Mechanism,
-    credentials: &Credentials,
-) -> Result<Option<Zeroizing<String>>> {
-    match (mechanism, credentials) {
-        (Mechanism::Plain, Credentials::Password { username, password }) => {
-            let message = concat_secret(&["\0", username, "\0", password.expose()]);
-            Ok(Some(encode_secret(&message)))
+    credentials: &'a Credentials,
+    /// The initial response, when it fits on the AUTH line.
+    initial: Option<Zeroizing<String>>,
+    /// The initial response when it does not fit: sent in answer to the server's first
+    /// challenge, which is empty (RFC 4954 §4).
+    held_back: Option<Zeroizing<String>>,
+    /// How many challenges the mechanism has answered.
+    answered: usize,
+    /// The last answer went out: the next reply ends the exchange.
+    ended: bool,
+    /// What a challenge said went wrong.
+    detail: Option<String>,
+}
+
+impl<'a> Exchange<'a> {
+    pub(crate) fn start(
+        mechanism: Mechanism,
+        credentials: &'a Credentials,
+    ) -> Result<Exchange<'a>> {
+        let response = initial_response(mechanism, credentials)?;
+        let fits = response.as_ref().is_none_or(|response| {
+            "AUTH  \r\n".len() + mechanism.as_str().len() + response.len() <= MAX_AUTH_LINE
+        });
+        let (initial, held_back) = if fits {
+            (response, None)
+        } else {
+            (None, response)
+        };
+        Ok(Exchange {
+            mechanism,
+            credentials,
+            initial,
+            held_back,
+            answered: 0,
+            ended: false,
+            detail: None,
+        })
+    }
+
+    /// `AUTH <mechanism>`, with the initial response when it fits on the line.
+    pub(crate) fn command(&self) -> Command<'_> {
+        Command::Auth {
+            mechanism: self.mechanism,
+            initial_response: self.initial.as_deref().map(String::as_str),
         }
-        (Mechanism::XOAuth2, Credentials::OAuth2 { username, token }) => {
+    }
+
+    /// What to send in answer to `reply`, or `None` when `reply` ends the exchange: anything but
+    /// a 334 challenge, or whatever follows the last answer. An error means the mechanism has
+    /// no answer: the exchange is to be cancelled, and fails with it.
+    pub(crate) fn answer(&mut self, reply: &Reply) -> Option<Result<Zeroizing<String>>> {
+        if reply.code() != 334 {
+            return None;
+        }
+        if let Some(response) = self.held_back.take() {
+            return Some(Ok(response));
+        }
+        if self.ended {
+            return None;
+        }
+        let challenge = Challenge {
+            text: reply.lines().first().map_or("", String::as_str),
+            answered: self.answered,
+        };
+        self.answered += 1;
+        let answer = self.mechanism.response(self.credentials, Some(&challenge));
+        Some(answer.and_then(|answer| match answer {
+            Answer::Send(response) => Ok(response),
+            Answer::Last { payload, detail } => {
+                self.ended = true;
+                self.detail = detail;
+                Ok(Zeroizing::new(payload.to_string()))
+            }
+            Answer::Wait => Err(Error::new(
+                Kind::AuthFailed,
+                format!(
+                    "AUTH {}: no answer to the server's challenge",
+                    self.mechanism
+                ),
+            )),
+        }))
+    }
+
+    /// What a challenge said went wrong (XOAUTH2's error), if one did.
+    pub(crate) fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
+    }
+}
+
+/// PLAIN (RFC 4616 §2): `\0user\0password`, with an empty authorization identity so the
+/// server derives it from the user name. It says everything at once, so a challenge after it is
+/// answered by cancelling the exchange.
+fn plain(credentials: &Credentials, challenge: Option<&Challenge<'_>>) -> Result<Answer> {
+    let Credentials::Password { username, password } = credentials else {
+        return Err(mismatch(Mechanism::Plain, credentials));
+    };
+    Ok(match challenge {
+        None => {
+            let message = concat_secret(&["\0", username, "\0", password.expose()]);
+            Answer::Send(encode_secret(&message))
+        }
+        Some(_) => Answer::Last {
+            payload: "*",
+            detail: None,
+        },
+    })
+}
+
+/// LOGIN: no initial response, then the user name and the password in answer to the server's
+/// challenges ([`login_step`]).
+fn login(credentials: &Credentials, challenge: Option<&Challenge<'_>>) -> Result<Answer> {
+    match (challenge, credentials) {
+        (None, Credentials::Password { .. }) => Ok(Answer::Wait),
+        (None, _) => Err(mismatch(Mechanism::Login, credentials)),
+        (Some(challenge), _) => {
+            login_step(challenge.text, challenge.answered, credentials).map(Answer::Send)
+        }
+    }
+}
+
+/// XOAUTH2: `user=<user>\x01auth=Bearer <token>\x01\x01`. The server reports a bad token as a
+/// 334 challenge with a JSON body ([`decode_xoauth2_failure`]); an empty response then fetches
+/// the final error.
+fn xoauth2(credentials: &Credentials, challenge: Option<&Challenge<'_>>) -> Result<Answer> {
+    let Credentials::OAuth2 { username, token } = credentials else {
+        return Err(mismatch(Mechanism::XOAuth2, credentials));
+    };
+    Ok(match challenge {
+        None => {
             let message = concat_secret(&[
                 "user=",
                 username,
@@ -101,11 +285,27 @@ pub fn initial_response(
                 token.expose(),
                 "\x01\x01",
             ]);
-            Ok(Some(encode_secret(&message)))
+            Answer::Send(encode_secret(&message))
         }
-        (Mechanism::Login, Credentials::Password { .. }) => Ok(None),
-        (mechanism, credentials) => Err(mismatch(mechanism, credentials)),
-    }
+        Some(challenge) => Answer::Last {
+            payload: "",
+            detail: decode_xoauth2_failure(challenge.text),
+        },
+    })
+}
+
+/// The initial response sent with `AUTH <mechanism>` (RFC 4954 §4), base64-encoded, or `None`
+/// for a mechanism that has none (LOGIN). Credentials that do not fit the mechanism (a token for
+/// PLAIN, a password for XOAUTH2) give a [`Kind::AuthUnavailable`] error.
+pub fn initial_response(
+    mechanism: Mechanism,
+    credentials: &Credentials,
+) -> Result<Option<Zeroizing<String>>> {
+    Ok(match mechanism.response(credentials, None)? {
+        Answer::Send(response) => Some(response),
+        Answer::Last { payload, .. } => Some(Zeroizing::new(payload.to_string())),
+        Answer::Wait => None,
+    })
 }
 
 /// The answer to the LOGIN challenge of `step` (0 for the first), base64-encoded.
@@ -420,6 +620,64 @@ mod tests {
         );
         assert_eq!(decode_xoauth2_failure(""), None);
         assert_eq!(decode_xoauth2_failure("not base64!"), None);
+    }
+
+    fn reply(text: &str) -> Reply {
+        crate::smtp::reply::parse_reply(text.as_bytes())
+            .unwrap()
+            .unwrap()
+            .0
+    }
+
+    #[test]
+    fn exchange_answers_an_xoauth2_error_once() {
+        let creds = oauth2("u", "t");
+        let mut exchange = Exchange::start(Mechanism::XOAuth2, &creds).unwrap();
+        assert_eq!(exchange.command().redacted(), "AUTH XOAUTH2 <redacted>");
+        let json = r#"{"status":"401"}"#;
+        let error = reply(&format!("334 {}\r\n", b64(json)));
+        let empty = exchange.answer(&error).unwrap().unwrap();
+        assert_eq!(empty.as_str(), "");
+        assert_eq!(exchange.detail(), Some(json));
+        // Whatever follows the empty answer ends the exchange, another challenge included.
+        assert!(exchange.answer(&reply("334 again\r\n")).is_none());
+    }
+
+    #[test]
+    fn exchange_holds_back_an_initial_response_too_long_for_the_line() {
+        let creds = oauth2("u", &"t".repeat(MAX_AUTH_LINE));
+        let mut exchange = Exchange::start(Mechanism::XOAuth2, &creds).unwrap();
+        assert_eq!(exchange.command().to_line(), "AUTH XOAUTH2\r\n");
+        let initial = exchange.answer(&reply("334 \r\n")).unwrap().unwrap();
+        assert_eq!(
+            Some(initial),
+            initial_response(Mechanism::XOAuth2, &creds).unwrap()
+        );
+        let cancel = exchange.answer(&reply("334 \r\n")).unwrap().unwrap();
+        assert_eq!(cancel.as_str(), "");
+        assert!(exchange.answer(&reply("535 no\r\n")).is_none());
+    }
+
+    #[test]
+    fn exchange_cancels_plain_and_a_third_login_challenge() {
+        let creds = password("alice", "s3cret");
+        let mut plain = Exchange::start(Mechanism::Plain, &creds).unwrap();
+        assert_eq!(plain.command().redacted(), "AUTH PLAIN <redacted>");
+        assert_eq!(
+            plain.answer(&reply("334 \r\n")).unwrap().unwrap().as_str(),
+            "*"
+        );
+        assert!(plain.answer(&reply("334 \r\n")).is_none());
+
+        let mut login = Exchange::start(Mechanism::Login, &creds).unwrap();
+        assert_eq!(login.command().to_line(), "AUTH LOGIN\r\n");
+        let challenge = reply("334 UGFzc3dvcmQ6\r\n");
+        let first = login.answer(&challenge).unwrap().unwrap();
+        assert_eq!(first.as_str(), b64("s3cret"));
+        login.answer(&challenge).unwrap().unwrap();
+        let err = login.answer(&challenge).unwrap().unwrap_err();
+        assert_eq!(err.kind(), Kind::AuthFailed);
+        assert!(login.answer(&reply("235 ok\r\n")).is_none());
     }
 
     #[test]

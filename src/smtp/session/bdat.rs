@@ -1,0 +1,305 @@
+//! CHUNKING (RFC 3030): the message in BDAT chunks of counted bytes, pipelined when the server
+//! allows it, instead of DATA.
+
+use std::time::Instant;
+
+use super::Session;
+use super::body::Body;
+use super::transaction::{
+    Delivered, Outgoing, TxFailure, message_refused, outcome_unknown, retry_safe,
+};
+use crate::error::{Result, Step};
+use crate::smtp::command::Command;
+use crate::smtp::data::DataEncoder;
+use crate::smtp::reply::Reply;
+use crate::transcript::{Direction, Transcript};
+
+/// Message data per BDAT command: big enough that the per-chunk reply costs little, small
+/// enough to bound memory.
+const BDAT_CHUNK: usize = 1024 * 1024;
+/// With PIPELINING, how many BDAT replies may be outstanding while later chunks are sent.
+const BDAT_WINDOW: usize = 4;
+
+impl Session {
+    /// CHUNKING (RFC 3030): the message goes in BDAT chunks of counted bytes, so no
+    /// dot-stuffing and no end-of-data line. With PIPELINING and one recipient (or partial
+    /// delivery allowed), MAIL, RCPT and the first chunk go out in one write: a small message
+    /// costs one round trip. With several recipients the envelope is settled first, because a
+    /// chunk marked LAST would deliver to the accepted ones even if another was refused.
+    pub(super) fn transaction_bdat(
+        &mut self,
+        mail: Command<'_>,
+        rcpts: &[Command<'_>],
+        message: Outgoing<'_>,
+        transcript: &mut Transcript,
+        budget: Instant,
+    ) -> std::result::Result<Delivered, TxFailure> {
+        let to = message.to;
+        let mut body = Body::new(message.body, message.size, DataEncoder::for_bdat());
+        let mut chunk = Vec::with_capacity(BDAT_CHUNK + 64 * 1024);
+        let one_flight =
+            self.extensions.pipelining && (to.len() == 1 || self.settings.allow_partial_recipients);
+        let (accepted, rejected) = if one_flight {
+            self.next_chunk(&mut body, &mut chunk)?;
+            let last = body.done;
+            let mut wire = Vec::with_capacity(chunk.len() + 512);
+            for command in std::iter::once(&mail).chain(rcpts) {
+                transcript.record(Direction::Sent, &command.redacted());
+                wire.extend_from_slice(command.to_line().as_bytes());
+            }
+            self.append_chunk(&mut wire, &chunk, last, transcript);
+            // A write that failed did not deliver the whole chunk, and a chunk the server does
+            // not have whole is never delivered: safe to retry on a new connection.
+            self.write_data(&wire, transcript, budget)
+                .map_err(retry_safe)?;
+            let replies = self.envelope_replies(to, transcript, budget).and_then(
+                |(mail_reply, rcpt_replies)| {
+                    let chunk_reply = self.read_chunk_reply(transcript, budget, last)?;
+                    Ok((mail_reply, rcpt_replies, chunk_reply))
+                },
+            );
+            let (mail_reply, rcpt_replies, chunk_reply) = match replies {
+                // The whole message went out with the envelope: without the server's answer,
+                // never send it again. An answer that did arrive decides as usual: a 421 to
+                // MAIL opened no transaction, so that stays safe to retry.
+                Err(failure) if last && failure.error.reply().is_none() => {
+                    return Err(outcome_unknown(failure.error).into());
+                }
+                other => other?,
+            };
+            let lists = match self.envelope_verdict(to, mail_reply, rcpt_replies) {
+                Ok(lists) => lists,
+                Err(e) => {
+                    // The chunk was refused with the envelope; nothing was delivered.
+                    self.reset_after_failure(transcript, budget);
+                    return Err(e.into());
+                }
+            };
+            if !chunk_reply.is_positive() {
+                self.reset_after_failure(transcript, budget);
+                return Err(message_refused(chunk_reply).into());
+            }
+            if last {
+                return Ok(Delivered {
+                    reply: chunk_reply,
+                    accepted: lists.0,
+                    rejected: lists.1,
+                    size: body.size,
+                });
+            }
+            lists
+        } else if self.extensions.pipelining {
+            self.envelope_pipelined(mail, rcpts, to, false, transcript, budget)?
+        } else {
+            self.envelope_stepwise(mail, rcpts, to, false, transcript, budget)?
+        };
+        // With PIPELINING, chunks go out without waiting for each reply; a few replies may be
+        // outstanding (they are small, so neither side's buffers fill up meanwhile).
+        let window = if self.extensions.pipelining {
+            BDAT_WINDOW
+        } else {
+            0
+        };
+        let mut outstanding = 0usize;
+        loop {
+            chunk.clear();
+            self.next_chunk(&mut body, &mut chunk)?;
+            let last = body.done;
+            let mut wire = Vec::with_capacity(chunk.len() + 32);
+            self.append_chunk(&mut wire, &chunk, last, transcript);
+            self.write_data(&wire, transcript, budget)?;
+            outstanding += 1;
+            while outstanding > window || (last && outstanding > 0) {
+                outstanding -= 1;
+                let is_final = last && outstanding == 0;
+                let reply = self
+                    .read_chunk_reply(transcript, budget, is_final)
+                    .map_err(|e| if last { outcome_unknown(e) } else { e })?;
+                if !reply.is_positive() {
+                    // Later chunks are refused too, LAST included (RFC 3030 §2): collect their
+                    // replies, then start over. The refusal stands if they never come.
+                    for _ in 0..outstanding {
+                        if self.read_chunk_reply(transcript, budget, false).is_err() {
+                            break;
+                        }
+                    }
+                    self.reset_after_failure(transcript, budget);
+                    return Err(message_refused(reply).into());
+                }
+                if is_final {
+                    return Ok(Delivered {
+                        reply,
+                        accepted,
+                        rejected,
+                        size: body.size,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Fill `chunk` with the next BDAT_CHUNK bytes or so of the message (all of the rest when
+    /// it ends sooner), checking the size limit and 8BITMIME as DATA does.
+    fn next_chunk(&mut self, body: &mut Body<'_>, chunk: &mut Vec<u8>) -> Result<()> {
+        while chunk.len() < BDAT_CHUNK && self.read_piece(body, chunk)? {}
+        Ok(())
+    }
+
+    fn append_chunk(
+        &self,
+        wire: &mut Vec<u8>,
+        chunk: &[u8],
+        last: bool,
+        transcript: &mut Transcript,
+    ) {
+        let command = if last {
+            format!("BDAT {} LAST", chunk.len())
+        } else {
+            format!("BDAT {}", chunk.len())
+        };
+        transcript.record(Direction::Sent, &command);
+        if !self.settings.transcript_bodies {
+            transcript.record(
+                Direction::Sent,
+                &format!("<message: {} bytes>", chunk.len()),
+            );
+        }
+        wire.extend_from_slice(command.as_bytes());
+        wire.extend_from_slice(b"\r\n");
+        wire.extend_from_slice(chunk);
+    }
+
+    fn read_chunk_reply(
+        &mut self,
+        transcript: &mut Transcript,
+        budget: Instant,
+        last: bool,
+    ) -> Result<Reply> {
+        if last {
+            // The last chunk's reply waits for the server to take the message: the DATA timeout.
+            let deadline = (Instant::now() + self.settings.timeouts.data_end).min(budget);
+            self.read_reply_until(
+                transcript,
+                deadline,
+                Step::Data,
+                "for the reply to the message",
+            )
+        } else {
+            self.read_reply(transcript, budget, Step::Data, "for the BDAT reply")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! BDAT against scripted peers on loopback.
+
+    use super::super::scripted::*;
+    use super::*;
+    use crate::error::Kind;
+
+    const EHLO_CHUNKING: &str =
+        "250-test.example\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 8BITMIME\r\n";
+
+    #[test]
+    fn chunking_sends_a_small_message_to_one_recipient_in_one_write() {
+        let peer = peer(vec![vec![
+            Say("220 hi\r\n"),
+            Hear(1),
+            Say(EHLO_CHUNKING),
+            HearUntil("\r\n.line\r\n"),
+            Say("250 2.1.0 ok\r\n250 2.1.5 ok\r\n250 2.0.0 queued as 42\r\n"),
+            Hear(1),
+            Say("221 bye\r\n"),
+        ]]);
+        let mut c = client(peer.port, |_| {});
+        let receipt = c
+            .send_bytes(&envelope(&["b@example.com"]), b"Subject: x\n\n.line\n")
+            .unwrap();
+        assert_eq!(receipt.reply.code(), 250);
+        drop(c);
+        let heard = peer.handle.join().unwrap();
+        let flight = String::from_utf8(heard[1].clone()).unwrap();
+        // One write: envelope, BDAT with the exact count, the data with its dot untouched.
+        assert_eq!(
+            flight,
+            "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nBDAT 21 LAST\r\nSubject: x\r\n\r\n.line\r\n"
+        );
+    }
+
+    #[test]
+    fn chunking_settles_several_recipients_before_any_data() {
+        let peer = peer(vec![vec![
+            Say("220 hi\r\n"),
+            Hear(1),
+            Say(EHLO_CHUNKING),
+            Hear(3),
+            Say("250 ok\r\n250 ok\r\n550 5.1.1 no such user\r\n"),
+            Hear(1),
+            Say("250 reset\r\n"),
+            Hear(1),
+            Say("221 bye\r\n"),
+        ]]);
+        let mut c = client(peer.port, |_| {});
+        let err = c
+            .send_bytes(&envelope(&["b@example.com", "nobody@example.com"]), b"x\n")
+            .unwrap_err();
+        assert_eq!(err.kind(), Kind::RecipientsRejected);
+        drop(c);
+        let heard = peer.handle.join().unwrap();
+        let all: String = heard.iter().map(|h| String::from_utf8_lossy(h)).collect();
+        assert!(
+            !all.contains("BDAT"),
+            "data was sent despite a refused recipient: {all}"
+        );
+        assert!(all.contains("RSET"), "{all}");
+    }
+
+    #[test]
+    fn chunking_pipelines_a_large_message_in_bounded_chunks() {
+        let message: Vec<u8> = b"Subject: big\r\n\r\n"
+            .iter()
+            .copied()
+            .chain((0..2_500_000).map(|i| if i % 100 == 99 { b'\n' } else { b'a' }))
+            .collect();
+        let peer = peer(vec![vec![
+            Say("220 hi\r\n"),
+            Hear(1),
+            Say(EHLO_CHUNKING),
+            HearUntil("BDAT "),
+            Say("250 ok\r\n250 ok\r\n250 chunk\r\n"),
+            // Pipelined: the later chunks arrive without waiting for their replies.
+            HearUntil(" LAST\r\n"),
+            Say("250 chunk\r\n250 2.0.0 queued\r\n"),
+            HearToEnd,
+        ]]);
+        let mut c = client(peer.port, |_| {});
+        let receipt = c
+            .send_bytes(&envelope(&["b@example.com"]), &message)
+            .unwrap();
+        assert_eq!(receipt.reply.one_line(), "250 2.0.0 queued");
+        let sizes: Vec<(usize, bool)> = c
+            .transcript()
+            .lines()
+            .filter_map(|l| l.strip_prefix("C: BDAT "))
+            .map(|rest| {
+                let mut words = rest.split(' ');
+                (
+                    words.next().unwrap().parse().unwrap(),
+                    words.next() == Some("LAST"),
+                )
+            })
+            .collect();
+        assert_eq!(sizes.len(), 3, "{sizes:?}");
+        assert!(
+            sizes.iter().all(|&(n, _)| n <= BDAT_CHUNK + 70 * 1024),
+            "{sizes:?}"
+        );
+        assert_eq!(sizes.iter().filter(|(_, last)| *last).count(), 1);
+        assert!(sizes[2].1, "the last chunk is marked LAST");
+        let total: usize = sizes.iter().map(|(n, _)| n).sum();
+        assert_eq!(total, message.len() + 25_000, "every LF became CRLF");
+        drop(c);
+        peer.handle.join().unwrap();
+    }
+}

@@ -1,0 +1,862 @@
+//! One SMTP session: connect, greet, secure, authenticate, then any number of mail transactions.
+//!
+//! Implements RFC 5321 (SMTP), RFC 3207 (STARTTLS), RFC 8314 (implicit TLS), RFC 4954 (AUTH),
+//! RFC 2920 (PIPELINING), RFC 1870 (SIZE), RFC 6152 (8BITMIME) and RFC 6531 (SMTPUTF8).
+//!
+//! Security decisions live here and are never traded for convenience:
+//! - with STARTTLS required, a server that does not offer it, refuses it, or fails the handshake
+//!   ends the session: nothing continues in plaintext;
+//! - bytes the server sends after its STARTTLS reply and before the handshake are refused, never
+//!   read as replies (response injection, "NO STARTTLS", USENIX Security 2021);
+//! - capabilities learnt before TLS are forgotten once it is up (RFC 3207 §4.2);
+//! - credentials are never sent unencrypted unless the caller asked for exactly that.
+//!
+//! The session is four files, one concern each: this one establishes it (connect, greeting,
+//! EHLO, STARTTLS, AUTH) and carries commands and replies; `transaction.rs` runs a mail
+//! transaction (the envelope, DATA, what the server answered); `bdat.rs` sends the message in
+//! BDAT chunks instead (CHUNKING); `body.rs` reads and encodes the message for either.
+
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::config::{Config, Credentials, Security, Timeouts};
+use crate::error::{Error, Kind, Result, Step};
+use crate::smtp::auth;
+use crate::smtp::command::Command;
+use crate::smtp::extensions::Extensions;
+use crate::smtp::reply::{Reply, parse_reply};
+use crate::smtp::stream::{self, Stream};
+use crate::tls::{self, TlsInfo};
+use crate::transcript::{Direction, Transcript};
+
+mod bdat;
+mod body;
+#[cfg(test)]
+mod scripted;
+mod transaction;
+
+pub(crate) use transaction::Outgoing;
+
+/// QUIT is a courtesy: never wait long for its answer.
+const QUIT_WAIT: Duration = Duration::from_secs(2);
+/// After a silent greeting, how long to wait for a TLS answer to our probing ClientHello.
+const TLS_PROBE_WAIT: Duration = Duration::from_secs(3);
+
+/// Replies worth reporting, recorded as a session is established.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Observations {
+    pub greeting: Option<Reply>,
+    /// Capabilities announced before TLS (plaintext connections only).
+    pub extensions_plain: Option<Extensions>,
+    /// Capabilities announced over TLS (after STARTTLS, or on an implicit-TLS port).
+    pub extensions_tls: Option<Extensions>,
+}
+
+/// What the client holding a session decides for itself, as opposed to what shaped the
+/// connection (the pool's key). A pooled session serves clients whose settings differ, so it
+/// takes those of each client that takes it ([`Session::serve`]), never keeping an earlier one's.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Settings {
+    timeouts: Timeouts,
+    transcript_bodies: bool,
+    allow_partial_recipients: bool,
+}
+
+impl Settings {
+    pub(crate) fn of(config: &Config) -> Settings {
+        Settings {
+            timeouts: config.timeouts,
+            transcript_bodies: config.transcript_bodies,
+            allow_partial_recipients: config.allow_partial_recipients,
+        }
+    }
+}
+
+pub(crate) struct Session {
+    stream: Option<Stream>,
+    received: Vec<u8>,
+    extensions: Extensions,
+    observed: Observations,
+    host: String,
+    port: u16,
+    security: Security,
+    settings: Settings,
+    /// When the connection was made: the pool bounds a session's age, not only its idle time.
+    opened: Instant,
+}
+
+fn io_failure(err: io::Error, step: Step, what: &str, waited: Duration) -> Error {
+    match err.kind() {
+        io::ErrorKind::TimedOut => Error::new(
+            Kind::Timeout,
+            format!(
+                "no answer from the server {what} after {:.1} s",
+                waited.as_secs_f64()
+            ),
+        ),
+        io::ErrorKind::UnexpectedEof
+        | io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe => Error::new(
+            Kind::ConnectionClosed,
+            format!("the server closed the connection {what}"),
+        )
+        .with_source(err),
+        _ => Error::new(Kind::Io, format!("network error {what}")).with_source(err),
+    }
+    .at_step(step)
+}
+
+impl Session {
+    /// Connect and bring the session to the point where mail can be sent: greeting, EHLO,
+    /// STARTTLS when due, EHLO again, AUTH when credentials are set.
+    pub(crate) fn open(
+        config: &Config,
+        tls_config: &Arc<rustls::ClientConfig>,
+        helo_name: &str,
+        transcript: &mut Transcript,
+        budget: Instant,
+    ) -> Result<Session> {
+        let security = config.effective_security();
+        let sock = stream::connect(
+            &config.host,
+            config.port,
+            config.timeouts.connect,
+            budget,
+            transcript,
+        )
+        .map_err(|e| e.at_step(Step::Connect))?;
+        let stream = if security == Security::Tls {
+            let name = tls::server_name(&config.host, &config.tls)?;
+            let deadline = (Instant::now() + config.timeouts.command).min(budget);
+            let stream = Stream::handshake(
+                sock,
+                tls_config.clone(),
+                name,
+                &config.host,
+                config.port,
+                deadline,
+            )
+            .map_err(|e| e.at_step(Step::TlsHandshake))?;
+            log_tls(transcript, &stream);
+            stream
+        } else {
+            Stream::Plain(sock)
+        };
+        let mut session = Session::attach(stream, Vec::new(), config);
+        let result = session.establish(config, tls_config, helo_name, transcript, budget);
+        if let Err(e) = result {
+            session.quit(transcript);
+            return Err(e);
+        }
+        Ok(session)
+    }
+
+    /// A session over a connection made elsewhere (the connection check makes its own, to see
+    /// what a port speaks first). `received` holds bytes already read from it.
+    pub(crate) fn attach(stream: Stream, received: Vec<u8>, config: &Config) -> Session {
+        Session {
+            stream: Some(stream),
+            received,
+            extensions: Extensions::default(),
+            observed: Observations::default(),
+            host: config.host.clone(),
+            port: config.port,
+            security: config.effective_security(),
+            settings: Settings::of(config),
+            opened: Instant::now(),
+        }
+    }
+
+    pub(crate) fn opened(&self) -> Instant {
+        self.opened
+    }
+
+    /// From now on, send with `settings`: those of the client that has just taken the session.
+    pub(crate) fn serve(&mut self, settings: Settings) {
+        self.settings = settings;
+    }
+
+    /// What the server said on the way to a usable session, kept even when a later step failed.
+    pub(crate) fn observations(&self) -> &Observations {
+        &self.observed
+    }
+
+    /// Greeting, EHLO, STARTTLS when due, EHLO again, AUTH when credentials are set.
+    pub(crate) fn establish(
+        &mut self,
+        config: &Config,
+        tls_config: &Arc<rustls::ClientConfig>,
+        helo_name: &str,
+        transcript: &mut Transcript,
+        budget: Instant,
+    ) -> Result<()> {
+        let deadline = self.deadline(budget);
+        let greeting =
+            match self.receive_reply(transcript, deadline, Step::Greeting, "for its greeting") {
+                Ok(reply) => reply,
+                Err(e) if e.kind() == Kind::Timeout && self.security != Security::Tls => {
+                    return Err(self.explain_silent_server(e, config, tls_config, budget));
+                }
+                Err(e) => {
+                    self.break_connection();
+                    return Err(e);
+                }
+            };
+        self.observed.greeting = Some(greeting.clone());
+        if greeting.code() != 220 {
+            let why = if greeting.code() == 554 {
+                "the server refuses service to this client"
+            } else {
+                "unexpected greeting"
+            };
+            return Err(Error::from_reply(Kind::Greeting, why, greeting).at_step(Step::Greeting));
+        }
+        self.hello(helo_name, transcript, budget)?;
+
+        match self.security {
+            Security::StartTls | Security::Opportunistic if self.extensions.starttls => {
+                self.start_tls(config, tls_config, helo_name, transcript, budget)?;
+            }
+            Security::StartTls => {
+                return Err(Error::new(
+                    Kind::StartTlsUnavailable,
+                    format!(
+                        "{} port {} does not offer STARTTLS, and encryption is required",
+                        self.host, self.port
+                    ),
+                )
+                .at_step(Step::StartTls));
+            }
+            Security::Opportunistic => transcript.record(
+                Direction::Info,
+                "STARTTLS not offered; continuing without encryption (opportunistic mode)",
+            ),
+            _ => {}
+        }
+
+        if let Some(credentials) = &config.credentials {
+            self.authenticate(
+                credentials,
+                config.dangerous_allow_plaintext_auth,
+                transcript,
+                budget,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A command's deadline: the per-command timeout, within the overall budget.
+    fn deadline(&self, budget: Instant) -> Instant {
+        (Instant::now() + self.settings.timeouts.command).min(budget)
+    }
+
+    fn stream(&mut self) -> Result<&mut Stream> {
+        self.stream
+            .as_mut()
+            .ok_or_else(|| Error::new(Kind::ConnectionClosed, "the connection is no longer usable"))
+    }
+
+    /// Whether the session can carry another transaction.
+    pub(crate) fn is_usable(&self) -> bool {
+        self.stream.is_some()
+    }
+
+    pub(crate) fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
+
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub(crate) fn security(&self) -> Security {
+        self.security
+    }
+
+    pub(crate) fn tls_info(&self) -> Option<TlsInfo> {
+        self.stream.as_ref().and_then(Stream::tls_info)
+    }
+
+    /// True when the server closed the connection or spoke unasked while it was idle.
+    pub(crate) fn went_away_while_idle(&self) -> bool {
+        !self.received.is_empty() || self.stream.as_ref().is_none_or(Stream::peer_has_spoken)
+    }
+
+    /// Drop the connection at once. Used when the session's state is unknown, and to abort a
+    /// DATA phase without ending it: a server never delivers unterminated data (RFC 5321 §4.1.1.4).
+    fn break_connection(&mut self) {
+        if let Some(mut stream) = self.stream.take() {
+            stream.shutdown(Instant::now() + QUIT_WAIT);
+        }
+        self.received.clear();
+    }
+
+    /// Write a group of commands in one write.
+    fn send(
+        &mut self,
+        commands: &[Command<'_>],
+        transcript: &mut Transcript,
+        budget: Instant,
+        step: Step,
+    ) -> Result<()> {
+        let mut wire = String::new();
+        for command in commands {
+            transcript.record(Direction::Sent, &command.redacted());
+            wire.push_str(&command.to_line());
+        }
+        let deadline = self.deadline(budget);
+        let started = Instant::now();
+        let result = self.stream()?.write_all(wire.as_bytes(), deadline);
+        result.map_err(|e| {
+            self.break_connection();
+            io_failure(e, step, "while sending", started.elapsed())
+        })
+    }
+
+    /// Read one reply, waiting until `budget` at most (and the command timeout).
+    fn read_reply(
+        &mut self,
+        transcript: &mut Transcript,
+        budget: Instant,
+        step: Step,
+        what: &str,
+    ) -> Result<Reply> {
+        self.read_reply_until(transcript, self.deadline(budget), step, what)
+    }
+
+    fn read_reply_until(
+        &mut self,
+        transcript: &mut Transcript,
+        deadline: Instant,
+        step: Step,
+        what: &str,
+    ) -> Result<Reply> {
+        let result = self.receive_reply(transcript, deadline, step, what);
+        if result.is_err() {
+            // After a failed read the session's state is unknown: never reuse it.
+            self.break_connection();
+        }
+        result
+    }
+
+    /// Read one reply; on failure the connection is left as it is, for the caller to decide.
+    fn receive_reply(
+        &mut self,
+        transcript: &mut Transcript,
+        deadline: Instant,
+        step: Step,
+        what: &str,
+    ) -> Result<Reply> {
+        let started = Instant::now();
+        loop {
+            match parse_reply(&self.received) {
+                Ok(Some((reply, used))) => {
+                    self.received.drain(..used);
+                    log_reply(transcript, &reply);
+                    if reply.code() == 421 {
+                        // The server is closing the channel (RFC 5321 §3.8): never reuse it.
+                        self.break_connection();
+                    }
+                    return Ok(reply);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    let err = if tls::looks_like_tls(&self.received) {
+                        Error::new(
+                            Kind::TlsOnPlaintextPort,
+                            format!(
+                                "{} port {} answered with TLS where plaintext SMTP was expected",
+                                self.host, self.port
+                            ),
+                        )
+                    } else {
+                        e
+                    };
+                    return Err(err.at_step(step));
+                }
+            }
+            // Here, not before the loop: pipelined replies usually arrive in one read, and the
+            // replies after the first are then parsed without zeroing a buffer for each.
+            let mut buf = [0u8; 8192];
+            match self.stream()?.read(&mut buf, deadline) {
+                Ok(0) => {
+                    return Err(Error::new(
+                        Kind::ConnectionClosed,
+                        format!("the server closed the connection while we waited {what}"),
+                    )
+                    .at_step(step));
+                }
+                Ok(n) => self.received.extend_from_slice(&buf[..n]),
+                Err(e) => {
+                    return Err(io_failure(
+                        e,
+                        step,
+                        &format!("while we waited {what}"),
+                        started.elapsed(),
+                    ));
+                }
+            }
+        }
+    }
+
+    fn command(
+        &mut self,
+        command: Command<'_>,
+        transcript: &mut Transcript,
+        budget: Instant,
+        step: Step,
+        what: &str,
+    ) -> Result<Reply> {
+        self.send(std::slice::from_ref(&command), transcript, budget, step)?;
+        self.read_reply(transcript, budget, step, what)
+    }
+
+    /// A server that accepts the connection but never greets is most often an implicit-TLS
+    /// port reached in plaintext. Offer it a TLS hello: if TLS answers, say so precisely.
+    fn explain_silent_server(
+        &mut self,
+        timeout: Error,
+        config: &Config,
+        tls_config: &Arc<rustls::ClientConfig>,
+        budget: Instant,
+    ) -> Error {
+        let speaks_tls = (|| -> Option<bool> {
+            let name = tls::server_name(&config.host, &config.tls).ok()?;
+            let mut conn = rustls::ClientConnection::new(tls_config.clone(), name).ok()?;
+            let mut hello = Vec::new();
+            conn.write_tls(&mut hello).ok()?;
+            let now = Instant::now();
+            let deadline = (now + TLS_PROBE_WAIT).min(budget.max(now + Duration::from_millis(500)));
+            let stream = self.stream.as_mut()?;
+            stream.write_all(&hello, deadline).ok()?;
+            let mut answer = [0u8; 5];
+            let n = stream.read(&mut answer, deadline).ok()?;
+            Some(tls::looks_like_tls(&answer[..n]))
+        })()
+        .unwrap_or(false);
+        self.break_connection();
+        if speaks_tls {
+            Error::new(
+                Kind::TlsOnPlaintextPort,
+                format!(
+                    "{} port {} sent no SMTP greeting but answered a TLS hello: it expects implicit TLS",
+                    self.host, self.port
+                ),
+            )
+            .at_step(Step::Greeting)
+        } else {
+            timeout
+        }
+    }
+
+    fn observe_extensions(&mut self) {
+        let encrypted = self.stream.as_ref().is_some_and(Stream::is_tls);
+        let slot = if encrypted {
+            &mut self.observed.extensions_tls
+        } else {
+            &mut self.observed.extensions_plain
+        };
+        *slot = Some(self.extensions.clone());
+    }
+
+    /// EHLO, or HELO when the server does not know EHLO.
+    fn hello(&mut self, name: &str, transcript: &mut Transcript, budget: Instant) -> Result<()> {
+        let reply = self.command(
+            Command::Ehlo(name),
+            transcript,
+            budget,
+            Step::Ehlo,
+            "for the EHLO reply",
+        )?;
+        if reply.code() == 250 {
+            self.extensions = Extensions::from_ehlo(&reply);
+            self.observe_extensions();
+            return Ok(());
+        }
+        if !reply.is_permanent() || !self.is_usable() {
+            return Err(
+                Error::from_reply(Kind::Ehlo, "the server refused EHLO", reply).at_step(Step::Ehlo),
+            );
+        }
+        let helo = self.command(
+            Command::Helo(name),
+            transcript,
+            budget,
+            Step::Ehlo,
+            "for the HELO reply",
+        )?;
+        if helo.code() == 250 {
+            self.extensions = Extensions::from_helo(&helo);
+            self.observe_extensions();
+            return Ok(());
+        }
+        Err(
+            Error::from_reply(Kind::Ehlo, "the server refused both EHLO and HELO", helo)
+                .at_step(Step::Ehlo),
+        )
+    }
+
+    fn start_tls(
+        &mut self,
+        config: &Config,
+        tls_config: &Arc<rustls::ClientConfig>,
+        helo_name: &str,
+        transcript: &mut Transcript,
+        budget: Instant,
+    ) -> Result<()> {
+        let reply = self.command(
+            Command::StartTls,
+            transcript,
+            budget,
+            Step::StartTls,
+            "for the STARTTLS reply",
+        )?;
+        if reply.code() != 220 {
+            if self.security == Security::Opportunistic && self.is_usable() {
+                transcript.record(
+                    Direction::Info,
+                    "STARTTLS refused; continuing without encryption (opportunistic mode)",
+                );
+                return Ok(());
+            }
+            return Err(
+                Error::from_reply(Kind::StartTls, "the server refused STARTTLS", reply)
+                    .at_step(Step::StartTls),
+            );
+        }
+        if !self.received.is_empty() {
+            let extra = self.received.len();
+            self.break_connection();
+            return Err(Error::new(
+                Kind::StartTls,
+                format!(
+                    "the server sent {extra} unexpected bytes after its STARTTLS reply; they were refused (possible response injection)"
+                ),
+            )
+            .at_step(Step::StartTls));
+        }
+        let sock = self
+            .stream
+            .take()
+            .and_then(Stream::into_plain)
+            .ok_or_else(|| {
+                Error::new(
+                    Kind::StartTls,
+                    "STARTTLS on an already encrypted connection",
+                )
+            })?;
+        let name = tls::server_name(&config.host, &config.tls)?;
+        let deadline = self.deadline(budget);
+        let stream = Stream::handshake(
+            sock,
+            tls_config.clone(),
+            name,
+            &self.host,
+            self.port,
+            deadline,
+        )
+        .map_err(|e| e.at_step(Step::TlsHandshake))?;
+        log_tls(transcript, &stream);
+        self.stream = Some(stream);
+        // RFC 3207 §4.2: forget everything learnt in plaintext; only post-TLS capabilities count.
+        self.extensions = Extensions::default();
+        self.hello(helo_name, transcript, budget)
+    }
+
+    pub(crate) fn authenticate(
+        &mut self,
+        credentials: &Credentials,
+        allow_plaintext: bool,
+        transcript: &mut Transcript,
+        budget: Instant,
+    ) -> Result<()> {
+        let user = credentials.username().to_string();
+        let encrypted = self.stream.as_ref().is_some_and(Stream::is_tls);
+        if !encrypted && !allow_plaintext {
+            return Err(Error::new(
+                Kind::AuthUnavailable,
+                format!(
+                    "refusing to send the credentials of {user:?} over an unencrypted connection"
+                ),
+            )
+            .at_step(Step::Auth));
+        }
+        if self.extensions.auth.is_empty() && self.extensions.auth_other.is_empty() {
+            return Err(Error::new(
+                Kind::AuthUnavailable,
+                format!(
+                    "{} port {} does not offer authentication (no AUTH in its EHLO reply)",
+                    self.host, self.port
+                ),
+            )
+            .at_step(Step::Auth));
+        }
+        let Some(mechanism) = auth::choose(&self.extensions.auth, credentials) else {
+            let offered: Vec<&str> = self
+                .extensions
+                .auth
+                .iter()
+                .map(|m| m.as_str())
+                .chain(self.extensions.auth_other.iter().map(String::as_str))
+                .collect();
+            return Err(Error::new(
+                Kind::AuthUnavailable,
+                format!(
+                    "the server offers AUTH {}, none of which works with {}",
+                    offered.join(" "),
+                    auth::describe(credentials)
+                ),
+            )
+            .at_step(Step::Auth));
+        };
+        let what = "for the AUTH reply";
+        let mut exchange = auth::Exchange::start(mechanism, credentials)?;
+        let mut reply = self.command(exchange.command(), transcript, budget, Step::Auth, what)?;
+        while let Some(answer) = exchange.answer(&reply) {
+            let response = match answer {
+                Ok(response) => response,
+                Err(e) => {
+                    // The mechanism has no answer: cancel the exchange, and say why.
+                    let cancel = Command::AuthResponse("*");
+                    let _ = self.command(cancel, transcript, budget, Step::Auth, what);
+                    return Err(e.at_step(Step::Auth));
+                }
+            };
+            let command = Command::AuthResponse(&response);
+            reply = self.command(command, transcript, budget, Step::Auth, what)?;
+        }
+        if reply.code() == 235 {
+            transcript.record(
+                Direction::Info,
+                &format!("authenticated as {user:?} with {}", mechanism.as_str()),
+            );
+            return Ok(());
+        }
+        let mut message = format!(
+            "the server rejected the credentials of {user:?} ({})",
+            mechanism.as_str()
+        );
+        if let Some(detail) = exchange.detail() {
+            message.push_str(&format!(": {detail}"));
+        }
+        Err(Error::from_reply(Kind::AuthFailed, message, reply).at_step(Step::Auth))
+    }
+
+    /// RSET: abandon any transaction in progress.
+    pub(crate) fn reset(&mut self, transcript: &mut Transcript, budget: Instant) -> Result<Reply> {
+        let reply = self.command(
+            Command::Rset,
+            transcript,
+            budget,
+            Step::Other,
+            "for the RSET reply",
+        )?;
+        if reply.is_positive() {
+            Ok(reply)
+        } else {
+            self.break_connection();
+            Err(Error::from_reply(
+                Kind::Protocol,
+                "the server refused RSET",
+                reply,
+            ))
+        }
+    }
+
+    /// NOOP: check the server is still there.
+    pub(crate) fn noop(&mut self, transcript: &mut Transcript, budget: Instant) -> Result<Reply> {
+        let reply = self.command(
+            Command::Noop,
+            transcript,
+            budget,
+            Step::Other,
+            "for the NOOP reply",
+        )?;
+        if reply.is_positive() {
+            Ok(reply)
+        } else {
+            Err(Error::from_reply(
+                Kind::Protocol,
+                "the server refused NOOP",
+                reply,
+            ))
+        }
+    }
+
+    /// QUIT politely, waiting briefly for the answer, and close.
+    pub(crate) fn quit(&mut self, transcript: &mut Transcript) {
+        if self.is_usable() {
+            let budget = Instant::now() + QUIT_WAIT.min(self.settings.timeouts.command);
+            let _ = self.command(
+                Command::Quit,
+                transcript,
+                budget,
+                Step::Other,
+                "for the QUIT reply",
+            );
+        }
+        self.break_connection();
+    }
+}
+
+fn log_reply(transcript: &mut Transcript, reply: &Reply) {
+    let lines = reply.lines();
+    if lines.is_empty() {
+        transcript.record(Direction::Received, &reply.code().to_string());
+    }
+    for (i, line) in lines.iter().enumerate() {
+        let sep = if i + 1 < lines.len() { '-' } else { ' ' };
+        transcript.record(Direction::Received, &format!("{}{sep}{line}", reply.code()));
+    }
+}
+
+fn log_tls(transcript: &mut Transcript, stream: &Stream) {
+    if let Some(info) = stream.tls_info() {
+        transcript.record(
+            Direction::Info,
+            &format!("TLS established: {} {}", info.version, info.cipher),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Establishing a session and reading replies, against scripted peers on loopback: the
+    //! misbehaviours a real server package will not produce on demand (response injection,
+    //! dripping, lying).
+
+    use super::scripted::*;
+    use super::*;
+
+    #[test]
+    fn bytes_injected_after_the_starttls_reply_are_refused() {
+        let p = peer(vec![vec![
+            Say("220 test.example ESMTP\r\n"),
+            Hear(1),
+            Say("250-test.example\r\n250 STARTTLS\r\n"),
+            Hear(1),
+            Say("220 go ahead\r\n250-injected\r\n250 AUTH PLAIN\r\n"),
+            HearToEnd,
+        ]]);
+        let mut c = client(p.port, |c| {
+            c.security = Security::StartTls;
+            c.tls.dangerous_accept_invalid_certs = true;
+        });
+        let err = c
+            .send_bytes(&envelope(&["x@a.test"]), b"hi\r\n")
+            .unwrap_err();
+        assert_eq!(err.kind(), Kind::StartTls, "{err}");
+        assert!(err.message().contains("injection"), "{err}");
+        let heard = p.handle.join().unwrap();
+        assert!(
+            heard[2].is_empty(),
+            "nothing more may be sent: {:?}",
+            heard[2]
+        );
+    }
+
+    #[test]
+    fn a_dripping_server_cannot_outlast_the_reply_deadline() {
+        let p = peer(vec![vec![Say("220-"), Drip(100, 60)]]);
+        let mut c = client(p.port, |c| c.timeouts.command = Duration::from_secs(1));
+        let started = Instant::now();
+        let err = c
+            .send_bytes(&envelope(&["x@a.test"]), b"hi\r\n")
+            .unwrap_err();
+        assert_eq!(err.kind(), Kind::Timeout, "{err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        drop(c);
+        p.handle.join().unwrap();
+    }
+
+    #[test]
+    fn an_endless_reply_line_is_a_protocol_error() {
+        let long: &'static str = Box::leak(format!("220 {}", "x".repeat(10_000)).into_boxed_str());
+        let p = peer(vec![vec![Say(long), HearToEnd]]);
+        let mut c = client(p.port, |_| {});
+        let err = c
+            .send_bytes(&envelope(&["x@a.test"]), b"hi\r\n")
+            .unwrap_err();
+        assert_eq!(err.kind(), Kind::Protocol, "{err}");
+        drop(c);
+        p.handle.join().unwrap();
+    }
+
+    #[test]
+    fn ehlo_refused_falls_back_to_helo() {
+        let p = peer(vec![vec![
+            Say("220 old.example SMTP\r\n"),
+            Hear(1),
+            Say("502 5.5.2 command not recognised\r\n"),
+            Hear(1),
+            Say("250 old.example\r\n"),
+            Hear(1),
+            Say("250 ok\r\n"),
+            Hear(1),
+            Say("250 ok\r\n"),
+            Hear(1),
+            Say("354 go\r\n"),
+            HearUntil("\r\n.\r\n"),
+            Say("250 queued\r\n"),
+            Hear(1),
+            Say("221 bye\r\n"),
+        ]]);
+        let mut c = client(p.port, |_| {});
+        c.send_bytes(&envelope(&["x@a.test"]), b"hi\r\n").unwrap();
+        drop(c);
+        let heard = p.handle.join().unwrap();
+        assert_eq!(heard[1], b"HELO client.test\r\n");
+        assert_eq!(
+            heard[2], b"MAIL FROM:<a@example.com>\r\n",
+            "no ESMTP parameters after HELO"
+        );
+    }
+
+    #[test]
+    fn transcript_redacts_auth_and_bodies() {
+        let p = peer(vec![vec![
+            Say("220 a ESMTP\r\n"),
+            Hear(1),
+            Say("250-a\r\n250 AUTH PLAIN LOGIN\r\n"),
+            Hear(1),
+            Say("235 ok\r\n"),
+            Hear(1),
+            Say("250 ok\r\n"),
+            Hear(1),
+            Say("250 ok\r\n"),
+            Hear(1),
+            Say("354 go\r\n"),
+            HearUntil("\r\n.\r\n"),
+            Say("250 queued\r\n"),
+            Hear(1),
+            Say("221 bye\r\n"),
+        ]]);
+        let mut c = client(p.port, |c| {
+            c.dangerous_allow_plaintext_auth = true;
+            c.credentials = Some(Credentials::Password {
+                username: "me".into(),
+                password: crate::config::Secret::new("hunter2"),
+            });
+        });
+        c.send_bytes(&envelope(&["x@a.test"]), b"secret body\r\n")
+            .unwrap();
+        let text = c.transcript();
+        assert!(text.contains("C: AUTH PLAIN <redacted>"), "{text}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("AG1lAGh1bnRlcjI="),
+            "{text}"
+        );
+        assert!(
+            !text.contains("secret body") && text.contains("<message: 13 bytes>"),
+            "{text}"
+        );
+        drop(c);
+        p.handle.join().unwrap();
+    }
+}
