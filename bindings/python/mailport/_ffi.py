@@ -12,7 +12,7 @@ from ctypes import POINTER, byref
 from . import _native
 from ._constants import ErrorCode, LogKind
 from .errors import (
-    ClosedError,
+    HandleError,
     InvalidAddress,
     InvalidArgumentError,
     MailportError,
@@ -135,7 +135,7 @@ def copy_out(function, *args, nul: bool, error_out: bool = True) -> bytes:
             if buf is None:
                 return b""
             return buf.raw[: n.value]
-        if code == ErrorCode.ERR_BUFFER_TOO_SMALL:
+        if code == ErrorCode.BUFFER_TOO_SMALL:
             if err:
                 lib.mailport_error_free(err)
             size = n.value
@@ -143,7 +143,7 @@ def copy_out(function, *args, nul: bool, error_out: bool = True) -> bytes:
         if err is None:
             raise error_from_code(code)
         raise take_error(code, err)
-    raise error_from_code(ErrorCode.ERR_BUFFER_TOO_SMALL, "the output kept changing size")
+    raise error_from_code(ErrorCode.BUFFER_TOO_SMALL, "the output kept changing size")
 
 
 def enc(value, name: str) -> bytes:
@@ -157,8 +157,8 @@ def enc(value, name: str) -> bytes:
         except UnicodeEncodeError as error:
             raise InvalidArgumentError(
                 f"{name} is not valid Unicode text: {error.reason} at index {error.start}",
-                code=ErrorCode.ERR_INVALID_ARGUMENT,
-                name=result_name(ErrorCode.ERR_INVALID_ARGUMENT),
+                code=ErrorCode.INVALID_ARGUMENT,
+                name=result_name(ErrorCode.INVALID_ARGUMENT),
             ) from None
     elif isinstance(value, (bytes, bytearray, memoryview)):
         data = bytes(value)
@@ -168,8 +168,8 @@ def enc(value, name: str) -> bytes:
     if at >= 0:
         raise InvalidArgumentError(
             f"{name} contains a NUL byte at byte {at}",
-            code=ErrorCode.ERR_INVALID_ARGUMENT,
-            name=result_name(ErrorCode.ERR_INVALID_ARGUMENT),
+            code=ErrorCode.INVALID_ARGUMENT,
+            name=result_name(ErrorCode.INVALID_ARGUMENT),
             hint="C strings end at the first NUL, so mailport refuses text that contains one "
             "rather than cut it short; remove the NUL character",
         )
@@ -210,7 +210,7 @@ class Handle:
     ``close()`` frees the C object and is idempotent; a ``weakref.finalize`` frees it when the
     object is garbage-collected without ``close()`` (a backstop, not a substitute: a Client's
     QUIT then happens whenever the collector runs). Any use after ``close()`` raises
-    :class:`ClosedError`, a ``ValueError``.
+    :class:`HandleError`, a ``ValueError``.
     """
 
     _free_name = ""  # the C function that frees this handle
@@ -229,7 +229,7 @@ class Handle:
     def _handle(self):
         ptr = self._ptr
         if ptr is None:
-            raise ClosedError(f"this mailport.{type(self).__name__} is closed")
+            raise HandleError(f"this mailport.{type(self).__name__} is closed")
         return ptr
 
     @property

@@ -18,8 +18,8 @@ _UNSET = object()
 def _invalid(message: str) -> InvalidArgumentError:
     return InvalidArgumentError(
         message,
-        code=ErrorCode.ERR_INVALID_ARGUMENT,
-        name=_ffi.result_name(ErrorCode.ERR_INVALID_ARGUMENT),
+        code=ErrorCode.INVALID_ARGUMENT,
+        name=_ffi.result_name(ErrorCode.INVALID_ARGUMENT),
     )
 
 
