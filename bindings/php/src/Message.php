@@ -298,6 +298,6 @@ final class Message extends Handle
     /** The RFC 5322 bytes (CRLF line endings, no Bcc), as sent to a server without SMTPUTF8. */
     public function render(): string
     {
-        return Native::render($this->handle());
+        return Native::copyOut('mailport_message_render', [$this->handle()], nul: false);
     }
 }
