@@ -24,12 +24,6 @@ use Mailport\Exception\ExceptionFactory;
  */
 final class Message extends Handle
 {
-    /** enum mailport_address_field (HeaderTest checks them against the header). */
-    public const FIELD_TO = 1;
-    public const FIELD_CC = 2;
-    public const FIELD_BCC = 3;
-    public const FIELD_REPLY_TO = 4;
-
     public function __construct()
     {
         $pointer = Native::invoke('mailport_message_new');
@@ -96,7 +90,7 @@ final class Message extends Handle
      */
     public function addReplyTo(string|array $mailboxes, ?string $name = null): static
     {
-        return $this->addList('mailport_message_add_reply_to', self::FIELD_REPLY_TO, $mailboxes, $name, 'replyTo');
+        return $this->addList('mailport_message_add_reply_to', AddressField::REPLY_TO, $mailboxes, $name, 'replyTo');
     }
 
     /**
@@ -110,23 +104,23 @@ final class Message extends Handle
      */
     public function addTo(string|array $mailboxes, ?string $name = null): static
     {
-        return $this->addList('mailport_message_add_to', self::FIELD_TO, $mailboxes, $name, 'to');
+        return $this->addList('mailport_message_add_to', AddressField::TO, $mailboxes, $name, 'to');
     }
 
     /** @param string|list<string> $mailboxes */
     public function addCc(string|array $mailboxes, ?string $name = null): static
     {
-        return $this->addList('mailport_message_add_cc', self::FIELD_CC, $mailboxes, $name, 'cc');
+        return $this->addList('mailport_message_add_cc', AddressField::CC, $mailboxes, $name, 'cc');
     }
 
     /** Bcc recipients get the message but appear in no header. @param string|list<string> $mailboxes */
     public function addBcc(string|array $mailboxes, ?string $name = null): static
     {
-        return $this->addList('mailport_message_add_bcc', self::FIELD_BCC, $mailboxes, $name, 'bcc');
+        return $this->addList('mailport_message_add_bcc', AddressField::BCC, $mailboxes, $name, 'bcc');
     }
 
     /** @param string|list<string> $mailboxes */
-    private function addList(string $function, int $field, string|array $mailboxes, ?string $display, string $name): static
+    private function addList(string $function, AddressField $field, string|array $mailboxes, ?string $display, string $name): static
     {
         if ($display !== null) {
             if (!is_string($mailboxes)) {
@@ -135,7 +129,7 @@ final class Message extends Handle
             Native::call(
                 'mailport_message_add_mailbox_parts',
                 $this->handle(),
-                $field,
+                $field->value,
                 Native::str($display === '' ? null : $display, "$name name"),
                 Native::str($mailboxes, $name),
             );
@@ -304,6 +298,6 @@ final class Message extends Handle
     /** The RFC 5322 bytes (CRLF line endings, no Bcc), as sent to a server without SMTPUTF8. */
     public function render(): string
     {
-        return Native::render($this->handle());
+        return Native::copyOut('mailport_message_render', [$this->handle()], nul: false);
     }
 }

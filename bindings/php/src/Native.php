@@ -643,17 +643,27 @@ final class Native
         }
     }
 
-    /** `mailport_message_render`: the message's RFC 5322 bytes. */
-    public static function render(CData $message): string
+    /**
+     * Call a copy-out function `(..., buf, len, size_t *out_n, error_out)` until its whole output
+     * fits: a sizing call with NULL and 0, then a buffer of the reported size, again while
+     * MAILPORT_ERR_BUFFER_TOO_SMALL comes back (a rendered Date may change length between the
+     * calls). Text (`$nul`) goes into a `char *` buffer with room for its NUL, bytes into a
+     * `uint8_t *` one.
+     *
+     * @param list<mixed> $args the arguments before the buffer
+     */
+    public static function copyOut(string $function, array $args, bool $nul): string
     {
         $ffi = self::ffi();
         $needed = $ffi->new('size_t');
+        $type = $nul ? 'char' : 'uint8_t';
         $size = 0;
         for ($attempt = 0; $attempt < 5; $attempt++) {
-            $buf = $size > 0 ? $ffi->new("uint8_t[$size]", false, true) : null;
+            $buf = $size > 0 ? $ffi->new("{$type}[$size]", false, true) : null;
             try {
                 $err = $ffi->new('mailport_error*');
-                $rc = (int) $ffi->mailport_message_render($message, $buf, $size, \FFI::addr($needed), \FFI::addr($err));
+                $call = [...$args, $buf, $size, \FFI::addr($needed), \FFI::addr($err)];
+                $rc = (int) $ffi->$function(...$call);
                 if ($rc === ErrorCode::OK) {
                     return $buf === null ? '' : \FFI::string($buf, (int) $needed->cdata);
                 }
@@ -663,33 +673,14 @@ final class Native
                 if (!\FFI::isNull($err)) {
                     $ffi->mailport_error_free($err);
                 }
-                $size = (int) $needed->cdata;
+                $size = (int) $needed->cdata + ($nul ? 1 : 0);
             } finally {
                 if ($buf !== null) {
                     \FFI::free($buf);
                 }
             }
         }
-        throw ExceptionFactory::create(new ErrorInfo(ErrorCode::BUFFER_TOO_SMALL, 'the rendered message kept changing size'));
-    }
-
-    /** `mailport_wp_mail_parsed_value`: one parsed value of a wp_mail() call. */
-    public static function wpParsedValue(CData $wp, int $which): string
-    {
-        $ffi = self::ffi();
-        $needed = $ffi->new('size_t');
-        $err = $ffi->new('mailport_error*');
-        $rc = (int) $ffi->mailport_wp_mail_parsed_value($wp, $which, null, 0, \FFI::addr($needed), \FFI::addr($err));
-        if ($rc !== ErrorCode::BUFFER_TOO_SMALL && $rc !== ErrorCode::OK) {
-            throw self::exception($rc, $err);
-        }
-        if (!\FFI::isNull($err)) {
-            $ffi->mailport_error_free($err);
-        }
-        $size = (int) $needed->cdata + 1;
-        $buf = $ffi->new("char[$size]");
-        self::call('mailport_wp_mail_parsed_value', $wp, $which, $buf, $size, \FFI::addr($needed));
-        return \FFI::string($buf, (int) $needed->cdata);
+        throw ExceptionFactory::create(new ErrorInfo(ErrorCode::BUFFER_TOO_SMALL, "the output of $function kept changing size"));
     }
 
     /** Whether a pointer returned by C is NULL. */

@@ -27,7 +27,7 @@ final class Receipt
         public readonly array $rejected,
         /** The TCP port used (the one chosen when the port is "auto"). */
         public readonly int $port,
-        /** The security in effect: never Auto; Opportunistic means STARTTLS was offered and used. */
+        /** The security in effect: never AUTO; OPPORTUNISTIC means STARTTLS was offered and used. */
         public readonly Security $security,
         /** "TLSv1.3", or null when the connection was not encrypted. */
         public readonly ?string $tlsVersion,

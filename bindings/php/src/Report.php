@@ -27,7 +27,7 @@ final class Report implements \Stringable
         public readonly ?string $recommendationReason,
         /** The port to use, or null when no port works. */
         public readonly ?int $recommendedPort,
-        /** StartTls or Tls, or null when no port works. */
+        /** STARTTLS or TLS, or null when no port works. */
         public readonly ?Security $recommendedSecurity,
         /** Problems and notes, each with a hint. */
         public readonly array $findings,

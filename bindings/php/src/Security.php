@@ -11,25 +11,25 @@ namespace Mailport;
 enum Security: string
 {
     /** Pick by port: 465 implicit TLS, 25 opportunistic STARTTLS, any other port STARTTLS required. */
-    case Auto = 'auto';
+    case AUTO = 'auto';
     /** STARTTLS required: if it is not offered or fails, nothing is sent. */
-    case StartTls = 'starttls';
+    case STARTTLS = 'starttls';
     /** Implicit TLS from the first byte ("SMTPS", port 465). */
-    case Tls = 'tls';
+    case TLS = 'tls';
     /** STARTTLS when offered, plaintext otherwise (relay on port 25); credentials never go in plaintext. */
-    case Opportunistic = 'opportunistic';
+    case OPPORTUNISTIC = 'opportunistic';
     /** No encryption; credentials refused unless Config::dangerousAllowPlaintextAuth(). */
-    case None = 'none';
+    case NONE = 'none';
 
     /** The C value (`MAILPORT_SECURITY_*`). */
     public function code(): int
     {
         return match ($this) {
-            self::Auto => 0,
-            self::StartTls => 1,
-            self::Tls => 2,
-            self::Opportunistic => 3,
-            self::None => 4,
+            self::AUTO => 0,
+            self::STARTTLS => 1,
+            self::TLS => 2,
+            self::OPPORTUNISTIC => 3,
+            self::NONE => 4,
         };
     }
 

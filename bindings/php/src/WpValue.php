@@ -10,19 +10,19 @@ namespace Mailport;
  */
 enum WpValue: int
 {
-    case FromEmail = 0;
-    case FromName = 1;
-    case ContentType = 2;
-    case Charset = 3;
+    case FROM_EMAIL = 0;
+    case FROM_NAME = 1;
+    case CONTENT_TYPE = 2;
+    case CHARSET = 3;
 
     /** The WordPress filter for this value, e.g. "wp_mail_from". */
     public function filter(): string
     {
         return match ($this) {
-            self::FromEmail => 'wp_mail_from',
-            self::FromName => 'wp_mail_from_name',
-            self::ContentType => 'wp_mail_content_type',
-            self::Charset => 'wp_mail_charset',
+            self::FROM_EMAIL => 'wp_mail_from',
+            self::FROM_NAME => 'wp_mail_from_name',
+            self::CONTENT_TYPE => 'wp_mail_content_type',
+            self::CHARSET => 'wp_mail_charset',
         };
     }
 }

@@ -16,8 +16,8 @@ use Mailport\Exception\InvalidArgumentException;
 use Mailport\Exception\MailportException;
 use Mailport\Exception\NetworkException;
 use Mailport\Exception\RecipientsRejectedException;
+use Mailport\Exception\ServerTimeoutException;
 use Mailport\Exception\SmtpException;
-use Mailport\Exception\TimeoutException;
 use Mailport\Exception\TlsException;
 use Mailport\Message;
 use Mailport\Tests\Support\MailportTestCase;
@@ -186,7 +186,7 @@ final class ErrorsTest extends MailportTestCase
         try {
             $client->send($this->message());
             $this->fail('the server never answers MAIL');
-        } catch (TimeoutException $e) {
+        } catch (ServerTimeoutException $e) {
             $this->assertInstanceOf(NetworkException::class, $e);
             $this->assertSame(ErrorCode::TIMEOUT, $e->getCode());
             $this->assertTrue($e->isTransient());

@@ -4,9 +4,9 @@ declare(strict_types=1);
 
 namespace Mailport\Tests;
 
+use Mailport\AddressField;
 use Mailport\ErrorCode;
 use Mailport\Mailport;
-use Mailport\Message;
 use Mailport\Native;
 use Mailport\Security;
 use Mailport\Tests\Support\Paths;
@@ -78,13 +78,13 @@ final class HeaderTest extends TestCase
     {
         $ffi = self::cdef();
         foreach (Security::cases() as $security) {
-            $cname = 'MAILPORT_SECURITY_' . strtoupper($security->name === 'StartTls' ? 'starttls' : $security->value);
+            $cname = 'MAILPORT_SECURITY_' . $security->name;
             $this->assertSame($security->code(), $ffi->$cname, $cname);
             $this->assertSame($security, Security::fromCode($ffi->$cname));
         }
         $this->assertSame(5, preg_match_all('/MAILPORT_SECURITY_\w+ =/', self::header()));
-        $names = [WpValue::FromEmail->value => 'MAILPORT_WP_FROM_EMAIL', WpValue::FromName->value => 'MAILPORT_WP_FROM_NAME',
-            WpValue::ContentType->value => 'MAILPORT_WP_CONTENT_TYPE', WpValue::Charset->value => 'MAILPORT_WP_CHARSET'];
+        $names = [WpValue::FROM_EMAIL->value => 'MAILPORT_WP_FROM_EMAIL', WpValue::FROM_NAME->value => 'MAILPORT_WP_FROM_NAME',
+            WpValue::CONTENT_TYPE->value => 'MAILPORT_WP_CONTENT_TYPE', WpValue::CHARSET->value => 'MAILPORT_WP_CHARSET'];
         foreach (WpValue::cases() as $value) {
             $this->assertSame($value->value, $ffi->{$names[$value->value]});
         }
@@ -92,8 +92,8 @@ final class HeaderTest extends TestCase
         $this->assertSame(1, $ffi->MAILPORT_PROBE_SKIP_AUTH, 'Mailport::probe(skipAuth:)');
         $this->assertSame(2, $ffi->MAILPORT_PROBE_ALLOW_RELAY, 'Mailport::probe(allowRelay:)');
         $this->assertSame(0, $ffi->MAILPORT_PORT_AUTO, 'Config port "auto"');
-        $fields = ['MAILPORT_FIELD_TO' => Message::FIELD_TO, 'MAILPORT_FIELD_CC' => Message::FIELD_CC,
-            'MAILPORT_FIELD_BCC' => Message::FIELD_BCC, 'MAILPORT_FIELD_REPLY_TO' => Message::FIELD_REPLY_TO];
+        $fields = ['MAILPORT_FIELD_TO' => AddressField::TO->value, 'MAILPORT_FIELD_CC' => AddressField::CC->value,
+            'MAILPORT_FIELD_BCC' => AddressField::BCC->value, 'MAILPORT_FIELD_REPLY_TO' => AddressField::REPLY_TO->value];
         foreach ($fields as $cname => $value) {
             $this->assertSame($value, $ffi->$cname, $cname);
         }

@@ -24,7 +24,7 @@ final class ProbeTest extends MailportTestCase
 
         $this->assertTrue($report->ok, $report->summary);
         $this->assertSame($server->port, $report->recommendedPort);
-        $this->assertSame(Security::StartTls, $report->recommendedSecurity);
+        $this->assertSame(Security::STARTTLS, $report->recommendedSecurity);
         $this->assertSame("port={$server->port} security=starttls", $report->recommendation);
         $this->assertNotNull($report->recommendationReason);
         $this->assertStringContainsString((string) $server->port, $report->summary);
@@ -64,7 +64,7 @@ final class ProbeTest extends MailportTestCase
         $report = $client->probe(ports: [$server->port], deadlineMs: 10000, greetingWaitMs: 500, skipAuth: true);
 
         $this->assertTrue($report->ok, $report->summary);
-        $this->assertSame(Security::Tls, $report->recommendedSecurity);
+        $this->assertSame(Security::TLS, $report->recommendedSecurity);
     }
 
     public function testMisuseIsAnException(): void

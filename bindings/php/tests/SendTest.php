@@ -35,7 +35,7 @@ final class SendTest extends MailportTestCase
         $this->assertSame(['bob@example.org', 'carol@example.org', 'dave@example.org'], $receipt->accepted);
         $this->assertSame([], $receipt->rejected);
         $this->assertSame($server->port, $receipt->port);
-        $this->assertSame(Security::None, $receipt->security);
+        $this->assertSame(Security::NONE, $receipt->security);
         $this->assertNull($receipt->tlsVersion);
         $this->assertNull($receipt->tlsCipher);
         $this->assertMatchesRegularExpression('/^<[0-9a-f]+@example\.test>$/', (string) $receipt->messageId);
@@ -60,7 +60,7 @@ final class SendTest extends MailportTestCase
         $client = new Client($this->configFor($server, 'starttls'));
         $receipt = $client->send($this->message('starttls'));
 
-        $this->assertSame(Security::StartTls, $receipt->security);
+        $this->assertSame(Security::STARTTLS, $receipt->security);
         $this->assertMatchesRegularExpression('/^TLSv1\.[23]$/', (string) $receipt->tlsVersion);
         $this->assertNotSame('', (string) $receipt->tlsCipher);
         $got = $server->onlyMessage();
@@ -90,7 +90,7 @@ final class SendTest extends MailportTestCase
         $client = new Client($this->configFor($server, 'tls'));
         $receipt = $client->send($this->message('tls'));
 
-        $this->assertSame(Security::Tls, $receipt->security);
+        $this->assertSame(Security::TLS, $receipt->security);
         $this->assertNotNull($receipt->tlsVersion);
         $this->assertTrue($server->onlyMessage()['tls']);
     }
@@ -102,7 +102,7 @@ final class SendTest extends MailportTestCase
         $client = Client::fromUrl($url, caFile: $server->ca, commandTimeoutMs: 5000);
         $receipt = $client->send($this->message('url'));
 
-        $this->assertSame(Security::Tls, $receipt->security);
+        $this->assertSame(Security::TLS, $receipt->security);
         $this->assertSame(self::USER, $server->onlyMessage()['auth_user']);
     }
 

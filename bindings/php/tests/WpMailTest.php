@@ -37,10 +37,10 @@ final class WpMailTest extends MailportTestCase
             attachments: ['Invoice 42.pdf' => "$dir/invoice.pdf"],
             embeds: ['logo' => "$dir/logo.png"],
         );
-        $this->assertSame('admin@example.test', $wp->parsedValue(WpValue::FromEmail));
-        $this->assertSame('Site Admin', $wp->parsedValue(WpValue::FromName));
-        $this->assertSame('text/html', $wp->parsedValue(WpValue::ContentType));
-        $this->assertSame('UTF-8', $wp->parsedValue(WpValue::Charset));
+        $this->assertSame('admin@example.test', $wp->parsedValue(WpValue::FROM_EMAIL));
+        $this->assertSame('Site Admin', $wp->parsedValue(WpValue::FROM_NAME));
+        $this->assertSame('text/html', $wp->parsedValue(WpValue::CONTENT_TYPE));
+        $this->assertSame('UTF-8', $wp->parsedValue(WpValue::CHARSET));
 
         (new Client($this->configFor($server, 'none')))->send($wp->build());
 
@@ -85,8 +85,8 @@ final class WpMailTest extends MailportTestCase
             return $filter === 'wp_mail_from_name' ? 'Example Shop' : $value;
         });
         $this->assertSame(['wp_mail_from', 'wp_mail_from_name', 'wp_mail_content_type', 'wp_mail_charset'], $seen);
-        $this->assertSame('WordPress', $wp->parsedValue(WpValue::FromName), 'overrides do not change the parsed value');
-        $wp->override(WpValue::FromEmail, 'shop@example.test');
+        $this->assertSame('WordPress', $wp->parsedValue(WpValue::FROM_NAME), 'overrides do not change the parsed value');
+        $wp->override(WpValue::FROM_EMAIL, 'shop@example.test');
 
         (new Client($this->configFor($server, 'none')))->send($wp->build());
         $got = $server->onlyMessage();
@@ -98,7 +98,7 @@ final class WpMailTest extends MailportTestCase
         $this->assertSame(['2'], $this->headers($parsed, 'X-Two'));
         $this->assertSame('text/plain', $parsed['structure']['type']);
 
-        $wp->override(WpValue::FromEmail, null);
+        $wp->override(WpValue::FROM_EMAIL, null);
         $this->assertStringContainsString('From: Example Shop <wordpress@example.test>', $wp->build()->render());
     }
 

@@ -24,22 +24,21 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping, Optional
 
-from . import _native
+from . import _ffi
 from ._constants import PORT_AUTO, ErrorCode, LogKind, ProbeFlag, Security, WpValue
-from ._ffi import lib as _lib
 from .client import Client, Receipt
 from .config import Config
 from .errors import (
     AttachmentError,
-    AuthError,
+    AuthenticationError,
     CertificateError,
-    ClosedError,
     ConnectError,
     ConnectionClosedError,
     ConnectRefusedError,
     ConnectTimeoutError,
     DnsError,
     GreetingError,
+    HandleError,
     InternalError,
     InvalidAddress,
     InvalidAddressError,
@@ -65,14 +64,14 @@ from .wp import WpMail, wp_mail
 __version__ = "0.1.0"
 
 #: The ABI generation this binding speaks; the loaded library's is checked at import.
-ABI_VERSION = _native.ABI_VERSION
+ABI_VERSION = _ffi.ABI_VERSION
 #: Where the shared library was loaded from.
-LIBRARY_PATH = _native.LIBRARY_PATH
+LIBRARY_PATH = _ffi.LIBRARY_PATH
 
 
 def library_version() -> str:
     """The loaded library's version string, e.g. "mailport/0.1.0 rustls/0.23.x ring"."""
-    return _lib.mailport_version().decode("utf-8", "replace")
+    return _ffi.invoke("mailport_version").decode("utf-8", "replace")
 
 
 def send_mail(
@@ -162,7 +161,7 @@ __all__ = [
     "library_version",
     # exceptions
     "MailportError",
-    "ClosedError",
+    "HandleError",
     "InvalidArgumentError",
     "InvalidAddressError",
     "InvalidAddress",
@@ -178,7 +177,7 @@ __all__ = [
     "CertificateError",
     "TlsModeError",
     "StartTlsError",
-    "AuthError",
+    "AuthenticationError",
     "GreetingError",
     "SenderRejectedError",
     "RecipientsRejectedError",

@@ -1,9 +1,10 @@
 """The header's enums, mirrored. ``tests/test_constants.py`` checks every member against
 ``include/mailport.h`` in both directions, so the values cannot drift.
 
-The C name of a member is ``MAILPORT_`` + the class's prefix + the member's name:
-``ErrorCode.ERR_AUTH_FAILED`` is ``MAILPORT_ERR_AUTH_FAILED``, ``Security.TLS`` is
-``MAILPORT_SECURITY_TLS``.
+A member has the name of its C value without the prefix the class stands for (:func:`c_name`
+puts it back): ``ErrorCode.AUTH_FAILED`` is ``MAILPORT_ERR_AUTH_FAILED`` (``ErrorCode.OK`` is
+``MAILPORT_OK``), ``Security.TLS`` is ``MAILPORT_SECURITY_TLS``. The PHP binding uses the same
+names (``ErrorCode::AUTH_FAILED``, ``Security::TLS``).
 """
 
 from __future__ import annotations
@@ -15,37 +16,37 @@ class ErrorCode(enum.IntEnum):
     """``enum mailport_result``: the result of every fallible C function (``e.code``)."""
 
     OK = 0
-    ERR_NULL_ARGUMENT = 1
-    ERR_INVALID_ARGUMENT = 2
-    ERR_BUFFER_TOO_SMALL = 3
-    ERR_INVALID_STATE = 4
-    ERR_DNS = 20
-    ERR_CONNECT_REFUSED = 21
-    ERR_CONNECT_UNREACHABLE = 22
-    ERR_CONNECT_TIMEOUT = 23
-    ERR_TIMEOUT = 24
-    ERR_CONNECTION_CLOSED = 25
-    ERR_IO = 26
-    ERR_TLS_HANDSHAKE = 40
-    ERR_CERT_UNTRUSTED = 41
-    ERR_CERT_EXPIRED = 42
-    ERR_CERT_NAME_MISMATCH = 43
-    ERR_PLAINTEXT_ON_TLS_PORT = 44
-    ERR_TLS_ON_PLAINTEXT_PORT = 45
-    ERR_STARTTLS_UNAVAILABLE = 46
-    ERR_STARTTLS = 47
-    ERR_AUTH_UNAVAILABLE = 60
-    ERR_AUTH_FAILED = 61
-    ERR_GREETING = 80
-    ERR_EHLO = 81
-    ERR_MAIL_FROM = 82
-    ERR_RECIPIENTS_REJECTED = 83
-    ERR_DATA = 84
-    ERR_MESSAGE_TOO_LARGE = 85
-    ERR_PROTOCOL = 86
-    ERR_INVALID_ADDRESS = 100
-    ERR_ATTACHMENT = 101
-    ERR_PANIC = 199
+    NULL_ARGUMENT = 1
+    INVALID_ARGUMENT = 2
+    BUFFER_TOO_SMALL = 3
+    INVALID_STATE = 4
+    DNS = 20
+    CONNECT_REFUSED = 21
+    CONNECT_UNREACHABLE = 22
+    CONNECT_TIMEOUT = 23
+    TIMEOUT = 24
+    CONNECTION_CLOSED = 25
+    IO = 26
+    TLS_HANDSHAKE = 40
+    CERT_UNTRUSTED = 41
+    CERT_EXPIRED = 42
+    CERT_NAME_MISMATCH = 43
+    PLAINTEXT_ON_TLS_PORT = 44
+    TLS_ON_PLAINTEXT_PORT = 45
+    STARTTLS_UNAVAILABLE = 46
+    STARTTLS = 47
+    AUTH_UNAVAILABLE = 60
+    AUTH_FAILED = 61
+    GREETING = 80
+    EHLO = 81
+    MAIL_FROM = 82
+    RECIPIENTS_REJECTED = 83
+    DATA = 84
+    MESSAGE_TOO_LARGE = 85
+    PROTOCOL = 86
+    INVALID_ADDRESS = 100
+    ATTACHMENT = 101
+    PANIC = 199
 
 
 class Security(enum.IntEnum):
@@ -96,13 +97,21 @@ PORT_AUTO = 0
 
 #: Python enum -> (C enum type name, member prefix), for the header cross-check.
 C_ENUMS = {
-    ErrorCode: ("mailport_result", "MAILPORT_"),
+    ErrorCode: ("mailport_result", "MAILPORT_ERR_"),
     Security: ("mailport_security", "MAILPORT_SECURITY_"),
     LogKind: ("mailport_log_kind", "MAILPORT_LOG_"),
     ProbeFlag: ("mailport_probe_flag", "MAILPORT_PROBE_"),
     WpValue: ("mailport_wp_value", "MAILPORT_WP_"),
     AddressField: ("mailport_address_field", "MAILPORT_FIELD_"),
 }
+
+
+def c_name(member: enum.Enum) -> str:
+    """The header's name of a member: ``MAILPORT_ERR_AUTH_FAILED`` for ``ErrorCode.AUTH_FAILED``."""
+    if member is ErrorCode.OK:
+        return "MAILPORT_OK"
+    return C_ENUMS[type(member)][1] + member.name
+
 
 #: The words ``Config(security=...)`` accepts.
 SECURITY_NAMES = {

@@ -1,18 +1,65 @@
-"""Plumbing shared by every handle: the one error path (``call``), string encoding with the NUL
-check, the copy-out loop, the handle base class, and the log-callback trampoline."""
+"""The only module that touches the shared library, as wasmtime-py's ``_ffi.py``: it finds and
+loads libmailport, checks its ABI version, declares every C function of ``include/mailport.h``
+(``FUNCTIONS``: restype and argtypes, compared with the header name by name and type by type by
+``tests/test_ffi.py``), and is the way the other modules reach them:
+
+- ``call(name, *args)``: a fallible function; ``error_out`` is appended and a failure raised as
+  the exception of its kind (the one error path);
+- ``call_out(name, *args)``: a fallible function whose parameter before ``error_out`` is
+  ``T **out``; returns the new ``T *``, which the caller owns;
+- ``invoke(name, *args)``: a function that cannot fail (constructors, getters);
+- ``copy_out(name, *args, nul=...)``: a function that copies into the caller's buffer;
+- ``take_error``, ``take_receipt``, ``take_report``, ``transcript``: read a C object into Python
+  values and free it, calling the getters directly (no layer per call: the send path's cost is
+  measured).
+
+Also here: argument encoding (``enc``: the NUL check), ``Handle`` (wasmtime-py's ``Managed``) and
+the log-callback trampoline. Nothing here is public API.
+
+Search order for the library (the first that loads wins):
+
+1. ``$MAILPORT_LIBRARY``, an exact path. When it is set nothing else is tried: a library you named
+   that does not load is an error, not a reason to pick another one.
+2. Beside this package (a wheel that bundles ``libmailport.so``).
+3. When this package is ``bindings/python/mailport`` of a mailport checkout, that checkout's
+   ``target/release/libmailport.so`` and ``target/debug/libmailport.so``, the newer first (where
+   ``cargo build`` ran). No other ``target/`` directory is looked at.
+4. The system loader: ``ctypes.util.find_library("mailport")``, then the SONAME
+   ``libmailport.so.1`` and ``libmailport.so`` (``LD_LIBRARY_PATH``, ``ldconfig``).
+
+``ImportError`` lists every path tried and why each failed.
+"""
 
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
+import json
 import os
+import sys
 import threading
 import weakref
-from ctypes import POINTER, byref
+from ctypes import (
+    CFUNCTYPE,
+    POINTER,
+    byref,
+    c_bool,
+    c_char,
+    c_char_p,
+    c_int,
+    c_int64,
+    c_size_t,
+    c_uint16,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
+from pathlib import Path
 
-from . import _native
-from ._constants import ErrorCode, LogKind
+from . import _results
+from ._constants import ErrorCode, LogKind, security_or_int
 from .errors import (
-    ClosedError,
+    HandleError,
     InvalidAddress,
     InvalidArgumentError,
     MailportError,
@@ -20,7 +67,457 @@ from .errors import (
     exception_class,
 )
 
-lib = _native.lib
+#: The ABI generation this binding was written for (``MAILPORT_ABI_VERSION`` in the header).
+ABI_VERSION = 1
+
+#: The environment variable naming the exact path of the library to load.
+ENV_VAR = "MAILPORT_LIBRARY"
+
+
+# Opaque handle types: distinct classes so that a config can never be passed where a client is
+# expected (ctypes checks POINTER types), as wasmtime-py does.
+class Config(ctypes.Structure):
+    pass
+
+
+class Client(ctypes.Structure):
+    pass
+
+
+class Error(ctypes.Structure):
+    pass
+
+
+class Message(ctypes.Structure):
+    pass
+
+
+class ProbeOptions(ctypes.Structure):
+    pass
+
+
+class Receipt(ctypes.Structure):
+    pass
+
+
+class Report(ctypes.Structure):
+    pass
+
+
+class WpMail(ctypes.Structure):
+    pass
+
+
+P = POINTER
+ERR = P(P(Error))  # mailport_error **error_out, the last parameter of every fallible function
+RESULT = c_int  # enum mailport_result (a plain C enum: int-sized)
+
+#: ``typedef void (*mailport_log_callback)(void *userdata, uint32_t kind, const char *text,
+#: size_t len)``; ``text`` is taken as a raw pointer and read with ``ctypes.string_at(text, len)``.
+LOG_CALLBACK = CFUNCTYPE(None, c_void_p, c_uint32, c_void_p, c_size_t)
+
+# Conventions for the table:
+#   const char *  (input, NUL-terminated)  -> c_char_p (bytes or None)
+#   const char *  (borrowed output)        -> c_char_p (ctypes copies it into bytes at once)
+#   char *        (owned output)           -> c_void_p (an address, freed by mailport_string_free)
+#   char * / uint8_t *  (caller's buffer)  -> P(c_char) (a ctypes.create_string_buffer)
+#   const void *        (bytes + length)   -> c_char_p (bytes; NUL bytes allowed, the length says)
+#: name -> (restype, argtypes)
+FUNCTIONS = {
+    # library
+    "mailport_version": (c_char_p, []),
+    "mailport_abi_version": (c_uint32, []),
+    "mailport_string_free": (None, [c_void_p]),
+    "mailport_result_str": (c_char_p, [c_uint32]),
+    "mailport_result_name": (c_char_p, [c_uint32]),
+    # error
+    "mailport_error_code": (RESULT, [P(Error)]),
+    "mailport_error_message": (c_char_p, [P(Error)]),
+    "mailport_error_hint": (c_char_p, [P(Error)]),
+    "mailport_error_reply_code": (c_uint16, [P(Error)]),
+    "mailport_error_enhanced_status": (c_char_p, [P(Error)]),
+    "mailport_error_server_reply": (c_char_p, [P(Error)]),
+    "mailport_error_is_transient": (c_bool, [P(Error)]),
+    "mailport_error_transcript": (c_char_p, [P(Error)]),
+    "mailport_error_rejected_count": (c_size_t, [P(Error)]),
+    "mailport_error_rejected_address": (c_char_p, [P(Error), c_size_t]),
+    "mailport_error_rejected_reply_code": (c_uint16, [P(Error), c_size_t]),
+    "mailport_error_rejected_reply": (c_char_p, [P(Error), c_size_t]),
+    "mailport_error_invalid_address_count": (c_size_t, [P(Error)]),
+    "mailport_error_invalid_address_field": (c_char_p, [P(Error), c_size_t]),
+    "mailport_error_invalid_address_input": (c_char_p, [P(Error), c_size_t]),
+    "mailport_error_invalid_address_reason": (c_char_p, [P(Error), c_size_t]),
+    "mailport_error_free": (None, [P(Error)]),
+    # config
+    "mailport_config_new": (P(Config), []),
+    "mailport_config_from_url": (RESULT, [c_char_p, P(P(Config)), ERR]),
+    "mailport_config_free": (None, [P(Config)]),
+    "mailport_config_set_host": (RESULT, [P(Config), c_char_p, ERR]),
+    "mailport_config_set_port": (RESULT, [P(Config), c_uint32, ERR]),
+    "mailport_config_set_security": (RESULT, [P(Config), c_uint32, ERR]),
+    "mailport_config_set_credentials": (RESULT, [P(Config), c_char_p, c_char_p, ERR]),
+    "mailport_config_set_password": (RESULT, [P(Config), c_char_p, ERR]),
+    "mailport_config_set_oauth2_token": (RESULT, [P(Config), c_char_p, c_char_p, ERR]),
+    "mailport_config_set_helo_name": (RESULT, [P(Config), c_char_p, ERR]),
+    "mailport_config_set_connect_timeout_ms": (RESULT, [P(Config), c_uint64, ERR]),
+    "mailport_config_set_command_timeout_ms": (RESULT, [P(Config), c_uint64, ERR]),
+    "mailport_config_set_data_timeout_ms": (RESULT, [P(Config), c_uint64, ERR]),
+    "mailport_config_set_send_timeout_ms": (RESULT, [P(Config), c_uint64, ERR]),
+    "mailport_config_add_ca_file": (RESULT, [P(Config), c_char_p, ERR]),
+    "mailport_config_add_ca_pem": (RESULT, [P(Config), c_char_p, c_size_t, ERR]),
+    "mailport_config_set_webpki_roots": (RESULT, [P(Config), c_bool, ERR]),
+    "mailport_config_set_system_roots": (RESULT, [P(Config), c_bool, ERR]),
+    "mailport_config_set_tls_server_name": (RESULT, [P(Config), c_char_p, ERR]),
+    "mailport_config_dangerous_accept_invalid_certs": (RESULT, [P(Config), c_bool, ERR]),
+    "mailport_config_dangerous_allow_plaintext_auth": (RESULT, [P(Config), c_bool, ERR]),
+    "mailport_config_set_allow_partial_recipients": (RESULT, [P(Config), c_bool, ERR]),
+    "mailport_config_set_allow_relay": (RESULT, [P(Config), c_bool, ERR]),
+    "mailport_config_set_persistent": (RESULT, [P(Config), c_bool, c_uint32, ERR]),
+    "mailport_config_set_transcript_bodies": (RESULT, [P(Config), c_bool, ERR]),
+    "mailport_config_set_log_callback": (RESULT, [P(Config), LOG_CALLBACK, c_void_p, ERR]),
+    # message
+    "mailport_message_new": (P(Message), []),
+    "mailport_message_clone": (RESULT, [P(Message), P(P(Message)), ERR]),
+    "mailport_message_free": (None, [P(Message)]),
+    "mailport_message_set_from": (RESULT, [P(Message), c_char_p, ERR]),
+    "mailport_message_set_from_parts": (RESULT, [P(Message), c_char_p, c_char_p, ERR]),
+    "mailport_message_set_sender": (RESULT, [P(Message), c_char_p, ERR]),
+    "mailport_message_add_reply_to": (RESULT, [P(Message), c_char_p, ERR]),
+    "mailport_message_add_to": (RESULT, [P(Message), c_char_p, ERR]),
+    "mailport_message_add_cc": (RESULT, [P(Message), c_char_p, ERR]),
+    "mailport_message_add_bcc": (RESULT, [P(Message), c_char_p, ERR]),
+    "mailport_message_add_mailbox_parts": (
+        RESULT,
+        [P(Message), c_uint32, c_char_p, c_char_p, ERR],
+    ),
+    "mailport_message_set_envelope_from": (RESULT, [P(Message), c_char_p, ERR]),
+    "mailport_message_set_subject": (RESULT, [P(Message), c_char_p, ERR]),
+    "mailport_message_set_date": (RESULT, [P(Message), c_int64, ERR]),
+    "mailport_message_set_message_id": (RESULT, [P(Message), c_char_p, ERR]),
+    "mailport_message_add_header": (RESULT, [P(Message), c_char_p, c_char_p, ERR]),
+    "mailport_message_remove_header": (c_size_t, [P(Message), c_char_p]),
+    "mailport_message_set_text": (RESULT, [P(Message), c_char_p, ERR]),
+    "mailport_message_set_text_as": (RESULT, [P(Message), c_char_p, c_char_p, ERR]),
+    "mailport_message_set_html": (RESULT, [P(Message), c_char_p, ERR]),
+    "mailport_message_set_mime_body": (RESULT, [P(Message), c_char_p, c_char_p, c_size_t, ERR]),
+    "mailport_message_set_charset": (RESULT, [P(Message), c_char_p, ERR]),
+    "mailport_message_attach_file": (RESULT, [P(Message), c_char_p, c_char_p, c_char_p, ERR]),
+    "mailport_message_attach_bytes": (
+        RESULT,
+        [P(Message), c_char_p, c_char_p, c_char_p, c_size_t, ERR],
+    ),
+    "mailport_message_embed_file": (RESULT, [P(Message), c_char_p, c_char_p, c_char_p, ERR]),
+    "mailport_message_embed_bytes": (
+        RESULT,
+        [P(Message), c_char_p, c_char_p, c_char_p, c_char_p, c_size_t, ERR],
+    ),
+    "mailport_message_render": (RESULT, [P(Message), P(c_char), c_size_t, P(c_size_t), ERR]),
+    # wp_mail
+    "mailport_wp_mail_new": (P(WpMail), []),
+    "mailport_wp_mail_free": (None, [P(WpMail)]),
+    "mailport_wp_mail_add_to": (RESULT, [P(WpMail), c_char_p, ERR]),
+    "mailport_wp_mail_set_subject": (RESULT, [P(WpMail), c_char_p, ERR]),
+    "mailport_wp_mail_set_message": (RESULT, [P(WpMail), c_char_p, ERR]),
+    "mailport_wp_mail_add_header": (RESULT, [P(WpMail), c_char_p, ERR]),
+    "mailport_wp_mail_add_headers": (RESULT, [P(WpMail), c_char_p, ERR]),
+    "mailport_wp_mail_add_attachment": (RESULT, [P(WpMail), c_char_p, c_char_p, ERR]),
+    "mailport_wp_mail_add_embed": (RESULT, [P(WpMail), c_char_p, c_char_p, ERR]),
+    "mailport_wp_mail_set_site_domain": (RESULT, [P(WpMail), c_char_p, ERR]),
+    "mailport_wp_mail_set_default_from": (RESULT, [P(WpMail), c_char_p, c_char_p, ERR]),
+    "mailport_wp_mail_set_default_charset": (RESULT, [P(WpMail), c_char_p, ERR]),
+    "mailport_wp_mail_set_default_content_type": (RESULT, [P(WpMail), c_char_p, ERR]),
+    "mailport_wp_mail_parsed_value": (
+        RESULT,
+        [P(WpMail), c_uint32, P(c_char), c_size_t, P(c_size_t), ERR],
+    ),
+    "mailport_wp_mail_override": (RESULT, [P(WpMail), c_uint32, c_char_p, ERR]),
+    "mailport_wp_mail_build": (RESULT, [P(WpMail), P(P(Message)), ERR]),
+    # client
+    "mailport_client_new": (RESULT, [P(Config), P(P(Client)), ERR]),
+    "mailport_client_send": (RESULT, [P(Client), P(Message), P(P(Receipt)), ERR]),
+    "mailport_client_send_raw": (
+        RESULT,
+        [P(Client), c_char_p, P(c_char_p), c_size_t, c_char_p, c_size_t, P(P(Receipt)), ERR],
+    ),
+    "mailport_client_noop": (RESULT, [P(Client), ERR]),
+    "mailport_client_reset": (RESULT, [P(Client), ERR]),
+    "mailport_client_close": (RESULT, [P(Client), ERR]),
+    "mailport_client_port": (c_uint16, [P(Client)]),
+    "mailport_client_transcript": (RESULT, [P(Client), P(c_char), c_size_t, P(c_size_t)]),
+    "mailport_client_transcript_copy": (c_void_p, [P(Client)]),
+    "mailport_client_free": (None, [P(Client)]),
+    # receipt
+    "mailport_receipt_reply_code": (c_uint16, [P(Receipt)]),
+    "mailport_receipt_enhanced_status": (c_char_p, [P(Receipt)]),
+    "mailport_receipt_server_reply": (c_char_p, [P(Receipt)]),
+    "mailport_receipt_accepted_count": (c_size_t, [P(Receipt)]),
+    "mailport_receipt_accepted": (c_char_p, [P(Receipt), c_size_t]),
+    "mailport_receipt_rejected_count": (c_size_t, [P(Receipt)]),
+    "mailport_receipt_rejected_address": (c_char_p, [P(Receipt), c_size_t]),
+    "mailport_receipt_rejected_reply_code": (c_uint16, [P(Receipt), c_size_t]),
+    "mailport_receipt_rejected_reply": (c_char_p, [P(Receipt), c_size_t]),
+    "mailport_receipt_port": (c_uint16, [P(Receipt)]),
+    "mailport_receipt_security": (c_uint32, [P(Receipt)]),
+    "mailport_receipt_tls_version": (c_char_p, [P(Receipt)]),
+    "mailport_receipt_tls_cipher": (c_char_p, [P(Receipt)]),
+    "mailport_receipt_tls_resumed": (c_bool, [P(Receipt)]),
+    "mailport_receipt_size": (c_uint64, [P(Receipt)]),
+    "mailport_receipt_message_id": (c_char_p, [P(Receipt)]),
+    "mailport_receipt_free": (None, [P(Receipt)]),
+    # probe
+    "mailport_probe_options_new": (P(ProbeOptions), []),
+    "mailport_probe_options_free": (None, [P(ProbeOptions)]),
+    "mailport_probe_options_set_ports": (RESULT, [P(ProbeOptions), P(c_uint16), c_size_t, ERR]),
+    "mailport_probe_options_set_deadline_ms": (RESULT, [P(ProbeOptions), c_uint32, ERR]),
+    "mailport_probe_options_set_greeting_wait_ms": (RESULT, [P(ProbeOptions), c_uint32, ERR]),
+    "mailport_probe_options_set_flags": (RESULT, [P(ProbeOptions), c_uint32, ERR]),
+    "mailport_probe_options_set_envelope": (RESULT, [P(ProbeOptions), c_char_p, c_char_p, ERR]),
+    "mailport_probe": (RESULT, [P(Config), P(ProbeOptions), P(P(Report)), ERR]),
+    # report
+    "mailport_report_ok": (c_bool, [P(Report)]),
+    "mailport_report_summary": (c_char_p, [P(Report)]),
+    "mailport_report_recommendation": (c_char_p, [P(Report)]),
+    "mailport_report_recommendation_reason": (c_char_p, [P(Report)]),
+    "mailport_report_recommended_port": (c_uint16, [P(Report)]),
+    "mailport_report_recommended_security": (c_uint32, [P(Report)]),
+    "mailport_report_json": (c_char_p, [P(Report)]),
+    "mailport_report_finding_count": (c_size_t, [P(Report)]),
+    "mailport_report_finding_code": (c_char_p, [P(Report), c_size_t]),
+    "mailport_report_finding_message": (c_char_p, [P(Report), c_size_t]),
+    "mailport_report_finding_hint": (c_char_p, [P(Report), c_size_t]),
+    "mailport_report_finding_severity": (c_char_p, [P(Report), c_size_t]),
+    "mailport_report_finding_port": (c_uint16, [P(Report), c_size_t]),
+    "mailport_report_free": (None, [P(Report)]),
+}
+
+
+# -- loading --------------------------------------------------------------------------------------
+
+
+def _library_file_names() -> tuple[str, ...]:
+    if sys.platform == "darwin":
+        return ("libmailport.dylib",)
+    if sys.platform == "win32":
+        return ("mailport.dll",)
+    return ("libmailport.so",)
+
+
+def _candidates():
+    """Yield (label, path) for each file to try, in order, ``$MAILPORT_LIBRARY`` aside."""
+    names = _library_file_names()
+    here = Path(__file__).resolve().parent
+    for name in names:
+        yield "beside the package", str(here / name)
+    # Only the target/ of the checkout this package is part of. Walking up, or ../../../target of
+    # any copy, would load a target/ planted above a package installed under a directory others
+    # can write to (/tmp/x/site-packages/mailport: /tmp/target).
+    if here.parent.name != "python" or here.parent.parent.name != "bindings":
+        return
+    target = here.parent.parent.parent / "target"
+    builds = [target / profile / name for profile in ("release", "debug") for name in names]
+    # The most recently built first: a stale release build must not hide a fresh debug one.
+    builds.sort(key=lambda p: p.stat().st_mtime if p.is_file() else 0.0, reverse=True)
+    for path in builds:
+        yield "build directory", str(path)
+
+
+def _system_candidates():
+    found = ctypes.util.find_library("mailport")
+    if found:
+        yield "system loader (ctypes.util.find_library)", found
+    else:
+        yield "system loader (ctypes.util.find_library)", None
+    if sys.platform not in ("darwin", "win32"):
+        yield "system loader (dlopen)", f"libmailport.so.{ABI_VERSION}"
+        yield "system loader (dlopen)", "libmailport.so"
+    elif sys.platform == "darwin":
+        yield "system loader (dlopen)", "libmailport.dylib"
+    else:
+        yield "system loader", "mailport.dll"
+
+
+def _load() -> tuple[ctypes.CDLL, str]:
+    tried: list[str] = []
+    explicit = os.environ.get(ENV_VAR)
+    if explicit:
+        try:
+            return ctypes.CDLL(explicit), explicit
+        except OSError as error:
+            raise ImportError(
+                f"mailport: cannot load the library ${ENV_VAR} names, {explicit!r}: {error}\n"
+                f"Unset {ENV_VAR} to search the usual places, or point it at a built "
+                "libmailport (cargo build -p mailport)."
+            ) from None
+    tried.append(f"  ${ENV_VAR}: not set")
+    for label, path in _candidates():
+        if not os.path.isfile(path):
+            tried.append(f"  {label}: {path}: not found")
+            continue
+        try:
+            return ctypes.CDLL(path), path
+        except OSError as error:
+            tried.append(f"  {label}: {path}: {error}")
+    for label, name in _system_candidates():
+        if name is None:
+            tried.append(f"  {label}: no libmailport found")
+            continue
+        try:
+            return ctypes.CDLL(name), name
+        except OSError as error:
+            tried.append(f"  {label}: {name}: {error}")
+    raise ImportError(
+        "mailport: cannot find the mailport shared library. Tried, in order:\n"
+        + "\n".join(tried)
+        + f"\nBuild it with `cargo build -p mailport` in the mailport checkout, or set {ENV_VAR} "
+        "to the path of libmailport.so."
+    )
+
+
+def check_abi(found: int, path: str, expected: int = ABI_VERSION) -> None:
+    """Raise ImportError unless the library's ABI generation is the one this binding speaks."""
+    if found != expected:
+        raise ImportError(
+            f"mailport: the library at {path} has ABI version {found}, but this Python binding "
+            f"was written for ABI version {expected}. Use the binding from the same mailport "
+            "checkout or release as the library (or rebuild the library: cargo build -p mailport)."
+        )
+
+
+def _declare(library: ctypes.CDLL, path: str) -> dict:
+    """Give every function of ``FUNCTIONS`` its restype and argtypes; return name -> function."""
+    try:
+        abi = library.mailport_abi_version
+    except AttributeError:
+        raise ImportError(
+            f"mailport: {path} does not export mailport_abi_version(); it is not libmailport, "
+            "or it is too old for this binding."
+        ) from None
+    abi.restype = c_uint32
+    abi.argtypes = []
+    check_abi(abi(), path)
+    functions = {}
+    missing = []
+    for name, (restype, argtypes) in FUNCTIONS.items():
+        try:
+            function = getattr(library, name)
+        except AttributeError:
+            missing.append(name)
+            continue
+        function.restype = restype
+        function.argtypes = argtypes
+        functions[name] = function
+    if missing:
+        raise ImportError(
+            f"mailport: the library at {path} (ABI {ABI_VERSION}) lacks "
+            + ", ".join(missing)
+            + "; it does not match this binding. Rebuild it: cargo build -p mailport."
+        )
+    return functions
+
+
+lib, LIBRARY_PATH = _load()
+#: name -> the declared ctypes function, where ``call``, ``call_out`` and ``invoke`` look it up.
+_functions = _declare(lib, LIBRARY_PATH)
+
+_ErrorPointer = P(Error)
+
+#: The function freeing each kind of object ``call_out`` returns.
+_FREE = {
+    Config: "mailport_config_free",
+    Client: "mailport_client_free",
+    Message: "mailport_message_free",
+    Receipt: "mailport_receipt_free",
+    Report: "mailport_report_free",
+}
+
+
+# -- calls ----------------------------------------------------------------------------------------
+
+
+def invoke(name: str, *args):
+    """Call a function that cannot fail (a constructor, a getter) and return what it returns."""
+    return _functions[name](*args)
+
+
+def call(name: str, *args) -> None:
+    """Call a fallible C function, appending the ``error_out`` parameter; raise on failure.
+
+    The single error path: the error object is read into an exception and freed before raising,
+    and an exception a log callback raised during the call is re-raised here (see ``_LogState``).
+    """
+    err = _ErrorPointer()
+    capture = _log_state.begin()
+    try:
+        code = _functions[name](*args, byref(err))
+    finally:
+        pending = _log_state.end(capture)
+    if code != 0:
+        error = take_error(code, err)
+        if pending is not None:
+            raise pending from error
+        raise error
+    if err:  # never on success, but never leak either
+        lib.mailport_error_free(err)
+    if pending is not None:
+        _note(pending, "raised by the log callback; the mailport call itself succeeded")
+        raise pending
+
+
+def _note(exc: BaseException, note: str) -> None:
+    add_note = getattr(exc, "add_note", None)  # Python 3.11+
+    if add_note is not None:
+        add_note(note)
+
+
+def call_out(name: str, *args):
+    """``call`` for a function whose last parameter before ``error_out`` is ``T **out``: return
+    the new ``T *``, which the caller owns. When the call succeeded but a log callback raised,
+    the object is freed before the exception propagates."""
+    out = FUNCTIONS[name][1][-2]._type_()  # argtypes[-2] is P(P(T))
+    try:
+        call(name, *args, byref(out))
+    except BaseException:
+        if out:
+            _functions[_FREE[type(out)._type_]](out)
+        raise
+    return out
+
+
+def copy_out(name: str, *args, nul: bool, error_out: bool = True) -> bytes:
+    """Run a copy-out function ``(…, buf, len, size_t *out_n[, error_out])`` until the whole
+    output fits: a sizing call with ``NULL, 0``, then a buffer of the reported size (plus the NUL
+    for text). Loops while ``MAILPORT_ERR_BUFFER_TOO_SMALL`` comes back (a rendered Date may
+    change length between calls)."""
+    function = _functions[name]
+    size = 0
+    for _ in range(16):
+        n = c_size_t(0)
+        capacity = size + (1 if nul else 0)
+        buf = ctypes.create_string_buffer(capacity) if capacity else None
+        if error_out:
+            err = _ErrorPointer()
+            code = function(*args, buf, capacity, byref(n), byref(err))
+        else:
+            err = None
+            code = function(*args, buf, capacity, byref(n))
+        if code == ErrorCode.OK:
+            if err:
+                lib.mailport_error_free(err)
+            if buf is None:
+                return b""
+            return buf.raw[: n.value]
+        if code == ErrorCode.BUFFER_TOO_SMALL:
+            if err:
+                lib.mailport_error_free(err)
+            size = n.value
+            continue
+        if err is None:
+            raise error_from_code(code)
+        raise take_error(code, err)
+    raise error_from_code(ErrorCode.BUFFER_TOO_SMALL, "the output kept changing size")
+
+
+# -- reading C objects into Python values ---------------------------------------------------------
 
 
 def _text(raw) -> str:
@@ -41,6 +538,16 @@ def result_str(code: int) -> str:
 def error_from_code(code: int, message: str = "") -> MailportError:
     """An exception for a code that came without an error object."""
     return exception_class(code)(message or result_str(code), code=code, name=result_name(code))
+
+
+def invalid_argument(message: str, hint: str = "") -> InvalidArgumentError:
+    """An ``INVALID_ARGUMENT`` error found by the binding itself, before any C call."""
+    return InvalidArgumentError(
+        message,
+        code=ErrorCode.INVALID_ARGUMENT,
+        name=result_name(ErrorCode.INVALID_ARGUMENT),
+        hint=hint,
+    )
 
 
 def take_error(code: int, err) -> MailportError:
@@ -83,67 +590,90 @@ def take_error(code: int, err) -> MailportError:
         lib.mailport_error_free(err)
 
 
-def call(function, *args) -> None:
-    """Call a fallible C function, appending the ``error_out`` parameter; raise on failure.
-
-    The single error path: the error object is read into an exception and freed before raising,
-    and an exception a log callback raised during the call is re-raised here (see ``_LogState``).
-    """
-    err = POINTER(_native.Error)()
-    capture = _log_state.begin()
+def take_receipt(receipt) -> _results.Receipt:
+    """Read a ``mailport_receipt *`` into a :class:`Receipt` and free it."""
+    t = _text
     try:
-        code = function(*args, byref(err))
+        return _results.Receipt(
+            reply_code=int(lib.mailport_receipt_reply_code(receipt)),
+            enhanced_status=t(lib.mailport_receipt_enhanced_status(receipt)) or None,
+            server_reply=t(lib.mailport_receipt_server_reply(receipt)),
+            accepted=tuple(
+                t(lib.mailport_receipt_accepted(receipt, i))
+                for i in range(lib.mailport_receipt_accepted_count(receipt))
+            ),
+            rejected=tuple(
+                RejectedRecipient(
+                    t(lib.mailport_receipt_rejected_address(receipt, i)),
+                    int(lib.mailport_receipt_rejected_reply_code(receipt, i)),
+                    t(lib.mailport_receipt_rejected_reply(receipt, i)),
+                )
+                for i in range(lib.mailport_receipt_rejected_count(receipt))
+            ),
+            port=int(lib.mailport_receipt_port(receipt)),
+            security=security_or_int(int(lib.mailport_receipt_security(receipt))),
+            tls_version=t(lib.mailport_receipt_tls_version(receipt)) or None,
+            tls_cipher=t(lib.mailport_receipt_tls_cipher(receipt)) or None,
+            size=int(lib.mailport_receipt_size(receipt)),
+            tls_resumed=bool(lib.mailport_receipt_tls_resumed(receipt)),
+            message_id=t(lib.mailport_receipt_message_id(receipt)) or None,
+        )
     finally:
-        pending = _log_state.end(capture)
-    if code != 0:
-        error = take_error(code, err)
-        if pending is not None:
-            raise pending from error
-        raise error
-    if err:  # never on success, but never leak either
-        lib.mailport_error_free(err)
-    if pending is not None:
-        _note(pending, "raised by the log callback; the mailport call itself succeeded")
-        raise pending
+        lib.mailport_receipt_free(receipt)
 
 
-def _note(exc: BaseException, note: str) -> None:
-    add_note = getattr(exc, "add_note", None)  # Python 3.11+
-    if add_note is not None:
-        add_note(note)
+def take_report(report) -> _results.Report:
+    """Read a ``mailport_report *`` into a :class:`Report` and free it."""
+    t = _text
+    try:
+        text = t(lib.mailport_report_json(report))
+        data = json.loads(text) if text else {}
+        findings = []
+        for i in range(lib.mailport_report_finding_count(report)):
+            findings.append(
+                _results.Finding(
+                    code=t(lib.mailport_report_finding_code(report, i)),
+                    message=t(lib.mailport_report_finding_message(report, i)),
+                    hint=t(lib.mailport_report_finding_hint(report, i)),
+                    port=int(lib.mailport_report_finding_port(report, i)) or None,
+                    severity=t(lib.mailport_report_finding_severity(report, i)) or None,
+                )
+            )
+        ok = bool(lib.mailport_report_ok(report))
+        recommendation = None
+        port = int(lib.mailport_report_recommended_port(report))
+        if port:
+            recommendation = _results.Recommendation(
+                port=port,
+                security=security_or_int(int(lib.mailport_report_recommended_security(report))),
+                reason=t(lib.mailport_report_recommendation_reason(report)),
+                line=t(lib.mailport_report_recommendation(report)),
+            )
+        return _results.Report(
+            ok=ok,
+            summary=t(lib.mailport_report_summary(report)),
+            recommendation=recommendation,
+            findings=tuple(findings),
+            json=text,
+            data=data,
+        )
+    finally:
+        lib.mailport_report_free(report)
 
 
-def copy_out(function, *args, nul: bool, error_out: bool = True) -> bytes:
-    """Run a copy-out function ``(…, buf, len, size_t *out_n[, error_out])`` until the whole
-    output fits: a sizing call with ``NULL, 0``, then a buffer of the reported size (plus the NUL
-    for text). Loops while ``MAILPORT_ERR_BUFFER_TOO_SMALL`` comes back (a rendered Date may
-    change length between calls)."""
-    size = 0
-    for _ in range(16):
-        n = ctypes.c_size_t(0)
-        capacity = size + (1 if nul else 0)
-        buf = ctypes.create_string_buffer(capacity) if capacity else None
-        if error_out:
-            err = POINTER(_native.Error)()
-            code = function(*args, buf, capacity, byref(n), byref(err))
-        else:
-            err = None
-            code = function(*args, buf, capacity, byref(n))
-        if code == ErrorCode.OK:
-            if err:
-                lib.mailport_error_free(err)
-            if buf is None:
-                return b""
-            return buf.raw[: n.value]
-        if code == ErrorCode.ERR_BUFFER_TOO_SMALL:
-            if err:
-                lib.mailport_error_free(err)
-            size = n.value
-            continue
-        if err is None:
-            raise error_from_code(code)
-        raise take_error(code, err)
-    raise error_from_code(ErrorCode.ERR_BUFFER_TOO_SMALL, "the output kept changing size")
+def transcript(client) -> str:
+    """A client's transcript: the owned copy, or on NULL the copy-out form, which says why."""
+    owned = lib.mailport_client_transcript_copy(client)
+    if owned:
+        try:
+            return ctypes.string_at(owned).decode("utf-8", "replace")
+        finally:
+            lib.mailport_string_free(owned)
+    data = copy_out("mailport_client_transcript", client, nul=True, error_out=False)
+    return data.decode("utf-8", "replace")
+
+
+# -- arguments ------------------------------------------------------------------------------------
 
 
 def enc(value, name: str) -> bytes:
@@ -155,10 +685,8 @@ def enc(value, name: str) -> bytes:
         try:
             data = value.encode("utf-8")
         except UnicodeEncodeError as error:
-            raise InvalidArgumentError(
-                f"{name} is not valid Unicode text: {error.reason} at index {error.start}",
-                code=ErrorCode.ERR_INVALID_ARGUMENT,
-                name=result_name(ErrorCode.ERR_INVALID_ARGUMENT),
+            raise invalid_argument(
+                f"{name} is not valid Unicode text: {error.reason} at index {error.start}"
             ) from None
     elif isinstance(value, (bytes, bytearray, memoryview)):
         data = bytes(value)
@@ -166,10 +694,8 @@ def enc(value, name: str) -> bytes:
         raise TypeError(f"{name} must be str, not {type(value).__name__}")
     at = data.find(b"\0")
     if at >= 0:
-        raise InvalidArgumentError(
+        raise invalid_argument(
             f"{name} contains a NUL byte at byte {at}",
-            code=ErrorCode.ERR_INVALID_ARGUMENT,
-            name=result_name(ErrorCode.ERR_INVALID_ARGUMENT),
             hint="C strings end at the first NUL, so mailport refuses text that contains one "
             "rather than cut it short; remove the NUL character",
         )
@@ -204,13 +730,26 @@ def seconds_to_ms(value, name: str) -> int:
     return max(1, round(value * 1000))
 
 
+def strings(values: list):
+    """A ``const char *const *`` array of encoded strings (keep it alive during the call)."""
+    return (c_char_p * len(values))(*values)
+
+
+def uint16s(values: list):
+    """A ``const uint16_t *`` array (the values are checked by the caller)."""
+    return (c_uint16 * len(values))(*values)
+
+
+# -- handles and the log callback -----------------------------------------------------------------
+
+
 class Handle:
     """Base of every object that owns a C handle (wasmtime-py's ``Managed``).
 
     ``close()`` frees the C object and is idempotent; a ``weakref.finalize`` frees it when the
     object is garbage-collected without ``close()`` (a backstop, not a substitute: a Client's
     QUIT then happens whenever the collector runs). Any use after ``close()`` raises
-    :class:`ClosedError`, a ``ValueError``.
+    :class:`HandleError`, a ``ValueError``.
     """
 
     _free_name = ""  # the C function that frees this handle
@@ -229,7 +768,7 @@ class Handle:
     def _handle(self):
         ptr = self._ptr
         if ptr is None:
-            raise ClosedError(f"this mailport.{type(self).__name__} is closed")
+            raise HandleError(f"this mailport.{type(self).__name__} is closed")
         return ptr
 
     @property
@@ -262,7 +801,7 @@ class Handle:
 def _free_handle(free_name: str, ptr, keepalive, box) -> None:
     capture = _log_state.begin()
     try:
-        getattr(lib, free_name)(ptr)
+        _functions[free_name](ptr)
     finally:
         pending = _log_state.end(capture)
         if pending is not None:
@@ -304,10 +843,13 @@ _log_state = _LogState()
 
 def make_log_trampoline(function):
     """A ``mailport_log_callback`` calling ``function(kind, line)``, where kind is a
-    :class:`LogKind` (or an int for kinds newer than this binding) and line a str.
+    :class:`LogKind` (or an int for kinds newer than this binding) and line a str; for None,
+    the NULL callback (no logging).
 
     Exceptions (even KeyboardInterrupt) never cross into C: the first one is stored and
     re-raised when the C call returns."""
+    if function is None:
+        return LOG_CALLBACK()
 
     def trampoline(_userdata, kind, text, length):
         try:
@@ -320,4 +862,4 @@ def make_log_trampoline(function):
         except BaseException as exc:  # noqa: BLE001 - must not unwind into C
             _log_state.store(exc)
 
-    return _native.LOG_CALLBACK(trampoline)
+    return LOG_CALLBACK(trampoline)

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import ctypes
 from typing import Callable, Iterable, Optional, Union
 
 from . import _ffi
-from ._constants import PORT_AUTO, SECURITY_NAMES, ErrorCode, LogKind, Security
-from ._ffi import call, enc, enc_opt, enc_path, lib
-from .errors import InvalidArgumentError
+from ._constants import PORT_AUTO, SECURITY_NAMES, LogKind, Security
+from ._ffi import call, call_out, enc, enc_opt, enc_path, invalid_argument
 
 LogFunction = Callable[[Union[LogKind, int], str], None]
 
 _UNSET = object()
-
-
-def _invalid(message: str) -> InvalidArgumentError:
-    return InvalidArgumentError(
-        message,
-        code=ErrorCode.ERR_INVALID_ARGUMENT,
-        name=_ffi.result_name(ErrorCode.ERR_INVALID_ARGUMENT),
-    )
 
 
 class Config(_ffi.Handle):
@@ -57,7 +47,7 @@ class Config(_ffi.Handle):
     _free_name = "mailport_config_free"
 
     def __init__(self, host: Optional[str] = None, port=None, **options) -> None:
-        super().__init__(lib.mailport_config_new())
+        super().__init__(_ffi.invoke("mailport_config_new"))
         self._log = None  # (function, CFUNCTYPE object) while a log callback is set
         self.update(host=host, port=port, **options)
 
@@ -68,8 +58,7 @@ class Config(_ffi.Handle):
         ``options`` as in the constructor. A ``password=`` without ``username=`` is the
         password of the URL's user (``smtp://me%40example.com@host``), so the password need not
         be written into the URL."""
-        out = ctypes.POINTER(_ffi._native.Config)()
-        call(lib.mailport_config_from_url, enc(url, "url"), ctypes.byref(out))
+        out = call_out("mailport_config_from_url", enc(url, "url"))
         self = cls.__new__(cls)
         _ffi.Handle.__init__(self, out)
         self._log = None
@@ -109,16 +98,16 @@ class Config(_ffi.Handle):
         is. Returns self."""
         cfg = self._handle()
         if host is not None:
-            call(lib.mailport_config_set_host, cfg, enc(host, "host"))
+            call("mailport_config_set_host", cfg, enc(host, "host"))
         if port is not None:
-            call(lib.mailport_config_set_port, cfg, _port_value(port))
+            call("mailport_config_set_port", cfg, _port_value(port))
         if security is not None:
-            call(lib.mailport_config_set_security, cfg, _security_value(security))
+            call("mailport_config_set_security", cfg, _security_value(security))
         if password is not None and oauth2_token is not None:
-            raise _invalid("give either password or oauth2_token, not both")
+            raise invalid_argument("give either password or oauth2_token, not both")
         if oauth2_token is not None:
             call(
-                lib.mailport_config_set_oauth2_token,
+                "mailport_config_set_oauth2_token",
                 cfg,
                 enc_opt(username, "username"),
                 enc(oauth2_token, "oauth2_token"),
@@ -126,22 +115,22 @@ class Config(_ffi.Handle):
         elif password is not None and username is None:
             # The password of the user the config already has (from a URL): the library says
             # when there is none.
-            call(lib.mailport_config_set_password, cfg, enc(password, "password"))
+            call("mailport_config_set_password", cfg, enc(password, "password"))
         elif password is not None or username is not None:
             # A missing half is passed as NULL: the library names it.
             call(
-                lib.mailport_config_set_credentials,
+                "mailport_config_set_credentials",
                 cfg,
                 enc_opt(username, "username"),
                 enc_opt(password, "password"),
             )
         if helo_name is not None:
-            call(lib.mailport_config_set_helo_name, cfg, enc(helo_name, "helo_name"))
+            call("mailport_config_set_helo_name", cfg, enc(helo_name, "helo_name"))
         for value, setter, name in (
-            (connect_timeout, lib.mailport_config_set_connect_timeout_ms, "connect_timeout"),
-            (command_timeout, lib.mailport_config_set_command_timeout_ms, "command_timeout"),
-            (data_timeout, lib.mailport_config_set_data_timeout_ms, "data_timeout"),
-            (send_timeout, lib.mailport_config_set_send_timeout_ms, "send_timeout"),
+            (connect_timeout, "mailport_config_set_connect_timeout_ms", "connect_timeout"),
+            (command_timeout, "mailport_config_set_command_timeout_ms", "command_timeout"),
+            (data_timeout, "mailport_config_set_data_timeout_ms", "data_timeout"),
+            (send_timeout, "mailport_config_set_send_timeout_ms", "send_timeout"),
         ):
             if value is not None:
                 call(setter, cfg, _ffi.seconds_to_ms(value, name))
@@ -154,19 +143,19 @@ class Config(_ffi.Handle):
             for pem in pems:
                 self.add_ca_pem(pem)
         for value, setter in (
-            (webpki_roots, lib.mailport_config_set_webpki_roots),
-            (system_roots, lib.mailport_config_set_system_roots),
-            (allow_partial_recipients, lib.mailport_config_set_allow_partial_recipients),
-            (allow_relay, lib.mailport_config_set_allow_relay),
-            (transcript_bodies, lib.mailport_config_set_transcript_bodies),
-            (dangerous_accept_invalid_certs, lib.mailport_config_dangerous_accept_invalid_certs),
-            (dangerous_allow_plaintext_auth, lib.mailport_config_dangerous_allow_plaintext_auth),
+            (webpki_roots, "mailport_config_set_webpki_roots"),
+            (system_roots, "mailport_config_set_system_roots"),
+            (allow_partial_recipients, "mailport_config_set_allow_partial_recipients"),
+            (allow_relay, "mailport_config_set_allow_relay"),
+            (transcript_bodies, "mailport_config_set_transcript_bodies"),
+            (dangerous_accept_invalid_certs, "mailport_config_dangerous_accept_invalid_certs"),
+            (dangerous_allow_plaintext_auth, "mailport_config_dangerous_allow_plaintext_auth"),
         ):
             if value is not None:
                 call(setter, cfg, bool(value))
         if persistent is not None or pool_idle_timeout is not None:
             call(
-                lib.mailport_config_set_persistent,
+                "mailport_config_set_persistent",
                 cfg,
                 bool(persistent),
                 _ffi.seconds_to_ms(60 if pool_idle_timeout is None else pool_idle_timeout,
@@ -174,7 +163,7 @@ class Config(_ffi.Handle):
             )
         if tls_server_name is not None:
             call(
-                lib.mailport_config_set_tls_server_name,
+                "mailport_config_set_tls_server_name",
                 cfg,
                 enc(tls_server_name, "tls_server_name"),
             )
@@ -184,13 +173,13 @@ class Config(_ffi.Handle):
 
     def add_ca_file(self, path) -> "Config":
         """Also trust the certificates in a PEM file (read when a Client is made)."""
-        call(lib.mailport_config_add_ca_file, self._handle(), enc_path(path, "ca_file"))
+        call("mailport_config_add_ca_file", self._handle(), enc_path(path, "ca_file"))
         return self
 
     def add_ca_pem(self, pem) -> "Config":
         """Also trust the certificates in PEM data (bytes or str)."""
         data = _ffi.data_bytes(pem, "ca_pem")
-        call(lib.mailport_config_add_ca_pem, self._handle(), data, len(data))
+        call("mailport_config_add_ca_pem", self._handle(), data, len(data))
         return self
 
     def set_log(self, function: Optional[LogFunction]) -> "Config":
@@ -202,16 +191,12 @@ class Config(_ffi.Handle):
         not interrupt the call: it is kept and raised when the call returns (after the message
         was sent, for ``send``). It must not call methods of the client that is logging."""
         cfg = self._handle()
-        if function is None:
-            call(lib.mailport_config_set_log_callback, cfg, _ffi._native.LOG_CALLBACK(), None)
-            self._log = None
-            return self
-        if not callable(function):
+        if function is not None and not callable(function):
             raise TypeError(f"log must be callable, not {type(function).__name__}")
         trampoline = _ffi.make_log_trampoline(function)
-        call(lib.mailport_config_set_log_callback, cfg, trampoline, None)
+        call("mailport_config_set_log_callback", cfg, trampoline, None)
         # Clients copy the C function pointer: each Client keeps this object alive too.
-        self._log = (function, trampoline)
+        self._log = None if function is None else (function, trampoline)
         return self
 
     @property
@@ -226,11 +211,11 @@ def _port_value(port) -> int:
         try:
             port = int(port)
         except ValueError:
-            raise _invalid(f'port must be 1-65535 or "auto", not {port!r}') from None
+            raise invalid_argument(f'port must be 1-65535 or "auto", not {port!r}') from None
     if isinstance(port, bool) or not isinstance(port, int):
         raise TypeError(f"port must be an int or 'auto', not {type(port).__name__}")
     if port < 0 or port > 0xFFFFFFFF:
-        raise _invalid(f'port must be 1-65535 or "auto", not {port}')
+        raise invalid_argument(f'port must be 1-65535 or "auto", not {port}')
     return port  # the library refuses values above 65535 with its own message
 
 
@@ -239,13 +224,13 @@ def _security_value(security) -> int:
         try:
             return int(SECURITY_NAMES[security.lower()])
         except KeyError:
-            raise _invalid(
+            raise invalid_argument(
                 "security must be one of " + ", ".join(SECURITY_NAMES) + f", not {security!r}"
             ) from None
     if isinstance(security, bool) or not isinstance(security, int):
         raise TypeError(f"security must be a str or Security, not {type(security).__name__}")
     if security < 0 or security > 0xFFFFFFFF:
-        raise _invalid(f"security {security} is not a mailport security mode")
+        raise invalid_argument(f"security {security} is not a mailport security mode")
     return int(security)  # unknown numbers are refused by the library
 
 

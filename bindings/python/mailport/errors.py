@@ -89,7 +89,7 @@ def _rebuild(cls, message):
     return cls(message)
 
 
-class ClosedError(ValueError):
+class HandleError(ValueError):
     """A Config, Message, Client or WpMail was used after ``close()`` (like a closed file)."""
 
 
@@ -150,7 +150,7 @@ class StartTlsError(TlsError):
     """STARTTLS was required but is not offered, or failed. Codes 46, 47."""
 
 
-class AuthError(MailportError):
+class AuthenticationError(MailportError):
     """Authentication failed (535) or cannot be used on this connection. Codes 60, 61."""
 
 
@@ -189,37 +189,37 @@ class InvalidStateError(InternalError):
 E = ErrorCode
 #: result code -> exception class. Codes missing here (none, today) raise MailportError.
 EXCEPTIONS = {
-    E.ERR_NULL_ARGUMENT: InvalidArgumentError,
-    E.ERR_INVALID_ARGUMENT: InvalidArgumentError,
-    E.ERR_BUFFER_TOO_SMALL: InternalError,  # the binding sizes its buffers; seeing it is a bug
-    E.ERR_INVALID_STATE: InvalidStateError,
-    E.ERR_DNS: DnsError,
-    E.ERR_CONNECT_REFUSED: ConnectRefusedError,
-    E.ERR_CONNECT_UNREACHABLE: ConnectError,
-    E.ERR_CONNECT_TIMEOUT: ConnectTimeoutError,
-    E.ERR_TIMEOUT: ServerTimeoutError,
-    E.ERR_CONNECTION_CLOSED: ConnectionClosedError,
-    E.ERR_IO: NetworkError,
-    E.ERR_TLS_HANDSHAKE: TlsError,
-    E.ERR_CERT_UNTRUSTED: CertificateError,
-    E.ERR_CERT_EXPIRED: CertificateError,
-    E.ERR_CERT_NAME_MISMATCH: CertificateError,
-    E.ERR_PLAINTEXT_ON_TLS_PORT: TlsModeError,
-    E.ERR_TLS_ON_PLAINTEXT_PORT: TlsModeError,
-    E.ERR_STARTTLS_UNAVAILABLE: StartTlsError,
-    E.ERR_STARTTLS: StartTlsError,
-    E.ERR_AUTH_UNAVAILABLE: AuthError,
-    E.ERR_AUTH_FAILED: AuthError,
-    E.ERR_GREETING: GreetingError,
-    E.ERR_EHLO: GreetingError,
-    E.ERR_MAIL_FROM: SenderRejectedError,
-    E.ERR_RECIPIENTS_REJECTED: RecipientsRejectedError,
-    E.ERR_DATA: MessageRejectedError,
-    E.ERR_MESSAGE_TOO_LARGE: MessageTooLargeError,
-    E.ERR_PROTOCOL: ProtocolError,
-    E.ERR_INVALID_ADDRESS: InvalidAddressError,
-    E.ERR_ATTACHMENT: AttachmentError,
-    E.ERR_PANIC: InternalError,
+    E.NULL_ARGUMENT: InvalidArgumentError,
+    E.INVALID_ARGUMENT: InvalidArgumentError,
+    E.BUFFER_TOO_SMALL: InternalError,  # the binding sizes its buffers; seeing it is a bug
+    E.INVALID_STATE: InvalidStateError,
+    E.DNS: DnsError,
+    E.CONNECT_REFUSED: ConnectRefusedError,
+    E.CONNECT_UNREACHABLE: ConnectError,
+    E.CONNECT_TIMEOUT: ConnectTimeoutError,
+    E.TIMEOUT: ServerTimeoutError,
+    E.CONNECTION_CLOSED: ConnectionClosedError,
+    E.IO: NetworkError,
+    E.TLS_HANDSHAKE: TlsError,
+    E.CERT_UNTRUSTED: CertificateError,
+    E.CERT_EXPIRED: CertificateError,
+    E.CERT_NAME_MISMATCH: CertificateError,
+    E.PLAINTEXT_ON_TLS_PORT: TlsModeError,
+    E.TLS_ON_PLAINTEXT_PORT: TlsModeError,
+    E.STARTTLS_UNAVAILABLE: StartTlsError,
+    E.STARTTLS: StartTlsError,
+    E.AUTH_UNAVAILABLE: AuthenticationError,
+    E.AUTH_FAILED: AuthenticationError,
+    E.GREETING: GreetingError,
+    E.EHLO: GreetingError,
+    E.MAIL_FROM: SenderRejectedError,
+    E.RECIPIENTS_REJECTED: RecipientsRejectedError,
+    E.DATA: MessageRejectedError,
+    E.MESSAGE_TOO_LARGE: MessageTooLargeError,
+    E.PROTOCOL: ProtocolError,
+    E.INVALID_ADDRESS: InvalidAddressError,
+    E.ATTACHMENT: AttachmentError,
+    E.PANIC: InternalError,
 }
 del E
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import ctypes
 import datetime
 from typing import Iterable, Optional, Tuple, Union
 
 from . import _ffi
 from ._constants import AddressField
-from ._ffi import call, data_bytes, enc, enc_opt, enc_path, lib
+from ._ffi import call, call_out, data_bytes, enc, enc_opt, enc_path
 
 #: An address argument: "a@example.org", "Name <a@example.org>", a comma-separated list of
 #: those, a ``(name, address)`` pair (the name may hold commas, quotes or any Unicode), or a
@@ -72,7 +71,7 @@ class Message(_ffi.Handle):
         headers=None,
         attachments: Iterable = (),
     ) -> None:
-        super().__init__(lib.mailport_message_new())
+        super().__init__(_ffi.invoke("mailport_message_new"))
         if from_ is not None:
             self.from_(from_)
         for method, value in ((self.to, to), (self.cc, cc), (self.bcc, bcc)):
@@ -110,40 +109,40 @@ class Message(_ffi.Handle):
             name, mailbox = mailbox
         if name is not None:
             call(
-                lib.mailport_message_set_from_parts,
+                "mailport_message_set_from_parts",
                 self._handle(),
                 enc(name, "from name"),
                 enc(mailbox, "from"),
             )
         else:
-            call(lib.mailport_message_set_from, self._handle(), enc(mailbox, "from"))
+            call("mailport_message_set_from", self._handle(), enc(mailbox, "from"))
         return self
 
     def to(self, *addresses: Addresses) -> "Message":
         """Add To recipients (see :data:`Addresses`). Also recipients of the envelope."""
-        return self._add(lib.mailport_message_add_to, AddressField.TO, "to", addresses)
+        return self._add("mailport_message_add_to", AddressField.TO, "to", addresses)
 
     def cc(self, *addresses: Addresses) -> "Message":
         """Add Cc recipients."""
-        return self._add(lib.mailport_message_add_cc, AddressField.CC, "cc", addresses)
+        return self._add("mailport_message_add_cc", AddressField.CC, "cc", addresses)
 
     def bcc(self, *addresses: Addresses) -> "Message":
         """Add Bcc recipients: they get the message but appear in no header."""
-        return self._add(lib.mailport_message_add_bcc, AddressField.BCC, "bcc", addresses)
+        return self._add("mailport_message_add_bcc", AddressField.BCC, "bcc", addresses)
 
     def reply_to(self, *addresses: Addresses) -> "Message":
         """Add Reply-To addresses."""
         return self._add(
-            lib.mailport_message_add_reply_to, AddressField.REPLY_TO, "reply_to", addresses
+            "mailport_message_add_reply_to", AddressField.REPLY_TO, "reply_to", addresses
         )
 
-    def _add(self, function, field: AddressField, name: str, addresses) -> "Message":
+    def _add(self, function: str, field: AddressField, name: str, addresses) -> "Message":
         ptr = self._handle()
         for item in _address_items(addresses):
             if isinstance(item, tuple):
                 display, address = item
                 call(
-                    lib.mailport_message_add_mailbox_parts,
+                    "mailport_message_add_mailbox_parts",
                     ptr,
                     field,
                     enc_opt(display or None, name + " name"),
@@ -155,14 +154,14 @@ class Message(_ffi.Handle):
 
     def sender(self, mailbox: str) -> "Message":
         """Set the Sender header: who sent the message on the author's behalf."""
-        call(lib.mailport_message_set_sender, self._handle(), enc(mailbox, "sender"))
+        call("mailport_message_set_sender", self._handle(), enc(mailbox, "sender"))
         return self
 
     def envelope_from(self, address: str) -> "Message":
         """Set the envelope sender (MAIL FROM, where bounces go) when it differs from From; ""
         is the null sender."""
         call(
-            lib.mailport_message_set_envelope_from,
+            "mailport_message_set_envelope_from",
             self._handle(),
             enc(address, "envelope_from"),
         )
@@ -172,7 +171,7 @@ class Message(_ffi.Handle):
 
     def subject(self, subject: str) -> "Message":
         """Set the Subject (any Unicode; encoded and folded when rendered)."""
-        call(lib.mailport_message_set_subject, self._handle(), enc(subject, "subject"))
+        call("mailport_message_set_subject", self._handle(), enc(subject, "subject"))
         return self
 
     def date(self, when: Union[int, float, datetime.datetime]) -> "Message":
@@ -184,14 +183,14 @@ class Message(_ffi.Handle):
             seconds = int(when)
         else:
             raise TypeError(f"date must be a datetime or a number, not {type(when).__name__}")
-        call(lib.mailport_message_set_date, self._handle(), seconds)
+        call("mailport_message_set_date", self._handle(), seconds)
         return self
 
     def message_id(self, message_id: str) -> "Message":
         """Set the Message-ID (``<unique@domain>``; brackets optional). Without it a random one
         is made at each send; the receipt says which."""
         call(
-            lib.mailport_message_set_message_id,
+            "mailport_message_set_message_id",
             self._handle(),
             enc(message_id, "message_id"),
         )
@@ -201,7 +200,7 @@ class Message(_ffi.Handle):
         """Add a header of your own (``X-Campaign``, ``List-Unsubscribe``, ``In-Reply-To``).
         Headers mailport writes itself (From, To, Subject, ...) are refused: use their methods."""
         call(
-            lib.mailport_message_add_header,
+            "mailport_message_add_header",
             self._handle(),
             enc(name, "header name"),
             enc(value, f"header {name}"),
@@ -210,7 +209,9 @@ class Message(_ffi.Handle):
 
     def remove_header(self, name: str) -> int:
         """Remove every header added under ``name`` (any case); return how many were removed."""
-        return int(lib.mailport_message_remove_header(self._handle(), enc(name, "header name")))
+        return int(
+            _ffi.invoke("mailport_message_remove_header", self._handle(), enc(name, "header name"))
+        )
 
     # -- bodies ----------------------------------------------------------------------------
 
@@ -218,10 +219,10 @@ class Message(_ffi.Handle):
         """Set the plain-text body, or a body of another text type with ``media_type``
         (``"text/calendar"``). With an HTML body too, both are sent as alternatives."""
         if media_type is None:
-            call(lib.mailport_message_set_text, self._handle(), enc(text, "text"))
+            call("mailport_message_set_text", self._handle(), enc(text, "text"))
         else:
             call(
-                lib.mailport_message_set_text_as,
+                "mailport_message_set_text_as",
                 self._handle(),
                 enc(media_type, "media_type"),
                 enc(text, "text"),
@@ -231,7 +232,7 @@ class Message(_ffi.Handle):
     def html(self, html: str) -> "Message":
         """Set the HTML body; inline images are added with :meth:`embed_file` /
         :meth:`embed_bytes` and shown as ``<img src="cid:ID">``."""
-        call(lib.mailport_message_set_html, self._handle(), enc(html, "html"))
+        call("mailport_message_set_html", self._handle(), enc(html, "html"))
         return self
 
     def mime_body(self, content_type: str, body) -> "Message":
@@ -239,7 +240,7 @@ class Message(_ffi.Handle):
         and HTML bodies)."""
         data = data_bytes(body, "body")
         call(
-            lib.mailport_message_set_mime_body,
+            "mailport_message_set_mime_body",
             self._handle(),
             enc(content_type, "content_type"),
             data,
@@ -250,7 +251,7 @@ class Message(_ffi.Handle):
     def charset(self, label: str) -> "Message":
         """Set the charset of the text and HTML bodies: "UTF-8" (default), "US-ASCII" or
         "ISO-8859-1"."""
-        call(lib.mailport_message_set_charset, self._handle(), enc(label, "charset"))
+        call("mailport_message_set_charset", self._handle(), enc(label, "charset"))
         return self
 
     # -- attachments -----------------------------------------------------------------------
@@ -261,7 +262,7 @@ class Message(_ffi.Handle):
         """Attach a file by path: checked now, read (in chunks) while sending. ``filename``
         defaults to the file's name, ``content_type`` to a guess from the extension."""
         call(
-            lib.mailport_message_attach_file,
+            "mailport_message_attach_file",
             self._handle(),
             enc_path(path, "path"),
             enc_opt(filename, "filename"),
@@ -273,7 +274,7 @@ class Message(_ffi.Handle):
         """Attach bytes held in memory under ``filename``."""
         payload = data_bytes(data, "data")
         call(
-            lib.mailport_message_attach_bytes,
+            "mailport_message_attach_bytes",
             self._handle(),
             enc(filename, "filename"),
             enc_opt(content_type, "content_type"),
@@ -285,7 +286,7 @@ class Message(_ffi.Handle):
     def embed_file(self, content_id: str, path, content_type: Optional[str] = None) -> "Message":
         """Add a file the HTML body shows inline as ``<img src="cid:CONTENT_ID">``."""
         call(
-            lib.mailport_message_embed_file,
+            "mailport_message_embed_file",
             self._handle(),
             enc(content_id, "content_id"),
             enc_path(path, "path"),
@@ -299,7 +300,7 @@ class Message(_ffi.Handle):
         """Add bytes the HTML body shows inline as ``<img src="cid:CONTENT_ID">``."""
         payload = data_bytes(data, "data")
         call(
-            lib.mailport_message_embed_bytes,
+            "mailport_message_embed_bytes",
             self._handle(),
             enc(content_id, "content_id"),
             enc(filename, "filename"),
@@ -321,13 +322,11 @@ class Message(_ffi.Handle):
     def render(self) -> bytes:
         """The message as RFC 5322 bytes (CRLF line endings), as it would be sent to a server
         without SMTPUTF8; Bcc does not appear. For dry runs, tests and ``.eml`` files."""
-        return _ffi.copy_out(lib.mailport_message_render, self._handle(), nul=False)
+        return _ffi.copy_out("mailport_message_render", self._handle(), nul=False)
 
     def copy(self) -> "Message":
         """An independent copy, e.g. to send variants."""
-        out = ctypes.POINTER(_ffi._native.Message)()
-        call(lib.mailport_message_clone, self._handle(), ctypes.byref(out))
-        return Message._from_ptr(out)
+        return Message._from_ptr(call_out("mailport_message_clone", self._handle()))
 
     __copy__ = copy
 

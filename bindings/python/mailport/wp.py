@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import ctypes
 from typing import Callable, Dict, Iterable, Mapping, Optional, Union
 
 from . import _ffi
 from ._constants import WpValue
-from ._ffi import call, enc, enc_opt, enc_path, lib
+from ._ffi import call, call_out, enc, enc_opt, enc_path
 from .message import Message
 
 #: WordPress filter name -> the value it filters, in the order wp_mail() applies them.
@@ -27,36 +26,36 @@ class WpMail(_ffi.Handle):
     _free_name = "mailport_wp_mail_free"
 
     def __init__(self) -> None:
-        super().__init__(lib.mailport_wp_mail_new())
+        super().__init__(_ffi.invoke("mailport_wp_mail_new"))
 
     def add_to(self, to: str) -> "WpMail":
         """Add to ``$to``: one address or a comma-separated list (quoted commas do not split)."""
-        call(lib.mailport_wp_mail_add_to, self._handle(), enc(to, "to"))
+        call("mailport_wp_mail_add_to", self._handle(), enc(to, "to"))
         return self
 
     def set_subject(self, subject: str) -> "WpMail":
-        call(lib.mailport_wp_mail_set_subject, self._handle(), enc(subject, "subject"))
+        call("mailport_wp_mail_set_subject", self._handle(), enc(subject, "subject"))
         return self
 
     def set_message(self, message: str) -> "WpMail":
-        call(lib.mailport_wp_mail_set_message, self._handle(), enc(message, "message"))
+        call("mailport_wp_mail_set_message", self._handle(), enc(message, "message"))
         return self
 
     def add_headers(self, headers: str) -> "WpMail":
         """Add ``Name: value`` lines separated by LF or CRLF (WordPress's string form)."""
-        call(lib.mailport_wp_mail_add_headers, self._handle(), enc(headers, "headers"))
+        call("mailport_wp_mail_add_headers", self._handle(), enc(headers, "headers"))
         return self
 
     def add_header(self, header: str) -> "WpMail":
         """Add one element of WordPress's list form: exactly one header. A line break inside
         raises ``InvalidArgumentError`` instead of adding headers or recipients."""
-        call(lib.mailport_wp_mail_add_header, self._handle(), enc(header, "header"))
+        call("mailport_wp_mail_add_header", self._handle(), enc(header, "header"))
         return self
 
     def add_attachment(self, path, name: Optional[str] = None) -> "WpMail":
         """Add a file, shown as ``name`` or by its own file name."""
         call(
-            lib.mailport_wp_mail_add_attachment,
+            "mailport_wp_mail_add_attachment",
             self._handle(),
             enc_path(path, "attachment"),
             enc_opt(name, "attachment name"),
@@ -66,7 +65,7 @@ class WpMail(_ffi.Handle):
     def add_embed(self, content_id: str, path) -> "WpMail":
         """Add an inline file shown by the HTML body as ``<img src="cid:CONTENT_ID">``."""
         call(
-            lib.mailport_wp_mail_add_embed,
+            "mailport_wp_mail_add_embed",
             self._handle(),
             enc(content_id, "embed content id"),
             enc_path(path, "embed"),
@@ -75,13 +74,13 @@ class WpMail(_ffi.Handle):
 
     def set_site_domain(self, domain: str) -> "WpMail":
         """The site's host name: From defaults to ``wordpress@<domain>`` (without "www.")."""
-        call(lib.mailport_wp_mail_set_site_domain, self._handle(), enc(domain, "site_domain"))
+        call("mailport_wp_mail_set_site_domain", self._handle(), enc(domain, "site_domain"))
         return self
 
     def set_default_from(self, email: Optional[str] = None, name: Optional[str] = None) -> "WpMail":
         """The sender when there is no From header (None: WordPress's defaults)."""
         call(
-            lib.mailport_wp_mail_set_default_from,
+            "mailport_wp_mail_set_default_from",
             self._handle(),
             enc_opt(email, "default_from"),
             enc_opt(name, "default_from_name"),
@@ -89,12 +88,12 @@ class WpMail(_ffi.Handle):
         return self
 
     def set_default_charset(self, charset: str) -> "WpMail":
-        call(lib.mailport_wp_mail_set_default_charset, self._handle(), enc(charset, "charset"))
+        call("mailport_wp_mail_set_default_charset", self._handle(), enc(charset, "charset"))
         return self
 
     def set_default_content_type(self, content_type: str) -> "WpMail":
         call(
-            lib.mailport_wp_mail_set_default_content_type,
+            "mailport_wp_mail_set_default_content_type",
             self._handle(),
             enc(content_type, "content_type"),
         )
@@ -103,14 +102,14 @@ class WpMail(_ffi.Handle):
     def parsed(self, which: WpValue) -> str:
         """The value WordPress's header parsing gives for ``which`` (what its filter receives)."""
         data = _ffi.copy_out(
-            lib.mailport_wp_mail_parsed_value, self._handle(), int(which), nul=True
+            "mailport_wp_mail_parsed_value", self._handle(), int(which), nul=True
         )
         return data.decode("utf-8")
 
     def override(self, which: WpValue, value: Optional[str]) -> "WpMail":
         """Use ``value`` instead of the parsed value (what the filter returned); None undoes it."""
         call(
-            lib.mailport_wp_mail_override,
+            "mailport_wp_mail_override",
             self._handle(),
             int(which),
             enc_opt(value, "override value"),
@@ -120,9 +119,7 @@ class WpMail(_ffi.Handle):
     def build(self) -> Message:
         """Build the message as ``wp_mail()`` would; every invalid address of the call is listed
         in one ``InvalidAddressError``."""
-        out = ctypes.POINTER(_ffi._native.Message)()
-        call(lib.mailport_wp_mail_build, self._handle(), ctypes.byref(out))
-        return Message._from_ptr(out)
+        return Message._from_ptr(call_out("mailport_wp_mail_build", self._handle()))
 
 
 def wp_mail(

@@ -30,7 +30,7 @@ def test_refused_port_is_a_connect_error(refused_port):
     assert isinstance(error, ConnectionError)
     assert isinstance(error, ConnectionRefusedError)
     assert isinstance(error, mailport.MailportError)
-    assert error.code == mailport.ErrorCode.ERR_CONNECT_REFUSED == 21
+    assert error.code == mailport.ErrorCode.CONNECT_REFUSED == 21
     assert error.name == "MAILPORT_ERR_CONNECT_REFUSED"
     assert error.transient is True
     assert error.reply_code is None and error.enhanced_status is None
@@ -83,7 +83,7 @@ def test_missing_attachment_is_an_attachment_error(tmp_path):
         message().attach_file(missing)
     error = info.value
     assert isinstance(error, OSError)
-    assert error.code == mailport.ErrorCode.ERR_ATTACHMENT
+    assert error.code == mailport.ErrorCode.ATTACHMENT
     assert str(missing) in error.message
 
 
@@ -152,7 +152,7 @@ def test_silent_server_times_out(start_server):
     assert time.monotonic() - started < 15
     error = info.value
     assert isinstance(error, mailport.ServerTimeoutError)
-    assert error.code == mailport.ErrorCode.ERR_TIMEOUT
+    assert error.code == mailport.ErrorCode.TIMEOUT
     assert error.transient is True
     assert "greeting" in error.message
 
@@ -188,7 +188,7 @@ def test_wrong_tls_mode_and_missing_starttls(plain_server):
 def test_credentials_are_not_sent_over_plaintext(start_server):
     server = start_server("--auth", "u:p", "--auth-plaintext")
     with mailport.Client(config_for(server, username="u", password="p")) as client:
-        with pytest.raises(mailport.AuthError) as info:
+        with pytest.raises(mailport.AuthenticationError) as info:
             client.send(message())
     assert info.value.name == "MAILPORT_ERR_AUTH_UNAVAILABLE"
     # ... unless explicitly allowed
@@ -276,7 +276,7 @@ def test_nul_in_a_string_is_refused_naming_the_parameter(build, name):
     error = info.value
     assert isinstance(error, ValueError)
     assert error.message.startswith(f"{name} contains a NUL byte at byte ")
-    assert error.code == mailport.ErrorCode.ERR_INVALID_ARGUMENT
+    assert error.code == mailport.ErrorCode.INVALID_ARGUMENT
     assert error.hint
 
 

@@ -49,11 +49,11 @@ def test_double_close_is_harmless_and_use_after_close_is_clear(make):
         mailport.Client: lambda h: h.noop(),
         mailport.WpMail: lambda h: h.add_to("a@example.org"),
     }[type(handle)]
-    with pytest.raises(mailport.ClosedError) as info:
+    with pytest.raises(mailport.HandleError) as info:
         use(handle)
     assert isinstance(info.value, ValueError)
     assert f"mailport.{type(handle).__name__} is closed" in str(info.value)
-    with pytest.raises(mailport.ClosedError):
+    with pytest.raises(mailport.HandleError):
         with handle:
             pass
 
@@ -62,13 +62,13 @@ def test_closed_handles_cannot_be_passed_on(plain_server):
     msg = message()
     msg.close()
     with mailport.Client(config_for(plain_server)) as client:
-        with pytest.raises(mailport.ClosedError):
+        with pytest.raises(mailport.HandleError):
             client.send(msg)
     config = config_for(plain_server)
     config.close()
-    with pytest.raises(mailport.ClosedError):
+    with pytest.raises(mailport.HandleError):
         mailport.Client(config)
-    with pytest.raises(mailport.ClosedError):
+    with pytest.raises(mailport.HandleError):
         mailport.probe(config)
 
 

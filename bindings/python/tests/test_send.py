@@ -141,10 +141,10 @@ def test_auth_wrong_password(start_server):
         password="wrong-pw",
         command_timeout=5,
     )
-    with mailport.Client(config) as client, pytest.raises(mailport.AuthError) as info:
+    with mailport.Client(config) as client, pytest.raises(mailport.AuthenticationError) as info:
         client.send(simple_message())
     error = info.value
-    assert error.code == mailport.ErrorCode.ERR_AUTH_FAILED
+    assert error.code == mailport.ErrorCode.AUTH_FAILED
     assert error.name == "MAILPORT_ERR_AUTH_FAILED"
     assert error.reply_code == 535
     assert error.enhanced_status == "5.7.8"

@@ -342,9 +342,9 @@ function mailport_wp_mail(array $atts): bool
                     "define('MAILPORT_FROM', 'wordpress@your-domain'); in wp-config.php",
                 );
             }
-            $wp->override(\Mailport\WpValue::FromEmail, $from);
+            $wp->override(\Mailport\WpValue::FROM_EMAIL, $from);
             if ($from_name !== null) {
-                $wp->override(\Mailport\WpValue::FromName, $from_name);
+                $wp->override(\Mailport\WpValue::FROM_NAME, $from_name);
             }
         }
 

@@ -23,7 +23,7 @@ final class ExceptionFactory
         ErrorCode::CONNECT_REFUSED => ConnectException::class,
         ErrorCode::CONNECT_UNREACHABLE => ConnectException::class,
         ErrorCode::CONNECT_TIMEOUT => ConnectException::class,
-        ErrorCode::TIMEOUT => TimeoutException::class,
+        ErrorCode::TIMEOUT => ServerTimeoutException::class,
         ErrorCode::CONNECTION_CLOSED => NetworkException::class,
         ErrorCode::IO => NetworkException::class,
         ErrorCode::TLS_HANDSHAKE => TlsException::class,

@@ -7,6 +7,6 @@ namespace Mailport\Exception;
 /**
  * The server stopped answering during the session (MAILPORT_ERR_TIMEOUT). A connect that times out is a ConnectException.
  */
-class TimeoutException extends NetworkException
+class ServerTimeoutException extends NetworkException
 {
 }

@@ -26,7 +26,7 @@ import pytest
 from conftest import BINDING, REPO
 
 import mailport
-from mailport import _native
+from mailport import _ffi
 
 PROTOTYPE = re.compile(r"^\w[\w\s\*]*\bmailport_\w+\(", re.M)
 
@@ -52,11 +52,11 @@ def header_prototypes(header: str) -> dict:
 
 def _handle_class(struct: str):
     parts = struct[len("mailport_") :].split("_")
-    return getattr(_native, "".join(part.capitalize() for part in parts))
+    return getattr(_ffi, "".join(part.capitalize() for part in parts))
 
 
 def expected_ctype(ctype: str, is_return: bool, pname: str = ""):
-    """The ctypes type the binding must use for a C type of the header (see _native's notes):
+    """The ctypes type the binding must use for a C type of the header (see _ffi's notes):
     ``char *`` is a caller's buffer (``buf``) or an owned string (returned, or given back to
     mailport_string_free)."""
     t = re.sub(r"\s*(\*+)", r" \1", " ".join(ctype.split())).strip()
@@ -77,7 +77,7 @@ def expected_ctype(ctype: str, is_return: bool, pname: str = ""):
         "uint8_t *": POINTER(c_char),
         "const uint16_t *": POINTER(c_uint16),
         "const char *const *": POINTER(c_char_p),
-        "mailport_log_callback": _native.LOG_CALLBACK,
+        "mailport_log_callback": _ffi.LOG_CALLBACK,
     }
     if t in simple:
         return simple[t]
@@ -87,23 +87,23 @@ def expected_ctype(ctype: str, is_return: bool, pname: str = ""):
         for _ in m.group(2):
             result = POINTER(result)
         return result
-    raise AssertionError(f"no ctypes mapping for the C type {ctype!r}: add one to _native and here")
+    raise AssertionError(f"no ctypes mapping for the C type {ctype!r}: add one to _ffi and here")
 
 
 def test_every_header_function_is_declared_and_vice_versa(header_text):
     in_header = set(header_prototypes(header_text))
-    in_table = set(_native.FUNCTIONS)
+    in_table = set(_ffi.FUNCTIONS)
     assert len(in_header) > 100, "the prototype regex no longer matches the header"
     undeclared = sorted(in_header - in_table)
     unknown = sorted(in_table - in_header)
-    assert not undeclared, f"functions in mailport.h without a declaration in _native: {undeclared}"
-    assert not unknown, f"declarations in _native of functions not in mailport.h: {unknown}"
+    assert not undeclared, f"functions in mailport.h without a declaration in _ffi: {undeclared}"
+    assert not unknown, f"declarations in _ffi of functions not in mailport.h: {unknown}"
 
 
 def test_declared_types_match_the_header(header_text):
     problems = []
     for name, (restype, params) in header_prototypes(header_text).items():
-        declared_restype, declared_args = _native.FUNCTIONS[name]
+        declared_restype, declared_args = _ffi.FUNCTIONS[name]
         if expected_ctype(restype, True) is not declared_restype:
             problems.append(f"{name}: returns {restype!r}, declared {declared_restype}")
         if len(params) != len(declared_args):
@@ -117,9 +117,38 @@ def test_declared_types_match_the_header(header_text):
     assert not problems, "\n".join(problems)
 
 
+def _package_sources() -> dict:
+    return {path.name: path.read_text() for path in (BINDING / "mailport").glob("*.py")}
+
+
+def test_only_ffi_touches_the_library():
+    for name, text in _package_sources().items():
+        if name == "_ffi.py":
+            continue
+        assert not re.search(r"^\s*(import ctypes|from ctypes)", text, re.M), name
+        assert not re.search(r"\blib\b|_ffi\.(FUNCTIONS|_functions)\b", text), name
+
+
+def test_every_function_named_is_declared_and_every_declared_one_is_called():
+    """Modules name C functions as strings (``call("mailport_x", ...)``); _ffi's readers call
+    ``lib.mailport_x`` directly. A misspelt name would only fail when that line runs."""
+    named, called = set(), set()
+    for name, text in _package_sources().items():
+        if name == "_constants.py":  # enum type names ("mailport_result"), not functions
+            continue
+        if name == "_ffi.py":
+            start = text.index("\nFUNCTIONS = {")
+            # The table declares the functions; the rest of the module calls them.
+            text = text[:start] + text[text.index("\n}\n", start) :]
+            called |= set(re.findall(r"\b(?:lib|library)\.(mailport_\w+)", text))
+        named |= set(re.findall(r"\"(mailport_\w+)\"", text))
+    assert not named - set(_ffi.FUNCTIONS), "named but not declared"
+    assert not set(_ffi.FUNCTIONS) - named - called, "declared but never called"
+
+
 def test_loaded_functions_carry_the_declarations():
-    for name, (restype, argtypes) in _native.FUNCTIONS.items():
-        function = getattr(_native.lib, name)
+    for name, (restype, argtypes) in _ffi.FUNCTIONS.items():
+        function = getattr(_ffi.lib, name)
         assert function.restype is restype, name
         assert list(function.argtypes) == argtypes, name
 
@@ -129,24 +158,24 @@ def test_log_callback_typedef_matches(header_text):
     assert m, "mailport_log_callback typedef not found"
     params = [p.strip() for p in m.group(1).split(",")]
     assert params == ["void *userdata", "uint32_t kind", "const char *text", "size_t len"]
-    assert _native.LOG_CALLBACK._restype_ is None
+    assert _ffi.LOG_CALLBACK._restype_ is None
     # text is taken as a raw pointer and read with string_at(text, len): binary-safe.
-    assert _native.LOG_CALLBACK._argtypes_ == (c_void_p, c_uint32, c_void_p, c_size_t)
+    assert _ffi.LOG_CALLBACK._argtypes_ == (c_void_p, c_uint32, c_void_p, c_size_t)
 
 
 def test_abi_version_matches_header_and_library(header_text):
     m = re.search(r"#define MAILPORT_ABI_VERSION (\d+)", header_text)
-    assert int(m.group(1)) == mailport.ABI_VERSION == _native.lib.mailport_abi_version()
+    assert int(m.group(1)) == mailport.ABI_VERSION == _ffi.lib.mailport_abi_version()
     assert mailport.library_version().startswith("mailport/")
 
 
 def test_abi_mismatch_is_refused_with_a_clear_message():
     with pytest.raises(ImportError) as info:
-        _native.check_abi(2, "/opt/lib/libmailport.so", expected=1)
+        _ffi.check_abi(2, "/opt/lib/libmailport.so", expected=1)
     text = str(info.value)
     assert "/opt/lib/libmailport.so" in text
     assert "ABI version 2" in text and "ABI version 1" in text
-    _native.check_abi(1, "x", expected=1)  # equal: fine
+    _ffi.check_abi(1, "x", expected=1)  # equal: fine
 
 
 def _import_in_subprocess(package_parent, env_overrides, cwd):
@@ -172,7 +201,7 @@ def test_finds_the_build_directory_without_the_environment_variable(tmp_path):
 
 
 def test_environment_variable_is_an_exact_path(tmp_path):
-    library = _native.LIBRARY_PATH
+    library = _ffi.LIBRARY_PATH
     result = _import_in_subprocess(BINDING, {"MAILPORT_LIBRARY": library}, tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == library
@@ -204,7 +233,7 @@ def _plant(*targets):
     for target in targets:
         for profile in ("release", "debug"):
             (target / profile).mkdir(parents=True, exist_ok=True)
-            shutil.copy(_native.LIBRARY_PATH, target / profile / "libmailport.so")
+            shutil.copy(_ffi.LIBRARY_PATH, target / profile / "libmailport.so")
 
 
 def test_no_target_directory_above_an_installed_package_is_searched(tmp_path):
@@ -242,7 +271,7 @@ def test_only_the_checkouts_own_target_directory_is_searched(tmp_path):
 def test_finds_a_library_beside_the_package(tmp_path):
     copy = tmp_path / "site"
     shutil.copytree(BINDING / "mailport", copy / "mailport")
-    shutil.copy(_native.LIBRARY_PATH, copy / "mailport" / "libmailport.so")
+    shutil.copy(_ffi.LIBRARY_PATH, copy / "mailport" / "libmailport.so")
     result = _import_in_subprocess(copy, {}, tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(copy / "mailport" / "libmailport.so")
@@ -266,13 +295,13 @@ def test_free_functions_accept_null():
         "mailport_probe_options_free",
         "mailport_wp_mail_free",
     ):
-        getattr(_native.lib, name)(None)
+        getattr(_ffi.lib, name)(None)
 
 
 def test_ctypes_refuses_mixed_up_handles():
-    message = _native.lib.mailport_message_new()
+    message = _ffi.lib.mailport_message_new()
     try:
         with pytest.raises(ctypes.ArgumentError):
-            _native.lib.mailport_config_free(message)
+            _ffi.lib.mailport_config_free(message)
     finally:
-        _native.lib.mailport_message_free(message)
+        _ffi.lib.mailport_message_free(message)
