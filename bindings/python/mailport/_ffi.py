@@ -771,6 +771,16 @@ class Handle:
             raise HandleError(f"this mailport.{type(self).__name__} is closed")
         return ptr
 
+    # A copy would share the C pointer and free it twice: refuse, as PHP refuses clone.
+    def __copy__(self):
+        raise HandleError(f"a mailport.{type(self).__name__} cannot be copied")
+
+    def __deepcopy__(self, memo):
+        raise HandleError(f"a mailport.{type(self).__name__} cannot be copied")
+
+    def __reduce__(self):
+        raise HandleError(f"a mailport.{type(self).__name__} cannot be pickled")
+
     @property
     def closed(self) -> bool:
         return self._ptr is None

@@ -333,5 +333,8 @@ class Message(_ffi.Handle):
     def __deepcopy__(self, memo) -> "Message":
         return self.copy()
 
+    def __deepcopy__(self, memo) -> "Message":
+        return self.copy()
+
 
 __all__ = ["Message", "Addresses"]

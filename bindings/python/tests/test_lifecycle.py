@@ -257,3 +257,24 @@ def test_one_client_shared_by_threads_is_serialized(plain_server):
     client.close()
     assert not errors
     assert len(plain_server.messages()) == 9
+
+
+def test_handles_cannot_be_copied_or_pickled():
+    # A copy would share the C pointer, and both finalizers would free it.
+    import copy
+    import ctypes
+    import pickle
+
+    with mailport.Config(host="smtp.example.com") as config:
+        for attempt in (copy.copy, copy.deepcopy, pickle.dumps):
+            with pytest.raises(mailport.HandleError):
+                attempt(config)
+    # A Message copies through the C library: each copy owns its own object.
+    with mailport.Message().subject("one") as message:
+        for copied in (copy.copy(message), copy.deepcopy(message)):
+            with copied:
+                assert ctypes.addressof(copied._handle().contents) != ctypes.addressof(
+                    message._handle().contents
+                )
+        with pytest.raises(mailport.HandleError):
+            pickle.dumps(message)
