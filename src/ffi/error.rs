@@ -250,10 +250,7 @@ pub(crate) fn c_text(text: impl AsRef<str>) -> CString {
 /// The parts of a server reply the C API exposes: code, enhanced status ("5.7.8" or ""), and
 /// the reply text verbatim.
 pub(crate) fn reply_parts(reply: &Reply) -> (u16, CString, CString) {
-    let enhanced = reply
-        .enhanced()
-        .map(|e| format!("{}.{}.{}", e.class, e.subject, e.detail))
-        .unwrap_or_default();
+    let enhanced = reply.enhanced().map(|e| e.to_string()).unwrap_or_default();
     (reply.code(), c_text(enhanced), c_text(reply.text()))
 }
 
