@@ -45,8 +45,6 @@ macro_rules! message_setter {
     ($message:ident, $error_out:ident, |$m:ident| $apply:block) => {
         ffi_boundary!($error_out => {
             let $m: &mut Message = &mut arg_mut!($message, "message").0;
-            #[cfg(test)]
-            super::boundary::test_panic_point("a message call");
             $apply
             Ok(())
         })
@@ -110,8 +108,6 @@ pub unsafe extern "C" fn mailport_message_clone(
         let out: Out<mailport_message> = out_arg!(message_out);
         out.require("message_out")?;
         let message = &arg_ref!(message, "message").0;
-        #[cfg(test)]
-        super::boundary::test_panic_point("a message call");
         out.set(mailport_message(message.clone()));
         Ok(())
     })
@@ -575,11 +571,9 @@ pub unsafe extern "C" fn mailport_message_remove_header(
 ) -> usize {
     ffi_boundary!({
         // SAFETY: guaranteed by this function's contract.
-        let Some(message) = (unsafe { message.as_mut() }) else {
+        let Ok(message) = (unsafe { super::boundary::arg_mut(message, "message") }) else {
             return 0;
         };
-        #[cfg(test)]
-        super::boundary::test_panic_point("a message call");
         // SAFETY: guaranteed by this function's contract.
         match unsafe { super::boundary::arg_str(name, "name") } {
             Ok(name) => message.0.remove_header(name),
@@ -936,8 +930,6 @@ pub unsafe extern "C" fn mailport_message_render(
         if buf.is_null() && len != 0 {
             return Err(mailport_error::null_argument("buf"));
         }
-        #[cfg(test)]
-        super::boundary::test_panic_point("a message call");
         let bytes = message.to_bytes()?;
         // SAFETY: guaranteed by this function's contract (`buf` is non-NULL when `len` > 0).
         match unsafe { copy_out_bytes(&bytes, buf, len, out_n) } {

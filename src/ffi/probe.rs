@@ -408,12 +408,8 @@ pub unsafe extern "C" fn mailport_probe(
     ffi_boundary!(error_out => {
         let out: Out<mailport_report> = out_arg!(report_out);
         out.require("report_out")?;
-        let config = &arg_ref!(cfg, "cfg").0;
-        if config.host.is_empty() {
-            return Err(mailport_error::invalid_argument(
-                "host is not set: call mailport_config_set_host or use mailport_config_from_url",
-            ));
-        }
+        // The options first: they cannot fail, so the errors are the same in either order, and
+        // the boundary's test hook (at the borrow of cfg) then follows the NULL-options default.
         let defaults;
         let options = if opts.is_null() {
             defaults = ProbeOptions::default();
@@ -421,8 +417,12 @@ pub unsafe extern "C" fn mailport_probe(
         } else {
             &arg_ref!(opts, "opts").0
         };
-        #[cfg(test)]
-        super::boundary::test_panic_point("mailport_probe");
+        let config = &arg_ref!(cfg, "cfg").0;
+        if config.host.is_empty() {
+            return Err(mailport_error::invalid_argument(
+                "host is not set: call mailport_config_set_host or use mailport_config_from_url",
+            ));
+        }
         let report = probe(config, options)?;
         out.set(mailport_report::from(&report));
         Ok(())
@@ -1043,7 +1043,7 @@ mod tests {
             report = ptr::dangling_mut();
             let (rc, m) = run(|e| mailport_probe(cfg.0, ptr::null(), &mut report, e));
             assert_eq!(rc, MAILPORT_ERR_PANIC);
-            assert!(m.contains("test-only panic inside mailport_probe"), "{m}");
+            assert!(m.contains("test-only panic inside a cfg call"), "{m}");
             assert!(report.is_null());
         }
     }

@@ -110,8 +110,6 @@ macro_rules! wp_setter {
     ($wp:ident, $error_out:ident, |$w:ident| $apply:block) => {
         ffi_boundary!($error_out => {
             let $w: &mut mailport_wp_mail = arg_mut!($wp, "wp");
-            #[cfg(test)]
-            super::boundary::test_panic_point("a wp_mail call");
             $apply
             Ok(())
         })
@@ -518,8 +516,6 @@ pub unsafe extern "C" fn mailport_wp_mail_parsed_value(
         if buf.is_null() && len != 0 {
             return Err(mailport_error::null_argument("buf"));
         }
-        #[cfg(test)]
-        super::boundary::test_panic_point("a wp_mail call");
         let mut parsed = wp.mail.parse(&wp.defaults)?;
         let value = which.field(&mut parsed);
         // SAFETY: guaranteed by this function's contract (`buf` is non-NULL when `len` > 0).
@@ -608,8 +604,6 @@ pub unsafe extern "C" fn mailport_wp_mail_build(
         let out: Out<mailport_message> = out_arg!(message_out);
         out.require("message_out")?;
         let wp = arg_ref!(wp, "wp");
-        #[cfg(test)]
-        super::boundary::test_panic_point("a wp_mail call");
         out.set(mailport_message(wp.parsed()?.build()?));
         Ok(())
     })
@@ -1148,7 +1142,7 @@ mod tests {
             PANIC_IN_NEXT_CALL.with(|p| p.set(true));
             let (rc, m) = run(|e| mailport_wp_mail_build(wp.0, &mut message, e));
             assert_eq!(rc, MAILPORT_ERR_PANIC);
-            assert!(m.contains("test-only panic inside a wp_mail call"), "{m}");
+            assert!(m.contains("test-only panic inside a wp call"), "{m}");
             assert!(message.is_null());
 
             PANIC_IN_NEXT_CALL.with(|p| p.set(true));
