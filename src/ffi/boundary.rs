@@ -9,6 +9,8 @@
 //! - `ffi_boundary!({ body })` for infallible functions (getters, `_free`). A panic returns the
 //!   type's [`PanicDefault`]: NULL, 0, false, `""` or `MAILPORT_ERR_PANIC`.
 //!
+//! `getter!` and `setter!` are the whole body of the simple accessors on a handle.
+//!
 //! The argument macros (`arg_ref!`, `arg_mut!`, `arg_str!`, `arg_bytes!`, `arg_str_array!`,
 //! `out_arg!`) turn raw pointers into references, naming the parameter in the error: NULL gives
 //! `MAILPORT_ERR_NULL_ARGUMENT`, invalid UTF-8 gives `MAILPORT_ERR_INVALID_ARGUMENT`. They may
@@ -287,6 +289,19 @@ macro_rules! getter {
                 Some($o) => $value,
                 None => $default,
             }
+        })
+    };
+}
+
+/// The body of a setter on a mutable handle: `$handle` borrowed with `arg_mut!` (its NULL error
+/// names the parameter), `$x` bound to it or to its field (`message.0` gives the core `Message`),
+/// then `$apply`, then `Ok(())`. Only inside exported functions; see the module docs.
+macro_rules! setter {
+    ($handle:ident $(.$field:tt)?, $error_out:ident, |$x:ident| $apply:block) => {
+        ffi_boundary!($error_out => {
+            let $x = &mut (*arg_mut!($handle, stringify!($handle)))$(.$field)?;
+            $apply
+            Ok(())
         })
     };
 }

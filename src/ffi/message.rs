@@ -40,17 +40,6 @@ use crate::message::{AddressField, Charset, Message};
 /// mailport_message_render.
 pub struct mailport_message(pub(crate) Message);
 
-/// Shared body of the setters: check `message`, then let `apply` convert and store.
-macro_rules! message_setter {
-    ($message:ident, $error_out:ident, |$m:ident| $apply:block) => {
-        ffi_boundary!($error_out => {
-            let $m: &mut Message = &mut arg_mut!($message, "message").0;
-            $apply
-            Ok(())
-        })
-    };
-}
-
 /// An optional string argument: NULL is `None`; invalid UTF-8 is an error naming it.
 macro_rules! arg_opt_str {
     ($p:expr, $name:expr) => {
@@ -158,7 +147,7 @@ pub unsafe extern "C" fn mailport_message_set_from(
     mailbox: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         m.set_from(arg_str!(mailbox, "mailbox"))?;
     })
 }
@@ -188,7 +177,7 @@ pub unsafe extern "C" fn mailport_message_set_from_parts(
     address: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         let name = arg_opt_str!(name, "name");
         m.set_from_parts(name, arg_str!(address, "address"))?;
     })
@@ -234,7 +223,7 @@ pub unsafe extern "C" fn mailport_message_add_mailbox_parts(
     address: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         let field = match field {
             1 => AddressField::To,
             2 => AddressField::Cc,
@@ -272,7 +261,7 @@ pub unsafe extern "C" fn mailport_message_set_sender(
     mailbox: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         m.set_sender(arg_str!(mailbox, "mailbox"))?;
     })
 }
@@ -301,7 +290,7 @@ pub unsafe extern "C" fn mailport_message_add_reply_to(
     mailboxes: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         m.add_reply_to(arg_str!(mailboxes, "mailboxes"))?;
     })
 }
@@ -333,7 +322,7 @@ pub unsafe extern "C" fn mailport_message_add_to(
     mailboxes: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         m.add_to(arg_str!(mailboxes, "mailboxes"))?;
     })
 }
@@ -360,7 +349,7 @@ pub unsafe extern "C" fn mailport_message_add_cc(
     mailboxes: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         m.add_cc(arg_str!(mailboxes, "mailboxes"))?;
     })
 }
@@ -388,7 +377,7 @@ pub unsafe extern "C" fn mailport_message_add_bcc(
     mailboxes: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         m.add_bcc(arg_str!(mailboxes, "mailboxes"))?;
     })
 }
@@ -415,7 +404,7 @@ pub unsafe extern "C" fn mailport_message_set_envelope_from(
     address: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         m.set_envelope_from(arg_str!(address, "address"))?;
     })
 }
@@ -441,7 +430,7 @@ pub unsafe extern "C" fn mailport_message_set_subject(
     subject: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         m.set_subject(arg_str!(subject, "subject"))?;
     })
 }
@@ -470,7 +459,7 @@ pub unsafe extern "C" fn mailport_message_set_date(
     unix_seconds: i64,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         if !DATE_RANGE.contains(&unix_seconds) {
             return Err(mailport_error::invalid_argument(format!(
                 "date: {unix_seconds} seconds since 1970 is outside the years 1900-9999"
@@ -516,7 +505,7 @@ pub unsafe extern "C" fn mailport_message_set_message_id(
     id: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         m.set_message_id(arg_str!(id, "id"))?;
     })
 }
@@ -550,7 +539,7 @@ pub unsafe extern "C" fn mailport_message_add_header(
     value: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         m.add_header(arg_str!(name, "name"), arg_str!(value, "value"))?;
     })
 }
@@ -607,7 +596,7 @@ pub unsafe extern "C" fn mailport_message_set_text(
     text: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         m.set_text(arg_str!(text, "text"))?;
     })
 }
@@ -635,7 +624,7 @@ pub unsafe extern "C" fn mailport_message_set_text_as(
     text: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         m.set_text_as(arg_str!(media_type, "media_type"), arg_str!(text, "text"))?;
     })
 }
@@ -662,7 +651,7 @@ pub unsafe extern "C" fn mailport_message_set_html(
     html: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         m.set_html(arg_str!(html, "html"))?;
     })
 }
@@ -697,7 +686,7 @@ pub unsafe extern "C" fn mailport_message_set_mime_body(
     len: usize,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         let content_type = arg_str!(content_type, "content_type");
         m.set_mime_body(content_type, arg_bytes!(body, len, "body"))?;
     })
@@ -727,7 +716,7 @@ pub unsafe extern "C" fn mailport_message_set_charset(
     label: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         let charset = Charset::parse(arg_str!(label, "label"))?;
         m.set_charset(charset)?;
     })
@@ -762,7 +751,7 @@ pub unsafe extern "C" fn mailport_message_attach_file(
     content_type: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         let path = arg_str!(path, "path");
         let filename = arg_opt_str!(filename, "filename");
         let content_type = arg_opt_str!(content_type, "content_type");
@@ -796,7 +785,7 @@ pub unsafe extern "C" fn mailport_message_attach_bytes(
     len: usize,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         let filename = arg_str!(filename, "filename");
         let content_type = arg_opt_str!(content_type, "content_type");
         let data = arg_bytes!(data, len, "data");
@@ -831,7 +820,7 @@ pub unsafe extern "C" fn mailport_message_embed_file(
     content_type: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         let content_id = arg_str!(content_id, "content_id");
         let path = arg_str!(path, "path");
         let content_type = arg_opt_str!(content_type, "content_type");
@@ -869,7 +858,7 @@ pub unsafe extern "C" fn mailport_message_embed_bytes(
     len: usize,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         let content_id = arg_str!(content_id, "content_id");
         let filename = arg_str!(filename, "filename");
         let content_type = arg_opt_str!(content_type, "content_type");

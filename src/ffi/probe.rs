@@ -167,17 +167,6 @@ pub unsafe extern "C" fn mailport_probe_options_free(opts: *mut mailport_probe_o
     })
 }
 
-/// Shared body of the option setters: check `opts`, then let `apply` convert and store.
-macro_rules! options_setter {
-    ($opts:ident, $error_out:ident, |$options:ident| $apply:block) => {
-        ffi_boundary!($error_out => {
-            let $options: &mut ProbeOptions = &mut arg_mut!($opts, "opts").0;
-            $apply
-            Ok(())
-        })
-    };
-}
-
 /// Set the ports to check, in order of preference: the recommendation is the first that works.
 ///
 /// Each port gets the role its number conventionally has, which sets what it is expected to
@@ -203,7 +192,7 @@ pub unsafe extern "C" fn mailport_probe_options_set_ports(
     count: usize,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    options_setter!(opts, error_out, |options| {
+    setter!(opts.0, error_out, |options| {
         if ports.is_null() {
             return Err(mailport_error::null_argument("ports"));
         }
@@ -267,7 +256,7 @@ pub unsafe extern "C" fn mailport_probe_options_set_deadline_ms(
     ms: u32,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    options_setter!(opts, error_out, |options| {
+    setter!(opts.0, error_out, |options| {
         options.deadline = millis(ms, "deadline")?;
     })
 }
@@ -289,7 +278,7 @@ pub unsafe extern "C" fn mailport_probe_options_set_greeting_wait_ms(
     ms: u32,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    options_setter!(opts, error_out, |options| {
+    setter!(opts.0, error_out, |options| {
         options.greeting_wait = millis(ms, "greeting wait")?;
     })
 }
@@ -312,7 +301,7 @@ pub unsafe extern "C" fn mailport_probe_options_set_flags(
     flags: u32,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    options_setter!(opts, error_out, |options| {
+    setter!(opts.0, error_out, |options| {
         let unknown = flags & !mailport_probe_flag::ALL_BITS;
         if unknown != 0 {
             return Err(mailport_error::invalid_argument(format!(
@@ -352,7 +341,7 @@ pub unsafe extern "C" fn mailport_probe_options_set_envelope(
     to: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    options_setter!(opts, error_out, |options| {
+    setter!(opts.0, error_out, |options| {
         if from.is_null() && to.is_null() {
             options.envelope = None;
         } else {

@@ -105,17 +105,6 @@ impl mailport_wp_mail {
     }
 }
 
-/// Shared body of the setters: check `wp`, then let `apply` convert and store.
-macro_rules! wp_setter {
-    ($wp:ident, $error_out:ident, |$w:ident| $apply:block) => {
-        ffi_boundary!($error_out => {
-            let $w: &mut mailport_wp_mail = arg_mut!($wp, "wp");
-            $apply
-            Ok(())
-        })
-    };
-}
-
 /// Create an empty `wp_mail()` call with WordPress's defaults: site domain "localhost" (so From
 /// is `wordpress@localhost` until `mailport_wp_mail_set_site_domain`), sender name "WordPress",
 /// charset "UTF-8", content type "text/plain".
@@ -180,7 +169,7 @@ pub unsafe extern "C" fn mailport_wp_mail_add_to(
     to: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    wp_setter!(wp, error_out, |w| {
+    setter!(wp, error_out, |w| {
         w.mail.to.push(arg_str!(to, "to").to_string());
     })
 }
@@ -204,7 +193,7 @@ pub unsafe extern "C" fn mailport_wp_mail_set_subject(
     subject: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    wp_setter!(wp, error_out, |w| {
+    setter!(wp, error_out, |w| {
         w.mail.subject = arg_str!(subject, "subject").to_string();
     })
 }
@@ -230,7 +219,7 @@ pub unsafe extern "C" fn mailport_wp_mail_set_message(
     message: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    wp_setter!(wp, error_out, |w| {
+    setter!(wp, error_out, |w| {
         w.mail.message = arg_str!(message, "message").to_string();
     })
 }
@@ -261,7 +250,7 @@ pub unsafe extern "C" fn mailport_wp_mail_add_headers(
     headers: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    wp_setter!(wp, error_out, |w| {
+    setter!(wp, error_out, |w| {
         w.mail.add_headers(arg_str!(headers, "headers"));
     })
 }
@@ -293,7 +282,7 @@ pub unsafe extern "C" fn mailport_wp_mail_add_header(
     header: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    wp_setter!(wp, error_out, |w| {
+    setter!(wp, error_out, |w| {
         w.mail.add_header(arg_str!(header, "header"))?;
     })
 }
@@ -321,7 +310,7 @@ pub unsafe extern "C" fn mailport_wp_mail_add_attachment(
     name: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    wp_setter!(wp, error_out, |w| {
+    setter!(wp, error_out, |w| {
         let path = PathBuf::from(arg_str!(path, "path"));
         let name = if name.is_null() {
             None
@@ -353,7 +342,7 @@ pub unsafe extern "C" fn mailport_wp_mail_add_embed(
     path: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    wp_setter!(wp, error_out, |w| {
+    setter!(wp, error_out, |w| {
         let content_id = arg_str!(content_id, "content_id").to_string();
         let path = PathBuf::from(arg_str!(path, "path"));
         w.mail.embeds.push((content_id, path));
@@ -381,7 +370,7 @@ pub unsafe extern "C" fn mailport_wp_mail_set_site_domain(
     domain: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    wp_setter!(wp, error_out, |w| {
+    setter!(wp, error_out, |w| {
         w.defaults.site_domain = arg_str!(domain, "domain").to_string();
     })
 }
@@ -408,7 +397,7 @@ pub unsafe extern "C" fn mailport_wp_mail_set_default_from(
     name: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    wp_setter!(wp, error_out, |w| {
+    setter!(wp, error_out, |w| {
         let email = if email.is_null() {
             None
         } else {
@@ -444,7 +433,7 @@ pub unsafe extern "C" fn mailport_wp_mail_set_default_charset(
     charset: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    wp_setter!(wp, error_out, |w| {
+    setter!(wp, error_out, |w| {
         w.defaults.charset = arg_str!(charset, "charset").to_string();
     })
 }
@@ -468,7 +457,7 @@ pub unsafe extern "C" fn mailport_wp_mail_set_default_content_type(
     content_type: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    wp_setter!(wp, error_out, |w| {
+    setter!(wp, error_out, |w| {
         w.defaults.content_type = arg_str!(content_type, "content_type").to_string();
     })
 }
@@ -555,7 +544,7 @@ pub unsafe extern "C" fn mailport_wp_mail_override(
     value: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    wp_setter!(wp, error_out, |w| {
+    setter!(wp, error_out, |w| {
         let which = mailport_wp_value::from_u32(which)?;
         let value = if value.is_null() {
             None
