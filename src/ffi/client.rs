@@ -81,7 +81,8 @@ impl mailport_client {
 /// mailport_receipt_rejected_count, mailport_receipt_rejected_address,
 /// mailport_receipt_rejected_reply_code, mailport_receipt_rejected_reply, mailport_receipt_port,
 /// mailport_receipt_security, mailport_receipt_tls_version, mailport_receipt_tls_cipher,
-/// mailport_receipt_size, mailport_receipt_message_id, mailport_receipt_free.
+/// mailport_receipt_tls_resumed, mailport_receipt_size, mailport_receipt_message_id,
+/// mailport_receipt_free.
 pub struct mailport_receipt {
     reply_code: u16,
     enhanced_status: CString,

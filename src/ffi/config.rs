@@ -14,7 +14,7 @@ use crate::config::{Config, Credentials, PORT_AUTO, Secret, Security};
 /// How the connection to the server is secured; passed as `uint32_t` to
 /// `mailport_config_set_security` and returned by `mailport_receipt_security`.
 ///
-/// Functions: mailport_config_set_security, mailport_receipt_security.
+/// Functions: mailport_config_set_security.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum mailport_security {
@@ -59,7 +59,7 @@ impl mailport_security {
 
 /// Special values of `mailport_config_set_port`'s `uint32_t port`, besides 1-65535.
 ///
-/// Functions: mailport_config_set_port, mailport_client_port.
+/// Functions: mailport_config_set_port.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum mailport_port {

@@ -80,7 +80,7 @@ impl mailport_wp_value {
 ///
 /// Functions: mailport_wp_mail_new, mailport_wp_mail_free, mailport_wp_mail_add_to,
 /// mailport_wp_mail_set_subject, mailport_wp_mail_set_message, mailport_wp_mail_add_headers,
-/// mailport_wp_mail_add_attachment, mailport_wp_mail_add_embed,
+/// mailport_wp_mail_add_header, mailport_wp_mail_add_attachment, mailport_wp_mail_add_embed,
 /// mailport_wp_mail_set_site_domain, mailport_wp_mail_set_default_from,
 /// mailport_wp_mail_set_default_charset, mailport_wp_mail_set_default_content_type,
 /// mailport_wp_mail_parsed_value, mailport_wp_mail_override, mailport_wp_mail_build.
