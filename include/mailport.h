@@ -198,7 +198,7 @@ typedef enum mailport_result {
  * How the connection to the server is secured; passed as `uint32_t` to
  * `mailport_config_set_security` and returned by `mailport_receipt_security`.
  *
- * Functions: mailport_config_set_security, mailport_receipt_security.
+ * Functions: mailport_config_set_security.
  */
 typedef enum mailport_security {
     /**
@@ -230,7 +230,7 @@ typedef enum mailport_security {
 /**
  * Special values of `mailport_config_set_port`'s `uint32_t port`, besides 1-65535.
  *
- * Functions: mailport_config_set_port, mailport_client_port.
+ * Functions: mailport_config_set_port.
  */
 typedef enum mailport_port {
     /**
@@ -243,9 +243,8 @@ typedef enum mailport_port {
 } mailport_port;
 
 /**
- * What a log event is; passed to a `mailport_log_callback` as its `uint32_t kind`.
- *
- * Functions: mailport_config_set_log_callback.
+ * What a log event is; passed to a `mailport_log_callback` (set with
+ * `mailport_config_set_log_callback`) as its `uint32_t kind`.
  */
 typedef enum mailport_log_kind {
     /**
@@ -461,7 +460,8 @@ typedef struct mailport_probe_options mailport_probe_options;
  * mailport_receipt_rejected_count, mailport_receipt_rejected_address,
  * mailport_receipt_rejected_reply_code, mailport_receipt_rejected_reply, mailport_receipt_port,
  * mailport_receipt_security, mailport_receipt_tls_version, mailport_receipt_tls_cipher,
- * mailport_receipt_size, mailport_receipt_message_id, mailport_receipt_free.
+ * mailport_receipt_tls_resumed, mailport_receipt_size, mailport_receipt_message_id,
+ * mailport_receipt_free.
  */
 typedef struct mailport_receipt mailport_receipt;
 
@@ -506,7 +506,7 @@ typedef struct mailport_report mailport_report;
  *
  * Functions: mailport_wp_mail_new, mailport_wp_mail_free, mailport_wp_mail_add_to,
  * mailport_wp_mail_set_subject, mailport_wp_mail_set_message, mailport_wp_mail_add_headers,
- * mailport_wp_mail_add_attachment, mailport_wp_mail_add_embed,
+ * mailport_wp_mail_add_header, mailport_wp_mail_add_attachment, mailport_wp_mail_add_embed,
  * mailport_wp_mail_set_site_domain, mailport_wp_mail_set_default_from,
  * mailport_wp_mail_set_default_charset, mailport_wp_mail_set_default_content_type,
  * mailport_wp_mail_parsed_value, mailport_wp_mail_override, mailport_wp_mail_build.
@@ -528,8 +528,6 @@ typedef struct mailport_wp_mail mailport_wp_mail;
  * that is calling it, and must not unwind (C++ exceptions, longjmp) across mailport. When
  * several clients made from configs with the same callback run on different threads, the
  * callback runs on those threads concurrently and must be thread-safe.
- *
- * Functions: mailport_config_set_log_callback.
  */
 typedef void (*mailport_log_callback)(void *userdata, uint32_t kind, const char *text, size_t len);
 

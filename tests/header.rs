@@ -8,9 +8,12 @@
 //! - Cargo.toml's version, the header's macros and `mailport_version()` agree.
 //! - The header compiles as strict C99, C2x and C++.
 //! - `tests/abi/symbols.txt` lists exactly the `mailport_*` symbols the shared library exports.
+//! - The "Functions:" lists in `src/ffi` name each of those symbols once, in the module that
+//!   defines it.
 
 mod common;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::CStr;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -321,17 +324,21 @@ fn exported_symbols(library: &Path) -> Vec<String> {
     names
 }
 
-#[test]
-fn symbol_list_matches_the_shared_library() {
-    let library = common::shared_library();
-    let exported = exported_symbols(&library);
-    let listed_path = repo().join("tests/abi/symbols.txt");
-    let mut listed: Vec<String> = read(&listed_path)
+/// The symbols `tests/abi/symbols.txt` lists, in its order.
+fn abi_symbols() -> Vec<String> {
+    read(&repo().join("tests/abi/symbols.txt"))
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(str::to_string)
-        .collect();
+        .collect()
+}
+
+#[test]
+fn symbol_list_matches_the_shared_library() {
+    let library = common::shared_library();
+    let exported = exported_symbols(&library);
+    let mut listed = abi_symbols();
     let unsorted = listed.clone();
     listed.sort();
     assert_eq!(unsorted, listed, "tests/abi/symbols.txt must stay sorted");
@@ -352,4 +359,101 @@ fn symbol_list_matches_the_shared_library() {
             "{name} is exported but not declared in mailport.h"
         );
     }
+}
+
+/// The names in the "Functions:" lists of a source file's doc comments (`///` or `//!`). A list
+/// runs from "Functions:" to the end of its paragraph.
+fn functions_lists(source: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut in_list = false;
+    for line in source.lines() {
+        let line = line.trim_start();
+        let Some(doc) = line
+            .strip_prefix("///")
+            .or_else(|| line.strip_prefix("//!"))
+        else {
+            in_list = false;
+            continue;
+        };
+        let doc = doc.trim();
+        if let Some(rest) = doc.strip_prefix("Functions:") {
+            in_list = true;
+            names.extend(list_names(rest));
+        } else if doc.is_empty() {
+            in_list = false;
+        } else if in_list {
+            names.extend(list_names(doc));
+        }
+    }
+    names
+}
+
+fn list_names(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split([',', '.', ' '])
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            assert!(
+                w.starts_with("mailport_"),
+                "a Functions: list holds only function names, not {w:?}"
+            );
+            w.to_string()
+        })
+}
+
+/// The functions a source file exports (`pub [unsafe] extern "C" fn name(`).
+fn defined_functions(source: &str) -> Vec<String> {
+    source
+        .lines()
+        .filter_map(|l| {
+            let rest = l
+                .strip_prefix("pub unsafe extern \"C\" fn ")
+                .or_else(|| l.strip_prefix("pub extern \"C\" fn "))?;
+            Some(rest.split('(').next()?.to_string())
+        })
+        .collect()
+}
+
+/// The hand-kept "Functions:" lists in src/ffi (which become the header's comments) name every
+/// exported function once: in the lists of exactly one module, the one that defines it. Nothing
+/// they name is missing from tests/abi/symbols.txt.
+#[test]
+fn functions_lists_name_every_exported_function_in_one_module() {
+    let mut listed_in: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut defined_in: BTreeMap<String, String> = BTreeMap::new();
+    for entry in fs::read_dir(repo().join("src/ffi")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let module = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let source = read(&path);
+        for name in functions_lists(&source) {
+            listed_in.entry(name).or_default().insert(module.clone());
+        }
+        for name in defined_functions(&source) {
+            defined_in.insert(name, module.clone());
+        }
+    }
+    let symbols = abi_symbols();
+    let mut problems = Vec::new();
+    for name in &symbols {
+        let modules = listed_in.get(name).cloned().unwrap_or_default();
+        let definer = defined_in.get(name).map_or("?", String::as_str);
+        if modules.len() != 1 || !modules.contains(definer) {
+            problems.push(format!(
+                "{name} (defined in {definer}.rs) is in the Functions: lists of {modules:?}"
+            ));
+        }
+    }
+    for name in listed_in.keys() {
+        if !symbols.contains(name) {
+            problems.push(format!("{name} is in a Functions: list but not exported"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "every exported function belongs in the Functions: list of the module that defines it, \
+         and only there:\n  {}",
+        problems.join("\n  ")
+    );
 }

@@ -9,6 +9,8 @@
 //! - `ffi_boundary!({ body })` for infallible functions (getters, `_free`). A panic returns the
 //!   type's [`PanicDefault`]: NULL, 0, false, `""` or `MAILPORT_ERR_PANIC`.
 //!
+//! `getter!` and `setter!` are the whole body of the simple accessors on a handle.
+//!
 //! The argument macros (`arg_ref!`, `arg_mut!`, `arg_str!`, `arg_bytes!`, `arg_str_array!`,
 //! `out_arg!`) turn raw pointers into references, naming the parameter in the error: NULL gives
 //! `MAILPORT_ERR_NULL_ARGUMENT`, invalid UTF-8 gives `MAILPORT_ERR_INVALID_ARGUMENT`. They may
@@ -133,7 +135,7 @@ macro_rules! ffi_boundary {
 /// A non-NULL `p` must point to a live `T` that nobody mutates during `'a`.
 pub(crate) unsafe fn arg_ref<'a, T>(p: *const T, name: &str) -> Result<&'a T, mailport_error> {
     // SAFETY: forwarded to the caller.
-    unsafe { p.as_ref() }.ok_or_else(|| mailport_error::null_argument(name))
+    handle(unsafe { p.as_ref() }, name)
 }
 
 /// `&mut T` from a `*mut T` argument, or `MAILPORT_ERR_NULL_ARGUMENT` naming it.
@@ -143,7 +145,19 @@ pub(crate) unsafe fn arg_ref<'a, T>(p: *const T, name: &str) -> Result<&'a T, ma
 /// A non-NULL `p` must point to a live `T` that nothing else accesses during `'a`.
 pub(crate) unsafe fn arg_mut<'a, T>(p: *mut T, name: &str) -> Result<&'a mut T, mailport_error> {
     // SAFETY: forwarded to the caller.
-    unsafe { p.as_mut() }.ok_or_else(|| mailport_error::null_argument(name))
+    handle(unsafe { p.as_mut() }, name)
+}
+
+/// A borrowed handle argument, or `MAILPORT_ERR_NULL_ARGUMENT` naming it.
+///
+/// Under `cfg(test)` this is also the boundary's panic hook (see `PANIC_IN_NEXT_CALL`): every
+/// call on a handle passes here once its out-parameters are cleared and before it changes
+/// anything, which is where a panic tells the most.
+fn handle<H>(handle: Option<H>, name: &str) -> Result<H, mailport_error> {
+    let handle = handle.ok_or_else(|| mailport_error::null_argument(name))?;
+    #[cfg(test)]
+    test_panic_point(&PANIC_IN_NEXT_CALL, format_args!("a {name} call"));
+    Ok(handle)
 }
 
 /// `&str` from a NUL-terminated UTF-8 argument; NULL and invalid UTF-8 are errors naming it.
@@ -275,6 +289,19 @@ macro_rules! getter {
                 Some($o) => $value,
                 None => $default,
             }
+        })
+    };
+}
+
+/// The body of a setter on a mutable handle: `$handle` borrowed with `arg_mut!` (its NULL error
+/// names the parameter), `$x` bound to it or to its field (`message.0` gives the core `Message`),
+/// then `$apply`, then `Ok(())`. Only inside exported functions; see the module docs.
+macro_rules! setter {
+    ($handle:ident $(.$field:tt)?, $error_out:ident, |$x:ident| $apply:block) => {
+        ffi_boundary!($error_out => {
+            let $x = &mut (*arg_mut!($handle, stringify!($handle)))$(.$field)?;
+            $apply
+            Ok(())
         })
     };
 }
@@ -414,17 +441,19 @@ pub(crate) unsafe fn copy_out_bytes(
 
 #[cfg(test)]
 thread_local! {
-    /// Test-only: make the next exported call on this thread that passes a
-    /// [`test_panic_point`] panic inside the boundary.
+    /// Test-only: make the next exported call on this thread panic inside the boundary, when it
+    /// has borrowed its first handle argument (see `handle`).
     pub(crate) static PANIC_IN_NEXT_CALL: std::cell::Cell<bool> =
         const { std::cell::Cell::new(false) };
 }
 
-/// Test-only: panic here (inside the boundary) when [`PANIC_IN_NEXT_CALL`] is set on this
-/// thread, clearing it.
+/// Test-only: panic here (inside the boundary) when `armed` is set on this thread, clearing it.
 #[cfg(test)]
-pub(crate) fn test_panic_point(what: &str) {
-    if PANIC_IN_NEXT_CALL.with(|p| p.replace(false)) {
+pub(crate) fn test_panic_point(
+    armed: &'static std::thread::LocalKey<std::cell::Cell<bool>>,
+    what: impl Display,
+) {
+    if armed.with(|p| p.replace(false)) {
         panic!("test-only panic inside {what}");
     }
 }

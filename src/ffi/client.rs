@@ -34,6 +34,15 @@ pub struct mailport_client {
     poisoned: AtomicBool,
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Test-only: make the next client operation on this thread panic inside
+    /// `mailport_client::with`, where the client is marked busy, so that the panic poisons it.
+    /// (The boundary's own hook, `PANIC_IN_NEXT_CALL`, fires before that, when the call borrows
+    /// the client.)
+    static PANIC_IN_NEXT_OPERATION: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 impl mailport_client {
     /// Run `f` on the core client unless the client is poisoned; poison it if `f` panics.
     fn with<T>(
@@ -44,7 +53,7 @@ impl mailport_client {
             return Err(mailport_error::invalid_state());
         }
         #[cfg(test)]
-        super::boundary::test_panic_point("a client call");
+        super::boundary::test_panic_point(&PANIC_IN_NEXT_OPERATION, "a client call");
         let result = f(&mut self.inner);
         self.poisoned.store(false, Ordering::Relaxed);
         result
@@ -72,7 +81,8 @@ impl mailport_client {
 /// mailport_receipt_rejected_count, mailport_receipt_rejected_address,
 /// mailport_receipt_rejected_reply_code, mailport_receipt_rejected_reply, mailport_receipt_port,
 /// mailport_receipt_security, mailport_receipt_tls_version, mailport_receipt_tls_cipher,
-/// mailport_receipt_size, mailport_receipt_message_id, mailport_receipt_free.
+/// mailport_receipt_tls_resumed, mailport_receipt_size, mailport_receipt_message_id,
+/// mailport_receipt_free.
 pub struct mailport_receipt {
     reply_code: u16,
     enhanced_status: CString,
@@ -1028,7 +1038,7 @@ mod tests {
             assert!(receipt.is_null());
 
             // A panicking send poisons the client like every other call.
-            crate::ffi::boundary::PANIC_IN_NEXT_CALL.with(|p| p.set(true));
+            PANIC_IN_NEXT_OPERATION.with(|p| p.set(true));
             let (rc, _) = run(|e| mailport_client_send(client, message, &mut receipt, e));
             assert_eq!(rc, MAILPORT_ERR_PANIC);
             let (rc, _) = run(|e| mailport_client_send(client, message, &mut receipt, e));
@@ -1041,7 +1051,7 @@ mod tests {
     #[test]
     fn a_panic_poisons_the_client_until_it_is_freed() {
         let client = client();
-        crate::ffi::boundary::PANIC_IN_NEXT_CALL.with(|p| p.set(true));
+        PANIC_IN_NEXT_OPERATION.with(|p| p.set(true));
         // SAFETY: `client` is live until the free at the end.
         unsafe {
             let (rc, m) = run(|e| mailport_client_noop(client, e));

@@ -14,7 +14,7 @@ use crate::config::{Config, Credentials, PORT_AUTO, Secret, Security};
 /// How the connection to the server is secured; passed as `uint32_t` to
 /// `mailport_config_set_security` and returned by `mailport_receipt_security`.
 ///
-/// Functions: mailport_config_set_security, mailport_receipt_security.
+/// Functions: mailport_config_set_security.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum mailport_security {
@@ -59,7 +59,7 @@ impl mailport_security {
 
 /// Special values of `mailport_config_set_port`'s `uint32_t port`, besides 1-65535.
 ///
-/// Functions: mailport_config_set_port, mailport_client_port.
+/// Functions: mailport_config_set_port.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum mailport_port {
@@ -176,17 +176,6 @@ pub unsafe extern "C" fn mailport_config_free(cfg: *mut mailport_config) {
     })
 }
 
-/// Shared body of the setters: check `cfg`, then let `apply` convert and store.
-macro_rules! setter {
-    ($cfg:ident, $error_out:ident, |$config:ident| $apply:block) => {
-        ffi_boundary!($error_out => {
-            let $config: &mut Config = &mut arg_mut!($cfg, "cfg").0;
-            $apply
-            Ok(())
-        })
-    };
-}
-
 /// Set the server's host name or IP address (IPv6 without brackets).
 ///
 /// **Ownership:** `host` is copied.
@@ -206,7 +195,7 @@ pub unsafe extern "C" fn mailport_config_set_host(
     host: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
-    setter!(cfg, error_out, |config| {
+    setter!(cfg.0, error_out, |config| {
         let host = arg_str!(host, "host");
         address::check_host(host, "host")?;
         config.host = host.to_string();
@@ -241,7 +230,7 @@ pub unsafe extern "C" fn mailport_config_set_port(
     port: u32,
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
-    setter!(cfg, error_out, |config| {
+    setter!(cfg.0, error_out, |config| {
         config.port = u16::try_from(port).map_err(|_| {
             mailport_error::invalid_argument(format!(
                 "port: {port} is not a valid port (expected 1-65535, or 0 for MAILPORT_PORT_AUTO)"
@@ -267,7 +256,7 @@ pub unsafe extern "C" fn mailport_config_set_security(
     security: u32,
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
-    setter!(cfg, error_out, |config| {
+    setter!(cfg.0, error_out, |config| {
         config.security = mailport_security::to_core(security).ok_or_else(|| {
             mailport_error::invalid_argument(format!(
                 "security: unknown mode {security} (expected a MAILPORT_SECURITY_* value, 0-4)"
@@ -301,7 +290,7 @@ pub unsafe extern "C" fn mailport_config_set_credentials(
     password: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
-    setter!(cfg, error_out, |config| {
+    setter!(cfg.0, error_out, |config| {
         let username = arg_str!(username, "username");
         let password = arg_str!(password, "password");
         address::check_no_controls(username, "username")?;
@@ -336,7 +325,7 @@ pub unsafe extern "C" fn mailport_config_set_password(
     password: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
-    setter!(cfg, error_out, |config| {
+    setter!(cfg.0, error_out, |config| {
         config.set_password(arg_str!(password, "password"))?;
     })
 }
@@ -364,7 +353,7 @@ pub unsafe extern "C" fn mailport_config_set_oauth2_token(
     token: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
-    setter!(cfg, error_out, |config| {
+    setter!(cfg.0, error_out, |config| {
         let username = arg_str!(username, "username");
         let token = arg_str!(token, "token");
         address::check_no_controls(username, "username")?;
@@ -395,7 +384,7 @@ pub unsafe extern "C" fn mailport_config_set_helo_name(
     name: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
-    setter!(cfg, error_out, |config| {
+    setter!(cfg.0, error_out, |config| {
         let name = arg_str!(name, "name");
         address::check_helo_name(name)?;
         config.helo_name = Some(name.to_string());
@@ -428,7 +417,7 @@ pub unsafe extern "C" fn mailport_config_set_connect_timeout_ms(
     ms: u64,
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
-    setter!(cfg, error_out, |config| {
+    setter!(cfg.0, error_out, |config| {
         config.timeouts.connect = timeout(ms, "connect timeout")?;
     })
 }
@@ -450,7 +439,7 @@ pub unsafe extern "C" fn mailport_config_set_command_timeout_ms(
     ms: u64,
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
-    setter!(cfg, error_out, |config| {
+    setter!(cfg.0, error_out, |config| {
         config.timeouts.command = timeout(ms, "command timeout")?;
     })
 }
@@ -472,7 +461,7 @@ pub unsafe extern "C" fn mailport_config_set_data_timeout_ms(
     ms: u64,
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
-    setter!(cfg, error_out, |config| {
+    setter!(cfg.0, error_out, |config| {
         config.timeouts.data_end = timeout(ms, "data timeout")?;
     })
 }
@@ -493,7 +482,7 @@ pub unsafe extern "C" fn mailport_config_set_send_timeout_ms(
     ms: u64,
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
-    setter!(cfg, error_out, |config| {
+    setter!(cfg.0, error_out, |config| {
         config.timeouts.send_total = timeout(ms, "send timeout")?;
     })
 }
@@ -520,7 +509,7 @@ pub unsafe extern "C" fn mailport_config_add_ca_file(
     path: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
-    setter!(cfg, error_out, |config| {
+    setter!(cfg.0, error_out, |config| {
         let path = arg_str!(path, "path");
         if path.is_empty() {
             return Err(mailport_error::invalid_argument("path is empty"));
@@ -551,7 +540,7 @@ pub unsafe extern "C" fn mailport_config_add_ca_pem(
     len: usize,
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
-    setter!(cfg, error_out, |config| {
+    setter!(cfg.0, error_out, |config| {
         if pem.is_null() {
             return Err(mailport_error::null_argument("pem"));
         }
@@ -579,7 +568,7 @@ pub unsafe extern "C" fn mailport_config_set_webpki_roots(
     enabled: bool,
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
-    setter!(cfg, error_out, |config| {
+    setter!(cfg.0, error_out, |config| {
         config.tls.webpki_roots = enabled;
     })
 }
@@ -600,7 +589,7 @@ pub unsafe extern "C" fn mailport_config_set_system_roots(
     enabled: bool,
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
-    setter!(cfg, error_out, |config| {
+    setter!(cfg.0, error_out, |config| {
         config.tls.system_roots = enabled;
     })
 }
@@ -625,7 +614,7 @@ pub unsafe extern "C" fn mailport_config_set_tls_server_name(
     name: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
-    setter!(cfg, error_out, |config| {
+    setter!(cfg.0, error_out, |config| {
         let name = arg_str!(name, "name");
         address::check_host(name, "tls server name")?;
         config.tls.server_name = Some(name.to_string());
@@ -651,7 +640,7 @@ pub unsafe extern "C" fn mailport_config_dangerous_accept_invalid_certs(
     enabled: bool,
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
-    setter!(cfg, error_out, |config| {
+    setter!(cfg.0, error_out, |config| {
         config.tls.dangerous_accept_invalid_certs = enabled;
     })
 }
@@ -674,7 +663,7 @@ pub unsafe extern "C" fn mailport_config_dangerous_allow_plaintext_auth(
     enabled: bool,
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
-    setter!(cfg, error_out, |config| {
+    setter!(cfg.0, error_out, |config| {
         config.dangerous_allow_plaintext_auth = enabled;
     })
 }
@@ -698,7 +687,7 @@ pub unsafe extern "C" fn mailport_config_set_allow_partial_recipients(
     enabled: bool,
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
-    setter!(cfg, error_out, |config| {
+    setter!(cfg.0, error_out, |config| {
         config.allow_partial_recipients = enabled;
     })
 }
@@ -723,7 +712,7 @@ pub unsafe extern "C" fn mailport_config_set_allow_relay(
     allow: bool,
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
-    setter!(cfg, error_out, |config| {
+    setter!(cfg.0, error_out, |config| {
         config.allow_relay = allow;
     })
 }
@@ -755,7 +744,7 @@ pub unsafe extern "C" fn mailport_config_set_persistent(
     idle_timeout_ms: u32,
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
-    setter!(cfg, error_out, |config| {
+    setter!(cfg.0, error_out, |config| {
         if idle_timeout_ms == 0 {
             return Err(mailport_error::invalid_argument(
                 "idle_timeout_ms: must be more than zero",
@@ -783,7 +772,7 @@ pub unsafe extern "C" fn mailport_config_set_transcript_bodies(
     enabled: bool,
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
-    setter!(cfg, error_out, |config| {
+    setter!(cfg.0, error_out, |config| {
         config.transcript_bodies = enabled;
     })
 }
@@ -818,7 +807,7 @@ pub unsafe extern "C" fn mailport_config_set_log_callback(
     userdata: *mut c_void,
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
-    setter!(cfg, error_out, |config| {
+    setter!(cfg.0, error_out, |config| {
         config.sink = callback.map(|cb| {
             Arc::new(CallbackSink::new(cb, userdata)) as Arc<dyn crate::transcript::Sink>
         });

@@ -1,7 +1,7 @@
 //! `mailport_result` codes, the `mailport_error` object and its accessors,
 //! `mailport_result_str` / `mailport_result_name`.
 
-use std::ffi::{CString, c_char};
+use std::ffi::{CStr, CString, c_char};
 
 use crate::error::{Error, Kind};
 use crate::smtp::reply::Reply;
@@ -118,138 +118,92 @@ pub enum mailport_result {
 
 use mailport_result::*;
 
+/// Generates everything else about the result codes from one table, `CODE => c"description",`
+/// in value order: `mailport_result::ALL`, `from_u32`, `name` (the variant's own spelling, so
+/// it cannot be misspelt) and `description`.
+///
+/// Why the enum above is still written out by hand: cbindgen reads the source and does not
+/// expand macros, so an enum made by a macro would vanish from `mailport.h`. (rustls-ffi's
+/// `u32_enum_builder!` makes its enum that way and has cbindgen expand it with `parse.expand`,
+/// which runs a nightly compiler in a nested cargo build: not something build.rs can do.) The
+/// enum and the table cannot drift apart: `name` and `description` are exhaustive matches over
+/// the table, so a variant the table lacks does not compile, nor does an entry that is not a
+/// variant; `ALL` comes from the same table, so it holds every code.
+macro_rules! result_codes {
+    ($($code:ident => $description:literal,)*) => {
+        impl mailport_result {
+            /// Every code, in value order.
+            pub(crate) const ALL: [mailport_result; [$(stringify!($code)),*].len()] =
+                [$($code),*];
+
+            /// The code with this value, if there is one.
+            pub(crate) fn from_u32(value: u32) -> Option<mailport_result> {
+                Self::ALL.iter().copied().find(|c| *c as u32 == value)
+            }
+
+            /// The C name, e.g. `"MAILPORT_ERR_AUTH_FAILED"`, NUL-terminated.
+            pub(crate) fn name(self) -> &'static CStr {
+                match self {
+                    $($code => const { static_c_str(concat!(stringify!($code), "\0")) },)*
+                }
+            }
+
+            /// One sentence on what the code means, NUL-terminated.
+            pub(crate) fn description(self) -> &'static CStr {
+                match self {
+                    $($code => $description,)*
+                }
+            }
+        }
+    };
+}
+
+result_codes! {
+    MAILPORT_OK => c"success",
+    MAILPORT_ERR_NULL_ARGUMENT => c"a required argument was NULL",
+    MAILPORT_ERR_INVALID_ARGUMENT => c"an argument or configuration value was invalid",
+    MAILPORT_ERR_BUFFER_TOO_SMALL => c"the buffer was too small; the text was truncated",
+    MAILPORT_ERR_INVALID_STATE => c"the handle is unusable after an internal error; free it",
+    MAILPORT_ERR_DNS => c"the server's host name could not be resolved",
+    MAILPORT_ERR_CONNECT_REFUSED => c"the server refused the connection",
+    MAILPORT_ERR_CONNECT_UNREACHABLE => c"the server's network is unreachable",
+    MAILPORT_ERR_CONNECT_TIMEOUT =>
+        c"connecting timed out (the port is probably blocked by a firewall)",
+    MAILPORT_ERR_TIMEOUT => c"the server did not answer in time",
+    MAILPORT_ERR_CONNECTION_CLOSED => c"the server closed the connection unexpectedly",
+    MAILPORT_ERR_IO => c"an input/output error occurred",
+    MAILPORT_ERR_TLS_HANDSHAKE => c"the TLS handshake failed",
+    MAILPORT_ERR_CERT_UNTRUSTED => c"the server's certificate is not trusted",
+    MAILPORT_ERR_CERT_EXPIRED => c"the server's certificate is expired or not yet valid",
+    MAILPORT_ERR_CERT_NAME_MISMATCH => c"the server's certificate does not match the host name",
+    MAILPORT_ERR_PLAINTEXT_ON_TLS_PORT =>
+        c"implicit TLS was expected but the server answered in plaintext",
+    MAILPORT_ERR_TLS_ON_PLAINTEXT_PORT => c"plaintext SMTP was expected but the server speaks TLS",
+    MAILPORT_ERR_STARTTLS_UNAVAILABLE => c"STARTTLS is required but the server does not offer it",
+    MAILPORT_ERR_STARTTLS => c"the STARTTLS upgrade failed",
+    MAILPORT_ERR_AUTH_UNAVAILABLE => c"no acceptable way to authenticate on this connection",
+    MAILPORT_ERR_AUTH_FAILED => c"the server rejected the credentials",
+    MAILPORT_ERR_GREETING => c"the server's greeting was missing or refused service",
+    MAILPORT_ERR_EHLO => c"the server refused EHLO and HELO",
+    MAILPORT_ERR_MAIL_FROM => c"the server rejected the sender address",
+    MAILPORT_ERR_RECIPIENTS_REJECTED => c"the server rejected one or more recipients",
+    MAILPORT_ERR_DATA => c"the server rejected the message",
+    MAILPORT_ERR_MESSAGE_TOO_LARGE => c"the message is larger than the server accepts",
+    MAILPORT_ERR_PROTOCOL => c"the server violated the SMTP protocol",
+    MAILPORT_ERR_INVALID_ADDRESS => c"invalid email address",
+    MAILPORT_ERR_ATTACHMENT => c"attachment file missing, unreadable or changed",
+    MAILPORT_ERR_PANIC => c"internal error in mailport (please report it)",
+}
+
+/// A `&CStr` from a NUL-terminated literal, checked at compile time (in a `const` block).
+const fn static_c_str(text: &'static str) -> &'static CStr {
+    match CStr::from_bytes_with_nul(text.as_bytes()) {
+        Ok(c) => c,
+        Err(_) => panic!("not a NUL-terminated string without interior NUL"),
+    }
+}
+
 impl mailport_result {
-    /// Every code, in value order.
-    pub(crate) const ALL: [mailport_result; 32] = [
-        MAILPORT_OK,
-        MAILPORT_ERR_NULL_ARGUMENT,
-        MAILPORT_ERR_INVALID_ARGUMENT,
-        MAILPORT_ERR_BUFFER_TOO_SMALL,
-        MAILPORT_ERR_INVALID_STATE,
-        MAILPORT_ERR_DNS,
-        MAILPORT_ERR_CONNECT_REFUSED,
-        MAILPORT_ERR_CONNECT_UNREACHABLE,
-        MAILPORT_ERR_CONNECT_TIMEOUT,
-        MAILPORT_ERR_TIMEOUT,
-        MAILPORT_ERR_CONNECTION_CLOSED,
-        MAILPORT_ERR_IO,
-        MAILPORT_ERR_TLS_HANDSHAKE,
-        MAILPORT_ERR_CERT_UNTRUSTED,
-        MAILPORT_ERR_CERT_EXPIRED,
-        MAILPORT_ERR_CERT_NAME_MISMATCH,
-        MAILPORT_ERR_PLAINTEXT_ON_TLS_PORT,
-        MAILPORT_ERR_TLS_ON_PLAINTEXT_PORT,
-        MAILPORT_ERR_STARTTLS_UNAVAILABLE,
-        MAILPORT_ERR_STARTTLS,
-        MAILPORT_ERR_AUTH_UNAVAILABLE,
-        MAILPORT_ERR_AUTH_FAILED,
-        MAILPORT_ERR_GREETING,
-        MAILPORT_ERR_EHLO,
-        MAILPORT_ERR_MAIL_FROM,
-        MAILPORT_ERR_RECIPIENTS_REJECTED,
-        MAILPORT_ERR_DATA,
-        MAILPORT_ERR_MESSAGE_TOO_LARGE,
-        MAILPORT_ERR_PROTOCOL,
-        MAILPORT_ERR_INVALID_ADDRESS,
-        MAILPORT_ERR_ATTACHMENT,
-        MAILPORT_ERR_PANIC,
-    ];
-
-    /// The code with this value, if there is one.
-    pub(crate) fn from_u32(value: u32) -> Option<mailport_result> {
-        Self::ALL.iter().copied().find(|c| *c as u32 == value)
-    }
-
-    /// The C name, e.g. `"MAILPORT_ERR_AUTH_FAILED"`, NUL-terminated.
-    pub(crate) fn name(self) -> &'static std::ffi::CStr {
-        match self {
-            MAILPORT_OK => c"MAILPORT_OK",
-            MAILPORT_ERR_NULL_ARGUMENT => c"MAILPORT_ERR_NULL_ARGUMENT",
-            MAILPORT_ERR_INVALID_ARGUMENT => c"MAILPORT_ERR_INVALID_ARGUMENT",
-            MAILPORT_ERR_BUFFER_TOO_SMALL => c"MAILPORT_ERR_BUFFER_TOO_SMALL",
-            MAILPORT_ERR_INVALID_STATE => c"MAILPORT_ERR_INVALID_STATE",
-            MAILPORT_ERR_DNS => c"MAILPORT_ERR_DNS",
-            MAILPORT_ERR_CONNECT_REFUSED => c"MAILPORT_ERR_CONNECT_REFUSED",
-            MAILPORT_ERR_CONNECT_UNREACHABLE => c"MAILPORT_ERR_CONNECT_UNREACHABLE",
-            MAILPORT_ERR_CONNECT_TIMEOUT => c"MAILPORT_ERR_CONNECT_TIMEOUT",
-            MAILPORT_ERR_TIMEOUT => c"MAILPORT_ERR_TIMEOUT",
-            MAILPORT_ERR_CONNECTION_CLOSED => c"MAILPORT_ERR_CONNECTION_CLOSED",
-            MAILPORT_ERR_IO => c"MAILPORT_ERR_IO",
-            MAILPORT_ERR_TLS_HANDSHAKE => c"MAILPORT_ERR_TLS_HANDSHAKE",
-            MAILPORT_ERR_CERT_UNTRUSTED => c"MAILPORT_ERR_CERT_UNTRUSTED",
-            MAILPORT_ERR_CERT_EXPIRED => c"MAILPORT_ERR_CERT_EXPIRED",
-            MAILPORT_ERR_CERT_NAME_MISMATCH => c"MAILPORT_ERR_CERT_NAME_MISMATCH",
-            MAILPORT_ERR_PLAINTEXT_ON_TLS_PORT => c"MAILPORT_ERR_PLAINTEXT_ON_TLS_PORT",
-            MAILPORT_ERR_TLS_ON_PLAINTEXT_PORT => c"MAILPORT_ERR_TLS_ON_PLAINTEXT_PORT",
-            MAILPORT_ERR_STARTTLS_UNAVAILABLE => c"MAILPORT_ERR_STARTTLS_UNAVAILABLE",
-            MAILPORT_ERR_STARTTLS => c"MAILPORT_ERR_STARTTLS",
-            MAILPORT_ERR_AUTH_UNAVAILABLE => c"MAILPORT_ERR_AUTH_UNAVAILABLE",
-            MAILPORT_ERR_AUTH_FAILED => c"MAILPORT_ERR_AUTH_FAILED",
-            MAILPORT_ERR_GREETING => c"MAILPORT_ERR_GREETING",
-            MAILPORT_ERR_EHLO => c"MAILPORT_ERR_EHLO",
-            MAILPORT_ERR_MAIL_FROM => c"MAILPORT_ERR_MAIL_FROM",
-            MAILPORT_ERR_RECIPIENTS_REJECTED => c"MAILPORT_ERR_RECIPIENTS_REJECTED",
-            MAILPORT_ERR_DATA => c"MAILPORT_ERR_DATA",
-            MAILPORT_ERR_MESSAGE_TOO_LARGE => c"MAILPORT_ERR_MESSAGE_TOO_LARGE",
-            MAILPORT_ERR_PROTOCOL => c"MAILPORT_ERR_PROTOCOL",
-            MAILPORT_ERR_INVALID_ADDRESS => c"MAILPORT_ERR_INVALID_ADDRESS",
-            MAILPORT_ERR_ATTACHMENT => c"MAILPORT_ERR_ATTACHMENT",
-            MAILPORT_ERR_PANIC => c"MAILPORT_ERR_PANIC",
-        }
-    }
-
-    /// One sentence on what the code means, NUL-terminated.
-    pub(crate) fn description(self) -> &'static std::ffi::CStr {
-        match self {
-            MAILPORT_OK => c"success",
-            MAILPORT_ERR_NULL_ARGUMENT => c"a required argument was NULL",
-            MAILPORT_ERR_INVALID_ARGUMENT => c"an argument or configuration value was invalid",
-            MAILPORT_ERR_BUFFER_TOO_SMALL => c"the buffer was too small; the text was truncated",
-            MAILPORT_ERR_INVALID_STATE => {
-                c"the handle is unusable after an internal error; free it"
-            }
-            MAILPORT_ERR_DNS => c"the server's host name could not be resolved",
-            MAILPORT_ERR_CONNECT_REFUSED => c"the server refused the connection",
-            MAILPORT_ERR_CONNECT_UNREACHABLE => c"the server's network is unreachable",
-            MAILPORT_ERR_CONNECT_TIMEOUT => {
-                c"connecting timed out (the port is probably blocked by a firewall)"
-            }
-            MAILPORT_ERR_TIMEOUT => c"the server did not answer in time",
-            MAILPORT_ERR_CONNECTION_CLOSED => c"the server closed the connection unexpectedly",
-            MAILPORT_ERR_IO => c"an input/output error occurred",
-            MAILPORT_ERR_TLS_HANDSHAKE => c"the TLS handshake failed",
-            MAILPORT_ERR_CERT_UNTRUSTED => c"the server's certificate is not trusted",
-            MAILPORT_ERR_CERT_EXPIRED => c"the server's certificate is expired or not yet valid",
-            MAILPORT_ERR_CERT_NAME_MISMATCH => {
-                c"the server's certificate does not match the host name"
-            }
-            MAILPORT_ERR_PLAINTEXT_ON_TLS_PORT => {
-                c"implicit TLS was expected but the server answered in plaintext"
-            }
-            MAILPORT_ERR_TLS_ON_PLAINTEXT_PORT => {
-                c"plaintext SMTP was expected but the server speaks TLS"
-            }
-            MAILPORT_ERR_STARTTLS_UNAVAILABLE => {
-                c"STARTTLS is required but the server does not offer it"
-            }
-            MAILPORT_ERR_STARTTLS => c"the STARTTLS upgrade failed",
-            MAILPORT_ERR_AUTH_UNAVAILABLE => {
-                c"no acceptable way to authenticate on this connection"
-            }
-            MAILPORT_ERR_AUTH_FAILED => c"the server rejected the credentials",
-            MAILPORT_ERR_GREETING => c"the server's greeting was missing or refused service",
-            MAILPORT_ERR_EHLO => c"the server refused EHLO and HELO",
-            MAILPORT_ERR_MAIL_FROM => c"the server rejected the sender address",
-            MAILPORT_ERR_RECIPIENTS_REJECTED => c"the server rejected one or more recipients",
-            MAILPORT_ERR_DATA => c"the server rejected the message",
-            MAILPORT_ERR_MESSAGE_TOO_LARGE => c"the message is larger than the server accepts",
-            MAILPORT_ERR_PROTOCOL => c"the server violated the SMTP protocol",
-            MAILPORT_ERR_INVALID_ADDRESS => c"invalid email address",
-            MAILPORT_ERR_ATTACHMENT => c"attachment file missing, unreadable or changed",
-            MAILPORT_ERR_PANIC => c"internal error in mailport (please report it)",
-        }
-    }
-
     /// The code for a core error kind. Exhaustive on purpose: a new kind must get a code here
     /// before the crate compiles.
     pub(crate) fn from_kind(kind: Kind) -> mailport_result {
@@ -296,10 +250,7 @@ pub(crate) fn c_text(text: impl AsRef<str>) -> CString {
 /// The parts of a server reply the C API exposes: code, enhanced status ("5.7.8" or ""), and
 /// the reply text verbatim.
 pub(crate) fn reply_parts(reply: &Reply) -> (u16, CString, CString) {
-    let enhanced = reply
-        .enhanced()
-        .map(|e| format!("{}.{}.{}", e.class, e.subject, e.detail))
-        .unwrap_or_default();
+    let enhanced = reply.enhanced().map(|e| e.to_string()).unwrap_or_default();
     (reply.code(), c_text(enhanced), c_text(reply.text()))
 }
 

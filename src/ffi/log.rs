@@ -5,9 +5,8 @@ use std::ffi::{c_char, c_void};
 
 use crate::transcript::{Direction, Sink};
 
-/// What a log event is; passed to a `mailport_log_callback` as its `uint32_t kind`.
-///
-/// Functions: mailport_config_set_log_callback.
+/// What a log event is; passed to a `mailport_log_callback` (set with
+/// `mailport_config_set_log_callback`) as its `uint32_t kind`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum mailport_log_kind {
@@ -43,8 +42,6 @@ impl mailport_log_kind {
 /// that is calling it, and must not unwind (C++ exceptions, longjmp) across mailport. When
 /// several clients made from configs with the same callback run on different threads, the
 /// callback runs on those threads concurrently and must be thread-safe.
-///
-/// Functions: mailport_config_set_log_callback.
 pub type mailport_log_callback =
     Option<unsafe extern "C" fn(userdata: *mut c_void, kind: u32, text: *const c_char, len: usize)>;
 

@@ -40,19 +40,6 @@ use crate::message::{AddressField, Charset, Message};
 /// mailport_message_render.
 pub struct mailport_message(pub(crate) Message);
 
-/// Shared body of the setters: check `message`, then let `apply` convert and store.
-macro_rules! message_setter {
-    ($message:ident, $error_out:ident, |$m:ident| $apply:block) => {
-        ffi_boundary!($error_out => {
-            let $m: &mut Message = &mut arg_mut!($message, "message").0;
-            #[cfg(test)]
-            super::boundary::test_panic_point("a message call");
-            $apply
-            Ok(())
-        })
-    };
-}
-
 /// An optional string argument: NULL is `None`; invalid UTF-8 is an error naming it.
 macro_rules! arg_opt_str {
     ($p:expr, $name:expr) => {
@@ -110,8 +97,6 @@ pub unsafe extern "C" fn mailport_message_clone(
         let out: Out<mailport_message> = out_arg!(message_out);
         out.require("message_out")?;
         let message = &arg_ref!(message, "message").0;
-        #[cfg(test)]
-        super::boundary::test_panic_point("a message call");
         out.set(mailport_message(message.clone()));
         Ok(())
     })
@@ -162,7 +147,7 @@ pub unsafe extern "C" fn mailport_message_set_from(
     mailbox: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         m.set_from(arg_str!(mailbox, "mailbox"))?;
     })
 }
@@ -192,7 +177,7 @@ pub unsafe extern "C" fn mailport_message_set_from_parts(
     address: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         let name = arg_opt_str!(name, "name");
         m.set_from_parts(name, arg_str!(address, "address"))?;
     })
@@ -238,7 +223,7 @@ pub unsafe extern "C" fn mailport_message_add_mailbox_parts(
     address: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         let field = match field {
             1 => AddressField::To,
             2 => AddressField::Cc,
@@ -276,7 +261,7 @@ pub unsafe extern "C" fn mailport_message_set_sender(
     mailbox: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         m.set_sender(arg_str!(mailbox, "mailbox"))?;
     })
 }
@@ -305,7 +290,7 @@ pub unsafe extern "C" fn mailport_message_add_reply_to(
     mailboxes: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         m.add_reply_to(arg_str!(mailboxes, "mailboxes"))?;
     })
 }
@@ -337,7 +322,7 @@ pub unsafe extern "C" fn mailport_message_add_to(
     mailboxes: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         m.add_to(arg_str!(mailboxes, "mailboxes"))?;
     })
 }
@@ -364,7 +349,7 @@ pub unsafe extern "C" fn mailport_message_add_cc(
     mailboxes: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         m.add_cc(arg_str!(mailboxes, "mailboxes"))?;
     })
 }
@@ -392,7 +377,7 @@ pub unsafe extern "C" fn mailport_message_add_bcc(
     mailboxes: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         m.add_bcc(arg_str!(mailboxes, "mailboxes"))?;
     })
 }
@@ -419,7 +404,7 @@ pub unsafe extern "C" fn mailport_message_set_envelope_from(
     address: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         m.set_envelope_from(arg_str!(address, "address"))?;
     })
 }
@@ -445,7 +430,7 @@ pub unsafe extern "C" fn mailport_message_set_subject(
     subject: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         m.set_subject(arg_str!(subject, "subject"))?;
     })
 }
@@ -474,7 +459,7 @@ pub unsafe extern "C" fn mailport_message_set_date(
     unix_seconds: i64,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         if !DATE_RANGE.contains(&unix_seconds) {
             return Err(mailport_error::invalid_argument(format!(
                 "date: {unix_seconds} seconds since 1970 is outside the years 1900-9999"
@@ -520,7 +505,7 @@ pub unsafe extern "C" fn mailport_message_set_message_id(
     id: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         m.set_message_id(arg_str!(id, "id"))?;
     })
 }
@@ -554,7 +539,7 @@ pub unsafe extern "C" fn mailport_message_add_header(
     value: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         m.add_header(arg_str!(name, "name"), arg_str!(value, "value"))?;
     })
 }
@@ -575,11 +560,9 @@ pub unsafe extern "C" fn mailport_message_remove_header(
 ) -> usize {
     ffi_boundary!({
         // SAFETY: guaranteed by this function's contract.
-        let Some(message) = (unsafe { message.as_mut() }) else {
+        let Ok(message) = (unsafe { super::boundary::arg_mut(message, "message") }) else {
             return 0;
         };
-        #[cfg(test)]
-        super::boundary::test_panic_point("a message call");
         // SAFETY: guaranteed by this function's contract.
         match unsafe { super::boundary::arg_str(name, "name") } {
             Ok(name) => message.0.remove_header(name),
@@ -613,7 +596,7 @@ pub unsafe extern "C" fn mailport_message_set_text(
     text: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         m.set_text(arg_str!(text, "text"))?;
     })
 }
@@ -641,7 +624,7 @@ pub unsafe extern "C" fn mailport_message_set_text_as(
     text: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         m.set_text_as(arg_str!(media_type, "media_type"), arg_str!(text, "text"))?;
     })
 }
@@ -668,7 +651,7 @@ pub unsafe extern "C" fn mailport_message_set_html(
     html: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         m.set_html(arg_str!(html, "html"))?;
     })
 }
@@ -703,7 +686,7 @@ pub unsafe extern "C" fn mailport_message_set_mime_body(
     len: usize,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         let content_type = arg_str!(content_type, "content_type");
         m.set_mime_body(content_type, arg_bytes!(body, len, "body"))?;
     })
@@ -733,7 +716,7 @@ pub unsafe extern "C" fn mailport_message_set_charset(
     label: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         let charset = Charset::parse(arg_str!(label, "label"))?;
         m.set_charset(charset)?;
     })
@@ -768,7 +751,7 @@ pub unsafe extern "C" fn mailport_message_attach_file(
     content_type: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         let path = arg_str!(path, "path");
         let filename = arg_opt_str!(filename, "filename");
         let content_type = arg_opt_str!(content_type, "content_type");
@@ -802,7 +785,7 @@ pub unsafe extern "C" fn mailport_message_attach_bytes(
     len: usize,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         let filename = arg_str!(filename, "filename");
         let content_type = arg_opt_str!(content_type, "content_type");
         let data = arg_bytes!(data, len, "data");
@@ -837,7 +820,7 @@ pub unsafe extern "C" fn mailport_message_embed_file(
     content_type: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         let content_id = arg_str!(content_id, "content_id");
         let path = arg_str!(path, "path");
         let content_type = arg_opt_str!(content_type, "content_type");
@@ -875,7 +858,7 @@ pub unsafe extern "C" fn mailport_message_embed_bytes(
     len: usize,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    message_setter!(message, error_out, |m| {
+    setter!(message.0, error_out, |m| {
         let content_id = arg_str!(content_id, "content_id");
         let filename = arg_str!(filename, "filename");
         let content_type = arg_opt_str!(content_type, "content_type");
@@ -936,8 +919,6 @@ pub unsafe extern "C" fn mailport_message_render(
         if buf.is_null() && len != 0 {
             return Err(mailport_error::null_argument("buf"));
         }
-        #[cfg(test)]
-        super::boundary::test_panic_point("a message call");
         let bytes = message.to_bytes()?;
         // SAFETY: guaranteed by this function's contract (`buf` is non-NULL when `len` > 0).
         match unsafe { copy_out_bytes(&bytes, buf, len, out_n) } {

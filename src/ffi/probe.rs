@@ -167,17 +167,6 @@ pub unsafe extern "C" fn mailport_probe_options_free(opts: *mut mailport_probe_o
     })
 }
 
-/// Shared body of the option setters: check `opts`, then let `apply` convert and store.
-macro_rules! options_setter {
-    ($opts:ident, $error_out:ident, |$options:ident| $apply:block) => {
-        ffi_boundary!($error_out => {
-            let $options: &mut ProbeOptions = &mut arg_mut!($opts, "opts").0;
-            $apply
-            Ok(())
-        })
-    };
-}
-
 /// Set the ports to check, in order of preference: the recommendation is the first that works.
 ///
 /// Each port gets the role its number conventionally has, which sets what it is expected to
@@ -203,7 +192,7 @@ pub unsafe extern "C" fn mailport_probe_options_set_ports(
     count: usize,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    options_setter!(opts, error_out, |options| {
+    setter!(opts.0, error_out, |options| {
         if ports.is_null() {
             return Err(mailport_error::null_argument("ports"));
         }
@@ -267,7 +256,7 @@ pub unsafe extern "C" fn mailport_probe_options_set_deadline_ms(
     ms: u32,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    options_setter!(opts, error_out, |options| {
+    setter!(opts.0, error_out, |options| {
         options.deadline = millis(ms, "deadline")?;
     })
 }
@@ -289,7 +278,7 @@ pub unsafe extern "C" fn mailport_probe_options_set_greeting_wait_ms(
     ms: u32,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    options_setter!(opts, error_out, |options| {
+    setter!(opts.0, error_out, |options| {
         options.greeting_wait = millis(ms, "greeting wait")?;
     })
 }
@@ -312,7 +301,7 @@ pub unsafe extern "C" fn mailport_probe_options_set_flags(
     flags: u32,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    options_setter!(opts, error_out, |options| {
+    setter!(opts.0, error_out, |options| {
         let unknown = flags & !mailport_probe_flag::ALL_BITS;
         if unknown != 0 {
             return Err(mailport_error::invalid_argument(format!(
@@ -352,7 +341,7 @@ pub unsafe extern "C" fn mailport_probe_options_set_envelope(
     to: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    options_setter!(opts, error_out, |options| {
+    setter!(opts.0, error_out, |options| {
         if from.is_null() && to.is_null() {
             options.envelope = None;
         } else {
@@ -408,12 +397,8 @@ pub unsafe extern "C" fn mailport_probe(
     ffi_boundary!(error_out => {
         let out: Out<mailport_report> = out_arg!(report_out);
         out.require("report_out")?;
-        let config = &arg_ref!(cfg, "cfg").0;
-        if config.host.is_empty() {
-            return Err(mailport_error::invalid_argument(
-                "host is not set: call mailport_config_set_host or use mailport_config_from_url",
-            ));
-        }
+        // The options first: they cannot fail, so the errors are the same in either order, and
+        // the boundary's test hook (at the borrow of cfg) then follows the NULL-options default.
         let defaults;
         let options = if opts.is_null() {
             defaults = ProbeOptions::default();
@@ -421,8 +406,12 @@ pub unsafe extern "C" fn mailport_probe(
         } else {
             &arg_ref!(opts, "opts").0
         };
-        #[cfg(test)]
-        super::boundary::test_panic_point("mailport_probe");
+        let config = &arg_ref!(cfg, "cfg").0;
+        if config.host.is_empty() {
+            return Err(mailport_error::invalid_argument(
+                "host is not set: call mailport_config_set_host or use mailport_config_from_url",
+            ));
+        }
         let report = probe(config, options)?;
         out.set(mailport_report::from(&report));
         Ok(())
@@ -1043,7 +1032,7 @@ mod tests {
             report = ptr::dangling_mut();
             let (rc, m) = run(|e| mailport_probe(cfg.0, ptr::null(), &mut report, e));
             assert_eq!(rc, MAILPORT_ERR_PANIC);
-            assert!(m.contains("test-only panic inside mailport_probe"), "{m}");
+            assert!(m.contains("test-only panic inside a cfg call"), "{m}");
             assert!(report.is_null());
         }
     }

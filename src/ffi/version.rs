@@ -1,4 +1,6 @@
 //! `mailport_version`, `mailport_abi_version`, and `mailport_string_free` for owned strings.
+//!
+//! Functions: mailport_version, mailport_abi_version, mailport_string_free.
 
 use std::ffi::{CString, c_char};
 

@@ -80,7 +80,7 @@ impl mailport_wp_value {
 ///
 /// Functions: mailport_wp_mail_new, mailport_wp_mail_free, mailport_wp_mail_add_to,
 /// mailport_wp_mail_set_subject, mailport_wp_mail_set_message, mailport_wp_mail_add_headers,
-/// mailport_wp_mail_add_attachment, mailport_wp_mail_add_embed,
+/// mailport_wp_mail_add_header, mailport_wp_mail_add_attachment, mailport_wp_mail_add_embed,
 /// mailport_wp_mail_set_site_domain, mailport_wp_mail_set_default_from,
 /// mailport_wp_mail_set_default_charset, mailport_wp_mail_set_default_content_type,
 /// mailport_wp_mail_parsed_value, mailport_wp_mail_override, mailport_wp_mail_build.
@@ -103,19 +103,6 @@ impl mailport_wp_mail {
         }
         Ok(parsed)
     }
-}
-
-/// Shared body of the setters: check `wp`, then let `apply` convert and store.
-macro_rules! wp_setter {
-    ($wp:ident, $error_out:ident, |$w:ident| $apply:block) => {
-        ffi_boundary!($error_out => {
-            let $w: &mut mailport_wp_mail = arg_mut!($wp, "wp");
-            #[cfg(test)]
-            super::boundary::test_panic_point("a wp_mail call");
-            $apply
-            Ok(())
-        })
-    };
 }
 
 /// Create an empty `wp_mail()` call with WordPress's defaults: site domain "localhost" (so From
@@ -182,7 +169,7 @@ pub unsafe extern "C" fn mailport_wp_mail_add_to(
     to: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    wp_setter!(wp, error_out, |w| {
+    setter!(wp, error_out, |w| {
         w.mail.to.push(arg_str!(to, "to").to_string());
     })
 }
@@ -206,7 +193,7 @@ pub unsafe extern "C" fn mailport_wp_mail_set_subject(
     subject: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    wp_setter!(wp, error_out, |w| {
+    setter!(wp, error_out, |w| {
         w.mail.subject = arg_str!(subject, "subject").to_string();
     })
 }
@@ -232,7 +219,7 @@ pub unsafe extern "C" fn mailport_wp_mail_set_message(
     message: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    wp_setter!(wp, error_out, |w| {
+    setter!(wp, error_out, |w| {
         w.mail.message = arg_str!(message, "message").to_string();
     })
 }
@@ -263,7 +250,7 @@ pub unsafe extern "C" fn mailport_wp_mail_add_headers(
     headers: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    wp_setter!(wp, error_out, |w| {
+    setter!(wp, error_out, |w| {
         w.mail.add_headers(arg_str!(headers, "headers"));
     })
 }
@@ -295,7 +282,7 @@ pub unsafe extern "C" fn mailport_wp_mail_add_header(
     header: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    wp_setter!(wp, error_out, |w| {
+    setter!(wp, error_out, |w| {
         w.mail.add_header(arg_str!(header, "header"))?;
     })
 }
@@ -323,7 +310,7 @@ pub unsafe extern "C" fn mailport_wp_mail_add_attachment(
     name: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    wp_setter!(wp, error_out, |w| {
+    setter!(wp, error_out, |w| {
         let path = PathBuf::from(arg_str!(path, "path"));
         let name = if name.is_null() {
             None
@@ -355,7 +342,7 @@ pub unsafe extern "C" fn mailport_wp_mail_add_embed(
     path: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    wp_setter!(wp, error_out, |w| {
+    setter!(wp, error_out, |w| {
         let content_id = arg_str!(content_id, "content_id").to_string();
         let path = PathBuf::from(arg_str!(path, "path"));
         w.mail.embeds.push((content_id, path));
@@ -383,7 +370,7 @@ pub unsafe extern "C" fn mailport_wp_mail_set_site_domain(
     domain: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    wp_setter!(wp, error_out, |w| {
+    setter!(wp, error_out, |w| {
         w.defaults.site_domain = arg_str!(domain, "domain").to_string();
     })
 }
@@ -410,7 +397,7 @@ pub unsafe extern "C" fn mailport_wp_mail_set_default_from(
     name: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    wp_setter!(wp, error_out, |w| {
+    setter!(wp, error_out, |w| {
         let email = if email.is_null() {
             None
         } else {
@@ -446,7 +433,7 @@ pub unsafe extern "C" fn mailport_wp_mail_set_default_charset(
     charset: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    wp_setter!(wp, error_out, |w| {
+    setter!(wp, error_out, |w| {
         w.defaults.charset = arg_str!(charset, "charset").to_string();
     })
 }
@@ -470,7 +457,7 @@ pub unsafe extern "C" fn mailport_wp_mail_set_default_content_type(
     content_type: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    wp_setter!(wp, error_out, |w| {
+    setter!(wp, error_out, |w| {
         w.defaults.content_type = arg_str!(content_type, "content_type").to_string();
     })
 }
@@ -518,8 +505,6 @@ pub unsafe extern "C" fn mailport_wp_mail_parsed_value(
         if buf.is_null() && len != 0 {
             return Err(mailport_error::null_argument("buf"));
         }
-        #[cfg(test)]
-        super::boundary::test_panic_point("a wp_mail call");
         let mut parsed = wp.mail.parse(&wp.defaults)?;
         let value = which.field(&mut parsed);
         // SAFETY: guaranteed by this function's contract (`buf` is non-NULL when `len` > 0).
@@ -559,7 +544,7 @@ pub unsafe extern "C" fn mailport_wp_mail_override(
     value: *const c_char,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    wp_setter!(wp, error_out, |w| {
+    setter!(wp, error_out, |w| {
         let which = mailport_wp_value::from_u32(which)?;
         let value = if value.is_null() {
             None
@@ -608,8 +593,6 @@ pub unsafe extern "C" fn mailport_wp_mail_build(
         let out: Out<mailport_message> = out_arg!(message_out);
         out.require("message_out")?;
         let wp = arg_ref!(wp, "wp");
-        #[cfg(test)]
-        super::boundary::test_panic_point("a wp_mail call");
         out.set(mailport_message(wp.parsed()?.build()?));
         Ok(())
     })
@@ -1148,7 +1131,7 @@ mod tests {
             PANIC_IN_NEXT_CALL.with(|p| p.set(true));
             let (rc, m) = run(|e| mailport_wp_mail_build(wp.0, &mut message, e));
             assert_eq!(rc, MAILPORT_ERR_PANIC);
-            assert!(m.contains("test-only panic inside a wp_mail call"), "{m}");
+            assert!(m.contains("test-only panic inside a wp call"), "{m}");
             assert!(message.is_null());
 
             PANIC_IN_NEXT_CALL.with(|p| p.set(true));

@@ -15,6 +15,7 @@ mod ca;
 mod conn;
 mod server;
 mod session;
+mod settings;
 mod store;
 
 use std::io::Write;
@@ -23,7 +24,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use server::{Server, Settings};
+use server::Server;
+use settings::{Discarded, Settings};
+
+pub use settings::Stored;
 
 /// How to run a capture server.
 #[derive(Debug, Clone)]
@@ -65,23 +69,6 @@ impl CaptureOptions {
             discard: false,
         }
     }
-}
-
-/// A message the server stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stored {
-    /// The `.eml` file.
-    pub path: PathBuf,
-    /// The envelope sender (MAIL FROM), without angle brackets; empty for `<>`.
-    pub from: String,
-    /// The envelope recipients (RCPT TO), without angle brackets.
-    pub to: Vec<String>,
-    /// The message size as received (after dot-unstuffing, without the added trace headers).
-    pub size: u64,
-    /// "none", "starttls" or "implicit".
-    pub tls: &'static str,
-    /// The authenticated user, if any.
-    pub user: Option<String>,
 }
 
 /// A running capture server. Stops when [`Capture::stop`] is called or when dropped.
@@ -139,7 +126,7 @@ impl Capture {
             tls_port,
             on_stored: Box::new(on_stored),
             discard: options.discard,
-            discarded: server::Discarded::default(),
+            discarded: Discarded::default(),
         };
         let server = Server::start(settings, plain, implicit)?;
         Ok(Capture {

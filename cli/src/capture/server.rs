@@ -5,54 +5,16 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use super::Stored;
 use super::session;
+use super::settings::Settings;
 
 /// Connections served at once; the next one is told 421 and closed.
 pub(super) const MAX_CONNECTIONS: usize = 100;
-
-/// What every connection needs to know.
-pub(super) struct Settings {
-    pub dir: PathBuf,
-    pub auth: Option<(String, String)>,
-    pub max_size: u64,
-    pub idle_timeout: Option<Duration>,
-    pub tls: Arc<rustls::ServerConfig>,
-    pub tls_port: u16,
-    pub on_stored: Box<dyn Fn(&Stored) + Send + Sync>,
-    /// Accept messages without storing them (and without calling `on_stored`); count them in
-    /// `discarded`.
-    pub discard: bool,
-    pub discarded: Discarded,
-}
-
-/// Messages accepted and thrown away in discard mode.
-#[derive(Default)]
-pub(super) struct Discarded {
-    messages: AtomicU64,
-    bytes: AtomicU64,
-}
-
-impl Discarded {
-    pub fn add(&self, size: u64) {
-        self.messages.fetch_add(1, Ordering::Relaxed);
-        self.bytes.fetch_add(size, Ordering::Relaxed);
-    }
-
-    /// (messages, bytes) so far.
-    pub fn total(&self) -> (u64, u64) {
-        (
-            self.messages.load(Ordering::Relaxed),
-            self.bytes.load(Ordering::Relaxed),
-        )
-    }
-}
 
 pub(super) struct Shared {
     pub settings: Settings,

@@ -8,12 +8,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use rustls::{ServerConnection, StreamOwned};
 
-use super::Stored;
 use super::conn::{Conn, Line, Stream, handshake, is_timeout};
-use super::server::Settings;
-use mailport::time::CivilTime;
-
+use super::settings::{Settings, Stored};
 use super::store::Pending;
+use mailport::time::CivilTime;
 
 /// Longest command line (RFC 5321 asks for at least 512; clients' parameters can be long).
 pub(super) const MAX_COMMAND: usize = 4096;
