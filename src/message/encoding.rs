@@ -35,6 +35,15 @@ const MAX_7BIT_LINE: usize = 78;
 /// LF only as CRLF pairs) and no line exceeds 78 octets; base64 when the text holds NUL or other
 /// control bytes, or when more than a third of the bytes are non-ASCII (Cyrillic, CJK…);
 /// quoted-printable otherwise (long lines, bare CR or LF, some non-ASCII).
+///
+/// Not `email_encoding::body::Encoding::choose` (0.4.2, issue 13): with `supports_utf8` false it
+/// judges only line length and how much needs escaping, so it answers `SevenBit` for
+/// `b"nul\0byte"`, `b"bell\x07"`, `b"del\x7f"` and `b"esc\x1b[0m"` (NUL and control bytes in a
+/// 7bit body) and for `b"bare\nline feed"` and `b"bare\rreturn"` (bare line ends, the shape SMTP
+/// smuggling needs); its 7bit line limit is below the 78 octets RFC 5322 allows, so 78 × `a`
+/// becomes `QuotedPrintable`; and it picks `Base64` for `"Grüße aus Köln\r\n"`, which we keep
+/// readable as quoted-printable. `choose_seven_bit`, `choose_quoted_printable`, `choose_base64`
+/// and tests/message.rs `transfer_encodings_follow_the_content` fail with it.
 pub fn choose_for_text(text: &[u8]) -> TransferEncoding {
     let mut non_ascii = 0usize;
     let mut bare_line_end = false;
@@ -69,6 +78,9 @@ pub fn choose_for_text(text: &[u8]) -> TransferEncoding {
 }
 
 /// Turn every bare LF, bare CR and CRLF into CRLF.
+///
+/// Neither `email-encoding` nor `quoted_printable` offers this (issue 13): the latter's text mode
+/// escapes a bare CR or LF as `=0D`/`=0A` instead of making it a line break.
 pub fn normalize_crlf(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len() + text.len() / 32 + 2);
@@ -113,6 +125,16 @@ const QP_LINE: usize = 76;
 /// `=2E` and the `F` of `From ` there becomes `=46`, so the output survives SMTP dot handling and
 /// mbox `>From` munging untouched. The output always ends with CRLF: one is appended when the
 /// input does not end with CRLF (an empty input therefore yields a single CRLF).
+///
+/// Not `quoted_printable::encode` (0.5.2, issue 13; `email-encoding` has no quoted-printable of
+/// its own and points at that crate). It writes the same bytes for every other case our tests
+/// cover (escapes, trailing whitespace, bare CR/LF, soft breaks at 76), but it has no rule for a
+/// line start: `".\r\n"` stays `".\r\n"`, `"From me"` stays `"From me"`, and 75 × `a` then
+/// `".bbbbbbbbbb"` gives `aaa…a=\r\n.bbbbbbbbbb`, a dot at the start of a line after its own soft
+/// break. `qp_dot_and_from_at_line_start`, `qp_shape_and_round_trip_on_noise` and
+/// `qp_round_trip_through_python` fail with it. Escaping afterwards would widen lines past 76 and
+/// need the wrapping redone, i.e. this encoder again; it also returns a new buffer per body where
+/// this one appends to the message's.
 pub fn quoted_printable(text: &[u8], out: &mut Vec<u8>) {
     out.reserve(text.len() + text.len() / 8 + 2);
     let mut rest = text;
@@ -214,6 +236,14 @@ pub fn base64_encoded_len(n: u64) -> u64 {
 
 /// Streaming base64 in 76-character CRLF lines: any split of the input into chunks gives the same
 /// output as encoding it all at once.
+///
+/// The encoding itself is the `base64` crate's; this adds only the line breaks across chunks.
+/// `email_encoding::body::base64::encode` (0.4.2, issue 13) gives the same bytes for a whole input
+/// (the `base64_*` tests pass with it once the final CRLF it leaves off is added), but it is not
+/// streaming: every call ends in a partial line and padding, so attachments read from disk in
+/// chunks of any length (mime.rs) would have to be regrouped into multiples of 57 bytes first,
+/// which is what this type does. It also writes to a `fmt::Write` (a `String`, copied into our
+/// byte buffer) and brings `base64` 0.23 beside the 0.22 we use.
 #[derive(Debug, Clone, Default)]
 pub struct Base64Lines {
     /// Input bytes that do not yet make a whole 3-byte group.

@@ -91,6 +91,10 @@ pub fn check_value(value: &str, field: &str) -> Result<()> {
 /// With `utf8` (an SMTPUTF8 session, RFC 6532) non-ASCII is written raw and only folded.
 ///
 /// `name` is written as given: check it with [`check_name`].
+///
+/// `email-encoding` (0.4.2) has no unstructured-field encoder to compare with: its
+/// `rfc2047::encode` turns one whole string into encoded-words (see `encoded_word` for why we do
+/// not use it for that either); lettre chooses the words to encode and folds in its own code.
 pub fn unstructured(name: &str, value: &str, utf8: bool) -> String {
     let pieces = split_pieces(value, |c| c == ' ' || c == '\t');
     let first_room = HARD_LIMIT - MAX_PLAIN_WS - (name.len() + 2).min(HARD_LIMIT / 2);
@@ -149,6 +153,18 @@ pub fn unstructured(name: &str, value: &str, utf8: bool) -> String {
 /// cases that no encoding avoids: it puts a space between adjacent encoded-words (needed for a
 /// run of non-ASCII text longer than about 45 bytes) and collapses whitespace runs and tabs inside
 /// encoded-words to one space.
+///
+/// Not `email_encoding::headers::quoted_string::encode` (0.4.2, issue 13). It encodes any name
+/// with a character outside letters, digits, space, `-_.\"` as one base64 run: `O'Brien` →
+/// `=?utf-8?b?TydCcmllbg==?=`, `Doe, John` → `=?utf-8?b?RG9lLCBKb2hu?=` (we write `O'Brien` and
+/// `"Doe, John"`), `Émile de la Tour` all in base64; it quotes `John Smith`, writes nothing at all
+/// for an empty name, leaves `"a".repeat(1200)` as one 1200-octet atom (past the 998-octet line
+/// limit), and folds long encoded names itself (`"Ünïcödé ".repeat(10)` comes back with
+/// `?=\r\n =?utf-8?b?` inside), whereas a phrase here has no line break and `address_list` folds
+/// the field: with the crate's output inside, a To field got an empty line, which ends the header
+/// section. `phrases`, `mailboxes`, `address_lists_fold_between_items`,
+/// `address_lists_split_long_items`, `random_values_round_trip` and `python_decodes_what_we_write`
+/// fail with it.
 pub fn phrase(name: &str, utf8: bool) -> String {
     let is_atext = |c: char| {
         c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c) || utf8 && !c.is_ascii()
@@ -549,6 +565,15 @@ fn q_width(b: u8) -> usize {
 
 /// The longest prefix of `text`, in whole characters and at least one, that fits an encoded-word
 /// of at most `max` characters; returns the encoded-word and the rest.
+///
+/// Not `email_encoding::headers::rfc2047::encode` (0.4.2, issue 13). It writes B only, as
+/// `=?utf-8?b?…?=`: no Q, so `Grüße Jürgen` becomes `=?utf-8?b?R3LDvMOfZSBKw7xyZ2Vu?=` where we
+/// write (and `unstructured_non_ascii` asserts) `=?UTF-8?Q?Gr=C3=BC=C3=9Fe_J=C3=BCrgen?=`, and
+/// `Jürgen Müller` in `phrases` likewise. Its words are valid (each at most 72 characters, never
+/// splitting a character, and Python decodes them: `python_decodes_what_we_write` passes with
+/// it), but German or French text would lose its readable Q form. It also folds between words
+/// itself, at 76 columns through its `EmailWriter`, where [`Folder`] places words by the rules
+/// above.
 fn encoded_word(text: &str, encoding: WordEncoding, max: usize) -> (String, &str) {
     let budget = max.saturating_sub(EW_OVERHEAD);
     let mut end = 0usize;
@@ -631,6 +656,16 @@ fn is_attr_char(b: u8) -> bool {
 const MAX_SEGMENT: usize = SOFT_LIMIT - 2;
 
 /// Render one parameter as one or more `attr=value` segments.
+///
+/// Not `email_encoding::headers::rfc2231::encode` (0.4.2, issue 13). It quotes every ASCII value,
+/// tokens too (`charset="utf-8"`, `size="12345"`; `params` asserts `charset=utf-8`); it folds
+/// before every encoded value and numbers even a single section
+/// (`attachment;\r\n filename*0*=utf-8''%E2%82%AC.pdf` where `params` asserts
+/// `attachment; filename*=UTF-8''%E2%82%AC.pdf`); it splits a long ASCII value by raw length and
+/// escapes afterwards, so 100 × `"` gives a 135-octet continuation line; and it panics on an
+/// attribute name that is not ASCII letters and digits, such as RFC 2183's `creation-date`, a
+/// panic this C-ABI library must not have. With it `params` fails on the quoting, and
+/// `params_long_and_non_ascii` and `random_values_round_trip` on the lower-case `utf-8''`.
 fn param_segments(attr: &str, value: &str, out: &mut Vec<String>) {
     if value.bytes().all(|b| matches!(b, b' ' | 33..=126)) {
         let plain = if is_token(value) {
