@@ -185,6 +185,20 @@ impl Client {
         Ok(receipt)
     }
 
+    /// Submit a message rendered earlier ([`Message::prepare`] output kept by the outbox), with
+    /// what rendering found out about it.
+    pub(crate) fn send_rendered(
+        &mut self,
+        envelope: &Envelope,
+        message: &mut dyn Read,
+        size: u64,
+        eight_bit: bool,
+        utf8_headers: bool,
+    ) -> Result<Receipt> {
+        self.transcript.set_mark();
+        self.deliver(envelope, message, Some(size), Some(eight_bit), utf8_headers)
+    }
+
     /// Submit a message held in memory. Bare CR and LF line endings are sent as CRLF.
     pub fn send_bytes(&mut self, envelope: &Envelope, message: &[u8]) -> Result<Receipt> {
         let mut reader = message;

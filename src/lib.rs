@@ -13,6 +13,7 @@ pub mod diagnose;
 pub mod error;
 pub mod ffi;
 pub mod message;
+pub mod outbox;
 pub mod pool;
 pub mod smtp;
 pub mod time;

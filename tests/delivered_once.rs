@@ -75,6 +75,7 @@ fn assert_reported_not_resent(server: &ScriptedServer, error: &Error, transcript
         "{text}"
     );
     assert!(text.contains("it was not sent again"), "{text}");
+    assert!(error.outcome_unknown(), "{text}");
     assert!(
         error.hint().contains("before sending it again"),
         "{}",

@@ -153,6 +153,7 @@ struct Inner {
     invalid: Vec<InvalidAddress>,
     transcript: String,
     step: Option<Step>,
+    outcome_unknown: bool,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -202,6 +203,7 @@ impl Error {
             invalid: Vec::new(),
             transcript: String::new(),
             step: None,
+            outcome_unknown: false,
             source: None,
         }))
     }
@@ -255,6 +257,10 @@ impl Error {
 
     pub(crate) fn set_transcript(&mut self, transcript: String) {
         self.0.transcript = transcript;
+    }
+
+    pub(crate) fn mark_outcome_unknown(&mut self) {
+        self.0.outcome_unknown = true;
     }
 
     pub(crate) fn prefix_message(&mut self, prefix: &str) {
@@ -312,6 +318,13 @@ impl Error {
     /// The redacted session transcript up to the failure.
     pub fn transcript(&self) -> &str {
         &self.0.transcript
+    }
+
+    /// Whether the whole message went out and the connection failed before the server's answer:
+    /// the server may have taken it, and sending it again may deliver it twice. mailport never
+    /// resends it by itself; an outbox does only when its policy says so.
+    pub fn outcome_unknown(&self) -> bool {
+        self.0.outcome_unknown
     }
 
     /// Whether trying again later, unchanged, may succeed: a 4xx reply or a network failure.

@@ -408,22 +408,38 @@ fn push_bytes(out: &mut Vec<Segment>, bytes: Vec<u8>) {
     }
 }
 
-/// Random hex for Message-IDs and boundaries, from the same source rustls uses for keys.
-pub(crate) fn random_hex(bytes: usize) -> String {
+/// Fill `buf` from the same random source rustls uses for keys (Message-IDs, boundaries,
+/// outbox entry ids).
+pub(crate) fn random_bytes(buf: &mut [u8]) {
     // Building a provider allocates its whole list of algorithms: keep the one random source.
     static RANDOM: once_cell::sync::Lazy<&'static dyn rustls::crypto::SecureRandom> =
         once_cell::sync::Lazy::new(|| rustls::crypto::ring::default_provider().secure_random);
-    let mut buf = vec![0u8; bytes];
-    if RANDOM.fill(&mut buf).is_err() {
-        // Uniqueness, not secrecy, is what matters here: time and a counter still give it.
-        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let t = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        return format!("{t:x}{n:x}{:x}", std::process::id());
+    if RANDOM.fill(buf).is_ok() {
+        return;
     }
+    // Uniqueness, not secrecy, is what matters here: time, a counter and the process still
+    // give it.
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let t = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mixed = [
+        t.to_le_bytes().as_slice(),
+        &n.to_le_bytes(),
+        &std::process::id().to_le_bytes(),
+    ]
+    .concat();
+    for (i, b) in buf.iter_mut().enumerate() {
+        *b = mixed[i % mixed.len()] ^ (i / mixed.len()) as u8;
+    }
+}
+
+/// Random hex for Message-IDs and boundaries.
+pub(crate) fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    random_bytes(&mut buf);
     const HEX: &[u8; 16] = b"0123456789abcdef";
     buf.iter()
         .flat_map(|b| {

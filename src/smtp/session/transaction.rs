@@ -436,6 +436,7 @@ pub(super) fn outcome_unknown(mut error: Error) -> Error {
     if error.reply().is_some() {
         return error;
     }
+    error.mark_outcome_unknown();
     error.prefix_message(
         "the server may or may not have accepted the message, which had been sent in full; it was not sent again",
     );
