@@ -130,16 +130,31 @@ pub struct Outbox {
 }
 
 impl Outbox {
+    /// An outbox at `location`: a `mysql://` or `mariadb://` URL names a database table shared
+    /// by several machines, anything else a spool directory ([`Outbox::spool`]).
+    pub fn open(location: &str, connections: Vec<Config>) -> Result<Outbox> {
+        let lower = location.to_ascii_lowercase();
+        if lower.starts_with("mysql://") || lower.starts_with("mariadb://") {
+            return Err(Error::invalid_input(
+                "outbox: the MariaDB/MySQL store is not built yet; use a spool directory",
+            ));
+        }
+        Outbox::spool(location, connections)
+    }
+
     /// An outbox on the spool directory `dir` (created if missing), delivering through
     /// `connections`: the first is the primary, the others are backups in order. No connection
     /// is needed to enqueue or inspect.
     pub fn spool(dir: impl AsRef<Path>, connections: Vec<Config>) -> Result<Outbox> {
+        Outbox::with_store(Box::new(spool::Spool::open(dir.as_ref())?), connections)
+    }
+
+    fn with_store(store: Box<dyn Store>, connections: Vec<Config>) -> Result<Outbox> {
         for config in &connections {
             config.validate()?;
         }
-        let store = spool::Spool::open(dir.as_ref())?;
         Ok(Outbox {
-            store: Box::new(store),
+            store,
             failing: Mutex::new(vec![false; connections.len()]),
             connections,
             policy: Policy::default(),
