@@ -387,3 +387,78 @@ fn four_workers_drain_ten_thousand_entries_and_each_message_arrives_once() {
     assert_eq!(sent.len(), ENTRIES);
     let _ = std::fs::remove_dir_all(&spool);
 }
+
+/// Not a test of its own: enqueues into a spool on a tiny file system (see the test below).
+#[test]
+fn enqueue_process() {
+    let (Ok(spool), Ok(phase)) = (
+        std::env::var("MAILPORT_FULL_SPOOL"),
+        std::env::var("MAILPORT_FULL_PHASE"),
+    ) else {
+        return;
+    };
+    let outbox = Outbox::spool(&spool, vec![]).unwrap();
+    let message = |size: usize| {
+        let mut m = Message::new();
+        m.set_from("shop@example.com").unwrap();
+        m.add_to("ann@example.org").unwrap();
+        m.attach_bytes("big.bin", None, vec![7u8; size]).unwrap();
+        m
+    };
+    let leftovers = || {
+        let tmp: Vec<_> = std::fs::read_dir(Path::new(&spool).join("tmp"))
+            .unwrap()
+            .collect();
+        assert!(tmp.is_empty(), "half-written files left in tmp/: {tmp:?}");
+    };
+    match phase.as_str() {
+        "full" => {
+            outbox.enqueue(&message(1000)).unwrap();
+            let err = outbox.enqueue(&message(400_000)).unwrap_err();
+            let text = err.message();
+            assert!(text.contains("No space left on device"), "{text}");
+            assert!(text.contains(&spool), "{text}");
+            leftovers();
+            assert_eq!(outbox.list(&Default::default()).unwrap().len(), 1);
+            // Space for a small one is still there: the failed one freed its bytes.
+            outbox.enqueue(&message(1000)).unwrap();
+        }
+        "read-only" => {
+            let err = outbox.enqueue(&message(10)).unwrap_err();
+            assert!(err.message().contains("Read-only file system"), "{err}");
+            assert_eq!(outbox.list(&Default::default()).unwrap().len(), 2);
+        }
+        other => panic!("unknown phase {other}"),
+    }
+    println!("PHASE-OK {phase}");
+}
+
+/// A full disk, then a read-only one: enqueue fails naming the spool and the cause, and
+/// nothing half-written stays. The spool lives on a 256 KiB tmpfs in a mount namespace of its
+/// own (`unshare`), so the test needs no privileges and leaves no mount behind.
+#[test]
+fn enqueue_on_a_full_or_read_only_disk_fails_clearly_and_leaves_nothing() {
+    let mount = unique_temp_dir();
+    std::fs::create_dir_all(&mount).unwrap();
+    let spool = mount.join("spool");
+    let exe = std::env::current_exe().unwrap();
+    let script = format!(
+        "set -e; mount -t tmpfs -o size=256k tmpfs '{m}'; \
+         MAILPORT_FULL_PHASE=full '{exe}' --exact enqueue_process --nocapture --test-threads=1; \
+         mount -o remount,ro '{m}'; \
+         MAILPORT_FULL_PHASE=read-only '{exe}' --exact enqueue_process --nocapture --test-threads=1",
+        m = mount.display(),
+        exe = exe.display()
+    );
+    let out = Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount", "sh", "-c", &script])
+        .env("MAILPORT_FULL_SPOOL", &spool)
+        .output()
+        .expect("unshare (util-linux)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("PHASE-OK full"), "{stdout}\n{stderr}");
+    assert!(stdout.contains("PHASE-OK read-only"), "{stdout}\n{stderr}");
+    let _ = std::fs::remove_dir_all(&mount);
+}
