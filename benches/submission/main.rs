@@ -24,10 +24,13 @@
 //!   server, each sending one message with wp_mail(): through PHPMailer (WordPress's own, set up
 //!   for SMTP as the SMTP plugins do), through the mailport plugin, and through the plugin in
 //!   persistent mode; on loopback and at the simulated round-trip time.
+//! - S6: the outbox on a spool directory: enqueue (durable) from 1 and 16 threads and drain by
+//!   1 and 4 workers, `MAILPORT_BENCH_MESSAGES` each, beside a direct send in the same run.
 //!
 //! `MAILPORT_BENCH_QUICK=1` is a smoke run (small counts, one round). Benchmarks report; they
 //! never fail on a figure.
 
+mod outbox;
 mod proxy;
 mod rust_sender;
 mod senders;
@@ -292,6 +295,17 @@ fn main() {
             &library,
             &bench.sink,
             &proxy,
+            &mut bench.sent,
+        );
+    }
+
+    // S6: the outbox.
+    if settings.wants("S6") {
+        skipped += outbox::s6(
+            settings.messages,
+            settings.runs,
+            &bench.sink,
+            &dir,
             &mut bench.sent,
         );
     }

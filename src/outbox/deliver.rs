@@ -16,6 +16,12 @@ use crate::outbox::{Event, Outbox, RunOptions, RunSummary};
 /// work and a deadline is not overrun by much.
 const BATCH: usize = 32;
 
+/// How often records are synced to disk during a run (and once at its end). Each sync commits
+/// the file system's journal, which costs milliseconds: once per entry it would make the drain
+/// rate the disk's. A crash of the machine (not of the worker) in between can lose the records
+/// of that last second, and those messages are sent again: the ambiguous window, widened.
+const SYNC_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// What a failed attempt means for the entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verdict {
@@ -163,6 +169,7 @@ pub(super) fn run(outbox: &Outbox, options: &RunOptions) -> crate::error::Result
     let mut handled = 0usize;
     // Each entry once per run, even when its backoff is zero.
     let mut tried = std::collections::HashSet::new();
+    let mut last_sync = Instant::now();
     loop {
         if options.deadline.is_some_and(|d| started.elapsed() >= d) {
             break;
@@ -190,8 +197,12 @@ pub(super) fn run(outbox: &Outbox, options: &RunOptions) -> crate::error::Result
             run.deliver(&mut claimed)?;
             handled += 1;
         }
-        outbox.store.sync()?;
+        if last_sync.elapsed() >= SYNC_EVERY {
+            outbox.store.sync()?;
+            last_sync = Instant::now();
+        }
     }
+    outbox.store.sync()?;
     Ok(run.summary)
 }
 
