@@ -499,3 +499,100 @@ fn files(dir: &Path) -> Vec<String> {
     names.sort();
     names
 }
+
+#[test]
+fn a_server_down_then_back_gets_everything_in_enqueue_order() {
+    let port = common::free_port();
+    let port_text = port.to_string();
+    let spool = Spool::new();
+    let down = {
+        let server = TestServer::start(&["--mode", "plain", "--port", &port_text]);
+        let mut config = plain(&server);
+        // Plaintext: the server's CA file, gone with it, is not needed.
+        config.tls.ca_files.clear();
+        config.tls.webpki_roots = true;
+        config
+        // The server stops here: its port refuses connections.
+    };
+    let mut outbox = Outbox::spool(&spool.0, vec![down]).unwrap();
+    outbox.set_policy(impatient());
+    let subjects: Vec<String> = (1..=5).map(|n| format!("order {n}")).collect();
+    for subject in &subjects {
+        outbox
+            .enqueue(&message(subject, "ann@example.org"))
+            .unwrap();
+    }
+    let summary = outbox.run(&all(&outbox)).unwrap();
+    assert_eq!(
+        summary.deferred,
+        5,
+        "{summary:?} {:?}",
+        outbox.list(&Filter::default()).unwrap()[0]
+    );
+
+    let server = TestServer::start(&["--mode", "plain", "--port", &port_text]);
+    let summary = outbox.run(&all(&outbox)).unwrap();
+    assert_eq!(summary.sent, 5, "{summary:?}");
+    let got: Vec<String> = server
+        .messages()
+        .iter()
+        .map(|m| subject_of(&m.data))
+        .collect();
+    assert_eq!(got, subjects, "in enqueue order");
+    assert_eq!(server.connections(), 1, "one session for the run");
+}
+
+#[test]
+fn transcripts_and_sent_bodies_are_kept_only_when_asked() {
+    let server = TestServer::start(&["--mode", "plain"]);
+    let spool = Spool::new();
+    let mut outbox = Outbox::spool(&spool.0, vec![plain(&server)]).unwrap();
+    let dropped = outbox
+        .enqueue(&message("dropped", "ann@example.org"))
+        .unwrap();
+    outbox.run(&all(&outbox)).unwrap();
+    assert!(!spool.0.join(format!("done/{dropped}.entry")).exists());
+    assert!(
+        outbox.get(&dropped).unwrap().attempts[0]
+            .transcript
+            .is_none()
+    );
+
+    outbox.set_policy(Policy {
+        keep_sent: true,
+        keep_transcripts: true,
+        ..Policy::default()
+    });
+    let kept = outbox.enqueue(&message("kept", "ann@example.org")).unwrap();
+    outbox.run(&all(&outbox)).unwrap();
+    assert!(spool.0.join(format!("done/{kept}.entry")).exists());
+    let transcript = outbox.get(&kept).unwrap().attempts[0]
+        .transcript
+        .clone()
+        .unwrap();
+    assert!(
+        transcript.contains("MAIL FROM:<shop@example.com>"),
+        "{transcript}"
+    );
+}
+
+#[test]
+fn a_connection_that_cannot_be_set_up_holds_the_entry_instead_of_failing_it() {
+    let server = TestServer::start(&["--mode", "plain"]);
+    let spool = Spool::new();
+    let mut broken = plain(&server);
+    broken.tls.ca_files = vec![spool.0.join("no-such-ca.pem")];
+    let outbox = Outbox::spool(&spool.0, vec![broken]).unwrap();
+    let id = outbox.enqueue(&message("held", "ann@example.org")).unwrap();
+    let other = outbox
+        .enqueue(&message("held too", "bob@example.org"))
+        .unwrap();
+    assert_eq!(outbox.run(&all(&outbox)).unwrap().held, 2);
+    let record = outbox.get(&id).unwrap();
+    assert_eq!(record.state, State::Held);
+    assert!(record.reason.unwrap().contains("no-such-ca.pem"));
+    assert_eq!(outbox.get(&other).unwrap().state, State::Held);
+    // Fixed settings release it.
+    let outbox = Outbox::spool(&spool.0, vec![plain(&server)]).unwrap();
+    assert_eq!(outbox.run(&all(&outbox)).unwrap().sent, 2);
+}

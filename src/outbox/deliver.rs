@@ -147,8 +147,8 @@ struct Run<'a> {
     outbox: &'a Outbox,
     settings: String,
     clients: Vec<Option<Client>>,
-    /// Per connection: the failure that put it out of this run.
-    down: Vec<Option<String>>,
+    /// Per connection: the failure that put it out of this run, and what it meant.
+    down: Vec<Option<(String, Verdict)>>,
     summary: RunSummary,
 }
 
@@ -240,11 +240,11 @@ impl Run<'_> {
             if pending.is_empty() {
                 break;
             }
-            if let Some(why) = self.down[index].clone() {
+            if let Some((why, verdict)) = self.down[index].clone() {
                 let server = self.server(index);
-                self.record_skip(claimed, index, &server, &why);
-                last = Some(Verdict::Transient);
-                all_configuration = false;
+                self.record_skip(claimed, index, &server, &why, verdict);
+                last = Some(verdict);
+                all_configuration &= verdict == Verdict::Configuration;
                 continue;
             }
             let envelope = match Envelope::new(claimed.record.envelope_from.clone(), pending) {
@@ -255,6 +255,15 @@ impl Run<'_> {
                     break;
                 }
             };
+            // A connection that cannot even be set up (a CA file missing, say) is a
+            // configuration problem, whatever the error's kind.
+            if let Err(error) = self.client(index) {
+                self.record_failure(claimed, index, &error, Verdict::Configuration);
+                self.health(index, Some(&error));
+                self.down[index] = Some((error.message(), Verdict::Configuration));
+                last = Some(Verdict::Configuration);
+                continue;
+            }
             let mut body = self.outbox.store.body(claimed)?;
             let header = claimed.header.clone();
             let result = self.client(index).and_then(|client| {
@@ -280,7 +289,7 @@ impl Run<'_> {
                         && matches!(verdict, Verdict::Transient | Verdict::Configuration)
                     {
                         self.health(index, Some(&error));
-                        self.down[index] = Some(error.message());
+                        self.down[index] = Some((error.message(), verdict));
                     }
                     all_configuration &= verdict == Verdict::Configuration;
                     last = Some(verdict);
@@ -444,12 +453,23 @@ impl Run<'_> {
         });
     }
 
-    fn record_skip(&mut self, claimed: &mut Claimed, index: usize, server: &str, why: &str) {
+    fn record_skip(
+        &mut self,
+        claimed: &mut Claimed,
+        index: usize,
+        server: &str,
+        why: &str,
+        verdict: Verdict,
+    ) {
         claimed.record.attempts.push(Attempt {
             at: now(),
             connection: index,
             server: server.to_string(),
-            outcome: AttemptOutcome::Transient,
+            outcome: if verdict == Verdict::Configuration {
+                AttemptOutcome::Configuration
+            } else {
+                AttemptOutcome::Transient
+            },
             kind: None,
             message: format!("not tried: it failed earlier in this run: {why}"),
             reply_code: None,
