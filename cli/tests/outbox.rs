@@ -48,6 +48,14 @@ impl Drop for Spool {
     }
 }
 
+/// `mailport send args… --from shop@example.com --to ann@example.org`.
+fn send(args: &[&str]) -> Run {
+    let mut all = vec!["send"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--from", "shop@example.com", "--to", "ann@example.org"]);
+    mailport(&all)
+}
+
 /// `mailport send --outbox SPOOL` of a message to `to`; its entry id.
 fn enqueue(spool: &Spool, subject: &str, to: &str) -> String {
     let run = mailport(&[
@@ -79,25 +87,30 @@ fn is_entry_id(text: &str) -> bool {
     })
 }
 
-/// `outbox run --spool SPOOL` through the plain server `server`, plus `extra`.
-fn run_plain(spool: &Spool, server: &TestServer, extra: &[&str]) -> Run {
-    let target = format!("127.0.0.1:{}", server.port);
+/// `outbox run --spool SPOOL --server SERVER --security none --timeout 20`, then `extra`.
+fn run_args(spool: &Spool, server: &str, extra: &[&str]) -> Vec<String> {
     let mut args = vec![
         "outbox",
         "run",
         "--spool",
         spool.path(),
         "--server",
-        &target,
+        server,
         "--security",
         "none",
-        "--helo",
-        "client.test",
         "--timeout",
         "20",
     ];
     args.extend_from_slice(extra);
-    mailport(&args)
+    args.into_iter().map(str::to_string).collect()
+}
+
+/// `outbox run --spool SPOOL` through the plain server `server`, plus `extra`.
+fn run_plain(spool: &Spool, server: &TestServer, extra: &[&str]) -> Run {
+    let target = format!("127.0.0.1:{}", server.port);
+    let mut more = vec!["--helo", "client.test"];
+    more.extend_from_slice(extra);
+    mailport(&refs(&run_args(spool, &target, &more)))
 }
 
 /// `args` as the `&str`s [`mailport`] takes.
@@ -112,6 +125,15 @@ fn json(run: &Run) -> Value {
 
 fn show_json(spool: &Spool, id: &str) -> Value {
     json(mailport(&["outbox", "show", id, "--spool", spool.path(), "--json"]).expect(0))
+}
+
+/// `outbox show ID`, which must mention each of `needles`.
+fn show_says(spool: &Spool, id: &str, needles: &[&str]) {
+    let page = mailport(&["outbox", "show", id, "--spool", spool.path()]);
+    page.expect(0);
+    for needle in needles {
+        assert!(page.stdout.contains(needle), "{needle:?}:\n{}", page.stdout);
+    }
 }
 
 fn header<'a>(data: &'a str, name: &str) -> Option<&'a str> {
@@ -160,16 +182,16 @@ fn send_outbox_then_run_delivers_the_message_as_composed() {
         sent["attempts"][0]["queue_id"],
         got[0].queue_id.as_deref().unwrap()
     );
-    let page = mailport(&["outbox", "show", &id, "--spool", spool.path()]);
-    page.expect(0);
-    for needle in [
-        "state:        sent",
-        "ann@example.org",
-        "primary (127.0.0.1:",
-        "queue id ",
-    ] {
-        assert!(page.stdout.contains(needle), "{needle:?}:\n{}", page.stdout);
-    }
+    show_says(
+        &spool,
+        &id,
+        &[
+            "state:        sent",
+            "ann@example.org",
+            "primary (127.0.0.1:",
+            "queue id ",
+        ],
+    );
 
     // Nothing is left to do.
     let again = run_plain(&spool, &server, &["--once", "--json"]);
@@ -180,19 +202,12 @@ fn send_outbox_then_run_delivers_the_message_as_composed() {
 #[test]
 fn send_outbox_json_prints_the_queued_record() {
     let spool = Spool::new();
-    let run = mailport(&[
-        "send",
+    let run = send(&[
         "--outbox",
         spool.path(),
         "--json",
-        "--from",
-        "shop@example.com",
-        "--to",
-        "ann@example.org",
         "--bcc",
         "audit@example.org",
-        "--subject",
-        "hello",
     ]);
     let record = json(run.expect(0));
     assert!(is_entry_id(record["id"].as_str().unwrap()), "{record}");
@@ -205,31 +220,13 @@ fn send_outbox_json_prints_the_queued_record() {
         .map(|r| r["address"].as_str().unwrap())
         .collect();
     assert_eq!(recipients, ["ann@example.org", "audit@example.org"]);
-    // --outbox needs no server, and takes no connection option.
-    let run = mailport(&[
-        "send",
-        "--outbox",
-        spool.path(),
-        "--server",
-        "127.0.0.1:25",
-        "--from",
-        "shop@example.com",
-        "--to",
-        "ann@example.org",
-    ]);
-    run.expect(2).stderr_says(&["--server", "--outbox"]);
-    mailport(&[
-        "send",
-        "--json",
-        "--server",
-        "127.0.0.1:25",
-        "--from",
-        "shop@example.com",
-        "--to",
-        "ann@example.org",
-    ])
-    .expect(2)
-    .stderr_says(&["--outbox"]);
+    // --outbox needs no server, and takes no connection option; --json goes with --outbox.
+    send(&["--outbox", spool.path(), "--server", "127.0.0.1:25"])
+        .expect(2)
+        .stderr_says(&["--server", "--outbox"]);
+    send(&["--json", "--server", "127.0.0.1:25"])
+        .expect(2)
+        .stderr_says(&["--outbox"]);
 }
 
 #[test]
@@ -250,28 +247,10 @@ fn a_refused_primary_delivers_via_the_backup_and_the_summary_says_so() {
     let primary = format!("127.0.0.1:{refused}");
     let backup_url = format!("smtp+starttls://{USER}@localhost:{}", backup.port);
     let ca = backup.ca.to_str().unwrap();
-    let args = |extra: &[&'static str]| -> Vec<String> {
-        let mut args: Vec<String> = [
-            "outbox",
-            "run",
-            "--spool",
-            spool.path(),
-            "--server",
-            &primary,
-            "--security",
-            "none",
-            "--backup",
-            &backup_url,
-            "--ca-file",
-            ca,
-            "--timeout",
-            "20",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args
+    let args = |extra: &[&str]| {
+        let mut more = vec!["--backup", backup_url.as_str(), "--ca-file", ca];
+        more.extend_from_slice(extra);
+        run_args(&spool, &primary, &more)
     };
 
     // Without its password in MAILPORT_BACKUP_PASSWORD_1: refused before anything is tried.
@@ -308,34 +287,13 @@ fn a_refused_primary_delivers_via_the_backup_and_the_summary_says_so() {
     let record = show_json(&spool, &first);
     assert_eq!(record["delivered_by"], 1);
     assert_eq!(record["attempts"][0]["kind"], "connect_refused");
-    let page = mailport(&["outbox", "show", &first, "--spool", spool.path()]);
-    assert!(
-        page.expect(0).stdout.contains("delivered by: backup 1"),
-        "{}",
-        page.stdout
-    );
+    show_says(&spool, &first, &["delivered by: backup 1"]);
 }
 
 #[test]
 fn a_backup_url_with_a_password_or_a_password_without_a_user_is_refused() {
     let spool = Spool::new();
-    let base = |backup: &str| -> Vec<String> {
-        [
-            "outbox",
-            "run",
-            "--spool",
-            spool.path(),
-            "--server",
-            "127.0.0.1:2525",
-            "--security",
-            "none",
-            "--backup",
-            backup,
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-    };
+    let base = |backup: &str| run_args(&spool, "127.0.0.1:2525", &["--backup", backup]);
     mailport(&refs(&base("smtp://me:secret@backup.example.com:587")))
         .expect(2)
         .stderr_says(&["password in the URL", "MAILPORT_BACKUP_PASSWORD_N"]);
@@ -364,16 +322,10 @@ fn a_temporary_refusal_is_deferred_and_list_show_retry_cancel_work() {
     list.expect(0);
     let mut lines = list.stdout.lines();
     let head = lines.next().unwrap();
-    for column in [
-        "ID",
-        "STATE",
-        "CREATED (UTC)",
-        "NEXT ATTEMPT",
-        "RECIPIENTS",
-        "LAST ATTEMPT",
-    ] {
-        assert!(head.contains(column), "{head}");
-    }
+    assert!(
+        head.starts_with("ID  ") && head.contains("NEXT ATTEMPT") && head.ends_with("LAST ATTEMPT"),
+        "{head}"
+    );
     let row = lines.next().expect("one row");
     assert!(row.starts_with(&id), "{row}");
     for needle in ["deferred", "in 5m", "busy@example.org", "450"] {
@@ -406,18 +358,18 @@ fn a_temporary_refusal_is_deferred_and_list_show_retry_cancel_work() {
     assert_eq!(none.expect(0).stdout, "no entries\n");
 
     // show: the attempt and the server's reply.
-    let page = mailport(&["outbox", "show", &id, "--spool", spool.path()]);
-    page.expect(0);
-    for needle in [
-        "state:        deferred, next attempt",
-        "retries:      1",
-        "busy@example.org  pending  450",
-        "1. ",
-        "temporary failure",
-        "reply 450",
-    ] {
-        assert!(page.stdout.contains(needle), "{needle:?}:\n{}", page.stdout);
-    }
+    show_says(
+        &spool,
+        &id,
+        &[
+            "state:        deferred, next attempt",
+            "retries:      1",
+            "busy@example.org  pending  450",
+            "1. ",
+            "temporary failure",
+            "reply 450",
+        ],
+    );
 
     // retry: due now; the next run tries it again (and it is deferred again).
     let retried = mailport(&["outbox", "retry", &id, "--spool", spool.path()]);
@@ -471,30 +423,19 @@ fn prune_removes_what_finished_longer_ago_than_asked() {
     let finished = enqueue(&spool, "never", "ann@example.org");
     let waiting = enqueue(&spool, "waiting", "bob@example.org");
     mailport(&["outbox", "cancel", &finished, "--spool", spool.path()]).expect(0);
-    let run = mailport(&[
-        "outbox",
-        "prune",
-        "--spool",
-        spool.path(),
-        "--older-than",
-        "30d",
-    ]);
+    let prune = |older_than: &str, extra: &[&str]| {
+        let mut args = vec!["outbox", "prune", "--spool", spool.path()];
+        args.extend_from_slice(&["--older-than", older_than]);
+        args.extend_from_slice(extra);
+        mailport(&args)
+    };
     assert_eq!(
-        run.expect(0).stdout.trim(),
+        prune("30d", &[]).expect(0).stdout.trim(),
         "removed 0 entries (sent, failed or cancelled) last active more than 30d ago"
     );
     // Records keep whole seconds: one second later the cancelled entry is older than 0s.
     std::thread::sleep(Duration::from_millis(1100));
-    let run = mailport(&[
-        "outbox",
-        "prune",
-        "--spool",
-        spool.path(),
-        "--older-than",
-        "0",
-        "--json",
-    ]);
-    assert_eq!(json(run.expect(0))["removed"], 1);
+    assert_eq!(json(prune("0", &["--json"]).expect(0))["removed"], 1);
     let left = json(mailport(&["outbox", "list", "--spool", spool.path(), "--json"]).expect(0));
     let ids: Vec<&str> = left
         .as_array()
@@ -508,20 +449,7 @@ fn prune_removes_what_finished_longer_ago_than_asked() {
 #[test]
 fn bad_durations_and_locations_get_clear_errors_and_their_status() {
     let spool = Spool::new();
-    let run_with = |extra: &[&str]| {
-        let mut args = vec![
-            "outbox",
-            "run",
-            "--spool",
-            spool.path(),
-            "--server",
-            "127.0.0.1:2525",
-            "--security",
-            "none",
-        ];
-        args.extend_from_slice(extra);
-        mailport(&args)
-    };
+    let run_with = |extra: &[&str]| mailport(&refs(&run_args(&spool, "127.0.0.1:2525", extra)));
     for (flag, value) in [
         ("--min-backoff", "5x"),
         ("--max-backoff", "1.5h"),

@@ -67,9 +67,10 @@ impl Location {
 pub struct ListArgs {
     #[command(flatten)]
     location: Location,
-    /// Only entries in this state (repeatable, or comma-separated).
-    #[arg(long, value_enum, value_name = "STATE", value_delimiter = ',')]
-    state: Vec<StateArg>,
+    /// Only entries in this state (repeatable, or comma-separated): queued, sending, sent,
+    /// deferred, failed, held or cancelled.
+    #[arg(long, value_name = "STATE", value_delimiter = ',', value_parser = parse_state)]
+    state: Vec<State>,
     /// At most N entries, oldest first.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
@@ -107,37 +108,27 @@ pub struct PruneArgs {
     json: bool,
 }
 
-/// `--state`: the entry states, by their record names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum StateArg {
-    /// Waiting for its first attempt.
-    Queued,
-    /// Being sent by a worker now.
-    Sending,
-    /// Delivered.
-    Sent,
-    /// A temporary failure: tried again later.
-    Deferred,
-    /// Refused for good, or out of time.
-    Failed,
-    /// A configuration problem: waits for a retry or other settings.
-    Held,
-    /// Cancelled by a user.
-    Cancelled,
-}
+/// Every state, in the order an entry goes through them.
+const STATES: [State; 7] = [
+    State::Queued,
+    State::Sending,
+    State::Sent,
+    State::Deferred,
+    State::Failed,
+    State::Held,
+    State::Cancelled,
+];
 
-impl From<StateArg> for State {
-    fn from(arg: StateArg) -> State {
-        match arg {
-            StateArg::Queued => State::Queued,
-            StateArg::Sending => State::Sending,
-            StateArg::Sent => State::Sent,
-            StateArg::Deferred => State::Deferred,
-            StateArg::Failed => State::Failed,
-            StateArg::Held => State::Held,
-            StateArg::Cancelled => State::Cancelled,
-        }
-    }
+/// `--state NAME`: a state by its record name.
+fn parse_state(text: &str) -> Result<State, String> {
+    let text = text.trim();
+    STATES
+        .into_iter()
+        .find(|state| state.as_str().eq_ignore_ascii_case(text))
+        .ok_or_else(|| {
+            let names: Vec<&str> = STATES.iter().map(|s| s.as_str()).collect();
+            format!("not a state: give one of {}", names.join(", "))
+        })
 }
 
 fn parse_spool(text: &str) -> Result<String, String> {
@@ -244,7 +235,7 @@ fn list(args: ListArgs) -> ExitCode {
         Err(status) => return status,
     };
     let filter = Filter {
-        states: args.state.iter().map(|&s| s.into()).collect(),
+        states: args.state,
         limit: args.limit,
     };
     let records = match outbox.list(&filter) {
