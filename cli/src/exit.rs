@@ -22,7 +22,13 @@ Exit status:
   8   the server refused one or more recipients (RCPT TO)
   9   the server refused the message (DATA, size limit)
   10  the server stopped answering, closed the connection, or broke the protocol
-  11  check: no port works (check exits with 0, 2, 3 or 11)";
+  11  check: no port works (check exits with 0, 2, 3 or 11)
+  12  outbox: the spool directory or database cannot be opened, read or written
+  13  outbox: there is no entry with that ID
+  14  outbox: the entry's state does not allow it (retry of a sent or cancelled
+      entry, cancel of a finished one, an entry being sent right now)
+  outbox run exits 0 once its passes are done (or, with --watch, when stopped by
+  SIGINT or SIGTERM), whatever became of each message: the summary says.";
 
 /// The exit status for a failed operation of this kind.
 pub fn for_kind(kind: Kind) -> ExitCode {
@@ -55,3 +61,11 @@ pub fn for_kind(kind: Kind) -> ExitCode {
 pub const NO_PORT_WORKS: u8 = 11;
 /// Status 3, for input errors found by the command line itself.
 pub const INVALID_INPUT: u8 = 3;
+/// Status 12: the outbox's store cannot be opened, read or written.
+pub const OUTBOX_STORE: u8 = 12;
+/// Status 13: no outbox entry with the ID given.
+pub const NO_SUCH_ENTRY: u8 = 13;
+/// Status 14: the entry's state does not allow the change asked for.
+pub const ENTRY_STATE: u8 = 14;
+/// Status 2, for usage errors found after clap's parsing (e.g. two flags that disagree).
+pub const USAGE: u8 = 2;

@@ -1,4 +1,5 @@
-//! `mailport`: send mail, check a server's ports, capture mail locally, and a demo of all three.
+//! `mailport`: send mail, check a server's ports, capture mail locally, a demo of all three, and
+//! the outbox (queue mail with `send --outbox`, deliver it with `outbox run`).
 //!
 //! A thin layer over the library: every behaviour lives in `mailport`; this file only parses the
 //! command line and hands each subcommand its arguments.
@@ -7,6 +8,7 @@ mod capture;
 mod check;
 mod demo;
 mod exit;
+mod outbox;
 mod send;
 mod shared;
 mod table;
@@ -37,6 +39,8 @@ enum Command {
     Capture(capture::CaptureArgs),
     /// Start a capture server, check it, send it a message, and show what happened.
     Demo(demo::DemoArgs),
+    /// Deliver, list and manage the messages in an outbox (`send --outbox` puts them there).
+    Outbox(outbox::OutboxArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,5 +50,6 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Capture(args) => capture::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Outbox(args) => outbox::run(args),
     }
 }

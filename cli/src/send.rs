@@ -1,16 +1,15 @@
 //! `mailport send`: compose a message from the command line and submit it, saying precisely
-//! what went wrong when it fails (and exiting with the failing phase's status).
+//! what went wrong when it fails (and exiting with the failing phase's status); or, with
+//! `--outbox`, put it in an outbox for `mailport outbox run` to deliver.
 
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use mailport::config::PORT_AUTO;
-use mailport::{Client, Config, Message, Receipt, Security, Timeouts};
+use mailport::{Client, Message, Receipt, Security};
 
-use crate::shared::{LoginArgs, Refusal, SecurityArg, parse_seconds, parse_server};
+use crate::shared::{ConnectionArgs, Refusal};
 
 /// Messages at least this large get a progress bar (on a terminal).
 const PROGRESS_MIN_BYTES: u64 = 1024 * 1024;
@@ -18,17 +17,10 @@ const PROGRESS_MIN_BYTES: u64 = 1024 * 1024;
 #[derive(clap::Args, Debug)]
 #[command(after_help = crate::exit::HELP)]
 #[command(group(clap::ArgGroup::new("recipients").args(["to", "cc", "bcc"]).required(true).multiple(true)))]
+#[command(mut_arg("server", |arg| arg.required_unless_present("outbox")))]
 pub struct SendArgs {
-    /// The server, with an optional port: smtp.example.com, smtp.example.com:465, [::1]:2525.
-    /// Without a port (or with :auto) the first of 587, 465 and 2525 that works is used.
-    #[arg(long, value_name = "HOST[:PORT]", value_parser = parse_server)]
-    server: (String, u16),
-    /// How to secure the connection (auto: implicit TLS on 465, STARTTLS required elsewhere,
-    /// opportunistic on 25).
-    #[arg(long, value_enum, default_value = "auto", value_name = "MODE")]
-    security: SecurityArg,
     #[command(flatten)]
-    login: LoginArgs,
+    connection: ConnectionArgs,
     /// The author: you@example.com or "Your Name <you@example.com>".
     #[arg(long, value_name = "ADDR")]
     from: String,
@@ -57,25 +49,46 @@ pub struct SendArgs {
     /// Add a header of your own, 'Name: value' (repeatable), e.g. 'X-Campaign: spring'.
     #[arg(long, value_name = "'Name: value'")]
     header: Vec<String>,
-    /// Give up after this many seconds in all (connecting included); connecting waits at most
-    /// 10 s and each reply 60 s, or SECONDS when less. Default: 300.
-    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
-    timeout: Option<Duration>,
     /// Print the session transcript (passwords and message content left out) to standard error
     /// after the attempt, whether it succeeded or not.
     #[arg(long)]
     transcript: bool,
-    /// Let the automatic port choice fall back to port 25 (meant for server-to-server relay).
+    /// Put the message in this outbox instead of sending it, and print its entry id: a spool
+    /// directory (created if missing) or a mysql:// or mariadb:// URL. No connection is made;
+    /// `mailport outbox run` delivers it.
+    #[arg(
+        long,
+        value_name = "DIR|URL",
+        conflicts_with_all = [
+            "server", "security", "user", "password_env", "ca_files", "helo", "timeout",
+            "transcript", "allow_relay",
+        ]
+    )]
+    outbox: Option<String>,
+    /// With --outbox: print the entry's record as JSON instead of its id.
     #[arg(long)]
-    allow_relay: bool,
+    json: bool,
 }
 
 pub fn run(args: SendArgs) -> ExitCode {
+    // Not clap's `requires`: --server's conflict with --outbox would silence it.
+    if args.json && args.outbox.is_none() {
+        eprintln!("error: --json goes with --outbox (it prints the queued entry's record)");
+        return ExitCode::from(crate::exit::USAGE);
+    }
     let mut message = match compose(&args) {
         Ok(message) => message,
         Err(failure) => return failure.report(),
     };
-    let credentials = match args.login.credentials() {
+    if let Some(location) = &args.outbox {
+        if args.text_file.as_deref() == Some("-") {
+            if let Err(failure) = text_from_stdin(&mut message) {
+                return failure.report();
+            }
+        }
+        return crate::outbox::enqueue(location, &message, args.json);
+    }
+    let credentials = match args.connection.login.credentials() {
         Ok(credentials) => credentials,
         Err(refusal) => {
             refusal.print();
@@ -88,23 +101,17 @@ pub fn run(args: SendArgs) -> ExitCode {
             return failure.report();
         }
     }
-    let mut config = config(&args);
+    // clap requires --server without --outbox.
+    let Some(mut config) = args.connection.config() else {
+        eprintln!("error: --server is required (or --outbox to queue the message)");
+        return ExitCode::from(2);
+    };
     config.credentials = credentials;
     let mut client = match Client::new(config) {
         Ok(client) => client,
         Err(error) => {
             let status = crate::shared::report_error(&error);
-            if args.server.1 == PORT_AUTO
-                && matches!(
-                    args.security,
-                    SecurityArg::None | SecurityArg::Opportunistic
-                )
-            {
-                eprintln!(
-                    "(--security {} needs a port: --server HOST:PORT)",
-                    Security::from(args.security).as_str()
-                );
-            }
+            args.connection.explain_port_needed();
             return status;
         }
     };
@@ -227,32 +234,6 @@ fn read_text(path: &Path, flag: &str) -> Result<String, Refusal> {
             "Convert it first (e.g. iconv -t UTF-8), or send it as an attachment with --attach.",
         )
     })
-}
-
-fn config(args: &SendArgs) -> Config {
-    let (host, port) = &args.server;
-    let mut config = Config::new(host.clone());
-    config.port = *port;
-    config.security = args.security.into();
-    config.helo_name = args.login.helo.clone();
-    config.tls.ca_files = args.login.ca_files.clone();
-    config.allow_relay = args.allow_relay;
-    if let Some(total) = args.timeout {
-        config.timeouts = timeouts(total);
-    }
-    config
-}
-
-/// The limits for an attempt that must end within `total`: each wait keeps its default unless
-/// that is longer than the whole.
-fn timeouts(total: Duration) -> Timeouts {
-    let default = Timeouts::default();
-    Timeouts {
-        connect: default.connect.min(total),
-        command: default.command.min(total),
-        data_end: default.data_end.min(total),
-        send_total: total,
-    }
 }
 
 /// Send, with a progress bar on a terminal for large messages.

@@ -1,5 +1,5 @@
-//! What `send` and `check` share: the server and timeout syntax, how the password is obtained,
-//! and how a failure is told.
+//! What `send`, `check` and `outbox run` share: the server and timeout syntax, the connection
+//! options, how the password is obtained, and how a failure is told.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use mailport::config::PORT_AUTO;
-use mailport::{Credentials, Error, Secret, Security};
+use mailport::{Config, Credentials, Error, Secret, Security, Timeouts};
 
 /// `--security`: the five modes of [`Security`], by their library names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -55,6 +55,79 @@ pub struct LoginArgs {
     pub helo: Option<String>,
 }
 
+/// How to reach a server: the same for `send` and `outbox run` (whose `--server` is required;
+/// `send` needs it unless it puts the message in an outbox).
+#[derive(clap::Args, Debug)]
+pub struct ConnectionArgs {
+    /// The server, with an optional port: smtp.example.com, smtp.example.com:465, [::1]:2525.
+    /// Without a port (or with :auto) the first of 587, 465 and 2525 that works is used.
+    #[arg(long, value_name = "HOST[:PORT]", value_parser = parse_server)]
+    pub server: Option<(String, u16)>,
+    /// How to secure the connection (auto: implicit TLS on 465, STARTTLS required elsewhere,
+    /// opportunistic on 25).
+    #[arg(long, value_enum, default_value = "auto", value_name = "MODE")]
+    pub security: SecurityArg,
+    #[command(flatten)]
+    pub login: LoginArgs,
+    /// Give up after this many seconds in all (connecting included); connecting waits at most
+    /// 10 s and each reply 60 s, or SECONDS when less. Default: 300.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub timeout: Option<Duration>,
+    /// Let the automatic port choice fall back to port 25 (meant for server-to-server relay).
+    #[arg(long)]
+    pub allow_relay: bool,
+}
+
+impl ConnectionArgs {
+    /// The settings for `--server` (without credentials: see [`LoginArgs::credentials`]), or
+    /// `None` when no server was given.
+    pub fn config(&self) -> Option<Config> {
+        let (host, port) = self.server.as_ref()?;
+        let mut config = Config::new(host.clone());
+        config.port = *port;
+        config.security = self.security.into();
+        self.apply_common(&mut config);
+        Some(config)
+    }
+
+    /// The options that apply to every connection: trust, EHLO name, timeouts, relay.
+    pub fn apply_common(&self, config: &mut Config) {
+        config.helo_name = self.login.helo.clone();
+        config.tls.ca_files = self.login.ca_files.clone();
+        config.allow_relay = self.allow_relay;
+        if let Some(total) = self.timeout {
+            config.timeouts = timeouts(total);
+        }
+    }
+
+    /// After a failure to set up the connection: a note when the security mode needs a port.
+    pub fn explain_port_needed(&self) {
+        if self.server.as_ref().is_some_and(|s| s.1 == PORT_AUTO)
+            && matches!(
+                self.security,
+                SecurityArg::None | SecurityArg::Opportunistic
+            )
+        {
+            eprintln!(
+                "(--security {} needs a port: --server HOST:PORT)",
+                Security::from(self.security).as_str()
+            );
+        }
+    }
+}
+
+/// The limits for an attempt that must end within `total`: each wait keeps its default unless
+/// that is longer than the whole.
+fn timeouts(total: Duration) -> Timeouts {
+    let default = Timeouts::default();
+    Timeouts {
+        connect: default.connect.min(total),
+        command: default.command.min(total),
+        data_end: default.data_end.min(total),
+        send_total: total,
+    }
+}
+
 /// A failure found by the command line itself, with its exit status.
 pub struct Refusal {
     pub message: String,
@@ -87,7 +160,13 @@ impl LoginArgs {
             return Ok(None);
         };
         let password = match &self.password_env {
-            Some(var) => password_from_env(var)?,
+            Some(var) => password_from_env(
+                var,
+                &format!("--password-env {var}"),
+                &format!(
+                    "Set it first (export {var}=...), or leave out --password-env to be asked for the password on the terminal."
+                ),
+            )?,
             None => prompt_password(user)?,
         };
         Ok(Some(Credentials::Password {
@@ -97,21 +176,21 @@ impl LoginArgs {
     }
 }
 
-fn password_from_env(var: &str) -> Result<Secret, Refusal> {
+/// The password in the environment variable `var`; `label` starts each message (what asked
+/// for it) and `if_unset` is the hint when the variable is not set.
+pub fn password_from_env(var: &str, label: &str, if_unset: &str) -> Result<Secret, Refusal> {
     match std::env::var(var) {
         Ok(value) if value.is_empty() => Err(Refusal::input(
-            format!("--password-env {var}: the environment variable {var} is empty"),
+            format!("{label}: the environment variable {var} is empty"),
             format!("Put the password in {var} (e.g. export {var}=...) before running mailport."),
         )),
         Ok(value) => Ok(Secret::new(value)),
         Err(std::env::VarError::NotPresent) => Err(Refusal::input(
-            format!("--password-env {var}: the environment variable {var} is not set"),
-            format!(
-                "Set it first (export {var}=...), or leave out --password-env to be asked for the password on the terminal."
-            ),
+            format!("{label}: the environment variable {var} is not set"),
+            if_unset,
         )),
         Err(std::env::VarError::NotUnicode(_)) => Err(Refusal::input(
-            format!("--password-env {var}: the value of {var} is not valid UTF-8"),
+            format!("{label}: the value of {var} is not valid UTF-8"),
             "",
         )),
     }

@@ -6,17 +6,14 @@
 mod common;
 mod support;
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use common::TestServer;
 use serde_json::Value;
-use support::BIN;
+use support::Run;
 
-/// Longest a single run of the binary may take before the test fails (and the process is killed).
-const RUN_LIMIT: Duration = Duration::from_secs(90);
 const USER: &str = "mailer";
 const PASSWORD: &str = "s3cret-Pa55w0rd";
 const PASSWORD_VAR: &str = "MAILPORT_TEST_SMTP_PASSWORD";
@@ -25,93 +22,10 @@ const LOGIN: [&str; 4] = ["--user", USER, "--password-env", PASSWORD_VAR];
 /// The envelope of most test messages: one sender, one recipient.
 const ENVELOPE: [&str; 4] = ["--from", "sender@example.com", "--to", "to@example.com"];
 
-/// What one run of the binary did.
-struct Run {
-    status: i32,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-}
-
-impl Run {
-    fn expect(&self, status: i32) -> &Run {
-        assert_eq!(
-            self.status, status,
-            "expected exit status {status}, got {}\n--- stdout ---\n{}--- stderr ---\n{}",
-            self.status, self.stdout, self.stderr
-        );
-        self
-    }
-
-    /// Assert that standard error mentions each of `needles`.
-    fn stderr_says(&self, needles: &[&str]) -> &Run {
-        for needle in needles {
-            assert!(
-                self.stderr.contains(needle),
-                "{needle:?} not in stderr:\n{}",
-                self.stderr
-            );
-        }
-        self
-    }
-}
-
-/// Run `mailport args…` with `env` added, `stdin` as standard input (nothing when `None`).
+/// Run `mailport args…` with `env` added (and the test password variable only when given),
+/// `stdin` as standard input (nothing when `None`).
 fn mailport_with(args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Run {
-    let started = Instant::now();
-    let mut command = Command::new(BIN);
-    command
-        .args(args)
-        .env_remove(PASSWORD_VAR)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let mut child = command
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {BIN}: {e}"));
-    if let Some(input) = stdin {
-        let mut pipe = child.stdin.take().expect("piped stdin");
-        let input = input.to_vec();
-        std::thread::spawn(move || {
-            let _ = pipe.write_all(&input);
-        });
-    }
-    let drain = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut out = Vec::new();
-            let _ = r.read_to_end(&mut out);
-            String::from_utf8_lossy(&out).into_owned()
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
-    let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if started.elapsed() > RUN_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "mailport {args:?} still running after {RUN_LIMIT:?}; stderr so far:\n{}",
-                stderr.join().unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Run {
-        status: status.code().expect("exited normally, not by a signal"),
-        stdout: stdout.join().expect("stdout"),
-        stderr: stderr.join().expect("stderr"),
-        elapsed: started.elapsed(),
-    }
+    support::run_mailport(args, env, &[PASSWORD_VAR], stdin)
 }
 
 fn mailport(args: &[&str]) -> Run {

@@ -3,18 +3,120 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_mailport");
 /// How long a server may take to get ready, to announce a message, or to answer.
 pub const WAIT: Duration = Duration::from_secs(20);
+
+/// Longest a single run of the binary may take before the test fails (and the process is killed).
+pub const RUN_LIMIT: Duration = Duration::from_secs(90);
+
+/// What one run of the binary did.
+pub struct Run {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    pub fn expect(&self, status: i32) -> &Run {
+        assert_eq!(
+            self.status, status,
+            "expected exit status {status}, got {}\n--- stdout ---\n{}--- stderr ---\n{}",
+            self.status, self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Assert that standard error mentions each of `needles`.
+    pub fn stderr_says(&self, needles: &[&str]) -> &Run {
+        for needle in needles {
+            assert!(
+                self.stderr.contains(needle),
+                "{needle:?} not in stderr:\n{}",
+                self.stderr
+            );
+        }
+        self
+    }
+}
+
+/// Run `mailport args…` with `env` added and the variables in `unset` removed, `stdin` as
+/// standard input (nothing when `None`); killed, and the test failed, after [`RUN_LIMIT`].
+pub fn run_mailport(
+    args: &[&str],
+    env: &[(&str, &str)],
+    unset: &[&str],
+    stdin: Option<&[u8]>,
+) -> Run {
+    let started = Instant::now();
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for name in unset {
+        command.env_remove(name);
+    }
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {BIN}: {e}"));
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().expect("piped stdin");
+        let input = input.to_vec();
+        thread::spawn(move || {
+            let _ = pipe.write_all(&input);
+        });
+    }
+    let stdout = drain(child.stdout.take().expect("piped stdout"));
+    let stderr = drain(child.stderr.take().expect("piped stderr"));
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > RUN_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "mailport {args:?} still running after {RUN_LIMIT:?}; stderr so far:\n{}",
+                stderr.join().unwrap_or_default()
+            );
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    Run {
+        status: status.code().expect("exited normally, not by a signal"),
+        stdout: stdout.join().expect("stdout"),
+        stderr: stderr.join().expect("stderr"),
+        elapsed: started.elapsed(),
+    }
+}
+
+/// Read `stream` to its end on a thread of its own; the text, once joined.
+pub fn drain(mut stream: impl Read + Send + 'static) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = stream.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    })
+}
 
 /// A fresh, empty directory under the target's temporary directory, named after the test binary
 /// (`capture-…`, `e2e-…`).
