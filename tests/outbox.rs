@@ -596,3 +596,64 @@ fn a_connection_that_cannot_be_set_up_holds_the_entry_instead_of_failing_it() {
     let outbox = Outbox::spool(&spool.0, vec![plain(&server)]).unwrap();
     assert_eq!(outbox.run(&all(&outbox)).unwrap().sent, 2);
 }
+
+#[test]
+fn a_stop_request_ends_the_run_after_the_entry_being_sent_and_hands_the_rest_back() {
+    let server = TestServer::start(&["--mode", "plain"]);
+    let spool = Spool::new();
+    let mut outbox = Outbox::spool(&spool.0, vec![plain(&server)]).unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    outbox.set_event_handler(Some(Arc::new(move |event: &Event| {
+        if matches!(
+            event,
+            Event::StateChanged {
+                to: State::Sent,
+                ..
+            }
+        ) {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    })));
+    let ids: Vec<EntryId> = (1..=3)
+        .map(|n| {
+            outbox
+                .enqueue(&message(&format!("m{n}"), "ann@example.org"))
+                .unwrap()
+        })
+        .collect();
+    let summary = outbox
+        .run(&RunOptions {
+            stop: Some(stop.clone()),
+            ..RunOptions::default()
+        })
+        .unwrap();
+    assert_eq!(summary.sent, 1, "{summary:?}");
+    let states: Vec<State> = ids.iter().map(|id| outbox.get(id).unwrap().state).collect();
+    assert_eq!(states, [State::Sent, State::Queued, State::Queued]);
+    stop.store(false, std::sync::atomic::Ordering::SeqCst);
+    outbox.set_event_handler(None);
+    assert_eq!(outbox.run(&all(&outbox)).unwrap().sent, 2);
+}
+
+#[test]
+fn a_retry_by_another_process_is_seen_by_a_long_running_outbox() {
+    let server = TestServer::start(&["--mode", "plain", "--tempfail-rcpt", "busy"]);
+    let spool = Spool::new();
+    let worker = Outbox::spool(&spool.0, vec![plain(&server)]).unwrap();
+    let id = worker
+        .enqueue(&message("later", "busy@example.org"))
+        .unwrap();
+    assert_eq!(worker.run(&all(&worker)).unwrap().deferred, 1);
+    // Deferred for 5 minutes; the worker would not look at it again before then...
+    assert_eq!(worker.run(&all(&worker)).unwrap(), Default::default());
+    // ...but a user retries it from elsewhere (another Outbox, as another process would).
+    std::thread::sleep(Duration::from_millis(20));
+    Outbox::spool(&spool.0, vec![]).unwrap().retry(&id).unwrap();
+    assert_eq!(
+        worker.run(&all(&worker)).unwrap().deferred,
+        1,
+        "tried again"
+    );
+    assert_eq!(server.events_named("RCPT").len(), 2);
+}

@@ -192,10 +192,29 @@ pub(super) fn run(outbox: &Outbox, options: &RunOptions) -> crate::error::Result
         if claims.is_empty() {
             break;
         }
+        let stopped = || {
+            options
+                .stop
+                .as_ref()
+                .is_some_and(|stop| stop.load(std::sync::atomic::Ordering::SeqCst))
+        };
         for mut claimed in claims {
+            if stopped() {
+                // Handed back untried, as it was.
+                claimed.record.state = match claimed.was {
+                    State::Sending => State::Queued,
+                    was => was,
+                };
+                claimed.record.lease = None;
+                outbox.store.save(&mut claimed, true)?;
+                continue;
+            }
             tried.insert(claimed.header.id.clone());
             run.deliver(&mut claimed)?;
             handled += 1;
+        }
+        if stopped() {
+            break;
         }
         if last_sync.elapsed() >= SYNC_EVERY {
             outbox.store.sync()?;

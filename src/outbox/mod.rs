@@ -16,6 +16,7 @@ mod spool;
 mod store;
 
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -81,6 +82,9 @@ pub struct RunOptions {
     pub deadline: Option<Duration>,
     /// Stop after this many entries.
     pub limit: Option<usize>,
+    /// Set from another thread (a signal handler) to stop after the entry being sent; the
+    /// entries claimed but not yet tried are handed back as they were.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 /// What a run did.
@@ -185,9 +189,14 @@ impl Outbox {
     }
 
     fn new_id(&self) -> EntryId {
+        // Within one millisecond, this process's entries still sort in enqueue order: the top
+        // 16 bits of the random part count them.
+        static SEQUENCE: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
         let mut random = [0u8; 8];
         crate::message::mime::random_bytes(&mut random);
-        EntryId::new(now_ms(), u64::from_le_bytes(random))
+        let sequence = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let random = (u64::from(sequence) << 48) | (u64::from_le_bytes(random) >> 16);
+        EntryId::new(now_ms(), random)
     }
 
     /// Store `message` for delivery and return its id once it is durable. Its Date and

@@ -24,11 +24,15 @@ use std::os::unix::fs::MetadataExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::SystemTime;
 
 use crate::error::{Error, Kind, Result};
 use crate::outbox::entry::{EntryHeader, Rendered};
 use crate::outbox::record::{EntryId, Record, State};
 use crate::outbox::store::{Claimed, Filter, Store};
+
+/// Until when an entry waits (Unix seconds), and its record's modification time then.
+type Waiting = (i64, Option<SystemTime>);
 
 /// The longest header line read (a description carries the whole text and HTML).
 const MAX_HEADER: u64 = 64 * 1024 * 1024;
@@ -41,9 +45,11 @@ pub(crate) struct Spool {
     done: PathBuf,
     tmp: PathBuf,
     quarantine: PathBuf,
-    /// Entries this process saw waiting (deferred, held) and until when it need not look
-    /// again: a run over a long queue reads each waiting record once, not once per batch.
-    waiting: Mutex<HashMap<EntryId, i64>>,
+    /// Entries this process saw waiting (deferred, held), until when it need not look again,
+    /// and their record's modification time then: a run over a long queue reads each waiting
+    /// record once, not once per batch, and a `retry` by another process (a new record) is
+    /// seen at once.
+    waiting: Mutex<HashMap<EntryId, Waiting>>,
 }
 
 /// The proof of a claim: the `.entry` file, open and locked, and where the message is.
@@ -270,7 +276,8 @@ impl Spool {
             } else {
                 record.due
             };
-            self.lock_waiting().insert(id.clone(), until);
+            let seen = self.record_mtime(id);
+            self.lock_waiting().insert(id.clone(), (until, seen));
             return Ok(None);
         }
         Ok(Some(Claimed {
@@ -305,7 +312,13 @@ impl Spool {
         }
     }
 
-    fn lock_waiting(&self) -> std::sync::MutexGuard<'_, HashMap<EntryId, i64>> {
+    fn record_mtime(&self, id: &EntryId) -> Option<SystemTime> {
+        fs::metadata(self.queue.join(format!("{id}.json")))
+            .and_then(|m| m.modified())
+            .ok()
+    }
+
+    fn lock_waiting(&self) -> std::sync::MutexGuard<'_, HashMap<EntryId, Waiting>> {
         self.waiting.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -377,12 +390,11 @@ impl Store for Spool {
             if skip.contains(&id) {
                 continue;
             }
-            if self
-                .lock_waiting()
-                .get(&id)
-                .is_some_and(|&until| until > now)
-            {
-                continue;
+            let waits = self.lock_waiting().get(&id).copied();
+            if let Some((until, seen)) = waits {
+                if until > now && self.record_mtime(&id) == seen {
+                    continue;
+                }
             }
             if let Some(mut claim) = self.try_claim(&id, now, settings)? {
                 if claim.record.state == State::Sending {
@@ -437,7 +449,8 @@ impl Store for Spool {
                 } else {
                     record.due
                 };
-                self.lock_waiting().insert(record.id.clone(), until);
+                let seen = self.record_mtime(&record.id);
+                self.lock_waiting().insert(record.id.clone(), (until, seen));
             }
             return Ok(());
         }

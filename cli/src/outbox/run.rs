@@ -1,16 +1,15 @@
 //! `mailport outbox run`: deliver what is due, once or for as long as it is left running, with
 //! a progress line while it works and a summary at the end.
 
-use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use mailport::outbox::{EntryId, Event, Outbox, Policy, RunOptions, RunSummary, State};
+use mailport::outbox::{Event, Outbox, Policy, RunOptions, RunSummary, State};
 use mailport::{Config, Secret};
 
 use super::Location;
@@ -23,15 +22,9 @@ use crate::shared::{ConnectionArgs, password_from_env, report_error};
 /// the environment variable named this, followed by N.
 pub const BACKUP_PASSWORD_PREFIX: &str = "MAILPORT_BACKUP_PASSWORD_";
 
-/// Entries handed to the library per call: between two calls a stop signal is noticed, so this
-/// bounds how long SIGTERM waits (one session per connection serves a whole call).
-const CHUNK: usize = 8;
 /// With --watch: how long to wait between passes. A pass claims whatever is due by then, so an
 /// entry's due time (or one enqueued by another process) is met within this.
 const POLL: Duration = Duration::from_secs(5);
-/// With --watch: open the outbox afresh this often, so that a `retry` made by another process
-/// is seen (an open outbox remembers until when the entries it deferred or held wait).
-const REOPEN: Duration = Duration::from_secs(60);
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = crate::exit::HELP)]
@@ -124,30 +117,17 @@ pub fn run(args: RunArgs) -> ExitCode {
 
     let mut total = RunSummary::default();
     let mut passes = 0usize;
-    let mut open: Option<(Outbox, Instant)> = None;
-    let failed = loop {
-        if open
-            .as_ref()
-            .is_none_or(|(_, opened)| opened.elapsed() >= REOPEN)
-        {
-            // The old one goes first: its claims and locks with it.
-            drop(open.take());
-            match super::open(args.location.as_str(), connections.clone()) {
-                Ok(mut outbox) => {
-                    outbox.set_policy(policy.clone());
-                    outbox.set_event_handler(Some(handler.clone()));
-                    open = Some((outbox, Instant::now()));
-                }
-                Err(status) => {
-                    progress.clear();
-                    break Some(status);
-                }
-            }
+    let mut outbox = match super::open(args.location.as_str(), connections) {
+        Ok(outbox) => outbox,
+        Err(status) => {
+            progress.clear();
+            return status;
         }
-        let Some((outbox, _)) = &open else {
-            break None;
-        };
-        match pass(outbox, limit, &stop, &progress) {
+    };
+    outbox.set_policy(policy);
+    outbox.set_event_handler(Some(handler));
+    let failed = loop {
+        match pass(&outbox, limit, &stop) {
             Ok(summary) => {
                 add(&mut total, &summary);
                 passes += 1;
@@ -222,37 +202,14 @@ fn connections(args: &RunArgs) -> Result<Vec<Config>, ExitCode> {
     Ok(connections)
 }
 
-/// One pass: deliver what is due (at most `limit` entries), a chunk at a time so that a stop
-/// signal is noticed between chunks.
-fn pass(
-    outbox: &Outbox,
-    limit: Option<usize>,
-    stop: &Stop,
-    progress: &Progress,
-) -> mailport::Result<RunSummary> {
-    progress.start_pass();
-    let mut total = RunSummary::default();
-    let mut handled = 0usize;
-    loop {
-        let want = limit.map_or(CHUNK, |limit| (limit - handled).min(CHUNK));
-        if want == 0 || stop.requested() {
-            break;
-        }
-        let before = progress.handled();
-        let summary = outbox.run(&RunOptions {
-            deadline: None,
-            limit: Some(want),
-        })?;
-        add(&mut total, &summary);
-        let done = progress.handled() - before;
-        handled += done;
-        // Fewer than asked: nothing more is due. An entry seen twice (a backoff shorter than
-        // the pass): the rest waits for the next pass.
-        if done < want || progress.repeated() {
-            break;
-        }
-    }
-    Ok(total)
+/// One pass: deliver what is due (at most `limit` entries); a stop signal ends it after the
+/// entry being sent.
+fn pass(outbox: &Outbox, limit: Option<usize>, stop: &Stop) -> mailport::Result<RunSummary> {
+    outbox.run(&RunOptions {
+        deadline: None,
+        limit,
+        stop: Some(stop.flag.clone()),
+    })
 }
 
 fn add(total: &mut RunSummary, more: &RunSummary) {
@@ -296,7 +253,8 @@ fn print_summary(total: &RunSummary, passes: usize, stopped: bool, json: bool) {
 /// stops at once.
 struct Stop {
     signals: Option<Receiver<()>>,
-    stopped: AtomicBool,
+    /// Set by the signal handler itself, so a run in progress sees it.
+    flag: Arc<AtomicBool>,
 }
 
 impl Stop {
@@ -304,8 +262,11 @@ impl Stop {
     fn install(bar: Option<ProgressBar>) -> Stop {
         let (tx, rx) = std::sync::mpsc::channel();
         let count = AtomicUsize::new(0);
+        let flag = Arc::new(AtomicBool::new(false));
+        let set = flag.clone();
         let installed = ctrlc::set_handler(move || {
             if count.fetch_add(1, Ordering::SeqCst) == 0 {
+                set.store(true, Ordering::SeqCst);
                 let note =
                     "stopping once the entries being sent are done (a second signal stops at once)";
                 match &bar {
@@ -321,13 +282,13 @@ impl Stop {
         match installed {
             Ok(()) => Stop {
                 signals: Some(rx),
-                stopped: AtomicBool::new(false),
+                flag,
             },
             Err(e) => {
                 eprintln!("warning: cannot handle signals ({e}); a signal stops mailport at once");
                 Stop {
                     signals: None,
-                    stopped: AtomicBool::new(false),
+                    flag,
                 }
             }
         }
@@ -335,15 +296,15 @@ impl Stop {
 
     /// Whether a stop was asked for.
     fn requested(&self) -> bool {
-        if !self.stopped.load(Ordering::SeqCst)
+        if !self.flag.load(Ordering::SeqCst)
             && self
                 .signals
                 .as_ref()
                 .is_some_and(|rx| rx.try_recv().is_ok())
         {
-            self.stopped.store(true, Ordering::SeqCst);
+            self.flag.store(true, Ordering::SeqCst);
         }
-        self.stopped.load(Ordering::SeqCst)
+        self.flag.load(Ordering::SeqCst)
     }
 
     /// Wait `wait`, or less when a stop is asked for; returns whether it was.
@@ -354,7 +315,7 @@ impl Stop {
         match &self.signals {
             Some(rx) => match rx.recv_timeout(wait) {
                 Ok(()) => {
-                    self.stopped.store(true, Ordering::SeqCst);
+                    self.flag.store(true, Ordering::SeqCst);
                     true
                 }
                 Err(RecvTimeoutError::Timeout) => false,
@@ -380,9 +341,6 @@ struct Counts {
     deferred: usize,
     failed: usize,
     held: usize,
-    /// The entries handled in this pass, to notice one handled twice.
-    this_pass: HashSet<EntryId>,
-    repeated: bool,
 }
 
 /// The progress line: on a terminal, one line on standard error rewritten as entries are
@@ -413,20 +371,6 @@ impl Progress {
         self.counts.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn handled(&self) -> usize {
-        self.counts().handled
-    }
-
-    fn repeated(&self) -> bool {
-        self.counts().repeated
-    }
-
-    fn start_pass(&self) {
-        let mut counts = self.counts();
-        counts.this_pass.clear();
-        counts.repeated = false;
-    }
-
     /// A line that stays: above the progress line on a terminal.
     fn line(&self, text: &str) {
         match &self.bar {
@@ -452,9 +396,6 @@ impl Progress {
                         State::Failed => counts.failed += 1,
                         State::Held => counts.held += 1,
                         _ => {}
-                    }
-                    if !counts.this_pass.insert(id.clone()) {
-                        counts.repeated = true;
                     }
                     format!(
                         "outbox run: {} handled: {} sent, {} deferred, {} failed, {} held",
