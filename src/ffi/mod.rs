@@ -50,6 +50,8 @@ mod client;
 
 mod probe;
 
+mod outbox;
+
 #[cfg(test)]
 mod test_support;
 
@@ -58,6 +60,7 @@ pub use config::*;
 pub use error::*;
 pub use log::*;
 pub use message::*;
+pub use outbox::*;
 pub use probe::*;
 pub use version::*;
 pub use wp_mail::*;
