@@ -77,23 +77,13 @@ final class Outbox extends Handle
     }
 
     /**
-     * The same as the constructor.
+     * The same as the constructor (the same named arguments).
      *
      * @param list<Config|string> $connections
-     * @param (callable(OutboxEvent): void)|null $onEvent
      */
-    public static function open(
-        string $location,
-        #[\SensitiveParameter] array $connections = [],
-        ?callable $onEvent = null,
-        ?int $minBackoffMs = null,
-        ?int $maxBackoffMs = null,
-        ?int $lifetimeMs = null,
-        ?bool $retryUnknown = null,
-        ?bool $keepSent = null,
-        ?bool $keepTranscripts = null,
-    ): self {
-        return new self($location, $connections, $onEvent, $minBackoffMs, $maxBackoffMs, $lifetimeMs, $retryUnknown, $keepSent, $keepTranscripts);
+    public static function open(string $location, #[\SensitiveParameter] array $connections = [], mixed ...$options): self
+    {
+        return new self($location, $connections, ...$options);
     }
 
     protected static function freeFunction(): string

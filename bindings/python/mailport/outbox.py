@@ -61,12 +61,7 @@ class Outbox(_ffi.Handle):
         connections: Iterable[Union[Config, str]] = (),
         *,
         on_event: Optional[EventFunction] = None,
-        min_backoff=None,
-        max_backoff=None,
-        lifetime=None,
-        retry_unknown: Optional[bool] = None,
-        keep_sent: Optional[bool] = None,
-        keep_transcripts: Optional[bool] = None,
+        **policy,
     ) -> None:
         configs, own = [], []
         try:
@@ -93,14 +88,7 @@ class Outbox(_ffi.Handle):
                 config.close()
         self._gate = _Gate()
         self._on_event = None  # (function, CFUNCTYPE object) while a callback is set
-        self.set_policy(
-            min_backoff=min_backoff,
-            max_backoff=max_backoff,
-            lifetime=lifetime,
-            retry_unknown=retry_unknown,
-            keep_sent=keep_sent,
-            keep_transcripts=keep_transcripts,
-        )
+        self.set_policy(**policy)
         if on_event is not None:
             self.on_event = on_event
 
