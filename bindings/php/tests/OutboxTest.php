@@ -144,10 +144,13 @@ final class OutboxTest extends MailportTestCase
         $down = new Config(host: '127.0.0.1', port: $refused, security: 'none', connectTimeoutMs: 5000);
         $outbox = Outbox::open($this->spool(), [$down, $this->configFor($backup, 'none')]);
         $first = $outbox->enqueue($this->order('one'));
-        $outbox->enqueue($this->order('two', 'bob@example.org'));
+        $outbox->enqueueRaw('shop@example.com', ['bob@example.org'], "Subject: two\n\nraw\n");
         $summary = $outbox->run();
         $this->assertSame([2, 2], [$summary->sent, $summary->viaBackup]);
-        $this->assertCount(2, $backup->messages());
+        $messages = $backup->messages();
+        $this->assertCount(2, $messages);
+        $this->assertSame(['bob@example.org'], $messages[1]['rcpt_tos']);
+        $this->assertSame("Subject: two\r\n\r\nraw\r\n", $messages[1]['data'], 'sent as given, CRLF');
         $record = $outbox->get($first);
         $this->assertSame(1, $record->deliveredBy);
         $this->assertSame(

@@ -197,8 +197,11 @@ def test_a_lost_answer_fails_the_entry_as_maybe_delivered_when_told_not_to_resen
 
 def test_prune_removes_old_finished_records_only(plain_server, spool):
     with plain(plain_server) as config, mailport.Outbox(spool, [config]) as outbox:
-        sent = outbox.enqueue(order())
+        sent = outbox.enqueue_raw("shop@example.com", ["bob@example.org"], "Subject: raw\n\nbody\n")
         outbox.run()
+        received = plain_server.only_message()
+        assert received["rcpt_tos"] == ["bob@example.org"]
+        assert received["data"] == b"Subject: raw\r\n\r\nbody\r\n", "sent as given, CRLF"
         waiting = outbox.enqueue(order("two"))
         assert outbox.prune(3600) == 0
         time.sleep(1.1)
