@@ -3432,7 +3432,9 @@ void mailport_report_free(struct mailport_report *report);
  * Open the outbox at `location`, delivering through copies of `count` connection configs.
  *
  * `location` is a spool directory, created if missing (with `queue/`, `done/`, `tmp/` and
- * `quarantine/` inside; docs/outbox.md describes them). `connections[0]` is the primary
+ * `quarantine/` inside; docs/outbox.md describes them), or a `mysql://` or `mariadb://` URL of
+ * a table shared by several machines, which may hold the database's password: it never
+ * appears in an error. `connections[0]` is the primary
  * connection, the others are backups in order; each is checked as `mailport_client_new` checks
  * a config. No connection is needed to enqueue or inspect: `count` may be 0 (then
  * `mailport_outbox_run` fails). Each config's log callback, if set, hears the sessions of
@@ -3447,9 +3449,10 @@ void mailport_report_free(struct mailport_report *report);
  * NULL.
  *
  * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `location` is
- * empty or not UTF-8, a mysql:// or mariadb:// URL (not built yet), or a config has no host
- * or an invalid value (the message names `connections[i]`); `MAILPORT_ERR_IO` when the spool
- * directory cannot be created or written (the message names the path).
+ * empty or not UTF-8, a database URL this build cannot use, or a config has no host or an
+ * invalid value (the message names `connections[i]`); `MAILPORT_ERR_IO` when the spool
+ * directory cannot be created or written (the message names the path); a network code when
+ * the database cannot be reached.
  *
  * **Thread safety:** several threads may open outboxes from the same configs at once,
  * provided nobody changes them meanwhile.

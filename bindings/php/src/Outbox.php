@@ -35,13 +35,14 @@ final class Outbox extends Handle
     private $onEvent = null;
 
     /**
-     * Open (or create) the outbox at $location, delivering through copies of $connections.
+     * Open (or create) the outbox at $location (a spool directory, or a mysql:// URL, which may
+     * hold a password), delivering through copies of $connections.
      *
      * @param list<Config|string> $connections Configs or URLs (smtp://user:pass@host:587, ...)
      * @param (callable(OutboxEvent): void)|null $onEvent
      */
     public function __construct(
-        string $location,
+        #[\SensitiveParameter] string $location,
         #[\SensitiveParameter] array $connections = [],
         ?callable $onEvent = null,
         ?int $minBackoffMs = null,
@@ -81,7 +82,11 @@ final class Outbox extends Handle
      *
      * @param list<Config|string> $connections
      */
-    public static function open(string $location, #[\SensitiveParameter] array $connections = [], mixed ...$options): self
+    public static function open(
+        #[\SensitiveParameter] string $location,
+        #[\SensitiveParameter] array $connections = [],
+        mixed ...$options,
+    ): self
     {
         return new self($location, $connections, ...$options);
     }

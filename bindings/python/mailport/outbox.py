@@ -26,8 +26,9 @@ class Outbox(_ffi.Handle):
     """A durable outbox on a spool directory (C: ``mailport_outbox``).
 
     ``Outbox.open("/var/spool/myapp", connections=[config, backup])`` (or ``Outbox(...)``, the
-    same) opens or creates the spool and copies the connection configs (a :class:`Config` or a
-    URL each): the first is the primary, the others are backups tried at once when it fails for
+    same) opens or creates the spool (or, where the library supports it, a ``mysql://`` table
+    shared by several machines) and copies the connection configs (a :class:`Config` or a URL
+    each): the first is the primary, the others are backups tried at once when it fails for
     a reason a retry may cure. :meth:`enqueue` returns the entry's id once the message is
     durable on disk; :meth:`run` (here, in a worker, or from cron) delivers what is due and
     records every attempt: a transient failure defers the entry with doubling backoff until its
