@@ -324,6 +324,80 @@ typedef enum mailport_address_field {
 } mailport_address_field;
 
 /**
+ * Where an outbox entry stands: `mailport_outbox_record_state`, the `from_state` and
+ * `to_state` of a `mailport_outbox_event_callback`, and the states `mailport_outbox_list`
+ * filters by, all as `uint32_t`. The names in the records' JSON are the member names in lower
+ * case ("queued", "deferred", ...). New states may be added.
+ */
+typedef enum mailport_outbox_state {
+    /**
+     * No state: the `from_state` of the event of an entry just enqueued, and what the record
+     * accessors return for a NULL record.
+     */
+    MAILPORT_OUTBOX_STATE_NONE = 0,
+    /**
+     * Waiting for its first attempt (or retried, waiting for the next).
+     */
+    MAILPORT_OUTBOX_STATE_QUEUED = 1,
+    /**
+     * A worker holds it and is sending it now.
+     */
+    MAILPORT_OUTBOX_STATE_SENDING = 2,
+    /**
+     * Every recipient was accepted by a server, or refused for good (see its recipients).
+     */
+    MAILPORT_OUTBOX_STATE_SENT = 3,
+    /**
+     * A transient failure: the next attempt is at `mailport_outbox_record_due`.
+     */
+    MAILPORT_OUTBOX_STATE_DEFERRED = 4,
+    /**
+     * Refused for good, or out of time: nothing more will be tried unless it is retried.
+     */
+    MAILPORT_OUTBOX_STATE_FAILED = 5,
+    /**
+     * A configuration problem time will not cure (credentials refused, certificate not
+     * trusted): tried again when the connections' settings change, or when it is retried.
+     */
+    MAILPORT_OUTBOX_STATE_HELD = 6,
+    /**
+     * Cancelled by a user before it was sent.
+     */
+    MAILPORT_OUTBOX_STATE_CANCELLED = 7,
+} mailport_outbox_state;
+
+/**
+ * What an outbox event is: the `uint32_t kind` of a `mailport_outbox_event_callback`. New
+ * kinds may be added: ignore unknown ones.
+ */
+typedef enum mailport_outbox_event_kind {
+    /**
+     * An entry changed state: enqueued (from `MAILPORT_OUTBOX_STATE_NONE`), sent, deferred,
+     * failed, held, retried or cancelled. `id`, `from_state`, `to_state` and `text` (the last
+     * attempt's words, when an attempt caused the change) are set.
+     */
+    MAILPORT_OUTBOX_EVENT_STATE_CHANGED = 0,
+    /**
+     * A connection that worked (or was not tried yet) failed: said once when it starts
+     * failing, not for every message. `connection`, `server` and `text` (why) are set.
+     */
+    MAILPORT_OUTBOX_EVENT_CONNECTION_FAILING = 1,
+    /**
+     * A connection that was failing worked again. `connection` and `server` are set.
+     */
+    MAILPORT_OUTBOX_EVENT_CONNECTION_RECOVERED = 2,
+} mailport_outbox_event_kind;
+
+/**
+ * The size of a buffer that holds an entry id and its NUL, for `mailport_outbox_enqueue` and
+ * `mailport_outbox_enqueue_raw`: ids are 30 ASCII characters, the enqueue time in
+ * milliseconds and 64 random bits in hex ("1764979200000-0123456789abcdef").
+ */
+typedef enum mailport_outbox_id_size {
+    MAILPORT_OUTBOX_ID_SIZE = 31,
+} mailport_outbox_id_size;
+
+/**
  * An SMTP client: one configuration, one reusable session.
  *
  * Made by `mailport_client_new` from a copy of a config. No network I/O happens until the first
@@ -384,7 +458,8 @@ typedef struct mailport_config mailport_config;
  *
  * Functions: mailport_error_code, mailport_error_message, mailport_error_hint,
  * mailport_error_reply_code, mailport_error_enhanced_status, mailport_error_server_reply,
- * mailport_error_is_transient, mailport_error_transcript, mailport_error_rejected_count,
+ * mailport_error_is_transient, mailport_error_outcome_unknown, mailport_error_transcript,
+ * mailport_error_rejected_count,
  * mailport_error_rejected_address, mailport_error_rejected_reply_code,
  * mailport_error_rejected_reply, mailport_error_invalid_address_count,
  * mailport_error_invalid_address_field, mailport_error_invalid_address_input,
@@ -424,6 +499,96 @@ typedef struct mailport_error mailport_error;
  * mailport_message_render.
  */
 typedef struct mailport_message mailport_message;
+
+/**
+ * A durable outbox: a message handed to it is delivered or explained, never lost.
+ *
+ * Made by `mailport_outbox_open` on a spool directory, with copies of the configs of the
+ * connections to deliver through (the first is the primary, the others are backups tried at
+ * once when it fails for a reason a retry may cure). `mailport_outbox_enqueue` returns only
+ * once the message is durable on disk; `mailport_outbox_run` delivers what is due and records
+ * each attempt. A transient failure defers an entry with doubling backoff until its lifetime
+ * is over; a permanent refusal fails the recipients the server refused; a configuration
+ * problem (credentials refused, certificate not trusted) holds it until the connections'
+ * settings change or it is retried. A connection lost after the whole message went out may
+ * have delivered it (`mailport_outbox_record_maybe_delivered`): by default it is sent again
+ * with the same Message-ID (see `mailport_outbox_set_retry_unknown`). Any number of outboxes,
+ * in this process or others, may work on one spool: each entry is held by one worker at a
+ * time, and a worker that dies frees its entries at once.
+ *
+ * The policy setters start from the defaults: backoff 5 minutes doubling to at most 1 hour,
+ * a lifetime of 5 days, ambiguous sends retried, sent messages' bodies dropped, no
+ * transcripts kept. Times are kept in whole seconds.
+ *
+ * **Thread safety:** `mailport_outbox_enqueue`, `_enqueue_raw`, `_run`, `_list`, `_get`,
+ * `_retry`, `_cancel` and `_prune` may be called from several threads at once on one outbox
+ * (several runs share out the entries); the setters must not be called while any other call
+ * on the outbox is in progress. The event callback runs on the calling thread, during the
+ * call.
+ *
+ * Functions: mailport_outbox_open, mailport_outbox_free, mailport_outbox_set_min_backoff_ms,
+ * mailport_outbox_set_max_backoff_ms, mailport_outbox_set_lifetime_ms,
+ * mailport_outbox_set_retry_unknown, mailport_outbox_set_keep_sent,
+ * mailport_outbox_set_keep_transcripts, mailport_outbox_set_event_callback,
+ * mailport_outbox_enqueue, mailport_outbox_enqueue_raw, mailport_outbox_run,
+ * mailport_outbox_list, mailport_outbox_get, mailport_outbox_retry, mailport_outbox_cancel,
+ * mailport_outbox_prune.
+ */
+typedef struct mailport_outbox mailport_outbox;
+
+/**
+ * Everything the outbox knows about one entry: its state, recipients and attempts.
+ *
+ * Returned by `mailport_outbox_get`, `_retry` and `_cancel` (owned by the caller, freed with
+ * `mailport_outbox_record_free`), and lent by `mailport_outbox_records_record` (owned by the
+ * list: never freed on its own). A snapshot: it does not change when the entry does. Immutable:
+ * every accessor may be called from any thread; the strings it returns are borrowed from the
+ * record, never NULL unless stated, NUL-terminated UTF-8, valid until the record (or its list)
+ * is freed. Times are Unix seconds. Recipients and attempts are numbered from 0; an index out
+ * of range gives NULL, 0 or "" as each accessor says.
+ *
+ * Functions: mailport_outbox_record_id, mailport_outbox_record_state,
+ * mailport_outbox_record_created, mailport_outbox_record_due,
+ * mailport_outbox_record_message_id, mailport_outbox_record_envelope_from,
+ * mailport_outbox_record_size, mailport_outbox_record_retries, mailport_outbox_record_reason,
+ * mailport_outbox_record_maybe_delivered, mailport_outbox_record_delivered_by,
+ * mailport_outbox_record_recipient_count, mailport_outbox_record_recipient_address,
+ * mailport_outbox_record_recipient_state, mailport_outbox_record_recipient_reply,
+ * mailport_outbox_record_attempt_count, mailport_outbox_record_attempt_at,
+ * mailport_outbox_record_attempt_connection, mailport_outbox_record_attempt_server,
+ * mailport_outbox_record_attempt_outcome, mailport_outbox_record_attempt_kind,
+ * mailport_outbox_record_attempt_message, mailport_outbox_record_attempt_reply_code,
+ * mailport_outbox_record_attempt_enhanced_status, mailport_outbox_record_attempt_queue_id,
+ * mailport_outbox_record_attempt_transcript, mailport_outbox_record_json,
+ * mailport_outbox_record_free.
+ */
+typedef struct mailport_outbox_record mailport_outbox_record;
+
+/**
+ * The records `mailport_outbox_list` found, oldest first.
+ *
+ * Owned by the caller and freed with `mailport_outbox_records_free`, which also frees every
+ * record lent by `mailport_outbox_records_record`. Immutable: may be read from any thread.
+ *
+ * Functions: mailport_outbox_records_count, mailport_outbox_records_record,
+ * mailport_outbox_records_json, mailport_outbox_records_free.
+ */
+typedef struct mailport_outbox_records mailport_outbox_records;
+
+/**
+ * What a run did: how many entries ended sent, deferred, failed or held, how many went out
+ * over a backup connection, and every event of the run.
+ *
+ * Returned by `mailport_outbox_run`; owned by the caller and freed with
+ * `mailport_outbox_summary_free`. Immutable: may be read from any thread; the JSON string is
+ * borrowed from the summary and valid until it is freed.
+ *
+ * Functions: mailport_outbox_summary_sent, mailport_outbox_summary_deferred,
+ * mailport_outbox_summary_failed, mailport_outbox_summary_held,
+ * mailport_outbox_summary_via_backup, mailport_outbox_summary_json,
+ * mailport_outbox_summary_free.
+ */
+typedef struct mailport_outbox_summary mailport_outbox_summary;
 
 /**
  * What `mailport_probe` checks and how long it may take.
@@ -530,6 +695,36 @@ typedef struct mailport_wp_mail mailport_wp_mail;
  * callback runs on those threads concurrently and must be thread-safe.
  */
 typedef void (*mailport_log_callback)(void *userdata, uint32_t kind, const char *text, size_t len);
+
+/**
+ * A function that hears each outbox event as it happens: for alerting on failed or held
+ * entries and on a connection that starts failing or recovers.
+ *
+ * `userdata` is the pointer given to `mailport_outbox_set_event_callback`, passed through
+ * untouched. `kind` is a `mailport_outbox_event_kind` value (ignore unknown ones). For a state
+ * change, `id` is the entry's id, `from_state` and `to_state` are `mailport_outbox_state`
+ * values, `connection` is 0 and `server` is "". For a connection event, `id` is "",
+ * `from_state` and `to_state` are `MAILPORT_OUTBOX_STATE_NONE`, `connection` is the index of
+ * the connection in the list given to `mailport_outbox_open` (0 is the primary) and `server`
+ * its "host:port". `text` says why in plain words, or is "". Every string is NUL-terminated
+ * UTF-8, never NULL, and valid only until the callback returns: copy it to keep it.
+ *
+ * The callback runs synchronously on the thread that called `mailport_outbox_enqueue`,
+ * `_enqueue_raw`, `_run`, `_retry` or `_cancel`, during that call, after the change is saved.
+ * It may call `mailport_outbox_get` and `mailport_outbox_list` on the outbox that is calling
+ * it, and no other function on it. It must not unwind (C++ exceptions, longjmp) across
+ * mailport. When several threads use the outbox, it runs on those threads concurrently and
+ * must be thread-safe. The same events are in the summary of each run
+ * (`mailport_outbox_summary_json`), so the callback is optional.
+ */
+typedef void (*mailport_outbox_event_callback)(void *userdata,
+                                               uint32_t kind,
+                                               const char *id,
+                                               uint32_t from_state,
+                                               uint32_t to_state,
+                                               size_t connection,
+                                               const char *server,
+                                               const char *text);
 
 #ifdef __cplusplus
 extern "C" {
@@ -706,6 +901,23 @@ const char *mailport_error_server_reply(const struct mailport_error *err);
  * `err` must be NULL or an error from mailport that has not been freed.
  */
 bool mailport_error_is_transient(const struct mailport_error *err);
+
+/**
+ * Return whether the whole message went out and the connection failed before the server's
+ * final answer (it timed out, or the connection dropped, while mailport waited for it): the
+ * server may have accepted it, and sending it again may deliver it twice. mailport never
+ * resends such a message by itself; check whether it arrived first. (An outbox resends it with
+ * the same Message-ID unless told not to: `mailport_outbox_set_retry_unknown`.)
+ *
+ * **Ownership:** borrows `err`.
+ *
+ * **NULL:** `err` may be NULL: returns false.
+ *
+ * # Safety
+ *
+ * `err` must be NULL or an error from mailport that has not been freed.
+ */
+bool mailport_error_outcome_unknown(const struct mailport_error *err);
 
 /**
  * Return the redacted session transcript up to the failure, one line per event ("C: ...",
@@ -3215,6 +3427,990 @@ const char *mailport_report_finding_severity(const struct mailport_report *repor
  * twice with the same value.
  */
 void mailport_report_free(struct mailport_report *report);
+
+/**
+ * Open the outbox at `location`, delivering through copies of `count` connection configs.
+ *
+ * `location` is a spool directory, created if missing (with `queue/`, `done/`, `tmp/` and
+ * `quarantine/` inside; docs/outbox.md describes them), or a `mysql://` or `mariadb://` URL of
+ * a table shared by several machines, which may hold the database's password: it never
+ * appears in an error. `connections[0]` is the primary
+ * connection, the others are backups in order; each is checked as `mailport_client_new` checks
+ * a config. No connection is needed to enqueue or inspect: `count` may be 0 (then
+ * `mailport_outbox_run` fails). Each config's log callback, if set, hears the sessions of
+ * `mailport_outbox_run`. No network I/O happens here.
+ *
+ * **Ownership:** `location` and the configs are copied: they may be changed or freed right
+ * away. On success `*outbox_out` receives a new outbox that the caller frees with
+ * `mailport_outbox_free`.
+ *
+ * **NULL:** `location` and `outbox_out` must not be NULL, nor any of the `count` entries of
+ * `connections`; `connections` itself may be NULL only when `count` is 0. `error_out` may be
+ * NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `location` is
+ * empty or not UTF-8, a database URL this build cannot use, or a config has no host or an
+ * invalid value (the message names `connections[i]`); `MAILPORT_ERR_IO` when the spool
+ * directory cannot be created or written (the message names the path); a network code when
+ * the database cannot be reached.
+ *
+ * **Thread safety:** several threads may open outboxes from the same configs at once,
+ * provided nobody changes them meanwhile.
+ *
+ * # Safety
+ *
+ * `location` must be NULL or NUL-terminated; `connections` NULL or readable for `count`
+ * pointers, each NULL or a live config not changed during the call; `outbox_out` and
+ * `error_out` each NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_outbox_open(const char *location,
+                                          const struct mailport_config *const *connections,
+                                          size_t count,
+                                          struct mailport_outbox **outbox_out,
+                                          struct mailport_error **error_out);
+
+/**
+ * Free an outbox. Nothing on disk changes: entries stay in the spool for the next outbox.
+ *
+ * **Ownership:** takes back `outbox`.
+ *
+ * **NULL:** `outbox` may be NULL (nothing happens).
+ *
+ * # Safety
+ *
+ * `outbox` must be NULL or an outbox from mailport that has not been freed, and that no other
+ * thread is using. Must not be called twice with the same value.
+ */
+void mailport_outbox_free(struct mailport_outbox *outbox);
+
+/**
+ * Set the wait after an entry's first transient failure, in milliseconds (default 300000, 5
+ * minutes); it doubles with each failure after, up to `mailport_outbox_set_max_backoff_ms`. 0
+ * tries again in the next run. Kept in whole seconds (rounded down).
+ *
+ * **NULL:** `outbox` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`.
+ *
+ * **Thread safety:** not while another call on the outbox is in progress.
+ *
+ * # Safety
+ *
+ * `outbox` must be NULL or a live outbox that no other thread uses during the call;
+ * `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_outbox_set_min_backoff_ms(struct mailport_outbox *outbox,
+                                                        uint64_t ms,
+                                                        struct mailport_error **error_out);
+
+/**
+ * Set the longest wait between two attempts, in milliseconds (default 3600000, 1 hour). Kept
+ * in whole seconds (rounded down).
+ *
+ * **NULL:** `outbox` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`.
+ *
+ * **Thread safety:** not while another call on the outbox is in progress.
+ *
+ * # Safety
+ *
+ * `outbox` must be NULL or a live outbox that no other thread uses during the call;
+ * `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_outbox_set_max_backoff_ms(struct mailport_outbox *outbox,
+                                                        uint64_t ms,
+                                                        struct mailport_error **error_out);
+
+/**
+ * Set how long after it was enqueued an entry that keeps failing transiently is given up, in
+ * milliseconds (default 432000000, 5 days, as RFC 5321 §4.5.4.1 asks). The attempt that finds
+ * it out of time fails it and its pending recipients, saying so in the reason. Kept in whole
+ * seconds (rounded down).
+ *
+ * **NULL:** `outbox` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`.
+ *
+ * **Thread safety:** not while another call on the outbox is in progress.
+ *
+ * # Safety
+ *
+ * `outbox` must be NULL or a live outbox that no other thread uses during the call;
+ * `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_outbox_set_lifetime_ms(struct mailport_outbox *outbox,
+                                                     uint64_t ms,
+                                                     struct mailport_error **error_out);
+
+/**
+ * Choose whether an entry is sent again after the one ambiguous failure: the connection lost
+ * after the whole message went out, before the server's answer (`mailport_error_outcome_unknown`
+ * of a direct send). Default: true; the Message-ID stays the same, so receivers can drop a
+ * duplicate. False: such an entry fails at once, its record marked
+ * `mailport_outbox_record_maybe_delivered`.
+ *
+ * **NULL:** `outbox` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`.
+ *
+ * **Thread safety:** not while another call on the outbox is in progress.
+ *
+ * # Safety
+ *
+ * `outbox` must be NULL or a live outbox that no other thread uses during the call;
+ * `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_outbox_set_retry_unknown(struct mailport_outbox *outbox,
+                                                       bool enabled,
+                                                       struct mailport_error **error_out);
+
+/**
+ * Choose whether a sent entry keeps its message (for inspection or resending) or only its
+ * record. Default: false. Failed entries always keep theirs, so they can be retried.
+ *
+ * **NULL:** `outbox` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`.
+ *
+ * **Thread safety:** not while another call on the outbox is in progress.
+ *
+ * # Safety
+ *
+ * `outbox` must be NULL or a live outbox that no other thread uses during the call;
+ * `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_outbox_set_keep_sent(struct mailport_outbox *outbox,
+                                                   bool enabled,
+                                                   struct mailport_error **error_out);
+
+/**
+ * Choose whether each attempt keeps its redacted transcript in the record
+ * (`mailport_outbox_record_attempt_transcript`). Default: false. Credentials never appear;
+ * message bodies only when a config enabled them (`mailport_config_set_transcript_bodies`).
+ *
+ * **NULL:** `outbox` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`.
+ *
+ * **Thread safety:** not while another call on the outbox is in progress.
+ *
+ * # Safety
+ *
+ * `outbox` must be NULL or a live outbox that no other thread uses during the call;
+ * `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_outbox_set_keep_transcripts(struct mailport_outbox *outbox,
+                                                          bool enabled,
+                                                          struct mailport_error **error_out);
+
+/**
+ * Set the function that hears each event of this outbox (see `mailport_outbox_event_callback`
+ * for its contract), with the `userdata` passed back to it. A NULL `callback` turns it off.
+ *
+ * Events: every state change of an entry (enqueued, sent, deferred, failed, held, retried,
+ * cancelled), and a connection event only when a connection starts failing or recovers, not
+ * for every message. The events of a run are also in its summary
+ * (`mailport_outbox_summary_json`), so the callback is optional.
+ *
+ * **Ownership:** `userdata` is not touched by mailport, only passed back; it must stay valid
+ * while the outbox may call it (until the callback is replaced or `mailport_outbox_free`
+ * returns).
+ *
+ * **NULL:** `outbox` must not be NULL. `callback` may be NULL (no callback); `userdata` may be
+ * NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`.
+ *
+ * **Thread safety:** not while another call on the outbox is in progress. The callback runs on
+ * the thread calling into the outbox; when several threads do, it runs concurrently and must
+ * be thread-safe.
+ *
+ * # Safety
+ *
+ * `outbox` must be NULL or a live outbox that no other thread uses during the call; `callback`
+ * NULL or a function with the `mailport_outbox_event_callback` signature that honours its
+ * contract; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_outbox_set_event_callback(struct mailport_outbox *outbox,
+                                                        mailport_outbox_event_callback callback,
+                                                        void *userdata,
+                                                        struct mailport_error **error_out);
+
+/**
+ * Store `message` for delivery and copy its entry id into `id_buf`; return only once it is
+ * durable (written and synced to disk).
+ *
+ * The message is checked (a From, at least one recipient, attachment files readable) and
+ * rendered now: its Date and Message-ID are fixed, attachment files are read into the spool,
+ * so every attempt sends the same bytes and the files may go once this returns. The envelope
+ * comes from the message, as for `mailport_client_send`. The entry is then queued: the next
+ * `mailport_outbox_run` (of this or any outbox on the same spool) sends it. The event callback
+ * hears the change to `MAILPORT_OUTBOX_STATE_QUEUED`.
+ *
+ * The id is always `MAILPORT_OUTBOX_ID_SIZE` - 1 (30) bytes: `id_buf` must hold
+ * `MAILPORT_OUTBOX_ID_SIZE` bytes, or nothing is enqueued and `MAILPORT_ERR_BUFFER_TOO_SMALL`
+ * comes back (so the sizing call of the copy-out convention, `id_buf` NULL and `id_len` 0,
+ * enqueues nothing). `*id_n` (when not NULL) receives the id's length.
+ *
+ * **Ownership:** `message` is only read: it may be changed, sent or freed afterwards. The id is
+ * copied into the caller's buffer, NUL-terminated.
+ *
+ * **NULL:** `outbox` and `message` must not be NULL; `id_buf` only with `id_len` 0 (see above);
+ * `id_n` and `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_BUFFER_TOO_SMALL` (nothing enqueued);
+ * `MAILPORT_ERR_INVALID_ARGUMENT` when the message has no From or no recipient;
+ * `MAILPORT_ERR_ATTACHMENT` when an attachment file cannot be read; `MAILPORT_ERR_IO` when the
+ * spool cannot be written (the message names the path). On any error nothing was enqueued.
+ *
+ * **Thread safety:** may run alongside other calls on the outbox (not its setters). Several
+ * threads may enqueue the same message at once, provided nobody changes it meanwhile.
+ *
+ * # Safety
+ *
+ * `outbox` must be NULL or a live outbox whose setters no thread calls meanwhile; `message`
+ * NULL or a live message that nobody changes during the call; `id_buf` NULL or writable for
+ * `id_len` bytes; `id_n` NULL or valid for writing one `size_t`; `error_out` NULL or valid for
+ * writing one pointer.
+ */
+enum mailport_result mailport_outbox_enqueue(struct mailport_outbox *outbox,
+                                             const struct mailport_message *message,
+                                             char *id_buf,
+                                             size_t id_len,
+                                             size_t *id_n,
+                                             struct mailport_error **error_out);
+
+/**
+ * Store an already formatted RFC 5322 message (headers, blank line, body) for delivery to the
+ * given envelope, and copy its entry id into `id_buf`; return only once it is durable.
+ *
+ * As `mailport_client_send_raw` sends it: line endings normalised to CRLF as it is sent, Bcc
+ * recipients belong in `recipients` and not in a header, and there is no Message-ID the outbox
+ * knows of (`mailport_outbox_record_message_id` is ""). The id buffer works as for
+ * `mailport_outbox_enqueue`.
+ *
+ * **Ownership:** every argument is only read; the message bytes are copied into the spool.
+ *
+ * **NULL:** `outbox`, `envelope_from` and each of the `recipient_count` entries of
+ * `recipients` must not be NULL; `message` only with `message_len` 0; `id_buf` only with
+ * `id_len` 0; `id_n` and `error_out` may be NULL. `envelope_from` may be "" for the null
+ * reverse path.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_BUFFER_TOO_SMALL` (nothing enqueued);
+ * `MAILPORT_ERR_INVALID_ARGUMENT` for an invalid or missing address (the message names it);
+ * `MAILPORT_ERR_IO` when the spool cannot be written. On any error nothing was enqueued.
+ *
+ * **Thread safety:** may run alongside other calls on the outbox (not its setters).
+ *
+ * # Safety
+ *
+ * `outbox` must be NULL or a live outbox whose setters no thread calls meanwhile;
+ * `envelope_from` NULL or NUL-terminated; `recipients` NULL or readable for `recipient_count`
+ * pointers, each NULL or NUL-terminated; `message` NULL or readable for `message_len` bytes;
+ * `id_buf` NULL or writable for `id_len` bytes; `id_n` NULL or valid for writing one `size_t`;
+ * `error_out` NULL or valid for writing one pointer. None of the inputs may change during the
+ * call.
+ */
+enum mailport_result mailport_outbox_enqueue_raw(struct mailport_outbox *outbox,
+                                                 const char *envelope_from,
+                                                 const char *const *recipients,
+                                                 size_t recipient_count,
+                                                 const void *message,
+                                                 size_t message_len,
+                                                 char *id_buf,
+                                                 size_t id_len,
+                                                 size_t *id_n,
+                                                 struct mailport_error **error_out);
+
+/**
+ * Deliver what is due: claim entries oldest first and send each over the connections in
+ * order, reusing one session per connection for the run, and save what came of each attempt.
+ *
+ * Due entries are those queued, deferred whose time has come, held under other connection
+ * settings, or left sending by a worker that died. Each is tried at most once per run.
+ * Whatever the servers do is recorded in the entries, not returned as an error: a run that
+ * could not send anything still returns `MAILPORT_OK`, and its summary says how each entry
+ * ended. The event callback hears every state change and connection health change as it
+ * happens; the summary holds them all too.
+ *
+ * `limit` stops after that many entries (0: no limit); `deadline_ms` stops claiming new
+ * entries after that many milliseconds (0: none), finishing the entries being sent.
+ *
+ * **Ownership:** on success `*summary_out` (if not NULL) receives a new summary that the
+ * caller frees with `mailport_outbox_summary_free`.
+ *
+ * **NULL:** `outbox` must not be NULL. `summary_out` may be NULL (no summary wanted);
+ * `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when the outbox has
+ * no connection; `MAILPORT_ERR_IO` when the spool cannot be read or written (entries already
+ * handled keep what happened to them).
+ *
+ * **Thread safety:** may run alongside other calls on the outbox (not its setters), including
+ * other runs, which take other entries. Blocks the calling thread while it sends. Config log
+ * callbacks and the event callback run on this thread during the call.
+ *
+ * # Safety
+ *
+ * `outbox` must be NULL or a live outbox whose setters no thread calls meanwhile;
+ * `summary_out` and `error_out` each NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_outbox_run(struct mailport_outbox *outbox,
+                                         size_t limit,
+                                         uint64_t deadline_ms,
+                                         struct mailport_outbox_summary **summary_out,
+                                         struct mailport_error **error_out);
+
+/**
+ * List the records of the entries in the given states, oldest first: queued, in flight and
+ * finished ones alike (until `mailport_outbox_prune` removes finished ones).
+ *
+ * `states` holds `state_count` `mailport_outbox_state` values (not
+ * `MAILPORT_OUTBOX_STATE_NONE`); none (`state_count` 0) lists every state. `limit` keeps the
+ * oldest that many (0: all).
+ *
+ * **Ownership:** `states` is only read. On success `*records_out` receives a new list that the
+ * caller frees with `mailport_outbox_records_free`.
+ *
+ * **NULL:** `outbox` and `records_out` must not be NULL; `states` may be NULL only when
+ * `state_count` is 0. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` for a value that is
+ * not a state (the message names `states[i]`); `MAILPORT_ERR_IO` when the spool cannot be read.
+ *
+ * **Thread safety:** may run alongside other calls on the outbox (not its setters), and from
+ * its event callback.
+ *
+ * # Safety
+ *
+ * `outbox` must be NULL or a live outbox whose setters no thread calls meanwhile; `states`
+ * NULL or readable for `state_count` values; `records_out` and `error_out` each NULL or valid
+ * for writing one pointer.
+ */
+enum mailport_result mailport_outbox_list(const struct mailport_outbox *outbox,
+                                          const uint32_t *states,
+                                          size_t state_count,
+                                          size_t limit,
+                                          struct mailport_outbox_records **records_out,
+                                          struct mailport_error **error_out);
+
+/**
+ * Read the record of the entry `id`.
+ *
+ * **Ownership:** `id` is only read. On success `*record_out` receives a new record that the
+ * caller frees with `mailport_outbox_record_free`.
+ *
+ * **NULL:** `outbox`, `id` and `record_out` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `id` is not an
+ * entry id, or no entry has it (pruned, or never enqueued here); `MAILPORT_ERR_IO` when the
+ * spool cannot be read.
+ *
+ * **Thread safety:** may run alongside other calls on the outbox (not its setters), and from
+ * its event callback.
+ *
+ * # Safety
+ *
+ * `outbox` must be NULL or a live outbox whose setters no thread calls meanwhile; `id` NULL
+ * or NUL-terminated; `record_out` and `error_out` each NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_outbox_get(const struct mailport_outbox *outbox,
+                                         const char *id,
+                                         struct mailport_outbox_record **record_out,
+                                         struct mailport_error **error_out);
+
+/**
+ * Try a deferred, held or failed entry again now: it is queued, due at once, to its
+ * recipients still pending (for a failed entry, also to those that failed). The event callback
+ * hears the change.
+ *
+ * **Ownership:** `id` is only read. On success `*record_out` (if not NULL) receives the new
+ * record, which the caller frees with `mailport_outbox_record_free`.
+ *
+ * **NULL:** `outbox` and `id` must not be NULL. `record_out` and `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `id` is not an
+ * entry id, no entry has it, the entry is sent or cancelled, or its message was not kept;
+ * `MAILPORT_ERR_IO` when a worker is sending it right now (try again when it is done), or the
+ * spool cannot be written.
+ *
+ * **Thread safety:** may run alongside other calls on the outbox (not its setters).
+ *
+ * # Safety
+ *
+ * `outbox` must be NULL or a live outbox whose setters no thread calls meanwhile; `id` NULL
+ * or NUL-terminated; `record_out` and `error_out` each NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_outbox_retry(struct mailport_outbox *outbox,
+                                           const char *id,
+                                           struct mailport_outbox_record **record_out,
+                                           struct mailport_error **error_out);
+
+/**
+ * Give up on an entry that was not sent yet (queued, deferred, held): it becomes cancelled and
+ * is never sent. The event callback hears the change.
+ *
+ * **Ownership:** `id` is only read. On success `*record_out` (if not NULL) receives the new
+ * record, which the caller frees with `mailport_outbox_record_free`.
+ *
+ * **NULL:** `outbox` and `id` must not be NULL. `record_out` and `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `id` is not an
+ * entry id, no entry has it, or it is already sent, failed or cancelled; `MAILPORT_ERR_IO` when
+ * a worker is sending it right now, or the spool cannot be written.
+ *
+ * **Thread safety:** may run alongside other calls on the outbox (not its setters).
+ *
+ * # Safety
+ *
+ * `outbox` must be NULL or a live outbox whose setters no thread calls meanwhile; `id` NULL
+ * or NUL-terminated; `record_out` and `error_out` each NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_outbox_cancel(struct mailport_outbox *outbox,
+                                            const char *id,
+                                            struct mailport_outbox_record **record_out,
+                                            struct mailport_error **error_out);
+
+/**
+ * Remove the records (and kept messages) of sent, failed and cancelled entries whose last
+ * attempt, or enqueue, is more than `older_than_ms` milliseconds ago (kept in whole seconds).
+ * Entries still to be sent are never removed.
+ *
+ * **Ownership:** `*removed_out` (if not NULL) receives how many entries went.
+ *
+ * **NULL:** `outbox` must not be NULL. `removed_out` and `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_IO` when the spool cannot be read.
+ *
+ * **Thread safety:** may run alongside other calls on the outbox (not its setters).
+ *
+ * # Safety
+ *
+ * `outbox` must be NULL or a live outbox whose setters no thread calls meanwhile;
+ * `removed_out` NULL or valid for writing one `size_t`; `error_out` NULL or valid for writing
+ * one pointer.
+ */
+enum mailport_result mailport_outbox_prune(struct mailport_outbox *outbox,
+                                           uint64_t older_than_ms,
+                                           size_t *removed_out,
+                                           struct mailport_error **error_out);
+
+/**
+ * Return the entry's id (30 characters), or "".
+ *
+ * **Ownership:** borrowed from `record`, valid until it (or its list) is freed.
+ *
+ * **NULL:** `record` may be NULL: returns "". Never returns NULL.
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport that has not been freed.
+ */
+const char *mailport_outbox_record_id(const struct mailport_outbox_record *record);
+
+/**
+ * Return where the entry stands, a `mailport_outbox_state` value.
+ *
+ * **NULL:** `record` may be NULL: returns `MAILPORT_OUTBOX_STATE_NONE` (0).
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport that has not been freed.
+ */
+uint32_t mailport_outbox_record_state(const struct mailport_outbox_record *record);
+
+/**
+ * Return when the entry was enqueued, in Unix seconds.
+ *
+ * **NULL:** `record` may be NULL: returns 0.
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport that has not been freed.
+ */
+int64_t mailport_outbox_record_created(const struct mailport_outbox_record *record);
+
+/**
+ * Return when the next attempt is due, in Unix seconds (for queued and deferred entries; for
+ * others, the last time it was).
+ *
+ * **NULL:** `record` may be NULL: returns 0.
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport that has not been freed.
+ */
+int64_t mailport_outbox_record_due(const struct mailport_outbox_record *record);
+
+/**
+ * Return the Message-ID every attempt sends, angle brackets included, fixed at enqueue; ""
+ * for a raw message.
+ *
+ * **Ownership:** borrowed from `record`, valid until it (or its list) is freed.
+ *
+ * **NULL:** `record` may be NULL: returns "". Never returns NULL.
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport that has not been freed.
+ */
+const char *mailport_outbox_record_message_id(const struct mailport_outbox_record *record);
+
+/**
+ * Return the envelope sender (MAIL FROM), "" for the null sender.
+ *
+ * **Ownership:** borrowed from `record`, valid until it (or its list) is freed.
+ *
+ * **NULL:** `record` may be NULL: returns "". Never returns NULL.
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport that has not been freed.
+ */
+const char *mailport_outbox_record_envelope_from(const struct mailport_outbox_record *record);
+
+/**
+ * Return the size of the message in bytes, as sent.
+ *
+ * **NULL:** `record` may be NULL: returns 0.
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport that has not been freed.
+ */
+uint64_t mailport_outbox_record_size(const struct mailport_outbox_record *record);
+
+/**
+ * Return how many times the entry was deferred (the backoff doubles with each).
+ *
+ * **NULL:** `record` may be NULL: returns 0.
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport that has not been freed.
+ */
+uint32_t mailport_outbox_record_retries(const struct mailport_outbox_record *record);
+
+/**
+ * Return why the entry is failed, held, deferred or cancelled, in plain words, or "".
+ *
+ * **Ownership:** borrowed from `record`, valid until it (or its list) is freed.
+ *
+ * **NULL:** `record` may be NULL: returns "". Never returns NULL.
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport that has not been freed.
+ */
+const char *mailport_outbox_record_reason(const struct mailport_outbox_record *record);
+
+/**
+ * Return whether an attempt ended in the ambiguous moment (the connection lost after the whole
+ * message went out, before the server's answer): the message may have been delivered already.
+ *
+ * **NULL:** `record` may be NULL: returns false.
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport that has not been freed.
+ */
+bool mailport_outbox_record_maybe_delivered(const struct mailport_outbox_record *record);
+
+/**
+ * Return the index of the connection that delivered the entry (0 is the primary), or -1 when
+ * none did.
+ *
+ * **NULL:** `record` may be NULL: returns -1.
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport that has not been freed.
+ */
+int64_t mailport_outbox_record_delivered_by(const struct mailport_outbox_record *record);
+
+/**
+ * Return how many recipients the entry has.
+ *
+ * **NULL:** `record` may be NULL: returns 0.
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport that has not been freed.
+ */
+size_t mailport_outbox_record_recipient_count(const struct mailport_outbox_record *record);
+
+/**
+ * Return the address of the `index`-th recipient.
+ *
+ * **Ownership:** borrowed from `record`, valid until it (or its list) is freed.
+ *
+ * **NULL:** returns NULL when `record` is NULL or `index` is out of range.
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport that has not been freed.
+ */
+const char *mailport_outbox_record_recipient_address(const struct mailport_outbox_record *record,
+                                                     size_t index);
+
+/**
+ * Return where the `index`-th recipient stands: "pending" (the next attempt sends to it),
+ * "sent" (a server accepted it) or "failed" (refused for good, or out of time).
+ *
+ * **Ownership:** static.
+ *
+ * **NULL:** returns NULL when `record` is NULL or `index` is out of range.
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport that has not been freed.
+ */
+const char *mailport_outbox_record_recipient_state(const struct mailport_outbox_record *record,
+                                                   size_t index);
+
+/**
+ * Return the server's reply that settled the `index`-th recipient ("550 5.1.1 no such user"),
+ * or "" when none did yet.
+ *
+ * **Ownership:** borrowed from `record`, valid until it (or its list) is freed.
+ *
+ * **NULL:** returns NULL when `record` is NULL or `index` is out of range.
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport that has not been freed.
+ */
+const char *mailport_outbox_record_recipient_reply(const struct mailport_outbox_record *record,
+                                                   size_t index);
+
+/**
+ * Return how many attempts the entry has had, one per connection tried, oldest first.
+ *
+ * **NULL:** `record` may be NULL: returns 0.
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport that has not been freed.
+ */
+size_t mailport_outbox_record_attempt_count(const struct mailport_outbox_record *record);
+
+/**
+ * Return when the `index`-th attempt ended, in Unix seconds.
+ *
+ * **NULL:** returns 0 when `record` is NULL or `index` is out of range.
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport that has not been freed.
+ */
+int64_t mailport_outbox_record_attempt_at(const struct mailport_outbox_record *record,
+                                          size_t index);
+
+/**
+ * Return the index of the connection the `index`-th attempt used (0 is the primary).
+ *
+ * **NULL:** returns 0 when `record` is NULL or `index` is out of range.
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport that has not been freed.
+ */
+size_t mailport_outbox_record_attempt_connection(const struct mailport_outbox_record *record,
+                                                 size_t index);
+
+/**
+ * Return the server of the `index`-th attempt, "host:port" ("" when the message could not even
+ * be built).
+ *
+ * **Ownership:** borrowed from `record`, valid until it (or its list) is freed.
+ *
+ * **NULL:** returns NULL when `record` is NULL or `index` is out of range.
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport that has not been freed.
+ */
+const char *mailport_outbox_record_attempt_server(const struct mailport_outbox_record *record,
+                                                  size_t index);
+
+/**
+ * Return what came of the `index`-th attempt: "sent", "transient" (nothing delivered; worth
+ * trying again), "permanent" (refused for good), "configuration" (the settings must change
+ * first) or "unknown" (the answer was lost after the whole message went out).
+ *
+ * **Ownership:** static.
+ *
+ * **NULL:** returns NULL when `record` is NULL or `index` is out of range.
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport that has not been freed.
+ */
+const char *mailport_outbox_record_attempt_outcome(const struct mailport_outbox_record *record,
+                                                   size_t index);
+
+/**
+ * Return the kind of error that ended the `index`-th attempt, as a stable name
+ * ("connect_refused", "auth_failed", "recipients_rejected", ...), or "" when it did not fail.
+ *
+ * **Ownership:** borrowed from `record`, valid until it (or its list) is freed.
+ *
+ * **NULL:** returns NULL when `record` is NULL or `index` is out of range.
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport that has not been freed.
+ */
+const char *mailport_outbox_record_attempt_kind(const struct mailport_outbox_record *record,
+                                                size_t index);
+
+/**
+ * Return the error, or the server's final reply, of the `index`-th attempt in words.
+ *
+ * **Ownership:** borrowed from `record`, valid until it (or its list) is freed.
+ *
+ * **NULL:** returns NULL when `record` is NULL or `index` is out of range.
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport that has not been freed.
+ */
+const char *mailport_outbox_record_attempt_message(const struct mailport_outbox_record *record,
+                                                   size_t index);
+
+/**
+ * Return the reply code that ended the `index`-th attempt (250, 450, 550, ...), or 0 when no
+ * reply did.
+ *
+ * **NULL:** returns 0 when `record` is NULL or `index` is out of range.
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport that has not been freed.
+ */
+uint16_t mailport_outbox_record_attempt_reply_code(const struct mailport_outbox_record *record,
+                                                   size_t index);
+
+/**
+ * Return the enhanced status code of that reply ("5.1.1"), or "".
+ *
+ * **Ownership:** borrowed from `record`, valid until it (or its list) is freed.
+ *
+ * **NULL:** returns NULL when `record` is NULL or `index` is out of range.
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport that has not been freed.
+ */
+const char *mailport_outbox_record_attempt_enhanced_status(const struct mailport_outbox_record *record,
+                                                           size_t index);
+
+/**
+ * Return the queue id the server put in its final reply to the `index`-th attempt
+ * ("250 2.0.0 Ok: queued as 4Xk2" gives "4Xk2"), or "": what to search the server's logs for.
+ *
+ * **Ownership:** borrowed from `record`, valid until it (or its list) is freed.
+ *
+ * **NULL:** returns NULL when `record` is NULL or `index` is out of range.
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport that has not been freed.
+ */
+const char *mailport_outbox_record_attempt_queue_id(const struct mailport_outbox_record *record,
+                                                    size_t index);
+
+/**
+ * Return the redacted transcript of the `index`-th attempt, or "" when the outbox did not keep
+ * it (see `mailport_outbox_set_keep_transcripts`).
+ *
+ * **Ownership:** borrowed from `record`, valid until it (or its list) is freed.
+ *
+ * **NULL:** returns NULL when `record` is NULL or `index` is out of range.
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport that has not been freed.
+ */
+const char *mailport_outbox_record_attempt_transcript(const struct mailport_outbox_record *record,
+                                                      size_t index);
+
+/**
+ * Return the whole record as a JSON object, the form the spool keeps it in (docs/outbox.md):
+ * `{"id", "state", "created", "due", "message_id", "envelope_from", "recipients": [{"address",
+ * "state", "reply"}], "attempts": [{"at", "connection", "server", "outcome", "kind",
+ * "message", "reply_code", "enhanced_status", "queue_id", "transcript"}], "delivered_by",
+ * "maybe_delivered", "size", "retries", "reason", ...}`. Absent values are left out; fields may
+ * be added, never renamed.
+ *
+ * **Ownership:** borrowed from `record`, valid until it (or its list) is freed.
+ *
+ * **NULL:** `record` may be NULL: returns "". Never returns NULL.
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport that has not been freed.
+ */
+const char *mailport_outbox_record_json(const struct mailport_outbox_record *record);
+
+/**
+ * Free a record returned by `mailport_outbox_get`, `_retry` or `_cancel`. Never free a record
+ * lent by `mailport_outbox_records_record`: its list owns it.
+ *
+ * **Ownership:** takes back the record; every string borrowed from it becomes invalid.
+ *
+ * **NULL:** `record` may be NULL (nothing happens).
+ *
+ * # Safety
+ *
+ * `record` must be NULL or a record from mailport, owned by the caller, that has not been
+ * freed. Must not be called twice with the same value.
+ */
+void mailport_outbox_record_free(struct mailport_outbox_record *record);
+
+/**
+ * Return how many records the list holds.
+ *
+ * **NULL:** `records` may be NULL: returns 0.
+ *
+ * # Safety
+ *
+ * `records` must be NULL or a list from mailport that has not been freed.
+ */
+size_t mailport_outbox_records_count(const struct mailport_outbox_records *records);
+
+/**
+ * Return the `index`-th record of the list (0 is the oldest), to read with the
+ * `mailport_outbox_record_*` accessors.
+ *
+ * **Ownership:** borrowed from `records`, valid until `mailport_outbox_records_free(records)`;
+ * never pass it to `mailport_outbox_record_free`.
+ *
+ * **NULL:** returns NULL when `records` is NULL or `index` is out of range.
+ *
+ * # Safety
+ *
+ * `records` must be NULL or a list from mailport that has not been freed.
+ */
+const struct mailport_outbox_record *mailport_outbox_records_record(const struct mailport_outbox_records *records,
+                                                                    size_t index);
+
+/**
+ * Return the whole list as a JSON array of records (see `mailport_outbox_record_json`).
+ *
+ * **Ownership:** borrowed from `records`, valid until `mailport_outbox_records_free(records)`.
+ *
+ * **NULL:** `records` may be NULL: returns "". Never returns NULL.
+ *
+ * # Safety
+ *
+ * `records` must be NULL or a list from mailport that has not been freed.
+ */
+const char *mailport_outbox_records_json(const struct mailport_outbox_records *records);
+
+/**
+ * Free a list of records, and every record it lent.
+ *
+ * **Ownership:** takes back the list; every record and string borrowed from it becomes
+ * invalid.
+ *
+ * **NULL:** `records` may be NULL (nothing happens).
+ *
+ * # Safety
+ *
+ * `records` must be NULL or a list from mailport that has not been freed. Must not be called
+ * twice with the same value.
+ */
+void mailport_outbox_records_free(struct mailport_outbox_records *records);
+
+/**
+ * Return how many entries of the run ended sent.
+ *
+ * **NULL:** `summary` may be NULL: returns 0.
+ *
+ * # Safety
+ *
+ * `summary` must be NULL or a summary from mailport that has not been freed.
+ */
+size_t mailport_outbox_summary_sent(const struct mailport_outbox_summary *summary);
+
+/**
+ * Return how many entries of the run ended deferred (a transient failure: tried again later).
+ *
+ * **NULL:** `summary` may be NULL: returns 0.
+ *
+ * # Safety
+ *
+ * `summary` must be NULL or a summary from mailport that has not been freed.
+ */
+size_t mailport_outbox_summary_deferred(const struct mailport_outbox_summary *summary);
+
+/**
+ * Return how many entries of the run ended failed (refused for good, or out of time).
+ *
+ * **NULL:** `summary` may be NULL: returns 0.
+ *
+ * # Safety
+ *
+ * `summary` must be NULL or a summary from mailport that has not been freed.
+ */
+size_t mailport_outbox_summary_failed(const struct mailport_outbox_summary *summary);
+
+/**
+ * Return how many entries of the run ended held (a configuration problem).
+ *
+ * **NULL:** `summary` may be NULL: returns 0.
+ *
+ * # Safety
+ *
+ * `summary` must be NULL or a summary from mailport that has not been freed.
+ */
+size_t mailport_outbox_summary_held(const struct mailport_outbox_summary *summary);
+
+/**
+ * Return how many entries of the run were delivered over a backup connection, the primary
+ * having failed.
+ *
+ * **NULL:** `summary` may be NULL: returns 0.
+ *
+ * # Safety
+ *
+ * `summary` must be NULL or a summary from mailport that has not been freed.
+ */
+size_t mailport_outbox_summary_via_backup(const struct mailport_outbox_summary *summary);
+
+/**
+ * Return the summary as a JSON object with every event of the run, in order:
+ * `{"sent", "deferred", "failed", "held", "via_backup", "events": [...]}`, each event
+ * `{"kind": "state_changed", "id", "from", "to", "message"}` (states by name, `from` null for
+ * an entry just enqueued, `message` null without one), `{"kind": "connection_failing",
+ * "connection", "server", "message"}` or `{"kind": "connection_recovered", "connection",
+ * "server"}`. What the event callback heard during the run, for callers without one.
+ *
+ * **Ownership:** borrowed from `summary`, valid until `mailport_outbox_summary_free(summary)`.
+ *
+ * **NULL:** `summary` may be NULL: returns "". Never returns NULL.
+ *
+ * # Safety
+ *
+ * `summary` must be NULL or a summary from mailport that has not been freed.
+ */
+const char *mailport_outbox_summary_json(const struct mailport_outbox_summary *summary);
+
+/**
+ * Free a run summary.
+ *
+ * **Ownership:** takes back the summary; the string borrowed from it becomes invalid.
+ *
+ * **NULL:** `summary` may be NULL (nothing happens).
+ *
+ * # Safety
+ *
+ * `summary` must be NULL or a summary from mailport that has not been freed. Must not be
+ * called twice with the same value.
+ */
+void mailport_outbox_summary_free(struct mailport_outbox_summary *summary);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -70,6 +70,27 @@ typedef enum mailport_address_field {
     MAILPORT_FIELD_REPLY_TO = 4,
 } mailport_address_field;
 
+typedef enum mailport_outbox_state {
+    MAILPORT_OUTBOX_STATE_NONE = 0,
+    MAILPORT_OUTBOX_STATE_QUEUED = 1,
+    MAILPORT_OUTBOX_STATE_SENDING = 2,
+    MAILPORT_OUTBOX_STATE_SENT = 3,
+    MAILPORT_OUTBOX_STATE_DEFERRED = 4,
+    MAILPORT_OUTBOX_STATE_FAILED = 5,
+    MAILPORT_OUTBOX_STATE_HELD = 6,
+    MAILPORT_OUTBOX_STATE_CANCELLED = 7,
+} mailport_outbox_state;
+
+typedef enum mailport_outbox_event_kind {
+    MAILPORT_OUTBOX_EVENT_STATE_CHANGED = 0,
+    MAILPORT_OUTBOX_EVENT_CONNECTION_FAILING = 1,
+    MAILPORT_OUTBOX_EVENT_CONNECTION_RECOVERED = 2,
+} mailport_outbox_event_kind;
+
+typedef enum mailport_outbox_id_size {
+    MAILPORT_OUTBOX_ID_SIZE = 31,
+} mailport_outbox_id_size;
+
 typedef struct mailport_client mailport_client;
 
 typedef struct mailport_config mailport_config;
@@ -77,6 +98,14 @@ typedef struct mailport_config mailport_config;
 typedef struct mailport_error mailport_error;
 
 typedef struct mailport_message mailport_message;
+
+typedef struct mailport_outbox mailport_outbox;
+
+typedef struct mailport_outbox_record mailport_outbox_record;
+
+typedef struct mailport_outbox_records mailport_outbox_records;
+
+typedef struct mailport_outbox_summary mailport_outbox_summary;
 
 typedef struct mailport_probe_options mailport_probe_options;
 
@@ -87,6 +116,15 @@ typedef struct mailport_report mailport_report;
 typedef struct mailport_wp_mail mailport_wp_mail;
 
 typedef void (*mailport_log_callback)(void *userdata, uint32_t kind, const char *text, size_t len);
+
+typedef void (*mailport_outbox_event_callback)(void *userdata,
+                                               uint32_t kind,
+                                               const char *id,
+                                               uint32_t from_state,
+                                               uint32_t to_state,
+                                               size_t connection,
+                                               const char *server,
+                                               const char *text);
 
 const char *mailport_version(void);
 
@@ -111,6 +149,8 @@ const char *mailport_error_enhanced_status(const struct mailport_error *err);
 const char *mailport_error_server_reply(const struct mailport_error *err);
 
 bool mailport_error_is_transient(const struct mailport_error *err);
+
+bool mailport_error_outcome_unknown(const struct mailport_error *err);
 
 const char *mailport_error_transcript(const struct mailport_error *err);
 
@@ -556,3 +596,183 @@ uint16_t mailport_report_finding_port(const struct mailport_report *report, size
 const char *mailport_report_finding_severity(const struct mailport_report *report, size_t index);
 
 void mailport_report_free(struct mailport_report *report);
+
+enum mailport_result mailport_outbox_open(const char *location,
+                                          const struct mailport_config *const *connections,
+                                          size_t count,
+                                          struct mailport_outbox **outbox_out,
+                                          struct mailport_error **error_out);
+
+void mailport_outbox_free(struct mailport_outbox *outbox);
+
+enum mailport_result mailport_outbox_set_min_backoff_ms(struct mailport_outbox *outbox,
+                                                        uint64_t ms,
+                                                        struct mailport_error **error_out);
+
+enum mailport_result mailport_outbox_set_max_backoff_ms(struct mailport_outbox *outbox,
+                                                        uint64_t ms,
+                                                        struct mailport_error **error_out);
+
+enum mailport_result mailport_outbox_set_lifetime_ms(struct mailport_outbox *outbox,
+                                                     uint64_t ms,
+                                                     struct mailport_error **error_out);
+
+enum mailport_result mailport_outbox_set_retry_unknown(struct mailport_outbox *outbox,
+                                                       bool enabled,
+                                                       struct mailport_error **error_out);
+
+enum mailport_result mailport_outbox_set_keep_sent(struct mailport_outbox *outbox,
+                                                   bool enabled,
+                                                   struct mailport_error **error_out);
+
+enum mailport_result mailport_outbox_set_keep_transcripts(struct mailport_outbox *outbox,
+                                                          bool enabled,
+                                                          struct mailport_error **error_out);
+
+enum mailport_result mailport_outbox_set_event_callback(struct mailport_outbox *outbox,
+                                                        mailport_outbox_event_callback callback,
+                                                        void *userdata,
+                                                        struct mailport_error **error_out);
+
+enum mailport_result mailport_outbox_enqueue(struct mailport_outbox *outbox,
+                                             const struct mailport_message *message,
+                                             char *id_buf,
+                                             size_t id_len,
+                                             size_t *id_n,
+                                             struct mailport_error **error_out);
+
+enum mailport_result mailport_outbox_enqueue_raw(struct mailport_outbox *outbox,
+                                                 const char *envelope_from,
+                                                 const char *const *recipients,
+                                                 size_t recipient_count,
+                                                 const void *message,
+                                                 size_t message_len,
+                                                 char *id_buf,
+                                                 size_t id_len,
+                                                 size_t *id_n,
+                                                 struct mailport_error **error_out);
+
+enum mailport_result mailport_outbox_run(struct mailport_outbox *outbox,
+                                         size_t limit,
+                                         uint64_t deadline_ms,
+                                         struct mailport_outbox_summary **summary_out,
+                                         struct mailport_error **error_out);
+
+enum mailport_result mailport_outbox_list(const struct mailport_outbox *outbox,
+                                          const uint32_t *states,
+                                          size_t state_count,
+                                          size_t limit,
+                                          struct mailport_outbox_records **records_out,
+                                          struct mailport_error **error_out);
+
+enum mailport_result mailport_outbox_get(const struct mailport_outbox *outbox,
+                                         const char *id,
+                                         struct mailport_outbox_record **record_out,
+                                         struct mailport_error **error_out);
+
+enum mailport_result mailport_outbox_retry(struct mailport_outbox *outbox,
+                                           const char *id,
+                                           struct mailport_outbox_record **record_out,
+                                           struct mailport_error **error_out);
+
+enum mailport_result mailport_outbox_cancel(struct mailport_outbox *outbox,
+                                            const char *id,
+                                            struct mailport_outbox_record **record_out,
+                                            struct mailport_error **error_out);
+
+enum mailport_result mailport_outbox_prune(struct mailport_outbox *outbox,
+                                           uint64_t older_than_ms,
+                                           size_t *removed_out,
+                                           struct mailport_error **error_out);
+
+const char *mailport_outbox_record_id(const struct mailport_outbox_record *record);
+
+uint32_t mailport_outbox_record_state(const struct mailport_outbox_record *record);
+
+int64_t mailport_outbox_record_created(const struct mailport_outbox_record *record);
+
+int64_t mailport_outbox_record_due(const struct mailport_outbox_record *record);
+
+const char *mailport_outbox_record_message_id(const struct mailport_outbox_record *record);
+
+const char *mailport_outbox_record_envelope_from(const struct mailport_outbox_record *record);
+
+uint64_t mailport_outbox_record_size(const struct mailport_outbox_record *record);
+
+uint32_t mailport_outbox_record_retries(const struct mailport_outbox_record *record);
+
+const char *mailport_outbox_record_reason(const struct mailport_outbox_record *record);
+
+bool mailport_outbox_record_maybe_delivered(const struct mailport_outbox_record *record);
+
+int64_t mailport_outbox_record_delivered_by(const struct mailport_outbox_record *record);
+
+size_t mailport_outbox_record_recipient_count(const struct mailport_outbox_record *record);
+
+const char *mailport_outbox_record_recipient_address(const struct mailport_outbox_record *record,
+                                                     size_t index);
+
+const char *mailport_outbox_record_recipient_state(const struct mailport_outbox_record *record,
+                                                   size_t index);
+
+const char *mailport_outbox_record_recipient_reply(const struct mailport_outbox_record *record,
+                                                   size_t index);
+
+size_t mailport_outbox_record_attempt_count(const struct mailport_outbox_record *record);
+
+int64_t mailport_outbox_record_attempt_at(const struct mailport_outbox_record *record,
+                                          size_t index);
+
+size_t mailport_outbox_record_attempt_connection(const struct mailport_outbox_record *record,
+                                                 size_t index);
+
+const char *mailport_outbox_record_attempt_server(const struct mailport_outbox_record *record,
+                                                  size_t index);
+
+const char *mailport_outbox_record_attempt_outcome(const struct mailport_outbox_record *record,
+                                                   size_t index);
+
+const char *mailport_outbox_record_attempt_kind(const struct mailport_outbox_record *record,
+                                                size_t index);
+
+const char *mailport_outbox_record_attempt_message(const struct mailport_outbox_record *record,
+                                                   size_t index);
+
+uint16_t mailport_outbox_record_attempt_reply_code(const struct mailport_outbox_record *record,
+                                                   size_t index);
+
+const char *mailport_outbox_record_attempt_enhanced_status(const struct mailport_outbox_record *record,
+                                                           size_t index);
+
+const char *mailport_outbox_record_attempt_queue_id(const struct mailport_outbox_record *record,
+                                                    size_t index);
+
+const char *mailport_outbox_record_attempt_transcript(const struct mailport_outbox_record *record,
+                                                      size_t index);
+
+const char *mailport_outbox_record_json(const struct mailport_outbox_record *record);
+
+void mailport_outbox_record_free(struct mailport_outbox_record *record);
+
+size_t mailport_outbox_records_count(const struct mailport_outbox_records *records);
+
+const struct mailport_outbox_record *mailport_outbox_records_record(const struct mailport_outbox_records *records,
+                                                                    size_t index);
+
+const char *mailport_outbox_records_json(const struct mailport_outbox_records *records);
+
+void mailport_outbox_records_free(struct mailport_outbox_records *records);
+
+size_t mailport_outbox_summary_sent(const struct mailport_outbox_summary *summary);
+
+size_t mailport_outbox_summary_deferred(const struct mailport_outbox_summary *summary);
+
+size_t mailport_outbox_summary_failed(const struct mailport_outbox_summary *summary);
+
+size_t mailport_outbox_summary_held(const struct mailport_outbox_summary *summary);
+
+size_t mailport_outbox_summary_via_backup(const struct mailport_outbox_summary *summary);
+
+const char *mailport_outbox_summary_json(const struct mailport_outbox_summary *summary);
+
+void mailport_outbox_summary_free(struct mailport_outbox_summary *summary);

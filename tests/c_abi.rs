@@ -18,6 +18,11 @@
 //! - `pool.c` sends through a persistent client that allows partial delivery and logs bodies,
 //!   then through one that does neither on the pooled session: its settings, not the first
 //!   client's, must apply.
+//! - `outbox.c` enqueues a built and a raw message into an outbox whose primary connection is
+//!   down, delivers them through the backup (one deferred by a 450), reads the records through
+//!   every accessor, counts the events its callback hears (and finds them in the run's summary),
+//!   retries and cancels the deferred entry, and checks that misuse is an error naming the
+//!   argument.
 //!
 //! Each program frees every object, so valgrind's leak check covers every `_free` path.
 
@@ -409,4 +414,38 @@ fn a_pooled_session_sends_with_the_settings_of_the_c_client_that_took_it() {
         "A's message and B's second, nothing of B's first"
     );
     assert_eq!(server.connections(), 1, "B took A's session");
+}
+
+#[test]
+fn c_program_queues_delivers_and_inspects_through_the_outbox() {
+    let server =
+        common::TestServer::start(&["--mode", "plain", "--queue-id", "--tempfail-rcpt", "busy"]);
+    let refused = common::refused_port();
+    let dir = scratch_dir("outbox");
+    let exe = build_c_program("outbox", &common::shared_library(), &dir, Link::Library);
+    let spool = dir.join("spool");
+    let args = [
+        spool.display().to_string(),
+        "127.0.0.1".to_string(),
+        server.port.to_string(),
+        refused.to_string(),
+    ];
+    let stdout = run_c_program(&exe, &args);
+    assert!(stdout.contains("MESSAGES_SENT 1"), "{stdout}");
+    // Enqueued twice, sent, deferred, retried, cancelled; one alert for the primary.
+    assert!(stdout.contains("EVENTS 6 1"), "{stdout}");
+    let messages = server.messages();
+    assert_eq!(messages.len(), 1, "only the order was delivered");
+    assert_eq!(messages[0].rcpt_tos, ["ann@example.org"]);
+    assert_eq!(messages[0].mail_from, "shop@example.com");
+    let queue_id = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("QUEUE_ID "))
+        .expect("the program printed the attempt's queue id");
+    assert_eq!(messages[0].queue_id.as_deref(), Some(queue_id));
+    // busy@ was asked once (then retried and cancelled before a second run could ask again).
+    assert_eq!(server.events_named("RCPT").len(), 2);
+    // The spool holds the two finished records.
+    let done = std::fs::read_dir(spool.join("done")).unwrap().count();
+    assert!(done >= 2, "{done} files in done/");
 }

@@ -1,5 +1,7 @@
 //! Every C example in README.md compiles against the committed header, as a new user would
-//! paste it: fragments that are statements are wrapped in `main`.
+//! paste it: fragments that are statements are wrapped in `main`. A block fenced
+//! ```` ```c fragment ```` continues an earlier example (it uses its variables) and is left
+//! out.
 
 use std::path::Path;
 use std::process::Command;

@@ -27,7 +27,9 @@
 //!   `require 'bindings/php/autoload.php'` resolves as written), with `MAILPORT_LIBRARY`. Skipped
 //!   with a note when `php` (or its FFI extension) is missing.
 //!
-//! `tests/readme_c.rs` still compiles every C block on its own, without a server.
+//! `tests/readme_c.rs` still compiles every C block on its own, without a server. A block fenced
+//! with more than its language (```` ```c fragment ````) continues an earlier example and is not
+//! run.
 
 mod common;
 

@@ -49,7 +49,7 @@ macro_rules! zero_default {
         }
     )*};
 }
-zero_default!(u16, u32, u64, usize);
+zero_default!(u16, u32, u64, usize, i64);
 
 impl<T> PanicDefault for *mut T {
     fn panic_default() -> *mut T {

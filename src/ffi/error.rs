@@ -309,7 +309,8 @@ impl InvalidAddressC {
 ///
 /// Functions: mailport_error_code, mailport_error_message, mailport_error_hint,
 /// mailport_error_reply_code, mailport_error_enhanced_status, mailport_error_server_reply,
-/// mailport_error_is_transient, mailport_error_transcript, mailport_error_rejected_count,
+/// mailport_error_is_transient, mailport_error_outcome_unknown, mailport_error_transcript,
+/// mailport_error_rejected_count,
 /// mailport_error_rejected_address, mailport_error_rejected_reply_code,
 /// mailport_error_rejected_reply, mailport_error_invalid_address_count,
 /// mailport_error_invalid_address_field, mailport_error_invalid_address_input,
@@ -323,6 +324,7 @@ pub struct mailport_error {
     enhanced_status: CString,
     server_reply: CString,
     transient: bool,
+    outcome_unknown: bool,
     transcript: CString,
     // Boxed slices rather than vectors keep the error small: it travels in every `Result` of
     // the boundary (clippy's result_large_err).
@@ -341,6 +343,7 @@ impl mailport_error {
             enhanced_status: CString::default(),
             server_reply: CString::default(),
             transient: false,
+            outcome_unknown: false,
             transcript: CString::default(),
             rejected: Box::default(),
             invalid: Box::default(),
@@ -409,6 +412,7 @@ impl From<Error> for mailport_error {
             enhanced_status,
             server_reply,
             transient: error.is_transient(),
+            outcome_unknown: error.outcome_unknown(),
             transcript: c_text(error.transcript()),
             rejected: RejectedC::list(error.rejected_recipients()).into(),
             invalid: InvalidAddressC::list(error.invalid_addresses()).into(),
@@ -557,6 +561,24 @@ pub unsafe extern "C" fn mailport_error_server_reply(err: *const mailport_error)
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mailport_error_is_transient(err: *const mailport_error) -> bool {
     getter!(err, false, |e| e.transient)
+}
+
+/// Return whether the whole message went out and the connection failed before the server's
+/// final answer (it timed out, or the connection dropped, while mailport waited for it): the
+/// server may have accepted it, and sending it again may deliver it twice. mailport never
+/// resends such a message by itself; check whether it arrived first. (An outbox resends it with
+/// the same Message-ID unless told not to: `mailport_outbox_set_retry_unknown`.)
+///
+/// **Ownership:** borrows `err`.
+///
+/// **NULL:** `err` may be NULL: returns false.
+///
+/// # Safety
+///
+/// `err` must be NULL or an error from mailport that has not been freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_error_outcome_unknown(err: *const mailport_error) -> bool {
+    getter!(err, false, |e| e.outcome_unknown)
 }
 
 /// Return the redacted session transcript up to the failure, one line per event ("C: ...",
@@ -840,6 +862,7 @@ mod tests {
             assert_eq!(text(mailport_error_enhanced_status(null)), "");
             assert_eq!(text(mailport_error_server_reply(null)), "");
             assert!(!mailport_error_is_transient(null));
+            assert!(!mailport_error_outcome_unknown(null));
             assert_eq!(text(mailport_error_transcript(null)), "");
             assert_eq!(mailport_error_rejected_count(null), 0);
             assert!(mailport_error_rejected_address(null, 0).is_null());

@@ -25,8 +25,10 @@
 //! - **Threads.** Functions without a handle (and `mailport_probe`) may be called from any
 //!   thread. A config, a message, probe options or a wp_mail call may be read by many threads at
 //!   once but not mutated meanwhile. A client may move between threads but is used by one thread
-//!   at a time; separate clients work in parallel. Errors, receipts and reports are immutable and
-//!   may be read from any thread. Callbacks run on the calling thread, during the call.
+//!   at a time; separate clients work in parallel. An outbox may be used by several threads at
+//!   once, except through its setters. Errors, receipts, reports, outbox records and run
+//!   summaries are immutable and may be read from any thread. Callbacks run on the calling
+//!   thread, during the call.
 
 #![allow(non_camel_case_types)]
 
@@ -50,6 +52,8 @@ mod client;
 
 mod probe;
 
+mod outbox;
+
 #[cfg(test)]
 mod test_support;
 
@@ -58,6 +62,7 @@ pub use config::*;
 pub use error::*;
 pub use log::*;
 pub use message::*;
+pub use outbox::*;
 pub use probe::*;
 pub use version::*;
 pub use wp_mail::*;

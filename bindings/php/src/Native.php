@@ -29,7 +29,7 @@ use Mailport\Exception\LibraryException;
  * (FFI::addr, FFI::string, ...): every one of them is in this class, so preloading it is enough.
  *
  * @internal Except configure(), libraryPath(), loadedVia(), version() and abiVersion(): use the
- *           Config, Message, Client, WpMail and Mailport classes.
+ *           Config, Message, Client, Outbox, WpMail and Mailport classes.
  */
 final class Native
 {
@@ -520,6 +520,7 @@ final class Native
                 (string) $ffi->mailport_error_transcript($e),
                 $rejected,
                 $invalid,
+                (bool) $ffi->mailport_error_outcome_unknown($e),
             ));
         } finally {
             $ffi->mailport_error_free($e);
@@ -582,21 +583,7 @@ final class Native
      */
     public static function sendRaw(CData $client, string $from, array $recipients, string $data): CData
     {
-        $ffi = self::ffi();
-        $count = count($recipients);
-        $array = null;
-        $keep = [];
-        if ($count > 0) {
-            $array = $ffi->new("const char*[$count]");
-            foreach (array_values($recipients) as $i => $recipient) {
-                $recipient = (string) self::str($recipient, "recipients[$i]");
-                $size = strlen($recipient) + 1;
-                $cstr = $ffi->new("char[$size]");
-                \FFI::memcpy($cstr, $recipient, $size - 1);
-                $keep[] = $cstr;
-                $array[$i] = $ffi->cast('char*', $cstr);
-            }
-        }
+        [$array, $count, $keep] = self::strings($recipients, 'recipients');
         $receipt = self::callWithBytes(
             'mailport_client_send_raw',
             [$client, self::str($from, 'from'), $array, $count],
@@ -607,6 +594,103 @@ final class Native
         unset($keep);
         assert($receipt !== null);
         return $receipt;
+    }
+
+    /**
+     * A `const char *const *` array of $values (NULL when empty), its length, and the C strings
+     * it points to, which the caller keeps alive during the call.
+     *
+     * @param list<string> $values
+     * @return array{0: ?CData, 1: int, 2: list<CData>}
+     */
+    private static function strings(array $values, string $name): array
+    {
+        $ffi = self::ffi();
+        $count = count($values);
+        $array = null;
+        $keep = [];
+        if ($count > 0) {
+            $array = $ffi->new("const char*[$count]");
+            foreach (array_values($values) as $i => $value) {
+                $value = (string) self::str($value, "{$name}[$i]");
+                $size = strlen($value) + 1;
+                $cstr = $ffi->new("char[$size]");
+                \FFI::memcpy($cstr, $value, $size - 1);
+                $keep[] = $cstr;
+                $array[$i] = $ffi->cast('char*', $cstr);
+            }
+        }
+        return [$array, $count, $keep];
+    }
+
+    /**
+     * Open an outbox: `mailport_outbox_open` with the config handles as a
+     * `const mailport_config *const *` array. Returns the outbox pointer.
+     *
+     * @param list<CData> $configs
+     */
+    public static function openOutbox(string $location, array $configs): CData
+    {
+        $count = count($configs);
+        $array = $count > 0 ? self::ffi()->new("const mailport_config*[$count]") : null;
+        foreach (array_values($configs) as $i => $config) {
+            $array[$i] = $config;
+        }
+        return self::callOut('mailport_outbox_open', 'mailport_outbox', self::str($location, 'location'), $array, $count);
+    }
+
+    /**
+     * Call an outbox enqueue function with the arguments before its id buffer, and return the
+     * new entry's id: the buffer has MAILPORT_OUTBOX_ID_SIZE bytes, which the library checks
+     * before it stores anything.
+     *
+     * @param list<mixed> $args
+     */
+    public static function enqueue(string $function, array $args): string
+    {
+        $ffi = self::ffi();
+        $size = (int) $ffi->MAILPORT_OUTBOX_ID_SIZE;
+        $buf = $ffi->new("char[$size]");
+        self::call($function, ...[...$args, $buf, $size, null]);
+        return \FFI::string($buf);
+    }
+
+    /**
+     * Enqueue raw bytes for an envelope: `mailport_outbox_enqueue_raw`, with the recipients as a
+     * `const char *const *` array and the bytes passed without a copy. Returns the entry id.
+     *
+     * @param list<string> $recipients
+     */
+    public static function enqueueRaw(CData $outbox, string $from, array $recipients, string $data): string
+    {
+        [$array, $count, $keep] = self::strings($recipients, 'recipients');
+        $id = self::enqueue('mailport_outbox_enqueue_raw', [$outbox, self::str($from, 'from'), $array, $count, $data, strlen($data)]);
+        unset($keep);
+        return $id;
+    }
+
+    /**
+     * List outbox records: `mailport_outbox_list` with the states as a `uint32_t` array.
+     * Returns the list pointer.
+     *
+     * @param list<int> $states
+     */
+    public static function listOutbox(CData $outbox, array $states, int $limit): CData
+    {
+        $count = count($states);
+        $array = $count > 0 ? self::ffi()->new("uint32_t[$count]") : null;
+        foreach (array_values($states) as $i => $state) {
+            $array[$i] = self::uint($state, 32, "states[$i]");
+        }
+        return self::callOut('mailport_outbox_list', 'mailport_outbox_records', $outbox, $array, $count, $limit);
+    }
+
+    /** Call a fallible function whose last parameter before the error is `size_t *out`; return it. */
+    public static function callSize(string $function, mixed ...$args): int
+    {
+        $n = self::ffi()->new('size_t');
+        self::call($function, ...[...$args, \FFI::addr($n)]);
+        return (int) $n->cdata;
     }
 
     /**

@@ -8,6 +8,8 @@ use Mailport\AddressField;
 use Mailport\ErrorCode;
 use Mailport\Mailport;
 use Mailport\Native;
+use Mailport\OutboxEventKind;
+use Mailport\OutboxState;
 use Mailport\Security;
 use Mailport\Tests\Support\Paths;
 use Mailport\WpValue;
@@ -98,6 +100,18 @@ final class HeaderTest extends TestCase
             $this->assertSame($value, $ffi->$cname, $cname);
         }
         $this->assertSame(4, preg_match_all('/MAILPORT_FIELD_\w+ =/', self::header()));
+        foreach (OutboxState::cases() as $state) {
+            $cname = 'MAILPORT_OUTBOX_STATE_' . $state->name;
+            $this->assertSame($state->code(), $ffi->$cname, $cname);
+            $this->assertSame($state, OutboxState::fromCode($ffi->$cname));
+        }
+        $this->assertSame(count(OutboxState::cases()), preg_match_all('/MAILPORT_OUTBOX_STATE_\w+ =/', self::header()));
+        foreach (OutboxEventKind::cases() as $kind) {
+            $cname = 'MAILPORT_OUTBOX_EVENT_' . $kind->name;
+            $this->assertSame($kind->code(), $ffi->$cname, $cname);
+        }
+        $this->assertSame(count(OutboxEventKind::cases()), preg_match_all('/MAILPORT_OUTBOX_EVENT_\w+ =/', self::header()));
+        $this->assertSame(31, $ffi->MAILPORT_OUTBOX_ID_SIZE, 'Native::enqueue reads it');
     }
 
     public function testEveryFunctionTheBindingCallsIsDeclared(): void
@@ -116,15 +130,18 @@ final class HeaderTest extends TestCase
         $used = array_values(array_unique(array_filter(
             $used,
             // Type names passed to callOut(), not functions.
-            static fn (string $f): bool => !in_array($f, ['mailport_client', 'mailport_config', 'mailport_message', 'mailport_receipt', 'mailport_report'], true),
+            static fn (string $f): bool => !in_array($f, [
+                'mailport_client', 'mailport_config', 'mailport_message', 'mailport_receipt', 'mailport_report',
+                'mailport_outbox', 'mailport_outbox_record', 'mailport_outbox_records', 'mailport_outbox_summary',
+            ], true),
         )));
         $this->assertSame([], array_values(array_diff($used, $declared)), 'called but not declared');
-        // Everything is wrapped except the log callback (PHP callbacks across FFI leak and are
-        // slow: the transcript replaces it), the buffer form of the transcript (the _copy form is
-        // used) and mailport_result_name (ErrorCode::name() has the names without loading the
-        // library, checked against it above).
+        // Everything is wrapped except the log and outbox event callbacks (PHP callbacks across
+        // FFI leak and are slow: the transcript, and the run summary's events, replace them), the
+        // buffer form of the transcript (the _copy form is used) and mailport_result_name
+        // (ErrorCode::name() has the names without loading the library, checked against it above).
         $this->assertEqualsCanonicalizing(
-            ['mailport_config_set_log_callback', 'mailport_client_transcript', 'mailport_result_name'],
+            ['mailport_config_set_log_callback', 'mailport_outbox_set_event_callback', 'mailport_client_transcript', 'mailport_result_name'],
             array_values(array_diff($declared, $used)),
         );
     }

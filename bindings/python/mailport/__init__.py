@@ -12,11 +12,16 @@ A thin ctypes binding over libmailport's C ABI (``include/mailport.h``)::
         receipt = client.send(message)
 
 Every failure raises a :class:`MailportError` subclass with a ``hint``. Handles (Config, Message,
-Client) free their C object on ``close()``, at the end of a ``with`` block, or when collected.
+Client, Outbox) free their C object on ``close()``, at the end of a ``with`` block, or when
+collected.
+
+:class:`Outbox` keeps messages durable on disk until they are delivered or explained:
+``Outbox.open("/var/spool/app", [config]).enqueue(message)`` now, ``outbox.run()`` later.
 
 Thread safety: a Client is used by one thread at a time (calls are serialized by a lock); make
 one per thread to send in parallel. Configs and Messages may be read by many threads at once but
-not changed meanwhile. Receipts, reports and exceptions are plain immutable Python objects. The
+not changed meanwhile. An Outbox may be used by several threads at once. Receipts, reports,
+outbox records and exceptions are plain immutable Python objects. The
 GIL is released during every C call, so a slow server does not stall other threads.
 """
 
@@ -25,7 +30,24 @@ from __future__ import annotations
 from typing import Iterable, Mapping, Optional
 
 from . import _ffi
-from ._constants import PORT_AUTO, ErrorCode, LogKind, ProbeFlag, Security, WpValue
+from ._constants import (
+    OUTBOX_ID_SIZE,
+    PORT_AUTO,
+    ErrorCode,
+    LogKind,
+    OutboxEventKind,
+    OutboxState,
+    ProbeFlag,
+    Security,
+    WpValue,
+)
+from ._results import (
+    OutboxAttempt,
+    OutboxEvent,
+    OutboxRecipient,
+    OutboxRecord,
+    OutboxSummary,
+)
 from .client import Client, Receipt
 from .config import Config
 from .errors import (
@@ -58,6 +80,7 @@ from .errors import (
     TlsModeError,
 )
 from .message import Message
+from .outbox import Outbox
 from .probe import Finding, Recommendation, Report, probe
 from .wp import WpMail, wp_mail
 
@@ -149,13 +172,22 @@ __all__ = [
     "send_mail",
     "wp_mail",
     "WpMail",
+    "Outbox",
+    "OutboxRecord",
+    "OutboxRecipient",
+    "OutboxAttempt",
+    "OutboxEvent",
+    "OutboxSummary",
     # constants
     "ErrorCode",
     "Security",
     "LogKind",
     "ProbeFlag",
     "WpValue",
+    "OutboxState",
+    "OutboxEventKind",
     "PORT_AUTO",
+    "OUTBOX_ID_SIZE",
     "ABI_VERSION",
     "LIBRARY_PATH",
     "library_version",

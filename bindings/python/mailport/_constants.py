@@ -92,8 +92,39 @@ class AddressField(enum.IntEnum):
     REPLY_TO = 4
 
 
+class OutboxState(enum.IntEnum):
+    """``enum mailport_outbox_state``: where an outbox entry stands. ``str()`` gives the name
+    the records' JSON uses ("queued", "deferred", ...)."""
+
+    NONE = 0
+    QUEUED = 1
+    SENDING = 2
+    SENT = 3
+    DEFERRED = 4
+    FAILED = 5
+    HELD = 6
+    CANCELLED = 7
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+class OutboxEventKind(enum.IntEnum):
+    """``enum mailport_outbox_event_kind``: what an :class:`OutboxEvent` is."""
+
+    STATE_CHANGED = 0
+    CONNECTION_FAILING = 1
+    CONNECTION_RECOVERED = 2
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
 #: ``MAILPORT_PORT_AUTO``: choose the port automatically on first use (``Config(port="auto")``).
 PORT_AUTO = 0
+
+#: ``MAILPORT_OUTBOX_ID_SIZE``: the bytes of an outbox entry id and its NUL.
+OUTBOX_ID_SIZE = 31
 
 #: Python enum -> (C enum type name, member prefix), for the header cross-check.
 C_ENUMS = {
@@ -103,6 +134,8 @@ C_ENUMS = {
     ProbeFlag: ("mailport_probe_flag", "MAILPORT_PROBE_"),
     WpValue: ("mailport_wp_value", "MAILPORT_WP_"),
     AddressField: ("mailport_address_field", "MAILPORT_FIELD_"),
+    OutboxState: ("mailport_outbox_state", "MAILPORT_OUTBOX_STATE_"),
+    OutboxEventKind: ("mailport_outbox_event_kind", "MAILPORT_OUTBOX_EVENT_"),
 }
 
 
@@ -128,3 +161,10 @@ def security_or_int(value: int):
         return Security(value)
     except ValueError:
         return value
+
+
+def outbox_state_or_int(value: int):
+    try:
+        return OutboxState(value)
+    except ValueError:
+        return value  # a state newer than this binding

@@ -9,12 +9,15 @@ loads libmailport, checks its ABI version, declares every C function of ``includ
   ``T **out``; returns the new ``T *``, which the caller owns;
 - ``invoke(name, *args)``: a function that cannot fail (constructors, getters);
 - ``copy_out(name, *args, nul=...)``: a function that copies into the caller's buffer;
-- ``take_error``, ``take_receipt``, ``take_report``, ``transcript``: read a C object into Python
+- ``call_id(name, *args)``: an outbox enqueue, which copies the new entry's id into a buffer of
+  ``OUTBOX_ID_SIZE`` bytes; returns the id;
+- ``take_error``, ``take_receipt``, ``take_report``, ``take_outbox_record``,
+  ``take_outbox_records``, ``take_outbox_summary``, ``transcript``: read a C object into Python
   values and free it, calling the getters directly (no layer per call: the send path's cost is
   measured).
 
 Also here: argument encoding (``enc``: the NUL check), ``Handle`` (wasmtime-py's ``Managed``) and
-the log-callback trampoline. Nothing here is public API.
+the log-callback and outbox-event trampolines. Nothing here is public API.
 
 Search order for the library (the first that loads wins):
 
@@ -57,7 +60,15 @@ from ctypes import (
 from pathlib import Path
 
 from . import _results
-from ._constants import ErrorCode, LogKind, security_or_int
+from ._constants import (
+    OUTBOX_ID_SIZE,
+    ErrorCode,
+    LogKind,
+    OutboxEventKind,
+    OutboxState,
+    outbox_state_or_int,
+    security_or_int,
+)
 from .errors import (
     HandleError,
     InvalidAddress,
@@ -108,6 +119,22 @@ class WpMail(ctypes.Structure):
     pass
 
 
+class Outbox(ctypes.Structure):
+    pass
+
+
+class OutboxRecord(ctypes.Structure):
+    pass
+
+
+class OutboxRecords(ctypes.Structure):
+    pass
+
+
+class OutboxSummary(ctypes.Structure):
+    pass
+
+
 P = POINTER
 ERR = P(P(Error))  # mailport_error **error_out, the last parameter of every fallible function
 RESULT = c_int  # enum mailport_result (a plain C enum: int-sized)
@@ -116,11 +143,19 @@ RESULT = c_int  # enum mailport_result (a plain C enum: int-sized)
 #: size_t len)``; ``text`` is taken as a raw pointer and read with ``ctypes.string_at(text, len)``.
 LOG_CALLBACK = CFUNCTYPE(None, c_void_p, c_uint32, c_void_p, c_size_t)
 
+#: ``typedef void (*mailport_outbox_event_callback)(void *userdata, uint32_t kind, const char *id,
+#: uint32_t from_state, uint32_t to_state, size_t connection, const char *server,
+#: const char *text)``; the strings arrive as bytes (ctypes copies them).
+OUTBOX_EVENT_CALLBACK = CFUNCTYPE(
+    None, c_void_p, c_uint32, c_char_p, c_uint32, c_uint32, c_size_t, c_char_p, c_char_p
+)
+
 # Conventions for the table:
 #   const char *  (input, NUL-terminated)  -> c_char_p (bytes or None)
 #   const char *  (borrowed output)        -> c_char_p (ctypes copies it into bytes at once)
 #   char *        (owned output)           -> c_void_p (an address, freed by mailport_string_free)
-#   char * / uint8_t *  (caller's buffer)  -> P(c_char) (a ctypes.create_string_buffer)
+#   char * / uint8_t *  (caller's buffer)  -> P(c_char) (a ctypes.create_string_buffer; the
+#                                             parameter is named buf or *_buf)
 #   const void *        (bytes + length)   -> c_char_p (bytes; NUL bytes allowed, the length says)
 #: name -> (restype, argtypes)
 FUNCTIONS = {
@@ -138,6 +173,7 @@ FUNCTIONS = {
     "mailport_error_enhanced_status": (c_char_p, [P(Error)]),
     "mailport_error_server_reply": (c_char_p, [P(Error)]),
     "mailport_error_is_transient": (c_bool, [P(Error)]),
+    "mailport_error_outcome_unknown": (c_bool, [P(Error)]),
     "mailport_error_transcript": (c_char_p, [P(Error)]),
     "mailport_error_rejected_count": (c_size_t, [P(Error)]),
     "mailport_error_rejected_address": (c_char_p, [P(Error), c_size_t]),
@@ -288,6 +324,88 @@ FUNCTIONS = {
     "mailport_report_finding_severity": (c_char_p, [P(Report), c_size_t]),
     "mailport_report_finding_port": (c_uint16, [P(Report), c_size_t]),
     "mailport_report_free": (None, [P(Report)]),
+    # outbox
+    "mailport_outbox_open": (RESULT, [c_char_p, P(P(Config)), c_size_t, P(P(Outbox)), ERR]),
+    "mailport_outbox_free": (None, [P(Outbox)]),
+    "mailport_outbox_set_min_backoff_ms": (RESULT, [P(Outbox), c_uint64, ERR]),
+    "mailport_outbox_set_max_backoff_ms": (RESULT, [P(Outbox), c_uint64, ERR]),
+    "mailport_outbox_set_lifetime_ms": (RESULT, [P(Outbox), c_uint64, ERR]),
+    "mailport_outbox_set_retry_unknown": (RESULT, [P(Outbox), c_bool, ERR]),
+    "mailport_outbox_set_keep_sent": (RESULT, [P(Outbox), c_bool, ERR]),
+    "mailport_outbox_set_keep_transcripts": (RESULT, [P(Outbox), c_bool, ERR]),
+    "mailport_outbox_set_event_callback": (
+        RESULT,
+        [P(Outbox), OUTBOX_EVENT_CALLBACK, c_void_p, ERR],
+    ),
+    "mailport_outbox_enqueue": (
+        RESULT,
+        [P(Outbox), P(Message), P(c_char), c_size_t, P(c_size_t), ERR],
+    ),
+    "mailport_outbox_enqueue_raw": (
+        RESULT,
+        [
+            P(Outbox),
+            c_char_p,
+            P(c_char_p),
+            c_size_t,
+            c_char_p,
+            c_size_t,
+            P(c_char),
+            c_size_t,
+            P(c_size_t),
+            ERR,
+        ],
+    ),
+    "mailport_outbox_run": (RESULT, [P(Outbox), c_size_t, c_uint64, P(P(OutboxSummary)), ERR]),
+    "mailport_outbox_list": (
+        RESULT,
+        [P(Outbox), P(c_uint32), c_size_t, c_size_t, P(P(OutboxRecords)), ERR],
+    ),
+    "mailport_outbox_get": (RESULT, [P(Outbox), c_char_p, P(P(OutboxRecord)), ERR]),
+    "mailport_outbox_retry": (RESULT, [P(Outbox), c_char_p, P(P(OutboxRecord)), ERR]),
+    "mailport_outbox_cancel": (RESULT, [P(Outbox), c_char_p, P(P(OutboxRecord)), ERR]),
+    "mailport_outbox_prune": (RESULT, [P(Outbox), c_uint64, P(c_size_t), ERR]),
+    # outbox record
+    "mailport_outbox_record_id": (c_char_p, [P(OutboxRecord)]),
+    "mailport_outbox_record_state": (c_uint32, [P(OutboxRecord)]),
+    "mailport_outbox_record_created": (c_int64, [P(OutboxRecord)]),
+    "mailport_outbox_record_due": (c_int64, [P(OutboxRecord)]),
+    "mailport_outbox_record_message_id": (c_char_p, [P(OutboxRecord)]),
+    "mailport_outbox_record_envelope_from": (c_char_p, [P(OutboxRecord)]),
+    "mailport_outbox_record_size": (c_uint64, [P(OutboxRecord)]),
+    "mailport_outbox_record_retries": (c_uint32, [P(OutboxRecord)]),
+    "mailport_outbox_record_reason": (c_char_p, [P(OutboxRecord)]),
+    "mailport_outbox_record_maybe_delivered": (c_bool, [P(OutboxRecord)]),
+    "mailport_outbox_record_delivered_by": (c_int64, [P(OutboxRecord)]),
+    "mailport_outbox_record_recipient_count": (c_size_t, [P(OutboxRecord)]),
+    "mailport_outbox_record_recipient_address": (c_char_p, [P(OutboxRecord), c_size_t]),
+    "mailport_outbox_record_recipient_state": (c_char_p, [P(OutboxRecord), c_size_t]),
+    "mailport_outbox_record_recipient_reply": (c_char_p, [P(OutboxRecord), c_size_t]),
+    "mailport_outbox_record_attempt_count": (c_size_t, [P(OutboxRecord)]),
+    "mailport_outbox_record_attempt_at": (c_int64, [P(OutboxRecord), c_size_t]),
+    "mailport_outbox_record_attempt_connection": (c_size_t, [P(OutboxRecord), c_size_t]),
+    "mailport_outbox_record_attempt_server": (c_char_p, [P(OutboxRecord), c_size_t]),
+    "mailport_outbox_record_attempt_outcome": (c_char_p, [P(OutboxRecord), c_size_t]),
+    "mailport_outbox_record_attempt_kind": (c_char_p, [P(OutboxRecord), c_size_t]),
+    "mailport_outbox_record_attempt_message": (c_char_p, [P(OutboxRecord), c_size_t]),
+    "mailport_outbox_record_attempt_reply_code": (c_uint16, [P(OutboxRecord), c_size_t]),
+    "mailport_outbox_record_attempt_enhanced_status": (c_char_p, [P(OutboxRecord), c_size_t]),
+    "mailport_outbox_record_attempt_queue_id": (c_char_p, [P(OutboxRecord), c_size_t]),
+    "mailport_outbox_record_attempt_transcript": (c_char_p, [P(OutboxRecord), c_size_t]),
+    "mailport_outbox_record_json": (c_char_p, [P(OutboxRecord)]),
+    "mailport_outbox_record_free": (None, [P(OutboxRecord)]),
+    "mailport_outbox_records_count": (c_size_t, [P(OutboxRecords)]),
+    "mailport_outbox_records_record": (P(OutboxRecord), [P(OutboxRecords), c_size_t]),
+    "mailport_outbox_records_json": (c_char_p, [P(OutboxRecords)]),
+    "mailport_outbox_records_free": (None, [P(OutboxRecords)]),
+    # outbox summary
+    "mailport_outbox_summary_sent": (c_size_t, [P(OutboxSummary)]),
+    "mailport_outbox_summary_deferred": (c_size_t, [P(OutboxSummary)]),
+    "mailport_outbox_summary_failed": (c_size_t, [P(OutboxSummary)]),
+    "mailport_outbox_summary_held": (c_size_t, [P(OutboxSummary)]),
+    "mailport_outbox_summary_via_backup": (c_size_t, [P(OutboxSummary)]),
+    "mailport_outbox_summary_json": (c_char_p, [P(OutboxSummary)]),
+    "mailport_outbox_summary_free": (None, [P(OutboxSummary)]),
 }
 
 
@@ -428,6 +546,10 @@ _FREE = {
     Message: "mailport_message_free",
     Receipt: "mailport_receipt_free",
     Report: "mailport_report_free",
+    Outbox: "mailport_outbox_free",
+    OutboxRecord: "mailport_outbox_record_free",
+    OutboxRecords: "mailport_outbox_records_free",
+    OutboxSummary: "mailport_outbox_summary_free",
 }
 
 
@@ -459,7 +581,7 @@ def call(name: str, *args) -> None:
     if err:  # never on success, but never leak either
         lib.mailport_error_free(err)
     if pending is not None:
-        _note(pending, "raised by the log callback; the mailport call itself succeeded")
+        _note(pending, "raised by a callback (log or on_event); the mailport call itself succeeded")
         raise pending
 
 
@@ -582,6 +704,7 @@ def take_error(code: int, err) -> MailportError:
             enhanced_status=_text(lib.mailport_error_enhanced_status(err)) or None,
             server_reply=_text(lib.mailport_error_server_reply(err)),
             transient=bool(lib.mailport_error_is_transient(err)),
+            outcome_unknown=bool(lib.mailport_error_outcome_unknown(err)),
             transcript=_text(lib.mailport_error_transcript(err)),
             rejected=rejected,
             invalid_addresses=invalid,
@@ -661,6 +784,145 @@ def take_report(report) -> _results.Report:
         lib.mailport_report_free(report)
 
 
+def _outbox_event(kind, id_, from_state, to_state, connection, server, message):
+    """An :class:`OutboxEvent` from the callback's arguments or a summary's JSON event."""
+    try:
+        kind = OutboxEventKind(kind)
+    except ValueError:
+        pass  # a kind newer than this binding
+    state_change = kind == OutboxEventKind.STATE_CHANGED
+    return _results.OutboxEvent(
+        kind=kind,
+        id=id_ if state_change else None,
+        from_state=outbox_state_or_int(from_state) if state_change and from_state else None,
+        to_state=outbox_state_or_int(to_state) if state_change else None,
+        connection=None if state_change else connection,
+        server=None if state_change else server,
+        message=message or None,
+    )
+
+
+_STATE_NAMES = {str(state): state for state in OutboxState}
+_EVENT_KINDS = {str(kind): kind for kind in OutboxEventKind}
+
+
+def outbox_event_from_json(event: dict):
+    """An event of a run summary's JSON (states and kinds by name) as an OutboxEvent."""
+    return _outbox_event(
+        _EVENT_KINDS.get(event.get("kind"), -1),
+        event.get("id"),
+        _STATE_NAMES.get(event.get("from"), OutboxState.NONE),
+        _STATE_NAMES.get(event.get("to"), OutboxState.NONE),
+        event.get("connection"),
+        event.get("server"),
+        event.get("message"),
+    )
+
+
+def read_outbox_record(r, data=None) -> _results.OutboxRecord:
+    """Read a ``mailport_outbox_record *`` (owned or lent by a list) into an OutboxRecord.
+    ``data``: its JSON document, when the caller has it already (from the list's JSON)."""
+    t = _text
+    recipients = tuple(
+        _results.OutboxRecipient(
+            address=t(lib.mailport_outbox_record_recipient_address(r, i)),
+            state=t(lib.mailport_outbox_record_recipient_state(r, i)),
+            reply=t(lib.mailport_outbox_record_recipient_reply(r, i)) or None,
+        )
+        for i in range(lib.mailport_outbox_record_recipient_count(r))
+    )
+    attempts = tuple(
+        _results.OutboxAttempt(
+            at=int(lib.mailport_outbox_record_attempt_at(r, i)),
+            connection=int(lib.mailport_outbox_record_attempt_connection(r, i)),
+            server=t(lib.mailport_outbox_record_attempt_server(r, i)),
+            outcome=t(lib.mailport_outbox_record_attempt_outcome(r, i)),
+            kind=t(lib.mailport_outbox_record_attempt_kind(r, i)) or None,
+            message=t(lib.mailport_outbox_record_attempt_message(r, i)),
+            reply_code=int(lib.mailport_outbox_record_attempt_reply_code(r, i)) or None,
+            enhanced_status=t(lib.mailport_outbox_record_attempt_enhanced_status(r, i)) or None,
+            queue_id=t(lib.mailport_outbox_record_attempt_queue_id(r, i)) or None,
+            transcript=t(lib.mailport_outbox_record_attempt_transcript(r, i)) or None,
+        )
+        for i in range(lib.mailport_outbox_record_attempt_count(r))
+    )
+    delivered_by = int(lib.mailport_outbox_record_delivered_by(r))
+    if data is None:
+        text = t(lib.mailport_outbox_record_json(r))
+        data = json.loads(text) if text else {}
+    return _results.OutboxRecord(
+        id=t(lib.mailport_outbox_record_id(r)),
+        state=outbox_state_or_int(int(lib.mailport_outbox_record_state(r))),
+        created=int(lib.mailport_outbox_record_created(r)),
+        due=int(lib.mailport_outbox_record_due(r)),
+        message_id=t(lib.mailport_outbox_record_message_id(r)) or None,
+        envelope_from=t(lib.mailport_outbox_record_envelope_from(r)),
+        size=int(lib.mailport_outbox_record_size(r)),
+        retries=int(lib.mailport_outbox_record_retries(r)),
+        reason=t(lib.mailport_outbox_record_reason(r)) or None,
+        maybe_delivered=bool(lib.mailport_outbox_record_maybe_delivered(r)),
+        delivered_by=delivered_by if delivered_by >= 0 else None,
+        recipients=recipients,
+        attempts=attempts,
+        data=data,
+    )
+
+
+def take_outbox_record(record) -> _results.OutboxRecord:
+    """Read an owned ``mailport_outbox_record *`` and free it."""
+    try:
+        return read_outbox_record(record)
+    finally:
+        lib.mailport_outbox_record_free(record)
+
+
+def take_outbox_records(records) -> list:
+    """Read a ``mailport_outbox_records *`` into a list of OutboxRecord and free it. The list's
+    JSON is read once, each record's document taken from it."""
+    try:
+        text = _text(lib.mailport_outbox_records_json(records))
+        documents = json.loads(text) if text else []
+        return [
+            read_outbox_record(lib.mailport_outbox_records_record(records, i), documents[i])
+            for i in range(lib.mailport_outbox_records_count(records))
+        ]
+    finally:
+        lib.mailport_outbox_records_free(records)
+
+
+def take_outbox_summary(summary) -> _results.OutboxSummary:
+    """Read a ``mailport_outbox_summary *`` into an OutboxSummary and free it."""
+    try:
+        text = _text(lib.mailport_outbox_summary_json(summary))
+        data = json.loads(text) if text else {}
+        return _results.OutboxSummary(
+            sent=int(lib.mailport_outbox_summary_sent(summary)),
+            deferred=int(lib.mailport_outbox_summary_deferred(summary)),
+            failed=int(lib.mailport_outbox_summary_failed(summary)),
+            held=int(lib.mailport_outbox_summary_held(summary)),
+            via_backup=int(lib.mailport_outbox_summary_via_backup(summary)),
+            events=tuple(outbox_event_from_json(e) for e in data.get("events", ())),
+            json=text,
+        )
+    finally:
+        lib.mailport_outbox_summary_free(summary)
+
+
+def call_id(name: str, *args) -> str:
+    """Call an outbox enqueue function: ``args`` are the arguments before the id buffer; the
+    buffer (``OUTBOX_ID_SIZE`` bytes, checked by the library before anything is stored) is
+    appended. Returns the new entry's id. When the entry went in but a callback raised, the
+    exception says which entry it was."""
+    buf = ctypes.create_string_buffer(OUTBOX_ID_SIZE)
+    try:
+        call(name, *args, buf, OUTBOX_ID_SIZE, None)
+    except BaseException as exc:
+        if buf.value:
+            _note(exc, f"the message was enqueued all the same, as outbox entry {_text(buf.value)}")
+        raise
+    return _text(buf.value)
+
+
 def transcript(client) -> str:
     """A client's transcript: the owned copy, or on NULL the copy-out form, which says why."""
     owned = lib.mailport_client_transcript_copy(client)
@@ -738,6 +1000,24 @@ def strings(values: list):
 def uint16s(values: list):
     """A ``const uint16_t *`` array (the values are checked by the caller)."""
     return (c_uint16 * len(values))(*values)
+
+
+def config_array(pointers: list):
+    """A ``const mailport_config *const *`` array of config handles (keep it alive during the
+    call)."""
+    return (P(Config) * len(pointers))(*pointers)
+
+
+def call_size(name: str, *args) -> int:
+    """``call`` for a function whose parameter before ``error_out`` is ``size_t *out``."""
+    n = c_size_t(0)
+    call(name, *args, byref(n))
+    return int(n.value)
+
+
+def uint32s(values: list):
+    """A ``const uint32_t *`` array (the values are checked by the caller), or None when empty."""
+    return (c_uint32 * len(values))(*values) if values else None
 
 
 # -- handles and the log callback -----------------------------------------------------------------
@@ -820,9 +1100,10 @@ def _free_handle(free_name: str, ptr, keepalive, box) -> None:
 
 
 class _LogState(threading.local):
-    """Per thread: the exception a log callback raised during the current C call.
+    """Per thread: the exception a log callback (or an outbox's event callback) raised during
+    the current C call.
 
-    The log callback runs synchronously on the thread that called into the client, during that
+    Both callbacks run synchronously on the thread that called into the library, during that
     call, so a thread-local slot is exactly "this call". The trampoline stores the first
     exception there instead of letting it reach ctypes (which would print and drop it); ``call``
     re-raises it once the C function has returned.
@@ -873,3 +1154,29 @@ def make_log_trampoline(function):
             _log_state.store(exc)
 
     return LOG_CALLBACK(trampoline)
+
+
+def make_event_trampoline(function, guard=None):
+    """A ``mailport_outbox_event_callback`` calling ``function(event)`` with an
+    :class:`OutboxEvent`; for None, the NULL callback. ``guard``: a context manager entered
+    around each call (the outbox marks its callback as running).
+
+    Exceptions (even KeyboardInterrupt) never cross into C: the first one is stored and
+    re-raised when the C call returns, as for the log callback."""
+    if function is None:
+        return OUTBOX_EVENT_CALLBACK()
+
+    def trampoline(_userdata, kind, id_, from_state, to_state, connection, server, text):
+        try:
+            event = _outbox_event(
+                kind, _text(id_), from_state, to_state, connection, _text(server), _text(text)
+            )
+            if guard is None:
+                function(event)
+            else:
+                with guard():
+                    function(event)
+        except BaseException as exc:  # noqa: BLE001 - must not unwind into C
+            _log_state.store(exc)
+
+    return OUTBOX_EVENT_CALLBACK(trampoline)

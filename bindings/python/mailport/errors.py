@@ -37,7 +37,9 @@ class MailportError(Exception):
     ``message`` (one line, causes appended), ``hint`` (the next step in plain words, or ""),
     ``reply_code`` (the SMTP reply that caused it, e.g. 535, or None), ``enhanced_status``
     ("5.7.8" or None), ``server_reply`` (its text, or ""), ``transient`` (whether retrying later
-    unchanged may work), ``transcript`` (the redacted session up to the failure, or ""),
+    unchanged may work), ``outcome_unknown`` (the whole message went out and the connection
+    failed before the server's answer: it may have been delivered, so check before sending it
+    again), ``transcript`` (the redacted session up to the failure, or ""),
     ``rejected`` (list of :class:`RejectedRecipient`) and ``invalid_addresses`` (list of
     :class:`InvalidAddress`).
 
@@ -55,6 +57,7 @@ class MailportError(Exception):
         enhanced_status: Optional[str] = None,
         server_reply: str = "",
         transient: bool = False,
+        outcome_unknown: bool = False,
         transcript: str = "",
         rejected: Tuple[RejectedRecipient, ...] = (),
         invalid_addresses: Tuple[InvalidAddress, ...] = (),
@@ -68,6 +71,7 @@ class MailportError(Exception):
         self.enhanced_status = enhanced_status
         self.server_reply = server_reply
         self.transient = transient
+        self.outcome_unknown = outcome_unknown
         self.transcript = transcript
         self.rejected = list(rejected)
         self.invalid_addresses = list(invalid_addresses)

@@ -25,7 +25,10 @@ def header_enums(header: str) -> dict:
 
 def test_every_header_enum_is_mirrored(header_text):
     enums = header_enums(header_text)
-    mirrored = {c_name for c_name, _ in _constants.C_ENUMS.values()} | {"mailport_port"}
+    mirrored = {c_name for c_name, _ in _constants.C_ENUMS.values()} | {
+        "mailport_port",
+        "mailport_outbox_id_size",
+    }
     assert set(enums) == mirrored, f"enums in the header: {sorted(enums)}"
 
 
@@ -39,6 +42,12 @@ def test_enum_members_match_the_header_both_ways(header_text, py_enum):
 
 def test_port_auto(header_text):
     assert header_enums(header_text)["mailport_port"] == {"MAILPORT_PORT_AUTO": mailport.PORT_AUTO}
+
+
+def test_outbox_id_size(header_text):
+    assert header_enums(header_text)["mailport_outbox_id_size"] == {
+        "MAILPORT_OUTBOX_ID_SIZE": mailport.OUTBOX_ID_SIZE
+    }
 
 
 def test_result_names_come_from_the_library(header_text):

@@ -72,16 +72,19 @@ def expected_ctype(ctype: str, is_return: bool, pname: str = ""):
         "void *": c_void_p,
         "size_t *": POINTER(c_size_t),
         "const char *": c_char_p,
-        "char *": POINTER(c_char) if pname == "buf" else c_void_p,
+        "char *": POINTER(c_char) if pname == "buf" or pname.endswith("_buf") else c_void_p,
         "const void *": c_char_p,
         "uint8_t *": POINTER(c_char),
         "const uint16_t *": POINTER(c_uint16),
+        "const uint32_t *": POINTER(c_uint32),
         "const char *const *": POINTER(c_char_p),
         "mailport_log_callback": _ffi.LOG_CALLBACK,
+        "mailport_outbox_event_callback": _ffi.OUTBOX_EVENT_CALLBACK,
     }
     if t in simple:
         return simple[t]
-    m = re.fullmatch(r"(?:const )?struct (mailport_\w+) (\*+)", t)
+    # An array of handles, `const struct mailport_config *const *`: a pointer to pointers.
+    m = re.fullmatch(r"(?:const )?struct (mailport_\w+) (\*+)", t.replace("*const *", "**"))
     if m:
         result = _handle_class(m.group(1))
         for _ in m.group(2):
@@ -161,6 +164,33 @@ def test_log_callback_typedef_matches(header_text):
     assert _ffi.LOG_CALLBACK._restype_ is None
     # text is taken as a raw pointer and read with string_at(text, len): binary-safe.
     assert _ffi.LOG_CALLBACK._argtypes_ == (c_void_p, c_uint32, c_void_p, c_size_t)
+
+
+def test_outbox_event_callback_typedef_matches(header_text):
+    m = re.search(r"typedef void \(\*mailport_outbox_event_callback\)\(([^)]*)\);", header_text)
+    assert m, "mailport_outbox_event_callback typedef not found"
+    params = [" ".join(p.split()) for p in m.group(1).split(",")]
+    assert params == [
+        "void *userdata",
+        "uint32_t kind",
+        "const char *id",
+        "uint32_t from_state",
+        "uint32_t to_state",
+        "size_t connection",
+        "const char *server",
+        "const char *text",
+    ]
+    assert _ffi.OUTBOX_EVENT_CALLBACK._restype_ is None
+    assert _ffi.OUTBOX_EVENT_CALLBACK._argtypes_ == (
+        c_void_p,
+        c_uint32,
+        c_char_p,
+        c_uint32,
+        c_uint32,
+        c_size_t,
+        c_char_p,
+        c_char_p,
+    )
 
 
 def test_abi_version_matches_header_and_library(header_text):
@@ -294,6 +324,10 @@ def test_free_functions_accept_null():
         "mailport_report_free",
         "mailport_probe_options_free",
         "mailport_wp_mail_free",
+        "mailport_outbox_free",
+        "mailport_outbox_record_free",
+        "mailport_outbox_records_free",
+        "mailport_outbox_summary_free",
     ):
         getattr(_ffi.lib, name)(None)
 

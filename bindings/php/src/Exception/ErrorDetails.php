@@ -60,6 +60,11 @@ trait ErrorDetails
         return $this->info->transient;
     }
 
+    public function isOutcomeUnknown(): bool
+    {
+        return $this->info->outcomeUnknown;
+    }
+
     public function getTranscript(): string
     {
         return $this->info->transcript;

@@ -28,6 +28,8 @@ final class ErrorInfo
         public readonly string $transcript = '',
         public readonly array $rejected = [],
         public readonly array $invalidAddresses = [],
+        /** The whole message went out and the server's answer was lost: it may have been delivered. */
+        public readonly bool $outcomeUnknown = false,
     ) {
     }
 

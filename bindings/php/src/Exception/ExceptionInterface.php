@@ -37,6 +37,13 @@ interface ExceptionInterface extends \Throwable
     /** Whether retrying later, unchanged, may succeed (a 4xx reply, a timeout, a dropped connection). */
     public function isTransient(): bool;
 
+    /**
+     * Whether the whole message went out and the connection failed before the server's answer
+     * (a timeout or a dropped connection while waiting for it): the server may have accepted it,
+     * and sending it again may deliver it twice. Check whether it arrived before resending.
+     */
+    public function isOutcomeUnknown(): bool;
+
     /** The redacted session transcript up to the failure ("C: ...", "S: ...", "* ..."), or "". */
     public function getTranscript(): string;
 
