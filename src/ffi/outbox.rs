@@ -1079,6 +1079,7 @@ pub unsafe extern "C" fn mailport_outbox_run(
         let options = RunOptions {
             limit: (limit != 0).then_some(limit),
             deadline: (deadline_ms != 0).then(|| millis(deadline_ms)),
+            stop: None,
         };
         let collecting = Collecting::start(outbox.token);
         let counts = outbox.inner.run(&options)?;
