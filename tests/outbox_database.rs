@@ -469,6 +469,13 @@ fn a_worker_that_lost_its_lease_does_not_overwrite_the_new_owner() {
     config.timeouts.command = Duration::from_secs(3);
     let outbox = Outbox::open(&db().url("t_lost"), vec![config]).unwrap();
     let id = outbox.enqueue(&message("lost", "ann@example.org")).unwrap();
+    let others: Vec<EntryId> = (0..2)
+        .map(|n| {
+            outbox
+                .enqueue(&message(&format!("other {n}"), "bob@example.org"))
+                .unwrap()
+        })
+        .collect();
     let error = std::thread::scope(|scope| {
         let worker = scope.spawn(|| outbox.run(&all()));
         let until = Instant::now() + Duration::from_secs(20);
@@ -497,6 +504,17 @@ fn a_worker_that_lost_its_lease_does_not_overwrite_the_new_owner() {
         None,
         "nothing of the attempt saved"
     );
+    // The entries the stopped run had claimed and not tried are free again at once, not when
+    // their lease expires.
+    for other in &others {
+        let record = outbox.get(other).unwrap();
+        assert_eq!(
+            (record.state, record.lease),
+            (State::Queued, None),
+            "{other}"
+        );
+        assert!(!record.maybe_delivered);
+    }
 }
 
 #[test]
@@ -685,4 +703,24 @@ fn four_workers_drain_ten_thousand_entries_and_each_message_arrives_once() {
         sent.iter()
             .all(|r| !r.maybe_delivered && r.attempts.len() == 1)
     );
+}
+
+#[test]
+fn a_message_larger_than_the_server_takes_fails_at_enqueue_and_writes_nothing() {
+    let outbox = Outbox::open(&db().url("t_large"), vec![]).unwrap();
+    let limit: i64 = db().value("SELECT @@max_allowed_packet").unwrap();
+    let envelope = Envelope::new("shop@example.com", vec!["ann@example.org".into()]).unwrap();
+    let mut raw = b"Subject: large\r\n\r\n".to_vec();
+    raw.resize(usize::try_from(limit).unwrap() + 1024, b'x');
+    let error = outbox.enqueue_raw(&envelope, &raw).unwrap_err();
+    assert_eq!(error.kind(), mailport::Kind::MessageTooLarge);
+    let error = error.message();
+    assert!(error.contains("outbox database mailport"), "{error}");
+    assert!(error.contains("max_allowed_packet"), "{error}");
+    assert_eq!(db().value::<i64>("SELECT COUNT(*) FROM `t_large`"), Some(0));
+    // The outbox goes on working.
+    outbox
+        .enqueue(&message("small", "ann@example.org"))
+        .unwrap();
+    assert_eq!(db().value::<i64>("SELECT COUNT(*) FROM `t_large`"), Some(1));
 }

@@ -267,6 +267,8 @@ struct Sql {
     write: String,
     write_dropping_body: String,
     quarantine: String,
+    release: String,
+    expire: String,
     prune: String,
 }
 
@@ -322,6 +324,14 @@ impl Sql {
                 "UPDATE {t} SET `state` = '{QUARANTINED}', `reason` = ?, `lease_owner` = NULL, \
                  `lease_expires` = NULL, `updated` = ? WHERE `id` = ?"
             ),
+            release: format!(
+                "UPDATE {t} SET `state` = ?, `due` = ?, `lease_owner` = NULL, \
+                 `lease_expires` = NULL WHERE `id` = ? AND `state` = 'sending' AND `lease_owner` = ?"
+            ),
+            expire: format!(
+                "UPDATE {t} SET `lease_expires` = 0 \
+                 WHERE `id` = ? AND `state` = 'sending' AND `lease_owner` = ?"
+            ),
             prune: format!(
                 "DELETE FROM {t} WHERE `pending` = 0 \
                  AND `state` IN ('sent', 'failed', 'cancelled') AND `updated` < ?"
@@ -360,6 +370,8 @@ pub(crate) struct Database {
     pool: Pool,
     location: Location,
     sql: Sql,
+    /// The server's `max_allowed_packet`: a row's message and JSON must fit in one packet.
+    max_packet: u64,
     /// Claims use READ COMMITTED (row locks only on the rows claimed) unless the server refused
     /// it (binary logging by statement): then REPEATABLE READ.
     repeatable_read: AtomicBool,
@@ -376,9 +388,47 @@ struct Want<'a> {
     limit: usize,
 }
 
-/// The proof of a claim: the lease's owner, in the `UPDATE`s' conditions.
+/// The proof of a claim: the lease's owner, in the `UPDATE`s' conditions. A claim dropped
+/// without being saved (the run stopped on an error) is given back at once rather than when its
+/// lease expires: to its state before the claim if its message was never read for sending, else
+/// with its lease expired, so that the next worker sends it again flagged `maybe_delivered`.
 struct DatabaseClaim {
     owner: String,
+    id: String,
+    /// The state and due time before the claim.
+    was: State,
+    due: i64,
+    pool: Pool,
+    release: String,
+    expire: String,
+    /// Whether the message was read for sending: an attempt may have begun.
+    read: AtomicBool,
+    /// Whether a save ended the claim.
+    saved: AtomicBool,
+}
+
+impl Drop for DatabaseClaim {
+    fn drop(&mut self) {
+        if self.saved.load(Ordering::Relaxed) {
+            return;
+        }
+        let Ok(mut conn) = self.pool.get_conn() else {
+            return; // The lease expires instead.
+        };
+        let _ = if self.read.load(Ordering::Relaxed) || self.was == State::Sending {
+            conn.exec_drop(&self.expire, (self.id.as_str(), self.owner.as_str()))
+        } else {
+            conn.exec_drop(
+                &self.release,
+                (
+                    self.was.as_str(),
+                    self.due,
+                    self.id.as_str(),
+                    self.owner.as_str(),
+                ),
+            )
+        };
+    }
 }
 
 /// A row's columns, as read.
@@ -544,8 +594,14 @@ impl Database {
                 e,
             )
         })?;
+        let max_packet = pool
+            .get_conn()
+            .and_then(|mut conn| conn.query_first::<u64, _>("SELECT @@max_allowed_packet"))
+            .map_err(|e| error(&location, "cannot connect", e))?
+            .unwrap_or(16 * 1024 * 1024);
         let database = Database {
             pool,
+            max_packet,
             sql: Sql::new(&location.table),
             location,
             repeatable_read: AtomicBool::new(false),
@@ -665,6 +721,14 @@ impl Database {
                     was,
                     token: Box::new(DatabaseClaim {
                         owner: owner.to_string(),
+                        id: columns.id.clone(),
+                        was,
+                        due: columns.due,
+                        pool: self.pool.clone(),
+                        release: self.sql.release.clone(),
+                        expire: self.sql.expire.clone(),
+                        read: AtomicBool::new(false),
+                        saved: AtomicBool::new(false),
                     }),
                 });
             }
@@ -707,6 +771,25 @@ impl Database {
             .ok_or_else(|| Error::new(Kind::Io, "outbox: a claim from another store"))
     }
 
+    /// An error unless a row of `size` bytes of message and JSON fits in one packet (with room
+    /// for the rest of the statement).
+    fn check_size(&self, id: &EntryId, size: usize) -> Result<()> {
+        let size = size as u64;
+        if size.saturating_add(64 * 1024) <= self.max_packet {
+            return Ok(());
+        }
+        Err(Error::new(
+            Kind::MessageTooLarge,
+            format!(
+                "{}: entry {id} is {size} bytes, more than the database takes in one row \
+                 (its max_allowed_packet is {} bytes): raise max_allowed_packet on the server, \
+                 or send so large a message directly",
+                self.location.describe(),
+                self.max_packet
+            ),
+        ))
+    }
+
     fn lost(&self, id: &EntryId) -> Error {
         Error::new(
             Kind::Io,
@@ -743,6 +826,10 @@ impl Store for Database {
                 (Some(json), None, Some(bytes))
             }
         };
+        let size = header_json.as_ref().map_or(0, Vec::len)
+            + description_json.as_ref().map_or(0, Vec::len)
+            + body.as_ref().map_or(0, Vec::len);
+        self.check_size(&header.id, size)?;
         let params = vec![
             Value::from(header.id.as_str()),
             Value::from(header.created),
@@ -799,7 +886,9 @@ impl Store for Database {
     }
 
     fn body(&self, claimed: &Claimed) -> Result<Box<dyn Read + Send>> {
-        let owner = &self.claim_token(claimed)?.owner;
+        let token = self.claim_token(claimed)?;
+        token.read.store(true, Ordering::Relaxed);
+        let owner = &token.owner;
         let id = &claimed.header.id;
         let body: Option<Option<Vec<u8>>> = self
             .conn()?
@@ -832,6 +921,13 @@ impl Store for Database {
             Error::new(Kind::Io, format!("outbox: cannot render entry {id}: {e}")).with_source(e)
         })?;
         let mut conn = self.conn()?;
+        if let Err(too_large) = self.check_size(&id, json.len() + bytes.len()) {
+            // It can never be sent from here: set it aside, saying why, and stop this run.
+            let reason = format!("its rendering cannot be stored: {}", too_large.message());
+            self.quarantine(&mut conn, id.as_str(), &reason)
+                .map_err(|e| self.error(&format!("cannot quarantine entry {id}"), e))?;
+            return Err(too_large);
+        }
         conn.exec_drop(
             &self.sql.rendering,
             Params::Positional(vec![
@@ -866,6 +962,11 @@ impl Store for Database {
             .map_err(|e| self.error(&format!("cannot save entry {}", record.id), e))?;
         if conn.affected_rows() == 0 {
             return Err(self.lost(&record.id));
+        }
+        if record.state != State::Sending {
+            self.claim_token(claimed)?
+                .saved
+                .store(true, Ordering::Relaxed);
         }
         Ok(())
     }
@@ -1077,6 +1178,16 @@ mod tests {
             assert!(e.contains(says), "{url}: {e}");
             assert!(!e.contains("Secret123"), "{url}: {e}");
         }
+    }
+
+    #[test]
+    fn docs_show_the_table_the_library_creates() {
+        let docs = include_str!("../../docs/outbox.md");
+        assert!(
+            docs.contains(&create_table(DEFAULT_TABLE)),
+            "docs/outbox.md must show create_table(\"{DEFAULT_TABLE}\") as it is:\n{}",
+            create_table(DEFAULT_TABLE)
+        );
     }
 
     #[test]
