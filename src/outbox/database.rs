@@ -586,14 +586,8 @@ impl Database {
     /// Connect to the database at `url` and create its table if it is missing.
     pub(crate) fn open(url: &str) -> Result<Database> {
         let location = Location::parse(url)?;
-        let pool = Pool::new(location.options()).map_err(|e| {
-            error(
-                &location,
-                "cannot connect (is the database server running, and are the user, password \
-                 and database right?)",
-                e,
-            )
-        })?;
+        let pool =
+            Pool::new(location.options()).map_err(|e| error(&location, "cannot connect", e))?;
         let max_packet = pool
             .get_conn()
             .and_then(|mut conn| conn.query_first::<u64, _>("SELECT @@max_allowed_packet"))
@@ -1085,6 +1079,8 @@ fn error(location: &Location, what: &str, e: mysql::Error) -> Error {
         mysql::Error::DriverError(e) => e.to_string(),
         mysql::Error::MySqlError(e) => e.to_string(),
         mysql::Error::IoError(e) => e.to_string(),
+        mysql::Error::CodecError(e) => e.to_string(),
+        mysql::Error::TlsError(e) => e.to_string(),
         e => e.to_string(),
     };
     if let Some(password) = location.password.as_deref().filter(|p| p.len() >= 3) {

@@ -23,6 +23,9 @@ pub struct TestDatabase {
     pub database: String,
     pub user: String,
     pub password: String,
+    /// With TLS ([`TestDatabase::start_tls`]): the TCP port on 127.0.0.1, and the CA's PEM file.
+    pub port: Option<u16>,
+    pub ca: Option<PathBuf>,
     child: Mutex<Child>,
     stdin: Mutex<Option<ChildStdin>>,
     lines: Mutex<mpsc::Receiver<String>>,
@@ -34,11 +37,23 @@ struct Ready {
     database: String,
     user: String,
     password: String,
+    port: Option<u16>,
+    ca: Option<PathBuf>,
 }
 
 impl TestDatabase {
     /// A MariaDB of its own (for a test that stops and starts it).
     pub fn start() -> TestDatabase {
+        TestDatabase::launch(&[])
+    }
+
+    /// A MariaDB that also listens on 127.0.0.1 with TLS, its certificate for `name`; over TCP
+    /// the user must use TLS.
+    pub fn start_tls(name: &str) -> TestDatabase {
+        TestDatabase::launch(&["--tls", name])
+    }
+
+    fn launch(args: &[&str]) -> TestDatabase {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -57,6 +72,7 @@ impl TestDatabase {
             .arg(&script)
             .arg("--dir")
             .arg(&dir)
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -85,6 +101,8 @@ impl TestDatabase {
             database: ready.database,
             user: ready.user,
             password: ready.password,
+            port: ready.port,
+            ca: ready.ca,
             child: Mutex::new(child),
             stdin: Mutex::new(stdin),
             lines: Mutex::new(rx),

@@ -13,10 +13,14 @@ on stdout once that user can log in. Then it reads commands, one a line, from st
     stop    stop mariadbd (SIGTERM, then wait); prints STOPPED
     start   start it again on the same data; prints READY ... again
 
+With --tls NAME it also listens on 127.0.0.1 (a free port) with TLS, presenting a certificate for
+NAME issued by a throwaway CA (trustme), and the READY line adds "port" and "ca" (the CA's PEM
+file). Over TCP the user must use TLS (REQUIRE SSL), so a connection without it is refused.
+
 and at EOF on stdin (the test process exited or dropped its handle), or on SIGTERM/SIGINT, it
 stops mariadbd and removes --dir. mariadbd's own log is --dir/mariadb.log.
 
-Only loopback: --skip-networking, the socket in --dir.
+Only loopback: the socket in --dir, and with --tls 127.0.0.1 only.
 """
 
 import argparse
@@ -25,6 +29,7 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -44,8 +49,16 @@ def find_tool(*names):
     sys.exit(2)
 
 
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Server:
-    def __init__(self, directory):
+    def __init__(self, directory, tls_name=None):
+        self.tls_name = tls_name
+        self.port = None
         self.dir = os.path.abspath(directory)
         self.datadir = os.path.join(self.dir, "data")
         self.socket = os.path.join(self.dir, "mysqld.sock")
@@ -70,10 +83,29 @@ class Server:
             f.write(f"CREATE DATABASE IF NOT EXISTS `{DATABASE}` CHARACTER SET utf8mb4;\n"
                     f"CREATE USER IF NOT EXISTS '{USER}'@'localhost' IDENTIFIED BY '{PASSWORD}';\n"
                     f"GRANT ALL PRIVILEGES ON `{DATABASE}`.* TO '{USER}'@'localhost';\n")
+            if self.tls_name:
+                f.write(f"CREATE USER IF NOT EXISTS '{USER}'@'127.0.0.1' IDENTIFIED BY '{PASSWORD}' "
+                        f"REQUIRE SSL;\n"
+                        f"GRANT ALL PRIVILEGES ON `{DATABASE}`.* TO '{USER}'@'127.0.0.1';\n")
+        if self.tls_name:
+            import trustme
+            ca = trustme.CA()
+            leaf = ca.issue_cert(self.tls_name)
+            ca.cert_pem.write_to_path(os.path.join(self.dir, "ca.pem"))
+            leaf.cert_chain_pems[0].write_to_path(os.path.join(self.dir, "server-cert.pem"))
+            leaf.private_key_pem.write_to_path(os.path.join(self.dir, "server-key.pem"))
+            self.port = free_port()
 
     def start(self):
+        if self.tls_name:
+            network = ["--bind-address=127.0.0.1", f"--port={self.port}",
+                       f"--ssl-ca={os.path.join(self.dir, 'ca.pem')}",
+                       f"--ssl-cert={os.path.join(self.dir, 'server-cert.pem')}",
+                       f"--ssl-key={os.path.join(self.dir, 'server-key.pem')}"]
+        else:
+            network = ["--skip-networking"]
         argv = [find_tool("mariadbd", "mysqld"), "--no-defaults", f"--datadir={self.datadir}",
-                f"--socket={self.socket}", "--skip-networking",
+                f"--socket={self.socket}", *network,
                 f"--pid-file={os.path.join(self.dir, 'mysqld.pid')}", f"--log-error={self.log}",
                 f"--user={self.user}", f"--init-file={os.path.join(self.dir, 'init.sql')}",
                 "--skip-log-bin", "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=32M",
@@ -94,6 +126,9 @@ class Server:
                 if r.returncode == 0:
                     ready = {"socket": self.socket, "database": DATABASE, "user": USER,
                              "password": PASSWORD, "dir": self.dir}
+                    if self.tls_name:
+                        ready["port"] = self.port
+                        ready["ca"] = os.path.join(self.dir, "ca.pem")
                     print("READY " + json.dumps(ready), flush=True)
                     return
             time.sleep(0.1)
@@ -122,8 +157,9 @@ class Server:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dir", required=True)
+    parser.add_argument("--tls", metavar="NAME", help="also listen on 127.0.0.1 with TLS, as NAME")
     args = parser.parse_args()
-    server = Server(args.dir)
+    server = Server(args.dir, args.tls)
 
     def finish(*_):
         server.stop()
