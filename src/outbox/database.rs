@@ -498,16 +498,9 @@ impl Columns {
                 let description: Description = serde_json::from_slice(description)
                     .map_err(|e| format!("its description cannot be read: {e}"))?;
                 EntryHeader {
+                    // The row's format, so that a newer writer's row is refused, not misread.
                     format: u32::try_from(self.format).unwrap_or(0),
-                    id: id.clone(),
-                    created: self.created,
-                    envelope_from: String::new(),
-                    recipients: Vec::new(),
-                    message_id: description.message_id.clone(),
-                    utf8: false,
-                    eight_bit: false,
-                    size: 0,
-                    description: Some(description),
+                    ..EntryHeader::described(id.clone(), self.created, description)
                 }
             }
             (None, None) => return Err("it has neither a header nor a description".into()),
@@ -647,28 +640,20 @@ impl Database {
         level: IsolationLevel,
         want: &Want<'_>,
     ) -> std::result::Result<Vec<Claimed>, mysql::Error> {
-        let Want {
-            owner,
-            settings,
-            skip,
-            now,
-            lease_until,
-            limit,
-        } = *want;
         let mut conn = self.pool.get_conn()?;
         let mut tx = conn.start_transaction(TxOpts::default().set_isolation_level(Some(level)))?;
         let mut claimed = Vec::new();
         let mut after = String::new();
         // Rows in `skip` are passed over; look further until `limit` are found or none are left.
-        let page = limit.max(1) as u64;
+        let page = want.limit.max(1) as u64;
         loop {
             let rows: Vec<Row> = tx.exec(
                 &self.sql.claim,
                 Params::Positional(vec![
                     after.clone().into(),
-                    now.into(),
-                    now.into(),
-                    settings.into(),
+                    want.now.into(),
+                    want.now.into(),
+                    want.settings.into(),
                     page.into(),
                 ]),
             )?;
@@ -685,8 +670,8 @@ impl Database {
                     Err((None, _)) => continue,
                 };
                 after = columns.id.clone();
-                let skipped = EntryId::parse(&columns.id).is_some_and(|id| skip.contains(&id));
-                if skipped || claimed.len() >= limit {
+                let skipped = EntryId::parse(&columns.id).is_some_and(|id| want.skip.contains(&id));
+                if skipped || claimed.len() >= want.limit {
                     continue;
                 }
                 let (header, mut record) = match columns.entry() {
@@ -706,15 +691,15 @@ impl Database {
                 }
                 record.state = State::Sending;
                 record.lease = Some(Lease {
-                    owner: owner.to_string(),
-                    expires: lease_until,
+                    owner: want.owner.to_string(),
+                    expires: want.lease_until,
                 });
                 claimed.push(Claimed {
                     header,
                     record,
                     was,
                     token: Box::new(DatabaseClaim {
-                        owner: owner.to_string(),
+                        owner: want.owner.to_string(),
                         id: columns.id.clone(),
                         was,
                         due: columns.due,
@@ -726,13 +711,14 @@ impl Database {
                     }),
                 });
             }
-            if claimed.len() >= limit || found < page || after == from {
+            if claimed.len() >= want.limit || found < page || after == from {
                 break;
             }
         }
         if !claimed.is_empty() {
             let marks = vec!["?"; claimed.len()].join(", ");
-            let mut params: Vec<Value> = vec![owner.into(), lease_until.into(), now.into()];
+            let mut params: Vec<Value> =
+                vec![want.owner.into(), want.lease_until.into(), want.now.into()];
             params.extend(claimed.iter().map(|c| Value::from(c.record.id.as_str())));
             tx.exec_drop(
                 format!(

@@ -239,18 +239,7 @@ impl Outbox {
         let created = now();
         description.build(created)?.check_sendable()?;
         let id = self.new_id();
-        let header = EntryHeader {
-            format: FORMAT,
-            id: id.clone(),
-            created,
-            envelope_from: String::new(),
-            recipients: Vec::new(),
-            message_id: description.message_id.clone(),
-            utf8: false,
-            eight_bit: false,
-            size: 0,
-            description: Some(description.clone()),
-        };
+        let header = EntryHeader::described(id.clone(), created, description.clone());
         self.store.enqueue(&header, &mut std::io::empty())?;
         self.enqueued(&id);
         Ok(id)
