@@ -158,6 +158,13 @@ fn a_transient_refusal_defers_with_backoff_then_gives_up() {
     );
     // A failed entry keeps its message, so that it can be retried.
     assert!(column("t_deferred", id.as_str(), "body").is_some());
+    let again = outbox.retry(&id).unwrap();
+    assert_eq!(again.state, State::Queued);
+    assert_eq!(again.pending(), ["busy@example.org"]);
+    assert_eq!(
+        column("t_deferred", id.as_str(), "state").as_deref(),
+        Some("queued")
+    );
 }
 
 #[test]
