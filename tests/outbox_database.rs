@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{TestServer, config_for, silent_listener};
+use common::{TestServer, config_for};
 use mailport::outbox::{
     AttemptOutcome, DescribedFile, Description, EntryId, Filter, Outbox, Policy, RecipientState,
     RunOptions, State,
@@ -214,6 +214,8 @@ fn raw_messages_keep_their_envelope_and_cancel_and_prune_work() {
     let raw = outbox
         .enqueue_raw(&envelope, b"Subject: raw\nFrom: a@example.com\n\nbody\n")
         .unwrap();
+    // Ids order by the millisecond: the raw one is the oldest.
+    std::thread::sleep(Duration::from_millis(5));
     let cancelled = outbox
         .enqueue(&message("never", "ann@example.org"))
         .unwrap();
@@ -463,14 +465,24 @@ fn an_expired_lease_is_taken_over_and_a_live_one_is_not() {
 
 #[test]
 fn a_worker_that_lost_its_lease_does_not_overwrite_the_new_owner() {
-    // A server that accepts and never greets: the worker waits while its lease is taken over.
-    let (_listener, port) = silent_listener();
+    // A server that accepts and says nothing until the test hangs up: the worker waits for the
+    // greeting while its lease is taken over, however slow the machine.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (hang_up, hung_up) = std::sync::mpsc::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let (connection, _) = listener.accept().unwrap();
+        let _ = hung_up.recv();
+        drop(connection);
+    });
     let mut config = Config::new("127.0.0.1");
     config.port = port;
     config.security = Security::None;
-    config.timeouts.command = Duration::from_secs(3);
+    config.timeouts.command = Duration::from_secs(60);
     let outbox = Outbox::open(&db().url("t_lost"), vec![config]).unwrap();
     let id = outbox.enqueue(&message("lost", "ann@example.org")).unwrap();
+    // Ids order by the millisecond: this one is tried first.
+    std::thread::sleep(Duration::from_millis(5));
     let others: Vec<EntryId> = (0..2)
         .map(|n| {
             outbox
@@ -489,8 +501,10 @@ fn a_worker_that_lost_its_lease_does_not_overwrite_the_new_owner() {
             "UPDATE `t_lost` SET `lease_owner` = 'thief.example:3:00000003', \
              `lease_expires` = UNIX_TIMESTAMP() + 600 WHERE `id` = '{id}'"
         ));
+        hang_up.send(()).unwrap();
         worker.join().unwrap().unwrap_err().message()
     });
+    server.join().unwrap();
     assert!(error.contains("was lost"), "{error}");
     assert!(error.contains(id.as_str()), "{error}");
     assert_eq!(
