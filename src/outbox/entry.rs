@@ -75,6 +75,22 @@ impl EntryHeader {
         }
     }
 
+    /// The header of a message description, not rendered yet.
+    pub(crate) fn described(id: EntryId, created: i64, description: Description) -> EntryHeader {
+        EntryHeader {
+            format: FORMAT,
+            id,
+            created,
+            envelope_from: String::new(),
+            recipients: Vec::new(),
+            message_id: description.message_id.clone(),
+            utf8: false,
+            eight_bit: false,
+            size: 0,
+            description: Some(description),
+        }
+    }
+
     pub(crate) fn check_format(&self) -> Result<()> {
         if self.format == 0 || self.format > FORMAT {
             return Err(Error::invalid_input(format!(

@@ -9,6 +9,7 @@
 //! change or a user retries it. Any number of workers may run on one store: each entry is held
 //! by one at a time, and a worker that dies leaves its entries to the others.
 
+mod database;
 mod deliver;
 pub mod entry;
 pub mod record;
@@ -135,15 +136,25 @@ pub struct Outbox {
 
 impl Outbox {
     /// An outbox at `location`: a `mysql://` or `mariadb://` URL names a database table shared
-    /// by several machines, anything else a spool directory ([`Outbox::spool`]).
+    /// by several machines ([`Outbox::database`]), anything else a spool directory
+    /// ([`Outbox::spool`]).
     pub fn open(location: &str, connections: Vec<Config>) -> Result<Outbox> {
         let lower = location.to_ascii_lowercase();
         if lower.starts_with("mysql://") || lower.starts_with("mariadb://") {
-            return Err(Error::invalid_input(
-                "outbox: the MariaDB/MySQL store is not built yet; use a spool directory",
-            ));
+            return Outbox::database(location, connections);
         }
         Outbox::spool(location, connections)
+    }
+
+    /// An outbox on a MariaDB (10.6 or later) or MySQL (8.0 or later) table, shared by every
+    /// machine that reaches the database: `mysql://user:password@host:port/database`, or
+    /// `mysql://user:password@localhost/database?socket=/run/mysqld/mysqld.sock`, with
+    /// `table=NAME` or `prefix=wp_` to name the table (`mailport_outbox` by default), and
+    /// `ssl-mode=verify_identity` (or `ssl-ca=PATH`) for TLS to the database. The table is
+    /// created if it is missing; docs/outbox.md documents it. Fails, naming the database and
+    /// its host or socket but never the password, when the database cannot be reached.
+    pub fn database(url: &str, connections: Vec<Config>) -> Result<Outbox> {
+        Outbox::with_store(Box::new(database::Database::open(url)?), connections)
     }
 
     /// An outbox on the spool directory `dir` (created if missing), delivering through
@@ -237,18 +248,7 @@ impl Outbox {
         let created = now();
         description.build(created)?.check_sendable()?;
         let id = self.new_id();
-        let header = EntryHeader {
-            format: FORMAT,
-            id: id.clone(),
-            created,
-            envelope_from: String::new(),
-            recipients: Vec::new(),
-            message_id: description.message_id.clone(),
-            utf8: false,
-            eight_bit: false,
-            size: 0,
-            description: Some(description.clone()),
-        };
+        let header = EntryHeader::described(id.clone(), created, description.clone());
         self.store.enqueue(&header, &mut std::io::empty())?;
         self.enqueued(&id);
         Ok(id)

@@ -1,0 +1,775 @@
+//! The outbox on a MariaDB table (a real mariadbd, started by the test on a unix socket), against
+//! aiosmtpd: delivery, deferral, held entries, cancel and prune, a description row inserted by
+//! plain SQL as PHP would, corrupt rows quarantined, leases taken over only once expired, a
+//! worker that lost its lease, the database going away, and four worker processes draining
+//! 10,000 entries with each Message-ID arriving once.
+
+mod common;
+// Not in common/mod.rs: the CLI's tests include that module too, without the mysql crate.
+#[path = "common/mariadb.rs"]
+mod mariadb;
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{TestServer, config_for};
+use mailport::outbox::{
+    AttemptOutcome, DescribedFile, Description, EntryId, Filter, Outbox, Policy, RecipientState,
+    RunOptions, State,
+};
+use mailport::{Config, Credentials, Envelope, Message, Secret, Security};
+use mariadb::TestDatabase;
+
+const USER: &str = "outbox-user";
+const PASSWORD: &str = "outbox-Pa55";
+
+fn plain(server: &TestServer) -> Config {
+    config_for("127.0.0.1", server, Security::None)
+}
+
+fn message(subject: &str, to: &str) -> Message {
+    let mut m = Message::new();
+    m.set_from("Shop <shop@example.com>").unwrap();
+    m.add_to(to).unwrap();
+    m.set_subject(subject).unwrap();
+    m.set_text(&format!("{subject}\n")).unwrap();
+    m
+}
+
+fn impatient() -> Policy {
+    Policy {
+        min_backoff: Duration::ZERO,
+        max_backoff: Duration::ZERO,
+        ..Policy::default()
+    }
+}
+
+fn all() -> RunOptions {
+    RunOptions::default()
+}
+
+fn db() -> &'static TestDatabase {
+    TestDatabase::shared()
+}
+
+fn subject_of(data: &[u8]) -> String {
+    String::from_utf8_lossy(data)
+        .lines()
+        .find_map(|l| l.strip_prefix("Subject: ").map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn message_id_of(data: &[u8]) -> String {
+    String::from_utf8_lossy(data)
+        .lines()
+        .find_map(|l| l.strip_prefix("Message-ID: ").map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// An id as a PHP writer makes one: `sprintf('%013d-%s', ms, bin2hex(random_bytes(8)))`.
+fn php_id(ms: u64, random: u64) -> String {
+    format!("{ms:013}-{random:016x}")
+}
+
+fn column(table: &str, id: &str, column: &str) -> Option<String> {
+    db().value(&format!(
+        "SELECT CAST(`{column}` AS CHAR) FROM `{table}` WHERE `id` = '{id}'"
+    ))
+}
+
+#[test]
+fn an_enqueued_message_is_delivered_once_with_its_fixed_message_id() {
+    let server = TestServer::start(&["--mode", "plain", "--queue-id"]);
+    let outbox = Outbox::open(&db().url("t_delivered"), vec![plain(&server)]).unwrap();
+    let id = outbox
+        .enqueue(&message("order 1", "ann@example.org"))
+        .unwrap();
+    let queued = outbox.get(&id).unwrap();
+    assert_eq!(queued.state, State::Queued);
+    let message_id = queued.message_id.clone().unwrap();
+    assert_eq!(
+        column("t_delivered", id.as_str(), "state").unwrap(),
+        "queued"
+    );
+
+    let summary = outbox.run(&all()).unwrap();
+    assert_eq!(summary.sent, 1, "{summary:?}");
+    let got = server.messages();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].rcpt_tos, ["ann@example.org"]);
+    assert_eq!(message_id_of(&got[0].data), message_id);
+
+    let record = outbox.get(&id).unwrap();
+    assert_eq!(record.state, State::Sent);
+    assert_eq!(record.lease, None);
+    assert_eq!(record.recipients[0].state, RecipientState::Sent);
+    let attempt = record.attempts.last().unwrap();
+    assert_eq!(attempt.outcome, AttemptOutcome::Sent);
+    assert_eq!(attempt.queue_id, got[0].queue_id, "{attempt:?}");
+    // The columns say the same as the record; a sent message's body is not kept by default.
+    assert_eq!(column("t_delivered", id.as_str(), "state").unwrap(), "sent");
+    assert_eq!(column("t_delivered", id.as_str(), "lease_owner"), None);
+    assert_eq!(column("t_delivered", id.as_str(), "body"), None);
+
+    assert_eq!(outbox.run(&all()).unwrap().sent, 0);
+    assert_eq!(server.messages().len(), 1);
+}
+
+#[test]
+fn a_transient_refusal_defers_with_backoff_then_gives_up() {
+    let server = TestServer::start(&["--mode", "plain", "--tempfail-rcpt", "busy"]);
+    let mut outbox = Outbox::open(&db().url("t_deferred"), vec![plain(&server)]).unwrap();
+    outbox.set_policy(Policy {
+        min_backoff: Duration::from_secs(60),
+        max_backoff: Duration::from_secs(150),
+        ..Policy::default()
+    });
+    let id = outbox
+        .enqueue(&message("later", "busy@example.org"))
+        .unwrap();
+    assert_eq!(outbox.run(&all()).unwrap().deferred, 1);
+    let record = outbox.get(&id).unwrap();
+    assert_eq!(record.state, State::Deferred);
+    assert_eq!(record.retries, 1);
+    let attempt = record.attempts.last().unwrap();
+    assert_eq!(attempt.reply_code, Some(450));
+    let wait = record.due - attempt.at;
+    assert!((59..=61).contains(&wait), "first backoff 60 s, got {wait}");
+    // Not due yet: a run leaves it alone.
+    assert_eq!(outbox.run(&all()).unwrap(), Default::default());
+    assert_eq!(server.events_named("RCPT").len(), 1);
+
+    outbox.set_policy(Policy {
+        lifetime: Duration::ZERO,
+        ..impatient()
+    });
+    outbox.retry(&id).unwrap();
+    assert_eq!(outbox.run(&all()).unwrap().failed, 1);
+    let record = outbox.get(&id).unwrap();
+    assert_eq!(record.state, State::Failed);
+    assert!(
+        record
+            .reason
+            .unwrap()
+            .starts_with("gave up after 0 seconds"),
+        "the reason says why"
+    );
+    // A failed entry keeps its message, so that it can be retried.
+    assert!(column("t_deferred", id.as_str(), "body").is_some());
+    let again = outbox.retry(&id).unwrap();
+    assert_eq!(again.state, State::Queued);
+    assert_eq!(again.pending(), ["busy@example.org"]);
+    assert_eq!(
+        column("t_deferred", id.as_str(), "state").as_deref(),
+        Some("queued")
+    );
+}
+
+#[test]
+fn a_refused_login_holds_the_entry_until_the_settings_change_or_a_retry() {
+    let auth = format!("{USER}:{PASSWORD}");
+    let server = TestServer::start(&["--mode", "starttls", "--auth", &auth]);
+    let url = db().url("t_held");
+    let mut wrong = config_for("localhost", &server, Security::StartTls);
+    wrong.credentials = Some(Credentials::Password {
+        username: USER.into(),
+        password: Secret::new("wrong-password"),
+    });
+    let outbox = Outbox::open(&url, vec![wrong]).unwrap();
+    let id = outbox.enqueue(&message("held", "ann@example.org")).unwrap();
+    assert_eq!(outbox.run(&all()).unwrap().held, 1);
+    let record = outbox.get(&id).unwrap();
+    assert_eq!(record.state, State::Held);
+    assert!(record.held_settings.is_some());
+    let row = db()
+        .value::<String>(&format!(
+            "SELECT CONCAT_WS(' ', `held_settings`, `record`) FROM `t_held` WHERE `id` = '{id}'"
+        ))
+        .unwrap();
+    assert!(!row.contains("wrong-password"), "{row}");
+    // The same settings: it stays held. A retry releases it (and it is held again).
+    assert_eq!(outbox.run(&all()).unwrap(), Default::default());
+    outbox.retry(&id).unwrap();
+    assert_eq!(outbox.run(&all()).unwrap().held, 1);
+
+    // Other settings (here, from another machine of the site) release it at once.
+    let mut fixed = config_for("localhost", &server, Security::StartTls);
+    fixed.credentials = Some(Credentials::Password {
+        username: USER.into(),
+        password: Secret::new(PASSWORD),
+    });
+    fixed.helo_name = Some("fixed.client.test".into());
+    let other = Outbox::open(&url, vec![fixed]).unwrap();
+    assert_eq!(other.run(&all()).unwrap().sent, 1);
+    assert_eq!(server.messages().len(), 1);
+}
+
+#[test]
+fn raw_messages_keep_their_envelope_and_cancel_and_prune_work() {
+    let server = TestServer::start(&["--mode", "plain"]);
+    let outbox = Outbox::open(&db().url("t_prune"), vec![plain(&server)]).unwrap();
+    let envelope = Envelope::new("bounce@example.com", vec!["hidden@example.org".into()]).unwrap();
+    let raw = outbox
+        .enqueue_raw(&envelope, b"Subject: raw\nFrom: a@example.com\n\nbody\n")
+        .unwrap();
+    // Ids order by the millisecond: the raw one is the oldest.
+    std::thread::sleep(Duration::from_millis(5));
+    let cancelled = outbox
+        .enqueue(&message("never", "ann@example.org"))
+        .unwrap();
+    assert_eq!(outbox.cancel(&cancelled).unwrap().state, State::Cancelled);
+    assert!(outbox.cancel(&cancelled).is_err(), "already cancelled");
+    assert!(outbox.retry(&cancelled).is_err(), "a cancelled entry stays");
+    assert_eq!(column("t_prune", cancelled.as_str(), "body"), None);
+    assert_eq!(outbox.run(&all()).unwrap().sent, 1);
+    let got = server.messages();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].mail_from, "bounce@example.com");
+    assert_eq!(got[0].rcpt_tos, ["hidden@example.org"]);
+    assert_eq!(subject_of(&got[0].data), "raw");
+    assert!(
+        outbox.retry(&raw).is_err(),
+        "a sent entry cannot be retried"
+    );
+
+    let listed = outbox
+        .list(&Filter {
+            states: vec![State::Sent, State::Cancelled],
+            limit: None,
+        })
+        .unwrap();
+    assert_eq!(listed.len(), 2);
+    let first = outbox
+        .list(&Filter {
+            states: vec![],
+            limit: Some(1),
+        })
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].id, raw, "oldest first");
+    assert_eq!(outbox.prune(Duration::from_secs(3600)).unwrap(), 0);
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(outbox.prune(Duration::ZERO).unwrap(), 2);
+    assert!(outbox.list(&Filter::default()).unwrap().is_empty());
+    assert_eq!(db().value::<i64>("SELECT COUNT(*) FROM `t_prune`"), Some(0));
+    let missing = outbox.get(&raw).unwrap_err().message();
+    assert!(missing.contains("no entry"), "{missing}");
+}
+
+#[test]
+fn a_description_row_inserted_by_plain_sql_is_rendered_once_and_sent() {
+    // What a PHP request without the library does: one INSERT into the site's prefixed table.
+    let server = TestServer::start(&["--mode", "plain"]);
+    let url = format!(
+        "mysql://{}:{}@localhost/{}?socket={}&prefix=wp_",
+        db().user,
+        db().password,
+        db().database,
+        db().socket.display()
+    );
+    let outbox = Outbox::open(&url, vec![plain(&server)]).unwrap();
+    let id = php_id(1_764_979_200_123, 0x0123_4567_89ab_cdef);
+    db().execute(&format!(
+        "INSERT INTO `wp_mailport_outbox` (`id`, `created`, `description`) VALUES \
+         ('{id}', UNIX_TIMESTAMP(), \
+         '{{\"from\":\"Shop <shop@example.com>\",\"to\":[\"ann@example.org\"],\
+         \"subject\":\"Welcome from PHP\",\"text\":\"Hello \\u00e9t\\u00e9\"}}')"
+    ));
+    let id = EntryId::parse(&id).unwrap();
+    let queued = outbox.get(&id).unwrap();
+    assert_eq!(queued.state, State::Queued);
+    assert_eq!(queued.message_id, None, "not rendered yet");
+
+    assert_eq!(outbox.run(&all()).unwrap().sent, 1);
+    let got = server.messages();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].rcpt_tos, ["ann@example.org"]);
+    assert_eq!(subject_of(&got[0].data), "Welcome from PHP");
+    let record = outbox.get(&id).unwrap();
+    assert_eq!(record.state, State::Sent);
+    assert_eq!(
+        record.message_id.as_deref(),
+        Some(&*message_id_of(&got[0].data))
+    );
+    assert_eq!(record.recipients[0].address, "ann@example.org");
+    assert!(column("wp_mailport_outbox", id.as_str(), "header").is_some());
+}
+
+#[test]
+fn a_description_is_rendered_once_and_every_attempt_sends_the_same_message() {
+    let server = TestServer::start(&["--mode", "plain"]);
+    let url = db().url("t_described");
+    let mut down = plain(&server);
+    down.port = common::refused_port();
+    let mut outbox = Outbox::open(&url, vec![down]).unwrap();
+    outbox.set_policy(impatient());
+    let files = common::unique_temp_dir();
+    std::fs::create_dir_all(&files).unwrap();
+    let invoice = files.join("invoice.pdf");
+    std::fs::write(&invoice, b"%PDF-1.4 invoice").unwrap();
+    let id = outbox
+        .enqueue_description(&Description {
+            from: "Shop <shop@example.com>".into(),
+            to: vec!["ann@example.org".into()],
+            subject: Some("Your invoice".into()),
+            text: Some("Attached.".into()),
+            attachments: vec![DescribedFile {
+                path: invoice,
+                name: Some("Invoice 42.pdf".into()),
+                ..DescribedFile::default()
+            }],
+            ..Description::default()
+        })
+        .unwrap();
+    assert_eq!(column("t_described", id.as_str(), "header"), None);
+    assert_eq!(outbox.run(&all()).unwrap().deferred, 1);
+    let message_id = outbox
+        .get(&id)
+        .unwrap()
+        .message_id
+        .expect("fixed at the first attempt");
+    // The rendering is kept in the row: the file may go.
+    std::fs::remove_dir_all(&files).unwrap();
+
+    let mut outbox = Outbox::open(&url, vec![plain(&server)]).unwrap();
+    outbox.set_policy(impatient());
+    assert_eq!(outbox.run(&all()).unwrap().sent, 1);
+    let got = server.messages();
+    assert_eq!(message_id_of(&got[0].data), message_id);
+    assert!(String::from_utf8_lossy(&got[0].data).contains("Invoice 42.pdf"));
+}
+
+#[test]
+fn corrupt_rows_are_quarantined_with_a_reason_and_the_run_goes_on() {
+    let server = TestServer::start(&["--mode", "plain"]);
+    let outbox = Outbox::open(&db().url("t_corrupt"), vec![plain(&server)]).unwrap();
+    let description = r#"{"from":"shop@example.com","to":["ann@example.org"],"text":"x"}"#;
+    let cases = [
+        (
+            php_id(1, 1),
+            "'{not json', X'41'".to_string(),
+            "NULL",
+            "'queued'",
+            "header cannot be read",
+        ),
+        (
+            "not-an-id".to_string(),
+            "NULL, NULL".to_string(),
+            description,
+            "'queued'",
+            "its id is not of the form",
+        ),
+        (
+            php_id(3, 3),
+            "NULL, NULL".to_string(),
+            description,
+            "'QUEUED'",
+            "state \"QUEUED\"",
+        ),
+        (
+            php_id(4, 4),
+            "NULL, NULL".to_string(),
+            r#"{"from":"shop@example.com","too":["ann@example.org"]}"#,
+            "'queued'",
+            "description cannot be read",
+        ),
+        (
+            php_id(5, 5),
+            "NULL, NULL".to_string(),
+            "NULL",
+            "'queued'",
+            "neither a header nor a description",
+        ),
+    ];
+    for (id, header_and_body, description, state, _) in &cases {
+        let description = if *description == "NULL" {
+            "NULL".to_string()
+        } else {
+            format!("'{description}'")
+        };
+        db().execute(&format!(
+            "INSERT INTO `t_corrupt` (`id`, `state`, `created`, `header`, `body`, `description`) \
+             VALUES ('{id}', {state}, UNIX_TIMESTAMP(), {header_and_body}, {description})"
+        ));
+    }
+    // A record that cannot be read, on an entry that can.
+    let broken_record = outbox
+        .enqueue(&message("record", "bob@example.org"))
+        .unwrap();
+    db().execute(&format!(
+        "UPDATE `t_corrupt` SET `record` = '{{broken' WHERE `id` = '{broken_record}'"
+    ));
+    let good = outbox.enqueue(&message("good", "ann@example.org")).unwrap();
+
+    let summary = outbox.run(&all()).unwrap();
+    assert_eq!(summary.sent, 1, "{summary:?}");
+    assert_eq!(outbox.get(&good).unwrap().state, State::Sent);
+    assert_eq!(subject_of(&server.messages()[0].data), "good");
+    for (id, _, _, _, says) in &cases {
+        assert_eq!(
+            column("t_corrupt", id, "state").as_deref(),
+            Some("quarantined"),
+            "{id}"
+        );
+        let reason = column("t_corrupt", id, "reason").unwrap();
+        assert!(reason.contains(says), "{id}: {reason}");
+    }
+    let reason = column("t_corrupt", broken_record.as_str(), "reason").unwrap();
+    assert!(reason.contains("record cannot be read"), "{reason}");
+    let error = outbox.get(&broken_record).unwrap_err().message();
+    assert!(error.contains("quarantined"), "{error}");
+    // Quarantined rows are not listed, and a second run leaves them be.
+    assert_eq!(outbox.list(&Filter::default()).unwrap().len(), 1);
+    assert_eq!(outbox.run(&all()).unwrap(), Default::default());
+}
+
+#[test]
+fn an_expired_lease_is_taken_over_and_a_live_one_is_not() {
+    let server = TestServer::start(&["--mode", "plain"]);
+    let outbox = Outbox::open(&db().url("t_lease"), vec![plain(&server)]).unwrap();
+    let dead = outbox.enqueue(&message("dead", "ann@example.org")).unwrap();
+    let live = outbox.enqueue(&message("live", "bob@example.org")).unwrap();
+    // Two claims by other workers: one died ten seconds after its lease ran out, one is sending.
+    db().execute(&format!(
+        "UPDATE `t_lease` SET `state` = 'sending', `lease_owner` = 'dead.example:1:00000001', \
+         `lease_expires` = UNIX_TIMESTAMP() - 10 WHERE `id` = '{dead}'"
+    ));
+    db().execute(&format!(
+        "UPDATE `t_lease` SET `state` = 'sending', `lease_owner` = 'live.example:2:00000002', \
+         `lease_expires` = UNIX_TIMESTAMP() + 600 WHERE `id` = '{live}'"
+    ));
+    let record = outbox.get(&live).unwrap();
+    assert_eq!(record.state, State::Sending);
+    assert_eq!(record.lease.unwrap().owner, "live.example:2:00000002");
+
+    assert_eq!(outbox.run(&all()).unwrap().sent, 1);
+    let got = server.messages();
+    assert_eq!(got.len(), 1);
+    assert_eq!(subject_of(&got[0].data), "dead");
+    let taken = outbox.get(&dead).unwrap();
+    assert_eq!(taken.state, State::Sent);
+    assert!(taken.maybe_delivered, "its first worker may have sent it");
+    let held = outbox.get(&live).unwrap();
+    assert_eq!(held.state, State::Sending);
+    assert_eq!(
+        column("t_lease", live.as_str(), "lease_owner").as_deref(),
+        Some("live.example:2:00000002")
+    );
+    for error in [outbox.retry(&live), outbox.cancel(&live)] {
+        let error = error.unwrap_err().message();
+        assert!(error.contains("being sent now"), "{error}");
+    }
+}
+
+#[test]
+fn a_worker_that_lost_its_lease_does_not_overwrite_the_new_owner() {
+    // A server that accepts and says nothing until the test hangs up: the worker waits for the
+    // greeting while its lease is taken over, however slow the machine.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (hang_up, hung_up) = std::sync::mpsc::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let (connection, _) = listener.accept().unwrap();
+        let _ = hung_up.recv();
+        drop(connection);
+    });
+    let mut config = Config::new("127.0.0.1");
+    config.port = port;
+    config.security = Security::None;
+    config.timeouts.command = Duration::from_secs(60);
+    let outbox = Outbox::open(&db().url("t_lost"), vec![config]).unwrap();
+    let id = outbox.enqueue(&message("lost", "ann@example.org")).unwrap();
+    // Ids order by the millisecond: this one is tried first.
+    std::thread::sleep(Duration::from_millis(5));
+    let others: Vec<EntryId> = (0..2)
+        .map(|n| {
+            outbox
+                .enqueue(&message(&format!("other {n}"), "bob@example.org"))
+                .unwrap()
+        })
+        .collect();
+    let error = std::thread::scope(|scope| {
+        let worker = scope.spawn(|| outbox.run(&all()));
+        let until = Instant::now() + Duration::from_secs(20);
+        while column("t_lost", id.as_str(), "state").as_deref() != Some("sending") {
+            assert!(Instant::now() < until, "the worker never claimed the entry");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        db().execute(&format!(
+            "UPDATE `t_lost` SET `lease_owner` = 'thief.example:3:00000003', \
+             `lease_expires` = UNIX_TIMESTAMP() + 600 WHERE `id` = '{id}'"
+        ));
+        hang_up.send(()).unwrap();
+        worker.join().unwrap().unwrap_err().message()
+    });
+    server.join().unwrap();
+    assert!(error.contains("was lost"), "{error}");
+    assert!(error.contains(id.as_str()), "{error}");
+    assert_eq!(
+        column("t_lost", id.as_str(), "state").as_deref(),
+        Some("sending")
+    );
+    assert_eq!(
+        column("t_lost", id.as_str(), "lease_owner").as_deref(),
+        Some("thief.example:3:00000003")
+    );
+    assert_eq!(
+        column("t_lost", id.as_str(), "record"),
+        None,
+        "nothing of the attempt saved"
+    );
+    // The entries the stopped run had claimed and not tried are free again at once, not when
+    // their lease expires.
+    for other in &others {
+        let record = outbox.get(other).unwrap();
+        assert_eq!(
+            (record.state, record.lease),
+            (State::Queued, None),
+            "{other}"
+        );
+        assert!(!record.maybe_delivered);
+    }
+}
+
+#[test]
+fn enqueue_fails_clearly_while_the_database_is_down_and_writes_nothing() {
+    let db = TestDatabase::start();
+    let url = db.url("t_down");
+    let outbox = Outbox::open(&url, vec![]).unwrap();
+    outbox
+        .enqueue(&message("before", "ann@example.org"))
+        .unwrap();
+    db.stop();
+
+    let error = outbox
+        .enqueue(&message("during", "ann@example.org"))
+        .unwrap_err()
+        .message();
+    let socket = db.socket.display().to_string();
+    assert!(error.contains(&socket), "names the socket: {error}");
+    assert!(error.contains("outbox database mailport"), "{error}");
+    assert!(!error.contains(&db.password), "{error}");
+    let error = Outbox::open(&url, vec![]).err().unwrap().message();
+    assert!(
+        error.contains(&socket) && error.contains("cannot connect"),
+        "{error}"
+    );
+    assert!(!error.contains(&db.password), "{error}");
+
+    db.restart();
+    let subjects: Vec<String> = outbox
+        .list(&Filter::default())
+        .unwrap()
+        .iter()
+        .map(|r| r.id.to_string())
+        .collect();
+    assert_eq!(
+        subjects.len(),
+        1,
+        "only the entry enqueued before: {subjects:?}"
+    );
+    // The same outbox works again once the database is back.
+    outbox
+        .enqueue(&message("after", "ann@example.org"))
+        .unwrap();
+    assert_eq!(db.value::<i64>("SELECT COUNT(*) FROM `t_down`"), Some(2));
+}
+
+#[test]
+fn a_wrong_password_or_a_missing_socket_is_named_without_the_password() {
+    let secret = "Wr0ng-Secret-42";
+    let url = format!(
+        "mysql://{}:{secret}@localhost/{}?socket={}",
+        db().user,
+        db().database,
+        db().socket.display()
+    );
+    let error = Outbox::open(&url, vec![]).err().unwrap().message();
+    assert!(error.contains("Access denied"), "{error}");
+    assert!(
+        error.contains(&db().socket.display().to_string()),
+        "{error}"
+    );
+    assert!(!error.contains(secret), "{error}");
+
+    let url = format!("mariadb://shop:{secret}@localhost/site?socket=/nonexistent/mysqld.sock");
+    let error = Outbox::open(&url, vec![]).err().unwrap().message();
+    assert!(error.contains("/nonexistent/mysqld.sock"), "{error}");
+    assert!(!error.contains(secret), "{error}");
+
+    let error = Outbox::open(
+        &format!("mysql://shop:{secret}@db.example/site?tabel=x"),
+        vec![],
+    )
+    .err()
+    .unwrap()
+    .message();
+    assert!(error.contains("unknown parameter"), "{error}");
+    assert!(!error.contains(secret), "{error}");
+}
+
+/// Not a test of its own: the worker process the concurrency test starts.
+#[test]
+fn worker_process() {
+    let (Ok(url), Ok(port)) = (
+        std::env::var("MAILPORT_DB_WORKER_URL"),
+        std::env::var("MAILPORT_DB_WORKER_PORT"),
+    ) else {
+        return;
+    };
+    let mut config = Config::new("127.0.0.1");
+    config.port = port.parse().unwrap();
+    config.security = Security::None;
+    config.helo_name = Some("worker.test".into());
+    let mut outbox = Outbox::open(&url, vec![config]).unwrap();
+    outbox.set_policy(impatient());
+    let summary = outbox.run(&all()).unwrap();
+    eprintln!("worker {}: {summary:?}", std::process::id());
+}
+
+fn start_worker(url: &str, port: u16) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "worker_process",
+            "--test-threads=1",
+            "--nocapture",
+            "--quiet",
+        ])
+        .env("MAILPORT_DB_WORKER_URL", url)
+        .env("MAILPORT_DB_WORKER_PORT", port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn four_workers_drain_ten_thousand_entries_and_each_message_arrives_once() {
+    const ENTRIES: usize = 10_000;
+    const WORKERS: usize = 4;
+    const ENQUEUERS: usize = 8;
+    let server = TestServer::start(&["--mode", "plain"]);
+    let url = db().url("t_workers");
+    let outbox = Arc::new(Outbox::open(&url, vec![]).unwrap());
+    let started = Instant::now();
+    let threads: Vec<_> = (0..ENQUEUERS)
+        .map(|t| {
+            let outbox = outbox.clone();
+            std::thread::spawn(move || {
+                for n in (t..ENTRIES).step_by(ENQUEUERS) {
+                    let mut m = Message::new();
+                    m.set_from("shop@example.com").unwrap();
+                    m.add_to("ann@example.org").unwrap();
+                    m.set_subject(&format!("entry {n}")).unwrap();
+                    m.set_text("x\n").unwrap();
+                    outbox.enqueue(&m).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let enqueued = started.elapsed();
+
+    let started = Instant::now();
+    let workers: Vec<Child> = (0..WORKERS)
+        .map(|_| start_worker(&url, server.port))
+        .collect();
+    let mut reports = Vec::new();
+    for worker in workers {
+        let output = worker.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "a worker failed: {stderr}");
+        reports.extend(
+            stderr
+                .lines()
+                .filter(|l| l.starts_with("worker "))
+                .map(str::to_string),
+        );
+    }
+    let drained = started.elapsed();
+    eprintln!(
+        "{ENTRIES} entries in one MariaDB table: enqueued by {ENQUEUERS} threads in {:.1} s, \
+         drained by {WORKERS} worker processes in {:.1} s\n{}",
+        enqueued.as_secs_f64(),
+        drained.as_secs_f64(),
+        reports.join("\n")
+    );
+    assert_eq!(reports.len(), WORKERS, "{reports:?}");
+
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for message in server.messages() {
+        *counts.entry(message_id_of(&message.data)).or_default() += 1;
+    }
+    assert_eq!(counts.len(), ENTRIES, "every message arrived");
+    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "sent more than once: {twice:?}");
+    let sent = outbox
+        .list(&Filter {
+            states: vec![State::Sent],
+            limit: None,
+        })
+        .unwrap();
+    assert_eq!(sent.len(), ENTRIES);
+    assert!(
+        sent.iter()
+            .all(|r| !r.maybe_delivered && r.attempts.len() == 1)
+    );
+}
+
+#[test]
+fn a_message_larger_than_the_server_takes_fails_at_enqueue_and_writes_nothing() {
+    let outbox = Outbox::open(&db().url("t_large"), vec![]).unwrap();
+    let limit: i64 = db().value("SELECT @@max_allowed_packet").unwrap();
+    let envelope = Envelope::new("shop@example.com", vec!["ann@example.org".into()]).unwrap();
+    let mut raw = b"Subject: large\r\n\r\n".to_vec();
+    raw.resize(usize::try_from(limit).unwrap() + 1024, b'x');
+    let error = outbox.enqueue_raw(&envelope, &raw).unwrap_err();
+    assert_eq!(error.kind(), mailport::Kind::MessageTooLarge);
+    let error = error.message();
+    assert!(error.contains("outbox database mailport"), "{error}");
+    assert!(error.contains("max_allowed_packet"), "{error}");
+    assert_eq!(db().value::<i64>("SELECT COUNT(*) FROM `t_large`"), Some(0));
+    // The outbox goes on working.
+    outbox
+        .enqueue(&message("small", "ann@example.org"))
+        .unwrap();
+    assert_eq!(db().value::<i64>("SELECT COUNT(*) FROM `t_large`"), Some(1));
+}
+
+#[test]
+fn tls_to_the_database_verifies_its_certificate_with_rustls() {
+    let db = TestDatabase::start_tls("db.test");
+    let (port, ca) = (db.port.unwrap(), db.ca.clone().unwrap());
+    let url = |parameters: &str| {
+        format!(
+            "mysql://{}:{}@127.0.0.1:{port}/{}?table=t_tls&{parameters}",
+            db.user, db.password, db.database
+        )
+    };
+    let open = |parameters: &str| Outbox::open(&url(parameters), vec![]);
+    // The certificate names db.test, not 127.0.0.1: the chain is checked, the name is not.
+    let outbox = open(&format!("ssl-mode=verify_ca&ssl-ca={}", ca.display())).unwrap();
+    let id = outbox
+        .enqueue(&message("over TLS", "ann@example.org"))
+        .unwrap();
+    assert_eq!(outbox.get(&id).unwrap().state, State::Queued);
+
+    for (parameters, says) in [
+        // The user must use TLS over TCP: without it the server refuses the login.
+        (String::new(), "Access denied"),
+        // The name is checked too: 127.0.0.1 is not db.test.
+        (format!("ssl-ca={}", ca.display()), "certificate"),
+        // A CA the client does not know.
+        ("ssl-mode=verify_ca".to_string(), "certificate"),
+    ] {
+        let error = open(&parameters).err().unwrap().message();
+        assert!(error.contains(says), "{parameters}: {error}");
+        assert!(error.contains(&format!("127.0.0.1:{port}")), "{error}");
+        assert!(!error.contains(&db.password), "{error}");
+    }
+}
