@@ -24,8 +24,9 @@
 //!   server, each sending one message with wp_mail(): through PHPMailer (WordPress's own, set up
 //!   for SMTP as the SMTP plugins do), through the mailport plugin, and through the plugin in
 //!   persistent mode; on loopback and at the simulated round-trip time.
-//! - S6: the outbox on a spool directory: enqueue (durable) from 1 and 16 threads and drain by
-//!   1 and 4 workers, `MAILPORT_BENCH_MESSAGES` each, beside a direct send in the same run.
+//! - S6: the outbox on a spool directory and on MariaDB: enqueue (durable) from 1 and 16 threads
+//!   and drain by 1 and 4 workers, `MAILPORT_BENCH_MESSAGES` each, beside a direct send in the
+//!   same run.
 //!
 //! `MAILPORT_BENCH_QUICK=1` is a smoke run (small counts, one round). Benchmarks report; they
 //! never fail on a figure.
@@ -305,6 +306,7 @@ fn main() {
             settings.messages,
             settings.runs,
             &bench.sink,
+            root,
             &dir,
             &mut bench.sent,
         );
