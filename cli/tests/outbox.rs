@@ -657,3 +657,110 @@ fn watch_delivers_what_is_enqueued_while_it_runs_and_stops_cleanly_on_sigterm() 
     }
     assert_eq!(server.messages().len(), 2);
 }
+
+/// A throwaway mariadbd (tests/servers/mariadb_server.py); stopped when its stdin closes.
+struct Database {
+    child: std::process::Child,
+    /// `mysql://USER@localhost/DATABASE?socket=…`, without the password.
+    url: String,
+    password: String,
+}
+
+impl Database {
+    fn start() -> Database {
+        use std::io::BufRead;
+        let dir = unique_temp_dir();
+        let mut child = Command::new("python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../tests/servers/mariadb_server.py"
+            ))
+            .arg("--dir")
+            .arg(&dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 tests/servers/mariadb_server.py");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let ready: Value = serde_json::from_str(line.strip_prefix("READY ").expect(&line)).unwrap();
+        let field = |key: &str| ready[key].as_str().unwrap().to_string();
+        Database {
+            url: format!(
+                "mysql://{}@localhost/{}?socket={}&table=cli_outbox",
+                field("user"),
+                field("database"),
+                field("socket")
+            ),
+            password: field("password"),
+            child,
+        }
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_database_outbox_takes_its_password_from_the_environment_never_the_url() {
+    let db = Database::start();
+    let server = TestServer::start(&["--mode", "plain"]);
+    let env = [("MAILPORT_DATABASE_PASSWORD", db.password.as_str())];
+    let sent = mailport_with(
+        &[
+            "send",
+            "--outbox",
+            &db.url,
+            "--from",
+            "shop@example.com",
+            "--to",
+            "ann@example.org",
+            "--subject",
+            "from the database",
+        ],
+        &env,
+    );
+    sent.expect(0);
+    let id = sent.stdout.trim().to_string();
+    assert!(is_entry_id(&id), "{}", sent.stdout);
+    let target = format!("127.0.0.1:{}", server.port);
+    mailport_with(
+        &[
+            "outbox",
+            "run",
+            "--database",
+            &db.url,
+            "--server",
+            &target,
+            "--security",
+            "none",
+            "--helo",
+            "client.test",
+        ],
+        &env,
+    )
+    .expect(0);
+    assert_eq!(server.messages().len(), 1);
+
+    // A password written into the URL is refused before anything is opened.
+    let with_password = db.url.replacen("@", &format!(":{}@", db.password), 1);
+    let refused = mailport_with(&["outbox", "list", "--database", &with_password], &env);
+    refused
+        .expect(2)
+        .stderr_says(&["MAILPORT_DATABASE_PASSWORD"]);
+    assert!(!refused.stderr.contains(&db.password), "{}", refused.stderr);
+    // A wrong one: the store's status, and the password nowhere.
+    let wrong = mailport_with(
+        &["outbox", "list", "--database", &db.url],
+        &[("MAILPORT_DATABASE_PASSWORD", "not-the-Pa55")],
+    );
+    wrong.expect(12);
+    assert!(!wrong.stderr.contains("not-the-Pa55"), "{}", wrong.stderr);
+}

@@ -47,17 +47,29 @@ pub struct Location {
     /// The spool directory (created if missing).
     #[arg(long, value_name = "DIR", value_parser = parse_spool)]
     spool: Option<String>,
-    /// A MariaDB/MySQL outbox table: mysql://USER@HOST/DATABASE or mariadb://...
-    #[arg(long, value_name = "URL", value_parser = parse_database)]
+    /// A MariaDB/MySQL outbox table: mysql://USER@HOST/DATABASE or mariadb://... (the user's
+    /// password from MAILPORT_DATABASE_PASSWORD, never in the URL)
+    // Checked when the outbox is opened, not by clap: clap's error would quote the whole URL,
+    // password included.
+    #[arg(long, value_name = "URL")]
     database: Option<String>,
 }
 
 impl Location {
-    fn as_str(&self) -> &str {
-        self.spool
-            .as_deref()
-            .or(self.database.as_deref())
-            .unwrap_or_default()
+    /// Open the outbox, a `--database` value checked here (a mysql:// or mariadb:// URL) with
+    /// an error of our own, which does not quote it.
+    fn open(&self, connections: Vec<Config>) -> Result<Outbox, ExitCode> {
+        match (&self.spool, &self.database) {
+            (_, Some(url)) => {
+                if let Err(why) = parse_database(url) {
+                    eprintln!("error: --database: {why}");
+                    return Err(ExitCode::from(crate::exit::USAGE));
+                }
+                open(url, connections)
+            }
+            (Some(dir), None) => open(dir, connections),
+            (None, None) => open("", connections),
+        }
     }
 }
 
@@ -141,13 +153,52 @@ fn parse_spool(text: &str) -> Result<String, String> {
     Ok(text.to_string())
 }
 
+/// The environment variable holding the database user's password: a password in the URL would
+/// show in `ps` and in shell histories.
+pub const DATABASE_PASSWORD_ENV: &str = "MAILPORT_DATABASE_PASSWORD";
+
 fn parse_database(text: &str) -> Result<String, String> {
     let lower = text.to_ascii_lowercase();
-    if lower.starts_with("mysql://") || lower.starts_with("mariadb://") {
-        Ok(text.to_string())
-    } else {
-        Err("give a mysql:// or mariadb:// URL; for a spool directory use --spool".into())
+    if !(lower.starts_with("mysql://") || lower.starts_with("mariadb://")) {
+        return Err("give a mysql:// or mariadb:// URL; for a spool directory use --spool".into());
     }
+    if database_userinfo(text).is_some_and(|userinfo| userinfo.contains(':')) {
+        return Err(format!(
+            "a password in the URL would show in `ps`: write mysql://USER@HOST/DATABASE and put \
+             the password in {DATABASE_PASSWORD_ENV}"
+        ));
+    }
+    Ok(text.to_string())
+}
+
+/// The `user[:password]` of a database URL, if it has one.
+fn database_userinfo(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?']).next()?;
+    authority.rsplit_once('@').map(|(userinfo, _)| userinfo)
+}
+
+/// A database URL with the password from [`DATABASE_PASSWORD_ENV`] put in after its user.
+fn with_database_password(url: &str) -> String {
+    let Some(password) = std::env::var_os(DATABASE_PASSWORD_ENV) else {
+        return url.to_string();
+    };
+    let Some(userinfo) = database_userinfo(url).filter(|u| !u.contains(':')) else {
+        return url.to_string();
+    };
+    let (scheme, rest) = url.split_once("://").unwrap_or(("mysql", url));
+    let encoded: String = password
+        .to_string_lossy()
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let after = &rest[userinfo.len()..];
+    format!("{scheme}://{userinfo}:{encoded}{after}")
 }
 
 fn parse_id(text: &str) -> Result<EntryId, String> {
@@ -193,12 +244,28 @@ pub fn enqueue(location: &str, message: &Message, json: bool) -> ExitCode {
 /// Open the outbox at `location` with `connections` (already validated). Any failure is the
 /// store's: status 12.
 fn open(location: &str, connections: Vec<Config>) -> Result<Outbox, ExitCode> {
-    Outbox::open(location, connections).map_err(|error| {
+    let database = location.contains("://") || location.contains('@');
+    if database {
+        if let Err(why) = parse_database(location) {
+            eprintln!("error: {why}");
+            return Err(ExitCode::from(crate::exit::USAGE));
+        }
+    }
+    let opened = if database {
+        Outbox::open(&with_database_password(location), connections)
+    } else {
+        Outbox::open(location, connections)
+    };
+    opened.map_err(|error| {
         eprintln!("error: {}", error.message());
         if !error.hint().is_empty() {
             eprintln!("hint: {}", error.hint());
         }
-        if error.kind() == Kind::Io {
+        if database {
+            eprintln!(
+                "hint: the database user's password is read from {DATABASE_PASSWORD_ENV}, never from the URL."
+            );
+        } else if error.kind() == Kind::Io {
             eprintln!(
                 "hint: the outbox {location} must be a directory this user can create or write."
             );
@@ -230,7 +297,7 @@ fn print_json<T: serde::Serialize + ?Sized>(value: &T) {
 }
 
 fn list(args: ListArgs) -> ExitCode {
-    let outbox = match open(args.location.as_str(), Vec::new()) {
+    let outbox = match args.location.open(Vec::new()) {
         Ok(outbox) => outbox,
         Err(status) => return status,
     };
@@ -267,7 +334,7 @@ fn find(outbox: &Outbox, id: &EntryId) -> Result<Record, ExitCode> {
 }
 
 fn show(args: EntryArgs) -> ExitCode {
-    let outbox = match open(args.location.as_str(), Vec::new()) {
+    let outbox = match args.location.open(Vec::new()) {
         Ok(outbox) => outbox,
         Err(status) => return status,
     };
@@ -290,7 +357,7 @@ enum Change {
 }
 
 fn change(args: EntryArgs, change: Change) -> ExitCode {
-    let outbox = match open(args.location.as_str(), Vec::new()) {
+    let outbox = match args.location.open(Vec::new()) {
         Ok(outbox) => outbox,
         Err(status) => return status,
     };
@@ -333,7 +400,7 @@ fn change(args: EntryArgs, change: Change) -> ExitCode {
 }
 
 fn prune(args: PruneArgs) -> ExitCode {
-    let outbox = match open(args.location.as_str(), Vec::new()) {
+    let outbox = match args.location.open(Vec::new()) {
         Ok(outbox) => outbox,
         Err(status) => return status,
     };

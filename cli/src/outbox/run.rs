@@ -117,7 +117,7 @@ pub fn run(args: RunArgs) -> ExitCode {
 
     let mut total = RunSummary::default();
     let mut passes = 0usize;
-    let mut outbox = match super::open(args.location.as_str(), connections) {
+    let mut outbox = match args.location.open(connections) {
         Ok(outbox) => outbox,
         Err(status) => {
             progress.clear();
