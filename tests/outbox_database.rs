@@ -470,8 +470,10 @@ fn a_worker_that_lost_its_lease_does_not_overwrite_the_new_owner() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let (hang_up, hung_up) = std::sync::mpsc::channel::<()>();
+    let (accepted_tx, accepted) = std::sync::mpsc::channel::<()>();
     let server = std::thread::spawn(move || {
         let (connection, _) = listener.accept().unwrap();
+        let _ = accepted_tx.send(());
         let _ = hung_up.recv();
         drop(connection);
     });
@@ -492,11 +494,15 @@ fn a_worker_that_lost_its_lease_does_not_overwrite_the_new_owner() {
         .collect();
     let error = std::thread::scope(|scope| {
         let worker = scope.spawn(|| outbox.run(&all()));
-        let until = Instant::now() + Duration::from_secs(20);
-        while column("t_lost", id.as_str(), "state").as_deref() != Some("sending") {
-            assert!(Instant::now() < until, "the worker never claimed the entry");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        // Its lease is taken only once the worker waits for the greeting: before, it would
+        // notice at once, without connecting.
+        accepted
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the worker never connected");
+        assert_eq!(
+            column("t_lost", id.as_str(), "state").as_deref(),
+            Some("sending")
+        );
         db().execute(&format!(
             "UPDATE `t_lost` SET `lease_owner` = 'thief.example:3:00000003', \
              `lease_expires` = UNIX_TIMESTAMP() + 600 WHERE `id` = '{id}'"

@@ -12,7 +12,10 @@
 mod common;
 // Not in common/mod.rs: the CLI's tests include that module too, without the mysql crate.
 #[path = "common/mariadb.rs"]
-#[allow(dead_code, reason = "shared with tests/outbox_database.rs, which uses all of it")]
+#[allow(
+    dead_code,
+    reason = "shared with tests/outbox_database.rs, which uses all of it"
+)]
 mod mariadb;
 
 use std::io::{BufRead, BufReader, Read, Write};
