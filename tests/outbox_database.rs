@@ -9,10 +9,7 @@ mod common;
 #[path = "common/mariadb.rs"]
 mod mariadb;
 
-use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{TestServer, config_for};
 use mailport::outbox::{
@@ -614,117 +611,6 @@ fn a_wrong_password_or_a_missing_socket_is_named_without_the_password() {
     .message();
     assert!(error.contains("unknown parameter"), "{error}");
     assert!(!error.contains(secret), "{error}");
-}
-
-/// Not a test of its own: the worker process the concurrency test starts.
-#[test]
-fn worker_process() {
-    let (Ok(url), Ok(port)) = (
-        std::env::var("MAILPORT_DB_WORKER_URL"),
-        std::env::var("MAILPORT_DB_WORKER_PORT"),
-    ) else {
-        return;
-    };
-    let mut config = Config::new("127.0.0.1");
-    config.port = port.parse().unwrap();
-    config.security = Security::None;
-    config.helo_name = Some("worker.test".into());
-    let mut outbox = Outbox::open(&url, vec![config]).unwrap();
-    outbox.set_policy(impatient());
-    let summary = outbox.run(&all()).unwrap();
-    eprintln!("worker {}: {summary:?}", std::process::id());
-}
-
-fn start_worker(url: &str, port: u16) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "worker_process",
-            "--test-threads=1",
-            "--nocapture",
-            "--quiet",
-        ])
-        .env("MAILPORT_DB_WORKER_URL", url)
-        .env("MAILPORT_DB_WORKER_PORT", port.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-#[test]
-fn four_workers_drain_ten_thousand_entries_and_each_message_arrives_once() {
-    const ENTRIES: usize = 10_000;
-    const WORKERS: usize = 4;
-    const ENQUEUERS: usize = 8;
-    let server = TestServer::start(&["--mode", "plain"]);
-    let url = db().url("t_workers");
-    let outbox = Arc::new(Outbox::open(&url, vec![]).unwrap());
-    let started = Instant::now();
-    let threads: Vec<_> = (0..ENQUEUERS)
-        .map(|t| {
-            let outbox = outbox.clone();
-            std::thread::spawn(move || {
-                for n in (t..ENTRIES).step_by(ENQUEUERS) {
-                    let mut m = Message::new();
-                    m.set_from("shop@example.com").unwrap();
-                    m.add_to("ann@example.org").unwrap();
-                    m.set_subject(&format!("entry {n}")).unwrap();
-                    m.set_text("x\n").unwrap();
-                    outbox.enqueue(&m).unwrap();
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
-    let enqueued = started.elapsed();
-
-    let started = Instant::now();
-    let workers: Vec<Child> = (0..WORKERS)
-        .map(|_| start_worker(&url, server.port))
-        .collect();
-    let mut reports = Vec::new();
-    for worker in workers {
-        let output = worker.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        assert!(output.status.success(), "a worker failed: {stderr}");
-        reports.extend(
-            stderr
-                .lines()
-                .filter(|l| l.starts_with("worker "))
-                .map(str::to_string),
-        );
-    }
-    let drained = started.elapsed();
-    eprintln!(
-        "{ENTRIES} entries in one MariaDB table: enqueued by {ENQUEUERS} threads in {:.1} s, \
-         drained by {WORKERS} worker processes in {:.1} s\n{}",
-        enqueued.as_secs_f64(),
-        drained.as_secs_f64(),
-        reports.join("\n")
-    );
-    assert_eq!(reports.len(), WORKERS, "{reports:?}");
-
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    for message in server.messages() {
-        *counts.entry(message_id_of(&message.data)).or_default() += 1;
-    }
-    assert_eq!(counts.len(), ENTRIES, "every message arrived");
-    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "sent more than once: {twice:?}");
-    let sent = outbox
-        .list(&Filter {
-            states: vec![State::Sent],
-            limit: None,
-        })
-        .unwrap();
-    assert_eq!(sent.len(), ENTRIES);
-    assert!(
-        sent.iter()
-            .all(|r| !r.maybe_delivered && r.attempts.len() == 1)
-    );
 }
 
 #[test]
