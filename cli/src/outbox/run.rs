@@ -36,9 +36,9 @@ pub struct RunArgs {
     #[arg(long, conflicts_with = "watch")]
     once: bool,
     /// Keep running: a pass, then another every 5 seconds (entries enqueued meanwhile and
-    /// entries coming due are sent then), until SIGINT or SIGTERM; the entries it has started
-    /// on (8 at most) are finished first, then the summary is printed and the status is 0. A
-    /// second signal stops at once (status 130).
+    /// entries coming due are sent then), until SIGINT or SIGTERM; the entry being sent is
+    /// finished first (the others it had claimed are handed back), then the summary is printed
+    /// and the status is 0. A second signal stops at once (status 130).
     #[arg(long)]
     watch: bool,
     /// At most N entries per pass.
