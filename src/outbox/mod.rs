@@ -1,7 +1,8 @@
 //! The outbox: a message handed to it is delivered or explained, never lost.
 //!
-//! [`Outbox::enqueue`] returns only once the message is durable in a store (a spool directory
-//! here; docs/outbox.md documents its layout and the entry format). [`Outbox::run`] delivers
+//! [`Outbox::enqueue`] returns only once the message is durable in a store: a spool directory on
+//! one machine, or a MariaDB/MySQL table that several machines share (docs/outbox.md documents
+//! both, and the entry format). [`Outbox::run`] delivers
 //! what is due over the outbox's connections, in order: the primary, then each backup at once
 //! when one fails for a reason a retry may cure. Each entry keeps its attempts; a transient
 //! failure defers it with exponential backoff until its lifetime is over, a permanent refusal
