@@ -28,7 +28,7 @@ use std::time::SystemTime;
 
 use crate::error::{Error, Kind, Result};
 use crate::outbox::entry::{EntryHeader, Rendered};
-use crate::outbox::record::{EntryId, Record, State};
+use crate::outbox::record::{EntryId, Lease, Record, State};
 use crate::outbox::store::{Claimed, Filter, Store};
 
 /// Until when an entry waits (Unix seconds), and its record's modification time then.
@@ -54,7 +54,7 @@ pub(crate) struct Spool {
 
 /// The proof of a claim: the `.entry` file, open and locked, and where the message is.
 struct SpoolClaim {
-    _lock: File,
+    lock: File,
     body: PathBuf,
     body_offset: u64,
 }
@@ -254,7 +254,7 @@ impl Spool {
             self.quarantine(id, &e.message());
             return Ok(None);
         }
-        let record = match Self::read_record(&record_path) {
+        let mut record = match Self::read_record(&record_path) {
             Ok(Some(record)) => record,
             Ok(None) => header.first_record(),
             Err(e) => {
@@ -262,6 +262,11 @@ impl Spool {
                 return Ok(None);
             }
         };
+        if let Some(lease) = claim_mark(&file) {
+            // Marked by a worker that no longer holds the lock: it stopped while sending.
+            record.state = State::Sending;
+            record.lease = Some(lease);
+        }
         let due = match record.state {
             State::Queued | State::Deferred => record.due <= now,
             // Locked by nobody: whoever was sending it is gone.
@@ -285,7 +290,7 @@ impl Spool {
             was: record.state,
             record,
             token: Box::new(SpoolClaim {
-                _lock: file,
+                lock: file,
                 body,
                 body_offset: offset,
             }),
@@ -356,6 +361,52 @@ impl Spool {
     }
 }
 
+/// The extended attribute that marks an entry file as being sent, holding the lease as JSON.
+const CLAIM_MARK: &std::ffi::CStr = c"user.mailport.claim";
+
+/// Mark the (locked) entry `file` as claimed under `lease`; false where the file system keeps
+/// no user attributes.
+fn mark_claimed(file: &File, lease: &Lease) -> bool {
+    let Ok(value) = serde_json::to_vec(lease) else {
+        return false;
+    };
+    // SAFETY: a descriptor `file` owns, a NUL-terminated name, and a buffer of `value.len()`
+    // bytes, all valid for the duration of the call.
+    let rc = unsafe {
+        libc::fsetxattr(
+            file.as_raw_fd(),
+            CLAIM_MARK.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    };
+    rc == 0
+}
+
+/// The lease in an entry file's claim mark, if it has one.
+fn claim_mark(file: &File) -> Option<Lease> {
+    let mut buf = [0u8; 512];
+    // SAFETY: a descriptor `file` owns, a NUL-terminated name, and a writable buffer of
+    // `buf.len()` bytes, all valid for the duration of the call.
+    let n = unsafe {
+        libc::fgetxattr(
+            file.as_raw_fd(),
+            CLAIM_MARK.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    let n = usize::try_from(n).ok()?;
+    serde_json::from_slice(buf.get(..n)?).ok()
+}
+
+/// Remove the claim mark (nothing to do where there is none).
+fn clear_mark(file: &File) {
+    // SAFETY: a descriptor `file` owns and a NUL-terminated name, valid during the call.
+    unsafe { libc::fremovexattr(file.as_raw_fd(), CLAIM_MARK.as_ptr()) };
+}
+
 /// An exclusive lock on `file` if nobody holds one.
 fn try_lock(file: &File) -> bool {
     // SAFETY: flock on a descriptor `file` owns for the duration of the call.
@@ -402,11 +453,17 @@ impl Store for Spool {
                     claim.record.maybe_delivered = true;
                 }
                 claim.record.state = State::Sending;
-                claim.record.lease = Some(crate::outbox::record::Lease {
+                let lease = Lease {
                     owner: owner.to_string(),
                     expires: lease_until,
-                });
-                self.write_record(&self.queue, &claim.record)?;
+                };
+                // An attribute on the locked entry file says it is being sent; only where the
+                // file system has none is the record written for that (a new file each time).
+                let marked = mark_claimed(&token(&claim)?.lock, &lease);
+                claim.record.lease = Some(lease);
+                if !marked {
+                    self.write_record(&self.queue, &claim.record)?;
+                }
                 claimed.push(claim);
             }
         }
@@ -441,8 +498,10 @@ impl Store for Spool {
 
     fn save(&self, claimed: &mut Claimed, keep_body: bool) -> Result<()> {
         let record = &claimed.record;
+        let lock = &token(claimed)?.lock;
         if !record.state.is_final() {
             self.write_record(&self.queue, record)?;
+            clear_mark(lock);
             if matches!(record.state, State::Deferred | State::Held) {
                 let until = if record.state == State::Held {
                     i64::MAX
@@ -457,6 +516,7 @@ impl Store for Spool {
         // The record in done/ first: once it is there, the entry is finished even if the
         // queue's files outlive a crash (the next claim clears them).
         self.write_record(&self.done, record)?;
+        clear_mark(lock);
         self.clear_queue_files(&record.id, keep_body.then_some(self.done.as_path()));
         self.lock_waiting().remove(&record.id);
         Ok(())
@@ -510,6 +570,7 @@ impl Store for Spool {
             }
             let mut record = self.queued_record(id)?.ok_or_else(|| no_entry(id))?;
             change(&mut record)?;
+            clear_mark(&file);
             self.lock_waiting().remove(id);
             if record.state.is_final() {
                 self.write_record(&self.done, &record)?;
@@ -579,20 +640,28 @@ impl Store for Spool {
 
 impl Spool {
     /// The record of an entry in `queue/`: its own, or the first one from its header.
+    /// The record of an entry in `queue/`: its own, or the first one from its header; shown as
+    /// `sending` under the lease of a claim mark.
     fn queued_record(&self, id: &EntryId) -> Result<Option<Record>> {
         let [entry, _, json] = self.paths(&self.queue, id);
-        match Self::read_record(&json) {
-            Ok(Some(record)) => return Ok(Some(record)),
-            Ok(None) => {}
-            Err(e) => return Err(self.io("read", &json, e)),
-        }
         let file = match File::open(&entry) {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(self.io("open", &entry, e)),
         };
-        let (header, _) = Self::read_header(&file).map_err(|e| self.io("read", &entry, e))?;
-        Ok(Some(header.first_record()))
+        let mut record = match Self::read_record(&json) {
+            Ok(Some(record)) => record,
+            Ok(None) => Self::read_header(&file)
+                .map_err(|e| self.io("read", &entry, e))?
+                .0
+                .first_record(),
+            Err(e) => return Err(self.io("read", &json, e)),
+        };
+        if let Some(lease) = claim_mark(&file) {
+            record.state = State::Sending;
+            record.lease = Some(lease);
+        }
+        Ok(Some(record))
     }
 }
 
