@@ -551,7 +551,15 @@ fn transcripts_and_sent_bodies_are_kept_only_when_asked() {
         .enqueue(&message("dropped", "ann@example.org"))
         .unwrap();
     outbox.run(&all(&outbox)).unwrap();
-    assert!(!spool.0.join(format!("done/{dropped}.entry")).exists());
+    // The sent message's body is gone (its entry file, if it carries the record, is cut to
+    // its header line).
+    let left = fs::read(spool.0.join(format!("done/{dropped}.entry"))).unwrap_or_default();
+    assert!(
+        !String::from_utf8_lossy(&left).contains("Subject: dropped"),
+        "{}",
+        String::from_utf8_lossy(&left)
+    );
+    assert_eq!(outbox.get(&dropped).unwrap().state, State::Sent);
     assert!(
         outbox.get(&dropped).unwrap().attempts[0]
             .transcript
@@ -565,7 +573,8 @@ fn transcripts_and_sent_bodies_are_kept_only_when_asked() {
     });
     let kept = outbox.enqueue(&message("kept", "ann@example.org")).unwrap();
     outbox.run(&all(&outbox)).unwrap();
-    assert!(spool.0.join(format!("done/{kept}.entry")).exists());
+    let kept_file = fs::read(spool.0.join(format!("done/{kept}.entry"))).unwrap();
+    assert!(String::from_utf8_lossy(&kept_file).contains("Subject: kept"));
     let transcript = outbox.get(&kept).unwrap().attempts[0]
         .transcript
         .clone()
@@ -656,4 +665,40 @@ fn a_retry_by_another_process_is_seen_by_a_long_running_outbox() {
         "tried again"
     );
     assert_eq!(server.events_named("RCPT").len(), 2);
+}
+
+#[test]
+fn a_failed_entry_keeps_its_message_and_a_retry_sends_it() {
+    let server = TestServer::start(&["--mode", "plain"]);
+    let spool = Spool::new();
+    let mut down = plain(&server);
+    down.port = refused_port();
+    let mut outbox = Outbox::spool(&spool.0, vec![down]).unwrap();
+    outbox.set_policy(Policy {
+        lifetime: Duration::ZERO,
+        ..impatient()
+    });
+    let id = outbox
+        .enqueue(&message("again", "ann@example.org"))
+        .unwrap();
+    assert_eq!(outbox.run(&all(&outbox)).unwrap().failed, 1);
+    assert_eq!(outbox.get(&id).unwrap().state, State::Failed);
+    assert_eq!(
+        outbox
+            .list(&Filter {
+                states: vec![State::Failed],
+                limit: None
+            })
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let outbox = Outbox::spool(&spool.0, vec![plain(&server)]).unwrap();
+    assert_eq!(outbox.retry(&id).unwrap().state, State::Queued);
+    assert_eq!(outbox.run(&all(&outbox)).unwrap().sent, 1);
+    let record = outbox.get(&id).unwrap();
+    assert_eq!(record.state, State::Sent);
+    assert_eq!(record.recipients[0].state, RecipientState::Sent);
+    assert_eq!(subject_of(&server.messages()[0].data), "again");
 }

@@ -217,7 +217,7 @@ impl Spool {
     /// Try to claim one entry: lock it, and read its header and record.
     fn try_claim(&self, id: &EntryId, now: i64, settings: &str) -> Result<Option<Claimed>> {
         let entry_path = self.queue.join(format!("{id}.entry"));
-        let file = match File::open(&entry_path) {
+        let file = match OpenOptions::new().read(true).write(true).open(&entry_path) {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(self.io("open", &entry_path, e)),
@@ -234,6 +234,11 @@ impl Spool {
         if self.done.join(format!("{id}.json")).exists() {
             // Its worker recorded the end and died before clearing the queue: finish that.
             self.clear_queue_files(id, None);
+            return Ok(None);
+        }
+        if attribute_record(&file).is_some_and(|r| r.state.is_final()) {
+            // Its outcome is on it already: the move to done/ was cut short.
+            self.clear_queue_files(id, Some(self.done.as_path()));
             return Ok(None);
         }
         let (header, body, offset) = match self.rendering(&file, &entry_path, &eml_path) {
@@ -407,6 +412,60 @@ fn clear_mark(file: &File) {
     unsafe { libc::fremovexattr(file.as_raw_fd(), CLAIM_MARK.as_ptr()) };
 }
 
+/// The extended attribute that carries a finished entry's record on its entry file.
+const RECORD_ATTRIBUTE: &std::ffi::CStr = c"user.mailport.record";
+
+/// Put `record` on the entry `file`; false when the file system keeps no user attributes or
+/// the record is too large for one (then it goes to a file of its own).
+fn set_attribute_record(file: &File, record: &Record) -> bool {
+    let Ok(value) = serde_json::to_vec(record) else {
+        return false;
+    };
+    // SAFETY: a descriptor `file` owns, a NUL-terminated name, and a buffer of `value.len()`
+    // bytes, all valid for the duration of the call.
+    let rc = unsafe {
+        libc::fsetxattr(
+            file.as_raw_fd(),
+            RECORD_ATTRIBUTE.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    };
+    rc == 0
+}
+
+/// The record on an entry file, if it carries one.
+fn attribute_record(file: &File) -> Option<Record> {
+    // SAFETY: asking for the size only: a descriptor `file` owns, a NUL-terminated name, and a
+    // NULL buffer of length 0.
+    let size = unsafe {
+        libc::fgetxattr(
+            file.as_raw_fd(),
+            RECORD_ATTRIBUTE.as_ptr(),
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    let mut buf = vec![0u8; usize::try_from(size).ok()?];
+    // SAFETY: a descriptor `file` owns, a NUL-terminated name, and a writable buffer of
+    // `buf.len()` bytes, all valid for the duration of the call.
+    let n = unsafe {
+        libc::fgetxattr(
+            file.as_raw_fd(),
+            RECORD_ATTRIBUTE.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    serde_json::from_slice(buf.get(..usize::try_from(n).ok()?)?).ok()
+}
+
+fn clear_attribute_record(file: &File) {
+    // SAFETY: a descriptor `file` owns and a NUL-terminated name, valid during the call.
+    unsafe { libc::fremovexattr(file.as_raw_fd(), RECORD_ATTRIBUTE.as_ptr()) };
+}
+
 /// An exclusive lock on `file` if nobody holds one.
 fn try_lock(file: &File) -> bool {
     // SAFETY: flock on a descriptor `file` owns for the duration of the call.
@@ -515,9 +574,23 @@ impl Store for Spool {
         }
         // The record in done/ first: once it is there, the entry is finished even if the
         // queue's files outlive a crash (the next claim clears them).
-        self.write_record(&self.done, record)?;
         clear_mark(lock);
-        self.clear_queue_files(&record.id, keep_body.then_some(self.done.as_path()));
+        if set_attribute_record(lock, record) {
+            // The outcome travels with the entry file (no new file): a sent body is cut off.
+            if !keep_body {
+                let claim = token(claimed)?;
+                if claim.body.extension().is_some_and(|e| e == "entry") {
+                    let _ = claim.lock.set_len(claim.body_offset);
+                }
+                let _ = fs::remove_file(self.queue.join(format!("{}.eml", record.id)));
+            }
+            self.clear_queue_files(&record.id, Some(self.done.as_path()));
+        } else {
+            // The record in done/ first: once it is there, the entry is finished even if the
+            // queue's files outlive a crash (the next claim clears them).
+            self.write_record(&self.done, record)?;
+            self.clear_queue_files(&record.id, keep_body.then_some(self.done.as_path()));
+        }
         self.lock_waiting().remove(&record.id);
         Ok(())
     }
@@ -529,8 +602,8 @@ impl Store for Spool {
                 records.push(record);
             }
         }
-        for id in self.ids(&self.done, ".json")? {
-            if let Ok(Some(record)) = Self::read_record(&self.done.join(format!("{id}.json"))) {
+        for id in self.done_ids()? {
+            if let Ok(Some(record)) = self.done_record(&id) {
                 records.push(record);
             }
         }
@@ -546,12 +619,7 @@ impl Store for Spool {
         if let Some(record) = self.queued_record(id)? {
             return Ok(record);
         }
-        let path = self.done.join(format!("{id}.json"));
-        match Self::read_record(&path) {
-            Ok(Some(record)) => Ok(record),
-            Ok(None) => Err(no_entry(id)),
-            Err(e) => Err(self.io("read", &path, e)),
-        }
+        self.done_record(id)?.ok_or_else(|| no_entry(id))
     }
 
     fn update(
@@ -581,9 +649,7 @@ impl Store for Spool {
             return Ok(record);
         }
         let done_json = self.done.join(format!("{id}.json"));
-        let mut record = Self::read_record(&done_json)
-            .map_err(|e| self.io("read", &done_json, e))?
-            .ok_or_else(|| no_entry(id))?;
+        let mut record = self.done_record(id)?.ok_or_else(|| no_entry(id))?;
         change(&mut record)?;
         if record.state.is_final() {
             self.write_record(&self.done, &record)?;
@@ -597,6 +663,10 @@ impl Store for Spool {
             )));
         }
         self.write_record(&self.queue, &record)?;
+        if let Ok(file) = File::open(&entry) {
+            // Queued again: its outcome no longer stands.
+            clear_attribute_record(&file);
+        }
         for path in [eml, entry] {
             if let Some(name) = path.file_name() {
                 match fs::rename(&path, self.queue.join(name)) {
@@ -614,9 +684,8 @@ impl Store for Spool {
     fn prune(&self, before: i64) -> Result<usize> {
         let _maintenance = self.maintenance()?;
         let mut removed = 0;
-        for id in self.ids(&self.done, ".json")? {
-            let json = self.done.join(format!("{id}.json"));
-            let Ok(Some(record)) = Self::read_record(&json) else {
+        for id in self.done_ids()? {
+            let Ok(Some(record)) = self.done_record(&id) else {
                 continue;
             };
             let last = record.attempts.last().map_or(record.created, |a| a.at);
@@ -631,6 +700,18 @@ impl Store for Spool {
     }
 
     fn sync(&self) -> Result<()> {
+        // Records live in files and in attributes of entry files: sync the whole file system
+        // the spool is on, which covers both (and costs one journal commit, like a directory
+        // sync).
+        #[cfg(target_os = "linux")]
+        {
+            let dir = File::open(&self.dir).map_err(|e| self.io("open", &self.dir, e))?;
+            // SAFETY: syncfs on a descriptor `dir` owns for the duration of the call.
+            if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
+                return Err(self.io("sync", &self.dir, io::Error::last_os_error()));
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
         for dir in [&self.queue, &self.done] {
             self.sync_dir(dir)?;
         }
@@ -640,6 +721,26 @@ impl Store for Spool {
 
 impl Spool {
     /// The record of an entry in `queue/`: its own, or the first one from its header.
+    /// The ids of finished entries: by their record file, or their entry file carrying it.
+    fn done_ids(&self) -> Result<Vec<EntryId>> {
+        let mut ids = self.ids(&self.done, ".json")?;
+        ids.extend(self.ids(&self.done, ".entry")?);
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    /// A finished entry's record: its file, or the attribute of its entry file.
+    fn done_record(&self, id: &EntryId) -> Result<Option<Record>> {
+        let [entry, _, json] = self.paths(&self.done, id);
+        match Self::read_record(&json) {
+            Ok(Some(record)) => return Ok(Some(record)),
+            Ok(None) => {}
+            Err(e) => return Err(self.io("read", &json, e)),
+        }
+        Ok(File::open(&entry).ok().and_then(|f| attribute_record(&f)))
+    }
+
     /// The record of an entry in `queue/`: its own, or the first one from its header; shown as
     /// `sending` under the lease of a claim mark.
     fn queued_record(&self, id: &EntryId) -> Result<Option<Record>> {
