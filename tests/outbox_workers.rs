@@ -455,10 +455,22 @@ fn enqueue_process() {
         m
     };
     let leftovers = || {
-        let tmp: Vec<_> = std::fs::read_dir(Path::new(&spool).join("tmp"))
-            .unwrap()
-            .collect();
-        assert!(tmp.is_empty(), "half-written files left in tmp/: {tmp:?}");
+        // tmp/ and its subdirectories hold no file.
+        let mut dirs = vec![Path::new(&spool).join("tmp")];
+        let mut files = Vec::new();
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                if entry.path().is_dir() {
+                    dirs.push(entry.path());
+                } else {
+                    files.push(entry.path());
+                }
+            }
+        }
+        assert!(
+            files.is_empty(),
+            "half-written files left in tmp/: {files:?}"
+        );
     };
     match phase.as_str() {
         "full" => {

@@ -34,6 +34,11 @@ use crate::outbox::store::{Claimed, Filter, Store};
 /// Until when an entry waits (Unix seconds), and its record's modification time then.
 type Waiting = (i64, Option<SystemTime>);
 
+/// The subdirectories of `tmp/` that new entries are written in (an entry id's last digit).
+const SHARDS: [&str; 16] = [
+    "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f",
+];
+
 /// The longest header line read (a description carries the whole text and HTML).
 const MAX_HEADER: u64 = 64 * 1024 * 1024;
 /// Files in `tmp/` older than this were left by a writer that died.
@@ -73,6 +78,10 @@ impl Spool {
         for sub in [&spool.queue, &spool.done, &spool.tmp, &spool.quarantine] {
             fs::create_dir_all(sub).map_err(|e| spool.io("create", sub, e))?;
         }
+        for shard in SHARDS {
+            let sub = spool.tmp.join(shard);
+            fs::create_dir_all(&sub).map_err(|e| spool.io("create", &sub, e))?;
+        }
         spool.remove_stale_tmp();
         Ok(spool)
     }
@@ -90,10 +99,12 @@ impl Spool {
     }
 
     fn remove_stale_tmp(&self) {
-        let Ok(entries) = fs::read_dir(&self.tmp) else {
-            return;
-        };
-        for entry in entries.flatten() {
+        let shards = SHARDS.iter().map(|shard| self.tmp.join(shard));
+        let entries = std::iter::once(self.tmp.clone())
+            .chain(shards)
+            .filter_map(|dir| fs::read_dir(dir).ok())
+            .flatten();
+        for entry in entries.flatten().filter(|e| e.path().is_file()) {
             let stale = entry
                 .metadata()
                 .and_then(|m| m.modified())
@@ -113,9 +124,14 @@ impl Spool {
         body: &mut dyn Read,
         suffix: &str,
     ) -> Result<PathBuf> {
-        let tmp = self
-            .tmp
-            .join(format!("{}.{suffix}.{}", header.id, std::process::id()));
+        // Creating files in one directory takes its lock in turn: entries written at the same
+        // time go to one of 16 directories (by the id's last digit), so they are created in
+        // parallel.
+        let shard = header.id.as_str().get(29..).unwrap_or("0");
+        let tmp =
+            self.tmp
+                .join(shard)
+                .join(format!("{}.{suffix}.{}", header.id, std::process::id()));
         let result = (|| -> io::Result<()> {
             let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
             let mut line = serde_json::to_vec(header).map_err(io::Error::other)?;
