@@ -249,7 +249,7 @@ impl Run<'_> {
     fn deliver(&mut self, claimed: &mut Claimed) -> crate::error::Result<()> {
         let was = claimed.was;
         let policy = self.outbox.policy.clone();
-        if claimed.header.description.is_some() && !self.render(claimed)? {
+        if !self.render(claimed)? {
             return self.finish(claimed, was);
         }
         let mut last: Option<Verdict> = None;
@@ -274,26 +274,26 @@ impl Run<'_> {
                     break;
                 }
             };
-            // A connection that cannot even be set up (a CA file missing, say) is a
-            // configuration problem, whatever the error's kind.
-            if let Err(error) = self.client(index) {
-                self.record_failure(claimed, index, &error, Verdict::Configuration);
-                self.health(index, Some(&error));
-                self.down[index] = Some((error.message(), Verdict::Configuration));
-                last = Some(Verdict::Configuration);
-                continue;
-            }
             let mut body = self.outbox.store.body(claimed)?;
-            let header = claimed.header.clone();
-            let result = self.client(index).and_then(|client| {
-                client.send_rendered(
+            let header = &claimed.header;
+            let result = match self.client(index) {
+                Ok(client) => client.send_rendered(
                     &envelope,
                     &mut body,
                     header.size,
                     header.eight_bit,
                     header.utf8,
-                )
-            });
+                ),
+                // A connection that cannot even be set up (a CA file missing, say) is a
+                // configuration problem, whatever the error's kind.
+                Err(error) => {
+                    self.record_failure(claimed, index, &error, Verdict::Configuration);
+                    self.health(index, Some(&error));
+                    self.down[index] = Some((error.message(), Verdict::Configuration));
+                    last = Some(Verdict::Configuration);
+                    continue;
+                }
+            };
             match result {
                 Ok(receipt) => {
                     self.record_receipt(claimed, index, &receipt, policy.keep_transcripts);
@@ -322,7 +322,8 @@ impl Run<'_> {
         self.finish(claimed, was)
     }
 
-    /// Render a message description once; false when it cannot be (the entry then failed).
+    /// Render the entry's message description, when it is one, once; false when it cannot be
+    /// (the entry then failed).
     fn render(&mut self, claimed: &mut Claimed) -> crate::error::Result<bool> {
         let Some(description) = claimed.header.description.clone() else {
             return Ok(true);
