@@ -42,9 +42,16 @@ enum Stall {
     /// Take the message (count it) and have the worker killed before it reads the 250: the
     /// window between the server's final reply and the worker's record of it.
     AfterReply,
+    /// Before its 250, lock the entry's row (the database case), so that the worker reads the
+    /// reply and its record then waits for the database: killed there, it is the window widened
+    /// by one commit of the records (src/outbox/database/writer.rs).
+    RecordWaiting,
     /// No stall: a working server.
     None,
 }
+
+/// Called by the server before its final 250, for [`Stall::RecordWaiting`].
+type BeforeReply = Arc<dyn Fn() + Send + Sync>;
 
 struct Server {
     port: u16,
@@ -58,6 +65,10 @@ struct Server {
 
 impl Server {
     fn start(stall: Stall) -> Server {
+        Server::start_with(stall, Arc::new(|| {}))
+    }
+
+    fn start_with(stall: Stall, before_reply: BeforeReply) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let accepted: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -77,8 +88,8 @@ impl Server {
                 }
                 let Ok(stream) = stream else { continue };
                 c.fetch_add(1, Ordering::SeqCst);
-                let (a, s, st) = (a.clone(), s.clone(), st.clone());
-                std::thread::spawn(move || serve(stream, stall, &a, &s, &st));
+                let (a, s, st, b) = (a.clone(), s.clone(), st.clone(), before_reply.clone());
+                std::thread::spawn(move || serve(stream, stall, &a, &s, &st, &*b));
             }
         });
         Server {
@@ -124,6 +135,7 @@ fn serve(
     accepted: &Mutex<Vec<String>>,
     stalled: &AtomicBool,
     stop: &AtomicBool,
+    before_reply: &(dyn Fn() + Send + Sync),
 ) {
     let hold = |stalled: &AtomicBool| {
         stalled.store(true, Ordering::SeqCst);
@@ -194,7 +206,14 @@ fn serve(
                     let _ = say("250 2.0.0 queued\r\n");
                     return;
                 }
-                say("250 2.0.0 queued\r\n")
+                if stall == Stall::RecordWaiting {
+                    before_reply();
+                    let replied = say("250 2.0.0 queued\r\n");
+                    stalled.store(true, Ordering::SeqCst);
+                    replied
+                } else {
+                    say("250 2.0.0 queued\r\n")
+                }
             }
             _ => say("500 unknown\r\n"),
         };
@@ -278,7 +297,17 @@ fn kill_in(store: Store, stall: Stall) -> Case {
             TABLES.fetch_add(1, Ordering::SeqCst)
         )),
     };
-    let first = Server::start(stall);
+    let table = location
+        .split("table=")
+        .nth(1)
+        .and_then(|t| t.split('&').next())
+        .unwrap_or_default()
+        .to_string();
+    let locker = (stall == Stall::RecordWaiting).then(|| RowLocker::new(&table));
+    let first = match &locker {
+        Some(locker) => Server::start_with(stall, locker.hook()),
+        None => Server::start(stall),
+    };
     let outbox = Outbox::open(&location, vec![]).unwrap();
     let mut m = Message::new();
     m.set_from("shop@example.com").unwrap();
@@ -290,7 +319,12 @@ fn kill_in(store: Store, stall: Stall) -> Case {
 
     let mut worker = start_worker(&location, first.port);
     first.wait_stalled();
+    if let Some(locker) = &locker {
+        // The worker has the 250; kill it once its record waits for the row.
+        locker.wait_for_a_waiting_update();
+    }
     worker.kill().unwrap();
+    drop(locker);
     let status = worker.wait().unwrap();
     assert!(!status.success(), "the worker was killed: {status:?}");
     let mut stderr = String::new();
@@ -524,6 +558,77 @@ fn enqueue_on_a_full_or_read_only_disk_fails_clearly_and_leaves_nothing() {
     let _ = std::fs::remove_dir_all(&mount);
 }
 
+/// Holds the row of the one entry of a table locked, from the server's hook until dropped.
+struct RowLocker {
+    lock: std::sync::mpsc::SyncSender<()>,
+    locked: Arc<Mutex<std::sync::mpsc::Receiver<()>>>,
+    release: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    table: String,
+}
+
+impl RowLocker {
+    fn new(table: &str) -> RowLocker {
+        use mysql::prelude::Queryable;
+        let (lock, lock_rx) = std::sync::mpsc::sync_channel::<()>(1);
+        let (locked_tx, locked) = std::sync::mpsc::sync_channel::<()>(1);
+        let (release, release_rx) = std::sync::mpsc::sync_channel::<()>(1);
+        let sql = format!("SELECT `id` FROM `{table}` FOR UPDATE");
+        let thread = std::thread::spawn(move || {
+            let mut conn = mariadb::TestDatabase::shared().conn();
+            if lock_rx.recv().is_err() {
+                return;
+            }
+            let mut tx = conn.start_transaction(mysql::TxOpts::default()).unwrap();
+            tx.query_drop(&sql).unwrap();
+            locked_tx.send(()).unwrap();
+            let _ = release_rx.recv();
+            tx.rollback().unwrap();
+        });
+        RowLocker {
+            lock,
+            locked: Arc::new(Mutex::new(locked)),
+            release: Some(release),
+            thread: Some(thread),
+            table: table.to_string(),
+        }
+    }
+
+    /// For the server: lock the row, and return once it is locked.
+    fn hook(&self) -> BeforeReply {
+        let (lock, locked) = (self.lock.clone(), self.locked.clone());
+        Arc::new(move || {
+            lock.send(()).unwrap();
+            locked.lock().unwrap().recv().unwrap();
+        })
+    }
+
+    fn wait_for_a_waiting_update(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let waiting = format!(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
+             WHERE `INFO` LIKE 'UPDATE `{}`%' AND `STATE` = 'Updating'",
+            self.table
+        );
+        while mariadb::TestDatabase::shared().value::<i64>(&waiting) != Some(1) {
+            assert!(
+                Instant::now() < deadline,
+                "the worker's record never waited for the row"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for RowLocker {
+    fn drop(&mut self) {
+        drop(self.release.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 #[test]
 fn in_a_database_a_killed_worker_loses_nothing_and_sends_twice_only_in_the_window() {
     for stall in [Stall::Greeting, Stall::MidData, Stall::BeforeReply] {
@@ -531,6 +636,11 @@ fn in_a_database_a_killed_worker_loses_nothing_and_sends_twice_only_in_the_windo
         assert_eq!(case.delivered, 1, "{stall:?}");
     }
     let case = kill_in(Store::Database, Stall::AfterReply);
+    assert_eq!(case.delivered, 2);
+    assert!(case.maybe_delivered);
+    // The worker read the 250 and its record waited for the database (records are committed
+    // while the worker goes on): the same window, one commit wider.
+    let case = kill_in(Store::Database, Stall::RecordWaiting);
     assert_eq!(case.delivered, 2);
     assert!(case.maybe_delivered);
 }

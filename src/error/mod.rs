@@ -75,6 +75,30 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Whether the failure is in setting up a session (connecting, TLS, the greeting, EHLO,
+    /// STARTTLS, AUTH): one of the connection, not of a message sent over it.
+    pub(crate) fn is_session_setup(self) -> bool {
+        matches!(
+            self,
+            Kind::Dns
+                | Kind::ConnectRefused
+                | Kind::ConnectUnreachable
+                | Kind::ConnectTimeout
+                | Kind::TlsHandshake
+                | Kind::CertificateUntrusted
+                | Kind::CertificateExpired
+                | Kind::CertificateNameMismatch
+                | Kind::PlaintextOnTlsPort
+                | Kind::TlsOnPlaintextPort
+                | Kind::Greeting
+                | Kind::Ehlo
+                | Kind::StartTlsUnavailable
+                | Kind::StartTls
+                | Kind::AuthUnavailable
+                | Kind::AuthFailed
+        )
+    }
+
     /// Whether retrying later, unchanged, may succeed when no server reply says otherwise.
     fn transient_without_reply(self) -> bool {
         matches!(

@@ -84,35 +84,23 @@ fn connection_level(error: &Error) -> bool {
                 | Step::StartTls
                 | Step::Auth
         ),
-        None => matches!(
-            error.kind(),
-            Kind::Dns
-                | Kind::ConnectRefused
-                | Kind::ConnectUnreachable
-                | Kind::ConnectTimeout
-                | Kind::TlsHandshake
-                | Kind::CertificateUntrusted
-                | Kind::CertificateExpired
-                | Kind::CertificateNameMismatch
-                | Kind::PlaintextOnTlsPort
-                | Kind::TlsOnPlaintextPort
-                | Kind::Greeting
-                | Kind::Ehlo
-                | Kind::StartTlsUnavailable
-                | Kind::StartTls
-                | Kind::AuthUnavailable
-                | Kind::AuthFailed
-        ),
+        None => error.kind().is_session_setup(),
     }
 }
 
-/// What identifies the connection settings, secrets left out: entries held under other
-/// settings are tried again. (A changed password alone does not release them; `retry` does.)
+/// What identifies the connection settings: entries held under other settings are tried again.
+/// A password counts by 8 bits of its SHA-256 only: the fingerprint is stored with held entries
+/// (whoever reads the database or the spool sees it), and 8 bits are too few to confirm a guess
+/// at the password (one wrong guess in 256 matches them), while a changed password releases the
+/// entries 255 times in 256 (the 256th waits for `retry`). OAuth tokens do not count: they change
+/// at every refresh.
 pub(super) fn settings_fingerprint(connections: &[Config]) -> String {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     for c in connections {
         let user = c.credentials.as_ref().map(|c| match c {
-            Credentials::Password { username, .. } => format!("password:{username}"),
+            Credentials::Password { username, password } => {
+                format!("password:{username}:{}", password_tag(password.expose()))
+            }
             Credentials::OAuth2 { username, .. } => format!("oauth2:{username}"),
         });
         (
@@ -127,6 +115,12 @@ pub(super) fn settings_fingerprint(connections: &[Config]) -> String {
             .hash(&mut hasher);
     }
     format!("{:016x}", hasher.finish())
+}
+
+/// The first byte of the password's SHA-256 (see [`settings_fingerprint`]).
+fn password_tag(password: &str) -> u8 {
+    let digest = ring::digest::digest(&ring::digest::SHA256, password.as_bytes());
+    digest.as_ref()[0]
 }
 
 /// The queue id in a server's final reply, where it gives one: `250 2.0.0 Ok: queued as 4Xk2`
@@ -166,66 +160,74 @@ pub(super) fn run(outbox: &Outbox, options: &RunOptions) -> crate::error::Result
         down: vec![None; outbox.connections.len()],
         summary: RunSummary::default(),
     };
-    let mut handled = 0usize;
-    // Each entry once per run, even when its backoff is zero.
-    let mut tried = std::collections::HashSet::new();
-    let mut last_sync = Instant::now();
-    loop {
-        if options.deadline.is_some_and(|d| started.elapsed() >= d) {
-            break;
-        }
-        let want = match options.limit {
-            Some(limit) if handled >= limit => break,
-            Some(limit) => BATCH.min(limit - handled),
-            None => BATCH,
-        };
-        let now = now();
-        let lease = i64::try_from(outbox.policy.lease.as_secs()).unwrap_or(i64::MAX);
-        let claims = outbox.store.claim(
-            &outbox.owner,
-            &run.settings,
-            &tried,
-            now,
-            now.saturating_add(lease),
-            want,
-        )?;
-        if claims.is_empty() {
-            break;
-        }
-        let stopped = || {
-            options
-                .stop
-                .as_ref()
-                .is_some_and(|stop| stop.load(std::sync::atomic::Ordering::SeqCst))
-        };
-        for mut claimed in claims {
-            if stopped() {
-                // Handed back untried, as it was.
-                claimed.record.state = match claimed.was {
-                    State::Sending => State::Queued,
-                    was => was,
-                };
-                claimed.record.lease = None;
-                outbox.store.save(&mut claimed, true)?;
-                continue;
-            }
-            tried.insert(claimed.header.id.clone());
-            run.deliver(&mut claimed)?;
-            handled += 1;
-        }
-        if stopped() {
-            break;
-        }
-        if last_sync.elapsed() >= SYNC_EVERY {
-            outbox.store.sync()?;
-            last_sync = Instant::now();
-        }
-    }
-    outbox.store.sync()?;
+    let delivered = run.deliver_due(options, started);
+    // What was saved is made durable even when the run stopped on an error.
+    let synced = outbox.store.sync();
+    delivered.and(synced)?;
     Ok(run.summary)
 }
 
 impl Run<'_> {
+    fn deliver_due(&mut self, options: &RunOptions, started: Instant) -> crate::error::Result<()> {
+        let outbox = self.outbox;
+        let mut handled = 0usize;
+        // Each entry once per run, even when its backoff is zero.
+        let mut tried = std::collections::HashSet::new();
+        let mut last_sync = Instant::now();
+        loop {
+            if options.deadline.is_some_and(|d| started.elapsed() >= d) {
+                break;
+            }
+            let want = match options.limit {
+                Some(limit) if handled >= limit => break,
+                Some(limit) => BATCH.min(limit - handled),
+                None => BATCH,
+            };
+            let now = now();
+            let lease = i64::try_from(outbox.policy.lease.as_secs()).unwrap_or(i64::MAX);
+            let claims = outbox.store.claim(
+                &outbox.owner,
+                &self.settings,
+                &tried,
+                now,
+                now.saturating_add(lease),
+                want,
+            )?;
+            if claims.is_empty() {
+                break;
+            }
+            let stopped = || {
+                options
+                    .stop
+                    .as_ref()
+                    .is_some_and(|stop| stop.load(std::sync::atomic::Ordering::SeqCst))
+            };
+            for mut claimed in claims {
+                if stopped() {
+                    // Handed back untried, as it was.
+                    claimed.record.state = match claimed.was {
+                        State::Sending => State::Queued,
+                        was => was,
+                    };
+                    claimed.record.lease = None;
+                    outbox.store.save(&mut claimed, true)?;
+                    continue;
+                }
+                tried.insert(claimed.header.id.clone());
+                self.deliver(&mut claimed)?;
+                handled += 1;
+            }
+            if stopped() {
+                break;
+            }
+            if last_sync.elapsed() >= SYNC_EVERY {
+                outbox.store.sync()?;
+                last_sync = Instant::now();
+            }
+        }
+        Ok(())
+    }
+
     fn client(&mut self, index: usize) -> crate::error::Result<&mut Client> {
         if self.clients[index].is_none() {
             let mut config = self.outbox.connections[index].clone();

@@ -221,11 +221,16 @@ pub(crate) struct Rendered {
 /// attempt sends the same message. Rendered for a server without SMTPUTF8 when the message
 /// allows it (addresses in their ASCII form), else with raw UTF-8 headers.
 pub(crate) fn render(message: &Message, id: EntryId, created: i64) -> Result<Rendered> {
-    let mut message = message.clone();
-    if message.date.is_none() {
-        let secs = u64::try_from(created).unwrap_or(0);
-        message.set_date(UNIX_EPOCH + Duration::from_secs(secs));
-    }
+    // Dated at enqueue, so that every attempt sends the same bytes; copied only to date it.
+    let message = match message.date {
+        Some(_) => std::borrow::Cow::Borrowed(message),
+        None => {
+            let mut dated = message.clone();
+            let secs = u64::try_from(created).unwrap_or(0);
+            dated.set_date(UNIX_EPOCH + Duration::from_secs(secs));
+            std::borrow::Cow::Owned(dated)
+        }
+    };
     let prepared = match message.prepare(false) {
         Ok(prepared) => prepared,
         Err(ascii_error) => match message.prepare(true) {
