@@ -9,7 +9,7 @@ use crate::config::{Config, Credentials};
 use crate::error::{Error, Kind, Step};
 use crate::outbox::entry::{self, now};
 use crate::outbox::record::{Attempt, AttemptOutcome, RecipientState, State};
-use crate::outbox::store::Claimed;
+use crate::outbox::store::{Claimed, Want};
 use crate::outbox::{Event, Outbox, RunOptions, RunSummary};
 
 /// Entries claimed at a time: enough to keep a session busy, few enough that other workers find
@@ -178,21 +178,21 @@ impl Run<'_> {
             if options.deadline.is_some_and(|d| started.elapsed() >= d) {
                 break;
             }
-            let want = match options.limit {
+            let limit = match options.limit {
                 Some(limit) if handled >= limit => break,
                 Some(limit) => BATCH.min(limit - handled),
                 None => BATCH,
             };
             let now = now();
             let lease = i64::try_from(outbox.policy.lease.as_secs()).unwrap_or(i64::MAX);
-            let claims = outbox.store.claim(
-                &outbox.owner,
-                &self.settings,
-                &tried,
+            let claims = outbox.store.claim(&Want {
+                owner: &outbox.owner,
+                settings: &self.settings,
+                skip: &tried,
                 now,
-                now.saturating_add(lease),
-                want,
-            )?;
+                lease_until: now.saturating_add(lease),
+                limit,
+            })?;
             if claims.is_empty() {
                 break;
             }
