@@ -12,6 +12,7 @@
 
 mod database;
 mod deliver;
+pub mod description;
 pub mod entry;
 pub mod record;
 mod spool;
@@ -27,7 +28,8 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::message::Message;
 
-pub use entry::{DescribedFile, Description, EntryHeader};
+pub use description::{DescribedFile, Description, WpHeaders, WpMailCall};
+pub use entry::EntryHeader;
 pub use record::{
     Attempt, AttemptOutcome, EntryId, Lease, Recipient, RecipientState, Record, State,
 };

@@ -35,7 +35,8 @@ use mysql::prelude::Queryable;
 use mysql::{IsolationLevel, Params, Pool, PooledConn, Row, TxOpts, Value};
 
 use crate::error::{Error, Kind, Result};
-use crate::outbox::entry::{Description, EntryHeader, Rendered, now};
+use crate::outbox::description::Description;
+use crate::outbox::entry::{EntryHeader, Rendered, now};
 use crate::outbox::record::{EntryId, Lease, Record, State};
 use crate::outbox::store::{Claimed, Filter, Store, Want};
 
