@@ -29,6 +29,8 @@ defined('ABSPATH') || exit;
 
 const MAILPORT_PLUGIN_VERSION = '0.1.0';
 
+require_once __DIR__ . '/includes/class-mailport-queue.php';
+
 /**
  * Load the PHP binding (see the file header). Returns null when it is available, else why not.
  */
@@ -266,9 +268,104 @@ function mailport_pre_wp_mail($return, $atts)
     if ($return !== null || !mailport_is_configured()) {
         return $return;
     }
-    return mailport_wp_mail(is_array($atts) ? $atts : []);
+    $atts = is_array($atts) ? $atts : [];
+    $mode = mailport_delivery_mode();
+    if ($mode === 'queue') {
+        return mailport_queue_mail($atts);
+    }
+    return mailport_wp_mail($atts, $mode === 'direct-then-queue');
 }
 add_filter('pre_wp_mail', 'mailport_pre_wp_mail', 10, 2);
+
+/**
+ * How this request delivers mail: MAILPORT_DELIVERY ('queue', 'direct' or 'direct-then-queue')
+ * where FFI works in it, else 'queue' (sending needs the library, and a web request under PHP's
+ * default ffi.enable=preload may not call it unless the binding was preloaded). Without the
+ * constant: 'direct-then-queue' where FFI works (send at once, queue when the failure may pass),
+ * else 'queue'. A mail is never failed for want of FFI: it waits for `wp mailport outbox run`.
+ */
+function mailport_delivery_mode(): string
+{
+    $wanted = defined('MAILPORT_DELIVERY') ? (string) MAILPORT_DELIVERY : 'direct-then-queue';
+    if (!in_array($wanted, ['queue', 'direct', 'direct-then-queue'], true)) {
+        // The admin notice says so; the mail is kept rather than lost.
+        return 'queue';
+    }
+    return $wanted !== 'queue' && !mailport_ffi_usable() ? 'queue' : $wanted;
+}
+
+/**
+ * Whether this request may call the library through FFI: ffi.enable=true, or "preload" (PHP's
+ * default) in the command line or with the binding preloaded (preload.php).
+ */
+function mailport_ffi_usable(): bool
+{
+    if (!extension_loaded('ffi')) {
+        return false;
+    }
+    $mode = strtolower(trim((string) ini_get('ffi.enable')));
+    if (in_array($mode, ['1', 'on', 'true', 'yes'], true)) {
+        return true;
+    }
+    if ($mode !== 'preload') {
+        return false;
+    }
+    // Preloaded classes exist before any autoloader runs.
+    return in_array(PHP_SAPI, ['cli', 'phpdbg'], true) || class_exists('Mailport\\Native', false);
+}
+
+/**
+ * Queue one wp_mail() call in the outbox table (see Mailport_Queue): true once the row is
+ * written, with wp_mail_succeeded fired (its data carries `mailport_queued`, the entry id), or
+ * false with wp_mail_failed, as wp_mail() does.
+ */
+function mailport_queue_mail(array $atts, ?Throwable $because = null): bool
+{
+    $mail_data = mailport_mail_data($atts);
+    $id = Mailport_Queue::enqueue($atts);
+    if ($id instanceof WP_Error) {
+        $data = $mail_data + ['mailport_code' => 'MAILPORT_QUEUE_FAILED', 'hint' => $id->get_error_data()['hint'] ?? ''];
+        if ($because !== null) {
+            $data['send_error'] = $because->getMessage();
+        }
+        do_action('wp_mail_failed', new WP_Error('wp_mail_failed', $id->get_error_message(), $data));
+        return false;
+    }
+    /**
+     * Fires when a mail is queued rather than sent: by the delivery mode, or because sending at
+     * once failed for a reason that may pass ($because).
+     *
+     * @param string         $id        the outbox entry id
+     * @param array          $mail_data as wp_mail_succeeded gets it
+     * @param Throwable|null $because   the failure of the direct attempt, if there was one
+     */
+    do_action('mailport_queued', $id, $mail_data, $because);
+    /** This action is documented in wp-includes/pluggable.php */
+    do_action('wp_mail_succeeded', $mail_data + ['mailport_queued' => $id]);
+    return true;
+}
+
+/** What wp_mail_succeeded / wp_mail_failed receive, as WordPress documents it. */
+function mailport_mail_data(array $atts): array
+{
+    $to = $atts['to'] ?? [];
+    $attachments = $atts['attachments'] ?? [];
+    if (!is_array($attachments)) {
+        $attachments = $attachments === '' || $attachments === null
+            ? [] : explode("\n", str_replace("\r\n", "\n", (string) $attachments));
+    }
+    $data = [
+        'to' => is_array($to) ? array_values(array_map('strval', $to)) : [(string) $to],
+        'subject' => (string) ($atts['subject'] ?? ''),
+        'message' => (string) ($atts['message'] ?? ''),
+        'headers' => $atts['headers'] ?? '',
+        'attachments' => $attachments,
+    ];
+    if (!empty($atts['embeds'])) {
+        $data['embeds'] = $atts['embeds'];
+    }
+    return $data;
+}
 
 /**
  * Send one wp_mail() call through mailport: true when the server accepted it (wp_mail_succeeded
@@ -276,34 +373,18 @@ add_filter('pre_wp_mail', 'mailport_pre_wp_mail', 10, 2);
  *
  * @param array $atts to, subject, message, headers, attachments (and embeds, WordPress 6.9)
  */
-function mailport_wp_mail(array $atts): bool
+function mailport_wp_mail(array $atts, bool $queue_if_transient = false): bool
 {
+    $mail_data = mailport_mail_data($atts);
     $to = $atts['to'] ?? [];
-    $subject = (string) ($atts['subject'] ?? '');
-    $message = (string) ($atts['message'] ?? '');
+    $to_list = is_array($to) ? $mail_data['to'] : (string) $to;
+    $subject = $mail_data['subject'];
+    $message = $mail_data['message'];
     $headers = $atts['headers'] ?? '';
-    $attachments = $atts['attachments'] ?? [];
-    $embeds = $atts['embeds'] ?? [];
-
     $headers = is_array($headers) ? array_values(array_map('strval', $headers)) : (string) $headers;
-    if (!is_array($attachments)) {
-        // WordPress accepts a newline-separated string.
-        $attachments = $attachments === '' || $attachments === null
-            ? [] : explode("\n", str_replace("\r\n", "\n", (string) $attachments));
-    }
-    $to_list = is_array($to) ? array_values(array_map('strval', $to)) : (string) $to;
-
-    // What wp_mail_succeeded / wp_mail_failed receive, as WordPress documents it.
-    $mail_data = [
-        'to' => is_array($to_list) ? $to_list : [$to_list],
-        'subject' => $subject,
-        'message' => $message,
-        'headers' => $headers,
-        'attachments' => $attachments,
-    ];
-    if ($embeds) {
-        $mail_data['embeds'] = $embeds;
-    }
+    $mail_data['headers'] = $headers;
+    $attachments = $mail_data['attachments'];
+    $embeds = $atts['embeds'] ?? [];
 
     try {
         $missing = mailport_load_binding();
@@ -367,6 +448,9 @@ function mailport_wp_mail(array $atts): bool
         $built->close();
         mailport_last_receipt($receipt);
     } catch (Throwable $e) {
+        if ($queue_if_transient && $e instanceof \Mailport\Exception\ExceptionInterface && $e->isTransient()) {
+            return mailport_queue_mail($atts, $e);
+        }
         do_action('wp_mail_failed', new WP_Error('wp_mail_failed', $e->getMessage(), $mail_data + mailport_error_data($e)));
         return false;
     }
@@ -523,7 +607,76 @@ function mailport_admin_notice(): void
 }
 add_action('admin_notices', 'mailport_admin_notice');
 
+/**
+ * The outbox's database URL for the library: MAILPORT_OUTBOX_DATABASE when defined (a
+ * mysql:// URL), else WordPress's own database (DB_HOST, DB_USER, DB_PASSWORD, DB_NAME) and table
+ * {$wpdb->prefix}mailport_outbox, the one Mailport_Queue writes. DB_HOST's forms: "host",
+ * "host:port", "host:/path/to/socket", "[::1]:port"; "localhost" alone is the local socket, as
+ * for PHP's mysqli.
+ */
+function mailport_outbox_url(): string
+{
+    global $wpdb;
+    if (defined('MAILPORT_OUTBOX_DATABASE') && MAILPORT_OUTBOX_DATABASE !== '') {
+        return (string) MAILPORT_OUTBOX_DATABASE;
+    }
+    $host = preg_replace('/^p:/', '', (string) DB_HOST);
+    $port = null;
+    $socket = null;
+    if (preg_match('/^\[([^\]]+)\](?::(\d+))?$/', $host, $m)) {
+        [$host, $port] = [$m[1], $m[2] ?? null];
+    } elseif (substr_count($host, ':') === 1) {
+        [$host, $rest] = explode(':', $host, 2);
+        if (ctype_digit($rest)) {
+            $port = $rest;
+        } else {
+            $socket = $rest;
+        }
+    }
+    if ($host === '') {
+        $host = 'localhost';
+    }
+    if ($host === 'localhost' && $port === null && $socket === null) {
+        foreach ([ini_get('mysqli.default_socket'), ini_get('pdo_mysql.default_socket'), '/run/mysqld/mysqld.sock', '/var/run/mysqld/mysqld.sock'] as $candidate) {
+            if (is_string($candidate) && $candidate !== '' && file_exists($candidate)) {
+                $socket = $candidate;
+                break;
+            }
+        }
+    }
+    $authority = rawurlencode((string) DB_USER) . ':' . rawurlencode((string) DB_PASSWORD) . '@'
+        . (str_contains($host, ':') ? "[$host]" : $host) . ($port !== null ? ":$port" : '');
+    $query = ['prefix' => $wpdb->prefix];
+    if ($socket !== null) {
+        $query['socket'] = $socket;
+    }
+    return 'mysql://' . $authority . '/' . rawurlencode((string) DB_NAME) . '?' . http_build_query($query, '', '&', PHP_QUERY_RFC3986);
+}
+
+/** Tell administrators when MAILPORT_DELIVERY has a value the plugin does not know. */
+function mailport_delivery_notice(): void
+{
+    if (!defined('MAILPORT_DELIVERY') || !current_user_can('manage_options')) {
+        return;
+    }
+    $mode = (string) MAILPORT_DELIVERY;
+    if (in_array($mode, ['queue', 'direct', 'direct-then-queue'], true)) {
+        return;
+    }
+    printf(
+        '<div class="notice notice-error"><p><strong>Mailport SMTP:</strong> %s</p></div>',
+        esc_html(sprintf(
+            /* translators: %s: the value of MAILPORT_DELIVERY */
+            __('MAILPORT_DELIVERY is "%s", which is not one of queue, direct or direct-then-queue: mail is queued until it is fixed.', 'mailport'),
+            $mode,
+        )),
+    );
+}
+add_action('admin_notices', 'mailport_delivery_notice');
+
 if (defined('WP_CLI') && WP_CLI) {
     require_once __DIR__ . '/includes/class-mailport-cli-command.php';
+    require_once __DIR__ . '/includes/class-mailport-outbox-command.php';
     WP_CLI::add_command('mailport', 'Mailport_CLI_Command');
+    WP_CLI::add_command('mailport outbox', 'Mailport_Outbox_Command');
 }

@@ -43,6 +43,7 @@ import time
 
 # The throwaway MariaDB and WordPress (shared with benches/wordpress/serve.py).
 from wpenv import PLUGIN_ROOT, REPO, Processes, SetupError, WordPress, check_wordpress, start_mariadb
+from e2e_outbox import run_outbox_scenarios
 
 SMTP_SERVER = os.path.join(REPO, "tests", "servers", "aiosmtpd_server.py")
 
@@ -439,14 +440,19 @@ def run_cli_and_uninstall(wp, server, base, checks):
         rec, _msg = parse_message(msgs[-1])
         ok(rec["rcpt_tos"] == ["cli@example.net"], "WP-CLI: to the given address", rec["rcpt_tos"])
 
+    # --- the outbox: queued where FFI is off or the server is down, delivered by WP-CLI ---------
+    run_outbox_scenarios(wp, server, base, checks, messages, parse_message, leaf_parts)
+
     # --- uninstall removes nothing it did not create ---------------------------------------------
     res, _ = wp.run("uninstall", base)
     ok(res is not None and res.get("uninstallable") is True, "uninstall: WordPress sees uninstall.php", res)
     ok(res is not None and "mailport/mailport.php" not in (res.get("active_plugins") or []),
        "uninstall: the plugin was deactivated", res and res.get("active_plugins"))
-    ok(res is not None and res.get("options_after") == res.get("options_after_deactivate")
+    ok(res is not None and res.get("options_after") == res.get("options_after_deactivate") - 1
        and not res.get("mailport_options"),
-       "uninstall: no option touched (the plugin stores none)", res)
+       "uninstall: only its own option removed (mailport_worker_last_run)", res)
+    ok(res is not None and res.get("outbox_table") is False,
+       "uninstall: the outbox table, with nothing pending in it, dropped", res)
 
 
 def check_php_log(tmp, checks):

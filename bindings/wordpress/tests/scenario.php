@@ -20,7 +20,7 @@ if ($step === 'install') {
     }
 }
 
-if ($step === 'cli') {
+if ($step === 'cli' || $step === 'outbox_cli') {
     // A stand-in for WP-CLI (not installed here): records add_command() and the output.
     define('WP_CLI', true);
 
@@ -131,6 +131,11 @@ function mailport_e2e_contact_form(array $args): bool
     $message = '<html><body><h1>New message</h1><p>From: Visitor &lt;visitor@example.org&gt;</p>'
         . '<p>Grüße — the message body.</p></body></html>';
     return wp_mail($args['to'], $args['subject'], $message, $headers, [$args['attachment']]);
+}
+
+if (str_starts_with($step, 'outbox_')) {
+    require __DIR__ . '/scenario-outbox.php';
+    exit(0);
 }
 
 switch ($step) {
@@ -255,6 +260,7 @@ switch ($step) {
             'options_after_deactivate' => $after_deactivate,
             'options_after' => $after,
             'mailport_options' => $wpdb->get_col("SELECT option_name FROM {$wpdb->options} WHERE option_name LIKE '%mailport%'"),
+            'outbox_table' => $wpdb->get_var($wpdb->prepare('SHOW TABLES LIKE %s', $wpdb->prefix . 'mailport_outbox')) !== null,
             'active_plugins' => get_option('active_plugins'),
         ]);
         break;
