@@ -29,7 +29,9 @@ defined('ABSPATH') || exit;
 
 const MAILPORT_PLUGIN_VERSION = '0.1.0';
 
+require_once __DIR__ . '/includes/class-mailport-settings.php';
 require_once __DIR__ . '/includes/class-mailport-queue.php';
+require_once __DIR__ . '/includes/class-mailport-worker.php';
 
 /**
  * Load the PHP binding (see the file header). Returns null when it is available, else why not.
@@ -87,10 +89,11 @@ function mailport_configure_library(): void
     }
 }
 
-/** Whether wp-config.php configures mailport (MAILPORT_HOST is defined and not empty). */
+/** Whether mailport is configured: a host in MAILPORT_HOST or on the Settings screen. */
 function mailport_is_configured(): bool
 {
-    return defined('MAILPORT_HOST') && is_string(MAILPORT_HOST) && MAILPORT_HOST !== '';
+    $host = Mailport_Settings::get('host');
+    return is_string($host) && $host !== '';
 }
 
 /** A configuration mistake found by the plugin, as a Mailport exception (it carries a hint). */
@@ -102,8 +105,86 @@ function mailport_config_error(string $message, string $hint = ''): \Mailport\Ex
 }
 
 /**
- * The Mailport\Config the MAILPORT_* constants describe. Throws a Mailport exception when the
- * binding or libmailport cannot be loaded or a constant has a wrong value.
+ * A Config for the main connection ($prefix '') or the backup one ('backup_'): host, port,
+ * security and login from the settings.
+ */
+function mailport_connection_config(string $prefix): \Mailport\Config
+{
+    $config = new \Mailport\Config(host: (string) Mailport_Settings::get($prefix . 'host'));
+
+    $port = Mailport_Settings::get($prefix . 'port');
+    if ($port !== '' && $port !== null) {
+        if (is_string($port) && ctype_digit($port)) {
+            $port = (int) $port;
+        }
+        if (!is_int($port) && !(is_string($port) && strtolower($port) === 'auto')) {
+            throw mailport_config_error(
+                sprintf('%s must be a port number or "auto", not %s', Mailport_Settings::source($prefix . 'port'), var_export($port, true)),
+                "for example define('MAILPORT_PORT', 587);",
+            );
+        }
+        $config->setPort($port);
+    }
+    $security = Mailport_Settings::get($prefix . 'security');
+    if ($security !== '' && $security !== null) {
+        try {
+            $config->setSecurity((string) $security);
+        } catch (\Mailport\Exception\InvalidArgumentException $e) {
+            throw mailport_config_error(
+                Mailport_Settings::source($prefix . 'security') . ': ' . $e->getErrorMessage(),
+                "use 'starttls' (port 587 and 2525), 'tls' (port 465, also called SSL/SMTPS), 'auto' (by port) or 'none' (no encryption: only for a relay on the same machine)",
+            );
+        }
+    }
+
+    $user = (string) Mailport_Settings::get($prefix . 'user');
+    $password = Mailport_Settings::get($prefix . 'password');
+    if ($password === false && Mailport_Settings::locked($prefix . 'password')) {
+        // define('MAILPORT_PASSWORD', getenv('SMTP_PASSWORD')) where the variable is not set.
+        throw mailport_config_error(
+            sprintf('%s is false: the value it was given (often getenv()) was not set', Mailport_Settings::source($prefix . 'password')),
+            'php-fpm clears its workers\' environment (clear_env) unless told otherwise, so getenv() finds nothing there: write the password itself into wp-config.php, or leave the constant out and save the password on Settings > Mailport (stored encrypted)',
+        );
+    }
+    if (Mailport_Settings::secret_unreadable($prefix . 'password')) {
+        throw mailport_config_error(
+            sprintf('the saved password of %s cannot be decrypted: the site\'s salts in wp-config.php changed since it was saved', $prefix === '' ? 'the connection' : 'the backup connection'),
+            'enter the password again on Settings > Mailport',
+        );
+    }
+    $password = (string) $password;
+    $token = $prefix === '' && defined('MAILPORT_OAUTH_TOKEN') ? (string) MAILPORT_OAUTH_TOKEN : '';
+    if ($user !== '') {
+        if ($token !== '') {
+            $config->setOAuth2Token($user, $token);
+        } elseif ($password !== '') {
+            $config->setCredentials($user, $password);
+        } else {
+            throw mailport_config_error(
+                sprintf('%s is set but no password is', Mailport_Settings::source($prefix . 'user')),
+                'enter the password on Settings > Mailport (or define MAILPORT_PASSWORD in wp-config.php), or clear the user name if the server needs no login',
+            );
+        }
+    } elseif ($password !== '' || $token !== '') {
+        throw mailport_config_error(
+            sprintf('a password is set without a user name (%s)', Mailport_Settings::source($prefix . 'user')),
+            'enter the login name as the user on Settings > Mailport, or define MAILPORT_USER in wp-config.php',
+        );
+    }
+    return $config;
+}
+
+/** The backup connection's Config, or null when none is set. */
+function mailport_backup_config(): ?\Mailport\Config
+{
+    $host = Mailport_Settings::get('backup_host');
+    return is_string($host) && $host !== '' ? mailport_connection_config('backup_') : null;
+}
+
+/**
+ * The Mailport\Config the settings describe (MAILPORT_* constants, else Settings > Mailport).
+ * Throws a Mailport exception when the binding or libmailport cannot be loaded or a setting has a
+ * wrong value.
  */
 function mailport_config(): \Mailport\Config
 {
@@ -113,59 +194,12 @@ function mailport_config(): \Mailport\Config
     }
     if (!mailport_is_configured()) {
         throw mailport_config_error(
-            'mailport is not configured: MAILPORT_HOST is not defined',
-            "define('MAILPORT_HOST', 'smtp.example.com'); and the other MAILPORT_* constants in wp-config.php",
+            'mailport is not configured: no SMTP host is set',
+            "enter the host on Settings > Mailport, or define('MAILPORT_HOST', 'smtp.example.com'); in wp-config.php",
         );
     }
     mailport_configure_library();
-
-    $config = new \Mailport\Config(host: MAILPORT_HOST);
-
-    if (defined('MAILPORT_PORT') && MAILPORT_PORT !== '' && MAILPORT_PORT !== null) {
-        $port = MAILPORT_PORT;
-        if (is_string($port) && ctype_digit($port)) {
-            $port = (int) $port;
-        }
-        if (!is_int($port) && !(is_string($port) && strtolower($port) === 'auto')) {
-            throw mailport_config_error(
-                sprintf('MAILPORT_PORT must be a port number or "auto", not %s', var_export($port, true)),
-                "for example define('MAILPORT_PORT', 587);",
-            );
-        }
-        $config->setPort($port);
-    }
-    if (defined('MAILPORT_SECURITY') && MAILPORT_SECURITY !== '' && MAILPORT_SECURITY !== null) {
-        try {
-            $config->setSecurity((string) MAILPORT_SECURITY);
-        } catch (\Mailport\Exception\InvalidArgumentException $e) {
-            throw mailport_config_error(
-                'MAILPORT_SECURITY: ' . $e->getErrorMessage(),
-                "use 'starttls' (port 587 and 2525), 'tls' (port 465, also called SSL/SMTPS), 'auto' (by port) or 'none' (no encryption: only for a relay on the same machine)",
-            );
-        }
-    }
-
-    $user = defined('MAILPORT_USER') ? (string) MAILPORT_USER : '';
-    $password = defined('MAILPORT_PASSWORD') ? (string) MAILPORT_PASSWORD : '';
-    $token = defined('MAILPORT_OAUTH_TOKEN') ? (string) MAILPORT_OAUTH_TOKEN : '';
-    if ($user !== '') {
-        if ($token !== '') {
-            $config->setOAuth2Token($user, $token);
-        } elseif ($password !== '') {
-            $config->setCredentials($user, $password);
-        } else {
-            throw mailport_config_error(
-                'MAILPORT_USER is set but neither MAILPORT_PASSWORD nor MAILPORT_OAUTH_TOKEN is',
-                'define one of them in wp-config.php, or remove MAILPORT_USER if the server needs no login',
-            );
-        }
-    } elseif ($password !== '' || $token !== '') {
-        throw mailport_config_error(
-            'MAILPORT_PASSWORD or MAILPORT_OAUTH_TOKEN is set without MAILPORT_USER',
-            "define('MAILPORT_USER', 'the login name'); in wp-config.php",
-        );
-    }
-
+    $config = mailport_connection_config('');
     if (defined('MAILPORT_TIMEOUT') && MAILPORT_TIMEOUT !== '' && MAILPORT_TIMEOUT !== null) {
         if (!is_numeric(MAILPORT_TIMEOUT) || MAILPORT_TIMEOUT <= 0) {
             throw mailport_config_error(
@@ -286,7 +320,7 @@ add_filter('pre_wp_mail', 'mailport_pre_wp_mail', 10, 2);
  */
 function mailport_delivery_mode(): string
 {
-    $wanted = defined('MAILPORT_DELIVERY') ? (string) MAILPORT_DELIVERY : 'direct-then-queue';
+    $wanted = (string) Mailport_Settings::get('delivery');
     if (!in_array($wanted, ['queue', 'direct', 'direct-then-queue'], true)) {
         // The admin notice says so; the mail is kept rather than lost.
         return 'queue';
@@ -402,8 +436,8 @@ function mailport_wp_mail(array $atts, bool $queue_if_transient = false): bool
         if (is_string($charset) && $charset !== '') {
             $wp->setDefaultCharset($charset);
         }
-        $from = defined('MAILPORT_FROM') && MAILPORT_FROM !== '' ? (string) MAILPORT_FROM : null;
-        $from_name = defined('MAILPORT_FROM_NAME') && MAILPORT_FROM_NAME !== '' ? (string) MAILPORT_FROM_NAME : null;
+        $from = mailport_setting_string('from_email');
+        $from_name = mailport_setting_string('from_name');
         if ($from !== null || $from_name !== null) {
             $wp->setDefaultFrom($from, $from_name);
         }
@@ -415,12 +449,12 @@ function mailport_wp_mail(array $atts, bool $queue_if_transient = false): bool
             $filtered = mailport_filter_string($which->filter(), apply_filters($which->filter(), $parsed));
             $wp->override($which, $filtered === $parsed ? null : $filtered);
         }
-        // MAILPORT_FORCE_FROM: the configured sender, whatever the call or a filter said.
-        if (defined('MAILPORT_FORCE_FROM') && MAILPORT_FORCE_FROM) {
+        // Force From: the configured sender, whatever the call or a filter said.
+        if (Mailport_Settings::get('force_from')) {
             if ($from === null) {
                 throw mailport_config_error(
-                    'MAILPORT_FORCE_FROM is set but MAILPORT_FROM is not',
-                    "define('MAILPORT_FROM', 'wordpress@your-domain'); in wp-config.php",
+                    sprintf('%s is set but no From address is (%s)', Mailport_Settings::source('force_from'), Mailport_Settings::source('from_email')),
+                    "enter the From address on Settings > Mailport, or define('MAILPORT_FROM', 'wordpress@your-domain'); in wp-config.php",
                 );
             }
             $wp->override(\Mailport\WpValue::FROM_EMAIL, $from);
@@ -516,7 +550,7 @@ function mailport_error_data(Throwable $e): array
 function mailport_send_test_mail(string $to)
 {
     if (!mailport_is_configured()) {
-        return new WP_Error('mailport_not_configured', 'mailport is not configured: MAILPORT_HOST is not defined in wp-config.php');
+        return new WP_Error('mailport_not_configured', 'mailport is not configured: no SMTP host is set (Settings > Mailport, or MAILPORT_HOST in wp-config.php)');
     }
     $error = null;
     $catch = static function ($e) use (&$error): void {
@@ -531,7 +565,7 @@ function mailport_send_test_mail(string $to)
             $site === '' ? 'WordPress' : $site,
             home_url('/'),
             MAILPORT_PLUGIN_VERSION,
-            MAILPORT_HOST . (defined('MAILPORT_PORT') ? ':' . MAILPORT_PORT : ''),
+            Mailport_Settings::get('host') . ':' . Mailport_Settings::get('port'),
             gmdate('Y-m-d H:i:s') . ' UTC',
             mailport_library_version(),
         );
@@ -601,7 +635,7 @@ function mailport_admin_notice(): void
     }
     printf(
         '<div class="notice notice-error"><p><strong>Mailport SMTP:</strong> %s</p><p>%s</p></div>',
-        esc_html__('MAILPORT_HOST is set, but mail cannot be sent: every wp_mail() call fails until this is fixed.', 'mailport'),
+        esc_html__('An SMTP host is set, but mail cannot be sent: every wp_mail() call fails until this is fixed.', 'mailport'),
         nl2br(esc_html($problem)),
     );
 }
@@ -653,13 +687,20 @@ function mailport_outbox_url(): string
     return 'mysql://' . $authority . '/' . rawurlencode((string) DB_NAME) . '?' . http_build_query($query, '', '&', PHP_QUERY_RFC3986);
 }
 
+/** A setting as a non-empty string, or null. */
+function mailport_setting_string(string $key): ?string
+{
+    $value = Mailport_Settings::get($key);
+    return $value === null || $value === false || $value === '' ? null : (string) $value;
+}
+
 /** Tell administrators when MAILPORT_DELIVERY has a value the plugin does not know. */
 function mailport_delivery_notice(): void
 {
-    if (!defined('MAILPORT_DELIVERY') || !current_user_can('manage_options')) {
+    if (!Mailport_Settings::locked('delivery') || !current_user_can('manage_options')) {
         return;
     }
-    $mode = (string) MAILPORT_DELIVERY;
+    $mode = (string) Mailport_Settings::get('delivery');
     if (in_array($mode, ['queue', 'direct', 'direct-then-queue'], true)) {
         return;
     }

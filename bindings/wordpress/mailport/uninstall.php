@@ -2,7 +2,9 @@
 /**
  * Uninstall the Mailport SMTP plugin: remove what it stored, and nothing else.
  *
- * - The option mailport_worker_last_run (when `wp mailport outbox run` last ran).
+ * - Its options: mailport_settings (the Settings screen; passwords encrypted), and what the worker
+ *   keeps: mailport_worker_last_run, mailport_connection_health, mailport_last_check,
+ *   mailport_check_requested.
  * - The outbox table {prefix}mailport_outbox and the attachment copies in
  *   uploads/mailport-outbox/, but only when no mail in it is still waiting to be sent: a site
  *   that uninstalls with mail queued keeps it (the mailport command can still deliver it, or a
@@ -14,7 +16,9 @@
 
 defined('WP_UNINSTALL_PLUGIN') || exit;
 
-delete_option('mailport_worker_last_run');
+foreach (['mailport_settings', 'mailport_worker_last_run', 'mailport_connection_health', 'mailport_last_check', 'mailport_check_requested'] as $mailport_option) {
+    delete_option($mailport_option);
+}
 
 global $wpdb;
 $mailport_table = $wpdb->prefix . 'mailport_outbox';

@@ -48,28 +48,27 @@ final class Mailport_Outbox_Command
     {
         $limit = self::positive($assoc_args, 'limit');
         $deadline = self::positive($assoc_args, 'deadline') ?? 50;
-        $outbox = self::outbox(true);
         try {
-            $summary = $outbox->run($limit, $deadline * 1000);
+            $missing = mailport_load_binding();
+            if ($missing !== null) {
+                WP_CLI::error($missing);
+            }
+            mailport_configure_library();
+            $summary = Mailport_Worker::run($limit, $deadline * 1000);
         } catch (\Mailport\Exception\ExceptionInterface $e) {
             self::fail($e);
-        } finally {
-            $outbox->close();
         }
-        $removed = Mailport_Queue::cleanup();
-        update_option('mailport_worker_last_run', time(), false);
         if (($assoc_args['format'] ?? 'table') === 'json') {
             WP_CLI::line($summary->json);
             return;
         }
         WP_CLI::success(sprintf(
-            'outbox run: %d sent (%d via a backup connection), %d deferred, %d failed, %d held%s',
+            'outbox run: %d sent (%d via a backup connection), %d deferred, %d failed, %d held',
             $summary->sent,
             $summary->viaBackup,
             $summary->deferred,
             $summary->failed,
             $summary->held,
-            $removed > 0 ? sprintf('; attachments of %d rendered entries removed', $removed) : '',
         ));
     }
 
@@ -105,7 +104,7 @@ final class Mailport_Outbox_Command
     {
         $states = isset($assoc_args['state']) && $assoc_args['state'] !== ''
             ? array_map('trim', explode(',', (string) $assoc_args['state'])) : null;
-        $outbox = self::outbox(false);
+        $outbox = self::outbox();
         try {
             $records = $outbox->list($states, self::positive($assoc_args, 'limit'));
         } catch (\Mailport\Exception\ExceptionInterface $e) {
@@ -145,7 +144,7 @@ final class Mailport_Outbox_Command
      */
     public function show($args): void
     {
-        $outbox = self::outbox(false);
+        $outbox = self::outbox();
         try {
             $record = $outbox->get($args[0]);
         } catch (\Mailport\Exception\ExceptionInterface $e) {
@@ -168,7 +167,7 @@ final class Mailport_Outbox_Command
      */
     public function retry($args): void
     {
-        $outbox = self::outbox(false);
+        $outbox = self::outbox();
         try {
             $record = $outbox->retry($args[0]);
         } catch (\Mailport\Exception\ExceptionInterface $e) {
@@ -191,7 +190,7 @@ final class Mailport_Outbox_Command
      */
     public function cancel($args): void
     {
-        $outbox = self::outbox(false);
+        $outbox = self::outbox();
         try {
             $record = $outbox->cancel($args[0]);
         } catch (\Mailport\Exception\ExceptionInterface $e) {
@@ -223,7 +222,7 @@ final class Mailport_Outbox_Command
             WP_CLI::error("--older-than=$age: give a number and s, m, h or d, e.g. 30d");
         }
         $seconds = (int) $m[1] * ['s' => 1, 'm' => 60, 'h' => 3600, 'd' => 86400][$m[2]];
-        $outbox = self::outbox(false);
+        $outbox = self::outbox();
         try {
             $removed = $outbox->prune($seconds * 1000);
         } catch (\Mailport\Exception\ExceptionInterface $e) {
@@ -234,8 +233,8 @@ final class Mailport_Outbox_Command
         WP_CLI::success(sprintf('%d records removed', $removed));
     }
 
-    /** The outbox in this site's database; with the connections when it is to deliver. */
-    private static function outbox(bool $deliver): \Mailport\Outbox
+    /** The outbox in this site's database, to look at and change (not to deliver). */
+    private static function outbox(): \Mailport\Outbox
     {
         try {
             $missing = mailport_load_binding();
@@ -243,8 +242,7 @@ final class Mailport_Outbox_Command
                 WP_CLI::error($missing);
             }
             mailport_configure_library();
-            $connections = $deliver ? [mailport_config()] : [];
-            return new \Mailport\Outbox(mailport_outbox_url(), $connections);
+            return new \Mailport\Outbox(mailport_outbox_url());
         } catch (\Mailport\Exception\ExceptionInterface $e) {
             self::fail($e);
         }

@@ -144,8 +144,8 @@ final class Mailport_Queue
         }
         $parsed = self::parse_headers($headers);
 
-        $default_from = self::constant('MAILPORT_FROM');
-        $default_name = self::constant('MAILPORT_FROM_NAME');
+        $default_from = mailport_setting_string('from_email');
+        $default_name = mailport_setting_string('from_name');
         $site = wp_parse_url(network_home_url(), PHP_URL_HOST);
         $site = is_string($site) ? $site : '';
         $charset = (string) get_bloginfo('charset');
@@ -162,11 +162,11 @@ final class Mailport_Queue
             'content_type' => mailport_filter_string('wp_mail_content_type', apply_filters('wp_mail_content_type', $content_type)),
             'charset' => mailport_filter_string('wp_mail_charset', apply_filters('wp_mail_charset', $parsed_charset)),
         ];
-        if (defined('MAILPORT_FORCE_FROM') && MAILPORT_FORCE_FROM) {
+        if (Mailport_Settings::get('force_from')) {
             if ($default_from === null) {
                 throw new Mailport_Queue_Error(
-                    'MAILPORT_FORCE_FROM is set but MAILPORT_FROM is not',
-                    "define('MAILPORT_FROM', 'wordpress@your-domain'); in wp-config.php",
+                    sprintf('%s is set but no From address is (%s)', Mailport_Settings::source('force_from'), Mailport_Settings::source('from_email')),
+                    "enter the From address on Settings > Mailport, or define('MAILPORT_FROM', 'wordpress@your-domain'); in wp-config.php",
                 );
             }
             $filtered['from_email'] = $default_from;
