@@ -71,6 +71,12 @@ fn classify(error: &Error) -> Verdict {
     }
 }
 
+/// The error's hint, when it has one, for the record.
+fn hint_of(error: &Error) -> Option<String> {
+    let hint = error.hint();
+    (!hint.is_empty()).then(|| hint.to_string())
+}
+
 /// Whether a failure is the connection's (so later messages of the run skip it) rather than
 /// this message's.
 fn connection_level(error: &Error) -> bool {
@@ -342,6 +348,7 @@ impl Run<'_> {
                 record.envelope_from = fresh.envelope_from;
                 record.recipients = fresh.recipients;
                 record.message_id = fresh.message_id;
+                record.subject = fresh.subject;
                 record.size = fresh.size;
                 Ok(true)
             }
@@ -354,6 +361,7 @@ impl Run<'_> {
                     outcome: AttemptOutcome::Permanent,
                     kind: Some(kind_name(error.kind())),
                     message: message.clone(),
+                    hint: hint_of(&error),
                     reply_code: None,
                     enhanced_status: None,
                     queue_id: None,
@@ -398,6 +406,7 @@ impl Run<'_> {
             outcome: AttemptOutcome::Sent,
             kind: None,
             message: receipt.reply.one_line(),
+            hint: None,
             reply_code: Some(receipt.reply.code()),
             enhanced_status: receipt.reply.enhanced().map(|e| e.to_string()),
             queue_id: queue_id(&receipt.reply.text()),
@@ -468,6 +477,7 @@ impl Run<'_> {
             outcome,
             kind: Some(kind_name(error.kind())),
             message: error.message(),
+            hint: hint_of(error),
             reply_code: reply.map(|r| r.code()),
             enhanced_status: reply.and_then(|r| r.enhanced()).map(|e| e.to_string()),
             queue_id: None,
@@ -494,6 +504,7 @@ impl Run<'_> {
             },
             kind: None,
             message: format!("not tried: it failed earlier in this run: {why}"),
+            hint: None,
             reply_code: None,
             enhanced_status: None,
             queue_id: None,

@@ -137,6 +137,14 @@ impl WpHeaders {
 }
 
 impl Description {
+    /// Its subject, for logs and screens.
+    pub fn subject_line(&self) -> Option<String> {
+        match &self.wp_mail {
+            Some(call) => Some(call.subject.clone()),
+            None => self.subject.clone(),
+        }
+    }
+
     /// The message it describes, with its Date fixed at `created` unless it names one.
     pub fn build(&self, created: i64) -> Result<Message> {
         let mut m = match &self.wp_mail {

@@ -31,6 +31,9 @@ pub struct EntryHeader {
     pub recipients: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
+    /// The Subject, for logs and screens (a raw message's, as its header says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
     /// The headers carry raw UTF-8 (RFC 6532): the server must offer SMTPUTF8.
     #[serde(default)]
     pub utf8: bool,
@@ -54,6 +57,7 @@ impl EntryHeader {
             created: self.created,
             due: self.created,
             message_id: self.message_id.clone(),
+            subject: self.subject.clone(),
             envelope_from: self.envelope_from.clone(),
             recipients: self
                 .recipients
@@ -84,6 +88,7 @@ impl EntryHeader {
             envelope_from: String::new(),
             recipients: Vec::new(),
             message_id: description.message_id.clone(),
+            subject: description.subject_line(),
             utf8: false,
             eight_bit: false,
             size: 0,
@@ -100,6 +105,32 @@ impl EntryHeader {
         }
         Ok(())
     }
+}
+
+/// The Subject header of a formatted message, unfolded, as written (for logs and screens).
+pub(crate) fn subject_of(message: &[u8]) -> Option<String> {
+    let head = message
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .or_else(|| message.windows(2).position(|w| w == b"\n\n"))
+        .map_or(message, |end| &message[..end]);
+    let head = String::from_utf8_lossy(head);
+    let mut lines = head.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        if !name.eq_ignore_ascii_case("subject") {
+            continue;
+        }
+        let mut subject = value.trim().to_string();
+        while let Some(next) = lines.next_if(|l| l.starts_with([' ', '\t'])) {
+            subject.push(' ');
+            subject.push_str(next.trim());
+        }
+        return Some(subject.chars().take(998).collect());
+    }
+    None
 }
 
 /// A rendered message: its envelope, fixed Message-ID and Date, and a stream of its bytes.
@@ -137,6 +168,7 @@ pub(crate) fn render(message: &Message, id: EntryId, created: i64) -> Result<Ren
             envelope_from: prepared.envelope_from,
             recipients: prepared.recipients,
             message_id: Some(prepared.message_id),
+            subject: message.subject.clone(),
             utf8: prepared.utf8,
             eight_bit: prepared.eight_bit,
             size: prepared.size,

@@ -234,6 +234,7 @@ impl Outbox {
             envelope_from: envelope.from().to_string(),
             recipients: envelope.to().to_vec(),
             message_id: None,
+            subject: entry::subject_of(message),
             utf8: false,
             eight_bit: !message.is_ascii(),
             size: crate::smtp::data::message_size(message),

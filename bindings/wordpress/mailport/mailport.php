@@ -32,6 +32,12 @@ const MAILPORT_PLUGIN_VERSION = '0.1.0';
 require_once __DIR__ . '/includes/class-mailport-settings.php';
 require_once __DIR__ . '/includes/class-mailport-queue.php';
 require_once __DIR__ . '/includes/class-mailport-worker.php';
+require_once __DIR__ . '/includes/class-mailport-health.php';
+if (is_admin()) {
+    require_once __DIR__ . '/includes/admin/class-mailport-admin.php';
+    Mailport_Admin::init();
+}
+Mailport_Health::init();
 
 /**
  * Load the PHP binding (see the file header). Returns null when it is available, else why not.

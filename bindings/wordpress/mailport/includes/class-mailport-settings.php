@@ -107,7 +107,9 @@ final class Mailport_Settings
             if ($type === 'secret') {
                 if (!empty($input[$key . '_clear'])) {
                     unset($out[$key]);
-                } elseif ($value !== '') {
+                } elseif ($value !== '' && $value !== ($old[$key] ?? null)) {
+                    // A new password (the stored, encrypted form passes through unchanged when
+                    // the whole option is written back, as the check's "apply" does).
                     $out[$key] = self::encrypt($value);
                 }
                 continue;
