@@ -136,6 +136,26 @@ final class ComposerInstallTest extends MailportTestCase
         );
         $this->assertSame(['from a Composer project'], $this->headers($this->inspect($server->onlyMessage()['data']), 'Subject'));
 
+        // The php-fpm set-up from the installed package: Composer's vendor/bin proxy writes the
+        // ffi.preload header, which names the bundled library, and preload.php is preloaded.
+        $header = "$tmp/mailport-ffi.h";
+        $this->command([PHP_BINARY, 'vendor/bin/mailport-ffi-header.php', $header], $project);
+        $this->assertStringContainsString(
+            '#define FFI_LIB "' . "$project/vendor/mailport/mailport/lib/linux-x86_64/libmailport.so." . Native::ABI_VERSION . '"',
+            (string) file_get_contents($header),
+        );
+        $preload = ['-d', 'opcache.enable=1', '-d', 'opcache.enable_cli=1', '-d', 'ffi.enable=preload',
+            '-d', "opcache.preload=$project/vendor/mailport/mailport/preload.php", '-d', "ffi.preload=$header"];
+        if (function_exists('posix_getuid') && posix_getuid() === 0) {
+            $preload = [...$preload, '-d', 'opcache.preload_user=root'];
+        }
+        [$rc, $out, $err] = $this->runProcess([PHP_BINARY, ...$preload, $script, (string) $server->port, $server->ca], $this->env);
+        $this->assertSame(0, $rc, $out . $err);
+        $result = json_decode($out, true);
+        $this->assertSame(250, $result['reply'], $out);
+        $this->assertSame('FFI scope MAILPORT (preloaded)', $result['library']);
+        $this->assertCount(2, $server->messages());
+
         // Without the bundled copy (another platform's install): the system's libmailport.so.1 is
         // looked for, and the error says how to provide it.
         Paths::remove("$project/vendor/mailport/mailport/lib");
