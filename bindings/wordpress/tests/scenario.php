@@ -297,8 +297,18 @@ switch ($step) {
             do_action('admin_notices');
             return (string) ob_get_clean();
         };
+        if (!empty($args['mark_record'])) {
+            // Marks the stored verdict: if the notice's cheap check verified the file again,
+            // the mark is gone.
+            $record = get_option('mailport_library_check');
+            if (is_array($record)) {
+                $record['checked'] = 0;
+                update_option('mailport_library_check', $record, false);
+            }
+        }
         wp_set_current_user(1);
         $admin = $notices();
+        $afterNotice = get_option('mailport_library_check');
         $subscriber = get_user_by('login', 'e2e-subscriber');
         $subscriberId = $subscriber ? $subscriber->ID : wp_insert_user([
             'user_login' => 'e2e-subscriber', 'user_pass' => wp_generate_password(), 'user_email' => 'subscriber@example.com',
@@ -314,6 +324,7 @@ switch ($step) {
             'subscriber_notice' => $forSubscriber,
             'health_test' => $test === null ? null : $test['label'],
             'health' => $health,
+            'check_after_notice' => $afterNotice,
             'check' => get_option('mailport_library_check'),
         ]);
         break;
