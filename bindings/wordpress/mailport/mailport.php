@@ -23,6 +23,10 @@
  *      there for distribution), or vendor/autoload.php (composer require mailport/mailport);
  *   4. the mailport checkout this plugin sits in: ../../php/autoload.php, i.e. bindings/php next
  *      to bindings/wordpress.
+ *
+ * The plugin zip (package.sh) bundles libmailport for linux x86_64 in vendor/mailport/lib/; the
+ * plugin verifies that copy (SHA-256 and ABI) before the binding may load it: see
+ * includes/library.php.
  */
 
 defined('ABSPATH') || exit;
@@ -78,11 +82,18 @@ function mailport_load_binding(): ?string
 /**
  * Point the binding at MAILPORT_LIBRARY (the path of libmailport.so) and MAILPORT_FFI_HEADER (the
  * path of mailport_ffi.h) before it loads the library. Without them the binding looks for both
- * itself (see Mailport\Native: the MAILPORT_LIBRARY environment variable, the checkout's target/,
- * the system's library path; for the header, the binding's include/ and the checkout's).
+ * itself (see Mailport\Native: the MAILPORT_LIBRARY environment variable, the library bundled in
+ * vendor/mailport/lib/, the checkout's target/, the system's library path; for the header, the
+ * binding's include/ and the checkout's). Every path to the library passes here, so this is where
+ * a bundled copy that failed its checks (includes/library.php) is refused: it throws a
+ * Mailport\Exception\LibraryException saying why.
  */
 function mailport_configure_library(): void
 {
+    $refused = mailport_library_refusal();
+    if ($refused !== null) {
+        throw \Mailport\Exception\LibraryException::because($refused);
+    }
     static $done = false;
     if ($done) {
         return;
@@ -620,32 +631,8 @@ function mailport_library_version(): string
     }
 }
 
-/**
- * Tell administrators when mailport is configured but cannot work (binding or library missing),
- * since every mail would then fail.
- */
-function mailport_admin_notice(): void
-{
-    if (!mailport_is_configured() || !current_user_can('manage_options')) {
-        return;
-    }
-    $problem = mailport_load_binding();
-    if ($problem === null) {
-        try {
-            mailport_configure_library();
-            \Mailport\Mailport::version(); // loads libmailport
-            return;
-        } catch (Throwable $e) {
-            $problem = $e->getMessage();
-        }
-    }
-    printf(
-        '<div class="notice notice-error"><p><strong>Mailport SMTP:</strong> %s</p><p>%s</p></div>',
-        esc_html__('An SMTP host is set, but mail cannot be sent: every wp_mail() call fails until this is fixed.', 'mailport'),
-        nl2br(esc_html($problem)),
-    );
-}
-add_action('admin_notices', 'mailport_admin_notice');
+require_once __DIR__ . '/includes/library.php';
+register_activation_hook(__FILE__, 'mailport_activate');
 
 /**
  * The outbox's database URL for the library: MAILPORT_OUTBOX_DATABASE when defined (a

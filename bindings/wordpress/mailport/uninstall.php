@@ -2,9 +2,10 @@
 /**
  * Uninstall the Mailport SMTP plugin: remove what it stored, and nothing else.
  *
- * - Its options: mailport_settings (the Settings screen; passwords encrypted), and what the worker
+ * - Its options: mailport_settings (the Settings screen; passwords encrypted), what the worker
  *   keeps: mailport_worker_last_run, mailport_connection_health, mailport_last_check,
- *   mailport_check_requested.
+ *   mailport_check_requested, and mailport_library_check (the verdict on the bundled
+ *   libmailport: its checksum and ABI, with its size and times, so requests need not hash it).
  * - The outbox table {prefix}mailport_outbox and the attachment copies in
  *   uploads/mailport-outbox/, but only when no mail in it is still waiting to be sent: a site
  *   that uninstalls with mail queued keeps it (the mailport command can still deliver it, or a
@@ -16,7 +17,7 @@
 
 defined('WP_UNINSTALL_PLUGIN') || exit;
 
-foreach (['mailport_settings', 'mailport_worker_last_run', 'mailport_connection_health', 'mailport_last_check', 'mailport_check_requested'] as $mailport_option) {
+foreach (['mailport_settings', 'mailport_worker_last_run', 'mailport_connection_health', 'mailport_last_check', 'mailport_check_requested', 'mailport_library_check'] as $mailport_option) {
     delete_option($mailport_option);
 }
 
