@@ -199,3 +199,53 @@ def test_pip_install_from_the_checkout_without_cargo_says_what_is_missing(tmp_pa
     assert "there is no `cargo` on PATH" in output, output
     assert "MAILPORT_BUNDLE_LIBRARY" in output and "build-wheel.sh" in output
     assert _run([python, "-c", "import mailport"], env=env, cwd=tmp_path).returncode != 0
+
+
+def _pip_wheel(tmp_path: Path, bundle: str) -> subprocess.CompletedProcess:
+    env = _clean_env(PATH=os.environ["PATH"], MAILPORT_BUNDLE_LIBRARY=bundle)
+    out = tmp_path / "out"
+    return _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--wheel-dir",
+            out,
+            "./bindings/python",
+        ],
+        env=env,
+        cwd=REPO,
+    )
+
+
+def test_a_package_for_the_system_library_is_pure_and_carries_none(tmp_path):
+    result = _pip_wheel(tmp_path, "none")
+    assert result.returncode == 0, result.stdout + result.stderr
+    (wheel,) = (tmp_path / "out").glob("mailport-*.whl")
+    assert wheel.name == "mailport-0.1.0-py3-none-any.whl"
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "mailport/py.typed" in names
+    assert not [n for n in names if "libmailport" in n]
+
+
+def test_a_library_of_another_abi_is_not_bundled(tmp_path):
+    source = tmp_path / "fake.c"
+    source.write_text("unsigned int mailport_abi_version(void) { return 99; }\n")
+    fake = tmp_path / "libmailport.so"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", fake, source], check=True, timeout=60)
+    result = _pip_wheel(tmp_path, str(fake))
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert f"{fake} has ABI version 99" in output, output
+    assert f"written for ABI version {mailport.ABI_VERSION}" in output
+    assert not list((tmp_path / "out").glob("*.whl"))
+
+
+def test_a_missing_library_to_bundle_is_named(tmp_path):
+    missing = tmp_path / "nowhere" / "libmailport.so"
+    result = _pip_wheel(tmp_path, str(missing))
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert f"MAILPORT_BUNDLE_LIBRARY names '{missing}', and there is no file there" in output
