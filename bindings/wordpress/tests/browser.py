@@ -100,18 +100,21 @@ class Browser:
         self.driver.delete_all_cookies()
 
     def log_in(self, base_url, user, password):
-        """Log in at /wp-login.php as a user does (type, click). Returns where WordPress went;
-        raises SetupError with the page's error message when it refused."""
+        """Log in at /wp-login.php with its form. Returns where WordPress went; raises
+        SetupError with the page's error message when it refused."""
         from selenium.webdriver.common.by import By
         self.log_out()
         self.go(base_url + "/wp-login.php")
         self.wait_for("#user_login")
-        # WordPress checks that its test cookie came back: the form must be the one it served.
-        for field, value in (("user_login", user), ("user_pass", password)):
-            el = self.driver.find_element(By.ID, field)
-            el.clear()
-            el.send_keys(value)
-        self.driver.find_element(By.ID, "wp-submit").click()
+        # Filled and submitted in one script: wp-login.php's own scripts (wp_attempt_focus, 200 ms
+        # after load, and the show-password control) may clear or refocus a field between
+        # keystrokes typed one by one. The form is submitted with its button, as a click does.
+        self.driver.execute_script("""
+            document.getElementById('user_login').value = arguments[0];
+            document.getElementById('user_pass').value = arguments[1];
+            const form = document.getElementById('loginform');
+            form.requestSubmit(document.getElementById('wp-submit'));
+        """, user, password)
         from selenium.webdriver.support.ui import WebDriverWait
         WebDriverWait(self.driver, WAIT).until(
             lambda d: "/wp-admin" in d.current_url or d.find_elements(By.ID, "login_error"))
@@ -156,6 +159,19 @@ class Browser:
             }
             return out;
         """)
+
+    def styled(self):
+        """Whether the admin's style sheets applied (nginx served wp-admin's CSS): the admin
+        menu's background is painted."""
+        return self.driver.execute_script("""
+            const el = document.getElementById('adminmenuback');
+            return !!el && getComputedStyle(el).backgroundColor !== 'rgba(0, 0, 0, 0)';
+        """)
+
+    def cookie_header(self):
+        """The session's cookies as a Cookie header, for requests made outside the browser (a
+        POST without the form's nonce, the status code of a refused page)."""
+        return "; ".join(f"{c['name']}={c['value']}" for c in self.driver.get_cookies())
 
     def admin_menu_links(self, contains):
         """The hrefs of the admin menu's entries whose address contains this text."""

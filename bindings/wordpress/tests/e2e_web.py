@@ -242,12 +242,22 @@ class Run:
                 shown = False
             shot = browser.screenshot(f"{label}-admin-{page}")
             errors = browser.php_errors()
-            self.ok(shown and not errors and "/wp-login.php" not in browser.url,
-                    f"{name}: the administrator sees {path} ({css}) without PHP error output",
-                    {"url": browser.url, "title": browser.title, "errors": errors, "screenshot": shot})
+            self.ok(shown and not errors and "/wp-login.php" not in browser.url and browser.styled(),
+                    f"{name}: the administrator sees {path} ({css}), styled, without PHP error output",
+                    {"url": browser.url, "title": browser.title, "errors": errors, "styled": browser.styled(),
+                     "screenshot": shot})
             notices = browser.notices()
             if notices:
                 print(f"# {path}: admin notices: " + json.dumps(notices)[:1000], flush=True)
+
+        # A form's action without its nonce: WordPress's own check (check_admin_referer), as the
+        # plugin's screens' actions must do it, refuses even the administrator.
+        status, _h, body = self.site.request(
+            "POST", "/wp-admin/options.php", body="option_page=general&action=update&blogname=Changed",
+            headers={"Cookie": browser.cookie_header(), "Content-Type": "application/x-www-form-urlencoded"})
+        self.ok(status == 403 and "The link you followed has expired" in body,
+                f"{name}: Settings -> General saved without its nonce is refused (403) even to the administrator",
+                f"{status}: {body[:300]}")
 
         try:
             browser.log_in(url, *SUBSCRIBER)
@@ -258,9 +268,10 @@ class Run:
             browser.go(url + path)
             shot = browser.screenshot(f"{label}-subscriber-{page}")
             text = browser.text()
-            self.ok("Sorry, you are not allowed" in text and not browser.php_errors(),
-                    f"{name}: a subscriber (no manage_options) is refused {path}",
-                    {"url": browser.url, "text": text[:300], "screenshot": shot})
+            status, _h, _body = self.site.request("GET", path, headers={"Cookie": browser.cookie_header()})
+            self.ok("Sorry, you are not allowed" in text and status == 403 and not browser.php_errors(),
+                    f"{name}: a subscriber (no manage_options) is refused {path} (403, \"Sorry, you are not allowed\")",
+                    {"url": browser.url, "status": status, "text": text[:300], "screenshot": shot})
         browser.log_out()
 
 
