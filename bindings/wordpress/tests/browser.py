@@ -14,6 +14,7 @@ load something from the internet fails to, rather than making the test depend on
 """
 
 import base64
+import glob
 import os
 import re
 
@@ -29,11 +30,16 @@ PHP_ERROR = re.compile(r"(Fatal error|Parse error|Warning|Notice|Deprecated|Stri
                        r"There has been a critical error on this website")
 
 
-def artifacts_dir():
-    """MAILPORT_E2E_ARTIFACTS, or <repo>/target/wordpress-screens; created if missing."""
+def artifacts_dir(stale=()):
+    """MAILPORT_E2E_ARTIFACTS, or <repo>/target/wordpress-screens; created if missing. Files
+    matching the glob patterns in stale (an earlier run's screenshots) are removed, so that
+    what is there after a run is what this run saw."""
     d = os.environ.get("MAILPORT_E2E_ARTIFACTS") or os.path.join(REPO, "target", "wordpress-screens")
     d = os.path.abspath(d)
     os.makedirs(d, exist_ok=True)
+    for pattern in stale:
+        for path in glob.glob(os.path.join(d, pattern)):
+            os.unlink(path)
     return d
 
 
@@ -62,6 +68,7 @@ class Browser:
             # Chromium's sandbox cannot run as root.
             options.add_argument("--no-sandbox")
         self.driver_log = os.path.join(artifacts, "chromedriver.log")
+        open(self.driver_log, "w").close()      # Selenium appends: one run's log only
         service = Service(executable_path=CHROMEDRIVER, log_output=self.driver_log)
         try:
             self.driver = webdriver.Chrome(service=service, options=options)
@@ -152,8 +159,8 @@ class Browser:
             const seen = new Set(), out = [];
             for (const el of document.querySelectorAll('#wpbody-content .notice, #wpbody-content .error,'
                                                         + ' #wpbody-content .updated, #wpbody-content #message')) {
-                if (seen.has(el) || el.closest('.hidden, [hidden]') || el.classList.contains('inline')
-                    && el.offsetParent === null) continue;
+                // Hidden ones (offsetParent null) are templates or dismissed, not shown.
+                if (seen.has(el) || el.offsetParent === null) continue;
                 seen.add(el);
                 out.push({classes: Array.from(el.classList), text: el.innerText.trim()});
             }

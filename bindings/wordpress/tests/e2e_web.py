@@ -51,6 +51,9 @@ SMTP_PASS = "pass"
 ADMIN = ("admin", "admin-password-e2e")            # what scenario.php's install step creates
 SUBSCRIBER = ("subscriber", "subscriber-password-e2e")
 
+# The screenshots' name prefixes: the PHP set-up the screens were served with.
+LABELS = ("stock", "preloaded")
+
 PAYLOAD = b"%PDF-1.4\n% uploaded through nginx + php-fpm\n" + bytes(range(256)) * 16 + b"\n%%EOF\n"
 
 
@@ -152,12 +155,14 @@ class Run:
                 {k: res.get(k) for k in ("ffi_usable", "mode")})
         hooks = [e["hook"] for e in res.get("events", [])]
         self.ok(res.get("returned") is True and hooks == ["wp_mail_succeeded"],
-                f"{name}: wp_mail() returned true, wp_mail_succeeded fired", {"returned": res.get("returned"), "hooks": hooks})
+                f"{name}: wp_mail() returned true, wp_mail_succeeded fired",
+                {"returned": res.get("returned"), "hooks": hooks})
         queued = res.get("queued", [])
         rows = res.get("rows", [])
         qid = queued[0]["id"] if len(queued) == 1 else None
         self.ok(qid is not None and [(r["id"], r["state"]) for r in rows] == [(qid, "queued")],
-                f"{name}: mailport_queued fired once, one queued row in wp_mailport_outbox", {"queued": queued, "rows": rows})
+                f"{name}: mailport_queued fired once, one queued row in wp_mailport_outbox",
+                {"queued": queued, "rows": rows})
         if rows:
             files = json.loads(rows[0]["description"]).get("wp_mail", {}).get("attachments", [])
             copy = files[0].get("path", "") if len(files) == 1 else ""
@@ -294,16 +299,16 @@ def run(wp, server, checks, procs):
           flush=True)
     shots = []
     try:
-        with Browser(artifacts_dir()) as browser:
+        with Browser(artifacts_dir(stale=[f"{label}-*.png" for label in LABELS])) as browser:
             run_.queued_without_ffi()
-            run_.screens(browser, "stock")
+            run_.screens(browser, LABELS[0])
             run_.show_logs_if_failed()
 
             site.restart(preload_settings(wp.tmp, wp.library), dict(run_.preloaded_base, MAILPORT_PORT=closed_port()))
             run_.queued_while_down()
             site.restart(constants=run_.preloaded_base)
             run_.direct()
-            run_.screens(browser, "preloaded")
+            run_.screens(browser, LABELS[1])
             run_.show_logs_if_failed()
             shots = browser.saved
     finally:

@@ -27,7 +27,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.parse
 
@@ -129,7 +128,7 @@ php_admin_value[session.save_path] = {dir}/php-tmp
 NGINX_CONF = """# Written by bindings/wordpress/tests/web.py.
 {user}worker_processes 1;
 pid {dir}/nginx.pid;
-error_log {dir}/nginx-error.log info;
+error_log {dir}/nginx-error.log notice;
 daemon off;
 events {{ worker_connections 64; }}
 http {{
@@ -282,7 +281,8 @@ class WebSite:
         ndir = os.path.join(self.dir, "nginx")
         conf = os.path.join(ndir, "nginx.conf")
         with open(conf, "w") as f:
-            f.write(NGINX_CONF.format(dir=ndir, fpm_socket=os.path.join(self.dir, "php-fpm.sock"), port=self.port, root=self.root, content=self.content,
+            f.write(NGINX_CONF.format(dir=ndir, fpm_socket=os.path.join(self.dir, "php-fpm.sock"),
+                                      port=self.port, root=self.root, content=self.content,
                                       user="user root root;\n" if os.getuid() == 0 else ""))
         log = os.path.join(ndir, "nginx-error.log")
         # -e: the error log before the configuration is read (the default is /var/log/nginx).
@@ -291,6 +291,9 @@ class WebSite:
             self.nginx = self.procs.start("nginx", argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
 
         def listening():
+            # Not while nginx is exiting: the port may be someone else's (see PortTaken).
+            if self.nginx.poll() is not None:
+                return False
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
                 return True
@@ -363,7 +366,7 @@ class WebSite:
 
 
 class PortTaken(Exception):
-    pass
+    """nginx could not bind the free port found a moment before: another process took it."""
 
 
 def abspath_of(wp):
@@ -373,7 +376,3 @@ def abspath_of(wp):
 
 def query(**params):
     return "?" + urllib.parse.urlencode(params)
-
-
-def print_logs(site, file=sys.stdout):
-    print(site.logs(), file=file, flush=True)
