@@ -180,6 +180,34 @@ class Browser:
         POST without the form's nonce, the status code of a refused page)."""
         return "; ".join(f"{c['name']}={c['value']}" for c in self.driver.get_cookies())
 
+    def tab_links(self, contains):
+        """The hrefs of the page's tabs (.nav-tab) whose address contains this text."""
+        return self.driver.execute_script("""
+            return Array.from(document.querySelectorAll('#wpbody-content a.nav-tab'))
+                .map(a => a.href).filter((h, i, all) => h.includes(arguments[0]) && all.indexOf(h) === i);
+        """, contains)
+
+    def actions(self):
+        """What the page lets its user do: each POST form of the page's content with the fields
+        it would send (files left out), and each link to admin-post.php or carrying a nonce:
+        [{"method": "POST"|"GET", "url": ..., "fields": [[name, value], ...]}]."""
+        return self.driver.execute_script("""
+            const out = [];
+            for (const f of document.querySelectorAll('#wpbody-content form')) {
+                if ((f.getAttribute('method') || 'get').toLowerCase() !== 'post') continue;
+                const fields = [];
+                for (const [k, v] of new FormData(f).entries()) if (typeof v === 'string') fields.push([k, v]);
+                // Not f.action: a field named "action" (admin-post.php's) shadows it.
+                const url = new URL(f.getAttribute('action') || location.href, location.href).href;
+                out.push({method: 'POST', url, fields});
+            }
+            for (const a of document.querySelectorAll(
+                    '#wpbody-content a[href*="admin-post.php"], #wpbody-content a[href*="_wpnonce="]')) {
+                out.push({method: 'GET', url: a.href, fields: []});
+            }
+            return out;
+        """)
+
     def admin_menu_links(self, contains):
         """The hrefs of the admin menu's entries whose address contains this text."""
         return self.driver.execute_script("""

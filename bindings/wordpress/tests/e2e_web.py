@@ -16,8 +16,10 @@ contact form (a POST with a file upload calls wp_mail() with it attached):
      worker, with the server back, delivers it;
   3. the preload set-up, the server up: the request sends at once, no row;
   4. in Chromium, in both set-ups: the administrator (admin / admin-password-e2e) sees
-     /wp-admin/, Settings -> General and every mailport screen of the admin menu without PHP
-     error output (each screenshotted); a subscriber is refused each of them.
+     /wp-admin/, Settings -> General and every mailport screen of the admin menu and its tabs
+     without PHP error output (each screenshotted); every form and action link on those screens,
+     replayed without its nonce, is refused to the administrator; a subscriber is refused each
+     screen and each action (403), and none of them sends mail.
 
 Prints one PASS/FAIL line per check, the screenshots saved, and exits 1 if a check failed (2 when
 the setup itself failed).
@@ -36,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 from browser import Browser, artifacts_dir
 from e2e import Checks, check_php_log, leaf_parts, library_path, messages, parse_message, start_smtp
@@ -91,6 +94,8 @@ class Run:
         # The preload set-up chooses the library at server start: no MAILPORT_LIBRARY constant.
         self.preloaded_base = {k: v for k, v in self.base.items() if k != "MAILPORT_LIBRARY"}
         self.failed_before_logs = 0
+        # (name, path) of the plugin's screens the administrator saw, for the subscriber's turn.
+        self.screen_paths = set()
 
     def ok(self, cond, what, detail=None):
         return self.checks.check(cond, what, detail)
@@ -221,6 +226,9 @@ class Run:
     # --- 4. the screens in Chromium -----------------------------------------------------------
 
     def screens(self, browser, label):
+        """As the administrator: each screen shown, styled, without PHP error output, and
+        screenshotted; each of the plugin's actions refused without its nonce. As a subscriber:
+        each screen and action refused (403)."""
         name = f"browser ({label})"
         url = self.site.url
         try:
@@ -233,12 +241,22 @@ class Run:
                  ("options-general", "/wp-admin/options-general.php", "#blogname")]
         browser.go(url + "/wp-admin/")
         browser.wait_for("#adminmenu")
-        mailport = browser.admin_menu_links("mailport")
-        if not mailport:
+        queue = browser.admin_menu_links("mailport")
+        if not queue:
             print(f"# note: no mailport screen in the admin menu yet ({name})", flush=True)
-        for i, href in enumerate(mailport):
-            pages.append((f"mailport-{i + 1}", href[len(url):] if href.startswith(url) else href, "#wpbody-content"))
-        for page, path, css in pages:
+        actions = {}
+        visited = set()
+        while pages or queue:
+            if pages:
+                page, path, css = pages.pop(0)
+            else:
+                href = queue.pop(0)
+                path = href[len(url):] if href.startswith(url) else href
+                page = screen_name(path)
+                css = "#wpbody-content"
+            if path in visited:
+                continue
+            visited.add(path)
             browser.go(url + path)
             try:
                 browser.wait_for(css)
@@ -254,30 +272,82 @@ class Run:
             notices = browser.notices()
             if notices:
                 print(f"# {path}: admin notices: " + json.dumps(notices)[:1000], flush=True)
+            if label == LABELS[1]:
+                # Preloaded, the library loads: nothing may be reported as broken.
+                self.ok(not [n for n in notices if "notice-error" in n["classes"]],
+                        f"{name}: no error notice on {path} where the library loads", notices)
+            if "mailport" in path:
+                self.screen_paths.add((page, path))
+                queue += [h for h in browser.tab_links("mailport") if h not in queue]
+                for action in browser.actions():
+                    actions.setdefault(action_key(url, action), action)
 
-        # A form's action without its nonce: WordPress's own check (check_admin_referer), as the
-        # plugin's screens' actions must do it, refuses even the administrator.
+        # WordPress's own forms check their nonce (check_admin_referer), as the plugin's must.
+        cookie = browser.cookie_header()
         status, _h, body = self.site.request(
             "POST", "/wp-admin/options.php", body="option_page=general&action=update&blogname=Changed",
-            headers={"Cookie": browser.cookie_header(), "Content-Type": "application/x-www-form-urlencoded"})
+            headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
         self.ok(status == 403 and "The link you followed has expired" in body,
                 f"{name}: Settings -> General saved without its nonce is refused (403) even to the administrator",
                 f"{status}: {body[:300]}")
+        before = len(messages(self.server))
+        for key, action in sorted(actions.items()):
+            status, body = self.act(action, cookie, keep_nonce=False)
+            self.ok(status == 403, f"{name}: {key} without its nonce is refused (403) to the administrator",
+                    f"{status}: {body[:300]}")
 
         try:
             browser.log_in(url, *SUBSCRIBER)
         except SetupError as e:
             self.ok(False, f"{name}: the subscriber logs in at /wp-login.php", e)
             return
-        for page, path, _css in pages[1:]:
+        cookie = browser.cookie_header()
+        for page, path in [("options-general", "/wp-admin/options-general.php")] + sorted(self.screen_paths):
             browser.go(url + path)
             shot = browser.screenshot(f"{label}-subscriber-{page}")
             text = browser.text()
-            status, _h, _body = self.site.request("GET", path, headers={"Cookie": browser.cookie_header()})
+            status, _h, _body = self.site.request("GET", path, headers={"Cookie": cookie})
             self.ok("Sorry, you are not allowed" in text and status == 403 and not browser.php_errors(),
                     f"{name}: a subscriber (no manage_options) is refused {path} (403, \"Sorry, you are not allowed\")",
                     {"url": browser.url, "status": status, "text": text[:300], "screenshot": shot})
+        for key, action in sorted(actions.items()):
+            # With the administrator's nonce, as a forged request would carry one.
+            status, body = self.act(action, cookie, keep_nonce=True)
+            self.ok(status == 403, f"{name}: {key} is refused (403) to a subscriber", f"{status}: {body[:300]}")
+        self.ok(len(messages(self.server)) == before, f"{name}: no refused action sent mail",
+                f"{len(messages(self.server)) - before} new")
         browser.log_out()
+
+    def act(self, action, cookie, keep_nonce):
+        """Replay one of a screen's actions (browser.actions()) outside the browser, with or
+        without its nonce: (status, body)."""
+        parts = urllib.parse.urlsplit(action["url"])
+        query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+                 if keep_nonce or "nonce" not in k.lower()]
+        target = parts.path + ("?" + urllib.parse.urlencode(query) if query else "")
+        headers = {"Cookie": cookie, "Referer": action["url"]}
+        body = None
+        if action["method"] == "POST":
+            fields = [(k, v) for k, v in action["fields"] if keep_nonce or "nonce" not in k.lower()]
+            body = urllib.parse.urlencode(fields)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        status, _h, text = self.site.request(action["method"], target, body=body, headers=headers)
+        return status, text
+
+
+def screen_name(path):
+    """mailport-TAB for options-general.php?page=mailport&tab=TAB, the page's name otherwise."""
+    q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(path).query))
+    return "-".join(x for x in (q.get("page"), q.get("tab")) if x) or "screen"
+
+
+def action_key(base, action):
+    """A readable name for an action: METHOD path (action=NAME, option_page=NAME)."""
+    parts = urllib.parse.urlsplit(action["url"])
+    fields = dict(urllib.parse.parse_qsl(parts.query))
+    fields.update({k: v for k, v in action["fields"]})
+    what = ", ".join(f"{k}={fields[k]}" for k in ("action", "option_page", "tab") if k in fields)
+    return f"{action['method']} {parts.path}" + (f" ({what})" if what else "")
 
 
 def run(wp, server, checks, procs):
