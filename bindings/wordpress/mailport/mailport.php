@@ -445,6 +445,8 @@ function mailport_wp_mail(array $atts, bool $queue_if_transient = false): bool
     $attachments = $mail_data['attachments'];
     $embeds = $atts['embeds'] ?? [];
 
+    $sender = null;
+    $envelope = null;
     try {
         $missing = mailport_load_binding();
         if ($missing !== null) {
@@ -473,6 +475,9 @@ function mailport_wp_mail(array $atts, bool $queue_if_transient = false): bool
             $parsed = $wp->parsedValue($which);
             $filtered = mailport_filter_string($which->filter(), apply_filters($which->filter(), $parsed));
             $wp->override($which, $filtered === $parsed ? null : $filtered);
+            if ($which === \Mailport\WpValue::FROM_EMAIL) {
+                $sender = $filtered;
+            }
         }
         // Force From: the configured sender, whatever the call or a filter said.
         if (Mailport_Settings::get('force_from')) {
@@ -483,6 +488,7 @@ function mailport_wp_mail(array $atts, bool $queue_if_transient = false): bool
                 );
             }
             $wp->override(\Mailport\WpValue::FROM_EMAIL, $from);
+            $sender = $from;
             if ($from_name !== null) {
                 $wp->override(\Mailport\WpValue::FROM_NAME, $from_name);
             }
@@ -491,7 +497,8 @@ function mailport_wp_mail(array $atts, bool $queue_if_transient = false): bool
         $built = $wp->build();
         $wp->close();
         if (defined('MAILPORT_ENVELOPE_SENDER') && MAILPORT_ENVELOPE_SENDER !== '' && MAILPORT_ENVELOPE_SENDER !== null) {
-            $built->setEnvelopeFrom((string) MAILPORT_ENVELOPE_SENDER);
+            $envelope = (string) MAILPORT_ENVELOPE_SENDER;
+            $built->setEnvelopeFrom($envelope);
         }
 
         /**
@@ -506,10 +513,12 @@ function mailport_wp_mail(array $atts, bool $queue_if_transient = false): bool
         $receipt = $client->send($built);
         $built->close();
         mailport_last_receipt($receipt);
+        Mailport_Queue::log_direct($subject, (string) ($envelope ?? $sender ?? ''), [], $receipt, null);
     } catch (Throwable $e) {
         if ($queue_if_transient && $e instanceof \Mailport\Exception\ExceptionInterface && $e->isTransient()) {
             return mailport_queue_mail($atts, $e);
         }
+        Mailport_Queue::log_direct($subject, (string) ($envelope ?? $sender ?? ''), $mail_data['to'], null, $e);
         do_action('wp_mail_failed', new WP_Error('wp_mail_failed', $e->getMessage(), $mail_data + mailport_error_data($e)));
         return false;
     }

@@ -5,6 +5,7 @@
  * tests/scenario.php does, with WordPress loaded through wp-bootstrap.php.
  *
  *   add_user {login, password, email, role}  a user with that role (made again if it exists)
+ *   option {name}                            an option's stored value
  */
 
 declare(strict_types=1);
@@ -20,6 +21,16 @@ function mailport_e2e_web_result(array $result): void
 }
 
 switch ($step) {
+    case 'option':
+        // An option as stored (the screens' tests check what reached the database).
+        mailport_e2e_web_result(['value' => get_option($args['name'], null)]);
+        break;
+
+    case 'setting':
+        // A setting as the plugin reads it (a saved password decrypted).
+        mailport_e2e_web_result(['value' => Mailport_Settings::get($args['key'])]);
+        break;
+
     case 'add_user':
         require_once ABSPATH . 'wp-admin/includes/user.php';
         $existing = get_user_by('login', $args['login']);

@@ -117,6 +117,104 @@ final class Mailport_Queue
     }
 
     /**
+     * Record a mail sent (or refused) at once in the same table, finished, so that the Email
+     * log shows every mail and not only the queued ones: a row in a final state with the record
+     * the library would have written (docs/outbox.md, "The record"), and no message kept. A log
+     * that cannot be written never fails the mail.
+     *
+     * @param list<string> $recipients the envelope's recipients as far as known
+     */
+    public static function log_direct(string $subject, string $from, array $recipients, ?\Mailport\Receipt $receipt, ?Throwable $error): void
+    {
+        global $wpdb;
+        $id = self::new_id();
+        $now = time();
+        if ($receipt !== null) {
+            $accepted = array_values(array_map('strval', $receipt->accepted));
+            $recipient_list = array_map(static fn (string $a): array => ['address' => $a, 'state' => 'sent'], $accepted);
+            foreach ($receipt->rejected as $r) {
+                $recipient_list[] = ['address' => (string) $r->address, 'state' => 'failed', 'reply' => (string) $r->reply];
+            }
+            $attempt = [
+                'at' => $now,
+                'connection' => 0,
+                'server' => (string) Mailport_Settings::get('host') . ':' . $receipt->port,
+                'outcome' => 'sent',
+                'message' => trim($receipt->replyCode . ' ' . $receipt->serverReply),
+                'reply_code' => $receipt->replyCode,
+            ];
+            if (preg_match('/queued as ([A-Za-z0-9._@-]+)/', $receipt->serverReply, $m)) {
+                $attempt['queue_id'] = $m[1];
+            }
+            $state = 'sent';
+            $message_id = $receipt->messageId;
+            $size = $receipt->size;
+        } else {
+            $recipient_list = array_map(static fn (string $a): array => ['address' => $a, 'state' => 'failed'], $recipients);
+            $ours = $error instanceof \Mailport\Exception\ExceptionInterface;
+            $attempt = [
+                'at' => $now,
+                'connection' => 0,
+                'server' => (string) Mailport_Settings::get('host') . ':' . (string) Mailport_Settings::get('port'),
+                'outcome' => $ours && $error->isTransient() ? 'transient' : 'permanent',
+                'kind' => $ours ? strtolower(preg_replace('/^MAILPORT_ERR_/', '', $error->getName())) : 'plugin',
+                // The message without its hint, which has a field of its own.
+                'message' => $ours ? $error->getErrorMessage() : ($error !== null ? $error->getMessage() : ''),
+            ];
+            if ($ours && $error->getHint() !== '') {
+                $attempt['hint'] = $error->getHint();
+            }
+            if ($ours && $error->getReplyCode() > 0) {
+                $attempt['reply_code'] = $error->getReplyCode();
+            }
+            $state = 'failed';
+            $message_id = null;
+            $size = 0;
+        }
+        $record = array_filter([
+            'id' => $id,
+            'state' => $state,
+            'created' => $now,
+            'due' => $now,
+            'message_id' => $message_id,
+            'subject' => $subject,
+            'envelope_from' => $from,
+            'recipients' => $recipient_list,
+            'attempts' => [$attempt],
+            'delivered_by' => $state === 'sent' ? 0 : null,
+            'size' => $size,
+            'reason' => $state === 'failed' ? $attempt['message'] : null,
+        ], static fn ($v): bool => $v !== null);
+        // The entry header the library reads with every row (docs/outbox.md, "The entry header").
+        $header = array_filter([
+            'format' => 1,
+            'id' => $id,
+            'created' => $now,
+            'envelope_from' => $from,
+            'recipients' => array_map(static fn (array $r): string => $r['address'], $recipient_list),
+            'message_id' => $message_id,
+            'subject' => $subject,
+            'size' => $size,
+        ], static fn ($v): bool => $v !== null);
+        $json = static fn (array $v): string => (string) wp_json_encode($v, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE);
+        $row = [
+            'id' => $id,
+            'state' => $state,
+            'created' => $now,
+            'header' => $json($header),
+            'record' => $json($record),
+            'reason' => $state === 'failed' ? $attempt['message'] : null,
+            'updated' => $now,
+        ];
+        $formats = ['%s', '%s', '%d', '%s', '%s', '%s', '%d'];
+        $suppress = $wpdb->suppress_errors(true);
+        if ($wpdb->insert(self::table(), $row, $formats) === false && self::ensure_table() === null) {
+            $wpdb->insert(self::table(), $row, $formats);
+        }
+        $wpdb->suppress_errors($suppress);
+    }
+
+    /**
      * The wp_mail() call as the description's wp_mail object, with the filters applied as
      * WordPress applies them: to the From, Content-Type and charset its own parsing of the headers
      * gives (the library parses the same way when it renders; only what a filter changed is kept).

@@ -107,9 +107,12 @@ final class Mailport_Settings
             if ($type === 'secret') {
                 if (!empty($input[$key . '_clear'])) {
                     unset($out[$key]);
-                } elseif ($value !== '' && $value !== ($old[$key] ?? null)) {
-                    // A new password (the stored, encrypted form passes through unchanged when
-                    // the whole option is written back, as the check's "apply" does).
+                } elseif (str_starts_with($value, 'v1:') && self::decrypt($value) !== '') {
+                    // Already the stored, encrypted form: the whole option written back (the
+                    // check's "apply"), or this callback run a second time (WordPress sanitizes
+                    // twice when update_option() adds the option).
+                    $out[$key] = $value;
+                } elseif ($value !== '') {
                     $out[$key] = self::encrypt($value);
                 }
                 continue;

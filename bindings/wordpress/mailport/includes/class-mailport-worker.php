@@ -48,7 +48,13 @@ final class Mailport_Worker
     {
         delete_option(self::CHECK_REQUESTED);
         try {
-            $report = mailport_check_connection([587, 465, 2525, 25]);
+            // The four mail ports, and the configured one first when it is another.
+            $ports = [587, 465, 2525, 25];
+            $port = (string) Mailport_Settings::get('port');
+            if (ctype_digit($port) && !in_array((int) $port, $ports, true)) {
+                array_unshift($ports, (int) $port);
+            }
+            $report = mailport_check_connection($ports);
             $result = ['time' => time(), 'json' => $report->json, 'error' => null];
         } catch (Throwable $e) {
             $result = ['time' => time(), 'json' => null, 'error' => $e->getMessage()];

@@ -20,7 +20,7 @@ final class Mailport_Admin_Check
         }
         printf('<p>%s</p>', esc_html(sprintf(
             /* translators: %s: the SMTP host */
-            __('Checks %s on ports 587, 465, 2525 and 25 without sending anything: which ones this server can reach, what each speaks, whether its certificate is trusted and your login works, and which to use.', 'mailport'),
+            __('Checks %s on its configured port and on 587, 465, 2525 and 25 without sending anything: which ones this server can reach, what each speaks, whether its certificate is trusted and your login works, and which to use.', 'mailport'),
             $host,
         )));
         $requested = get_option(Mailport_Worker::CHECK_REQUESTED);

@@ -108,8 +108,9 @@ final class Mailport_Admin_Settings
         $autocomplete = $type === 'off' ? ' autocomplete="off"' : '';
         $type = $type === 'off' ? 'text' : $type;
         self::row($key, $label, sprintf(
-            '<input type="%s" class="regular-text" %s value="%s" placeholder="%s"%s>',
+            '<input type="%s" class="%s" %s value="%s" placeholder="%s"%s>',
             esc_attr($type),
+            $type === 'number' ? 'small-text' : 'regular-text',
             $attrs,
             esc_attr((string) Mailport_Settings::get($key)),
             esc_attr($placeholder),
@@ -120,22 +121,27 @@ final class Mailport_Admin_Settings
     private static function port(string $key, string $label): void
     {
         [$attrs, $note] = self::attrs($key);
-        $value = (string) Mailport_Settings::get($key);
         $choices = [
-            'auto' => __('Automatic: try 587, 465 and 2525, keep what works', 'mailport'),
-            '587' => __('587 — submission with STARTTLS (recommended)', 'mailport'),
-            '465' => __('465 — implicit TLS ("SSL")', 'mailport'),
-            '2525' => __('2525 — STARTTLS where 587 is blocked', 'mailport'),
-            '25' => __('25 — server-to-server relay (often blocked)', 'mailport'),
+            'auto' => __('automatic: try 587, 465 and 2525, keep what works', 'mailport'),
+            '587' => __('submission with STARTTLS (recommended)', 'mailport'),
+            '465' => __('implicit TLS ("SSL")', 'mailport'),
+            '2525' => __('STARTTLS where 587 is blocked', 'mailport'),
+            '25' => __('server-to-server relay (often blocked)', 'mailport'),
         ];
-        if (!isset($choices[$value])) {
-            $choices[$value] = $value;
-        }
         $options = '';
         foreach ($choices as $port => $text) {
-            $options .= sprintf('<option value="%s"%s>%s</option>', esc_attr((string) $port), selected($value, (string) $port, false), esc_html($text));
+            $options .= sprintf('<option value="%s">%s</option>', esc_attr((string) $port), esc_html($text));
         }
-        self::row($key, $label, "<select $attrs>$options</select>", $note);
+        // Any port may be typed (providers use others); the list suggests the usual ones.
+        self::row($key, $label, sprintf(
+            '<input type="text" class="mailport-port" style="width:8em" %s value="%s" list="mailport-%s-choices" pattern="auto|[0-9]{1,5}"><datalist id="mailport-%s-choices">%s</datalist><p class="description">%s</p>',
+            $attrs,
+            esc_attr((string) Mailport_Settings::get($key)),
+            esc_attr($key),
+            esc_attr($key),
+            $options,
+            esc_html__('587 (STARTTLS), 465 (TLS), 2525, 25, another number, or auto.', 'mailport'),
+        ), $note);
     }
 
     private static function security(string $key, string $label): void

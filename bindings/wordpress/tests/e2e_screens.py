@@ -1,0 +1,136 @@
+"""Settings > Mailport used as an administrator would, in Chromium (run by e2e_web.py on the
+preloaded php-fpm set-up, where the library loads in web requests): the settings saved from the
+form (the password stored encrypted and never shown back), the connection check run and its
+table shown with the configured port working, a test email sent that arrives at the capture
+server, and that email found in the Email log with its server reply. A screenshot of each step.
+Only MAILPORT_CA_FILE and MAILPORT_TIMEOUT stay constants (the screen has no field for them).
+"""
+
+from e2e import messages, parse_message
+
+
+def fill(browser, values):
+    """Set form fields by id (text inputs, selects, checkboxes) in one script."""
+    browser.driver.execute_script("""
+        for (const [id, value] of Object.entries(arguments[0])) {
+            const el = document.getElementById(id);
+            if (!el) { throw new Error('no field #' + id); }
+            if (el.type === 'checkbox') { el.checked = !!value; } else { el.value = value; }
+        }
+    """, values)
+
+
+def submit(browser, button_id):
+    browser.driver.execute_script(
+        "const b = document.getElementById(arguments[0]); b.form.requestSubmit(b);", button_id)
+
+
+def run_screens(run, browser, cli_step, admin):
+    """run: e2e_web's Run (site, wp, server, checks, ok); admin: (user, password)."""
+    ok = run.ok
+    site, server = run.site, run.server
+    url = site.url
+    page = url + "/wp-admin/options-general.php?page=mailport"
+    name = "screens"
+    browser.log_in(url, *admin)
+
+    # --- Settings: saved from the form -----------------------------------------------------------
+    browser.go(page + "&tab=settings")
+    browser.wait_for("#mailport-settings-form")
+    locked = browser.driver.execute_script(
+        "return document.getElementById('mailport-host').disabled")
+    ok(locked is False, f"{name}: the host field is editable (no MAILPORT_HOST constant)", locked)
+    fill(browser, {
+        "mailport-host": "localhost",
+        "mailport-port": str(server["port"]),
+        "mailport-security": "starttls",
+        "mailport-user": run.smtp_user,
+        "mailport-password": run.smtp_password,
+        "mailport-from_email": "site@example.com",
+        "mailport-from_name": "Screens Site",
+        "mailport-delivery": "direct-then-queue",
+    })
+    browser.screenshot("screens-settings-filled")
+    submit(browser, "mailport-save")
+    browser.wait_for("#setting-error-settings_updated")
+    shot = browser.screenshot("screens-settings-saved")
+    values = browser.driver.execute_script("""
+        const v = id => document.getElementById(id).value;
+        return {host: v('mailport-host'), port: v('mailport-port'), security: v('mailport-security'),
+                user: v('mailport-user'), password: v('mailport-password'),
+                saved_note: document.body.innerText.includes('A password is saved (encrypted)')};
+    """)
+    ok(values == {"host": "localhost", "port": str(server["port"]), "security": "starttls",
+                  "user": run.smtp_user, "password": "", "saved_note": True},
+       f"{name}: Settings saved; the password field stays empty and says a password is saved",
+       {"values": values, "screenshot": shot})
+    stored = (cli_step(run.wp, "option", {"name": "mailport_settings"}) or {}).get("value") or {}
+    ok(isinstance(stored, dict) and str(stored.get("password", "")).startswith("v1:")
+       and run.smtp_password not in str(stored.get("password", ""))[3:],
+       f"{name}: the password is stored encrypted (v1:…), never in plain text",
+       {k: (v if k != "password" else str(v)[:6] + "…") for k, v in (stored or {}).items()})
+
+    plain = (cli_step(run.wp, "setting", {"key": "password"}) or {}).get("value")
+    ok(plain == run.smtp_password, f"{name}: the saved password decrypts to what was entered", plain == run.smtp_password)
+
+    # --- Connection check: the table, the configured port working ------------------------------------
+    browser.go(page + "&tab=check")
+    browser.wait_for("#mailport-check-form")
+    submit(browser, "mailport-check-run")
+    browser.wait_for("#mailport-ports")
+    shot = browser.screenshot("screens-check")
+    rows = browser.driver.execute_script("""
+        return [...document.querySelectorAll('#mailport-ports tbody tr')].map(
+            tr => [...tr.querySelectorAll('td')].map(td => td.innerText.trim()));
+    """)
+    ports = [r[0].split()[0] for r in rows]
+    ok(ports[:1] == [str(server["port"])] and {"587", "465", "2525", "25"} <= set(ports),
+       f"{name}: the check's table lists the configured port and 587, 465, 2525, 25",
+       {"rows": rows, "screenshot": shot})
+    first = rows[0] if rows else []
+    ok(len(first) == 7 and first[6].startswith("works") and "ok" in first[5],
+       f"{name}: the configured port works, with its login (AUTH) accepted", first)
+    recommendation = browser.driver.execute_script(
+        "return document.getElementById('mailport-recommendation').innerText")
+    ok(str(server["port"]) in recommendation, f"{name}: the recommendation names the working port",
+       recommendation)
+
+    # --- Send a test email -------------------------------------------------------------------
+    before = len(messages(server))
+    browser.go(page + "&tab=test")
+    browser.wait_for("#mailport-test-form")
+    fill(browser, {"mailport-test-to": "screens@example.net"})
+    submit(browser, "mailport-test-send")
+    browser.wait_for("#mailport-result")
+    shot = browser.screenshot("screens-test-email")
+    result = browser.driver.execute_script("return document.getElementById('mailport-result').innerText")
+    ok("accepted by the server" in result and "250" in result,
+       f"{name}: the test email's result shows the server's reply", {"result": result, "screenshot": shot})
+    msgs = messages(server)[before:]
+    arrived = [parse_message(p) for p in msgs]
+    ok(len(arrived) == 1 and arrived[0][0]["rcpt_tos"] == ["screens@example.net"]
+       and arrived[0][0]["auth_user"] == run.smtp_user,
+       f"{name}: the test email arrived, sent with the settings from the screen",
+       [(r["rcpt_tos"], r["auth_user"]) for r, _ in arrived])
+
+    # --- Email log: the test email, with its reply -----------------------------------------------
+    browser.go(page + "&tab=log")
+    browser.wait_for("#mailport-log")
+    shot = browser.screenshot("screens-log")
+    first_row = browser.driver.execute_script("""
+        const tr = document.querySelector('#mailport-log tbody tr');
+        return tr ? [...tr.querySelectorAll('td')].map(td => td.innerText.trim()) : [];
+    """)
+    ok(len(first_row) == 7 and first_row[0] == "sent" and "screens@example.net" in first_row[2]
+       and first_row[3].startswith("Mailport test mail"),
+       f"{name}: the Email log lists the test email as sent", {"row": first_row, "screenshot": shot})
+    link = browser.driver.execute_script(
+        "const a = document.querySelector('#mailport-log tbody tr a'); return a ? a.href : null;")
+    if ok(bool(link), f"{name}: the log links to the entry", link):
+        browser.go(link)
+        browser.wait_for("#mailport-attempts")
+        shot = browser.screenshot("screens-log-entry")
+        attempts = browser.driver.execute_script(
+            "return document.getElementById('mailport-attempts').innerText")
+        ok("sent" in attempts and "250" in attempts,
+           f"{name}: the entry shows its attempt and the server's 250", {"attempts": attempts, "screenshot": shot})
