@@ -191,6 +191,34 @@ function mailport_connection_config(string $prefix): \Mailport\Config
             'enter the login name as the user on Settings > Mailport, or define MAILPORT_USER in wp-config.php',
         );
     }
+
+    // The time limit and the private CAs apply to the backup connection too.
+    if (defined('MAILPORT_TIMEOUT') && MAILPORT_TIMEOUT !== '' && MAILPORT_TIMEOUT !== null) {
+        if (!is_numeric(MAILPORT_TIMEOUT) || MAILPORT_TIMEOUT <= 0) {
+            throw mailport_config_error(
+                sprintf('MAILPORT_TIMEOUT must be a number of seconds above 0, not %s', var_export(MAILPORT_TIMEOUT, true)),
+            );
+        }
+        // The longest one wp_mail() call may take; no single step waits longer than that either.
+        $ms = max(1, (int) round((float) MAILPORT_TIMEOUT * 1000));
+        $config->setSendTimeoutMs($ms);
+        $config->setConnectTimeoutMs(min($ms, 10000));
+        $config->setCommandTimeoutMs(min($ms, 60000));
+        $config->setDataTimeoutMs(min($ms, 120000));
+    }
+    if (defined('MAILPORT_CA_FILE') && MAILPORT_CA_FILE !== '' && MAILPORT_CA_FILE !== null) {
+        foreach ((array) MAILPORT_CA_FILE as $file) {
+            $file = (string) $file;
+            if (!is_file($file) || !is_readable($file)) {
+                throw mailport_config_error(
+                    sprintf('MAILPORT_CA_FILE: %s %s', $file, file_exists($file) ? 'cannot be read by PHP' : 'does not exist'),
+                    'give the path of the PEM file of the CA that signed the server\'s certificate, readable by the web server\'s user',
+                );
+            }
+            $config->addCaFile($file);
+        }
+    }
+
     return $config;
 }
 
@@ -220,32 +248,6 @@ function mailport_config(): \Mailport\Config
     }
     mailport_configure_library();
     $config = mailport_connection_config('');
-    if (defined('MAILPORT_TIMEOUT') && MAILPORT_TIMEOUT !== '' && MAILPORT_TIMEOUT !== null) {
-        if (!is_numeric(MAILPORT_TIMEOUT) || MAILPORT_TIMEOUT <= 0) {
-            throw mailport_config_error(
-                sprintf('MAILPORT_TIMEOUT must be a number of seconds above 0, not %s', var_export(MAILPORT_TIMEOUT, true)),
-            );
-        }
-        // The longest one wp_mail() call may take; no single step waits longer than that either.
-        $ms = max(1, (int) round((float) MAILPORT_TIMEOUT * 1000));
-        $config->setSendTimeoutMs($ms);
-        $config->setConnectTimeoutMs(min($ms, 10000));
-        $config->setCommandTimeoutMs(min($ms, 60000));
-        $config->setDataTimeoutMs(min($ms, 120000));
-    }
-    if (defined('MAILPORT_CA_FILE') && MAILPORT_CA_FILE !== '' && MAILPORT_CA_FILE !== null) {
-        foreach ((array) MAILPORT_CA_FILE as $file) {
-            $file = (string) $file;
-            if (!is_file($file) || !is_readable($file)) {
-                throw mailport_config_error(
-                    sprintf('MAILPORT_CA_FILE: %s %s', $file, file_exists($file) ? 'cannot be read by PHP' : 'does not exist'),
-                    'give the path of the PEM file of the CA that signed the server\'s certificate, readable by the web server\'s user',
-                );
-            }
-            $config->addCaFile($file);
-        }
-    }
-
     if (defined('MAILPORT_PERSISTENT') && MAILPORT_PERSISTENT) {
         // Keep the authenticated session in the php-fpm worker for its next requests.
         $idle = is_numeric(MAILPORT_PERSISTENT) && (int) MAILPORT_PERSISTENT > 1 ? (int) MAILPORT_PERSISTENT : 60;

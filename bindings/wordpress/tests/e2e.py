@@ -47,7 +47,7 @@ import time
 
 # The throwaway MariaDB and WordPress (shared with benches/wordpress/serve.py).
 from wpenv import PLUGIN_ROOT, REPO, Processes, SetupError, WordPress, check_wordpress, start_mariadb
-from e2e_outbox import run_outbox_scenarios
+from e2e_outbox import run_backup_and_alerts, run_outbox_scenarios
 
 SMTP_SERVER = os.path.join(REPO, "tests", "servers", "aiosmtpd_server.py")
 
@@ -451,6 +451,7 @@ def run_cli_and_uninstall(wp, server, base, checks):
 
     # --- the outbox: queued where FFI is off or the server is down, delivered by WP-CLI ---------
     run_outbox_scenarios(wp, server, base, checks, messages, parse_message, leaf_parts)
+    run_backup_and_alerts(wp, server, base, checks, messages, parse_message)
 
     # --- uninstall removes nothing it did not create ---------------------------------------------
     res, _ = wp.run("uninstall", base)

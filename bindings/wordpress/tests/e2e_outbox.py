@@ -145,3 +145,92 @@ def run_outbox_scenarios(wp, server, base, checks, messages, parse_message, leaf
                "outbox: the attachment arrived intact although the original was deleted", [p.get_filename() for p in leaf_parts(msg)])
         ok("Server down" in by_subject and "Direct without FFI" in by_subject,
            "outbox: the mail queued while the server was down arrived once it was back", sorted(by_subject))
+
+
+class Webhook:
+    """A loopback HTTP server that keeps the JSON bodies POSTed to it (the alert webhook)."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        bodies = self.bodies = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", "0"))
+                bodies.append(json.loads(self.rfile.read(length) or b"null"))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        # "localhost": the e2e site sets WP_HTTP_BLOCK_EXTERNAL, which lets only it through.
+        self.url = f"http://localhost:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+def run_backup_and_alerts(wp, server, base, checks, messages, parse_message):
+    """The primary connection down: queued mail goes out through the backup, and the admin is
+    told once (mail through the backup, the webhook); when the primary works again, once more.
+    A connection check asked for from a request without FFI is run by the worker."""
+    ok = checks.check
+    hook = Webhook()
+    try:
+        primary_down = dict(base, MAILPORT_PORT=closed_port(),
+                            MAILPORT_BACKUP_HOST="localhost", MAILPORT_BACKUP_PORT=server["port"],
+                            MAILPORT_BACKUP_SECURITY="starttls", MAILPORT_BACKUP_USER=base["MAILPORT_USER"],
+                            MAILPORT_BACKUP_PASSWORD=base["MAILPORT_PASSWORD"],
+                            MAILPORT_ALERT_WEBHOOK=hook.url)
+        before = len(messages(server))
+        for n in (1, 2):
+            res, _ = wp.run("outbox_queue", primary_down, {"form": "plain", "to": "buyer@example.net",
+                                                           "subject": f"While the primary is down {n}"},
+                            php_settings=NO_FFI)
+            ok(res is not None and res.get("returned") is True, f"backup: mail {n} queued", res and res.get("returned"))
+        res, _ = wp.run("outbox_cli", primary_down, {"runs": [["run", [], {"format": "json"}]]})
+        lines = [m for k, m in ((res or {}).get("runs") or [{}])[0].get("output", []) if k == "line"]
+        summary = json.loads(lines[0]) if lines else {}
+        ok(summary.get("sent") == 2 and summary.get("via_backup") == 2,
+           "backup: the worker delivered both through the backup connection", summary)
+        new = [parse_message(p) for p in messages(server)[before:]]
+        subjects = sorted(str(m["Subject"]) for _, m in new)
+        alerts = [(r, m) for r, m in new if "failing" in str(m["Subject"])]
+        ok(len(alerts) == 1 and alerts[0][0]["rcpt_tos"] == ["admin@example.com"],
+           "alerts: one mail to the site admin that delivery is failing (through the backup)", subjects)
+        ok(len(hook.bodies) == 1 and hook.bodies[0].get("event") == "failing" and hook.bodies[0].get("connection") == 0,
+           "alerts: one webhook POST, the primary failing", hook.bodies)
+
+        # Another run, the primary still down: no second alert.
+        res, _ = wp.run("outbox_queue", primary_down, {"form": "plain", "to": "buyer@example.net",
+                                                       "subject": "Still down"}, php_settings=NO_FFI)
+        wp.run("outbox_cli", primary_down, {"runs": [["run", [], {}]]})
+        ok(len(hook.bodies) == 1, "alerts: nothing more while it stays down (never one per message)", hook.bodies)
+
+        # The primary back: one "works again".
+        primary_up = dict(primary_down, MAILPORT_PORT=server["port"])
+        wp.run("outbox_queue", primary_up, {"form": "plain", "to": "buyer@example.net", "subject": "Back"},
+               php_settings=NO_FFI)
+        before = len(messages(server))
+        wp.run("outbox_cli", primary_up, {"runs": [["run", [], {}]]})
+        new = [parse_message(p) for p in messages(server)[before:]]
+        ok(any("works again" in str(m["Subject"]) for _, m in new) and len(hook.bodies) == 2
+           and hook.bodies[1].get("event") == "recovered",
+           "alerts: one mail and one webhook POST when the primary works again",
+           {"subjects": [str(m["Subject"]) for _, m in new], "hook": hook.bodies})
+    finally:
+        hook.close()
+
+    # A connection check asked for where the library cannot run: the next worker run does it.
+    res, _ = wp.run("outbox_request_check", base, {}, php_settings=NO_FFI)
+    ok(res is not None and res.get("requested") is True, "check: asked for from a request without FFI", res)
+    res, _ = wp.run("outbox_cli", base, {"runs": [["run", [], {}]]})
+    last = (res or {}).get("last_check") or {}
+    report = json.loads(last["json"]) if last.get("json") else {}
+    ok(bool(report.get("recommendation")) and report["recommendation"].get("port") == server["port"]
+       and (res or {}).get("check_requested") is False,
+       "check: the worker ran it, and the report recommends the working port", last)

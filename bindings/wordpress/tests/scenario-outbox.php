@@ -76,7 +76,15 @@ switch ($step) {
             'registered' => is_string($registered) ? $registered : gettype($registered),
             'runs' => $runs,
             'url_has_socket' => str_contains(mailport_outbox_url(), 'socket='),
+            'last_check' => get_option(Mailport_Worker::LAST_CHECK, null),
+            'check_requested' => (bool) get_option(Mailport_Worker::CHECK_REQUESTED),
         ] + mailport_e2e_outbox_state());
+        break;
+
+    case 'outbox_request_check':
+        // What the Connection check screen does where FFI is not usable.
+        update_option(Mailport_Worker::CHECK_REQUESTED, time(), false);
+        mailport_e2e_result(['requested' => (bool) get_option(Mailport_Worker::CHECK_REQUESTED), 'ffi_usable' => mailport_ffi_usable()]);
         break;
 
     default:
