@@ -443,7 +443,7 @@ typedef struct mailport_client mailport_client;
  * mailport_config_set_tls_server_name, mailport_config_dangerous_accept_invalid_certs,
  * mailport_config_dangerous_allow_plaintext_auth, mailport_config_set_allow_partial_recipients,
  * mailport_config_set_transcript_bodies, mailport_config_set_log_callback,
- * mailport_config_set_allow_relay, mailport_config_set_persistent.
+ * mailport_config_set_allow_relay, mailport_config_set_persistent, mailport_config_set_binding.
  */
 typedef struct mailport_config mailport_config;
 
@@ -1584,6 +1584,31 @@ enum mailport_result mailport_config_set_log_callback(struct mailport_config *cf
                                                       mailport_log_callback callback,
                                                       void *userdata,
                                                       struct mailport_error **error_out);
+
+/**
+ * Declare the language binding that made this config, so that error hints name settings in
+ * that binding's words: `"python"` (`ca_file=`, `security="tls"`), `"php"` (`caFile`,
+ * `security: 'tls'`) or `"c"` (`mailport_config_add_ca_file`, the default of
+ * `mailport_config_new` and `mailport_config_from_url`). Clients made from the config, and
+ * connection checks run with it, use these names. Only bindings call this; C programs need not.
+ *
+ * **Ownership:** `binding` is only read.
+ *
+ * **NULL:** `cfg` and `binding` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` for a name other
+ * than `"c"`, `"python"` and `"php"`.
+ *
+ * **Thread safety:** like every setter, not while another thread reads `cfg`.
+ *
+ * # Safety
+ *
+ * `cfg` must be NULL or a live config that no other thread uses during the call; `binding`
+ * NULL or NUL-terminated; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_config_set_binding(struct mailport_config *cfg,
+                                                 const char *binding,
+                                                 struct mailport_error **error_out);
 
 /**
  * Create an empty message: no From, no recipients, no body, UTF-8 text.

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
+use crate::error::names::Api;
 use crate::error::{Error, Result};
 use crate::transcript::Sink;
 
@@ -198,6 +199,9 @@ pub struct Config {
     /// How long a pooled session may stay idle before it is closed. However busy, a session is
     /// closed once five minutes old, so none outlives a change on the server side for long.
     pub pool_idle_timeout: Duration,
+    /// The API the caller configures mailport through: hints name settings in its words
+    /// (`mailport_config_add_ca_file` for C, `ca_file=` for Python, ...). Rust by default.
+    pub api: Api,
 }
 
 impl fmt::Debug for Config {
@@ -259,6 +263,7 @@ impl Config {
             persistent: false,
             // Below the 300 s after which servers such as Postfix drop an idle client.
             pool_idle_timeout: Duration::from_secs(60),
+            api: Api::Rust,
         }
     }
 

@@ -90,8 +90,10 @@ impl ConnectionArgs {
         Some(config)
     }
 
-    /// The options that apply to every connection: trust, EHLO name, timeouts, relay.
+    /// The options that apply to every connection: trust, EHLO name, timeouts, relay, and the
+    /// command line's names for settings in hints.
     pub fn apply_common(&self, config: &mut Config) {
+        config.api = mailport::Api::Cli;
         config.helo_name = self.login.helo.clone();
         config.tls.ca_files = self.login.ca_files.clone();
         config.allow_relay = self.allow_relay;
