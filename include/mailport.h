@@ -423,8 +423,8 @@ typedef struct mailport_client mailport_client;
  * A mutable value object. `mailport_config_new` gives the safe defaults: port 587, security
  * `MAILPORT_SECURITY_AUTO` (so STARTTLS required), certificates verified against Mozilla's roots
  * and the system store, credentials never sent over plaintext, connect timeout 10 s, command
- * timeout 60 s, end-of-data timeout 120 s, whole-send timeout 300 s, EHLO name from this
- * machine's host name. The host has no default: set it before making a client.
+ * timeout 30 s, end-of-data timeout 40 s, whole-send timeout 45 s (below the 60 s after which
+ * web servers and proxies give up on a request), EHLO name from this machine's host name. The host has no default: set it before making a client.
  *
  * Each setter has the same fallible shape and replaces the previous value. Values are checked
  * where they are set when the check needs no other setting, and the whole configuration again
@@ -1291,7 +1291,7 @@ enum mailport_result mailport_config_set_connect_timeout_ms(struct mailport_conf
 
 /**
  * Set how long to wait for each reply (greeting, commands, TLS handshake), in milliseconds
- * (default 60000).
+ * (default 30000).
  *
  * **NULL:** `cfg` must not be NULL. `error_out` may be NULL.
  *
@@ -1308,7 +1308,7 @@ enum mailport_result mailport_config_set_command_timeout_ms(struct mailport_conf
 
 /**
  * Set how long to wait for the server's reply after the message data, in milliseconds
- * (default 120000; servers scan the message before answering).
+ * (default 40000; servers scan the message before answering).
  *
  * **NULL:** `cfg` must not be NULL. `error_out` may be NULL.
  *
@@ -1324,7 +1324,8 @@ enum mailport_result mailport_config_set_data_timeout_ms(struct mailport_config 
                                                          struct mailport_error **error_out);
 
 /**
- * Set the limit for one whole send, connection included, in milliseconds (default 300000).
+ * Set the limit for one whole send, connection included, in milliseconds (default 45000, below
+ * the 60 s after which web servers and proxies give up on a request).
  *
  * **NULL:** `cfg` must not be NULL. `error_out` may be NULL.
  *

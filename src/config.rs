@@ -124,17 +124,31 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Timeouts {
-        // Connect: long enough for a slow handshake across the world, short enough that a filtered
-        // port is reported quickly. Command and data-end follow RFC 5321 §4.5.3.2 in spirit but
-        // shorter: an interactive sender wants an answer in minutes, not the RFC's 10.
+        // Most mail is sent from inside a web request, and nginx, Apache and load balancers
+        // give up on a request after 60 s with a 504 the application never sees. So a whole
+        // send ends well before that (45 s, leaving time for the rest of the request), and the
+        // application gets the error and can say what went wrong. Connect: long enough for a
+        // slow handshake across the world, short enough that a filtered port is reported
+        // quickly. A reply normally takes well under a second; 30 s still covers a loaded
+        // server. After the data, servers scan the message (spam, viruses) first: 40 s. RFC
+        // 5321 §4.5.3.2 allows minutes per step, which suits relays, not a page being served;
+        // batch senders (the outbox, the command line) raise these.
         Timeouts {
             connect: Duration::from_secs(10),
-            command: Duration::from_secs(60),
-            data_end: Duration::from_secs(120),
-            send_total: Duration::from_secs(300),
+            command: Duration::from_secs(30),
+            data_end: Duration::from_secs(40),
+            send_total: Duration::from_secs(45),
         }
     }
 }
+
+/// How long a plaintext connection (STARTTLS, opportunistic, none) waits for the server's
+/// greeting before mailport checks, on a second connection, whether the port expects implicit
+/// TLS instead: 5 s, as the connection check waits. A server that answers that TLS hello fails
+/// the send at once with [`Kind::TlsOnPlaintextPort`](crate::Kind::TlsOnPlaintextPort) rather
+/// than after the whole command timeout; one that does not is only slow, and mailport waits
+/// for its greeting up to [`Timeouts::command`].
+pub const GREETING_WAIT: Duration = Duration::from_secs(5);
 
 /// Where the TLS trust anchors come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,6 +239,7 @@ impl fmt::Debug for Config {
             .field("allow_relay", &self.allow_relay)
             .field("persistent", &self.persistent)
             .field("pool_idle_timeout", &self.pool_idle_timeout)
+            .field("api", &self.api)
             .finish()
     }
 }
