@@ -55,7 +55,14 @@ final class Config extends Handle
             throw ExceptionFactory::create(new Exception\ErrorInfo(ErrorCode::PANIC, 'mailport_config_new failed'));
         }
         $this->adopt($pointer);
+        $this->declarePhp();
         $this->apply($options);
+    }
+
+    /** Have the library's hints name settings as this binding spells them (caFile, security: 'tls'). */
+    private function declarePhp(): void
+    {
+        Native::call('mailport_config_set_binding', $this->handle(), 'php');
     }
 
     /**
@@ -76,6 +83,7 @@ final class Config extends Handle
     ): self {
         $config = (new \ReflectionClass(self::class))->newInstanceWithoutConstructor();
         $config->adopt(Native::callOut('mailport_config_from_url', 'mailport_config', Native::str($url, 'url')));
+        $config->declarePhp();
         $config->apply(['password' => $password, 'oauth2Token' => $oauth2Token, ...$options]);
         return $config;
     }
@@ -133,7 +141,16 @@ final class Config extends Handle
             } elseif (isset($options['password'])) {
                 $this->setCredentials($options['username'], $options['password']);
             } else {
-                throw ExceptionFactory::argument('username needs a password or an oauth2Token');
+                // Most often a password read from an environment variable that is not set.
+                throw new Exception\InvalidArgumentException(new Exception\ErrorInfo(
+                    ErrorCode::INVALID_ARGUMENT,
+                    sprintf(
+                        'the password is missing (password: null) for username "%s": was the environment variable that should hold it set?',
+                        $options['username'],
+                    ),
+                    'getenv() gives false and $_ENV[...] ?? null gives null for a variable that is not set: set it where PHP runs '
+                    . '(under php-fpm, env[NAME] in the pool configuration, or clear_env = no), or pass oauth2Token: instead of a password',
+                ));
             }
         }
         foreach (self::SETTERS as $option => $setter) {
