@@ -44,6 +44,13 @@ const QUIT_WAIT: Duration = Duration::from_secs(2);
 /// (connecting included).
 const TLS_PROBE_WAIT: Duration = Duration::from_secs(3);
 
+/// Where the TLS hello that asks a silent port whether it expects implicit TLS is sent.
+#[derive(Clone, Copy)]
+enum Probe {
+    NewConnection,
+    ThisConnection,
+}
+
 /// Replies worth reporting, recorded as a session is established.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Observations {
@@ -445,7 +452,7 @@ impl Session {
                             self.port
                         ),
                     );
-                    if self.answers_tls_hello(config, tls_config, budget) {
+                    if self.answers_tls_hello(Probe::NewConnection, config, tls_config, budget) {
                         return Err(self.implicit_tls_port());
                     }
                 }
@@ -456,9 +463,10 @@ impl Session {
         }
         match self.receive_reply(transcript, deadline, Step::Greeting, WHAT) {
             Err(e) if e.kind() == Kind::Timeout => {
+                // The session is given up now, so its own connection may take the hello.
                 if !checked
                     && self.received.is_empty()
-                    && self.answers_tls_hello(config, tls_config, budget)
+                    && self.answers_tls_hello(Probe::ThisConnection, config, tls_config, budget)
                 {
                     return Err(self.implicit_tls_port());
                 }
@@ -493,11 +501,12 @@ impl Session {
         .at_step(Step::Greeting)
     }
 
-    /// Whether the server answers a TLS ClientHello on a new connection to the address this
-    /// session is connected to. The session's own connection is left alone (see
-    /// [`Session::receive_greeting`]).
+    /// Whether the server answers a TLS ClientHello, sent on `probe`: a new connection to the
+    /// address this session is connected to while the session may still be greeted (see
+    /// [`Session::receive_greeting`]), or the session's own once it is being given up.
     fn answers_tls_hello(
         &self,
+        probe: Probe,
         config: &Config,
         tls_config: &Arc<rustls::ClientConfig>,
         budget: Instant,
@@ -506,7 +515,6 @@ impl Session {
             return false;
         };
         (|| -> Option<bool> {
-            let peer = sock.peer_addr().ok()?;
             let now = Instant::now();
             let deadline = (now + TLS_PROBE_WAIT).min(budget);
             let wait = deadline
@@ -516,10 +524,16 @@ impl Session {
             let mut conn = rustls::ClientConnection::new(tls_config.clone(), name).ok()?;
             let mut hello = Vec::new();
             conn.write_tls(&mut hello).ok()?;
-            let mut probe = Stream::Plain(std::net::TcpStream::connect_timeout(&peer, wait).ok()?);
-            probe.write_all(&hello, deadline).ok()?;
+            let socket = match probe {
+                Probe::NewConnection => {
+                    std::net::TcpStream::connect_timeout(&sock.peer_addr().ok()?, wait).ok()?
+                }
+                Probe::ThisConnection => sock.try_clone().ok()?,
+            };
+            let mut stream = Stream::Plain(socket);
+            stream.write_all(&hello, deadline).ok()?;
             let mut answer = [0u8; 5];
-            let n = probe.read(&mut answer, deadline).ok()?;
+            let n = stream.read(&mut answer, deadline).ok()?;
             Some(tls::looks_like_tls(&answer[..n]))
         })()
         .unwrap_or(false)
