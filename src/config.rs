@@ -1,7 +1,8 @@
 //! Client configuration: where to connect, how to secure it, who to log in as, how long to wait.
 //!
 //! Defaults are the safe ones: port 587 with STARTTLS required, certificates verified against
-//! Mozilla's roots plus the system store, credentials never sent over plaintext.
+//! the system's trust store (Mozilla's roots where it has none), credentials never sent over
+//! plaintext.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -153,9 +154,11 @@ pub const GREETING_WAIT: Duration = Duration::from_secs(5);
 /// Where the TLS trust anchors come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsOptions {
-    /// Trust Mozilla's root program (webpki-roots). On by default.
+    /// Trust Mozilla's root program (webpki-roots): when `system_roots` is on, only as its
+    /// fallback, if the system store has no certificates at all. On by default.
     pub webpki_roots: bool,
-    /// Trust the operating system's certificate store. On by default.
+    /// Trust the operating system's certificate store, found as each platform keeps it
+    /// (`rustls-native-certs`; `SSL_CERT_FILE`/`SSL_CERT_DIR` when set). On by default.
     pub system_roots: bool,
     /// Extra PEM files whose certificates are trusted (a private CA).
     pub ca_files: Vec<PathBuf>,

@@ -77,8 +77,8 @@ const _: () = assert!(mailport_port::MAILPORT_PORT_AUTO as u16 == PORT_AUTO);
 /// Everything a client needs to know: server, security, credentials, trust, timeouts, logging.
 ///
 /// A mutable value object. `mailport_config_new` gives the safe defaults: port 587, security
-/// `MAILPORT_SECURITY_AUTO` (so STARTTLS required), certificates verified against Mozilla's roots
-/// and the system store, credentials never sent over plaintext, connect timeout 10 s, command
+/// `MAILPORT_SECURITY_AUTO` (so STARTTLS required), certificates verified against the system's
+/// trust store (Mozilla's roots where it has none), credentials never sent over plaintext, connect timeout 10 s, command
 /// timeout 30 s, end-of-data timeout 40 s, whole-send timeout 45 s (below the 60 s after which
 /// web servers and proxies give up on a request), EHLO name from this machine's host name. The host has no default: set it before making a client.
 ///
@@ -561,7 +561,9 @@ pub unsafe extern "C" fn mailport_config_add_ca_pem(
     })
 }
 
-/// Choose whether Mozilla's root certificates (built in) are trusted. Default: true.
+/// Choose whether Mozilla's root certificates (built in) are trusted. Default: true. With the
+/// system store on (`mailport_config_set_system_roots`) they are its fallback only: used when
+/// the system has no trusted certificates at all (a container without `ca-certificates`).
 ///
 /// **NULL:** `cfg` must not be NULL. `error_out` may be NULL.
 ///
@@ -582,7 +584,10 @@ pub unsafe extern "C" fn mailport_config_set_webpki_roots(
     })
 }
 
-/// Choose whether the operating system's certificate store is trusted. Default: true.
+/// Choose whether the operating system's certificate store is trusted. Default: true. It is
+/// found as each platform keeps it: the keychain on macOS, the certificate store on Windows, the
+/// CA bundle of the system's OpenSSL on Linux and the BSDs, or `SSL_CERT_FILE` / `SSL_CERT_DIR`
+/// when either is set; it is read once per process.
 ///
 /// **NULL:** `cfg` must not be NULL. `error_out` may be NULL.
 ///

@@ -9,7 +9,8 @@ use Mailport\Exception\ExceptionFactory;
 /**
  * Everything a client needs to know: server, security, credentials, trust, timeouts
  * (C: `mailport_config`). Safe defaults: port 587, STARTTLS required, certificates verified
- * against Mozilla's roots and the system store, credentials never sent over plaintext.
+ * against the system's trust store (Mozilla's roots where it has none), credentials never sent
+ * over plaintext.
  *
  *     $config = new Config(host: 'smtp.example.com', username: 'me@example.com', password: $secret);
  *     $config = Config::fromUrl('smtps://me%40example.com:secret@smtp.example.com');
@@ -279,7 +280,7 @@ final class Config extends Handle
         return $this;
     }
 
-    /** Trust Mozilla's root certificates (built in). Default: true. */
+    /** Trust Mozilla's root certificates (built in); with the system store on, only where it has none. Default: true. */
     public function setWebpkiRoots(bool $enabled): static
     {
         Native::call('mailport_config_set_webpki_roots', $this->handle(), $enabled);

@@ -17,8 +17,9 @@ class Config(_ffi.Handle):
     """Everything a Client needs: the server, security, credentials, trust, timeouts, logging.
 
     ``Config(host="smtp.example.com", username="me@example.com", password="…")`` gives the safe
-    defaults for the rest: port 587 with STARTTLS required, certificates verified against
-    Mozilla's roots and the system store, credentials never sent over plaintext. Every keyword
+    defaults for the rest: port 587 with STARTTLS required, certificates verified against the
+    system's trust store (Mozilla's roots where it has none), credentials never sent over
+    plaintext. Every keyword
     calls the matching C setter, which checks the value at once (``InvalidArgumentError`` names
     it). ``Config.from_url("smtps://user:pass@host")`` parses a URL and takes the same keywords.
 
