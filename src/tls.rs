@@ -170,8 +170,8 @@ fn anchors(options: &TlsOptions, system: &RootCertStore) -> Result<RootCertStore
     }
     if store.is_empty() {
         return Err(Error::invalid_input(
-            "no trust anchors: webpki_roots is off, the system store is off or empty, and no \
-             ca_file or ca_pem was given, so no server certificate could ever be verified",
+            "no trust anchors: Mozilla's roots are off, the system store is off or empty, and \
+             no CA file or PEM data was given, so no server certificate could ever be verified",
         ));
     }
     Ok(store)
