@@ -295,6 +295,50 @@ fn a_description_row_inserted_by_plain_sql_is_rendered_once_and_sent() {
 }
 
 #[test]
+fn a_wp_mail_row_written_by_the_plugin_is_rendered_with_wordpress_rules_and_sent() {
+    // What the WordPress plugin writes when the request cannot use the library: the wp_mail()
+    // call itself, with the site's defaults and what WordPress's filters returned.
+    let server = TestServer::start(&["--mode", "plain"]);
+    let outbox = Outbox::open(&db().url("t_wp_mail"), vec![plain(&server)]).unwrap();
+    let files = common::unique_temp_dir();
+    std::fs::create_dir_all(&files).unwrap();
+    let invoice = files.join("invoice.pdf");
+    std::fs::write(&invoice, b"%PDF-1.4 invoice").unwrap();
+    let id = php_id(1_764_979_200_456, 0x0fed_cba9_8765_4321);
+    let description = serde_json::json!({
+        "wp_mail": {
+            "to": ["ann@example.org"],
+            "subject": "Order 42",
+            "message": "Thank you for your order.",
+            "headers": "From: Shop <orders@shop.example>\r\nCc: carl@example.org",
+            "attachments": [{"path": invoice, "name": "Invoice 42.pdf"}],
+            "site_domain": "www.shop.example",
+            "from_name": "The Shop"
+        }
+    });
+    let mut conn = db().conn();
+    use mysql::prelude::Queryable;
+    conn.exec_drop(
+        "INSERT INTO `t_wp_mail` (`id`, `created`, `description`) VALUES (?, UNIX_TIMESTAMP(), ?)",
+        (id.as_str(), description.to_string()),
+    )
+    .unwrap();
+    assert_eq!(outbox.run(&all()).unwrap().sent, 1);
+    let got = server.messages();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].mail_from, "orders@shop.example");
+    assert_eq!(got[0].rcpt_tos, ["ann@example.org", "carl@example.org"]);
+    let text = String::from_utf8_lossy(&got[0].data);
+    assert!(
+        text.contains("From: The Shop <orders@shop.example>"),
+        "{text}"
+    );
+    assert!(text.contains("Invoice 42.pdf"), "{text}");
+    assert_eq!(subject_of(&got[0].data), "Order 42");
+    let _ = std::fs::remove_dir_all(&files);
+}
+
+#[test]
 fn a_description_is_rendered_once_and_every_attempt_sends_the_same_message() {
     let server = TestServer::start(&["--mode", "plain"]);
     let url = db().url("t_described");

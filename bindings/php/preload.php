@@ -13,8 +13,9 @@
  * It declares every Mailport class, so they are preloaded (Mailport\Native makes every FFI
  * call), and registers the FFI scope "MAILPORT" with FFI::load() unless ffi.preload already
  * did; requests then reach the library through FFI::scope('MAILPORT'). The library is chosen
- * here, once, at server start (MAILPORT_LIBRARY, the checkout's target/, the system's). If
- * something is wrong, it throws with what to change, and the server does not start.
+ * here, once, at server start (MAILPORT_LIBRARY, the copy bundled in lib/<platform>/, the
+ * checkout's target/, the system's). If something is wrong, it throws with what to change, and
+ * the server does not start.
  *
  * To combine with your own preload script, require this file from it.
  */

@@ -1,53 +1,68 @@
 #!/usr/bin/env bash
-# Make a self-contained copy of the Mailport SMTP plugin for installing on a site: the plugin
-# directory with the PHP binding copied into vendor/mailport (autoload.php, preload.php, src/,
-# and include/mailport_ffi.h, the declarations PHP's FFI reads), so it no longer needs the
-# mailport checkout. libmailport itself is not included (it is built per platform): install it
-# where the system linker finds it, or define MAILPORT_LIBRARY in wp-config.php.
+# Make the Mailport SMTP plugin zip, ready for Plugins > Add New > Upload Plugin or
+# `wp plugin install mailport-<version>.zip --activate`.
 #
-# Usage: bindings/wordpress/package.sh OUT_DIR [--zip]
-#   creates OUT_DIR/mailport/ (replacing an earlier one), and with --zip also
-#   OUT_DIR/mailport-<version>.zip, ready for Plugins > Add New > Upload Plugin.
+# Usage: bindings/wordpress/package.sh OUT_DIR [--library=PATH]
+#   creates OUT_DIR/mailport/ (replacing an earlier one) and OUT_DIR/mailport-<version>.zip, and
+#   prints the zip's path as the last line.
+#
+# The plugin gets the Composer package that bindings/php/package.sh assembles, in
+# vendor/mailport: the PHP binding, include/mailport_ffi.h, and libmailport for linux x86_64
+# built for glibc 2.17 (packaging/portable-lib.sh) with its SHA-256 in lib/SHA256SUMS. The
+# plugin checks that checksum and the library's ABI at activation, and whenever the file changes,
+# before it lets the binding load the library (includes/library.php). On other platforms, install
+# libmailport.so.1 where the system linker finds it, or define MAILPORT_LIBRARY in wp-config.php.
+#
+# --library=PATH bundles that libmailport.so instead of building one (see bindings/php/package.sh).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-binding="$repo/bindings/php"
 
-[[ $# -ge 1 ]] || { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
-out="$1"; shift
-zip=0
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+
+out=""
+php_args=()
 for arg in "$@"; do
     case "$arg" in
-        --zip) zip=1 ;;
-        *) echo "package.sh: unknown option $arg" >&2; exit 2 ;;
+        --library=*) php_args+=("$arg") ;;
+        -h|--help) usage ;;
+        -*) echo "package.sh: unknown option $arg" >&2; usage ;;
+        *) [[ -z "$out" ]] || { echo "package.sh: more than one OUT_DIR ($out, $arg)" >&2; usage; }
+           out="$arg" ;;
     esac
 done
-
-for f in "$binding/autoload.php" "$binding/src/Client.php" "$repo/include/mailport_ffi.h"; do
-    [[ -f "$f" ]] || { echo "package.sh: $f is missing" >&2; exit 1; }
-done
+[[ -n "$out" ]] || usage
+command -v zip >/dev/null || { echo "package.sh: zip is not installed (apt-get install zip)" >&2; exit 1; }
 
 mkdir -p "$out"
-dest="$(cd "$out" && pwd)/mailport"
+out="$(cd "$out" && pwd)"
+dest="$out/mailport"
+version="$(sed -n 's/^ \* Version: *//p' "$here/mailport/mailport.php" | head -n 1)"
+[[ -n "$version" ]] || { echo "package.sh: no Version: line in mailport/mailport.php" >&2; exit 1; }
+
+# The Composer package, assembled in a scratch directory and moved into the plugin.
+scratch="$(mktemp -d "$out/.package.XXXXXX")"
+trap 'rm -rf "$scratch"' EXIT
+package="$("$repo/bindings/php/package.sh" "$scratch" "${php_args[@]}" | tail -n 1)"
+[[ -f "$package/lib/SHA256SUMS" ]] || { echo "package.sh: $package has no lib/SHA256SUMS" >&2; exit 1; }
+
 rm -rf "$dest"
 mkdir -p "$dest"
 cp -R "$here/mailport/." "$dest/"
-rm -rf "$dest/vendor/mailport"  # a stale copy inside the source tree must not win
-mkdir -p "$dest/vendor/mailport/include"
+rm -rf "$dest/vendor"  # a stale copy inside the source tree must not win
+mkdir -p "$dest/vendor"
+mv "$package" "$dest/vendor/mailport"
 [[ -f "$here/README.md" ]] && cp "$here/README.md" "$dest/README.md"
-cp -R "$binding/src" "$dest/vendor/mailport/src"
-cp "$binding/autoload.php" "$binding/preload.php" "$dest/vendor/mailport/"
-[[ -f "$binding/composer.json" ]] && cp "$binding/composer.json" "$dest/vendor/mailport/"
-cp "$repo/include/mailport_ffi.h" "$dest/vendor/mailport/include/"
 for license in "$repo"/LICENSE*; do
     [[ -f "$license" ]] && cp "$license" "$dest/"
 done
+# What the plugin checks at activation must hold in what is shipped.
+(cd "$dest/vendor/mailport" && sha256sum --quiet -c lib/SHA256SUMS) ||
+    { echo "package.sh: the bundled library does not match lib/SHA256SUMS" >&2; exit 1; }
 
-if [[ $zip == 1 ]]; then
-    version="$(sed -n 's/^ \* Version: *//p' "$dest/mailport.php" | head -1)"
-    command -v zip >/dev/null || { echo "package.sh: zip is not installed" >&2; exit 1; }
-    (cd "$(dirname "$dest")" && rm -f "mailport-$version.zip" && zip -qr "mailport-$version.zip" mailport)
-    echo "$(dirname "$dest")/mailport-$version.zip"
-fi
-echo "$dest"
+zipfile="$out/mailport-$version.zip"
+rm -f "$zipfile"
+(cd "$out" && zip -qr -X "$zipfile" mailport)
+echo "package.sh: $dest and $zipfile (Mailport SMTP $version, libmailport for linux-x86_64 bundled)" >&2
+echo "$zipfile"

@@ -9,7 +9,7 @@ use crate::config::{Config, Credentials};
 use crate::error::{Error, Kind, Step};
 use crate::outbox::entry::{self, now};
 use crate::outbox::record::{Attempt, AttemptOutcome, RecipientState, State};
-use crate::outbox::store::Claimed;
+use crate::outbox::store::{Claimed, Want};
 use crate::outbox::{Event, Outbox, RunOptions, RunSummary};
 
 /// Entries claimed at a time: enough to keep a session busy, few enough that other workers find
@@ -69,6 +69,12 @@ fn classify(error: &Error) -> Verdict {
         | Kind::TlsOnPlaintextPort => Verdict::Configuration,
         _ => Verdict::Transient,
     }
+}
+
+/// The error's hint, when it has one, for the record.
+fn hint_of(error: &Error) -> Option<String> {
+    let hint = error.hint();
+    (!hint.is_empty()).then(|| hint.to_string())
 }
 
 /// Whether a failure is the connection's (so later messages of the run skip it) rather than
@@ -178,21 +184,21 @@ impl Run<'_> {
             if options.deadline.is_some_and(|d| started.elapsed() >= d) {
                 break;
             }
-            let want = match options.limit {
+            let limit = match options.limit {
                 Some(limit) if handled >= limit => break,
                 Some(limit) => BATCH.min(limit - handled),
                 None => BATCH,
             };
             let now = now();
             let lease = i64::try_from(outbox.policy.lease.as_secs()).unwrap_or(i64::MAX);
-            let claims = outbox.store.claim(
-                &outbox.owner,
-                &self.settings,
-                &tried,
+            let claims = outbox.store.claim(&Want {
+                owner: &outbox.owner,
+                settings: &self.settings,
+                skip: &tried,
                 now,
-                now.saturating_add(lease),
-                want,
-            )?;
+                lease_until: now.saturating_add(lease),
+                limit,
+            })?;
             if claims.is_empty() {
                 break;
             }
@@ -342,6 +348,7 @@ impl Run<'_> {
                 record.envelope_from = fresh.envelope_from;
                 record.recipients = fresh.recipients;
                 record.message_id = fresh.message_id;
+                record.subject = fresh.subject;
                 record.size = fresh.size;
                 Ok(true)
             }
@@ -354,6 +361,7 @@ impl Run<'_> {
                     outcome: AttemptOutcome::Permanent,
                     kind: Some(kind_name(error.kind())),
                     message: message.clone(),
+                    hint: hint_of(&error),
                     reply_code: None,
                     enhanced_status: None,
                     queue_id: None,
@@ -398,6 +406,7 @@ impl Run<'_> {
             outcome: AttemptOutcome::Sent,
             kind: None,
             message: receipt.reply.one_line(),
+            hint: None,
             reply_code: Some(receipt.reply.code()),
             enhanced_status: receipt.reply.enhanced().map(|e| e.to_string()),
             queue_id: queue_id(&receipt.reply.text()),
@@ -468,6 +477,7 @@ impl Run<'_> {
             outcome,
             kind: Some(kind_name(error.kind())),
             message: error.message(),
+            hint: hint_of(error),
             reply_code: reply.map(|r| r.code()),
             enhanced_status: reply.and_then(|r| r.enhanced()).map(|e| e.to_string()),
             queue_id: None,
@@ -494,6 +504,7 @@ impl Run<'_> {
             },
             kind: None,
             message: format!("not tried: it failed earlier in this run: {why}"),
+            hint: None,
             reply_code: None,
             enhanced_status: None,
             queue_id: None,

@@ -4,13 +4,13 @@
 //! enqueue by writing a file or a row.
 
 use std::io::Read;
-use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::message::Message;
+use crate::outbox::description::Description;
 use crate::outbox::record::{EntryId, Recipient, RecipientState, Record, State};
 
 /// The version of the entry format written here; readers refuse newer ones.
@@ -31,6 +31,9 @@ pub struct EntryHeader {
     pub recipients: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
+    /// The Subject, for logs and screens (a raw message's, as its header says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
     /// The headers carry raw UTF-8 (RFC 6532): the server must offer SMTPUTF8.
     #[serde(default)]
     pub utf8: bool,
@@ -54,6 +57,7 @@ impl EntryHeader {
             created: self.created,
             due: self.created,
             message_id: self.message_id.clone(),
+            subject: self.subject.clone(),
             envelope_from: self.envelope_from.clone(),
             recipients: self
                 .recipients
@@ -84,6 +88,7 @@ impl EntryHeader {
             envelope_from: String::new(),
             recipients: Vec::new(),
             message_id: description.message_id.clone(),
+            subject: description.subject_line(),
             utf8: false,
             eight_bit: false,
             size: 0,
@@ -102,113 +107,30 @@ impl EntryHeader {
     }
 }
 
-/// A message described by what the builder takes. Every address field accepts what
-/// [`Message::add_to`] accepts (one mailbox or a comma-separated list).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Description {
-    pub from: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub to: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub cc: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub bcc: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub reply_to: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub envelope_from: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub html: Option<String>,
-    /// Extra headers, `[name, value]`, in order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub headers: Vec<(String, String)>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub attachments: Vec<DescribedFile>,
-    /// The Message-ID with its angle brackets; one is generated at the first attempt if absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message_id: Option<String>,
-    /// Unix seconds for the Date header; the enqueue time if absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date: Option<i64>,
-}
-
-/// A file of a description: an attachment, or an inline part when `content_id` is set. The
-/// path must stay readable until the entry is sent (the library copies files into its own
-/// store; another writer must do likewise).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DescribedFile {
-    pub path: PathBuf,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content_id: Option<String>,
-}
-
-impl Description {
-    /// The message it describes, with its Date fixed at `created` unless it names one.
-    pub fn build(&self, created: i64) -> Result<Message> {
-        let mut m = Message::new();
-        m.set_from(&self.from)?;
-        for (list, add) in [
-            (
-                &self.to,
-                Message::add_to as for<'a> fn(&'a mut Message, &str) -> Result<&'a mut Message>,
-            ),
-            (&self.cc, Message::add_cc),
-            (&self.bcc, Message::add_bcc),
-            (&self.reply_to, Message::add_reply_to),
-        ] {
-            for entry in list {
-                add(&mut m, entry)?;
-            }
+/// The Subject header of a formatted message, unfolded, as written (for logs and screens).
+pub(crate) fn subject_of(message: &[u8]) -> Option<String> {
+    let head = message
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .or_else(|| message.windows(2).position(|w| w == b"\n\n"))
+        .map_or(message, |end| &message[..end]);
+    let head = String::from_utf8_lossy(head);
+    let mut lines = head.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        if !name.eq_ignore_ascii_case("subject") {
+            continue;
         }
-        if let Some(envelope_from) = &self.envelope_from {
-            m.set_envelope_from(envelope_from)?;
+        let mut subject = value.trim().to_string();
+        while let Some(next) = lines.next_if(|l| l.starts_with([' ', '\t'])) {
+            subject.push(' ');
+            subject.push_str(next.trim());
         }
-        if let Some(subject) = &self.subject {
-            m.set_subject(subject)?;
-        }
-        match (&self.text, &self.html) {
-            (Some(text), Some(html)) => {
-                m.set_text(text)?;
-                m.set_html(html)?;
-            }
-            (Some(text), None) => {
-                m.set_text(text)?;
-            }
-            (None, Some(html)) => {
-                m.set_html(html)?;
-            }
-            (None, None) => {}
-        }
-        for (name, value) in &self.headers {
-            m.add_header(name, value)?;
-        }
-        for file in &self.attachments {
-            let media_type = file.content_type.as_deref();
-            match &file.content_id {
-                Some(cid) => m.embed_file(cid, &file.path, media_type)?,
-                None => m.attach_file(&file.path, file.name.as_deref(), media_type)?,
-            };
-        }
-        if let Some(id) = &self.message_id {
-            m.set_message_id(id)?;
-        }
-        let date = self.date.unwrap_or(created);
-        let date = u64::try_from(date)
-            .map(|secs| UNIX_EPOCH + Duration::from_secs(secs))
-            .unwrap_or(UNIX_EPOCH);
-        m.set_date(date);
-        Ok(m)
+        return Some(subject.chars().take(998).collect());
     }
+    None
 }
 
 /// A rendered message: its envelope, fixed Message-ID and Date, and a stream of its bytes.
@@ -246,6 +168,7 @@ pub(crate) fn render(message: &Message, id: EntryId, created: i64) -> Result<Ren
             envelope_from: prepared.envelope_from,
             recipients: prepared.recipients,
             message_id: Some(prepared.message_id),
+            subject: message.subject.clone(),
             utf8: prepared.utf8,
             eight_bit: prepared.eight_bit,
             size: prepared.size,

@@ -12,6 +12,7 @@
 
 mod database;
 mod deliver;
+pub mod description;
 pub mod entry;
 pub mod record;
 mod spool;
@@ -27,7 +28,8 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::message::Message;
 
-pub use entry::{DescribedFile, Description, EntryHeader};
+pub use description::{DescribedFile, Description, WpHeaders, WpMailCall};
+pub use entry::EntryHeader;
 pub use record::{
     Attempt, AttemptOutcome, EntryId, Lease, Recipient, RecipientState, Record, State,
 };
@@ -232,6 +234,7 @@ impl Outbox {
             envelope_from: envelope.from().to_string(),
             recipients: envelope.to().to_vec(),
             message_id: None,
+            subject: entry::subject_of(message),
             utf8: false,
             eight_bit: !message.is_ascii(),
             size: crate::smtp::data::message_size(message),

@@ -117,6 +117,9 @@ pub struct Attempt {
     pub kind: Option<String>,
     /// The error or the final reply, in words.
     pub message: String,
+    /// What to do about the error, when it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_code: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -167,6 +170,9 @@ pub struct Record {
     /// message description that gave none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
+    /// The Subject, for logs and screens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
     /// MAIL FROM; empty for the null sender.
     pub envelope_from: String,
     pub recipients: Vec<Recipient>,

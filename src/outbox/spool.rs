@@ -17,7 +17,7 @@
 //! ends: a killed worker's entries are free again at once. The spool is for one machine (`flock`
 //! is not reliable over network file systems); several machines share a database instead.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
@@ -29,7 +29,7 @@ use std::time::SystemTime;
 use crate::error::{Error, Kind, Result};
 use crate::outbox::entry::{EntryHeader, Rendered};
 use crate::outbox::record::{EntryId, Lease, Record, State};
-use crate::outbox::store::{Claimed, Filter, Store};
+use crate::outbox::store::{Claimed, Filter, Store, Want};
 
 /// Until when an entry waits (Unix seconds), and its record's modification time then.
 type Waiting = (i64, Option<SystemTime>);
@@ -499,15 +499,15 @@ impl Store for Spool {
         self.sync_dir(&self.queue)
     }
 
-    fn claim(
-        &self,
-        owner: &str,
-        settings: &str,
-        skip: &HashSet<EntryId>,
-        now: i64,
-        lease_until: i64,
-        limit: usize,
-    ) -> Result<Vec<Claimed>> {
+    fn claim(&self, want: &Want<'_>) -> Result<Vec<Claimed>> {
+        let Want {
+            owner,
+            settings,
+            skip,
+            now,
+            lease_until,
+            limit,
+        } = *want;
         let mut claimed = Vec::new();
         for id in self.ids(&self.queue, ".entry")? {
             if claimed.len() >= limit {

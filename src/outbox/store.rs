@@ -37,24 +37,27 @@ impl Filter {
     }
 }
 
+/// What a worker asks [`Store::claim`] for: up to `limit` entries that are due at `now` (queued
+/// or deferred with `due` reached, sending under a lease that expired, or held under connection
+/// settings other than `settings`), oldest first, for `owner` until `lease_until`; never those in
+/// `skip` (the ones this run already tried).
+#[derive(Clone, Copy)]
+pub(crate) struct Want<'a> {
+    pub owner: &'a str,
+    pub settings: &'a str,
+    pub skip: &'a HashSet<EntryId>,
+    pub now: i64,
+    pub lease_until: i64,
+    pub limit: usize,
+}
+
 pub(crate) trait Store: Send + Sync {
     /// Store a new entry; return only once it is durable (it survives a crash of the machine).
     fn enqueue(&self, header: &EntryHeader, body: &mut dyn Read) -> Result<()>;
 
-    /// Claim up to `limit` entries that are due at `now` (queued or deferred with `due` reached,
-    /// sending under a lease that expired, or held under connection settings other than
-    /// `settings`), oldest first, for `owner` until `lease_until`; never those in `skip` (the
-    /// ones this run already tried). Entries that cannot be read are quarantined with the
-    /// reason and skipped.
-    fn claim(
-        &self,
-        owner: &str,
-        settings: &str,
-        skip: &HashSet<EntryId>,
-        now: i64,
-        lease_until: i64,
-        limit: usize,
-    ) -> Result<Vec<Claimed>>;
+    /// Claim what `want` asks for. Entries that cannot be read are quarantined with the reason
+    /// and skipped.
+    fn claim(&self, want: &Want<'_>) -> Result<Vec<Claimed>>;
 
     /// The rendered message of a claimed entry, and its size.
     fn body(&self, claimed: &Claimed) -> Result<Box<dyn Read + Send>>;

@@ -10,8 +10,9 @@
  *
  * Needed when the server preloads as another user (opcache.preload_user, as php-fpm started as
  * root does): FFI::load() does not work there, ffi.preload does. The library is found as the
- * binding finds it (MAILPORT_LIBRARY, the checkout's target/, the system's) unless --library
- * names it. Without an output file the header goes to standard output.
+ * binding finds it (MAILPORT_LIBRARY, the copy bundled in lib/<platform>/, the checkout's
+ * target/, the system's) unless --library names it. Without an output file the header goes to
+ * standard output.
  */
 
 declare(strict_types=1);

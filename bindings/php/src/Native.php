@@ -18,12 +18,15 @@ use Mailport\Exception\LibraryException;
  *  1. the FFI scope "MAILPORT", when preload.php (opcache.preload) or ffi.preload registered it at
  *     server start: the way php-fpm and Apache work with the default `ffi.enable=preload`;
  *  2. otherwise `FFI::cdef(<mailport_ffi.h>, <library>)`, which needs `ffi.enable=true`, the CLI,
- *     or this class being preloaded. The library is the first that loads of: the environment
- *     variable MAILPORT_LIBRARY (an exact path, used alone when set), the path given to
- *     configure() (used alone too), $CARGO_TARGET_DIR/release and /debug, the target/release
- *     and target/debug of the mailport checkout when this package is its bindings/php (the
- *     newer first; no other target/ directory is looked at), and the system's
- *     `libmailport.so.<ABI>` / `libmailport.so` (`.dylib` on macOS, `mailport.dll` on Windows).
+ *     or this class being preloaded. The library is the first that loads, with the ABI this
+ *     binding was written for, of: the environment variable MAILPORT_LIBRARY (an exact path, used
+ *     alone when set), the path given to configure() (used alone too), the library bundled in
+ *     this package for this platform (lib/linux-x86_64/libmailport.so.1 in the Composer package:
+ *     built for glibc 2.17), $CARGO_TARGET_DIR/release and /debug, the target/release and
+ *     target/debug of the mailport checkout when this package is its bindings/php (the newer
+ *     first; no other target/ directory is looked at), and the system's by its SONAME
+ *     `libmailport.so.<ABI>`, the way php-vips finds libvips (`libmailport.<ABI>.dylib` /
+ *     `libmailport.dylib` on macOS, `mailport.dll` on Windows).
  *
  * Under `ffi.enable=preload`, PHP lets only preloaded code call FFI's static methods
  * (FFI::addr, FFI::string, ...): every one of them is in this class, so preloading it is enough.
@@ -91,6 +94,33 @@ final class Native
         return (int) self::ffi()->mailport_abi_version();
     }
 
+    /**
+     * The ABI generation and version string of the library at $path, read with a declaration of
+     * those two functions only: a library of another ABI may lack functions this binding
+     * declares, and must still be able to say what it is. Used to vet a library before loading
+     * it (the WordPress plugin does for its bundled copy); does not change what ffi() loads.
+     *
+     * @return array{abi: int, version: string}
+     */
+    public static function inspectLibrary(string $path): array
+    {
+        if (!extension_loaded('ffi') || self::ffiMode() === 'disabled') {
+            throw LibraryException::because(
+                sprintf("PHP's FFI is %s, so %s cannot be inspected", extension_loaded('ffi') ? 'disabled' : 'not loaded', $path),
+                self::enableAdvice(),
+            );
+        }
+        try {
+            $ffi = \FFI::cdef('uint32_t mailport_abi_version(void); const char *mailport_version(void);', $path);
+        } catch (\FFI\Exception $e) {
+            if (self::isRestriction($e)) {
+                throw self::restricted($e->getMessage());
+            }
+            throw LibraryException::because(sprintf('%s cannot be loaded: %s', $path, $e->getMessage()));
+        }
+        return ['abi' => (int) $ffi->mailport_abi_version(), 'version' => (string) $ffi->mailport_version()];
+    }
+
     /** The loaded library, loading it on first use. */
     public static function ffi(): \FFI
     {
@@ -129,6 +159,7 @@ final class Native
 
         $header = self::readHeader();
         $tried = [];
+        $otherAbi = false;
         foreach (self::libraryCandidates() as [$path, $origin]) {
             if (self::isPath($path) && !is_file($path)) {
                 $tried[] = "$path ($origin): not found";
@@ -143,6 +174,17 @@ final class Native
                 if (self::isRestriction($e)) {
                     throw self::restricted($scopeError ?? $e->getMessage());
                 }
+                // A libmailport of another ABI may lack a function this binding declares: say
+                // which ABI it is rather than which function is missing.
+                $mismatch = str_contains($e->getMessage(), 'Failed resolving C function') ? self::foreignAbi($path) : null;
+                if ($mismatch !== null) {
+                    $tried[] = "$path ($origin): $mismatch";
+                    if ($origin === 'MAILPORT_LIBRARY' || $origin === 'Native::configure()') {
+                        self::throwAbiMismatch($mismatch);
+                    }
+                    $otherAbi = true;
+                    continue;
+                }
                 $tried[] = "$path ($origin): " . $e->getMessage();
                 if ($origin === 'MAILPORT_LIBRARY' || $origin === 'Native::configure()') {
                     break;
@@ -156,6 +198,7 @@ final class Native
                 if ($origin === 'MAILPORT_LIBRARY' || $origin === 'Native::configure()') {
                     self::throwAbiMismatch($mismatch);
                 }
+                $otherAbi = true;
                 continue;
             }
             self::$loadedFrom = $path;
@@ -164,10 +207,26 @@ final class Native
         }
         throw LibraryException::because(
             "libmailport could not be loaded. Tried:\n  - " . implode("\n  - ", $tried),
-            'build it with `cargo build --release -p mailport` in the mailport repository and set'
-            . ' MAILPORT_LIBRARY to target/release/libmailport.so, call Mailport\\Native::configure(libraryPath: ...),'
-            . ' or install it where the system linker finds it (ldconfig)',
+            $otherAbi ? self::abiAdvice() : self::notFoundAdvice(),
         );
+    }
+
+    /** What to do when no library loads: depends on whether this is a package or a checkout. */
+    private static function notFoundAdvice(): string
+    {
+        if (self::checkout() !== null) {
+            return 'build it with `cargo build -p mailport` (or --release) in this checkout, or set'
+                . ' MAILPORT_LIBRARY to the path of a libmailport.so';
+        }
+        $platform = self::platform();
+        $bundled = self::bundledLibrary();
+        $shipped = $bundled !== null && is_file($bundled)
+            ? "the copy bundled for $platform ($bundled) did not load (see above)"
+            : "this package bundles no library for $platform (the Composer package ships linux-x86_64)";
+        return $shipped . '; install libmailport so that the system linker finds '
+            . self::systemNames()[0] . ' (`cargo cinstall --release --prefix /usr/local` in the mailport'
+            . ' repository, then ldconfig), or set MAILPORT_LIBRARY to its path, or call'
+            . ' Mailport\\Native::configure(libraryPath: ...)';
     }
 
     /** "enabled", "preload" or "disabled", from the ffi.enable setting. */
@@ -185,8 +244,11 @@ final class Native
     {
         $ini = php_ini_loaded_file();
         return sprintf(
-            'set ffi.enable=true in php.ini%s, or preload %s with opcache.preload and keep ffi.enable=preload'
-            . ' (bindings/php/README.md shows both set-ups)',
+            'in the php.ini of the %s SAPI%s, set ffi.enable=preload (PHP\'s default: the CLI may then use FFI,'
+            . ' and php-fpm or Apache only preloaded code, so for them also set opcache.preload=%s, whose header'
+            . ' comment shows the whole set-up, then restart the server) or ffi.enable=true (any code may use'
+            . ' FFI); the README.md of the mailport/mailport package shows both set-ups',
+            PHP_SAPI,
             $ini === false ? '' : " ($ini, or a file in its conf.d directory)",
             self::preloadScript(),
         );
@@ -236,21 +298,47 @@ final class Native
         if ($abi === self::ABI_VERSION) {
             return null;
         }
+        return self::mismatchText($from, $abi, (string) $ffi->mailport_version());
+    }
+
+    /** The ABI mismatch of the library at $path, when it is a libmailport of another ABI. */
+    private static function foreignAbi(string $path): ?string
+    {
+        try {
+            $info = self::inspectLibrary($path);
+        } catch (LibraryException) {
+            return null; // not a libmailport at all: the caller reports FFI's own error
+        }
+        if ($info['abi'] === self::ABI_VERSION) {
+            return null;
+        }
+        return self::mismatchText($path, $info['abi'], $info['version']);
+    }
+
+    private static function mismatchText(string $from, int $abi, string $version): string
+    {
         return sprintf(
             'the libmailport loaded from %s has ABI %d (%s), but this PHP binding was written for ABI %d',
             $from,
             $abi,
-            (string) $ffi->mailport_version(),
+            $version,
             self::ABI_VERSION,
         );
     }
 
     private static function throwAbiMismatch(string $mismatch): never
     {
-        throw LibraryException::because(
-            $mismatch,
-            'use the libmailport and the PHP binding of the same mailport release (rebuild the library'
-            . ' from the checkout this binding comes from, or point MAILPORT_LIBRARY at the matching one)',
+        throw LibraryException::because($mismatch, self::abiAdvice());
+    }
+
+    private static function abiAdvice(): string
+    {
+        return sprintf(
+            'use the libmailport and the PHP binding of the same mailport release: install a libmailport'
+            . ' of ABI %d (its SONAME is libmailport.so.%1$d), or the mailport/mailport version that goes'
+            . ' with the library you have; in a checkout, rebuild it with `cargo build -p mailport`;'
+            . ' MAILPORT_LIBRARY, when set, must name a library of ABI %1$d',
+            self::ABI_VERSION,
         );
     }
 
@@ -273,12 +361,16 @@ final class Native
         if (self::$configuredLibrary !== null) {
             return [[self::$configuredLibrary, 'Native::configure()']];
         }
-        [$built, $system] = match (PHP_OS_FAMILY) {
-            'Darwin' => ['libmailport.dylib', ['libmailport.' . self::ABI_VERSION . '.dylib', 'libmailport.dylib']],
-            'Windows' => ['mailport.dll', ['mailport.dll']],
-            default => ['libmailport.so', ['libmailport.so.' . self::ABI_VERSION, 'libmailport.so']],
+        $built = match (PHP_OS_FAMILY) {
+            'Darwin' => 'libmailport.dylib',
+            'Windows' => 'mailport.dll',
+            default => 'libmailport.so',
         };
         $found = [];
+        $bundled = self::bundledLibrary();
+        if ($bundled !== null && is_file($bundled)) {
+            $found[] = [$bundled, 'bundled for ' . self::platform()];
+        }
         $targets = [];
         $cargoTarget = getenv('CARGO_TARGET_DIR');
         if (is_string($cargoTarget) && $cargoTarget !== '') {
@@ -300,10 +392,55 @@ final class Native
             usort($builds, static fn (array $a, array $b): int => (@filemtime($b[0]) ?: 0) <=> (@filemtime($a[0]) ?: 0));
             array_push($found, ...$builds);
         }
-        foreach ($system as $name) {
+        foreach (self::systemNames() as $name) {
             $found[] = [$name, 'system library path'];
         }
         return $found;
+    }
+
+    /**
+     * The names the system's dynamic linker is asked for. On Linux only the SONAME: the
+     * unversioned libmailport.so is a development link (-dev packages, cargo-c's prefix) that may
+     * point at another ABI generation.
+     *
+     * @return list<string>
+     */
+    private static function systemNames(): array
+    {
+        return match (PHP_OS_FAMILY) {
+            'Darwin' => ['libmailport.' . self::ABI_VERSION . '.dylib', 'libmailport.dylib'],
+            'Windows' => ['mailport.dll'],
+            default => ['libmailport.so.' . self::ABI_VERSION],
+        };
+    }
+
+    /**
+     * This platform's name in the package's lib/ directory: "linux-x86_64", "linux-aarch64",
+     * "darwin-arm64", ... (the OS family and the machine, as PHP reports them, normalised).
+     */
+    public static function platform(): string
+    {
+        $machine = strtolower(php_uname('m'));
+        $machine = match ($machine) {
+            'amd64', 'x64' => 'x86_64',
+            'arm64' => PHP_OS_FAMILY === 'Darwin' ? 'arm64' : 'aarch64',
+            default => $machine,
+        };
+        return strtolower(PHP_OS_FAMILY) . '-' . $machine;
+    }
+
+    /**
+     * Where a library bundled in this package for this platform would be: lib/<platform>/ with
+     * the file name the system would know it by (libmailport.so.1 on Linux). Null when this
+     * package is a checkout's bindings/php (which bundles nothing: its libraries are in target/).
+     * The file may not exist: packages/dist builds bundle linux-x86_64 only.
+     */
+    public static function bundledLibrary(): ?string
+    {
+        if (self::checkout() !== null) {
+            return null;
+        }
+        return dirname(__DIR__) . '/lib/' . self::platform() . '/' . self::systemNames()[0];
     }
 
     /** The mailport checkout this package is bindings/php of, or null for an installed copy. */

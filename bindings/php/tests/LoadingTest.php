@@ -56,11 +56,10 @@ final class LoadingTest extends MailportTestCase
         $this->assertSame(3, $rc, $output);
         $this->assertSame('Mailport\Exception\LibraryException', $result['class']);
         $this->assertStringContainsString("PHP's FFI is disabled (ffi.enable=0)", $result['message']);
-        $this->assertStringContainsString('set ffi.enable=true in php.ini', $result['message']);
-        $this->assertStringContainsString(
-            'or preload ' . Paths::package() . '/preload.php with opcache.preload and keep ffi.enable=preload',
-            $result['message'],
-        );
+        $this->assertStringContainsString('in the php.ini of the cli SAPI', $result['message']);
+        $this->assertStringContainsString("set ffi.enable=preload (PHP's default: the CLI may then use FFI", $result['message']);
+        $this->assertStringContainsString('also set opcache.preload=' . Paths::package() . '/preload.php', $result['message']);
+        $this->assertStringContainsString('or ffi.enable=true (any code may use FFI)', $result['message']);
     }
 
     public function testAMissingLibraryIsNamed(): void
@@ -69,7 +68,7 @@ final class LoadingTest extends MailportTestCase
         $this->assertSame(3, $rc, $output);
         $this->assertStringContainsString('libmailport could not be loaded', $result['message']);
         $this->assertStringContainsString('/nonexistent/libmailport.so (MAILPORT_LIBRARY): not found', $result['message']);
-        $this->assertStringContainsString('cargo build --release -p mailport', $result['message']);
+        $this->assertStringContainsString('build it with `cargo build -p mailport`', $result['message']);
     }
 
     /** Build a stand-in libmailport that only reports an ABI and a version. */
@@ -141,7 +140,6 @@ final class LoadingTest extends MailportTestCase
             $this->assertSame([
                 ...$builds,
                 ['libmailport.so.' . Native::ABI_VERSION, 'system library path'],
-                ['libmailport.so', 'system library path'],
             ], Native::libraryCandidates());
         } finally {
             putenv($saved === false ? 'MAILPORT_LIBRARY' : "MAILPORT_LIBRARY=$saved");
@@ -230,13 +228,59 @@ final class LoadingTest extends MailportTestCase
             ["$checkout/target/release/libmailport.so", 'build directory, release'],
             ["$checkout/target/debug/libmailport.so", 'build directory, debug'],
             ['libmailport.so.' . Native::ABI_VERSION, 'system library path'],
-            ['libmailport.so', 'system library path'],
         ], $result['library']);
         $this->assertStringContainsString("$checkout/target/release/libmailport.so (build directory, release): not found", $result['error']);
         $this->assertSame("$checkout/include/mailport_ffi.h", $result['header'][1]);
 
         $this->plant("$checkout/target");
         $this->assertStringStartsWith("$checkout/target/", $this->loadThrough($package)['loaded'] ?? '');
+    }
+
+    public function testAnInstalledPackageLoadsItsBundledLibraryFirst(): void
+    {
+        $tmp = $this->tempDir();
+        $package = "$tmp/vendor/mailport/mailport";
+        $this->copyPackage($package);
+        @mkdir("$package/include");
+        copy(Paths::repo() . '/include/mailport_ffi.h', "$package/include/mailport_ffi.h");
+        $bundled = "$package/lib/" . Native::platform() . '/libmailport.so.' . Native::ABI_VERSION;
+        @mkdir(dirname($bundled), 0755, true);
+        $this->assertTrue(copy((string) getenv('MAILPORT_LIBRARY'), $bundled));
+
+        $result = $this->loadThrough($package);
+        $this->assertSame([
+            [$bundled, 'bundled for ' . Native::platform()],
+            ['libmailport.so.' . Native::ABI_VERSION, 'system library path'],
+        ], $result['library']);
+        $this->assertSame($bundled, $result['loaded'] ?? $result);
+
+        // A bundled library of another ABI is not used; the error says what it is and what to do.
+        $this->fakeLibrary($bundled, 999);
+        $result = $this->loadThrough($package);
+        $this->assertArrayNotHasKey('loaded', $result);
+        $this->assertStringContainsString(
+            "$bundled (bundled for " . Native::platform() . "): the libmailport loaded from $bundled has ABI 999 (mailport/9.9.9 fake),"
+            . ' but this PHP binding was written for ABI ' . Native::ABI_VERSION,
+            $result['error'],
+        );
+        $this->assertStringContainsString('install a libmailport of ABI ' . Native::ABI_VERSION, $result['error']);
+    }
+
+    public function testInspectLibraryReadsTheAbiOfAnyLibmailport(): void
+    {
+        $dir = $this->tempDir();
+        $this->fakeLibrary("$dir/libfake.so", 999);
+        [$rc, $out, $err] = $this->runProcess([
+            PHP_BINARY, '-d', 'ffi.enable=1', '-r',
+            'require $argv[1]; echo json_encode([Mailport\Native::inspectLibrary($argv[2]), Mailport\Native::inspectLibrary($argv[3]), Mailport\Native::libraryPath()]);',
+            Paths::package() . '/autoload.php', "$dir/libfake.so", (string) getenv('MAILPORT_LIBRARY'),
+        ]);
+        $this->assertSame(0, $rc, $out . $err);
+        [$fake, $real, $loaded] = json_decode($out, true);
+        $this->assertSame(['abi' => 999, 'version' => 'mailport/9.9.9 fake'], $fake);
+        $this->assertSame(Native::ABI_VERSION, $real['abi']);
+        $this->assertStringStartsWith('mailport/', $real['version']);
+        $this->assertNull($loaded, 'inspecting loads nothing for the binding');
     }
 
     public function testTheScopeHeaderForFfiPreload(): void

@@ -23,11 +23,25 @@
  *      there for distribution), or vendor/autoload.php (composer require mailport/mailport);
  *   4. the mailport checkout this plugin sits in: ../../php/autoload.php, i.e. bindings/php next
  *      to bindings/wordpress.
+ *
+ * The plugin zip (package.sh) bundles libmailport for linux x86_64 in vendor/mailport/lib/; the
+ * plugin verifies that copy (SHA-256 and ABI) before the binding may load it: see
+ * includes/library.php.
  */
 
 defined('ABSPATH') || exit;
 
 const MAILPORT_PLUGIN_VERSION = '0.1.0';
+
+require_once __DIR__ . '/includes/class-mailport-settings.php';
+require_once __DIR__ . '/includes/class-mailport-queue.php';
+require_once __DIR__ . '/includes/class-mailport-worker.php';
+require_once __DIR__ . '/includes/class-mailport-health.php';
+if (is_admin()) {
+    require_once __DIR__ . '/includes/admin/class-mailport-admin.php';
+    Mailport_Admin::init();
+}
+Mailport_Health::init();
 
 /**
  * Load the PHP binding (see the file header). Returns null when it is available, else why not.
@@ -68,11 +82,18 @@ function mailport_load_binding(): ?string
 /**
  * Point the binding at MAILPORT_LIBRARY (the path of libmailport.so) and MAILPORT_FFI_HEADER (the
  * path of mailport_ffi.h) before it loads the library. Without them the binding looks for both
- * itself (see Mailport\Native: the MAILPORT_LIBRARY environment variable, the checkout's target/,
- * the system's library path; for the header, the binding's include/ and the checkout's).
+ * itself (see Mailport\Native: the MAILPORT_LIBRARY environment variable, the library bundled in
+ * vendor/mailport/lib/, the checkout's target/, the system's library path; for the header, the
+ * binding's include/ and the checkout's). Every path to the library passes here, so this is where
+ * a bundled copy that failed its checks (includes/library.php) is refused: it throws a
+ * Mailport\Exception\LibraryException saying why.
  */
 function mailport_configure_library(): void
 {
+    $refused = mailport_library_refusal();
+    if ($refused !== null) {
+        throw \Mailport\Exception\LibraryException::because($refused);
+    }
     static $done = false;
     if ($done) {
         return;
@@ -85,10 +106,11 @@ function mailport_configure_library(): void
     }
 }
 
-/** Whether wp-config.php configures mailport (MAILPORT_HOST is defined and not empty). */
+/** Whether mailport is configured: a host in MAILPORT_HOST or on the Settings screen. */
 function mailport_is_configured(): bool
 {
-    return defined('MAILPORT_HOST') && is_string(MAILPORT_HOST) && MAILPORT_HOST !== '';
+    $host = Mailport_Settings::get('host');
+    return is_string($host) && $host !== '';
 }
 
 /** A configuration mistake found by the plugin, as a Mailport exception (it carries a hint). */
@@ -100,8 +122,86 @@ function mailport_config_error(string $message, string $hint = ''): \Mailport\Ex
 }
 
 /**
- * The Mailport\Config the MAILPORT_* constants describe. Throws a Mailport exception when the
- * binding or libmailport cannot be loaded or a constant has a wrong value.
+ * A Config for the main connection ($prefix '') or the backup one ('backup_'): host, port,
+ * security and login from the settings.
+ */
+function mailport_connection_config(string $prefix): \Mailport\Config
+{
+    $config = new \Mailport\Config(host: (string) Mailport_Settings::get($prefix . 'host'));
+
+    $port = Mailport_Settings::get($prefix . 'port');
+    if ($port !== '' && $port !== null) {
+        if (is_string($port) && ctype_digit($port)) {
+            $port = (int) $port;
+        }
+        if (!is_int($port) && !(is_string($port) && strtolower($port) === 'auto')) {
+            throw mailport_config_error(
+                sprintf('%s must be a port number or "auto", not %s', Mailport_Settings::source($prefix . 'port'), var_export($port, true)),
+                "for example define('MAILPORT_PORT', 587);",
+            );
+        }
+        $config->setPort($port);
+    }
+    $security = Mailport_Settings::get($prefix . 'security');
+    if ($security !== '' && $security !== null) {
+        try {
+            $config->setSecurity((string) $security);
+        } catch (\Mailport\Exception\InvalidArgumentException $e) {
+            throw mailport_config_error(
+                Mailport_Settings::source($prefix . 'security') . ': ' . $e->getErrorMessage(),
+                "use 'starttls' (port 587 and 2525), 'tls' (port 465, also called SSL/SMTPS), 'auto' (by port) or 'none' (no encryption: only for a relay on the same machine)",
+            );
+        }
+    }
+
+    $user = (string) Mailport_Settings::get($prefix . 'user');
+    $password = Mailport_Settings::get($prefix . 'password');
+    if ($password === false && Mailport_Settings::locked($prefix . 'password')) {
+        // define('MAILPORT_PASSWORD', getenv('SMTP_PASSWORD')) where the variable is not set.
+        throw mailport_config_error(
+            sprintf('%s is false: the value it was given (often getenv()) was not set', Mailport_Settings::source($prefix . 'password')),
+            'php-fpm clears its workers\' environment (clear_env) unless told otherwise, so getenv() finds nothing there: write the password itself into wp-config.php, or leave the constant out and save the password on Settings > Mailport (stored encrypted)',
+        );
+    }
+    if (Mailport_Settings::secret_unreadable($prefix . 'password')) {
+        throw mailport_config_error(
+            sprintf('the saved password of %s cannot be decrypted: the site\'s salts in wp-config.php changed since it was saved', $prefix === '' ? 'the connection' : 'the backup connection'),
+            'enter the password again on Settings > Mailport',
+        );
+    }
+    $password = (string) $password;
+    $token = $prefix === '' && defined('MAILPORT_OAUTH_TOKEN') ? (string) MAILPORT_OAUTH_TOKEN : '';
+    if ($user !== '') {
+        if ($token !== '') {
+            $config->setOAuth2Token($user, $token);
+        } elseif ($password !== '') {
+            $config->setCredentials($user, $password);
+        } else {
+            throw mailport_config_error(
+                sprintf('%s is set but no password is', Mailport_Settings::source($prefix . 'user')),
+                'enter the password on Settings > Mailport (or define MAILPORT_PASSWORD in wp-config.php), or clear the user name if the server needs no login',
+            );
+        }
+    } elseif ($password !== '' || $token !== '') {
+        throw mailport_config_error(
+            sprintf('a password is set without a user name (%s)', Mailport_Settings::source($prefix . 'user')),
+            'enter the login name as the user on Settings > Mailport, or define MAILPORT_USER in wp-config.php',
+        );
+    }
+    return $config;
+}
+
+/** The backup connection's Config, or null when none is set. */
+function mailport_backup_config(): ?\Mailport\Config
+{
+    $host = Mailport_Settings::get('backup_host');
+    return is_string($host) && $host !== '' ? mailport_connection_config('backup_') : null;
+}
+
+/**
+ * The Mailport\Config the settings describe (MAILPORT_* constants, else Settings > Mailport).
+ * Throws a Mailport exception when the binding or libmailport cannot be loaded or a setting has a
+ * wrong value.
  */
 function mailport_config(): \Mailport\Config
 {
@@ -111,59 +211,12 @@ function mailport_config(): \Mailport\Config
     }
     if (!mailport_is_configured()) {
         throw mailport_config_error(
-            'mailport is not configured: MAILPORT_HOST is not defined',
-            "define('MAILPORT_HOST', 'smtp.example.com'); and the other MAILPORT_* constants in wp-config.php",
+            'mailport is not configured: no SMTP host is set',
+            "enter the host on Settings > Mailport, or define('MAILPORT_HOST', 'smtp.example.com'); in wp-config.php",
         );
     }
     mailport_configure_library();
-
-    $config = new \Mailport\Config(host: MAILPORT_HOST);
-
-    if (defined('MAILPORT_PORT') && MAILPORT_PORT !== '' && MAILPORT_PORT !== null) {
-        $port = MAILPORT_PORT;
-        if (is_string($port) && ctype_digit($port)) {
-            $port = (int) $port;
-        }
-        if (!is_int($port) && !(is_string($port) && strtolower($port) === 'auto')) {
-            throw mailport_config_error(
-                sprintf('MAILPORT_PORT must be a port number or "auto", not %s', var_export($port, true)),
-                "for example define('MAILPORT_PORT', 587);",
-            );
-        }
-        $config->setPort($port);
-    }
-    if (defined('MAILPORT_SECURITY') && MAILPORT_SECURITY !== '' && MAILPORT_SECURITY !== null) {
-        try {
-            $config->setSecurity((string) MAILPORT_SECURITY);
-        } catch (\Mailport\Exception\InvalidArgumentException $e) {
-            throw mailport_config_error(
-                'MAILPORT_SECURITY: ' . $e->getErrorMessage(),
-                "use 'starttls' (port 587 and 2525), 'tls' (port 465, also called SSL/SMTPS), 'auto' (by port) or 'none' (no encryption: only for a relay on the same machine)",
-            );
-        }
-    }
-
-    $user = defined('MAILPORT_USER') ? (string) MAILPORT_USER : '';
-    $password = defined('MAILPORT_PASSWORD') ? (string) MAILPORT_PASSWORD : '';
-    $token = defined('MAILPORT_OAUTH_TOKEN') ? (string) MAILPORT_OAUTH_TOKEN : '';
-    if ($user !== '') {
-        if ($token !== '') {
-            $config->setOAuth2Token($user, $token);
-        } elseif ($password !== '') {
-            $config->setCredentials($user, $password);
-        } else {
-            throw mailport_config_error(
-                'MAILPORT_USER is set but neither MAILPORT_PASSWORD nor MAILPORT_OAUTH_TOKEN is',
-                'define one of them in wp-config.php, or remove MAILPORT_USER if the server needs no login',
-            );
-        }
-    } elseif ($password !== '' || $token !== '') {
-        throw mailport_config_error(
-            'MAILPORT_PASSWORD or MAILPORT_OAUTH_TOKEN is set without MAILPORT_USER',
-            "define('MAILPORT_USER', 'the login name'); in wp-config.php",
-        );
-    }
-
+    $config = mailport_connection_config('');
     if (defined('MAILPORT_TIMEOUT') && MAILPORT_TIMEOUT !== '' && MAILPORT_TIMEOUT !== null) {
         if (!is_numeric(MAILPORT_TIMEOUT) || MAILPORT_TIMEOUT <= 0) {
             throw mailport_config_error(
@@ -266,9 +319,104 @@ function mailport_pre_wp_mail($return, $atts)
     if ($return !== null || !mailport_is_configured()) {
         return $return;
     }
-    return mailport_wp_mail(is_array($atts) ? $atts : []);
+    $atts = is_array($atts) ? $atts : [];
+    $mode = mailport_delivery_mode();
+    if ($mode === 'queue') {
+        return mailport_queue_mail($atts);
+    }
+    return mailport_wp_mail($atts, $mode === 'direct-then-queue');
 }
 add_filter('pre_wp_mail', 'mailport_pre_wp_mail', 10, 2);
+
+/**
+ * How this request delivers mail: MAILPORT_DELIVERY ('queue', 'direct' or 'direct-then-queue')
+ * where FFI works in it, else 'queue' (sending needs the library, and a web request under PHP's
+ * default ffi.enable=preload may not call it unless the binding was preloaded). Without the
+ * constant: 'direct-then-queue' where FFI works (send at once, queue when the failure may pass),
+ * else 'queue'. A mail is never failed for want of FFI: it waits for `wp mailport outbox run`.
+ */
+function mailport_delivery_mode(): string
+{
+    $wanted = (string) Mailport_Settings::get('delivery');
+    if (!in_array($wanted, ['queue', 'direct', 'direct-then-queue'], true)) {
+        // The admin notice says so; the mail is kept rather than lost.
+        return 'queue';
+    }
+    return $wanted !== 'queue' && !mailport_ffi_usable() ? 'queue' : $wanted;
+}
+
+/**
+ * Whether this request may call the library through FFI: ffi.enable=true, or "preload" (PHP's
+ * default) in the command line or with the binding preloaded (preload.php).
+ */
+function mailport_ffi_usable(): bool
+{
+    if (!extension_loaded('ffi')) {
+        return false;
+    }
+    $mode = strtolower(trim((string) ini_get('ffi.enable')));
+    if (in_array($mode, ['1', 'on', 'true', 'yes'], true)) {
+        return true;
+    }
+    if ($mode !== 'preload') {
+        return false;
+    }
+    // Preloaded classes exist before any autoloader runs.
+    return in_array(PHP_SAPI, ['cli', 'phpdbg'], true) || class_exists('Mailport\\Native', false);
+}
+
+/**
+ * Queue one wp_mail() call in the outbox table (see Mailport_Queue): true once the row is
+ * written, with wp_mail_succeeded fired (its data carries `mailport_queued`, the entry id), or
+ * false with wp_mail_failed, as wp_mail() does.
+ */
+function mailport_queue_mail(array $atts, ?Throwable $because = null): bool
+{
+    $mail_data = mailport_mail_data($atts);
+    $id = Mailport_Queue::enqueue($atts);
+    if ($id instanceof WP_Error) {
+        $data = $mail_data + ['mailport_code' => 'MAILPORT_QUEUE_FAILED', 'hint' => $id->get_error_data()['hint'] ?? ''];
+        if ($because !== null) {
+            $data['send_error'] = $because->getMessage();
+        }
+        do_action('wp_mail_failed', new WP_Error('wp_mail_failed', $id->get_error_message(), $data));
+        return false;
+    }
+    /**
+     * Fires when a mail is queued rather than sent: by the delivery mode, or because sending at
+     * once failed for a reason that may pass ($because).
+     *
+     * @param string         $id        the outbox entry id
+     * @param array          $mail_data as wp_mail_succeeded gets it
+     * @param Throwable|null $because   the failure of the direct attempt, if there was one
+     */
+    do_action('mailport_queued', $id, $mail_data, $because);
+    /** This action is documented in wp-includes/pluggable.php */
+    do_action('wp_mail_succeeded', $mail_data + ['mailport_queued' => $id]);
+    return true;
+}
+
+/** What wp_mail_succeeded / wp_mail_failed receive, as WordPress documents it. */
+function mailport_mail_data(array $atts): array
+{
+    $to = $atts['to'] ?? [];
+    $attachments = $atts['attachments'] ?? [];
+    if (!is_array($attachments)) {
+        $attachments = $attachments === '' || $attachments === null
+            ? [] : explode("\n", str_replace("\r\n", "\n", (string) $attachments));
+    }
+    $data = [
+        'to' => is_array($to) ? array_values(array_map('strval', $to)) : [(string) $to],
+        'subject' => (string) ($atts['subject'] ?? ''),
+        'message' => (string) ($atts['message'] ?? ''),
+        'headers' => $atts['headers'] ?? '',
+        'attachments' => $attachments,
+    ];
+    if (!empty($atts['embeds'])) {
+        $data['embeds'] = $atts['embeds'];
+    }
+    return $data;
+}
 
 /**
  * Send one wp_mail() call through mailport: true when the server accepted it (wp_mail_succeeded
@@ -276,34 +424,18 @@ add_filter('pre_wp_mail', 'mailport_pre_wp_mail', 10, 2);
  *
  * @param array $atts to, subject, message, headers, attachments (and embeds, WordPress 6.9)
  */
-function mailport_wp_mail(array $atts): bool
+function mailport_wp_mail(array $atts, bool $queue_if_transient = false): bool
 {
+    $mail_data = mailport_mail_data($atts);
     $to = $atts['to'] ?? [];
-    $subject = (string) ($atts['subject'] ?? '');
-    $message = (string) ($atts['message'] ?? '');
+    $to_list = is_array($to) ? $mail_data['to'] : (string) $to;
+    $subject = $mail_data['subject'];
+    $message = $mail_data['message'];
     $headers = $atts['headers'] ?? '';
-    $attachments = $atts['attachments'] ?? [];
-    $embeds = $atts['embeds'] ?? [];
-
     $headers = is_array($headers) ? array_values(array_map('strval', $headers)) : (string) $headers;
-    if (!is_array($attachments)) {
-        // WordPress accepts a newline-separated string.
-        $attachments = $attachments === '' || $attachments === null
-            ? [] : explode("\n", str_replace("\r\n", "\n", (string) $attachments));
-    }
-    $to_list = is_array($to) ? array_values(array_map('strval', $to)) : (string) $to;
-
-    // What wp_mail_succeeded / wp_mail_failed receive, as WordPress documents it.
-    $mail_data = [
-        'to' => is_array($to_list) ? $to_list : [$to_list],
-        'subject' => $subject,
-        'message' => $message,
-        'headers' => $headers,
-        'attachments' => $attachments,
-    ];
-    if ($embeds) {
-        $mail_data['embeds'] = $embeds;
-    }
+    $mail_data['headers'] = $headers;
+    $attachments = $mail_data['attachments'];
+    $embeds = $atts['embeds'] ?? [];
 
     try {
         $missing = mailport_load_binding();
@@ -321,8 +453,8 @@ function mailport_wp_mail(array $atts): bool
         if (is_string($charset) && $charset !== '') {
             $wp->setDefaultCharset($charset);
         }
-        $from = defined('MAILPORT_FROM') && MAILPORT_FROM !== '' ? (string) MAILPORT_FROM : null;
-        $from_name = defined('MAILPORT_FROM_NAME') && MAILPORT_FROM_NAME !== '' ? (string) MAILPORT_FROM_NAME : null;
+        $from = mailport_setting_string('from_email');
+        $from_name = mailport_setting_string('from_name');
         if ($from !== null || $from_name !== null) {
             $wp->setDefaultFrom($from, $from_name);
         }
@@ -334,12 +466,12 @@ function mailport_wp_mail(array $atts): bool
             $filtered = mailport_filter_string($which->filter(), apply_filters($which->filter(), $parsed));
             $wp->override($which, $filtered === $parsed ? null : $filtered);
         }
-        // MAILPORT_FORCE_FROM: the configured sender, whatever the call or a filter said.
-        if (defined('MAILPORT_FORCE_FROM') && MAILPORT_FORCE_FROM) {
+        // Force From: the configured sender, whatever the call or a filter said.
+        if (Mailport_Settings::get('force_from')) {
             if ($from === null) {
                 throw mailport_config_error(
-                    'MAILPORT_FORCE_FROM is set but MAILPORT_FROM is not',
-                    "define('MAILPORT_FROM', 'wordpress@your-domain'); in wp-config.php",
+                    sprintf('%s is set but no From address is (%s)', Mailport_Settings::source('force_from'), Mailport_Settings::source('from_email')),
+                    "enter the From address on Settings > Mailport, or define('MAILPORT_FROM', 'wordpress@your-domain'); in wp-config.php",
                 );
             }
             $wp->override(\Mailport\WpValue::FROM_EMAIL, $from);
@@ -367,6 +499,9 @@ function mailport_wp_mail(array $atts): bool
         $built->close();
         mailport_last_receipt($receipt);
     } catch (Throwable $e) {
+        if ($queue_if_transient && $e instanceof \Mailport\Exception\ExceptionInterface && $e->isTransient()) {
+            return mailport_queue_mail($atts, $e);
+        }
         do_action('wp_mail_failed', new WP_Error('wp_mail_failed', $e->getMessage(), $mail_data + mailport_error_data($e)));
         return false;
     }
@@ -432,7 +567,7 @@ function mailport_error_data(Throwable $e): array
 function mailport_send_test_mail(string $to)
 {
     if (!mailport_is_configured()) {
-        return new WP_Error('mailport_not_configured', 'mailport is not configured: MAILPORT_HOST is not defined in wp-config.php');
+        return new WP_Error('mailport_not_configured', 'mailport is not configured: no SMTP host is set (Settings > Mailport, or MAILPORT_HOST in wp-config.php)');
     }
     $error = null;
     $catch = static function ($e) use (&$error): void {
@@ -447,7 +582,7 @@ function mailport_send_test_mail(string $to)
             $site === '' ? 'WordPress' : $site,
             home_url('/'),
             MAILPORT_PLUGIN_VERSION,
-            MAILPORT_HOST . (defined('MAILPORT_PORT') ? ':' . MAILPORT_PORT : ''),
+            Mailport_Settings::get('host') . ':' . Mailport_Settings::get('port'),
             gmdate('Y-m-d H:i:s') . ' UTC',
             mailport_library_version(),
         );
@@ -496,34 +631,86 @@ function mailport_library_version(): string
     }
 }
 
+require_once __DIR__ . '/includes/library.php';
+register_activation_hook(__FILE__, 'mailport_activate');
+
 /**
- * Tell administrators when mailport is configured but cannot work (binding or library missing),
- * since every mail would then fail.
+ * The outbox's database URL for the library: MAILPORT_OUTBOX_DATABASE when defined (a
+ * mysql:// URL), else WordPress's own database (DB_HOST, DB_USER, DB_PASSWORD, DB_NAME) and table
+ * {$wpdb->prefix}mailport_outbox, the one Mailport_Queue writes. DB_HOST's forms: "host",
+ * "host:port", "host:/path/to/socket", "[::1]:port"; "localhost" alone is the local socket, as
+ * for PHP's mysqli.
  */
-function mailport_admin_notice(): void
+function mailport_outbox_url(): string
 {
-    if (!mailport_is_configured() || !current_user_can('manage_options')) {
-        return;
+    global $wpdb;
+    if (defined('MAILPORT_OUTBOX_DATABASE') && MAILPORT_OUTBOX_DATABASE !== '') {
+        return (string) MAILPORT_OUTBOX_DATABASE;
     }
-    $problem = mailport_load_binding();
-    if ($problem === null) {
-        try {
-            mailport_configure_library();
-            \Mailport\Mailport::version(); // loads libmailport
-            return;
-        } catch (Throwable $e) {
-            $problem = $e->getMessage();
+    $host = preg_replace('/^p:/', '', (string) DB_HOST);
+    $port = null;
+    $socket = null;
+    if (preg_match('/^\[([^\]]+)\](?::(\d+))?$/', $host, $m)) {
+        [$host, $port] = [$m[1], $m[2] ?? null];
+    } elseif (substr_count($host, ':') === 1) {
+        [$host, $rest] = explode(':', $host, 2);
+        if (ctype_digit($rest)) {
+            $port = $rest;
+        } else {
+            $socket = $rest;
         }
     }
+    if ($host === '') {
+        $host = 'localhost';
+    }
+    if ($host === 'localhost' && $port === null && $socket === null) {
+        foreach ([ini_get('mysqli.default_socket'), ini_get('pdo_mysql.default_socket'), '/run/mysqld/mysqld.sock', '/var/run/mysqld/mysqld.sock'] as $candidate) {
+            if (is_string($candidate) && $candidate !== '' && file_exists($candidate)) {
+                $socket = $candidate;
+                break;
+            }
+        }
+    }
+    $authority = rawurlencode((string) DB_USER) . ':' . rawurlencode((string) DB_PASSWORD) . '@'
+        . (str_contains($host, ':') ? "[$host]" : $host) . ($port !== null ? ":$port" : '');
+    $query = ['prefix' => $wpdb->prefix];
+    if ($socket !== null) {
+        $query['socket'] = $socket;
+    }
+    return 'mysql://' . $authority . '/' . rawurlencode((string) DB_NAME) . '?' . http_build_query($query, '', '&', PHP_QUERY_RFC3986);
+}
+
+/** A setting as a non-empty string, or null. */
+function mailport_setting_string(string $key): ?string
+{
+    $value = Mailport_Settings::get($key);
+    return $value === null || $value === false || $value === '' ? null : (string) $value;
+}
+
+/** Tell administrators when MAILPORT_DELIVERY has a value the plugin does not know. */
+function mailport_delivery_notice(): void
+{
+    if (!Mailport_Settings::locked('delivery') || !current_user_can('manage_options')) {
+        return;
+    }
+    $mode = (string) Mailport_Settings::get('delivery');
+    if (in_array($mode, ['queue', 'direct', 'direct-then-queue'], true)) {
+        return;
+    }
     printf(
-        '<div class="notice notice-error"><p><strong>Mailport SMTP:</strong> %s</p><p>%s</p></div>',
-        esc_html__('MAILPORT_HOST is set, but mail cannot be sent: every wp_mail() call fails until this is fixed.', 'mailport'),
-        nl2br(esc_html($problem)),
+        '<div class="notice notice-error"><p><strong>Mailport SMTP:</strong> %s</p></div>',
+        esc_html(sprintf(
+            /* translators: %s: the value of MAILPORT_DELIVERY */
+            __('MAILPORT_DELIVERY is "%s", which is not one of queue, direct or direct-then-queue: mail is queued until it is fixed.', 'mailport'),
+            $mode,
+        )),
     );
 }
-add_action('admin_notices', 'mailport_admin_notice');
+add_action('admin_notices', 'mailport_delivery_notice');
 
 if (defined('WP_CLI') && WP_CLI) {
     require_once __DIR__ . '/includes/class-mailport-cli-command.php';
+    require_once __DIR__ . '/includes/class-mailport-outbox-command.php';
     WP_CLI::add_command('mailport', 'Mailport_CLI_Command');
+    WP_CLI::add_command('mailport outbox', 'Mailport_Outbox_Command');
 }

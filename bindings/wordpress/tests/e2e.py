@@ -13,7 +13,10 @@ any root-owned configuration:
      place of wp-config.php, WP_CONTENT_DIR in <tmp>/wp-content, the plugin symlinked into its
      plugins directory; wp_install() and activate_plugin() on the first run;
   4. steps, each a fresh `php tests/scenario.php STEP` (a "request") with its own wp-config
-     constants; this script checks each step's result and the message the server received.
+     constants; this script checks each step's result and the message the server received;
+  5. the plugin zip (package.sh, libmailport bundled) installed by WordPress's Plugin_Upgrader
+     into an empty plugins directory and activated; it sends, and copies of it with a damaged
+     library or one of another ABI are refused with a notice and a Site Health result.
 
 Steps 1 and 3 (and the process bookkeeping) live in tests/wpenv.py, which the WordPress
 benchmark's server (benches/wordpress/serve.py) shares.
@@ -32,6 +35,7 @@ import base64
 import email
 import email.policy
 import glob
+import html
 import json
 import os
 import shutil
@@ -43,6 +47,7 @@ import time
 
 # The throwaway MariaDB and WordPress (shared with benches/wordpress/serve.py).
 from wpenv import PLUGIN_ROOT, REPO, Processes, SetupError, WordPress, check_wordpress, start_mariadb
+from e2e_outbox import run_outbox_scenarios
 
 SMTP_SERVER = os.path.join(REPO, "tests", "servers", "aiosmtpd_server.py")
 
@@ -360,17 +365,22 @@ def run_scenarios(wp, server, implicit, untrusted, checks, tmp):
        "untrusted certificate: wp_mail_failed fired with MAILPORT_ERR_CERT_UNTRUSTED", [hooks, code])
     ok(len(messages(untrusted)) == before, "untrusted certificate: nothing was sent")
 
-    run_cli_and_uninstall(wp, server, base, checks)
+    zip_path = run_cli_and_uninstall(wp, server, base, checks)
+    run_zip_install(wp, server, base, zip_path, checks)
 
 
 def run_cli_and_uninstall(wp, server, base, checks):
     ok = checks.check
 
-    # --- the packaged plugin (package.sh: the binding copied into vendor/mailport) --------------
+    # --- the packaged plugin (package.sh: the Composer package, library included, in
+    # vendor/mailport; the zip is installed by run_zip_install) --------------------------------
     packaged = os.path.realpath(os.path.join(wp.tmp, "plugins-packaged"))
     r = subprocess.run([os.path.join(PLUGIN_ROOT, "package.sh"), packaged],
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if ok(r.returncode == 0, "package.sh made a self-contained plugin directory", r.stdout.strip()):
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    zip_path = r.stdout.strip().splitlines()[-1] if r.returncode == 0 and r.stdout.strip() else None
+    if ok(r.returncode == 0 and zip_path == os.path.join(packaged, f"mailport-{plugin_version()}.zip")
+          and os.path.isfile(zip_path),
+          "package.sh made the plugin zip and a self-contained plugin directory", r.stdout + r.stderr[-3000:]):
         attachment = os.path.join(wp.tmp, "visitor-upload.pdf")
         before = len(messages(server))
         res, _ = wp.run("contact_form", base, {
@@ -439,14 +449,135 @@ def run_cli_and_uninstall(wp, server, base, checks):
         rec, _msg = parse_message(msgs[-1])
         ok(rec["rcpt_tos"] == ["cli@example.net"], "WP-CLI: to the given address", rec["rcpt_tos"])
 
+    # --- the outbox: queued where FFI is off or the server is down, delivered by WP-CLI ---------
+    run_outbox_scenarios(wp, server, base, checks, messages, parse_message, leaf_parts)
+
     # --- uninstall removes nothing it did not create ---------------------------------------------
     res, _ = wp.run("uninstall", base)
     ok(res is not None and res.get("uninstallable") is True, "uninstall: WordPress sees uninstall.php", res)
     ok(res is not None and "mailport/mailport.php" not in (res.get("active_plugins") or []),
        "uninstall: the plugin was deactivated", res and res.get("active_plugins"))
-    ok(res is not None and res.get("options_after") == res.get("options_after_deactivate")
+    ok(res is not None and res.get("options_after") < res.get("options_after_deactivate")
        and not res.get("mailport_options"),
-       "uninstall: no option touched (the plugin stores none)", res)
+       "uninstall: its own options removed (mailport_*), nothing else", res)
+    ok(res is not None and res.get("outbox_table") is False,
+       "uninstall: the outbox table, with nothing pending in it, dropped", res)
+    return zip_path
+
+
+def plugin_version():
+    with open(os.path.join(PLUGIN_ROOT, "mailport", "mailport.php")) as f:
+        for line in f:
+            if line.startswith(" * Version:"):
+                return line.split(":", 1)[1].strip()
+    raise SetupError("no Version: line in mailport/mailport.php")
+
+
+def fake_library(path, abi, tmp):
+    """A stand-in libmailport that only reports an ABI and a version (all the plugin asks of a
+    library before it lets the binding load it)."""
+    source = os.path.join(tmp, "fake-libmailport.c")
+    with open(source, "w") as f:
+        f.write("#include <stdint.h>\n"
+                f"uint32_t mailport_abi_version(void) {{ return {abi}; }}\n"
+                'const char *mailport_version(void) { return "mailport/9.9.9 stand-in"; }\n')
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", path, source], check=True)
+
+
+def run_zip_install(wp, server, base, zip_path, checks):
+    """The plugin zip installed as a site owner installs it, then the bundled library's checks:
+    a good copy sends; a damaged one (wrong SHA-256) and one of another ABI are refused, with a
+    dashboard notice for administrators (not for subscribers) and a Site Health result, and
+    wp_mail() fails with the same explanation instead of loading them."""
+    ok = checks.check
+    if not zip_path:
+        ok(False, "zip install: no zip to install (package.sh failed above)")
+        return
+    # No MAILPORT_LIBRARY: the plugin uses what it ships.
+    constants = {k: v for k, v in base.items() if k != "MAILPORT_LIBRARY"}
+    plugins = os.path.join(wp.tmp, "plugins-zip")
+    os.makedirs(plugins)
+    res, _ = wp.run("zip_install", {"FS_METHOD": "direct"}, {"zip": zip_path}, plugin_dir=plugins)
+    ok(res is not None and res.get("installed") is True and res.get("plugin") == "mailport/mailport.php"
+       and res.get("activate") is None,
+       "zip install: WordPress's Plugin_Upgrader installed the zip and activate_plugin() activated it", res)
+    bundled = os.path.join(plugins, "mailport", "vendor", "mailport", "lib", "linux-x86_64", "libmailport.so.1")
+    check = (res or {}).get("check") or {}
+    ok(check.get("path") == bundled and check.get("problem") is None and check.get("abi") == 1
+       and check.get("actual") and check.get("actual") == check.get("expected"),
+       "zip install: activation verified the bundled library (SHA-256 and ABI) and recorded it", check)
+
+    before = len(messages(server))
+    res, _ = wp.run("contact_form", constants, {
+        "to": "owner@example.net", "subject": "From the zip", "attachment": os.path.join(wp.tmp, "visitor-upload.pdf")},
+        plugin_dir=plugins)
+    ok(res is not None and res.get("returned") is True and res.get("library") == bundled,
+       "zip install: wp_mail() returned true, through the bundled library", res)
+    ok(len(messages(server)) == before + 1, "zip install: the message reached the server")
+
+    res, _ = wp.run("library_health", constants, {"mark_record": True}, plugin_dir=plugins)
+    health = (res or {}).get("health") or {}
+    ok(health.get("status") == "good" and "libmailport.so.1" in health.get("description", ""),
+       "zip install: Site Health says the library is good", health)
+    ok(res is not None and res.get("admin_notice") == "", "zip install: no dashboard notice", res)
+    ok(((res or {}).get("check_after_notice") or {}).get("checked") == 0,
+       "zip install: an unchanged library is not hashed again (the stored verdict is used)",
+       (res or {}).get("check_after_notice"))
+    ok(((res or {}).get("check") or {}).get("checked", 0) > 0,
+       "zip install: Site Health verifies it in full", (res or {}).get("check"))
+
+    def refused(name, plugin_dir, words):
+        res, _ = wp.run("library_health", constants, plugin_dir=plugin_dir)
+        res = res or {}
+        notice = html.unescape(res.get("admin_notice") or "")
+        health = res.get("health") or {}
+        description = html.unescape(health.get("description", ""))
+        ok("notice-error" in notice and "refused its bundled libmailport" in notice and words in notice,
+           f"{name}: administrators see a dashboard notice saying so", notice)
+        ok(res.get("subscriber_notice") == "", f"{name}: subscribers see no notice", res.get("subscriber_notice"))
+        ok(health.get("status") == "critical" and "refused" in health.get("label", "")
+           and words in description and "reinstall the plugin" in description,
+           f"{name}: Site Health reports it as critical, with what to do", health)
+        before = len(messages(server))
+        res, _ = wp.run("plain_send", constants, {"to": "owner@example.net"}, plugin_dir=plugin_dir)
+        events = (res or {}).get("events", [])
+        err = events[0]["arg"] if [e["hook"] for e in events] == ["wp_mail_failed"] else {}
+        ok(res is not None and res.get("returned") is False and words in str(err.get("message"))
+           and (err.get("data") or {}).get("mailport_code") == "MAILPORT_LIBRARY_UNAVAILABLE",
+           f"{name}: wp_mail() fails with the same explanation", res)
+        ok(len(messages(server)) == before, f"{name}: nothing was sent")
+
+    # The installed library damaged in place: one byte more than what lib/SHA256SUMS was made
+    # from; the stored verdict is for the old file, and the stat() check notices. Then repaired.
+    size = os.path.getsize(bundled)
+    with open(bundled, "ab") as f:
+        f.write(b"\0")
+    refused("wrong checksum", plugins, "does not match its checksum")
+    os.truncate(bundled, size)
+    res, _ = wp.run("library_health", constants, plugin_dir=plugins)
+    ok(((res or {}).get("health") or {}).get("status") == "good" and (res or {}).get("admin_notice") == "",
+       "wrong checksum: once the file is repaired, the plugin uses it again", res)
+
+    # A library of another ABI, with a checksum that matches it (a package assembled from
+    # mismatched parts).
+    other = os.path.join(wp.tmp, "plugins-other-abi")
+    shutil.copytree(plugins, other, symlinks=True)
+    lib = os.path.join(other, os.path.relpath(bundled, plugins))
+    fake_library(lib, 999, wp.tmp)
+    r = subprocess.run(["sha256sum", "lib/linux-x86_64/libmailport.so.1"], cwd=os.path.dirname(os.path.dirname(os.path.dirname(lib))),
+                       stdout=subprocess.PIPE, text=True, check=True)
+    with open(os.path.join(os.path.dirname(os.path.dirname(lib)), "SHA256SUMS"), "w") as f:
+        f.write(r.stdout)
+    refused("wrong ABI", other, "has ABI 999, but the plugin's PHP binding was written for ABI 1")
+
+    # The good copy again: verified afresh (the record was another file's), and sending.
+    res, _ = wp.run("library_health", constants, plugin_dir=plugins)
+    ok(((res or {}).get("health") or {}).get("status") == "good" and (res or {}).get("admin_notice") == "",
+       "zip install: back on the good copy, Site Health is good again", res)
+
+    res, _ = wp.run("uninstall", constants, plugin_dir=plugins)
+    ok(res is not None and not res.get("mailport_options"),
+       "zip install: uninstall deletes the plugin's option (mailport_library_check)", res)
 
 
 def check_php_log(tmp, checks):
@@ -456,6 +587,7 @@ def check_php_log(tmp, checks):
         with open(log, errors="replace") as f:
             lines = [l.rstrip() for l in f if l.strip()]
     marks = (os.path.join(REPO, "bindings") + os.sep, os.path.join(tmp, "wp-content", "plugins", "mailport"),
+             os.path.join(tmp, "plugins-"),
              "Mailport\\", "mailport_")
     ours = [l for l in lines if any(m in l for m in marks)]
     checks.check(not ours, "no PHP error, warning, notice or deprecation from the plugin or the binding "

@@ -4,7 +4,8 @@
 # Usage (from anywhere, e.g. the repository root):  bindings/wordpress/tests/run-e2e.sh
 #
 # Needs: php-cli (with FFI, mysqli), mariadb-server, wordpress (Debian's, in /usr/share/wordpress),
-# python3 with aiosmtpd and trustme, cargo. Works as root or not; changes no system configuration:
+# python3 with aiosmtpd and trustme, cargo, and for the plugin zip: zip, gcc, and cargo-zigbuild
+# with zig (packaging/portable-lib.sh builds the bundled library; .ci/run installs them). Works as root or not; changes no system configuration:
 # everything (database, WordPress content directory, SMTP spool) lives in one temporary directory
 # that is removed at the end along with every process the test started.
 #

@@ -20,7 +20,7 @@ if ($step === 'install') {
     }
 }
 
-if ($step === 'cli') {
+if ($step === 'cli' || $step === 'outbox_cli') {
     // A stand-in for WP-CLI (not installed here): records add_command() and the output.
     define('WP_CLI', true);
 
@@ -131,6 +131,11 @@ function mailport_e2e_contact_form(array $args): bool
     $message = '<html><body><h1>New message</h1><p>From: Visitor &lt;visitor@example.org&gt;</p>'
         . '<p>Grüße — the message body.</p></body></html>';
     return wp_mail($args['to'], $args['subject'], $message, $headers, [$args['attachment']]);
+}
+
+if (str_starts_with($step, 'outbox_')) {
+    require __DIR__ . '/scenario-outbox.php';
+    exit(0);
 }
 
 switch ($step) {
@@ -255,7 +260,72 @@ switch ($step) {
             'options_after_deactivate' => $after_deactivate,
             'options_after' => $after,
             'mailport_options' => $wpdb->get_col("SELECT option_name FROM {$wpdb->options} WHERE option_name LIKE '%mailport%'"),
+            'outbox_table' => $wpdb->get_var($wpdb->prepare('SHOW TABLES LIKE %s', $wpdb->prefix . 'mailport_outbox')) !== null,
             'active_plugins' => get_option('active_plugins'),
+        ]);
+        break;
+
+    case 'zip_install':
+        // What `wp plugin install ZIP --activate` and Plugins > Add New > Upload Plugin do:
+        // WordPress's Plugin_Upgrader unpacks the zip into WP_PLUGIN_DIR, then activate_plugin()
+        // (which runs the plugin's activation hook).
+        require_once ABSPATH . 'wp-admin/includes/file.php';
+        require_once ABSPATH . 'wp-admin/includes/plugin.php';
+        require_once ABSPATH . 'wp-admin/includes/class-wp-upgrader.php';
+        $skin = new WP_Ajax_Upgrader_Skin();
+        $upgrader = new Plugin_Upgrader($skin);
+        $installed = $upgrader->install($args['zip']);
+        $plugin = $upgrader->plugin_info();
+        $activated = $plugin ? activate_plugin($plugin) : null;
+        mailport_e2e_result([
+            'installed' => mailport_e2e_plain($installed),
+            'skin_errors' => $skin->get_error_messages(),
+            'plugin' => $plugin,
+            'activate' => mailport_e2e_plain($activated),
+            'active_plugins' => get_option('active_plugins'),
+            'plugin_file' => function_exists('mailport_wp_mail') ? (new ReflectionFunction('mailport_wp_mail'))->getFileName() : null,
+            'check' => get_option('mailport_library_check'),
+        ]);
+        break;
+
+    case 'library_health':
+        // What an administrator sees (the dashboard notice, the Site Health test), and what a
+        // subscriber sees (no notice).
+        require_once ABSPATH . 'wp-admin/includes/class-wp-site-health.php';
+        $notices = static function (): string {
+            ob_start();
+            do_action('admin_notices');
+            return (string) ob_get_clean();
+        };
+        if (!empty($args['mark_record'])) {
+            // Marks the stored verdict: if the notice's cheap check verified the file again,
+            // the mark is gone.
+            $record = get_option('mailport_library_check');
+            if (is_array($record)) {
+                $record['checked'] = 0;
+                update_option('mailport_library_check', $record, false);
+            }
+        }
+        wp_set_current_user(1);
+        $admin = $notices();
+        $afterNotice = get_option('mailport_library_check');
+        $subscriber = get_user_by('login', 'e2e-subscriber');
+        $subscriberId = $subscriber ? $subscriber->ID : wp_insert_user([
+            'user_login' => 'e2e-subscriber', 'user_pass' => wp_generate_password(), 'user_email' => 'subscriber@example.com',
+            'role' => 'subscriber',
+        ]);
+        wp_set_current_user((int) $subscriberId);
+        $forSubscriber = $notices();
+        $tests = WP_Site_Health::get_tests();
+        $test = $tests['direct']['mailport_library'] ?? null;
+        $health = $test !== null && is_callable($test['test']) ? call_user_func($test['test']) : null;
+        mailport_e2e_result([
+            'admin_notice' => $admin,
+            'subscriber_notice' => $forSubscriber,
+            'health_test' => $test === null ? null : $test['label'],
+            'health' => $health,
+            'check_after_notice' => $afterNotice,
+            'check' => get_option('mailport_library_check'),
         ]);
         break;
 

@@ -27,7 +27,6 @@
 //! another never overwrites that worker's work. An entry whose worker died is claimed again once
 //! its lease has expired.
 
-use std::collections::HashSet;
 use std::io::{Cursor, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,9 +35,10 @@ use mysql::prelude::Queryable;
 use mysql::{IsolationLevel, Params, Pool, PooledConn, Row, TxOpts, Value};
 
 use crate::error::{Error, Kind, Result};
-use crate::outbox::entry::{Description, EntryHeader, Rendered, now};
+use crate::outbox::description::Description;
+use crate::outbox::entry::{EntryHeader, Rendered, now};
 use crate::outbox::record::{EntryId, Lease, Record, State};
-use crate::outbox::store::{Claimed, Filter, Store};
+use crate::outbox::store::{Claimed, Filter, Store, Want};
 
 mod location;
 mod writer;
@@ -197,17 +197,6 @@ pub(crate) struct Database {
     /// Claims use READ COMMITTED (row locks only on the rows claimed) unless the server refused
     /// it (binary logging by statement): then REPEATABLE READ.
     repeatable_read: AtomicBool,
-}
-
-/// What [`Store::claim`] asks for.
-#[derive(Clone, Copy)]
-struct Want<'a> {
-    owner: &'a str,
-    settings: &'a str,
-    skip: &'a HashSet<EntryId>,
-    now: i64,
-    lease_until: i64,
-    limit: usize,
 }
 
 /// The proof of a claim: the lease's owner, in the `UPDATE`s' conditions. A claim dropped
@@ -659,16 +648,8 @@ impl Store for Database {
             .map_err(|e| self.error(&format!("cannot enqueue entry {}", header.id), e))
     }
 
-    fn claim(
-        &self,
-        owner: &str,
-        settings: &str,
-        skip: &HashSet<EntryId>,
-        now: i64,
-        lease_until: i64,
-        limit: usize,
-    ) -> Result<Vec<Claimed>> {
-        if limit == 0 {
+    fn claim(&self, want: &Want<'_>) -> Result<Vec<Claimed>> {
+        if want.limit == 0 {
             return Ok(Vec::new());
         }
         loop {
@@ -678,15 +659,7 @@ impl Store for Database {
             } else {
                 IsolationLevel::ReadCommitted
             };
-            let want = Want {
-                owner,
-                settings,
-                skip,
-                now,
-                lease_until,
-                limit,
-            };
-            match self.claim_once(level, &want) {
+            match self.claim_once(level, want) {
                 Ok(claimed) => return Ok(claimed),
                 Err(mysql::Error::MySqlError(e))
                     if !repeatable && e.code == ER_BINLOG_STMT_MODE_AND_ROW_ENGINE =>

@@ -1,0 +1,85 @@
+<?php
+/**
+ * The outbox steps of the end-to-end test (tests/e2e_outbox.py), included by scenario.php once
+ * WordPress is loaded: wp_mail() queueing where FFI is off or the server is down, and
+ * `wp mailport outbox …` delivering (through scenario.php's stand-in WP_CLI class).
+ */
+
+declare(strict_types=1);
+
+/** The outbox rows and the attachment folders the queue keeps, for the checks. */
+function mailport_e2e_outbox_state(): array
+{
+    global $wpdb;
+    $table = Mailport_Queue::table();
+    $exists = $wpdb->get_var($wpdb->prepare('SHOW TABLES LIKE %s', $table)) === $table;
+    $rows = $exists ? $wpdb->get_results(
+        "SELECT `id`, `state`, `description`, `header` IS NOT NULL AS `rendered` FROM `$table` ORDER BY `id`",
+        ARRAY_A,
+    ) : [];
+    $base = wp_upload_dir(null, false)['basedir'] . '/' . Mailport_Queue::FILES;
+    $folders = [];
+    foreach (is_dir($base) ? scandir($base) : [] as $name) {
+        if ($name[0] !== '.' && is_dir("$base/$name")) {
+            $folders[$name] = array_values(array_diff(scandir("$base/$name"), ['.', '..']));
+        }
+    }
+    return [
+        'create_sql' => Mailport_Queue::create_table_sql(),
+        'rows' => $rows,
+        'folders' => $folders,
+        'protected' => is_file("$base/.htaccess") && is_file("$base/index.php"),
+    ];
+}
+
+switch ($step) {
+    case 'outbox_queue':
+        // One wp_mail() call (the contact form, or a plain one), then what the queue holds.
+        mailport_e2e_record_hooks();
+        $because = null;
+        add_action('mailport_queued', static function ($id, $data, $error) use (&$because): void {
+            $because = $error instanceof Throwable ? $error->getMessage() : null;
+        }, 10, 3);
+        if (($args['form'] ?? 'contact') === 'contact') {
+            $sent = mailport_e2e_contact_form($args);
+        } else {
+            $sent = wp_mail($args['to'], $args['subject'], 'Plain text.', $args['headers'] ?? '');
+        }
+        mailport_e2e_result([
+            'returned' => $sent,
+            'ffi_usable' => mailport_ffi_usable(),
+            'mode' => mailport_delivery_mode(),
+            'because' => $because,
+        ] + mailport_e2e_outbox_state());
+        break;
+
+    case 'outbox_state':
+        mailport_e2e_result(mailport_e2e_outbox_state());
+        break;
+
+    case 'outbox_cli':
+        // `wp mailport outbox SUB …` for each [SUB, positional, assoc] in $args['runs'].
+        $registered = WP_CLI::$commands['mailport outbox'] ?? null;
+        $runs = [];
+        foreach ($args['runs'] as [$sub, $pos, $assoc]) {
+            WP_CLI::$output = [];
+            $halted = false;
+            try {
+                $command = is_string($registered) ? new $registered() : $registered;
+                $command->$sub($pos, $assoc);
+            } catch (MailportE2eCliHalt $e) {
+                $halted = true;
+            }
+            $runs[] = ['sub' => $sub, 'halted' => $halted, 'output' => WP_CLI::$output];
+        }
+        mailport_e2e_result([
+            'registered' => is_string($registered) ? $registered : gettype($registered),
+            'runs' => $runs,
+            'url_has_socket' => str_contains(mailport_outbox_url(), 'socket='),
+        ] + mailport_e2e_outbox_state());
+        break;
+
+    default:
+        fwrite(STDERR, "scenario-outbox.php: unknown step '$step'\n");
+        exit(2);
+}
