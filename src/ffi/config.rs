@@ -282,7 +282,10 @@ pub unsafe extern "C" fn mailport_config_set_security(
 /// **Ownership:** both strings are copied; the copy of the password is wiped when the config
 /// (and each client copied from it) is freed.
 ///
-/// **NULL:** `cfg`, `username` and `password` must not be NULL. `error_out` may be NULL.
+/// **NULL:** `cfg`, `username` and `password` must not be NULL. `error_out` may be NULL. A NULL
+/// user name or password (most often `getenv()` of a variable that is not set) is reported as
+/// missing: "the password is missing (password is NULL): was the environment variable that
+/// should hold it set?".
 ///
 /// **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when a string is not
 /// UTF-8 or contains a control character.
@@ -317,7 +320,8 @@ pub unsafe extern "C" fn mailport_config_set_credentials(
 /// **Ownership:** `password` is copied; the copy is wiped when the config (and each client copied
 /// from it) is freed.
 ///
-/// **NULL:** `cfg` and `password` must not be NULL. `error_out` may be NULL.
+/// **NULL:** `cfg` and `password` must not be NULL. `error_out` may be NULL. A NULL password
+/// is reported as missing, as by `mailport_config_set_credentials`.
 ///
 /// **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `password` is
 /// not UTF-8 or contains a control character, or when the config has no user name (or logs in
@@ -345,7 +349,8 @@ pub unsafe extern "C" fn mailport_config_set_password(
 ///
 /// **Ownership:** both strings are copied; the token copy is wiped when freed.
 ///
-/// **NULL:** `cfg`, `username` and `token` must not be NULL. `error_out` may be NULL.
+/// **NULL:** `cfg`, `username` and `token` must not be NULL. `error_out` may be NULL. A NULL
+/// user name or token is reported as missing, as by `mailport_config_set_credentials`.
 ///
 /// **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when a string is not
 /// UTF-8 or contains a control character.
