@@ -25,6 +25,9 @@ final class Config extends Handle
     /**
      * @param int|string|null          $port     1-65535, or "auto" (try 587, 465, 2525 and keep what works)
      * @param string|list<string>|null $caFile   PEM file(s) of private CAs to trust as well
+     *
+     * Timeouts default to connect 10 s, command 30 s, data 40 s, send 45 s, so a send made in a
+     * web request ends before the web server's own 60 s limit; raise them for batch work.
      */
     public function __construct(
         ?string $host = null,

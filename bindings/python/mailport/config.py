@@ -30,7 +30,8 @@ class Config(_ffi.Handle):
       ``"tls"`` (implicit, port 465), ``"opportunistic"``, ``"none"``, or a :class:`Security`.
     - ``username`` with ``password`` (AUTH PLAIN/LOGIN) or ``oauth2_token`` (XOAUTH2).
     - ``helo_name``; ``connect_timeout``, ``command_timeout``, ``data_timeout``,
-      ``send_timeout``.
+      ``send_timeout`` (defaults 10, 30, 40 and 45 s, so a send made in a web request ends
+      before the web server's own 60 s limit; raise them for batch work).
     - ``ca_file`` / ``ca_files`` (PEM files of a private CA), ``ca_pem`` (PEM bytes or str, or a
       list of them), ``webpki_roots``, ``system_roots`` (bool), ``tls_server_name``.
     - ``allow_partial_recipients``, ``allow_relay``, ``transcript_bodies`` (bool).
