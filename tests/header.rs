@@ -420,12 +420,27 @@ fn defined_functions(source: &str) -> Vec<String> {
 fn functions_lists_name_every_exported_function_in_one_module() {
     let mut listed_in: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut defined_in: BTreeMap<String, String> = BTreeMap::new();
-    for entry in fs::read_dir(repo().join("src/ffi")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "rs") {
-            continue;
+    let ffi = repo().join("src/ffi");
+    let mut files = Vec::new();
+    let mut dirs = vec![ffi.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
         }
-        let module = path.file_stem().unwrap().to_string_lossy().into_owned();
+    }
+    for path in files {
+        // outbox/record for src/ffi/outbox/record.rs: the module, as a path.
+        let module = path
+            .strip_prefix(&ffi)
+            .unwrap()
+            .with_extension("")
+            .to_string_lossy()
+            .into_owned();
         let source = read(&path);
         for name in functions_lists(&source) {
             listed_in.entry(name).or_default().insert(module.clone());

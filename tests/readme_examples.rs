@@ -23,9 +23,9 @@
 //!   failures: a wrong password (the server's 535 must be shown) and a refused port; each must
 //!   print the kind, the hint and the transcript.
 //! - Python: `python3 -c <snippet>` with `PYTHONPATH=bindings/python` and `MAILPORT_LIBRARY`.
-//! - PHP: the snippet after `<?php` in a file run by `php` from the repository root (so
-//!   `require 'bindings/php/autoload.php'` resolves as written), with `MAILPORT_LIBRARY`. Skipped
-//!   with a note when `php` (or its FFI extension) is missing.
+//! - PHP: the snippet after `<?php` in a file run by `php` in a temporary directory whose
+//!   `vendor/autoload.php` stands in for Composer's (it loads the checkout's binding), with
+//!   `MAILPORT_LIBRARY`. Skipped with a note when `php` (or its FFI extension) is missing.
 //!
 //! `tests/readme_c.rs` still compiles every C block on its own, without a server. A block fenced
 //! with more than its language (```` ```c fragment ````) continues an earlier example and is not
@@ -133,13 +133,24 @@ fn readme_php_example_runs() {
         return;
     }
     let repo = repo_root();
-    // Run from the repository root, as the snippet's relative `require` expects; the attachment
-    // then cannot be found relative to the working directory, so it gets an absolute path.
+    // The snippet requires Composer's vendor/autoload.php next to it: here a stand-in that loads
+    // the checkout's binding, as `composer require` would install it (ComposerInstallTest tests
+    // the real install). The attachment gets an absolute path.
     let snippet = Snippet::prepare(block, "php", false);
+    let vendor = snippet.workdir.join("vendor");
+    fs::create_dir_all(&vendor).unwrap();
+    fs::write(
+        vendor.join("autoload.php"),
+        format!(
+            "<?php\nrequire {:?};\n",
+            repo.join("bindings/php/autoload.php").display().to_string()
+        ),
+    )
+    .unwrap();
     let script = snippet.workdir.join("example.php");
     fs::write(&script, format!("<?php\n{}", snippet.code)).unwrap();
     let mut command = Command::new("php");
-    command.arg(&script).current_dir(&repo);
+    command.arg(&script).current_dir(&snippet.workdir);
     let run = snippet.run(command);
     snippet.check_received(&run);
     assert!(

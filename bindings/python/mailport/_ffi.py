@@ -1,7 +1,7 @@
-"""The only module that touches the shared library, as wasmtime-py's ``_ffi.py``: it finds and
-loads libmailport, checks its ABI version, declares every C function of ``include/mailport.h``
-(``FUNCTIONS``: restype and argtypes, compared with the header name by name and type by type by
-``tests/test_ffi.py``), and is the way the other modules reach them:
+"""The module that calls the shared library, as wasmtime-py's ``_ffi.py``: it declares every C
+function of ``include/mailport.h`` (``FUNCTIONS``: restype and argtypes, compared with the header
+name by name and type by type by ``tests/test_ffi.py``) on the library ``_loader`` found and
+checked, and is the way the other modules reach them:
 
 - ``call(name, *args)``: a fallible function; ``error_out`` is appended and a failure raised as
   the exception of its kind (the one error path);
@@ -19,27 +19,17 @@ loads libmailport, checks its ABI version, declares every C function of ``includ
 Also here: argument encoding (``enc``: the NUL check), ``Handle`` (wasmtime-py's ``Managed``) and
 the log-callback and outbox-event trampolines. Nothing here is public API.
 
-Search order for the library (the first that loads wins):
-
-1. ``$MAILPORT_LIBRARY``, an exact path. When it is set nothing else is tried: a library you named
-   that does not load is an error, not a reason to pick another one.
-2. Beside this package (a wheel that bundles ``libmailport.so``).
-3. When this package is ``bindings/python/mailport`` of a mailport checkout, that checkout's
-   ``target/release/libmailport.so`` and ``target/debug/libmailport.so``, the newer first (where
-   ``cargo build`` ran). No other ``target/`` directory is looked at.
-4. The system loader: ``ctypes.util.find_library("mailport")``, then the SONAME
-   ``libmailport.so.1`` and ``libmailport.so`` (``LD_LIBRARY_PATH``, ``ldconfig``).
-
-``ImportError`` lists every path tried and why each failed.
+Which file is loaded (``$MAILPORT_LIBRARY``, else the library bundled in the package as
+``libmailport.so.1``, else a checkout's ``target/`` when the package runs from that checkout,
+else the system's ``libmailport.so.1`` by SONAME) and the ABI check are ``_loader``'s: its
+docstring has the rules.
 """
 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import json
 import os
-import sys
 import threading
 import weakref
 from ctypes import (
@@ -57,9 +47,8 @@ from ctypes import (
     c_uint64,
     c_void_p,
 )
-from pathlib import Path
 
-from . import _results
+from . import _loader, _results
 from ._constants import (
     OUTBOX_ID_SIZE,
     ErrorCode,
@@ -78,11 +67,10 @@ from .errors import (
     exception_class,
 )
 
-#: The ABI generation this binding was written for (``MAILPORT_ABI_VERSION`` in the header).
-ABI_VERSION = 1
-
-#: The environment variable naming the exact path of the library to load.
-ENV_VAR = "MAILPORT_LIBRARY"
+# Finding and loading the library, and its ABI check, are ``_loader``'s.
+ABI_VERSION = _loader.ABI_VERSION
+ENV_VAR = _loader.ENV_VAR
+check_abi = _loader.check_abi
 
 
 # Opaque handle types: distinct classes so that a config can never be passed where a client is
@@ -413,107 +401,8 @@ FUNCTIONS = {
 # -- loading --------------------------------------------------------------------------------------
 
 
-def _library_file_names() -> tuple[str, ...]:
-    if sys.platform == "darwin":
-        return ("libmailport.dylib",)
-    if sys.platform == "win32":
-        return ("mailport.dll",)
-    return ("libmailport.so",)
-
-
-def _candidates():
-    """Yield (label, path) for each file to try, in order, ``$MAILPORT_LIBRARY`` aside."""
-    names = _library_file_names()
-    here = Path(__file__).resolve().parent
-    for name in names:
-        yield "beside the package", str(here / name)
-    # Only the target/ of the checkout this package is part of. Walking up, or ../../../target of
-    # any copy, would load a target/ planted above a package installed under a directory others
-    # can write to (/tmp/x/site-packages/mailport: /tmp/target).
-    if here.parent.name != "python" or here.parent.parent.name != "bindings":
-        return
-    target = here.parent.parent.parent / "target"
-    builds = [target / profile / name for profile in ("release", "debug") for name in names]
-    # The most recently built first: a stale release build must not hide a fresh debug one.
-    builds.sort(key=lambda p: p.stat().st_mtime if p.is_file() else 0.0, reverse=True)
-    for path in builds:
-        yield "build directory", str(path)
-
-
-def _system_candidates():
-    found = ctypes.util.find_library("mailport")
-    if found:
-        yield "system loader (ctypes.util.find_library)", found
-    else:
-        yield "system loader (ctypes.util.find_library)", None
-    if sys.platform not in ("darwin", "win32"):
-        yield "system loader (dlopen)", f"libmailport.so.{ABI_VERSION}"
-        yield "system loader (dlopen)", "libmailport.so"
-    elif sys.platform == "darwin":
-        yield "system loader (dlopen)", "libmailport.dylib"
-    else:
-        yield "system loader", "mailport.dll"
-
-
-def _load() -> tuple[ctypes.CDLL, str]:
-    tried: list[str] = []
-    explicit = os.environ.get(ENV_VAR)
-    if explicit:
-        try:
-            return ctypes.CDLL(explicit), explicit
-        except OSError as error:
-            raise ImportError(
-                f"mailport: cannot load the library ${ENV_VAR} names, {explicit!r}: {error}\n"
-                f"Unset {ENV_VAR} to search the usual places, or point it at a built "
-                "libmailport (cargo build -p mailport)."
-            ) from None
-    tried.append(f"  ${ENV_VAR}: not set")
-    for label, path in _candidates():
-        if not os.path.isfile(path):
-            tried.append(f"  {label}: {path}: not found")
-            continue
-        try:
-            return ctypes.CDLL(path), path
-        except OSError as error:
-            tried.append(f"  {label}: {path}: {error}")
-    for label, name in _system_candidates():
-        if name is None:
-            tried.append(f"  {label}: no libmailport found")
-            continue
-        try:
-            return ctypes.CDLL(name), name
-        except OSError as error:
-            tried.append(f"  {label}: {name}: {error}")
-    raise ImportError(
-        "mailport: cannot find the mailport shared library. Tried, in order:\n"
-        + "\n".join(tried)
-        + f"\nBuild it with `cargo build -p mailport` in the mailport checkout, or set {ENV_VAR} "
-        "to the path of libmailport.so."
-    )
-
-
-def check_abi(found: int, path: str, expected: int = ABI_VERSION) -> None:
-    """Raise ImportError unless the library's ABI generation is the one this binding speaks."""
-    if found != expected:
-        raise ImportError(
-            f"mailport: the library at {path} has ABI version {found}, but this Python binding "
-            f"was written for ABI version {expected}. Use the binding from the same mailport "
-            "checkout or release as the library (or rebuild the library: cargo build -p mailport)."
-        )
-
-
 def _declare(library: ctypes.CDLL, path: str) -> dict:
     """Give every function of ``FUNCTIONS`` its restype and argtypes; return name -> function."""
-    try:
-        abi = library.mailport_abi_version
-    except AttributeError:
-        raise ImportError(
-            f"mailport: {path} does not export mailport_abi_version(); it is not libmailport, "
-            "or it is too old for this binding."
-        ) from None
-    abi.restype = c_uint32
-    abi.argtypes = []
-    check_abi(abi(), path)
     functions = {}
     missing = []
     for name, (restype, argtypes) in FUNCTIONS.items():
@@ -529,12 +418,13 @@ def _declare(library: ctypes.CDLL, path: str) -> dict:
         raise ImportError(
             f"mailport: the library at {path} (ABI {ABI_VERSION}) lacks "
             + ", ".join(missing)
-            + "; it does not match this binding. Rebuild it: cargo build -p mailport."
+            + "; it is older than this binding. Install the library and the package from the "
+            "same mailport release (a wheel bundles a matching library)."
         )
     return functions
 
 
-lib, LIBRARY_PATH = _load()
+lib, LIBRARY_PATH = _loader.load()
 #: name -> the declared ctypes function, where ``call``, ``call_out`` and ``invoke`` look it up.
 _functions = _declare(lib, LIBRARY_PATH)
 

@@ -33,6 +33,9 @@ defined('ABSPATH') || exit;
 
 const MAILPORT_PLUGIN_VERSION = '0.1.0';
 
+// Whether this request may use FFI, decided before anything can autoload the binding.
+mailport_ffi_usable();
+
 require_once __DIR__ . '/includes/class-mailport-settings.php';
 require_once __DIR__ . '/includes/class-mailport-queue.php';
 require_once __DIR__ . '/includes/class-mailport-worker.php';
@@ -351,18 +354,23 @@ function mailport_delivery_mode(): string
  */
 function mailport_ffi_usable(): bool
 {
+    static $usable = null;
+    if ($usable !== null) {
+        return $usable;
+    }
     if (!extension_loaded('ffi')) {
-        return false;
+        return $usable = false;
     }
     $mode = strtolower(trim((string) ini_get('ffi.enable')));
     if (in_array($mode, ['1', 'on', 'true', 'yes'], true)) {
-        return true;
+        return $usable = true;
     }
     if ($mode !== 'preload') {
-        return false;
+        return $usable = false;
     }
-    // Preloaded classes exist before any autoloader runs.
-    return in_array(PHP_SAPI, ['cli', 'phpdbg'], true) || class_exists('Mailport\\Native', false);
+    // Preloaded classes exist before any autoloader runs: this is asked first when the plugin
+    // loads (below), before anything could autoload the binding in this request.
+    return $usable = in_array(PHP_SAPI, ['cli', 'phpdbg'], true) || class_exists('Mailport\\Native', false);
 }
 
 /**

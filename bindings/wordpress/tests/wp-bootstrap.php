@@ -18,9 +18,9 @@
  *
  * A script that requires this file in a web request (benches/wordpress/mailport-bench.php) may
  * set $mailport_wp_constants (name => value) first: they are defined along with
- * MAILPORT_E2E_CONSTANTS, before the defaults below, and may replace WP_HOME, WP_SITEURL and
- * WP_DEBUG*. Under the CLI, $_SERVER is filled in as a web server would; in a web request the
- * server's values stay.
+ * MAILPORT_E2E_CONSTANTS, before the defaults below, and may replace WP_HOME, WP_SITEURL,
+ * WP_CONTENT_URL (tests/web.py sets these three) and WP_DEBUG*. Under the CLI, $_SERVER is
+ * filled in as a web server would; in a web request the server's values stay.
  */
 
 declare(strict_types=1);
@@ -74,9 +74,10 @@ declare(strict_types=1);
     }
 
     $abspath = getenv('MAILPORT_E2E_ABSPATH') ?: '/usr/share/wordpress/';
-    define('ABSPATH', rtrim($abspath, '/') . '/');
+    // A web request through a tree's own wp-config.php (tests/web.py) has it from wp-load.php.
+    $default('ABSPATH', rtrim($abspath, '/') . '/');
     define('WP_CONTENT_DIR', $dir . '/wp-content');
-    define('WP_CONTENT_URL', 'http://localhost/wp-content');
+    $default('WP_CONTENT_URL', 'http://localhost/wp-content');
     // MAILPORT_E2E_PLUGIN_DIR: another plugins directory (the packaged copy made by package.sh).
     define('WP_PLUGIN_DIR', getenv('MAILPORT_E2E_PLUGIN_DIR') ?: WP_CONTENT_DIR . '/plugins');
     define('WP_PLUGIN_URL', WP_CONTENT_URL . '/plugins');

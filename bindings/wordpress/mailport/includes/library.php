@@ -192,6 +192,10 @@ function mailport_admin_notice(): void
     if ($status === 'good' || ($status !== 'refused' && !mailport_is_configured())) {
         return;
     }
+    if ($status === 'unavailable' && !mailport_ffi_usable()) {
+        // This request may not use FFI, so mail is queued for the worker (Site Health says so).
+        return;
+    }
     $lead = $status === 'refused'
         ? __('the plugin refused its bundled libmailport, so it cannot send mail until this is fixed.', 'mailport')
         : __('An SMTP host is set, but mail cannot be sent: every wp_mail() call fails until this is fixed.', 'mailport');
@@ -222,6 +226,13 @@ function mailport_site_health_library(): array
             $message,
             (string) $library,
         )) . '</p>';
+        return $result;
+    }
+    if ($status === 'unavailable' && !mailport_ffi_usable()) {
+        $result['label'] = __('Mailport SMTP loads libmailport in the worker only', 'mailport');
+        $result['status'] = 'recommended';
+        $result['badge']['color'] = 'orange';
+        $result['description'] = '<p>' . esc_html__('PHP does not allow FFI in web requests here, so the library is not loaded by them: wp_mail() queues mail, and "wp mailport outbox run" (from the command line, where FFI is allowed) sends it. Its copy passed the checksum and ABI checks.', 'mailport') . '</p>';
         return $result;
     }
     $result['badge']['color'] = 'red';
