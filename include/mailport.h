@@ -421,10 +421,10 @@ typedef struct mailport_client mailport_client;
  * Everything a client needs to know: server, security, credentials, trust, timeouts, logging.
  *
  * A mutable value object. `mailport_config_new` gives the safe defaults: port 587, security
- * `MAILPORT_SECURITY_AUTO` (so STARTTLS required), certificates verified against Mozilla's roots
- * and the system store, credentials never sent over plaintext, connect timeout 10 s, command
- * timeout 60 s, end-of-data timeout 120 s, whole-send timeout 300 s, EHLO name from this
- * machine's host name. The host has no default: set it before making a client.
+ * `MAILPORT_SECURITY_AUTO` (so STARTTLS required), certificates verified against the system's
+ * trust store (Mozilla's roots where it has none), credentials never sent over plaintext, connect timeout 10 s, command
+ * timeout 30 s, end-of-data timeout 40 s, whole-send timeout 45 s (below the 60 s after which
+ * web servers and proxies give up on a request), EHLO name from this machine's host name. The host has no default: set it before making a client.
  *
  * Each setter has the same fallible shape and replaces the previous value. Values are checked
  * where they are set when the check needs no other setting, and the whole configuration again
@@ -443,7 +443,7 @@ typedef struct mailport_client mailport_client;
  * mailport_config_set_tls_server_name, mailport_config_dangerous_accept_invalid_certs,
  * mailport_config_dangerous_allow_plaintext_auth, mailport_config_set_allow_partial_recipients,
  * mailport_config_set_transcript_bodies, mailport_config_set_log_callback,
- * mailport_config_set_allow_relay, mailport_config_set_persistent.
+ * mailport_config_set_allow_relay, mailport_config_set_persistent, mailport_config_set_binding.
  */
 typedef struct mailport_config mailport_config;
 
@@ -1193,7 +1193,10 @@ enum mailport_result mailport_config_set_security(struct mailport_config *cfg,
  * **Ownership:** both strings are copied; the copy of the password is wiped when the config
  * (and each client copied from it) is freed.
  *
- * **NULL:** `cfg`, `username` and `password` must not be NULL. `error_out` may be NULL.
+ * **NULL:** `cfg`, `username` and `password` must not be NULL. `error_out` may be NULL. A NULL
+ * user name or password (most often `getenv()` of a variable that is not set) is reported as
+ * missing: "the password is missing (password is NULL): was the environment variable that
+ * should hold it set?".
  *
  * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when a string is not
  * UTF-8 or contains a control character.
@@ -1216,7 +1219,8 @@ enum mailport_result mailport_config_set_credentials(struct mailport_config *cfg
  * **Ownership:** `password` is copied; the copy is wiped when the config (and each client copied
  * from it) is freed.
  *
- * **NULL:** `cfg` and `password` must not be NULL. `error_out` may be NULL.
+ * **NULL:** `cfg` and `password` must not be NULL. `error_out` may be NULL. A NULL password
+ * is reported as missing, as by `mailport_config_set_credentials`.
  *
  * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `password` is
  * not UTF-8 or contains a control character, or when the config has no user name (or logs in
@@ -1239,7 +1243,8 @@ enum mailport_result mailport_config_set_password(struct mailport_config *cfg,
  *
  * **Ownership:** both strings are copied; the token copy is wiped when freed.
  *
- * **NULL:** `cfg`, `username` and `token` must not be NULL. `error_out` may be NULL.
+ * **NULL:** `cfg`, `username` and `token` must not be NULL. `error_out` may be NULL. A NULL
+ * user name or token is reported as missing, as by `mailport_config_set_credentials`.
  *
  * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when a string is not
  * UTF-8 or contains a control character.
@@ -1291,7 +1296,7 @@ enum mailport_result mailport_config_set_connect_timeout_ms(struct mailport_conf
 
 /**
  * Set how long to wait for each reply (greeting, commands, TLS handshake), in milliseconds
- * (default 60000).
+ * (default 30000).
  *
  * **NULL:** `cfg` must not be NULL. `error_out` may be NULL.
  *
@@ -1308,7 +1313,7 @@ enum mailport_result mailport_config_set_command_timeout_ms(struct mailport_conf
 
 /**
  * Set how long to wait for the server's reply after the message data, in milliseconds
- * (default 120000; servers scan the message before answering).
+ * (default 40000; servers scan the message before answering).
  *
  * **NULL:** `cfg` must not be NULL. `error_out` may be NULL.
  *
@@ -1324,7 +1329,8 @@ enum mailport_result mailport_config_set_data_timeout_ms(struct mailport_config 
                                                          struct mailport_error **error_out);
 
 /**
- * Set the limit for one whole send, connection included, in milliseconds (default 300000).
+ * Set the limit for one whole send, connection included, in milliseconds (default 45000, below
+ * the 60 s after which web servers and proxies give up on a request).
  *
  * **NULL:** `cfg` must not be NULL. `error_out` may be NULL.
  *
@@ -1384,7 +1390,9 @@ enum mailport_result mailport_config_add_ca_pem(struct mailport_config *cfg,
                                                 struct mailport_error **error_out);
 
 /**
- * Choose whether Mozilla's root certificates (built in) are trusted. Default: true.
+ * Choose whether Mozilla's root certificates (built in) are trusted. Default: true. With the
+ * system store on (`mailport_config_set_system_roots`) they are its fallback only: used when
+ * the system has no trusted certificates at all (a container without `ca-certificates`).
  *
  * **NULL:** `cfg` must not be NULL. `error_out` may be NULL.
  *
@@ -1400,7 +1408,10 @@ enum mailport_result mailport_config_set_webpki_roots(struct mailport_config *cf
                                                       struct mailport_error **error_out);
 
 /**
- * Choose whether the operating system's certificate store is trusted. Default: true.
+ * Choose whether the operating system's certificate store is trusted. Default: true. It is
+ * found as each platform keeps it: the keychain on macOS, the certificate store on Windows, the
+ * CA bundle of the system's OpenSSL on Linux and the BSDs, or `SSL_CERT_FILE` / `SSL_CERT_DIR`
+ * when either is set; it is read once per process.
  *
  * **NULL:** `cfg` must not be NULL. `error_out` may be NULL.
  *
@@ -1584,6 +1595,31 @@ enum mailport_result mailport_config_set_log_callback(struct mailport_config *cf
                                                       mailport_log_callback callback,
                                                       void *userdata,
                                                       struct mailport_error **error_out);
+
+/**
+ * Declare the language binding that made this config, so that error hints name settings in
+ * that binding's words: `"python"` (`ca_file=`, `security="tls"`), `"php"` (`caFile`,
+ * `security: 'tls'`) or `"c"` (`mailport_config_add_ca_file`, the default of
+ * `mailport_config_new` and `mailport_config_from_url`). Clients made from the config, and
+ * connection checks run with it, use these names. Only bindings call this; C programs need not.
+ *
+ * **Ownership:** `binding` is only read.
+ *
+ * **NULL:** `cfg` and `binding` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` for a name other
+ * than `"c"`, `"python"` and `"php"`.
+ *
+ * **Thread safety:** like every setter, not while another thread reads `cfg`.
+ *
+ * # Safety
+ *
+ * `cfg` must be NULL or a live config that no other thread uses during the call; `binding`
+ * NULL or NUL-terminated; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_config_set_binding(struct mailport_config *cfg,
+                                                 const char *binding,
+                                                 struct mailport_error **error_out);
 
 /**
  * Create an empty message: no From, no recipients, no body, UTF-8 text.

@@ -277,6 +277,10 @@ enum mailport_result mailport_config_set_log_callback(struct mailport_config *cf
                                                       void *userdata,
                                                       struct mailport_error **error_out);
 
+enum mailport_result mailport_config_set_binding(struct mailport_config *cfg,
+                                                 const char *binding,
+                                                 struct mailport_error **error_out);
+
 struct mailport_message *mailport_message_new(void);
 
 enum mailport_result mailport_message_clone(const struct mailport_message *message,

@@ -361,6 +361,7 @@ impl Client {
                 port: self.port(),
                 security: self.security(),
                 helo_name: &self.helo_name,
+                api: self.config.api,
             };
             let hint = hint::hint(&error, &context);
             error.set_hint(hint);
@@ -638,6 +639,7 @@ fn no_port_worked(
                 port,
                 security,
                 helo_name,
+                api: config.api,
             },
         )
     };

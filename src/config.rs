@@ -1,7 +1,8 @@
 //! Client configuration: where to connect, how to secure it, who to log in as, how long to wait.
 //!
 //! Defaults are the safe ones: port 587 with STARTTLS required, certificates verified against
-//! Mozilla's roots plus the system store, credentials never sent over plaintext.
+//! the system's trust store (Mozilla's roots where it has none), credentials never sent over
+//! plaintext.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
+use crate::error::names::Api;
 use crate::error::{Error, Result};
 use crate::transcript::Sink;
 
@@ -123,24 +125,40 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Timeouts {
-        // Connect: long enough for a slow handshake across the world, short enough that a filtered
-        // port is reported quickly. Command and data-end follow RFC 5321 §4.5.3.2 in spirit but
-        // shorter: an interactive sender wants an answer in minutes, not the RFC's 10.
+        // Most mail is sent from inside a web request, and nginx, Apache and load balancers
+        // give up on a request after 60 s with a 504 the application never sees. So a whole
+        // send ends well before that (45 s, leaving time for the rest of the request), and the
+        // application gets the error and can say what went wrong. Connect: long enough for a
+        // slow handshake across the world, short enough that a filtered port is reported
+        // quickly. A reply normally takes well under a second; 30 s still covers a loaded
+        // server. After the data, servers scan the message (spam, viruses) first: 40 s. RFC
+        // 5321 §4.5.3.2 allows minutes per step, which suits relays, not a page being served;
+        // batch senders (the outbox, the command line) raise these.
         Timeouts {
             connect: Duration::from_secs(10),
-            command: Duration::from_secs(60),
-            data_end: Duration::from_secs(120),
-            send_total: Duration::from_secs(300),
+            command: Duration::from_secs(30),
+            data_end: Duration::from_secs(40),
+            send_total: Duration::from_secs(45),
         }
     }
 }
 
+/// How long a plaintext connection (STARTTLS, opportunistic, none) waits for the server's
+/// greeting before mailport checks, on a second connection, whether the port expects implicit
+/// TLS instead: 5 s, as the connection check waits. A server that answers that TLS hello fails
+/// the send at once with [`Kind::TlsOnPlaintextPort`](crate::Kind::TlsOnPlaintextPort) rather
+/// than after the whole command timeout; one that does not is only slow, and mailport waits
+/// for its greeting up to [`Timeouts::command`].
+pub const GREETING_WAIT: Duration = Duration::from_secs(5);
+
 /// Where the TLS trust anchors come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsOptions {
-    /// Trust Mozilla's root program (webpki-roots). On by default.
+    /// Trust Mozilla's root program (webpki-roots): when `system_roots` is on, only as its
+    /// fallback, if the system store has no certificates at all. On by default.
     pub webpki_roots: bool,
-    /// Trust the operating system's certificate store. On by default.
+    /// Trust the operating system's certificate store, found as each platform keeps it
+    /// (`rustls-native-certs`; `SSL_CERT_FILE`/`SSL_CERT_DIR` when set). On by default.
     pub system_roots: bool,
     /// Extra PEM files whose certificates are trusted (a private CA).
     pub ca_files: Vec<PathBuf>,
@@ -198,6 +216,9 @@ pub struct Config {
     /// How long a pooled session may stay idle before it is closed. However busy, a session is
     /// closed once five minutes old, so none outlives a change on the server side for long.
     pub pool_idle_timeout: Duration,
+    /// The API the caller configures mailport through: hints name settings in its words
+    /// (`mailport_config_add_ca_file` for C, `ca_file=` for Python, ...). Rust by default.
+    pub api: Api,
 }
 
 impl fmt::Debug for Config {
@@ -221,6 +242,7 @@ impl fmt::Debug for Config {
             .field("allow_relay", &self.allow_relay)
             .field("persistent", &self.persistent)
             .field("pool_idle_timeout", &self.pool_idle_timeout)
+            .field("api", &self.api)
             .finish()
     }
 }
@@ -259,6 +281,7 @@ impl Config {
             persistent: false,
             // Below the 300 s after which servers such as Postfix drop an idle client.
             pool_idle_timeout: Duration::from_secs(60),
+            api: Api::Rust,
         }
     }
 

@@ -22,5 +22,6 @@ pub mod transcript;
 
 pub use client::{Client, Envelope, Receipt};
 pub use config::{Config, Credentials, Secret, Security, Timeouts, TlsOptions};
+pub use error::names::Api;
 pub use error::{Error, InvalidAddress, Kind, Result};
 pub use message::Message;

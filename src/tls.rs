@@ -7,12 +7,15 @@
 //! certificate has to name the host we connected to (or [`TlsOptions::server_name`]); nothing
 //! falls back to an unauthenticated connection on its own. The trust anchors are the union of:
 //!
-//! * Mozilla's root program, compiled in through `webpki-roots` ([`TlsOptions::webpki_roots`]);
-//! * the operating system's store ([`TlsOptions::system_roots`]): the PEM bundle named by
-//!   `SSL_CERT_FILE` and the directories in `SSL_CERT_DIR` when either is set, otherwise the
-//!   first well-known bundle file that exists, otherwise the PEM files in `/etc/ssl/certs`. It is
-//!   read once per process and certificates in it that cannot be parsed are skipped; a machine
-//!   without one is not an error;
+//! * the operating system's store ([`TlsOptions::system_roots`]), found by `rustls-native-certs`
+//!   the way each platform keeps it: the keychain on macOS, the certificate store on Windows,
+//!   and on Linux and the BSDs the CA bundle (or directory) where that system's OpenSSL looks,
+//!   or `SSL_CERT_FILE` / `SSL_CERT_DIR` when set. It is read once per process; certificates in
+//!   it that cannot be parsed are skipped, and a machine without one is not an error;
+//! * Mozilla's root program, compiled in through `webpki-roots` ([`TlsOptions::webpki_roots`]),
+//!   as the fallback: it is used when the system store is off, or on but empty (a minimal
+//!   container without `ca-certificates`). A system store that exists is followed as it is,
+//!   so a root its administrator removed or added counts here too;
 //! * every certificate in [`TlsOptions::ca_files`] and [`TlsOptions::ca_pem`], for private CAs.
 //!   These are the caller's explicit choice, so an unreadable file or a bad certificate in them
 //!   is an error rather than silently ignored.
@@ -33,9 +36,7 @@
 //! a client and a server disagreeing about whether the port starts in TLS.
 
 use std::collections::HashSet;
-use std::ffi::OsString;
 use std::io;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use once_cell::sync::Lazy;
@@ -140,27 +141,37 @@ pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>> {
 
 /// The trust anchors `options` asks for; an error when there are none.
 pub(crate) fn root_store(options: &TlsOptions) -> Result<RootCertStore> {
+    let empty = RootCertStore::empty();
+    let system = if options.system_roots {
+        &*SYSTEM_ROOTS
+    } else {
+        &empty
+    };
+    anchors(options, system)
+}
+
+/// The anchors of `options` given the system's (a parameter, so tests need not depend on the
+/// machine).
+fn anchors(options: &TlsOptions, system: &RootCertStore) -> Result<RootCertStore> {
     let mut store = RootCertStore::empty();
-    if options.webpki_roots {
+    store.roots.extend(system.roots.iter().cloned());
+    if options.webpki_roots && store.is_empty() {
         store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    }
-    if options.system_roots {
-        store.roots.extend(SYSTEM_ROOTS.roots.iter().cloned());
     }
     for path in &options.ca_files {
         let pem = std::fs::read(path).map_err(|e| {
-            Error::invalid_input(format!("ca_file {}: cannot read it: {e}", path.display()))
+            Error::invalid_input(format!("CA file {}: cannot read it: {e}", path.display()))
                 .with_source(e)
         })?;
-        add_user_pem(&mut store, &pem, &format!("ca_file {}", path.display()))?;
+        add_user_pem(&mut store, &pem, &format!("CA file {}", path.display()))?;
     }
     for (i, pem) in options.ca_pem.iter().enumerate() {
         add_user_pem(&mut store, pem, &format!("ca_pem #{}", i + 1))?;
     }
     if store.is_empty() {
         return Err(Error::invalid_input(
-            "no trust anchors: webpki_roots is off, the system store is off or empty, and no \
-             ca_file or ca_pem was given, so no server certificate could ever be verified",
+            "no trust anchors: Mozilla's roots are off, the system store is off or empty, and \
+             no CA file or PEM data was given, so no server certificate could ever be verified",
         ));
     }
     Ok(store)
@@ -194,118 +205,20 @@ fn add_user_pem(store: &mut RootCertStore, pem: &[u8], what: &str) -> Result<()>
     Ok(())
 }
 
-/// The operating system's trust anchors, loaded on first use and kept for the process.
+/// The operating system's trust anchors, loaded on first use and kept for the process. Best
+/// effort: what cannot be read or parsed is skipped (`rustls-native-certs` reports such errors
+/// next to the certificates it did find), and duplicates are dropped.
 static SYSTEM_ROOTS: Lazy<RootCertStore> = Lazy::new(|| {
-    let sources = system_sources(
-        std::env::var_os("SSL_CERT_FILE"),
-        std::env::var_os("SSL_CERT_DIR"),
-        |p| p.is_file(),
-    );
-    load_pem_roots(&sources).0
-});
-
-/// Well-known CA bundle files, in the order they are tried (Debian/Ubuntu/Alpine/Arch, Fedora/
-/// RHEL, openSUSE, newer RHEL, BSDs and macOS, Homebrew on Intel and on Apple silicon).
-const BUNDLE_FILES: &[&str] = &[
-    "/etc/ssl/certs/ca-certificates.crt",
-    "/etc/pki/tls/certs/ca-bundle.crt",
-    "/etc/ssl/ca-bundle.pem",
-    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
-    "/etc/ssl/cert.pem",
-    "/usr/local/etc/openssl/cert.pem",
-    "/opt/homebrew/etc/openssl@3/cert.pem",
-];
-
-/// The directory of PEM files used when no bundle file exists.
-const CERT_DIR: &str = "/etc/ssl/certs";
-
-/// Where to read the system store from.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct SystemSources {
-    files: Vec<PathBuf>,
-    dirs: Vec<PathBuf>,
-}
-
-/// Decide where the system store lives. `cert_file` and `cert_dir` are the values of
-/// `SSL_CERT_FILE` and `SSL_CERT_DIR`; when either is set (and not empty) only they are used, as
-/// OpenSSL does, with `SSL_CERT_DIR` a colon-separated list. `is_file` tells which well-known
-/// bundle exists (a parameter so tests need not depend on the machine).
-fn system_sources(
-    cert_file: Option<OsString>,
-    cert_dir: Option<OsString>,
-    is_file: impl Fn(&Path) -> bool,
-) -> SystemSources {
-    let cert_file = cert_file.filter(|v| !v.is_empty());
-    let cert_dir = cert_dir.filter(|v| !v.is_empty());
-    if cert_file.is_some() || cert_dir.is_some() {
-        return SystemSources {
-            files: cert_file.map(PathBuf::from).into_iter().collect(),
-            dirs: cert_dir
-                .map(|dirs| {
-                    std::env::split_paths(&dirs)
-                        .filter(|d| !d.as_os_str().is_empty())
-                        .collect()
-                })
-                .unwrap_or_default(),
-        };
-    }
-    match BUNDLE_FILES.iter().map(Path::new).find(|p| is_file(p)) {
-        Some(bundle) => SystemSources {
-            files: vec![bundle.to_path_buf()],
-            dirs: Vec::new(),
-        },
-        None => SystemSources {
-            files: Vec::new(),
-            dirs: vec![PathBuf::from(CERT_DIR)],
-        },
-    }
-}
-
-/// Files in a certificate directory larger than this are not CA certificates; skip them.
-const MAX_STORE_FILE: u64 = 64 << 20;
-
-/// Read every certificate from `sources`, best effort: missing or unreadable files, bad PEM and
-/// certificates that are not usable trust anchors are skipped, duplicates are dropped. Returns
-/// the store and how many certificates (or broken PEM sections) were skipped.
-fn load_pem_roots(sources: &SystemSources) -> (RootCertStore, usize) {
-    let mut files: Vec<PathBuf> = sources.files.clone();
-    for dir in &sources.dirs {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            continue;
-        };
-        let mut in_dir: Vec<PathBuf> = entries.filter_map(|e| Some(e.ok()?.path())).collect();
-        // Directory order is arbitrary; sorting keeps the result the same from run to run.
-        in_dir.sort();
-        files.extend(in_dir);
-    }
-
-    let mut seen: HashSet<CertificateDer<'static>> = HashSet::new();
-    let mut ders = Vec::new();
-    let mut skipped = 0usize;
-    for path in files {
-        // `metadata` follows symlinks, like the hash links (`*.0`) in certificate directories.
-        match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_file() && meta.len() <= MAX_STORE_FILE => {}
-            _ => continue,
-        }
-        let Ok(pem) = std::fs::read(&path) else {
-            continue;
-        };
-        for item in CertificateDer::pem_slice_iter(&pem) {
-            match item {
-                Ok(der) => {
-                    if seen.insert(der.clone()) {
-                        ders.push(der);
-                    }
-                }
-                Err(_) => skipped += 1,
-            }
-        }
-    }
+    let found = rustls_native_certs::load_native_certs();
+    let mut seen = HashSet::new();
+    let unique = found
+        .certs
+        .into_iter()
+        .filter(|der| seen.insert(der.clone()));
     let mut store = RootCertStore::empty();
-    let (_, invalid) = store.add_parsable_certificates(ders);
-    (store, skipped + invalid)
-}
+    store.add_parsable_certificates(unique);
+    store
+});
 
 /// The name the server's certificate is verified against: `options.server_name` when set,
 /// otherwise `host`. IP literals, with or without the brackets of a URL, become IP names.
@@ -371,7 +284,7 @@ fn classify(err: &rustls::Error, host: &str) -> (Kind, String) {
                     ": no TLS version or cipher suite in common (mailport needs TLS 1.2 or newer)"
                 }
                 rustls::AlertDescription::UnrecognisedName => {
-                    ": the server does not know the name we asked for (set tls server_name?)"
+                    ": the server does not know the name we asked for (check the host, or the TLS server name if one is set)"
                 }
                 _ => "",
             };
@@ -458,7 +371,7 @@ fn classify_certificate(err: &CertificateError, host: &str) -> (Kind, String) {
             Kind::CertificateUntrusted,
             format!(
                 "the certificate for {host} is not trusted: it is self-signed or issued by a CA \
-                 that is not trusted; pass the CA file with ca_file if this is a private CA"
+                 that is not trusted"
             ),
         ),
         C::Revoked => (
@@ -640,6 +553,7 @@ pub(crate) mod tests {
 
     use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
+    use std::path::PathBuf;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::thread::JoinHandle;
     use std::time::Duration;
@@ -733,8 +647,7 @@ iWcoCW2+ITvwrTN+q370dNvgxoos0rO4prsU4QE=
         let config = client_config(&TlsOptions::default()).unwrap();
         assert!(config.enable_sni);
         assert!(config.alpn_protocols.is_empty());
-        let roots = root_store(&TlsOptions::default()).unwrap();
-        assert!(roots.len() >= webpki_roots::TLS_SERVER_ROOTS.len());
+        assert!(!root_store(&TlsOptions::default()).unwrap().is_empty());
     }
 
     #[test]
@@ -814,71 +727,38 @@ iWcoCW2+ITvwrTN+q370dNvgxoos0rO4prsU4QE=
     }
 
     #[test]
-    fn system_store_parser_reads_a_bundle_file() {
-        let dir = TempDir::new("bundle");
-        let key = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
-        let bundle = format!("# a comment\n{CA_1}{key}{BAD_BASE64}{BAD_DER}{CA_1}{CA_2}");
-        let path = dir.write("bundle.crt", &bundle);
-        let sources = SystemSources {
-            files: vec![path, dir.0.join("missing.pem")],
-            dirs: Vec::new(),
+    fn mozillas_roots_are_the_fallback_when_the_system_store_is_empty() {
+        let mozilla = webpki_roots::TLS_SERVER_ROOTS.len();
+        let defaults = TlsOptions::default();
+        // No system store (a container without ca-certificates): Mozilla's roots.
+        let store = anchors(&defaults, &RootCertStore::empty()).unwrap();
+        assert_eq!(store.len(), mozilla);
+        // A system store: it alone, as its administrator keeps it.
+        let mut system = RootCertStore::empty();
+        system.add_parsable_certificates(
+            CertificateDer::pem_slice_iter(CA_1.as_bytes()).map(|c| c.unwrap()),
+        );
+        let store = anchors(&defaults, &system).unwrap();
+        assert_eq!(store.len(), 1);
+        // The system store off: Mozilla's roots, with a private CA on top.
+        let options = TlsOptions {
+            system_roots: false,
+            ca_pem: vec![CA_2.as_bytes().to_vec()],
+            ..TlsOptions::default()
         };
-        let (store, skipped) = load_pem_roots(&sources);
-        assert_eq!(store.len(), 2, "CA_1 once (deduplicated) and CA_2");
-        assert_eq!(skipped, 2, "the bad base64 and the bad DER");
-    }
-
-    #[test]
-    fn system_store_parser_reads_directories() {
-        let dir = TempDir::new("certdir");
-        dir.write("a.pem", CA_1);
-        dir.write("b.crt", CA_2);
-        dir.write("1234abcd.0", CA_1);
-        dir.write("README", "not a certificate");
-        std::fs::create_dir(dir.0.join("java")).unwrap();
-        let sources = SystemSources {
-            files: Vec::new(),
-            dirs: vec![dir.0.clone(), dir.0.join("does-not-exist")],
+        assert_eq!(root_store(&options).unwrap().len(), mozilla + 1);
+        // A private CA is added to the system's roots, never instead of them.
+        let options = TlsOptions {
+            ca_pem: vec![CA_2.as_bytes().to_vec()],
+            ..TlsOptions::default()
         };
-        let (store, skipped) = load_pem_roots(&sources);
-        assert_eq!((store.len(), skipped), (2, 0));
-    }
-
-    #[test]
-    fn system_sources_follow_the_environment() {
-        let none = |_: &Path| false;
-        let sources = system_sources(Some("/my/bundle.pem".into()), None, none);
-        assert_eq!(sources.files, [PathBuf::from("/my/bundle.pem")]);
-        assert!(sources.dirs.is_empty());
-
-        let sources = system_sources(None, Some("/a/certs:/b/certs".into()), none);
-        assert!(sources.files.is_empty());
-        assert_eq!(
-            sources.dirs,
-            [PathBuf::from("/a/certs"), PathBuf::from("/b/certs")]
-        );
-
-        // Empty variables count as unset.
-        let fedora = |p: &Path| p == Path::new("/etc/pki/tls/certs/ca-bundle.crt");
-        let sources = system_sources(Some("".into()), Some("".into()), fedora);
-        assert_eq!(
-            sources.files,
-            [PathBuf::from("/etc/pki/tls/certs/ca-bundle.crt")]
-        );
-
-        // The first existing bundle wins.
-        let sources = system_sources(None, None, |_| true);
-        assert_eq!(sources.files, [PathBuf::from(BUNDLE_FILES[0])]);
-
-        // No bundle at all: the certificate directory.
-        let sources = system_sources(None, None, none);
-        assert_eq!(
-            sources,
-            SystemSources {
-                files: Vec::new(),
-                dirs: vec![PathBuf::from("/etc/ssl/certs")],
-            }
-        );
+        assert_eq!(anchors(&options, &system).unwrap().len(), 2);
+        // Mozilla's roots off and no system store: nothing but the private CA.
+        let options = TlsOptions {
+            webpki_roots: false,
+            ..options
+        };
+        assert_eq!(anchors(&options, &RootCertStore::empty()).unwrap().len(), 1);
     }
 
     #[test]
@@ -888,11 +768,16 @@ iWcoCW2+ITvwrTN+q370dNvgxoos0rO4prsU4QE=
         eprintln!("system store: {count} roots in {:?}", started.elapsed());
         let from_env = std::env::var_os("SSL_CERT_FILE").is_some()
             || std::env::var_os("SSL_CERT_DIR").is_some();
-        if !from_env && Path::new(BUNDLE_FILES[0]).is_file() {
-            assert!(count > 0, "{} exists but gave no roots", BUNDLE_FILES[0]);
+        let debian_bundle = std::path::Path::new("/etc/ssl/certs/ca-certificates.crt");
+        if !from_env && debian_bundle.is_file() {
+            assert!(
+                count > 0,
+                "{} exists but gave no roots",
+                debian_bundle.display()
+            );
         }
-        // Whatever the machine has, default options always have webpki-roots at least.
-        assert!(root_store(&TlsOptions::default()).unwrap().len() >= count);
+        // Whatever the machine has, the defaults trust something.
+        assert!(!root_store(&TlsOptions::default()).unwrap().is_empty());
     }
 
     #[test]
@@ -1021,7 +906,8 @@ iWcoCW2+ITvwrTN+q370dNvgxoos0rO4prsU4QE=
             text.contains("self-signed or issued by a CA that is not trusted"),
             "{text}"
         );
-        assert!(text.contains("ca_file"), "{text}");
+        // The setting is named by the hint, in the caller's API (crate::error::names).
+        assert!(!text.contains("ca_file"), "{text}");
     }
 
     #[test]
@@ -1357,7 +1243,7 @@ section("expired_key", old.private_key_pem.bytes())
         let client = client_config(&webpki_only()).unwrap();
         let err = connect(&client, "localhost", port).unwrap_err();
         assert_eq!(err.kind(), Kind::CertificateUntrusted, "{err}");
-        assert!(err.to_string().contains("ca_file"), "{err}");
+        assert!(err.to_string().contains("not trusted"), "{err}");
         server.join().unwrap();
     }
 

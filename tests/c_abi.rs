@@ -1,6 +1,8 @@
 //! The C API from C: builds `tests/c/*.c` with gcc against the cdylib and runs each against a
 //! real aiosmtpd server (STARTTLS), under valgrind when it is installed.
 //!
+//! - `first_hour.c` meets an unset password, an untrusted CA and STARTTLS on an implicit-TLS
+//!   port, and checks that each error says so in C's words;
 //! - `send.c` sends through setters and through a connection URL, checks receipts, the error
 //!   paths (NULL and invalid arguments, a refused recipient, a wrong password), the log callback,
 //!   the copy-out transcript, and four threads sending at once with a client each.
@@ -185,6 +187,17 @@ fn c_program_sends_through_the_shared_library() {
             );
         }
     }
+}
+
+#[test]
+fn c_program_gets_errors_in_c_words() {
+    let server = common::TestServer::start(&["--mode", "tls", "--hostname", "localhost"]);
+    let dir = scratch_dir("first_hour");
+    let exe = build_c_program("first_hour", &common::shared_library(), &dir, Link::Library);
+    let args = ["localhost".to_string(), server.port.to_string()];
+    let stdout = run_c_program(&exe, &args);
+    assert!(stdout.contains("FIRST_HOUR_OK"), "{stdout}");
+    assert!(server.messages().is_empty());
 }
 
 #[test]

@@ -76,6 +76,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         }
     };
     let mut config = Config::new(host);
+    config.api = mailport::Api::Cli;
     config.credentials = credentials;
     config.helo_name = args.login.helo.clone();
     config.tls.ca_files = args.login.ca_files.clone();

@@ -18,10 +18,91 @@ const PASSWORD: &str = "demo-password";
 
 #[derive(clap::Args)]
 pub struct DemoArgs {
-    /// Where the capture server keeps its CA and the messages (default: a new temporary
-    /// directory, left in place so you can look at the message).
+    /// Where the capture server keeps its CA and the messages; kept afterwards. Default: a new
+    /// temporary directory, removed when the demo ends (see --keep).
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
+    /// Keep the temporary directory (the CA and the stored message) and print where it is.
+    #[arg(long)]
+    keep: bool,
+}
+
+/// Held while the capture server starts, which creates its directory (again, if the Ctrl-C
+/// handler has just removed it); the handler takes it before removing the directory.
+static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The demo's temporary directory, removed when the demo ends however it ends: on return,
+/// on an error, and on Ctrl-C (the handler removes it before the process exits).
+struct Scratch {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl Scratch {
+    fn create(keep: bool) -> Result<Scratch, Failure> {
+        let path = std::env::temp_dir().join(format!(
+            "mailport-demo-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
+        ));
+        create_dir(&path)?;
+        if !keep {
+            let on_signal = path.clone();
+            // Without the handler a Ctrl-C would leave the directory behind; the demo still
+            // works, so a failure to install it is only worth a note.
+            if let Err(e) = ctrlc::set_handler(move || {
+                // Held until the process is gone: nothing creates the directory again.
+                let _creating = CREATING.lock();
+                let _ = remove(&on_signal);
+                std::process::exit(130);
+            }) {
+                eprintln!(
+                    "note: cannot handle Ctrl-C ({e}); an interrupted demo leaves {} behind",
+                    path.display()
+                );
+            }
+        }
+        Ok(Scratch { path, keep })
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if self.keep {
+            println!(
+                "Kept: {} (the CA and the stored message)",
+                self.path.display()
+            );
+        } else if let Err(e) = remove(&self.path) {
+            eprintln!("note: could not remove {}: {e}", self.path.display());
+        }
+    }
+}
+
+/// Remove `dir` and everything in it. On Ctrl-C the capture server may still be storing a
+/// file in it, which makes one pass fail (the directory is not empty when it is removed), so a
+/// few passes are made; a missing directory counts as removed.
+fn remove(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut passes = 0;
+    loop {
+        match std::fs::remove_dir_all(dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(_) if passes < 10 => passes += 1,
+            other => return other,
+        }
+    }
+}
+
+fn create_dir(dir: &std::path::Path) -> Result<(), Failure> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        (
+            format!("cannot create {}: {e}", dir.display()),
+            ExitCode::from(3),
+        )
+    })
 }
 
 pub fn run(args: DemoArgs) -> ExitCode {
@@ -45,35 +126,33 @@ fn fail(error: mailport::Error) -> Failure {
 }
 
 fn demo(args: DemoArgs) -> Result<(), Failure> {
+    // Declared first, so it is dropped last: after the capture server has stopped using it.
+    let scratch;
+    let removed_at_end = args.dir.is_none() && !args.keep;
     let dir = match args.dir {
-        Some(dir) => dir,
-        None => std::env::temp_dir().join(format!(
-            "mailport-demo-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0)
-        )),
+        Some(dir) => {
+            create_dir(&dir)?;
+            dir
+        }
+        None => {
+            scratch = Scratch::create(args.keep)?;
+            scratch.path.clone()
+        }
     };
-    std::fs::create_dir_all(&dir).map_err(|e| {
-        (
-            format!("cannot create {}: {e}", dir.display()),
-            ExitCode::from(3),
-        )
-    })?;
 
     println!("== 1. A capture server on this machine");
     let mut options = CaptureOptions::new(dir.clone());
     options.auth = Some((USER.into(), PASSWORD.into()));
     let (stored_tx, stored_rx) = mpsc::channel::<Stored>();
     let stored_tx = std::sync::Mutex::new(stored_tx);
+    let creating = CREATING.lock();
     let capture = Capture::start(options, move |stored: &Stored| {
         if let Ok(tx) = stored_tx.lock() {
             let _ = tx.send(stored.clone());
         }
-    })
-    .map_err(|e| {
+    });
+    drop(creating);
+    let capture = capture.map_err(|e| {
         (
             format!("the capture server did not start: {e}"),
             ExitCode::from(1),
@@ -90,6 +169,7 @@ fn demo(args: DemoArgs) -> Result<(), Failure> {
     );
 
     let mut config = Config::new("localhost");
+    config.api = mailport::Api::Cli;
     config.tls.ca_files = vec![capture.ca_file().to_path_buf()];
     config.credentials = Some(Credentials::Password {
         username: USER.into(),
@@ -159,6 +239,9 @@ fn demo(args: DemoArgs) -> Result<(), Failure> {
             )
         })?;
     println!("   {}", stored.path.display());
+    if removed_at_end {
+        println!("   (removed when the demo ends: `mailport demo --keep` keeps it)");
+    }
     println!(
         "   from {}  to {}  {} bytes  TLS: {}  user: {}",
         stored.from,

@@ -90,14 +90,14 @@ impl ConnectionArgs {
         Some(config)
     }
 
-    /// The options that apply to every connection: trust, EHLO name, timeouts, relay.
+    /// The options that apply to every connection: trust, EHLO name, timeouts, relay, and the
+    /// command line's names for settings in hints.
     pub fn apply_common(&self, config: &mut Config) {
+        config.api = mailport::Api::Cli;
         config.helo_name = self.login.helo.clone();
         config.tls.ca_files = self.login.ca_files.clone();
         config.allow_relay = self.allow_relay;
-        if let Some(total) = self.timeout {
-            config.timeouts = timeouts(total);
-        }
+        config.timeouts = timeouts(self.timeout.unwrap_or(COMMAND_LINE_TIMEOUTS.send_total));
     }
 
     /// After a failure to set up the connection: a note when the security mode needs a port.
@@ -116,10 +116,20 @@ impl ConnectionArgs {
     }
 }
 
-/// The limits for an attempt that must end within `total`: each wait keeps its default unless
-/// that is longer than the whole.
+/// The command line's limits. The library's defaults end a send within 45 s, for web
+/// requests; someone at a terminal (or a cron job) can wait for a slow server or a large
+/// attachment on a slow line, as RFC 5321 §4.5.3.2 expects of a client.
+const COMMAND_LINE_TIMEOUTS: Timeouts = Timeouts {
+    connect: Duration::from_secs(10),
+    command: Duration::from_secs(60),
+    data_end: Duration::from_secs(120),
+    send_total: Duration::from_secs(300),
+};
+
+/// The limits for an attempt that must end within `total`: each wait keeps the command line's
+/// limit unless that is longer than the whole.
 fn timeouts(total: Duration) -> Timeouts {
-    let default = Timeouts::default();
+    let default = COMMAND_LINE_TIMEOUTS;
     Timeouts {
         connect: default.connect.min(total),
         command: default.command.min(total),

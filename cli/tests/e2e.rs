@@ -92,6 +92,78 @@ fn demo_succeeds_and_shows_the_table_the_transcript_and_the_stored_file() {
     assert!(view.contains("mailport-demo-report.csv "), "{view}");
 }
 
+/// Entries of `dir` whose name starts with "mailport-demo-".
+fn demo_dirs(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("mailport-demo-"))
+        })
+        .collect()
+}
+
+#[test]
+fn demo_removes_its_temporary_directory_unless_asked_to_keep_it() {
+    let tmp = temp_dir("demo-tmpdir");
+    let env = [("TMPDIR", tmp.to_str().unwrap())];
+    let out = run(&["demo"], &env);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(
+        stdout.contains("`mailport demo --keep` keeps it"),
+        "{stdout}"
+    );
+    assert_eq!(demo_dirs(&tmp), Vec::<PathBuf>::new(), "{stdout}");
+
+    let out = run(&["demo", "--keep"], &env);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    let kept = demo_dirs(&tmp);
+    assert_eq!(kept.len(), 1, "{stdout}");
+    assert!(
+        stdout.contains(&format!("Kept: {}", kept[0].display())),
+        "{stdout}"
+    );
+    let stored = stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with('/') && l.ends_with(".eml"))
+        .expect("the stored file's path");
+    assert!(Path::new(stored).is_file(), "{stored}");
+}
+
+#[test]
+fn an_interrupted_demo_removes_its_temporary_directory() {
+    use std::io::{BufRead, BufReader};
+    let tmp = temp_dir("demo-interrupted");
+    let mut child = Command::new(BIN)
+        .arg("demo")
+        .env("TMPDIR", &tmp)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // Once the first step is announced the directory exists and the handler is installed.
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.starts_with("== 1."), "{first}");
+    assert_eq!(demo_dirs(&tmp).len(), 1);
+    // SAFETY: kill() with a child's pid and a signal number has no memory effects.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    for _ in lines {}
+    let out = child.wait_with_output().unwrap();
+    let (status, stderr) = (out.status, text(&out.stderr));
+    // The demo may have finished before the signal arrived: then it cleaned up on its own.
+    assert!(
+        status.code() == Some(130) || status.success(),
+        "{status:?} {stderr}"
+    );
+    assert_eq!(demo_dirs(&tmp), Vec::<PathBuf>::new(), "{stderr}");
+}
+
 fn send_args<'a>(
     server: &'a str,
     security: &'a str,

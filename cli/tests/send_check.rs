@@ -390,6 +390,24 @@ fn implicit_tls_against_a_starttls_server_exits_5() {
 }
 
 #[test]
+fn starttls_against_an_implicit_tls_server_exits_5_and_names_the_flag() {
+    let server = TestServer::start(&["--mode", "tls", "--hostname", "localhost"]);
+    // --timeout 300: the greeting wait (5 s), not a reply timeout, ends it.
+    let mut args = send_args(
+        &server,
+        &[&["--security", "starttls"][..], &ENVELOPE].concat(),
+    );
+    let at = args.iter().position(|a| a == "--timeout").unwrap();
+    args[at + 1] = "300".into();
+    mailport(&strs(&args)).expect(5).stderr_says(&[
+        "expects implicit TLS",
+        "hint: ",
+        "--security tls",
+    ]);
+    assert!(server.messages().is_empty());
+}
+
+#[test]
 fn rejected_recipient_exits_8_and_is_listed() {
     let server = starttls_server(&["--reject-rcpt", "nobody"]);
     let args = send_args(

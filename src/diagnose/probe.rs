@@ -710,6 +710,7 @@ pub(super) fn hint_for(error: &Error, config: &Config, port: u16, security: Secu
             port,
             security,
             helo_name: config.helo_name.as_deref().unwrap_or_default(),
+            api: config.api,
         },
     )
 }

@@ -6,6 +6,7 @@
 //! 25 only for relaying between servers.
 
 use crate::config::Security;
+use crate::error::names::Api;
 use crate::error::{Error, Kind, Step};
 use crate::smtp::reply::Reply;
 
@@ -16,6 +17,8 @@ pub struct Context<'a> {
     /// The mode in effect (not `Auto`).
     pub security: Security,
     pub helo_name: &'a str,
+    /// Whose names settings are given in.
+    pub api: Api,
 }
 
 const OTHER_PORTS: &str = "use the submission port 587 with STARTTLS, or 465 with implicit TLS; 2525 is a common alternative when both are blocked";
@@ -27,7 +30,7 @@ pub const ADDRESS_HINT: &str = "Write addresses as user@example.com or Name <use
 pub fn hint(error: &Error, cx: &Context<'_>) -> String {
     let code = error.reply().map(|r| r.code()).unwrap_or(0);
     let transient = error.reply().is_some_and(Reply::is_transient);
-    let (host, port) = (cx.host, cx.port);
+    let (host, port, api) = (cx.host, cx.port, cx.api);
     match error.kind() {
         Kind::InvalidInput => String::new(),
         Kind::InvalidAddress if error.message().contains("SMTPUTF8") => format!(
@@ -54,51 +57,80 @@ pub fn hint(error: &Error, cx: &Context<'_>) -> String {
         ),
         Kind::TlsHandshake => "The TLS handshake failed. mailport requires TLS 1.2 or newer; the server may only offer older versions, or its TLS setup is broken. Ask the provider, or try their other port (465 or 587).".to_string(),
         Kind::CertificateUntrusted => format!(
-            "The certificate of {host} is self-signed or issued by a CA this machine does not trust. If you run the server with a private CA, give its certificate as a CA file; do not turn verification off outside tests."
+            "The certificate of {host} is self-signed or issued by a CA this machine does not trust. If you run the server with a private CA, add the CA's certificate (a PEM file) with {}; do not turn verification off outside tests.",
+            api.ca_file()
         ),
         Kind::CertificateExpired => format!(
             "The certificate of {host} is expired or not yet valid. Check this machine's clock; if it is right, the provider must renew the certificate."
         ),
         Kind::CertificateNameMismatch => format!(
-            "The certificate is not valid for {host:?}. Connect with the host name your provider documents (the one in the certificate), not an IP address or an alias."
+            "The certificate is not valid for {host:?}. Connect with the host name your provider documents (the one in the certificate), not an IP address or an alias{}.",
+            api.tls_server_name().map(|s| format!(", or name the certificate's host with {s}")).unwrap_or_default()
         ),
         Kind::PlaintextOnTlsPort => format!(
-            "Port {port} speaks plain SMTP and expects STARTTLS, not implicit TLS. Set security to STARTTLS (usually with port 587), or use port 465 for implicit TLS."
+            "Port {port} speaks plain SMTP and expects STARTTLS, not implicit TLS. Use {} (usually with {}), or {} with {} for implicit TLS.",
+            api.security(Security::StartTls),
+            api.port(587),
+            api.port(465),
+            api.security(Security::Tls)
         ),
         Kind::TlsOnPlaintextPort => format!(
-            "Port {port} expects implicit TLS from the first byte (like port 465). Set security to TLS for this port, or use port 587 with STARTTLS."
+            "Port {port} expects implicit TLS from the first byte (like port 465). Use {} for this port, or {} with {}.",
+            api.security(Security::Tls),
+            api.port(587),
+            api.security(Security::StartTls)
         ),
         Kind::Greeting if code == 554 => "The server refuses to talk to this machine (554 in its greeting). Its IP address may be on a block list, or the provider only accepts mail from its own network.".to_string(),
         Kind::Greeting => format!(
             "The server's greeting was unexpected: check that {host} port {port} is an SMTP server."
         ),
         Kind::Ehlo => format!(
-            "The server refused the name {:?} this machine announces. Set the HELO name to a real, resolvable host name.",
-            cx.helo_name
+            "The server refused the name {:?} this machine announces. Set {} to a real, resolvable host name.",
+            cx.helo_name,
+            api.helo_name()
         ),
         Kind::StartTlsUnavailable => format!(
-            "The server on port {port} does not offer STARTTLS, so mailport stopped before sending anything in plaintext. Use port 465 with implicit TLS if the provider offers it. If the provider documents STARTTLS here, something on the network may be stripping it (some hosts intercept outbound SMTP)."
+            "The server on port {port} does not offer STARTTLS, so mailport stopped before sending anything in plaintext. Use {} with {} if the provider offers implicit TLS. If the provider documents STARTTLS here, something on the network may be stripping it (some hosts intercept outbound SMTP).",
+            api.port(465),
+            api.security(Security::Tls)
         ),
         Kind::StartTls => "The STARTTLS upgrade failed, so mailport stopped rather than continue unencrypted. Try implicit TLS on port 465, or ask the provider.".to_string(),
         Kind::AuthUnavailable if cx.security == Security::None || error.message().contains("unencrypted") =>
-            "mailport never sends a password over an unencrypted connection. Use STARTTLS (port 587) or implicit TLS (port 465); for a trusted relay on loopback only, the option named 'dangerous allow plaintext auth' permits it.".to_string(),
+            format!(
+                "mailport never sends a password over an unencrypted connection. Use STARTTLS (port 587) or implicit TLS (port 465){}.",
+                api.dangerous_allow_plaintext_auth()
+                    .map(|s| format!("; for a trusted relay on loopback only, {s} permits it"))
+                    .unwrap_or_default()
+            ),
         Kind::AuthUnavailable =>
             "The server does not offer a login method mailport can use on this port. Submission ports (587, 465) offer AUTH; port 25 often does not. If the relay accepts this machine by IP address, remove the credentials.".to_string(),
         Kind::AuthFailed if transient => "The server could not check the credentials right now (temporary failure). Try again later.".to_string(),
         Kind::AuthFailed if code == 534 || code == 538 => "The server wants a different login method: for Gmail and Microsoft 365, create an app password or use OAuth2 (XOAUTH2) instead of the account password.".to_string(),
         Kind::AuthFailed => "The user name or password was rejected. Check both; with Gmail, Outlook or Microsoft 365 and two-step verification, use an app password (or OAuth2), not the account password.".to_string(),
         Kind::MailFrom if transient => "The server refused the sender for now (temporary). Try again later.".to_string(),
-        Kind::MailFrom if code == 530 => "The server requires authentication before accepting mail: set a user name and password.".to_string(),
+        Kind::MailFrom if code == 530 => format!(
+            "The server requires authentication before accepting mail: set a user name and password ({}).",
+            api.credentials()
+        ),
         Kind::MailFrom => "The server refused the sender address. Most providers accept only the address of the account you log in with (or its verified aliases) as the envelope sender.".to_string(),
         Kind::RecipientsRejected if error.is_transient() => "The server refused recipients for now (a 4xx reply, often greylisting or a rate limit). Try again later.".to_string(),
-        Kind::RecipientsRejected => "Check the refused addresses. 550 / 5.1.1 means the mailbox does not exist; 'relay denied' or 5.7.1 means this server will not forward mail for you: log in (AUTH) or use the provider's submission server. The option to allow partial delivery sends to the accepted recipients anyway.".to_string(),
+        Kind::RecipientsRejected => format!(
+            "Check the refused addresses. 550 / 5.1.1 means the mailbox does not exist; 'relay denied' or 5.7.1 means this server will not forward mail for you: log in (AUTH) or use the provider's submission server.{}",
+            api.allow_partial_recipients()
+                .map(|s| format!(" {s} sends to the accepted recipients anyway."))
+                .unwrap_or_default()
+        ),
         Kind::Data if transient => "The server did not accept the message for now (temporary). Try again later.".to_string(),
         Kind::Data => "The server rejected the message itself — usually a spam, virus or policy filter; its reply says why.".to_string(),
         Kind::MessageTooLarge => "Make the message smaller: compress or drop attachments, or send a link to large files.".to_string(),
         Kind::Timeout if error.step() == Some(Step::Greeting) => format!(
-            "The server accepted the connection but never greeted. Port {port} may expect implicit TLS (set security to TLS, as on port 465), or the server is overloaded."
+            "The server accepted the connection but never greeted. Port {port} may expect implicit TLS ({}, as on port 465), or the server is overloaded.",
+            api.security(Security::Tls)
         ),
-        Kind::Timeout => "The server stopped answering. Try again later; if the server is known to be slow, raise the timeouts.".to_string(),
+        Kind::Timeout => format!(
+            "The server stopped answering. Try again later; if the server is known to be slow, raise {}.",
+            api.command_timeout()
+        ),
         Kind::Protocol => format!(
             "The server did not follow the SMTP protocol. Check that {host} port {port} is a mail server; if it is, report the transcript to its operator."
         ),
@@ -117,6 +149,7 @@ mod tests {
             port,
             security: Security::StartTls,
             helo_name: "client.example.org",
+            api: Api::Rust,
         }
     }
 
@@ -128,6 +161,41 @@ mod tests {
             h.contains("blocked") && h.contains("587") && h.contains("465") && h.contains("2525"),
             "{h}"
         );
+    }
+
+    #[test]
+    fn hints_name_settings_in_the_callers_api() {
+        let untrusted = Error::new(Kind::CertificateUntrusted, "x");
+        let on_465 = Error::new(Kind::TlsOnPlaintextPort, "x");
+        for (api, ca_file, tls) in [
+            (
+                Api::C,
+                "mailport_config_add_ca_file",
+                "MAILPORT_SECURITY_TLS",
+            ),
+            (Api::Python, "ca_file=", "security=\"tls\""),
+            (Api::Php, "caFile", "security: 'tls'"),
+            (Api::Cli, "--ca-file", "--security tls"),
+            (Api::Rust, "config.tls.ca_files", "Security::Tls"),
+        ] {
+            let cx = Context { api, ..cx(465) };
+            let h = hint(&untrusted, &cx);
+            assert!(h.contains(ca_file), "{api:?}: {h}");
+            let h = hint(&on_465, &cx);
+            assert!(h.contains(tls), "{api:?}: {h}");
+        }
+        // The command line has no plaintext-AUTH switch: its hint does not invent one.
+        let plaintext = Error::new(Kind::AuthUnavailable, "over an unencrypted connection");
+        let cli = Context {
+            api: Api::Cli,
+            ..cx(25)
+        };
+        assert!(!hint(&plaintext, &cli).contains("dangerous"));
+        let c = Context {
+            api: Api::C,
+            ..cx(25)
+        };
+        assert!(hint(&plaintext, &c).contains("mailport_config_dangerous_allow_plaintext_auth"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::fmt;
 use crate::smtp::reply::Reply;
 
 pub mod hint;
+pub mod names;
 
 /// What went wrong, by phase. Serialized (in the connection check's report) as its stable
 /// snake_case name: `connect_timeout`, `certificate_expired`, ….

@@ -182,6 +182,25 @@ pub(crate) unsafe fn arg_str<'a>(
     })
 }
 
+/// A credential string argument (user name, password, token): like [`arg_str`], but NULL
+/// says that the value is missing rather than that a pointer is bad, because a NULL credential
+/// almost always comes from `getenv()` of a variable that is not set.
+///
+/// # Safety
+///
+/// As [`arg_str`].
+pub(crate) unsafe fn arg_credential<'a>(
+    p: *const c_char,
+    param: &str,
+    what: &str,
+) -> Result<&'a str, mailport_error> {
+    if p.is_null() {
+        return Err(mailport_error::missing_credential(param, what));
+    }
+    // SAFETY: as guaranteed by the caller.
+    unsafe { arg_str(p, param) }
+}
+
 /// `&[u8]` from a `(pointer, length)` pair. NULL is allowed only with length 0.
 ///
 /// # Safety
@@ -330,6 +349,16 @@ macro_rules! arg_str {
         // SAFETY: the exported function's `# Safety` section requires a non-NULL string to be
         // NUL-terminated and unchanged during the call.
         unsafe { $crate::ffi::boundary::arg_str($p, $name) }?
+    };
+}
+
+/// A credential from a string argument, `what` naming it in words (NULL means it is missing).
+/// Only inside exported functions.
+macro_rules! arg_credential {
+    ($p:expr, $param:expr, $what:expr) => {
+        // SAFETY: the exported function's `# Safety` section requires a non-NULL string to be
+        // NUL-terminated and unchanged during the call.
+        unsafe { $crate::ffi::boundary::arg_credential($p, $param, $what) }?
     };
 }
 

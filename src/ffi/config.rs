@@ -10,6 +10,7 @@ use super::error::mailport_error;
 use super::log::{CallbackSink, mailport_log_callback};
 use crate::address;
 use crate::config::{Config, Credentials, PORT_AUTO, Secret, Security};
+use crate::error::names::Api;
 
 /// How the connection to the server is secured; passed as `uint32_t` to
 /// `mailport_config_set_security` and returned by `mailport_receipt_security`.
@@ -76,10 +77,10 @@ const _: () = assert!(mailport_port::MAILPORT_PORT_AUTO as u16 == PORT_AUTO);
 /// Everything a client needs to know: server, security, credentials, trust, timeouts, logging.
 ///
 /// A mutable value object. `mailport_config_new` gives the safe defaults: port 587, security
-/// `MAILPORT_SECURITY_AUTO` (so STARTTLS required), certificates verified against Mozilla's roots
-/// and the system store, credentials never sent over plaintext, connect timeout 10 s, command
-/// timeout 60 s, end-of-data timeout 120 s, whole-send timeout 300 s, EHLO name from this
-/// machine's host name. The host has no default: set it before making a client.
+/// `MAILPORT_SECURITY_AUTO` (so STARTTLS required), certificates verified against the system's
+/// trust store (Mozilla's roots where it has none), credentials never sent over plaintext, connect timeout 10 s, command
+/// timeout 30 s, end-of-data timeout 40 s, whole-send timeout 45 s (below the 60 s after which
+/// web servers and proxies give up on a request), EHLO name from this machine's host name. The host has no default: set it before making a client.
 ///
 /// Each setter has the same fallible shape and replaces the previous value. Values are checked
 /// where they are set when the check needs no other setting, and the whole configuration again
@@ -98,8 +99,15 @@ const _: () = assert!(mailport_port::MAILPORT_PORT_AUTO as u16 == PORT_AUTO);
 /// mailport_config_set_tls_server_name, mailport_config_dangerous_accept_invalid_certs,
 /// mailport_config_dangerous_allow_plaintext_auth, mailport_config_set_allow_partial_recipients,
 /// mailport_config_set_transcript_bodies, mailport_config_set_log_callback,
-/// mailport_config_set_allow_relay, mailport_config_set_persistent.
+/// mailport_config_set_allow_relay, mailport_config_set_persistent, mailport_config_set_binding.
 pub struct mailport_config(pub(crate) Config);
+
+/// A config made through the C ABI: hints name C functions until a binding says otherwise
+/// (`mailport_config_set_binding`).
+fn c_config(mut config: Config) -> Config {
+    config.api = Api::C;
+    config
+}
 
 /// Create a configuration with the safe defaults and no host.
 ///
@@ -116,7 +124,7 @@ pub struct mailport_config(pub(crate) Config);
 /// None.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mailport_config_new() -> *mut mailport_config {
-    ffi_boundary!({ Box::into_raw(Box::new(mailport_config(Config::new("")))) })
+    ffi_boundary!({ Box::into_raw(Box::new(mailport_config(c_config(Config::new(""))))) })
 }
 
 /// Create a configuration from a connection URL.
@@ -151,7 +159,7 @@ pub unsafe extern "C" fn mailport_config_from_url(
         let out: Out<mailport_config> = out_arg!(config_out);
         out.require("config_out")?;
         let url = arg_str!(url, "url");
-        out.set(mailport_config(Config::from_url(url)?));
+        out.set(mailport_config(c_config(Config::from_url(url)?)));
         Ok(())
     })
 }
@@ -274,7 +282,10 @@ pub unsafe extern "C" fn mailport_config_set_security(
 /// **Ownership:** both strings are copied; the copy of the password is wiped when the config
 /// (and each client copied from it) is freed.
 ///
-/// **NULL:** `cfg`, `username` and `password` must not be NULL. `error_out` may be NULL.
+/// **NULL:** `cfg`, `username` and `password` must not be NULL. `error_out` may be NULL. A NULL
+/// user name or password (most often `getenv()` of a variable that is not set) is reported as
+/// missing: "the password is missing (password is NULL): was the environment variable that
+/// should hold it set?".
 ///
 /// **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when a string is not
 /// UTF-8 or contains a control character.
@@ -291,8 +302,8 @@ pub unsafe extern "C" fn mailport_config_set_credentials(
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
     setter!(cfg.0, error_out, |config| {
-        let username = arg_str!(username, "username");
-        let password = arg_str!(password, "password");
+        let username = arg_credential!(username, "username", "user name");
+        let password = arg_credential!(password, "password", "password");
         address::check_no_controls(username, "username")?;
         address::check_no_controls(password, "password")?;
         config.credentials = Some(Credentials::Password {
@@ -309,7 +320,8 @@ pub unsafe extern "C" fn mailport_config_set_credentials(
 /// **Ownership:** `password` is copied; the copy is wiped when the config (and each client copied
 /// from it) is freed.
 ///
-/// **NULL:** `cfg` and `password` must not be NULL. `error_out` may be NULL.
+/// **NULL:** `cfg` and `password` must not be NULL. `error_out` may be NULL. A NULL password
+/// is reported as missing, as by `mailport_config_set_credentials`.
 ///
 /// **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `password` is
 /// not UTF-8 or contains a control character, or when the config has no user name (or logs in
@@ -326,7 +338,7 @@ pub unsafe extern "C" fn mailport_config_set_password(
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
     setter!(cfg.0, error_out, |config| {
-        config.set_password(arg_str!(password, "password"))?;
+        config.set_password(arg_credential!(password, "password", "password"))?;
     })
 }
 
@@ -337,7 +349,8 @@ pub unsafe extern "C" fn mailport_config_set_password(
 ///
 /// **Ownership:** both strings are copied; the token copy is wiped when freed.
 ///
-/// **NULL:** `cfg`, `username` and `token` must not be NULL. `error_out` may be NULL.
+/// **NULL:** `cfg`, `username` and `token` must not be NULL. `error_out` may be NULL. A NULL
+/// user name or token is reported as missing, as by `mailport_config_set_credentials`.
 ///
 /// **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when a string is not
 /// UTF-8 or contains a control character.
@@ -354,8 +367,8 @@ pub unsafe extern "C" fn mailport_config_set_oauth2_token(
     error_out: *mut *mut mailport_error,
 ) -> super::mailport_result {
     setter!(cfg.0, error_out, |config| {
-        let username = arg_str!(username, "username");
-        let token = arg_str!(token, "token");
+        let username = arg_credential!(username, "username", "user name");
+        let token = arg_credential!(token, "token", "OAuth2 token");
         address::check_no_controls(username, "username")?;
         address::check_no_controls(token, "oauth2 token")?;
         config.credentials = Some(Credentials::OAuth2 {
@@ -423,7 +436,7 @@ pub unsafe extern "C" fn mailport_config_set_connect_timeout_ms(
 }
 
 /// Set how long to wait for each reply (greeting, commands, TLS handshake), in milliseconds
-/// (default 60000).
+/// (default 30000).
 ///
 /// **NULL:** `cfg` must not be NULL. `error_out` may be NULL.
 ///
@@ -445,7 +458,7 @@ pub unsafe extern "C" fn mailport_config_set_command_timeout_ms(
 }
 
 /// Set how long to wait for the server's reply after the message data, in milliseconds
-/// (default 120000; servers scan the message before answering).
+/// (default 40000; servers scan the message before answering).
 ///
 /// **NULL:** `cfg` must not be NULL. `error_out` may be NULL.
 ///
@@ -466,7 +479,8 @@ pub unsafe extern "C" fn mailport_config_set_data_timeout_ms(
     })
 }
 
-/// Set the limit for one whole send, connection included, in milliseconds (default 300000).
+/// Set the limit for one whole send, connection included, in milliseconds (default 45000, below
+/// the 60 s after which web servers and proxies give up on a request).
 ///
 /// **NULL:** `cfg` must not be NULL. `error_out` may be NULL.
 ///
@@ -552,7 +566,9 @@ pub unsafe extern "C" fn mailport_config_add_ca_pem(
     })
 }
 
-/// Choose whether Mozilla's root certificates (built in) are trusted. Default: true.
+/// Choose whether Mozilla's root certificates (built in) are trusted. Default: true. With the
+/// system store on (`mailport_config_set_system_roots`) they are its fallback only: used when
+/// the system has no trusted certificates at all (a container without `ca-certificates`).
 ///
 /// **NULL:** `cfg` must not be NULL. `error_out` may be NULL.
 ///
@@ -573,7 +589,10 @@ pub unsafe extern "C" fn mailport_config_set_webpki_roots(
     })
 }
 
-/// Choose whether the operating system's certificate store is trusted. Default: true.
+/// Choose whether the operating system's certificate store is trusted. Default: true. It is
+/// found as each platform keeps it: the keychain on macOS, the certificate store on Windows, the
+/// CA bundle of the system's OpenSSL on Linux and the BSDs, or `SSL_CERT_FILE` / `SSL_CERT_DIR`
+/// when either is set; it is read once per process.
 ///
 /// **NULL:** `cfg` must not be NULL. `error_out` may be NULL.
 ///
@@ -814,290 +833,41 @@ pub unsafe extern "C" fn mailport_config_set_log_callback(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ffi::mailport_result;
-    use crate::ffi::test_support::run;
-
-    use std::ptr;
-
-    struct Cfg(*mut mailport_config);
-    impl Cfg {
-        fn new() -> Cfg {
-            // SAFETY: no arguments.
-            Cfg(unsafe { mailport_config_new() })
-        }
-        fn get(&self) -> &Config {
-            // SAFETY: the pointer is live until drop.
-            unsafe { &(*self.0).0 }
-        }
-    }
-    impl Drop for Cfg {
-        fn drop(&mut self) {
-            // SAFETY: made by mailport_config_new, freed once.
-            unsafe { mailport_config_free(self.0) };
-        }
-    }
-
-    use mailport_result::*;
-
-    #[test]
-    fn every_setter_refuses_a_null_config() {
-        let null = ptr::null_mut();
-        let s = c"x".as_ptr();
-        // SAFETY: NULL config is the case under test; other arguments are valid.
-        let calls: Vec<Box<dyn Fn(*mut *mut mailport_error) -> mailport_result>> = unsafe {
-            vec![
-                Box::new(move |e| mailport_config_set_host(null, s, e)),
-                Box::new(move |e| mailport_config_set_port(null, 25, e)),
-                Box::new(move |e| mailport_config_set_security(null, 0, e)),
-                Box::new(move |e| mailport_config_set_credentials(null, s, s, e)),
-                Box::new(move |e| mailport_config_set_password(null, s, e)),
-                Box::new(move |e| mailport_config_set_oauth2_token(null, s, s, e)),
-                Box::new(move |e| mailport_config_set_helo_name(null, s, e)),
-                Box::new(move |e| mailport_config_set_connect_timeout_ms(null, 1, e)),
-                Box::new(move |e| mailport_config_set_command_timeout_ms(null, 1, e)),
-                Box::new(move |e| mailport_config_set_data_timeout_ms(null, 1, e)),
-                Box::new(move |e| mailport_config_set_send_timeout_ms(null, 1, e)),
-                Box::new(move |e| mailport_config_add_ca_file(null, s, e)),
-                Box::new(move |e| mailport_config_add_ca_pem(null, s.cast(), 1, e)),
-                Box::new(move |e| mailport_config_set_webpki_roots(null, true, e)),
-                Box::new(move |e| mailport_config_set_system_roots(null, true, e)),
-                Box::new(move |e| mailport_config_set_tls_server_name(null, s, e)),
-                Box::new(move |e| mailport_config_dangerous_accept_invalid_certs(null, true, e)),
-                Box::new(move |e| mailport_config_dangerous_allow_plaintext_auth(null, true, e)),
-                Box::new(move |e| mailport_config_set_allow_partial_recipients(null, true, e)),
-                Box::new(move |e| mailport_config_set_transcript_bodies(null, true, e)),
-                Box::new(move |e| mailport_config_set_log_callback(null, None, null.cast(), e)),
-                Box::new(move |e| mailport_config_set_allow_relay(null, true, e)),
-            ]
-        };
-        for (i, call) in calls.into_iter().enumerate() {
-            let (rc, message) = run(call);
-            assert_eq!(rc, MAILPORT_ERR_NULL_ARGUMENT, "setter #{i}");
-            assert_eq!(message, "cfg must not be NULL", "setter #{i}");
-            // Without an error object the code still comes back.
-        }
-        // SAFETY: NULL config and NULL error_out.
-        let rc = unsafe { mailport_config_set_port(null, 25, ptr::null_mut()) };
-        assert_eq!(rc, MAILPORT_ERR_NULL_ARGUMENT);
-        // SAFETY: NULL is allowed.
-        unsafe { mailport_config_free(ptr::null_mut()) };
-    }
-
-    #[test]
-    fn string_arguments_are_checked_and_named() {
-        let cfg = Cfg::new();
-        assert_eq!(cfg.get().host, "");
-        // SAFETY: `cfg.0` is live; the strings are NUL-terminated or NULL.
-        unsafe {
-            let (rc, m) = run(|e| mailport_config_set_host(cfg.0, ptr::null(), e));
-            assert_eq!(
-                (rc, m.as_str()),
-                (MAILPORT_ERR_NULL_ARGUMENT, "host must not be NULL")
-            );
-            let (rc, m) = run(|e| mailport_config_set_host(cfg.0, c"mail\xff.org".as_ptr(), e));
-            assert_eq!(rc, MAILPORT_ERR_INVALID_ARGUMENT);
-            assert!(m.starts_with("host is not valid UTF-8"), "{m}");
-            let (rc, m) = run(|e| mailport_config_set_host(cfg.0, c"a\r\nb".as_ptr(), e));
-            assert_eq!(rc, MAILPORT_ERR_INVALID_ARGUMENT);
-            assert!(m.contains("host") && m.contains("line break"), "{m}");
-            let (rc, _) = run(|e| mailport_config_set_host(cfg.0, c"mail.example.org".as_ptr(), e));
-            assert_eq!(rc, MAILPORT_OK);
-            assert_eq!(cfg.get().host, "mail.example.org");
-
-            // A password alone needs a user name already there.
-            let (rc, m) = run(|e| mailport_config_set_password(cfg.0, c"pw".as_ptr(), e));
-            assert_eq!(rc, MAILPORT_ERR_INVALID_ARGUMENT);
-            assert!(m.contains("no user name"), "{m}");
-            let (rc, m) =
-                run(|e| mailport_config_set_credentials(cfg.0, c"me".as_ptr(), ptr::null(), e));
-            assert_eq!(
-                (rc, m.as_str()),
-                (MAILPORT_ERR_NULL_ARGUMENT, "password must not be NULL")
-            );
-            let (rc, m) = run(|e| {
-                mailport_config_set_credentials(cfg.0, c"me".as_ptr(), c"p\nw".as_ptr(), e)
-            });
-            assert_eq!(rc, MAILPORT_ERR_INVALID_ARGUMENT);
-            assert!(m.starts_with("password contains a line break"), "{m}");
-            assert!(!m.contains("p\nw"));
-            let (rc, _) =
-                run(|e| mailport_config_set_credentials(cfg.0, c"me".as_ptr(), c"pw".as_ptr(), e));
-            assert_eq!(rc, MAILPORT_OK);
-            assert_eq!(cfg.get().credentials.as_ref().unwrap().username(), "me");
-            let (rc, _) = run(|e| mailport_config_set_password(cfg.0, c"new pw".as_ptr(), e));
-            assert_eq!(rc, MAILPORT_OK);
-            match &cfg.get().credentials {
-                Some(Credentials::Password { username, password }) => {
-                    assert_eq!((username.as_str(), password.expose()), ("me", "new pw"));
-                }
-                other => panic!("{other:?}"),
-            }
-            let (rc, m) = run(|e| mailport_config_set_password(cfg.0, c"a\rb".as_ptr(), e));
-            assert_eq!(rc, MAILPORT_ERR_INVALID_ARGUMENT);
-            assert!(m.starts_with("password contains a line break"), "{m}");
-
-            let (rc, m) = run(|e| mailport_config_set_helo_name(cfg.0, c"bad name".as_ptr(), e));
-            assert_eq!(rc, MAILPORT_ERR_INVALID_ARGUMENT);
-            assert!(m.contains("helo name"), "{m}");
-            let (rc, m) = run(|e| mailport_config_add_ca_file(cfg.0, c"".as_ptr(), e));
-            assert_eq!(
-                (rc, m.as_str()),
-                (MAILPORT_ERR_INVALID_ARGUMENT, "path is empty")
-            );
-            let (rc, _) = run(|e| mailport_config_add_ca_file(cfg.0, c"/ca.pem".as_ptr(), e));
-            assert_eq!(rc, MAILPORT_OK);
-            assert_eq!(cfg.get().tls.ca_files, [PathBuf::from("/ca.pem")]);
-        }
-    }
-
-    #[test]
-    fn numbers_and_modes_are_validated() {
-        let cfg = Cfg::new();
-        // SAFETY: `cfg.0` is live.
-        unsafe {
-            for bad in [65536, u32::MAX] {
-                let (rc, m) = run(|e| mailport_config_set_port(cfg.0, bad, e));
-                assert_eq!(rc, MAILPORT_ERR_INVALID_ARGUMENT);
-                assert!(m.starts_with(&format!("port: {bad} ")), "{m}");
-            }
-            assert_eq!(
-                run(|e| mailport_config_set_port(cfg.0, 465, e)).0,
-                MAILPORT_OK
-            );
-            assert_eq!(cfg.get().port, 465);
-            let auto = mailport_port::MAILPORT_PORT_AUTO as u32;
-            assert_eq!(auto, 0);
-            assert_eq!(
-                run(|e| mailport_config_set_port(cfg.0, auto, e)).0,
-                MAILPORT_OK
-            );
-            assert_eq!(cfg.get().port, PORT_AUTO);
-
-            assert!(!cfg.get().allow_relay);
-            assert_eq!(
-                run(|e| mailport_config_set_allow_relay(cfg.0, true, e)).0,
-                MAILPORT_OK
-            );
-            assert!(cfg.get().allow_relay);
-            assert_eq!(
-                run(|e| mailport_config_set_allow_relay(cfg.0, false, e)).0,
-                MAILPORT_OK
-            );
-            assert!(!cfg.get().allow_relay);
-            assert_eq!(
-                run(|e| mailport_config_set_port(cfg.0, 465, e)).0,
-                MAILPORT_OK
-            );
-
-            let (rc, m) = run(|e| mailport_config_set_security(cfg.0, 5, e));
-            assert_eq!(rc, MAILPORT_ERR_INVALID_ARGUMENT);
-            assert!(m.contains("security"), "{m}");
-            for (value, mode) in [
-                (mailport_security::MAILPORT_SECURITY_AUTO, Security::Auto),
-                (
-                    mailport_security::MAILPORT_SECURITY_STARTTLS,
-                    Security::StartTls,
-                ),
-                (mailport_security::MAILPORT_SECURITY_TLS, Security::Tls),
-                (
-                    mailport_security::MAILPORT_SECURITY_OPPORTUNISTIC,
-                    Security::Opportunistic,
-                ),
-                (mailport_security::MAILPORT_SECURITY_NONE, Security::None),
-            ] {
-                let (rc, _) = run(|e| mailport_config_set_security(cfg.0, value as u32, e));
-                assert_eq!(rc, MAILPORT_OK);
-                assert_eq!(cfg.get().security, mode);
-                assert_eq!(mailport_security::from_core(mode), value);
-            }
-
-            let (rc, m) = run(|e| mailport_config_set_command_timeout_ms(cfg.0, 0, e));
-            assert_eq!(rc, MAILPORT_ERR_INVALID_ARGUMENT);
-            assert!(m.starts_with("command timeout"), "{m}");
-            assert_eq!(
-                run(|e| mailport_config_set_data_timeout_ms(cfg.0, 1500, e)).0,
-                MAILPORT_OK
-            );
-            assert_eq!(cfg.get().timeouts.data_end, Duration::from_millis(1500));
-
-            let (rc, m) = run(|e| mailport_config_add_ca_pem(cfg.0, ptr::null(), 0, e));
-            assert_eq!(
-                (rc, m.as_str()),
-                (MAILPORT_ERR_NULL_ARGUMENT, "pem must not be NULL")
-            );
-            let pem = b"-----BEGIN CERTIFICATE-----";
-            let (rc, _) = run(|e| mailport_config_add_ca_pem(cfg.0, pem.as_ptr().cast(), 0, e));
-            assert_eq!(rc, MAILPORT_ERR_INVALID_ARGUMENT);
-            let (rc, _) =
-                run(|e| mailport_config_add_ca_pem(cfg.0, pem.as_ptr().cast(), pem.len(), e));
-            assert_eq!(rc, MAILPORT_OK);
-            assert_eq!(cfg.get().tls.ca_pem, [pem.to_vec()]);
-
-            assert_eq!(
-                run(|e| mailport_config_set_webpki_roots(cfg.0, false, e)).0,
-                MAILPORT_OK
-            );
-            assert!(!cfg.get().tls.webpki_roots);
-            let rc = run(|e| mailport_config_dangerous_accept_invalid_certs(cfg.0, true, e)).0;
-            assert_eq!(rc, MAILPORT_OK);
-            assert!(cfg.get().tls.dangerous_accept_invalid_certs);
-        }
-    }
-
-    unsafe extern "C" fn ignore(_: *mut c_void, _: u32, _: *const c_char, _: usize) {}
-
-    #[test]
-    fn log_callback_is_set_and_cleared() {
-        let cfg = Cfg::new();
-        // SAFETY: `cfg.0` is live; `ignore` honours the callback contract.
-        unsafe {
-            let rc =
-                run(|e| mailport_config_set_log_callback(cfg.0, Some(ignore), ptr::null_mut(), e));
-            assert_eq!(rc.0, MAILPORT_OK);
-            assert!(cfg.get().sink.is_some());
-            let rc = run(|e| mailport_config_set_log_callback(cfg.0, None, ptr::null_mut(), e));
-            assert_eq!(rc.0, MAILPORT_OK);
-            assert!(cfg.get().sink.is_none());
-        }
-    }
-
-    #[test]
-    fn from_url_nulls_its_output_and_reports_bad_urls() {
-        let mut out: *mut mailport_config = ptr::dangling_mut();
-        // SAFETY: valid out locations and strings.
-        unsafe {
-            let (rc, m) = run(|e| mailport_config_from_url(ptr::null(), &mut out, e));
-            assert_eq!(
-                (rc, m.as_str()),
-                (MAILPORT_ERR_NULL_ARGUMENT, "url must not be NULL")
-            );
-            assert!(out.is_null());
-
-            out = ptr::dangling_mut();
-            let (rc, m) = run(|e| mailport_config_from_url(c"http://x".as_ptr(), &mut out, e));
-            assert_eq!(rc, MAILPORT_ERR_INVALID_ARGUMENT);
-            assert!(m.starts_with("url:"), "{m}");
-            assert!(out.is_null());
-
-            let url = c"smtp+starttls://me%40x.org:pw@mail.example.org:2525";
-            let (rc, m) = run(|e| mailport_config_from_url(url.as_ptr(), ptr::null_mut(), e));
-            assert_eq!(
-                (rc, m.as_str()),
-                (MAILPORT_ERR_NULL_ARGUMENT, "config_out must not be NULL")
-            );
-
-            let (rc, _) = run(|e| mailport_config_from_url(url.as_ptr(), &mut out, e));
-            assert_eq!(rc, MAILPORT_OK);
-            let cfg = Cfg(out);
-            let c = cfg.get();
-            assert_eq!(
-                (c.host.as_str(), c.port, c.security),
-                ("mail.example.org", 2525, Security::StartTls)
-            );
-            assert_eq!(c.credentials.as_ref().unwrap().username(), "me@x.org");
-        }
-    }
+/// Declare the language binding that made this config, so that error hints name settings in
+/// that binding's words: `"python"` (`ca_file=`, `security="tls"`), `"php"` (`caFile`,
+/// `security: 'tls'`) or `"c"` (`mailport_config_add_ca_file`, the default of
+/// `mailport_config_new` and `mailport_config_from_url`). Clients made from the config, and
+/// connection checks run with it, use these names. Only bindings call this; C programs need not.
+///
+/// **Ownership:** `binding` is only read.
+///
+/// **NULL:** `cfg` and `binding` must not be NULL. `error_out` may be NULL.
+///
+/// **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` for a name other
+/// than `"c"`, `"python"` and `"php"`.
+///
+/// **Thread safety:** like every setter, not while another thread reads `cfg`.
+///
+/// # Safety
+///
+/// `cfg` must be NULL or a live config that no other thread uses during the call; `binding`
+/// NULL or NUL-terminated; `error_out` NULL or valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mailport_config_set_binding(
+    cfg: *mut mailport_config,
+    binding: *const c_char,
+    error_out: *mut *mut mailport_error,
+) -> super::mailport_result {
+    setter!(cfg.0, error_out, |config| {
+        let name = arg_str!(binding, "binding");
+        config.api = Api::from_binding_name(name).ok_or_else(|| {
+            mailport_error::invalid_argument(format!(
+                "binding: unknown binding {name:?} (expected \"c\", \"python\" or \"php\")"
+            ))
+        })?;
+    })
 }
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

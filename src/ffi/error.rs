@@ -358,6 +358,23 @@ impl mailport_error {
         )
     }
 
+    /// A NULL user name, password or token: the value is missing, most often because the
+    /// environment variable it was read from (`getenv` returns NULL) is not set.
+    pub(crate) fn missing_credential(param: &str, what: &str) -> Self {
+        Self::new(
+            MAILPORT_ERR_NULL_ARGUMENT,
+            format!(
+                "the {what} is missing ({param} is NULL): was the environment variable that \
+                 should hold it set?"
+            ),
+            &format!(
+                "getenv() returns NULL for a variable that is not set: set it where the program \
+                 runs (for a service, in its unit or pool configuration, not only in your shell), \
+                 or check for NULL before passing the {what}"
+            ),
+        )
+    }
+
     pub(crate) fn invalid_argument(message: impl AsRef<str>) -> Self {
         Self::new(MAILPORT_ERR_INVALID_ARGUMENT, message, "")
     }

@@ -9,7 +9,8 @@ use Mailport\Exception\ExceptionFactory;
 /**
  * Everything a client needs to know: server, security, credentials, trust, timeouts
  * (C: `mailport_config`). Safe defaults: port 587, STARTTLS required, certificates verified
- * against Mozilla's roots and the system store, credentials never sent over plaintext.
+ * against the system's trust store (Mozilla's roots where it has none), credentials never sent
+ * over plaintext.
  *
  *     $config = new Config(host: 'smtp.example.com', username: 'me@example.com', password: $secret);
  *     $config = Config::fromUrl('smtps://me%40example.com:secret@smtp.example.com');
@@ -24,6 +25,9 @@ final class Config extends Handle
     /**
      * @param int|string|null          $port     1-65535, or "auto" (try 587, 465, 2525 and keep what works)
      * @param string|list<string>|null $caFile   PEM file(s) of private CAs to trust as well
+     *
+     * Timeouts default to connect 10 s, command 30 s, data 40 s, send 45 s, so a send made in a
+     * web request ends before the web server's own 60 s limit; raise them for batch work.
      */
     public function __construct(
         ?string $host = null,
@@ -55,7 +59,14 @@ final class Config extends Handle
             throw ExceptionFactory::create(new Exception\ErrorInfo(ErrorCode::PANIC, 'mailport_config_new failed'));
         }
         $this->adopt($pointer);
+        $this->declarePhp();
         $this->apply($options);
+    }
+
+    /** Have the library's hints name settings as this binding spells them (caFile, security: 'tls'). */
+    private function declarePhp(): void
+    {
+        Native::call('mailport_config_set_binding', $this->handle(), 'php');
     }
 
     /**
@@ -76,6 +87,7 @@ final class Config extends Handle
     ): self {
         $config = (new \ReflectionClass(self::class))->newInstanceWithoutConstructor();
         $config->adopt(Native::callOut('mailport_config_from_url', 'mailport_config', Native::str($url, 'url')));
+        $config->declarePhp();
         $config->apply(['password' => $password, 'oauth2Token' => $oauth2Token, ...$options]);
         return $config;
     }
@@ -133,7 +145,16 @@ final class Config extends Handle
             } elseif (isset($options['password'])) {
                 $this->setCredentials($options['username'], $options['password']);
             } else {
-                throw ExceptionFactory::argument('username needs a password or an oauth2Token');
+                // Most often a password read from an environment variable that is not set.
+                throw new Exception\InvalidArgumentException(new Exception\ErrorInfo(
+                    ErrorCode::INVALID_ARGUMENT,
+                    sprintf(
+                        'the password is missing (password: null) for username "%s": was the environment variable that should hold it set?',
+                        $options['username'],
+                    ),
+                    'getenv() gives false and $_ENV[...] ?? null gives null for a variable that is not set: set it where PHP runs '
+                    . '(under php-fpm, env[NAME] in the pool configuration, or clear_env = no), or pass oauth2Token: instead of a password',
+                ));
             }
         }
         foreach (self::SETTERS as $option => $setter) {
@@ -262,7 +283,7 @@ final class Config extends Handle
         return $this;
     }
 
-    /** Trust Mozilla's root certificates (built in). Default: true. */
+    /** Trust Mozilla's root certificates (built in); with the system store on, only where it has none. Default: true. */
     public function setWebpkiRoots(bool $enabled): static
     {
         Native::call('mailport_config_set_webpki_roots', $this->handle(), $enabled);

@@ -221,6 +221,52 @@ final class ErrorsTest extends MailportTestCase
         }
     }
 
+    public function testAMissingPasswordIsNamedBeforeAnythingIsSent(): void
+    {
+        // getenv('SMTP_PASSWORD') ?: null, with the variable not set.
+        try {
+            new Config(host: '127.0.0.1', username: 'me', password: null);
+            $this->fail('the password is missing');
+        } catch (InvalidArgumentException $e) {
+            $this->assertStringContainsString('the password is missing', $e->getErrorMessage());
+            $this->assertStringContainsString('environment variable', $e->getErrorMessage());
+            $this->assertStringContainsString('php-fpm', $e->getHint());
+        }
+    }
+
+    public function testHintsNamePhpParameters(): void
+    {
+        $server = $this->server(['--mode', 'tls']);
+        $config = fn (string $security, int $ms) => new Config(
+            host: $server->host,
+            port: $server->port,
+            security: $security,
+            heloName: 'client.example.test',
+            connectTimeoutMs: 5000,
+            commandTimeoutMs: $ms,
+            sendTimeoutMs: $ms,
+        );
+        // A CA this machine does not trust: the hint says caFile, not the C function.
+        try {
+            (new Client($config('tls', 5000)))->send($this->message());
+            $this->fail('the certificate is not trusted');
+        } catch (CertificateException $e) {
+            $this->assertSame(ErrorCode::CERT_UNTRUSTED, $e->getCode());
+            $this->assertStringContainsString('caFile', $e->getHint());
+            $this->assertStringNotContainsString('mailport_config', $e->getHint());
+        }
+        // STARTTLS against the implicit-TLS port: the greeting wait (5 s), not the ten-minute
+        // command timeout, ends it, and the hint says security: 'tls'.
+        try {
+            (new Client($config('starttls', 600000)))->send($this->message());
+            $this->fail('the port speaks implicit TLS');
+        } catch (TlsException $e) {
+            $this->assertSame(ErrorCode::TLS_ON_PLAINTEXT_PORT, $e->getCode());
+            $this->assertStringContainsString("security: 'tls'", $e->getHint());
+        }
+        $this->assertSame([], $server->messages());
+    }
+
     public function testNulBytesAreRefusedNamingTheParameter(): void
     {
         $cases = [

@@ -196,6 +196,7 @@ FUNCTIONS = {
     "mailport_config_dangerous_allow_plaintext_auth": (RESULT, [P(Config), c_bool, ERR]),
     "mailport_config_set_allow_partial_recipients": (RESULT, [P(Config), c_bool, ERR]),
     "mailport_config_set_allow_relay": (RESULT, [P(Config), c_bool, ERR]),
+    "mailport_config_set_binding": (RESULT, [P(Config), c_char_p, ERR]),
     "mailport_config_set_persistent": (RESULT, [P(Config), c_bool, c_uint32, ERR]),
     "mailport_config_set_transcript_bodies": (RESULT, [P(Config), c_bool, ERR]),
     "mailport_config_set_log_callback": (RESULT, [P(Config), LOG_CALLBACK, c_void_p, ERR]),

@@ -17,8 +17,9 @@ class Config(_ffi.Handle):
     """Everything a Client needs: the server, security, credentials, trust, timeouts, logging.
 
     ``Config(host="smtp.example.com", username="me@example.com", password="…")`` gives the safe
-    defaults for the rest: port 587 with STARTTLS required, certificates verified against
-    Mozilla's roots and the system store, credentials never sent over plaintext. Every keyword
+    defaults for the rest: port 587 with STARTTLS required, certificates verified against the
+    system's trust store (Mozilla's roots where it has none), credentials never sent over
+    plaintext. Every keyword
     calls the matching C setter, which checks the value at once (``InvalidArgumentError`` names
     it). ``Config.from_url("smtps://user:pass@host")`` parses a URL and takes the same keywords.
 
@@ -29,7 +30,8 @@ class Config(_ffi.Handle):
       ``"tls"`` (implicit, port 465), ``"opportunistic"``, ``"none"``, or a :class:`Security`.
     - ``username`` with ``password`` (AUTH PLAIN/LOGIN) or ``oauth2_token`` (XOAUTH2).
     - ``helo_name``; ``connect_timeout``, ``command_timeout``, ``data_timeout``,
-      ``send_timeout``.
+      ``send_timeout`` (defaults 10, 30, 40 and 45 s, so a send made in a web request ends
+      before the web server's own 60 s limit; raise them for batch work).
     - ``ca_file`` / ``ca_files`` (PEM files of a private CA), ``ca_pem`` (PEM bytes or str, or a
       list of them), ``webpki_roots``, ``system_roots`` (bool), ``tls_server_name``.
     - ``allow_partial_recipients``, ``allow_relay``, ``transcript_bodies`` (bool).
@@ -49,6 +51,7 @@ class Config(_ffi.Handle):
     def __init__(self, host: Optional[str] = None, port=None, **options) -> None:
         super().__init__(_ffi.invoke("mailport_config_new"))
         self._log = None  # (function, CFUNCTYPE object) while a log callback is set
+        _declare_python(self)
         self.update(host=host, port=port, **options)
 
     @classmethod
@@ -62,6 +65,7 @@ class Config(_ffi.Handle):
         self = cls.__new__(cls)
         _ffi.Handle.__init__(self, out)
         self._log = None
+        _declare_python(self)
         self.update(**options)
         return self
 
@@ -96,6 +100,15 @@ class Config(_ffi.Handle):
     ) -> "Config":
         """Change settings; takes the constructor's keywords. ``None`` leaves a setting as it
         is. Returns self."""
+        if username is not None and password is None and oauth2_token is None:
+            # Most often os.environ.get() of a variable that is not set.
+            raise invalid_argument(
+                f"the password is missing (password=None) for username={username!r}: was the "
+                "environment variable that should hold it set?",
+                "os.environ.get() returns None for a variable that is not set: set it where the "
+                "program runs (for a service, in its unit or pool configuration, not only in your "
+                "shell), or pass oauth2_token= instead of a password",
+            )
         cfg = self._handle()
         if host is not None:
             call("mailport_config_set_host", cfg, enc(host, "host"))
@@ -116,13 +129,12 @@ class Config(_ffi.Handle):
             # The password of the user the config already has (from a URL): the library says
             # when there is none.
             call("mailport_config_set_password", cfg, enc(password, "password"))
-        elif password is not None or username is not None:
-            # A missing half is passed as NULL: the library names it.
+        elif username is not None:
             call(
                 "mailport_config_set_credentials",
                 cfg,
-                enc_opt(username, "username"),
-                enc_opt(password, "password"),
+                enc(username, "username"),
+                enc(password, "password"),
             )
         if helo_name is not None:
             call("mailport_config_set_helo_name", cfg, enc(helo_name, "helo_name"))
@@ -235,3 +247,9 @@ def _security_value(security) -> int:
 
 
 __all__ = ["Config", "PORT_AUTO", "Security"]
+
+
+def _declare_python(config: Config) -> None:
+    """Have the library's hints name settings as this binding spells them (``ca_file=``,
+    ``security="tls"``) rather than as C functions."""
+    call("mailport_config_set_binding", config._handle(), b"python")

@@ -295,3 +295,32 @@ def test_wrong_types_are_type_errors():
         message().to(object())
     with pytest.raises(TypeError):
         mailport.Client(object())
+
+
+def test_a_missing_password_is_named_before_anything_is_sent():
+    # os.environ.get() of a variable that is not set gives None.
+    with pytest.raises(mailport.InvalidArgumentError) as info:
+        mailport.Config(host="127.0.0.1", username="me", password=None)
+    assert "the password is missing" in info.value.message
+    assert "environment variable" in info.value.message
+    assert "os.environ.get()" in info.value.hint
+
+
+def test_hints_name_python_keywords(start_server):
+    server = start_server("--mode", "tls")
+    # A CA this machine does not trust: the hint says ca_file=, not the C function.
+    config = config_for(server, security="tls", webpki_roots=True, system_roots=True)
+    with mailport.Client(config) as client:
+        with pytest.raises(mailport.CertificateError) as info:
+            client.send(message())
+    assert info.value.name == "MAILPORT_ERR_CERT_UNTRUSTED"
+    assert "ca_file=" in info.value.hint and "mailport_config" not in info.value.hint
+    # STARTTLS against the implicit-TLS port: the greeting wait (5 s), not the ten-minute
+    # command timeout, ends it, and the hint says security="tls".
+    config = config_for(server, security="starttls", command_timeout=600, send_timeout=600)
+    with mailport.Client(config) as client:
+        with pytest.raises(mailport.TlsModeError) as info:
+            client.send(message())
+    assert info.value.name == "MAILPORT_ERR_TLS_ON_PLAINTEXT_PORT"
+    assert 'security="tls"' in info.value.hint, info.value.hint
+    assert server.messages() == []

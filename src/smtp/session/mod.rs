@@ -20,7 +20,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::{Config, Credentials, Security, Timeouts};
+use crate::config::{Config, Credentials, GREETING_WAIT, Security, Timeouts};
 use crate::error::{Error, Kind, Result, Step};
 use crate::smtp::auth;
 use crate::smtp::command::Command;
@@ -40,8 +40,16 @@ pub(crate) use transaction::Outgoing;
 
 /// QUIT is a courtesy: never wait long for its answer.
 const QUIT_WAIT: Duration = Duration::from_secs(2);
-/// After a silent greeting, how long to wait for a TLS answer to our probing ClientHello.
+/// After a silent greeting, how long to wait for a TLS answer to our probing ClientHello
+/// (connecting included).
 const TLS_PROBE_WAIT: Duration = Duration::from_secs(3);
+
+/// Where the TLS hello that asks a silent port whether it expects implicit TLS is sent.
+#[derive(Clone, Copy)]
+enum Probe {
+    NewConnection,
+    ThisConnection,
+}
 
 /// Replies worth reporting, recorded as a session is established.
 #[derive(Debug, Clone, Default)]
@@ -192,18 +200,13 @@ impl Session {
         transcript: &mut Transcript,
         budget: Instant,
     ) -> Result<()> {
-        let deadline = self.deadline(budget);
-        let greeting =
-            match self.receive_reply(transcript, deadline, Step::Greeting, "for its greeting") {
-                Ok(reply) => reply,
-                Err(e) if e.kind() == Kind::Timeout && self.security != Security::Tls => {
-                    return Err(self.explain_silent_server(e, config, tls_config, budget));
-                }
-                Err(e) => {
-                    self.break_connection();
-                    return Err(e);
-                }
-            };
+        let greeting = match self.receive_greeting(config, tls_config, transcript, budget) {
+            Ok(reply) => reply,
+            Err(e) => {
+                self.break_connection();
+                return Err(e);
+            }
+        };
         self.observed.greeting = Some(greeting.clone());
         if greeting.code() != 220 {
             let why = if greeting.code() == 554 {
@@ -413,42 +416,127 @@ impl Session {
         self.read_reply(transcript, budget, step, what)
     }
 
-    /// A server that accepts the connection but never greets is most often an implicit-TLS
-    /// port reached in plaintext. Offer it a TLS hello: if TLS answers, say so precisely.
-    fn explain_silent_server(
+    /// Wait for the greeting. A plaintext connection that stays silent for [`GREETING_WAIT`]
+    /// is most often an implicit-TLS port (465) reached with STARTTLS: such a server waits for
+    /// a TLS hello and never greets, and waiting the whole command timeout for nothing turns
+    /// a misconfiguration into a hung web request. So after the short wait a TLS hello goes to
+    /// the same address on a second connection; if TLS answers, the send fails at once and says
+    /// so. Otherwise the server is merely slow (Postfix's postscreen delays its greeting on
+    /// purpose, and drops clients that talk first, hence the second connection) and the wait
+    /// goes on up to the command timeout.
+    fn receive_greeting(
         &mut self,
-        timeout: Error,
+        config: &Config,
+        tls_config: &Arc<rustls::ClientConfig>,
+        transcript: &mut Transcript,
+        budget: Instant,
+    ) -> Result<Reply> {
+        const WHAT: &str = "for its greeting";
+        let deadline = self.deadline(budget);
+        if self.security == Security::Tls {
+            return self.receive_reply(transcript, deadline, Step::Greeting, WHAT);
+        }
+        let started = Instant::now();
+        let short = (started + GREETING_WAIT).min(deadline);
+        let mut checked = false;
+        if short < deadline {
+            match self.receive_reply(transcript, short, Step::Greeting, WHAT) {
+                Err(e) if e.kind() == Kind::Timeout && self.received.is_empty() => {
+                    checked = true;
+                    transcript.record(
+                        Direction::Info,
+                        &format!(
+                            "no greeting after {} s; asking a second connection whether port {} \
+                             expects implicit TLS",
+                            GREETING_WAIT.as_secs(),
+                            self.port
+                        ),
+                    );
+                    if self.answers_tls_hello(Probe::NewConnection, config, tls_config, budget) {
+                        return Err(self.implicit_tls_port());
+                    }
+                }
+                // Part of a greeting came: the server speaks; let it finish.
+                Err(e) if e.kind() == Kind::Timeout => {}
+                other => return other,
+            }
+        }
+        match self.receive_reply(transcript, deadline, Step::Greeting, WHAT) {
+            Err(e) if e.kind() == Kind::Timeout => {
+                // The session is given up now, so its own connection may take the hello.
+                if !checked
+                    && self.received.is_empty()
+                    && self.answers_tls_hello(Probe::ThisConnection, config, tls_config, budget)
+                {
+                    return Err(self.implicit_tls_port());
+                }
+                Err(Error::new(
+                    Kind::Timeout,
+                    format!(
+                        "no answer from the server {WHAT} after {:.1} s",
+                        started.elapsed().as_secs_f64()
+                    ),
+                )
+                .at_step(Step::Greeting))
+            }
+            other => other,
+        }
+    }
+
+    fn implicit_tls_port(&self) -> Error {
+        Error::new(
+            Kind::TlsOnPlaintextPort,
+            format!(
+                "{} port {} sent no SMTP greeting within {} s but answered a TLS hello: it \
+                 expects implicit TLS, not {}",
+                self.host,
+                self.port,
+                GREETING_WAIT.as_secs(),
+                match self.security {
+                    Security::None => "plaintext SMTP",
+                    _ => "STARTTLS",
+                }
+            ),
+        )
+        .at_step(Step::Greeting)
+    }
+
+    /// Whether the server answers a TLS ClientHello, sent on `probe`: a new connection to the
+    /// address this session is connected to while the session may still be greeted (see
+    /// [`Session::receive_greeting`]), or the session's own once it is being given up.
+    fn answers_tls_hello(
+        &self,
+        probe: Probe,
         config: &Config,
         tls_config: &Arc<rustls::ClientConfig>,
         budget: Instant,
-    ) -> Error {
-        let speaks_tls = (|| -> Option<bool> {
+    ) -> bool {
+        let Some(Stream::Plain(sock)) = &self.stream else {
+            return false;
+        };
+        (|| -> Option<bool> {
+            let now = Instant::now();
+            let deadline = (now + TLS_PROBE_WAIT).min(budget);
+            let wait = deadline
+                .checked_duration_since(now)
+                .filter(|w| !w.is_zero())?;
             let name = tls::server_name(&config.host, &config.tls).ok()?;
             let mut conn = rustls::ClientConnection::new(tls_config.clone(), name).ok()?;
             let mut hello = Vec::new();
             conn.write_tls(&mut hello).ok()?;
-            let now = Instant::now();
-            let deadline = (now + TLS_PROBE_WAIT).min(budget.max(now + Duration::from_millis(500)));
-            let stream = self.stream.as_mut()?;
+            let socket = match probe {
+                Probe::NewConnection => {
+                    std::net::TcpStream::connect_timeout(&sock.peer_addr().ok()?, wait).ok()?
+                }
+                Probe::ThisConnection => sock.try_clone().ok()?,
+            };
+            let mut stream = Stream::Plain(socket);
             stream.write_all(&hello, deadline).ok()?;
             let mut answer = [0u8; 5];
             let n = stream.read(&mut answer, deadline).ok()?;
             Some(tls::looks_like_tls(&answer[..n]))
         })()
-        .unwrap_or(false);
-        self.break_connection();
-        if speaks_tls {
-            Error::new(
-                Kind::TlsOnPlaintextPort,
-                format!(
-                    "{} port {} sent no SMTP greeting but answered a TLS hello: it expects implicit TLS",
-                    self.host, self.port
-                ),
-            )
-            .at_step(Step::Greeting)
-        } else {
-            timeout
-        }
+        .unwrap_or(false)
     }
 
     fn observe_extensions(&mut self) {
