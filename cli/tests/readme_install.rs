@@ -8,6 +8,7 @@
 //!   program links to `libmailport.so.1` and runs with no `LD_LIBRARY_PATH` (the rpath), and,
 //!   built without the rpath, fails to load until `LD_LIBRARY_PATH` names the prefix, as the
 //!   README says.
+//! - Static: the README's line linking `libmailport.a` gives a program that loads no libmailport.
 //! - Try: the README's `mailport capture` set-up and its `./app` line (ports and the CA's folder
 //!   made the capture's own) send a message that the capture server stores.
 //! - Without installing: the README's `cargo build` and `cc` lines against the checkout.
@@ -319,6 +320,23 @@ fn readme_c_install_with_cargo_c_then_pkg_config_build_and_send() {
         String::from_utf8_lossy(&bare.stderr)
     );
     send_to_capture(&work, "app-no-rpath", Some(&lib));
+
+    // The README's static link, in a folder of its own (its line writes ./app too): the program
+    // needs no libmailport at all.
+    let static_dir = work.join("static");
+    std::fs::create_dir_all(&static_dir).unwrap();
+    std::fs::write(static_dir.join("app.c"), block(&readme, "c app.c")).unwrap();
+    let static_line = commands(&block(&readme, "sh c-static"));
+    let [static_line] = &static_line[..] else {
+        panic!("the c-static block is one cc line: {static_line:?}");
+    };
+    bash(static_line, &static_dir, &refs(&pkg_config));
+    let program = dynamic_section(&static_dir.join("app"));
+    assert!(
+        !program.contains("libmailport"),
+        "the static build loads no libmailport:\n{program}"
+    );
+    send_to_capture(&static_dir, "app", None);
 
     let _ = std::fs::remove_dir_all(&home);
     let _ = std::fs::remove_dir_all(&work);
