@@ -9,7 +9,11 @@
 //! - Files are written only when their content changed, so nothing rebuilds in a loop.
 //! - If cbindgen cannot parse `src/ffi` (an edit in progress), the headers are left alone and a
 //!   warning is printed; rustc then reports the real error.
-//! - On Linux the library gets its SONAME and `-z nodelete` (see `main`).
+//! - On Linux the library gets its SONAME and `-z nodelete` (see `main`), and a development
+//!   build gets the SONAME link `libmailport.so.<ABI_VERSION>` beside `libmailport.so`
+//!   ([`link_soname`]). Under cargo-c (`cargo cinstall`, which turns on the `capi` feature)
+//!   cargo-c sets the SONAME from `[package.metadata.capi.library] version`, whose major this
+//!   script checks against `ABI_VERSION` ([`check_capi_version`]).
 //! - `$OUT_DIR/version.rs` holds the version string and ABI version that `src/ffi/version.rs`
 //!   includes.
 
@@ -19,8 +23,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// The ABI generation of the C API. Bump it on any incompatible change to an exported signature,
-/// type or constant value (the ABI is not stable before 1.0). It becomes `MAILPORT_ABI_VERSION`,
-/// `mailport_abi_version()` and the SONAME `libmailport.so.<ABI_VERSION>`.
+/// type or constant value (the ABI is not stable before 1.0), together with the major of
+/// `[package.metadata.capi.library] version` in Cargo.toml (docs/abi.md is the policy). It
+/// becomes `MAILPORT_ABI_VERSION`, `mailport_abi_version()` and the SONAME
+/// `libmailport.so.<ABI_VERSION>`.
 const ABI_VERSION: u32 = 1;
 
 /// The canonical header (C and C++ users) and the preprocessor-free one (PHP `FFI::cdef`).
@@ -38,9 +44,17 @@ fn main() {
     println!("cargo:rerun-if-changed=Cargo.lock");
 
     write_version(&manifest_dir, &out_dir);
+    if let Err(why) = check_capi_version(&manifest_dir) {
+        panic!("{why}");
+    }
 
     if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
-        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libmailport.so.{ABI_VERSION}");
+        // cargo-c passes its own `-soname` (the same name, checked above); two would only agree
+        // by luck if the check were ever loosened, so the SONAME has one author per build.
+        if env::var_os("CARGO_FEATURE_CAPI").is_none() {
+            println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libmailport.so.{ABI_VERSION}");
+            link_soname(&out_dir);
+        }
         // Never unmapped by dlclose(): PHP's FFI::cdef closes the library at the end of every
         // request, which would drop the persistent pool (leaking its sockets) and the TLS
         // session cache, and a Rust library with threads and thread-locals cannot be safely
@@ -69,6 +83,84 @@ fn main() {
         Err(why) => {
             println!("cargo:warning=C headers not regenerated (left as they were): {why}");
         }
+    }
+}
+
+/// Cargo.toml's `[package.metadata.capi.library] version` must have `ABI_VERSION` as its major:
+/// cargo-c names the installed library and its SONAME after that version, and a program built
+/// against `MAILPORT_ABI_VERSION` N must find `libmailport.so.N`, whichever way it was built.
+fn check_capi_version(manifest_dir: &Path) -> Result<(), String> {
+    let manifest = manifest_dir.join("Cargo.toml");
+    println!("cargo:rerun-if-changed=Cargo.toml");
+    let text = fs::read_to_string(&manifest)
+        .map_err(|e| format!("cannot read {}: {e}", manifest.display()))?;
+    let table: toml::Table =
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", manifest.display()))?;
+    let version = ["package", "metadata", "capi", "library", "version"]
+        .iter()
+        .try_fold(&toml::Value::Table(table), |value, key| value.get(key))
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .ok_or_else(|| {
+            format!(
+                "{}: [package.metadata.capi.library] version is missing; it must be \
+                 \"{ABI_VERSION}.MINOR.PATCH\" (see docs/abi.md)",
+                manifest.display()
+            )
+        })?;
+    let major = version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse::<u32>().ok());
+    if major != Some(ABI_VERSION) {
+        return Err(format!(
+            "{}: [package.metadata.capi.library] version is \"{version}\" but build.rs \
+             ABI_VERSION is {ABI_VERSION}; its major must be the ABI version, or cargo cinstall \
+             would install a library whose SONAME differs from MAILPORT_ABI_VERSION (see \
+             docs/abi.md)",
+            manifest.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Put the link `libmailport.so.<ABI_VERSION>` -> `libmailport.so` in the directory where cargo
+/// writes the library. The SONAME makes the loader look for that name, and cargo writes only
+/// `libmailport.so`, so without it a program linked against a development build fails with
+/// "libmailport.so.1: cannot open shared object file". (An installed library gets the link from
+/// `cargo cinstall`.) The link is made before the library exists and is relative, so it is right
+/// once the build finishes, and follows a moved target directory.
+///
+/// `OUT_DIR` is `<dir>/build/mailport-<hash>/out` with the library in `<dir>`. Where the layout
+/// differs (a separate `build.build-dir`) no `deps` folder shows it is an artifact directory,
+/// and nothing is written; a failure is a warning, never a failed build.
+fn link_soname(out_dir: &Path) {
+    let Some(dir) = out_dir.ancestors().nth(3) else {
+        return;
+    };
+    if !dir.join("deps").is_dir() {
+        return;
+    }
+    let link = dir.join(format!("libmailport.so.{ABI_VERSION}"));
+    let target = Path::new("libmailport.so");
+    if fs::read_link(&link).is_ok_and(|t| t == target) {
+        return;
+    }
+    // A temporary name and a rename, as for the headers: concurrent builds never see no link.
+    let tmp = dir.join(format!(
+        ".libmailport.so.{ABI_VERSION}.{}.tmp",
+        std::process::id()
+    ));
+    let _ = fs::remove_file(&tmp);
+    #[cfg(unix)]
+    let made = std::os::unix::fs::symlink(target, &tmp).and_then(|()| fs::rename(&tmp, &link));
+    #[cfg(not(unix))]
+    let made: io::Result<()> = Err(io::Error::other("symbolic links need a Unix build host"));
+    if let Err(e) = made {
+        let _ = fs::remove_file(&tmp);
+        println!(
+            "cargo:warning=could not create {} -> libmailport.so: {e}",
+            link.display()
+        );
     }
 }
 

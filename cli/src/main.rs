@@ -8,6 +8,7 @@ mod capture;
 mod check;
 mod demo;
 mod exit;
+mod manual;
 mod outbox;
 mod send;
 mod shared;
@@ -15,7 +16,7 @@ mod table;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -41,6 +42,10 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Deliver, list and manage the messages in an outbox (`send --outbox` puts them there).
     Outbox(outbox::OutboxArgs),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions(manual::CompletionsArgs),
+    /// Print the manual page (roff), or write all of them into a directory with --dir.
+    Man(manual::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,5 +56,7 @@ fn main() -> ExitCode {
         Command::Capture(args) => capture::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Outbox(args) => outbox::run(args),
+        Command::Completions(args) => manual::completions(args, Cli::command()),
+        Command::Man(args) => manual::man(args, Cli::command()),
     }
 }
