@@ -273,7 +273,11 @@ function mailport_client(): \Mailport\Client
 {
     static $client = null;
     if ($client === null) {
-        $client = new \Mailport\Client(mailport_config());
+        $config = mailport_config();
+        if (mailport_delivery_mode() === 'direct-then-queue') {
+            mailport_direct_budget($config);
+        }
+        $client = new \Mailport\Client($config);
         add_action('shutdown', static function () use (&$client): void {
             if ($client !== null) {
                 try {
@@ -285,6 +289,26 @@ function mailport_client(): \Mailport\Client
         }, PHP_INT_MAX);
     }
     return $client;
+}
+
+/**
+ * Where a mail that cannot go out now is queued instead (direct-then-queue), a page waits for
+ * the SMTP server only this long: MAILPORT_DIRECT_BUDGET seconds (10 by default, and never more
+ * than MAILPORT_TIMEOUT), connecting within 5. A server slower than that is a transient failure,
+ * and the mail waits in the outbox for the worker, which has the full timeouts.
+ */
+function mailport_direct_budget(\Mailport\Config $config): void
+{
+    $budget = defined('MAILPORT_DIRECT_BUDGET') && is_numeric(MAILPORT_DIRECT_BUDGET) && MAILPORT_DIRECT_BUDGET > 0
+        ? (float) MAILPORT_DIRECT_BUDGET : 10.0;
+    if (defined('MAILPORT_TIMEOUT') && is_numeric(MAILPORT_TIMEOUT) && MAILPORT_TIMEOUT > 0) {
+        $budget = min($budget, (float) MAILPORT_TIMEOUT);
+    }
+    $ms = max(1, (int) round($budget * 1000));
+    $config->setSendTimeoutMs($ms);
+    $config->setConnectTimeoutMs(min($ms, 5000));
+    $config->setCommandTimeoutMs($ms);
+    $config->setDataTimeoutMs($ms);
 }
 
 /** The receipt of the last message this request sent through mailport, or null. */

@@ -77,6 +77,22 @@ def run_outbox_scenarios(wp, server, base, checks, messages, parse_message, leaf
     ok(bool((res or {}).get("because")), "server down: mailport_queued got the send's failure", res and res.get("because"))
     ok(len(queued((res or {}).get("rows", []))) == 2, "server down: a second queued row", res and res.get("rows"))
 
+    # 2b. A server that accepts and never answers: the page waits MAILPORT_DIRECT_BUDGET, not
+    # the full timeouts, and the mail is queued.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        hung = dict(base, MAILPORT_PORT=silent.getsockname()[1], MAILPORT_DIRECT_BUDGET=2)
+        res, _ = wp.run("outbox_queue", hung, {"form": "plain", "to": "later@example.net", "subject": "Server hangs"})
+        ok(res is not None and res.get("returned") is True and res.get("mode") == "direct-then-queue"
+           and "after 2.0 s" in (res.get("because") or ""),
+           "server that never answers: queued after the direct budget (a timeout), wp_mail() returned true",
+           res and {k: res.get(k) for k in ("returned", "mode", "because")})
+    finally:
+        silent.close()
+    hung_rows = len(queued((res or {}).get("rows", [])))
+
     # 3. MAILPORT_DELIVERY=direct where FFI is off: queued too, never lost.
     res, _ = wp.run("outbox_queue", dict(base, MAILPORT_DELIVERY="direct"),
                     {"form": "plain", "to": "direct@example.net", "subject": "Direct without FFI"},
@@ -92,10 +108,11 @@ def run_outbox_scenarios(wp, server, base, checks, messages, parse_message, leaf
     ok(res is not None and res.get("returned") is False and hooks == ["wp_mail_failed"]
        and "Reply-To" in json.dumps(res["events"][0]["arg"]),
        "no FFI: a header element with a line break is refused, naming it", res and res.get("events"))
-    ok(len(queued((res or {}).get("rows", []))) == 3, "no FFI: the refused mail wrote no row", res and res.get("rows"))
+    ok(len(queued((res or {}).get("rows", []))) == hung_rows + 1, "no FFI: the refused mail wrote no row",
+       res and res.get("rows"))
     ids = [r["id"] for r in queued((res or {}).get("rows", []))]
 
-    # 5. The worker: wp mailport outbox run delivers all three, then list and show.
+    # 5. The worker: wp mailport outbox run delivers all four, then list and show.
     res, _ = wp.run("outbox_cli", base, {"runs": [
         ["run", [], {}],
         ["list", [], {"format": "json"}],
@@ -109,12 +126,12 @@ def run_outbox_scenarios(wp, server, base, checks, messages, parse_message, leaf
     runs = (res or {}).get("runs", [])
     if ok(len(runs) == 4, "WP-CLI: run, list, show and retry ran", runs):
         run, listed, shown, retried = runs
-        ok(not run["halted"] and any(k == "success" and m.startswith("outbox run: 3 sent") for k, m in run["output"]),
-           "WP-CLI: `wp mailport outbox run` sent the three queued mails", run["output"])
+        ok(not run["halted"] and any(k == "success" and m.startswith("outbox run: 4 sent") for k, m in run["output"]),
+           "WP-CLI: `wp mailport outbox run` sent the four queued mails", run["output"])
         lines = [m for k, m in listed["output"] if k == "line"]
         records = {r["id"]: r for r in (json.loads(lines[0]) if lines else [])}
-        ok(all(records.get(i, {}).get("state") == "sent" for i in ids) and len(ids) == 3,
-           "WP-CLI: `list --format=json` shows the three queued entries sent", records)
+        ok(all(records.get(i, {}).get("state") == "sent" for i in ids) and len(ids) == 4,
+           "WP-CLI: `list --format=json` shows the four queued entries sent", records)
         logged = [r for r in records.values() if r["id"] not in ids]
         ok(logged and all(r["state"] in ("sent", "failed") and r["attempts"] for r in logged)
            and any(r.get("subject") == "New contact form submission" and r["state"] == "sent" for r in logged),
@@ -129,7 +146,7 @@ def run_outbox_scenarios(wp, server, base, checks, messages, parse_message, leaf
        res and res.get("folders"))
 
     msgs = messages(server)[before:]
-    if ok(len(msgs) == 3, "outbox: three messages reached the server", f"{len(msgs)} new"):
+    if ok(len(msgs) == 4, "outbox: four messages reached the server", f"{len(msgs)} new"):
         by_subject = {}
         for path in msgs:
             rec, msg = parse_message(path)
