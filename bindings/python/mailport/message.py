@@ -333,8 +333,5 @@ class Message(_ffi.Handle):
     def __deepcopy__(self, memo) -> "Message":
         return self.copy()
 
-    def __deepcopy__(self, memo) -> "Message":
-        return self.copy()
-
 
 __all__ = ["Message", "Addresses"]
