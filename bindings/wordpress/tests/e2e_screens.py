@@ -183,3 +183,81 @@ def run_screens(run, browser, cli_step, admin):
        and tests.get("mailport_library", ("",))[0] == "good",
        f"{name}: Site Health has the plugin's tests, all good here (library, FFI, worker, queue, check)",
        {"tests": tests, "screenshot": shot})
+
+
+def worker_run(run):
+    """`wp mailport outbox run` with the settings of the screen (only the CA and timeout constants)."""
+    res, _ = run.wp.run("outbox_cli", {"MAILPORT_CA_FILE": run.server["ca"], "MAILPORT_TIMEOUT": 10},
+                        {"runs": [["run", [], {}]]})
+    runs = (res or {}).get("runs", [])
+    return [m for _k, m in runs[0]["output"]] if runs else []
+
+
+def run_held_and_retry(run, browser):
+    """A queued mail held by a refused login: the log shows why and what to do; the password fixed
+    on the screen, Retry sends it. Then the check's recommendation applied with its button."""
+    ok = run.ok
+    name = "screens"
+    url = run.site.url
+    page = url + "/wp-admin/options-general.php?page=mailport"
+    before = len(messages(run.server))
+    browser.go(page + "&tab=settings")
+    browser.wait_for("#mailport-settings-form")
+    fill(browser, {"mailport-password": "wrong-password", "mailport-delivery": "queue"})
+    submit(browser, "mailport-save")
+    browser.wait_for("#setting-error-settings_updated")
+    browser.go(page + "&tab=test")
+    browser.wait_for("#mailport-test-form")
+    fill(browser, {"mailport-test-to": "held@example.net"})
+    submit(browser, "mailport-test-send")
+    browser.wait_for("#mailport-result")
+    output = worker_run(run)
+    ok(any("1 held" in m for m in output), f"{name}: the worker holds the mail (login refused)", output)
+    browser.go(page + "&tab=log&state=held")
+    browser.wait_for("#mailport-log")
+    row = browser.driver.execute_script("""
+        const tr = document.querySelector('#mailport-log tbody tr');
+        return tr ? [...tr.querySelectorAll('td')].map(td => td.innerText.trim()) : [];
+    """)
+    shot = browser.screenshot("screens-log-held")
+    ok(len(row) == 7 and row[0] == "held" and "password" in row[5].lower(),
+       f"{name}: the log shows the held mail with the error and what to do", {"row": row, "screenshot": shot})
+    browser.go(page + "&tab=settings")
+    browser.wait_for("#mailport-settings-form")
+    fill(browser, {"mailport-password": run.smtp_password})
+    submit(browser, "mailport-save")
+    browser.wait_for("#setting-error-settings_updated")
+    browser.go(page + "&tab=log&state=held")
+    browser.wait_for("#mailport-log")
+    link = browser.driver.execute_script(
+        "const a = document.querySelector('#mailport-log tbody tr a'); return a ? a.href : null;")
+    if ok(bool(link), f"{name}: the held entry opens from the log", link):
+        browser.go(link)
+        browser.wait_for("#mailport-retry")
+        submit(browser, "mailport-retry")
+        browser.wait_for("#mailport-result")
+        result = browser.driver.execute_script("return document.getElementById('mailport-result').innerText")
+        ok("retry done" in result, f"{name}: Retry accepted", result)
+        output = worker_run(run)
+        arrived = [parse_message(p)[0]["rcpt_tos"] for p in messages(run.server)[before:]]
+        ok(any("1 sent" in m for m in output) and ["held@example.net"] in arrived,
+           f"{name}: after the password is fixed and Retry, the worker sends it", {"output": output, "arrived": arrived})
+
+    # The check's recommendation applied: a wrong security mode for the port, then the button.
+    browser.go(page + "&tab=settings")
+    browser.wait_for("#mailport-settings-form")
+    fill(browser, {"mailport-security": "tls", "mailport-delivery": "direct-then-queue"})
+    submit(browser, "mailport-save")
+    browser.wait_for("#setting-error-settings_updated")
+    browser.go(page + "&tab=check")
+    browser.wait_for("#mailport-check-form")
+    submit(browser, "mailport-check-run")
+    browser.wait_for("#mailport-apply")
+    shot = browser.screenshot("screens-check-apply")
+    submit(browser, "mailport-apply")
+    browser.wait_for("#mailport-result")
+    browser.go(page + "&tab=settings")
+    browser.wait_for("#mailport-settings-form")
+    security = browser.driver.execute_script("return document.getElementById('mailport-security').value")
+    ok(security == "starttls", f"{name}: the check's recommendation applied: STARTTLS on the port",
+       {"security": security, "screenshot": shot})

@@ -43,7 +43,7 @@ import urllib.parse
 from browser import Browser, artifacts_dir
 from e2e import Checks, check_php_log, leaf_parts, library_path, messages, parse_message, start_smtp
 from e2e_outbox import closed_port
-from e2e_screens import run_screens
+from e2e_screens import run_held_and_retry, run_screens
 from web import STOCK, WebSite, preload_settings, query
 from wpenv import HERE, PHP_TIMEOUT, Processes, SetupError, WordPress, check_wordpress, start_mariadb
 
@@ -388,6 +388,7 @@ def run(wp, server, checks, procs):
             # The screens used: settings saved from the form rather than constants.
             site.restart(constants={"MAILPORT_CA_FILE": server["ca"], "MAILPORT_TIMEOUT": 10})
             run_screens(run_, browser, cli_step, ADMIN)
+            run_held_and_retry(run_, browser)
             run_.show_logs_if_failed()
             shots = browser.saved
     finally:
