@@ -1236,7 +1236,8 @@ enum mailport_result mailport_config_set_password(struct mailport_config *cfg,
                                                   struct mailport_error **error_out);
 
 /**
- * Log in with an OAuth 2.0 bearer token obtained by the caller (AUTH XOAUTH2).
+ * Log in with an OAuth 2.0 bearer token obtained by the caller (AUTH XOAUTH2, or OAUTHBEARER
+ * where the server offers only that).
  *
  * Replaces any earlier credentials. The token is never sent over plaintext and never appears
  * in transcripts, errors or logs.

@@ -96,7 +96,8 @@ impl fmt::Debug for Secret {
 pub enum Credentials {
     /// A user name and password, for AUTH PLAIN or LOGIN.
     Password { username: String, password: Secret },
-    /// An OAuth 2.0 bearer token obtained by the caller, for AUTH XOAUTH2.
+    /// An OAuth 2.0 bearer token obtained by the caller, for AUTH XOAUTH2 (or OAUTHBEARER, RFC
+    /// 7628, where the server offers only that).
     OAuth2 { username: String, token: Secret },
 }
 

@@ -1,6 +1,6 @@
 //! SASL authentication for SMTP (RFC 4954) with the mechanisms a submission client needs:
-//! PLAIN (RFC 4616), LOGIN (draft-murchison-sasl-login) and Google's XOAUTH2 (also spoken by
-//! Microsoft 365).
+//! PLAIN (RFC 4616), LOGIN (draft-murchison-sasl-login), Google's XOAUTH2 (also spoken by
+//! Microsoft 365) and OAUTHBEARER (RFC 7628), the standard form of the same bearer token.
 //!
 //! Each mechanism is a response function: given the credentials, it says what to send with
 //! `AUTH <mechanism>` (its initial response) and how to answer each 334 challenge of the server.
@@ -46,10 +46,17 @@ pub enum Mechanism {
     Login,
     /// Google's XOAUTH2: an OAuth 2.0 bearer token.
     XOAuth2,
+    /// RFC 7628's OAUTHBEARER: the bearer token in a GS2 header.
+    OAuthBearer,
 }
 
 impl Mechanism {
-    const ALL: [Mechanism; 3] = [Mechanism::Plain, Mechanism::Login, Mechanism::XOAuth2];
+    const ALL: [Mechanism; 4] = [
+        Mechanism::Plain,
+        Mechanism::Login,
+        Mechanism::XOAuth2,
+        Mechanism::OAuthBearer,
+    ];
 
     /// The name as it appears in EHLO and AUTH.
     pub fn as_str(self) -> &'static str {
@@ -57,6 +64,7 @@ impl Mechanism {
             Mechanism::Plain => "PLAIN",
             Mechanism::Login => "LOGIN",
             Mechanism::XOAuth2 => "XOAUTH2",
+            Mechanism::OAuthBearer => "OAUTHBEARER",
         }
     }
 
@@ -78,6 +86,7 @@ impl Mechanism {
             Mechanism::Plain => plain(credentials, challenge),
             Mechanism::Login => login(credentials, challenge),
             Mechanism::XOAuth2 => xoauth2(credentials, challenge),
+            Mechanism::OAuthBearer => oauthbearer(credentials, challenge),
         }
     }
 }
@@ -117,11 +126,13 @@ pub(crate) enum Answer {
 /// A password goes with PLAIN when offered, else LOGIN. Both send the password itself, merely
 /// base64-encoded, so neither is safer than the other: TLS is what protects them. PLAIN wins
 /// because it takes one round trip where LOGIN takes three, and because it is standardised
-/// (RFC 4616) while LOGIN never was. An OAuth2 token can only go with XOAUTH2.
+/// (RFC 4616) while LOGIN never was. An OAuth2 token goes with XOAUTH2, which Google and
+/// Microsoft 365 both offer, else with OAUTHBEARER (RFC 7628), which servers that follow the
+/// standard (Dovecot, Gmail too) offer: the same token either way.
 fn preference(credentials: &Credentials) -> &'static [Mechanism] {
     match credentials {
         Credentials::Password { .. } => &[Mechanism::Plain, Mechanism::Login],
-        Credentials::OAuth2 { .. } => &[Mechanism::XOAuth2],
+        Credentials::OAuth2 { .. } => &[Mechanism::XOAuth2, Mechanism::OAuthBearer],
     }
 }
 
@@ -294,6 +305,39 @@ fn xoauth2(credentials: &Credentials, challenge: Option<&Challenge<'_>>) -> Resu
     })
 }
 
+/// OAUTHBEARER (RFC 7628 §3.1): the GS2 header `n,a=<user>,` then `\x01auth=Bearer
+/// <token>\x01\x01`. A refused token comes back as a 334 challenge with a JSON body (RFC 7628
+/// §3.2.2, the same form as XOAUTH2's); the client answers it with a lone `\x01` (§3.2.3) and
+/// receives the final error.
+fn oauthbearer(credentials: &Credentials, challenge: Option<&Challenge<'_>>) -> Result<Answer> {
+    let Credentials::OAuth2 { username, token } = credentials else {
+        return Err(mismatch(Mechanism::OAuthBearer, credentials));
+    };
+    Ok(match challenge {
+        None => {
+            let user = gs2_saslname(username);
+            let message = concat_secret(&[
+                "n,a=",
+                &user,
+                ",\x01auth=Bearer ",
+                token.expose(),
+                "\x01\x01",
+            ]);
+            Answer::Send(encode_secret(&message))
+        }
+        Some(challenge) => Answer::Last {
+            // base64 of the lone 0x01.
+            payload: "AQ==",
+            detail: decode_xoauth2_failure(challenge.text),
+        },
+    })
+}
+
+/// A user name as a GS2 `saslname` (RFC 5801 §4): `=` and `,` are written `=3D` and `=2C`.
+fn gs2_saslname(name: &str) -> String {
+    name.replace('=', "=3D").replace(',', "=2C")
+}
+
 /// The initial response sent with `AUTH <mechanism>` (RFC 4954 §4), base64-encoded, or `None`
 /// for a mechanism that has none (LOGIN). Credentials that do not fit the mechanism (a token for
 /// PLAIN, a password for XOAUTH2) give a [`Kind::AuthUnavailable`] error.
@@ -341,7 +385,7 @@ pub fn login_step(
     })
 }
 
-/// The error detail in an XOAUTH2 failure challenge.
+/// The error detail in an XOAUTH2 or OAUTHBEARER failure challenge.
 ///
 /// An XOAUTH2 server answers a bad token with `334 <base64 JSON>` (e.g.
 /// `{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}`); the client then
@@ -441,7 +485,7 @@ mod tests {
 
     #[test]
     fn mechanism_names() {
-        for m in [Mechanism::Plain, Mechanism::Login, Mechanism::XOAuth2] {
+        for m in Mechanism::ALL {
             assert_eq!(Mechanism::parse(m.as_str()), Some(m));
             assert_eq!(m.to_string(), m.as_str());
         }
@@ -449,7 +493,11 @@ mod tests {
         assert_eq!(Mechanism::parse("Login"), Some(Mechanism::Login));
         assert_eq!(Mechanism::parse("xoauth2"), Some(Mechanism::XOAuth2));
         assert_eq!(Mechanism::parse("CRAM-MD5"), None);
-        assert_eq!(Mechanism::parse("OAUTHBEARER"), None);
+        assert_eq!(
+            Mechanism::parse("oauthbearer"),
+            Some(Mechanism::OAuthBearer)
+        );
+        assert_eq!(Mechanism::parse("XOAUTH"), None);
         assert_eq!(Mechanism::parse(""), None);
     }
 
@@ -464,11 +512,48 @@ mod tests {
     }
 
     #[test]
-    fn choose_only_xoauth2_for_tokens() {
+    fn choose_xoauth2_then_oauthbearer_for_tokens() {
         use Mechanism::*;
         let token = oauth2("u", "t");
         assert_eq!(choose(&[Plain, Login, XOAuth2], &token), Some(XOAuth2));
+        assert_eq!(choose(&[OAuthBearer, XOAuth2], &token), Some(XOAuth2));
+        assert_eq!(choose(&[Plain, OAuthBearer], &token), Some(OAuthBearer));
         assert_eq!(choose(&[Plain, Login], &token), None);
+        assert_eq!(choose(&[OAuthBearer], &password("u", "p")), None);
+    }
+
+    #[test]
+    fn oauthbearer_encoding() {
+        // RFC 7628 §4.1's example, without its optional host and port.
+        let creds = oauth2(
+            "user@example.com",
+            "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==",
+        );
+        let response = initial_response(Mechanism::OAuthBearer, &creds)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            decoded(&response),
+            b"n,a=user@example.com,\x01auth=Bearer vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==\x01\x01"
+        );
+        // A user name's '=' and ',' are escaped in the GS2 header.
+        let odd = initial_response(Mechanism::OAuthBearer, &oauth2("a=b,c", "t"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(decoded(&odd), b"n,a=a=3Db=2Cc,\x01auth=Bearer t\x01\x01");
+    }
+
+    #[test]
+    fn exchange_answers_an_oauthbearer_error_with_a_lone_kvsep() {
+        let creds = oauth2("u", "t");
+        let mut exchange = Exchange::start(Mechanism::OAuthBearer, &creds).unwrap();
+        assert_eq!(exchange.command().redacted(), "AUTH OAUTHBEARER <redacted>");
+        let json = r#"{"status":"invalid_token","scope":"example_scope"}"#;
+        let error = reply(&format!("334 {}\r\n", b64(json)));
+        let kvsep = exchange.answer(&error).unwrap().unwrap();
+        assert_eq!(decoded(&kvsep), b"\x01");
+        assert_eq!(exchange.detail(), Some(json));
+        assert!(exchange.answer(&reply("334 again\r\n")).is_none());
     }
 
     #[test]

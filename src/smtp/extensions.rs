@@ -258,17 +258,19 @@ mod tests {
         assert!(!after.starttls);
         assert_eq!(
             after.auth,
-            [Mechanism::Login, Mechanism::Plain, Mechanism::XOAuth2]
+            [
+                Mechanism::Login,
+                Mechanism::Plain,
+                Mechanism::XOAuth2,
+                Mechanism::OAuthBearer
+            ]
         );
-        assert_eq!(
-            after.auth_other,
-            ["PLAIN-CLIENTTOKEN", "OAUTHBEARER", "XOAUTH"]
-        );
+        assert_eq!(after.auth_other, ["PLAIN-CLIENTTOKEN", "XOAUTH"]);
         assert!(after.other.is_empty());
         assert!(
             after
                 .names()
-                .contains(&"AUTH=LOGIN,PLAIN,XOAUTH2,PLAIN-CLIENTTOKEN,OAUTHBEARER,XOAUTH".into())
+                .contains(&"AUTH=LOGIN,PLAIN,XOAUTH2,OAUTHBEARER,PLAIN-CLIENTTOKEN,XOAUTH".into())
         );
     }
 

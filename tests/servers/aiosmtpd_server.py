@@ -112,6 +112,8 @@ except ImportError as error:  # pragma: no cover - reported to the Rust harness
 
 HANG_PHASES = ("greeting", "ehlo", "mail", "rcpt", "data")
 BUILTIN_MECHS = ("PLAIN", "LOGIN")
+# Bearer-token mechanisms the Handler implements (auth_XOAUTH2, auth_OAUTHBEARER), on with --oauth.
+OAUTH_MECHS = ("XOAUTH2", "OAUTHBEARER")
 
 
 def parse_args(argv):
@@ -162,6 +164,11 @@ def parse_args(argv):
                         "STARTTLS, leave it out of the EHLO reply after STARTTLS")
     p.add_argument("--auth-mechs", default=None, metavar="MECH[,MECH]",
                    help="advertise only these of PLAIN, LOGIN (default both)")
+    p.add_argument("--oauth", default=None, metavar="USER:TOKEN",
+                   help="accept this bearer token for USER with XOAUTH2 and OAUTHBEARER; another "
+                        "token gets the mechanism's error challenge (base64 JSON), then 535")
+    p.add_argument("--oauth-mechs", default=None, metavar="MECH[,MECH]",
+                   help="offer only these of XOAUTH2, OAUTHBEARER (default both)")
     p.add_argument("--reject-rcpt", action="append", default=[], metavar="SUBSTR",
                    help="550 5.1.1 for RCPT TO addresses containing SUBSTR; repeatable")
     p.add_argument("--hostile-text", action="store_true",
@@ -202,6 +209,13 @@ def parse_args(argv):
         args.auth_mechs = mechs
     if args.close_after is not None and args.close_after < 1:
         p.error("--close-after wants N >= 1")
+    if args.oauth is not None and ":" not in args.oauth:
+        p.error("--oauth wants USER:TOKEN")
+    if args.oauth_mechs is not None:
+        mechs = [m.strip().upper() for m in args.oauth_mechs.split(",") if m.strip()]
+        if not mechs or [m for m in mechs if m not in OAUTH_MECHS]:
+            p.error(f"--oauth-mechs: choose from {', '.join(OAUTH_MECHS)}")
+        args.oauth_mechs = mechs
     if args.auth_before_tls_only and (args.mode != "starttls" or args.auth is None):
         p.error("--auth-before-tls-only needs --mode starttls and --auth USER:PASS")
     if args.drop_after_accept and args.hang is not None:
@@ -279,6 +293,52 @@ class Handler:
         if self.args.hang == phase:
             await asyncio.sleep(3600)
 
+    # Bearer tokens (--oauth). aiosmtpd finds these by name; main() excludes them without --oauth.
+    def _bearer(self, user, token):
+        want_user, _, want_token = self.args.oauth.partition(":")
+        return user == want_user and token == want_token
+
+    async def _oauth_failure(self, server, mechanism):
+        # RFC 7628 §3.2.2 (and Google's XOAUTH2): a JSON error as a 334 challenge; the client's
+        # answer (empty for XOAUTH2, a lone 0x01 for OAUTHBEARER) is read, then 535.
+        status = "401" if mechanism == "XOAUTH2" else "invalid_token"
+        await server.challenge_auth(
+            '{"status":"%s","schemes":"bearer","scope":"https://mail.example/"}' % status)
+        return AuthResult(success=False, handled=False)
+
+    async def _initial(self, server, args):
+        """The client's first message, decoded: with AUTH, or in answer to an empty 334."""
+        if len(args) > 1:
+            return base64.b64decode(args[1]).decode()
+        response = await server.challenge_auth("", encode_to_b64=False)
+        return response.decode() if isinstance(response, bytes) else ""
+
+    async def auth_XOAUTH2(self, server, args):
+        try:
+            raw = await self._initial(server, args)
+            fields = raw
+            user = fields.split("user=", 1)[1].split("\x01", 1)[0]
+            token = fields.split("auth=Bearer ", 1)[1].split("\x01", 1)[0]
+        except (ValueError, IndexError, UnicodeDecodeError):
+            return AuthResult(success=False, handled=False)
+        if self._bearer(user, token):
+            return AuthResult(success=True, auth_data=LoginPassword(user.encode(), b""))
+        return await self._oauth_failure(server, "XOAUTH2")
+
+    async def auth_OAUTHBEARER(self, server, args):
+        try:
+            raw = await self._initial(server, args)
+            message = raw
+            gs2, rest = message.split("\x01", 1)
+            # "n,a=<saslname>," with =3D and =2C for '=' and ','.
+            user = gs2.split("a=", 1)[1].rsplit(",", 1)[0].replace("=2C", ",").replace("=3D", "=")
+            token = rest.split("auth=Bearer ", 1)[1].split("\x01", 1)[0]
+        except (ValueError, IndexError, UnicodeDecodeError):
+            return AuthResult(success=False, handled=False)
+        if self._bearer(user, token):
+            return AuthResult(success=True, auth_data=LoginPassword(user.encode(), b""))
+        return await self._oauth_failure(server, "OAUTHBEARER")
+
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         await self._hang("ehlo")
         # The 5-argument hook must record the name itself (aiosmtpd checks it before MAIL).
@@ -288,7 +348,7 @@ class Handler:
         after_starttls = getattr(server, "_tls_protocol", None) is not None
         for line in responses[1:]:
             keyword = line[4:].split(" ", 1)[0].upper()
-            if keyword == "AUTH" and self.args.auth is None:
+            if keyword == "AUTH" and self.args.auth is None and self.args.oauth is None:
                 continue  # aiosmtpd advertises AUTH on TLS even with no authenticator
             if keyword == "AUTH" and self.args.auth_before_tls_only and after_starttls:
                 continue
@@ -561,14 +621,18 @@ async def serve(args):
     if args.mode == "starttls":
         kwargs["tls_context"] = tls_ctx
         kwargs["require_starttls"] = args.require_starttls
+    excluded = [m for m in OAUTH_MECHS if args.oauth is None or m not in (args.oauth_mechs or OAUTH_MECHS)]
     if args.auth is not None:
         kwargs["authenticator"] = authenticator_for(args)
+        if args.auth_mechs:
+            excluded += [m for m in BUILTIN_MECHS if m not in args.auth_mechs]
+    elif args.oauth is not None:
+        excluded += list(BUILTIN_MECHS)  # only the bearer mechanisms
+    if args.auth is not None or args.oauth is not None:
         # Implicit TLS is encrypted from the start, but aiosmtpd only counts STARTTLS.
         kwargs["auth_require_tls"] = not (args.auth_plaintext or args.mode == "tls"
                                           or args.auth_before_tls_only)
-        if args.auth_mechs:
-            kwargs["auth_exclude_mechanism"] = [
-                m for m in BUILTIN_MECHS if m not in args.auth_mechs]
+    kwargs["auth_exclude_mechanism"] = excluded
 
     handler = Handler(args, recorder)
     loop = asyncio.get_running_loop()

@@ -223,7 +223,7 @@ final class Config extends Handle
         return $this;
     }
 
-    /** Log in with an OAuth 2.0 bearer token (AUTH XOAUTH2). */
+    /** Log in with an OAuth 2.0 bearer token (AUTH XOAUTH2, or OAUTHBEARER where only it is offered). */
     public function setOAuth2Token(string $username, #[\SensitiveParameter] string $token): static
     {
         Native::call(

@@ -28,7 +28,7 @@ class Config(_ffi.Handle):
     - ``host``; ``port``: 1-65535, or ``"auto"`` (:data:`PORT_AUTO`): try 587, 465 and 2525 on
       first use and keep the one that works; ``security``: ``"auto"`` (by port), ``"starttls"``,
       ``"tls"`` (implicit, port 465), ``"opportunistic"``, ``"none"``, or a :class:`Security`.
-    - ``username`` with ``password`` (AUTH PLAIN/LOGIN) or ``oauth2_token`` (XOAUTH2).
+    - ``username`` with ``password`` (AUTH PLAIN/LOGIN) or ``oauth2_token`` (XOAUTH2, or OAUTHBEARER where only it is offered).
     - ``helo_name``; ``connect_timeout``, ``command_timeout``, ``data_timeout``,
       ``send_timeout`` (defaults 10, 30, 40 and 45 s, so a send made in a web request ends
       before the web server's own 60 s limit; raise them for batch work).
