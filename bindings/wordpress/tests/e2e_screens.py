@@ -187,8 +187,9 @@ def run_screens(run, browser, cli_step, admin):
 
 def worker_run(run):
     """`wp mailport outbox run` with the settings of the screen (only the CA and timeout constants)."""
-    res, _ = run.wp.run("outbox_cli", {"MAILPORT_CA_FILE": run.server["ca"], "MAILPORT_TIMEOUT": 10},
-                        {"runs": [["run", [], {}]]})
+    constants = {"MAILPORT_CA_FILE": run.server["ca"], "MAILPORT_TIMEOUT": 10,
+                 "MAILPORT_LIBRARY": run.wp.library}
+    res, _ = run.wp.run("outbox_cli", constants, {"runs": [["run", [], {}]]})
     runs = (res or {}).get("runs", [])
     return [m for _k, m in runs[0]["output"]] if runs else []
 

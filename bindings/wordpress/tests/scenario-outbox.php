@@ -59,22 +59,7 @@ switch ($step) {
 
     case 'outbox_cli':
         // `wp mailport outbox SUB …` for each [SUB, positional, assoc] in $args['runs'].
-        $registered = WP_CLI::$commands['mailport outbox'] ?? null;
-        $runs = [];
-        foreach ($args['runs'] as [$sub, $pos, $assoc]) {
-            WP_CLI::$output = [];
-            $halted = false;
-            try {
-                $command = is_string($registered) ? new $registered() : $registered;
-                $command->$sub($pos, $assoc);
-            } catch (MailportE2eCliHalt $e) {
-                $halted = true;
-            }
-            $runs[] = ['sub' => $sub, 'halted' => $halted, 'output' => WP_CLI::$output];
-        }
-        mailport_e2e_result([
-            'registered' => is_string($registered) ? $registered : gettype($registered),
-            'runs' => $runs,
+        mailport_e2e_result(mailport_e2e_cli_runs('mailport outbox', $args['runs']) + [
             'url_has_socket' => str_contains(mailport_outbox_url(), 'socket='),
             'last_check' => get_option(Mailport_Worker::LAST_CHECK, null),
             'check_requested' => (bool) get_option(Mailport_Worker::CHECK_REQUESTED),

@@ -117,6 +117,32 @@ function mailport_e2e_result(array $result): void
     echo 'RESULT ', json_encode($result, JSON_UNESCAPED_SLASHES | JSON_PARTIAL_OUTPUT_ON_ERROR), "\n";
 }
 
+/**
+ * Run `wp <name> SUB …` for each [SUB, positional, assoc] of $runs through the command class the
+ * plugin registered with the stand-in WP_CLI: what each printed, and whether it stopped with an
+ * error.
+ */
+function mailport_e2e_cli_runs(string $name, array $runs): array
+{
+    $registered = WP_CLI::$commands[$name] ?? null;
+    $out = [];
+    foreach ($runs as [$sub, $pos, $assoc]) {
+        WP_CLI::$output = [];
+        $halted = false;
+        try {
+            $command = is_string($registered) ? new $registered() : $registered;
+            $command->$sub($pos, $assoc);
+        } catch (MailportE2eCliHalt $e) {
+            $halted = true;
+        }
+        $out[] = ['sub' => $sub, 'assoc' => $assoc, 'halted' => $halted, 'output' => WP_CLI::$output];
+    }
+    return [
+        'registered' => is_string($registered) ? $registered : gettype($registered),
+        'runs' => $out,
+    ];
+}
+
 /** The call a contact-form plugin makes. */
 function mailport_e2e_contact_form(array $args): bool
 {
@@ -228,20 +254,11 @@ switch ($step) {
 
     case 'cli':
         // wp mailport test <to> / wp mailport check, through the registered command class.
-        $registered = WP_CLI::$commands['mailport'] ?? null;
-        $runs = [];
-        foreach ([['test', [$args['to']], []], ['check', [], []], ['check', [], ['format' => 'json']]] as [$sub, $pos, $assoc]) {
-            WP_CLI::$output = [];
-            $halted = false;
-            try {
-                $command = is_string($registered) ? new $registered() : $registered;
-                $command->$sub($pos, $assoc);
-            } catch (MailportE2eCliHalt $e) {
-                $halted = true;
-            }
-            $runs[] = ['sub' => $sub, 'assoc' => $assoc, 'halted' => $halted, 'output' => WP_CLI::$output];
-        }
-        mailport_e2e_result(['registered' => is_string($registered) ? $registered : gettype($registered), 'runs' => $runs]);
+        mailport_e2e_result(mailport_e2e_cli_runs('mailport', [
+            ['test', [$args['to']], []],
+            ['check', [], []],
+            ['check', [], ['format' => 'json']],
+        ]));
         break;
 
     case 'uninstall':

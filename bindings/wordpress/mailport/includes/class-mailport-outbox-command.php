@@ -104,14 +104,7 @@ final class Mailport_Outbox_Command
     {
         $states = isset($assoc_args['state']) && $assoc_args['state'] !== ''
             ? array_map('trim', explode(',', (string) $assoc_args['state'])) : null;
-        $outbox = self::outbox();
-        try {
-            $records = $outbox->list($states, self::positive($assoc_args, 'limit'));
-        } catch (\Mailport\Exception\ExceptionInterface $e) {
-            self::fail($e);
-        } finally {
-            $outbox->close();
-        }
+        $records = self::with_outbox(static fn (\Mailport\Outbox $outbox) => $outbox->list($states, self::positive($assoc_args, 'limit')));
         $format = $assoc_args['format'] ?? 'table';
         if ($format === 'ids') {
             WP_CLI::line(implode(' ', array_map(static fn ($r): string => $r->id, $records)));
@@ -144,14 +137,7 @@ final class Mailport_Outbox_Command
      */
     public function show($args): void
     {
-        $outbox = self::outbox();
-        try {
-            $record = $outbox->get($args[0]);
-        } catch (\Mailport\Exception\ExceptionInterface $e) {
-            self::fail($e);
-        } finally {
-            $outbox->close();
-        }
+        $record = self::with_outbox(static fn (\Mailport\Outbox $outbox) => $outbox->get($args[0]));
         WP_CLI::line((string) wp_json_encode($record->data, JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE));
     }
 
@@ -167,14 +153,7 @@ final class Mailport_Outbox_Command
      */
     public function retry($args): void
     {
-        $outbox = self::outbox();
-        try {
-            $record = $outbox->retry($args[0]);
-        } catch (\Mailport\Exception\ExceptionInterface $e) {
-            self::fail($e);
-        } finally {
-            $outbox->close();
-        }
+        $record = self::with_outbox(static fn (\Mailport\Outbox $outbox) => $outbox->retry($args[0]));
         WP_CLI::success(sprintf('entry %s is %s: the next run sends it', $record->id, $record->state->value));
     }
 
@@ -190,14 +169,7 @@ final class Mailport_Outbox_Command
      */
     public function cancel($args): void
     {
-        $outbox = self::outbox();
-        try {
-            $record = $outbox->cancel($args[0]);
-        } catch (\Mailport\Exception\ExceptionInterface $e) {
-            self::fail($e);
-        } finally {
-            $outbox->close();
-        }
+        $record = self::with_outbox(static fn (\Mailport\Outbox $outbox) => $outbox->cancel($args[0]));
         WP_CLI::success(sprintf('entry %s is %s', $record->id, $record->state->value));
     }
 
@@ -222,19 +194,15 @@ final class Mailport_Outbox_Command
             WP_CLI::error("--older-than=$age: give a number and s, m, h or d, e.g. 30d");
         }
         $seconds = (int) $m[1] * ['s' => 1, 'm' => 60, 'h' => 3600, 'd' => 86400][$m[2]];
-        $outbox = self::outbox();
-        try {
-            $removed = $outbox->prune($seconds * 1000);
-        } catch (\Mailport\Exception\ExceptionInterface $e) {
-            self::fail($e);
-        } finally {
-            $outbox->close();
-        }
+        $removed = self::with_outbox(static fn (\Mailport\Outbox $outbox) => $outbox->prune($seconds * 1000));
         WP_CLI::success(sprintf('%d records removed', $removed));
     }
 
-    /** The outbox in this site's database, to look at and change (not to deliver). */
-    private static function outbox(): \Mailport\Outbox
+    /**
+     * What $use returns, given the outbox in this site's database (to look at and change, not to
+     * deliver), closed afterwards; a mailport error ends the command with its hint.
+     */
+    private static function with_outbox(callable $use)
     {
         try {
             $missing = mailport_load_binding();
@@ -242,7 +210,12 @@ final class Mailport_Outbox_Command
                 WP_CLI::error($missing);
             }
             mailport_configure_library();
-            return new \Mailport\Outbox(mailport_outbox_url());
+            $outbox = new \Mailport\Outbox(mailport_outbox_url());
+            try {
+                return $use($outbox);
+            } finally {
+                $outbox->close();
+            }
         } catch (\Mailport\Exception\ExceptionInterface $e) {
             self::fail($e);
         }
