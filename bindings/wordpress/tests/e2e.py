@@ -608,7 +608,11 @@ def library_path():
     return os.path.join(target, "debug", "libmailport.so")
 
 
-def main():
+def run_test(prefix, body):
+    """The frame of an end-to-end test: a private temporary directory, the library, WordPress,
+    MariaDB and the SMTP server (STARTTLS, AUTH) started, then body(tmp, procs, checks, library,
+    sock, server); every process stopped and the directory removed (kept with
+    MAILPORT_E2E_KEEP=1) whatever happens, and one PASS/FAIL line. Returns the exit status."""
     started = time.monotonic()
     checks = Checks()
     procs = Processes()
@@ -620,7 +624,7 @@ def main():
     signal.signal(signal.SIGHUP, on_signal)
 
     keep = os.environ.get("MAILPORT_E2E_KEEP") == "1"
-    tmp = tempfile.mkdtemp(prefix="mailport-wp-e2e.")
+    tmp = tempfile.mkdtemp(prefix=prefix)
     os.chmod(tmp, 0o700)
     code = 0
     try:
@@ -635,14 +639,8 @@ def main():
         server = start_smtp(tmp, procs, "smtp", [
             "--mode", "starttls", "--auth", f"{SMTP_USER}:{SMTP_PASS}", "--hostname", "localhost",
             "--require-starttls"])
-        implicit = start_smtp(tmp, procs, "smtp-tls", [
-            "--mode", "tls", "--auth", f"{SMTP_USER}:{SMTP_PASS}", "--hostname", "localhost"])
-        untrusted = start_smtp(tmp, procs, "smtp-untrusted", [
-            "--mode", "starttls", "--auth", f"{SMTP_USER}:{SMTP_PASS}", "--hostname", "localhost",
-            "--untrusted"])
         print(f"# SMTP server (STARTTLS, AUTH {SMTP_USER}) on 127.0.0.1:{server['port']}", flush=True)
-        wp = WordPress(tmp, sock, library)
-        run_scenarios(wp, server, implicit, untrusted, checks, tmp)
+        body(tmp, procs, checks, library, sock, server)
         check_php_log(tmp, checks)
         if checks.failed:
             code = 1
@@ -662,6 +660,19 @@ def main():
     verdict = "PASS" if code == 0 else "FAIL"
     print(f"{verdict}: {checks.passed} passed, {checks.failed} failed in {took:.1f} s", flush=True)
     return code
+
+
+def main():
+    def body(tmp, procs, checks, library, sock, server):
+        implicit = start_smtp(tmp, procs, "smtp-tls", [
+            "--mode", "tls", "--auth", f"{SMTP_USER}:{SMTP_PASS}", "--hostname", "localhost"])
+        untrusted = start_smtp(tmp, procs, "smtp-untrusted", [
+            "--mode", "starttls", "--auth", f"{SMTP_USER}:{SMTP_PASS}", "--hostname", "localhost",
+            "--untrusted"])
+        wp = WordPress(tmp, sock, library)
+        run_scenarios(wp, server, implicit, untrusted, checks, tmp)
+
+    return run_test("mailport-wp-e2e.", body)
 
 
 if __name__ == "__main__":

@@ -32,20 +32,17 @@ as for tests/e2e.py; MAILPORT_E2E_ARTIFACTS=DIR where the screenshots go (defaul
 import json
 import os
 import secrets
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 
 from browser import Browser, artifacts_dir
-from e2e import Checks, check_php_log, leaf_parts, library_path, messages, parse_message, start_smtp
+from e2e import leaf_parts, messages, parse_message, run_test
 from e2e_outbox import closed_port
 from e2e_screens import run_held_and_retry, run_screens
 from web import STOCK, WebSite, preload_settings, query
-from wpenv import HERE, PHP_TIMEOUT, Processes, SetupError, WordPress, check_wordpress, start_mariadb
+from wpenv import HERE, PHP_TIMEOUT, SetupError, WordPress
 
 MU_PLUGIN = os.path.join(HERE, "web-mu-plugin.php")
 SCENARIO_WEB = os.path.join(HERE, "scenario-web.php")
@@ -400,51 +397,11 @@ def run(wp, server, checks, procs):
 
 
 def main():
-    started = time.monotonic()
-    checks = Checks()
-    procs = Processes()
-
-    def on_signal(signum, _frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
-
-    keep = os.environ.get("MAILPORT_E2E_KEEP") == "1"
-    tmp = tempfile.mkdtemp(prefix="mailport-wp-web.")
-    os.chmod(tmp, 0o700)
-    code = 0
-    try:
-        library = library_path()
-        if not os.path.isfile(library):
-            raise SetupError(f"{library} not found: build it with `cargo build -p mailport`")
-        check_wordpress()
-        sock = start_mariadb(tmp, procs)
-        server = start_smtp(tmp, procs, "smtp", [
-            "--mode", "starttls", "--auth", f"{SMTP_USER}:{SMTP_PASS}", "--hostname", "localhost",
-            "--require-starttls"])
-        print(f"# SMTP server (STARTTLS, AUTH {SMTP_USER}) on 127.0.0.1:{server['port']}", flush=True)
+    def body(tmp, procs, checks, library, sock, server):
         wp = WordPress(tmp, sock, library, mu_plugins=[MU_PLUGIN])
         run(wp, server, checks, procs)
-        check_php_log(tmp, checks)
-        if checks.failed:
-            code = 1
-    except SetupError as e:
-        print(f"FAIL setup: {e}", flush=True)
-        code = 2
-    except KeyboardInterrupt as e:
-        print(f"FAIL interrupted ({e or 'SIGINT'})", flush=True)
-        code = 130
-    finally:
-        procs.stop_all()
-        if keep:
-            print(f"# kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    took = time.monotonic() - started
-    verdict = "PASS" if code == 0 else "FAIL"
-    print(f"{verdict}: {checks.passed} passed, {checks.failed} failed in {took:.1f} s", flush=True)
-    return code
+
+    return run_test("mailport-wp-web.", body)
 
 
 if __name__ == "__main__":
