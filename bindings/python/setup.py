@@ -18,8 +18,8 @@ it is bundled, so a wheel never carries a library its own import would refuse.
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -36,27 +36,19 @@ ENV = "MAILPORT_BUNDLE_LIBRARY"
 CARGO_BUILD = ["cargo", "build", "--release", "-p", "mailport"]
 
 
-def _abi_version() -> int:
-    """The ABI generation the package speaks, read from its loader (not imported: importing the
-    package would load a library)."""
-    text = (HERE / "mailport" / "_loader.py").read_text(encoding="utf-8")
-    return int(re.search(r"^ABI_VERSION = (\d+)$", text, re.M).group(1))
+def _load_loader():
+    """The package's ``_loader`` module, read on its own: importing the package would load a
+    library, and ``_loader`` imports nothing of it. Its ABI version and file names are the ones
+    the package checks at import, so a wheel is built by the same rules."""
+    spec = importlib.util.spec_from_file_location(
+        "_mailport_loader", HERE / "mailport" / "_loader.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def _bundled_name() -> str:
-    if sys.platform == "darwin":
-        return "libmailport.dylib"
-    if sys.platform == "win32":
-        return "mailport.dll"
-    return f"libmailport.so.{_abi_version()}"
-
-
-def _build_name() -> str:
-    if sys.platform == "darwin":
-        return "libmailport.dylib"
-    if sys.platform == "win32":
-        return "mailport.dll"
-    return "libmailport.so"
+_loader = _load_loader()
 
 
 def _bundles() -> bool:
@@ -88,7 +80,7 @@ def _cargo_build() -> Path:
     target = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
     if not target.is_absolute():
         target = ROOT / target
-    built = target / "release" / _build_name()
+    built = target / "release" / _loader.build_name()
     if not built.is_file():
         raise SetupError(f"mailport: cargo succeeded but wrote no {built}.")
     return built
@@ -112,7 +104,7 @@ def _library_to_bundle() -> Path:
 
 def _check(path: Path) -> None:
     """Refuse to bundle a library whose ABI the package would refuse at import."""
-    expected = _abi_version()
+    expected = _loader.ABI_VERSION
     try:
         library = ctypes.CDLL(str(path))
         abi = library.mailport_abi_version
@@ -149,7 +141,7 @@ class BuildPyWithLibrary(build_py):
             return
         _check(library)
         package.mkdir(parents=True, exist_ok=True)
-        destination = package / _bundled_name()
+        destination = package / _loader.bundled_name()
         shutil.copyfile(library, destination)
         destination.chmod(0o755)
         print(f"mailport: bundled {library} as {destination}", file=sys.stderr, flush=True)

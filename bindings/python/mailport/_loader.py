@@ -51,7 +51,7 @@ def bundled_name() -> str:
     return f"libmailport.so.{ABI_VERSION}"
 
 
-def _build_name() -> str:
+def build_name() -> str:
     """The file name ``cargo build`` writes in ``target/<profile>/``."""
     if sys.platform == "darwin":
         return "libmailport.dylib"
@@ -84,7 +84,7 @@ def _own_checkout(package: Path) -> Path | None:
 def _builds(root: Path) -> list[Path]:
     """``target/{release,debug}/libmailport.so`` of a checkout, the most recently built first: a
     stale release build must not hide a fresh debug one."""
-    name = _build_name()
+    name = build_name()
     builds = [root / "target" / profile / name for profile in ("release", "debug")]
     builds.sort(key=lambda p: p.stat().st_mtime if p.is_file() else 0.0, reverse=True)
     return builds

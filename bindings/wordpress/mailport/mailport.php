@@ -430,15 +430,24 @@ function mailport_queue_mail(array $atts, ?Throwable $because = null): bool
     return true;
 }
 
+/**
+ * wp_mail()'s $attachments as an array (WordPress also takes a newline-separated string); an
+ * array's string keys, WordPress 6.x's file names, are kept.
+ */
+function mailport_attachments($attachments): array
+{
+    if (is_array($attachments)) {
+        return $attachments;
+    }
+    return $attachments === '' || $attachments === null
+        ? [] : explode("\n", str_replace("\r\n", "\n", (string) $attachments));
+}
+
 /** What wp_mail_succeeded / wp_mail_failed receive, as WordPress documents it. */
 function mailport_mail_data(array $atts): array
 {
     $to = $atts['to'] ?? [];
-    $attachments = $atts['attachments'] ?? [];
-    if (!is_array($attachments)) {
-        $attachments = $attachments === '' || $attachments === null
-            ? [] : explode("\n", str_replace("\r\n", "\n", (string) $attachments));
-    }
+    $attachments = mailport_attachments($atts['attachments'] ?? []);
     $data = [
         'to' => is_array($to) ? array_values(array_map('strval', $to)) : [(string) $to],
         'subject' => (string) ($atts['subject'] ?? ''),

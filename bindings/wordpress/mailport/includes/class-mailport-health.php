@@ -30,19 +30,26 @@ final class Mailport_Health
         return $tests;
     }
 
-    /** The outbox's counts: pending, held, failed, and the oldest pending entry's time. */
+    /**
+     * The outbox's counts: pending, held, failed, and the oldest pending entry's time. Read once
+     * per request: the notice (on every admin page) and each Site Health test ask for them.
+     */
     public static function queue_state(): array
     {
         global $wpdb;
+        static $state = null;
+        if ($state !== null) {
+            return $state;
+        }
         $table = Mailport_Queue::table();
-        if ($wpdb->get_var($wpdb->prepare('SHOW TABLES LIKE %s', $table)) !== $table) {
-            return ['pending' => 0, 'held' => 0, 'failed' => 0, 'oldest' => null];
+        if (!Mailport_Queue::table_exists()) {
+            return $state = ['pending' => 0, 'held' => 0, 'failed' => 0, 'oldest' => null];
         }
         $row = $wpdb->get_row(
             "SELECT SUM(`pending` = 1) AS `pending`, SUM(`state` = 'held') AS `held`, SUM(`state` = 'failed') AS `failed`, MIN(CASE WHEN `pending` = 1 THEN `created` END) AS `oldest` FROM `$table`",
             ARRAY_A,
         );
-        return [
+        return $state = [
             'pending' => (int) ($row['pending'] ?? 0),
             'held' => (int) ($row['held'] ?? 0),
             'failed' => (int) ($row['failed'] ?? 0),

@@ -56,6 +56,14 @@ final class Mailport_Queue
             . ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
     }
 
+    /** Whether the table exists (a site that never queued a mail has none). */
+    public static function table_exists(): bool
+    {
+        global $wpdb;
+        $table = self::table();
+        return $wpdb->get_var($wpdb->prepare('SHOW TABLES LIKE %s', $table)) === $table;
+    }
+
     /** Create the table when it is missing. Returns null, or why it could not. */
     public static function ensure_table(): ?string
     {
@@ -86,7 +94,8 @@ final class Mailport_Queue
             return new WP_Error('wp_mail_failed', $e->getMessage(), ['hint' => $e->hint]);
         }
         $description = ['wp_mail' => array_filter($call, static fn ($v): bool => $v !== null && $v !== [])];
-        $envelope = self::constant('MAILPORT_ENVELOPE_SENDER');
+        $envelope = defined('MAILPORT_ENVELOPE_SENDER') && MAILPORT_ENVELOPE_SENDER !== '' && MAILPORT_ENVELOPE_SENDER !== null
+            ? (string) MAILPORT_ENVELOPE_SENDER : null;
         if ($envelope !== null) {
             $description['envelope_from'] = $envelope;
         }
@@ -284,7 +293,7 @@ final class Mailport_Queue
             'subject' => (string) ($atts['subject'] ?? ''),
             'message' => (string) ($atts['message'] ?? ''),
             'headers' => $headers === '' ? null : $headers,
-            'attachments' => self::attachment_list($atts['attachments'] ?? []),
+            'attachments' => self::attachment_list(mailport_attachments($atts['attachments'] ?? [])),
             'embeds' => self::embed_list($atts['embeds'] ?? []),
             'site_domain' => $site !== '' ? $site : null,
             'default_from_email' => $default_from,
@@ -385,14 +394,12 @@ final class Mailport_Queue
         return sprintf('%013d-%s', (int) floor(microtime(true) * 1000), bin2hex(random_bytes(8)));
     }
 
-    /** @return list<array{path: string, name: ?string}> */
-    private static function attachment_list($attachments): array
+    /**
+     * @param array<int|string, string> $attachments as mailport_attachments() gives them
+     * @return list<array{path: string, name: ?string}>
+     */
+    private static function attachment_list(array $attachments): array
     {
-        if (!is_array($attachments)) {
-            // WordPress accepts a newline-separated string.
-            $attachments = $attachments === '' || $attachments === null
-                ? [] : explode("\n", str_replace("\r\n", "\n", (string) $attachments));
-        }
         $list = [];
         foreach ($attachments as $key => $path) {
             $path = (string) $path;
@@ -498,11 +505,6 @@ final class Mailport_Queue
             }
         }
         @rmdir("$base/$id");
-    }
-
-    private static function constant(string $name): ?string
-    {
-        return defined($name) && constant($name) !== '' && constant($name) !== null ? (string) constant($name) : null;
     }
 }
 

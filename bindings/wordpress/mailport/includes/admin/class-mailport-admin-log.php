@@ -18,7 +18,7 @@ final class Mailport_Admin_Log
     {
         global $wpdb;
         $table = Mailport_Queue::table();
-        if ($wpdb->get_var($wpdb->prepare('SHOW TABLES LIKE %s', $table)) !== $table) {
+        if (!Mailport_Queue::table_exists()) {
             printf('<p id="mailport-log-empty">%s</p>', esc_html__('No mail has gone through the outbox yet.', 'mailport'));
             return;
         }
