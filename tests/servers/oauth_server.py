@@ -58,7 +58,8 @@ Endpoints (form bodies are application/x-www-form-urlencoded; answers are JSON):
   POST /control      JSON, any of: {"mode": M} with M one of normal, invalid_grant,
                      invalid_client, invalid_scope, error500, stall (the token endpoint
                      answers nothing for 120 s), deny (consent refused); {"revoke_refresh": T};
-                     {"revoke_access": T}; {"expire_access": "all"}; {"access_lifetime": S};
+                     {"revoke_access": T}; {"expire_access": "all"}; {"expire_devices": "all"}
+                     (pending device codes expire); {"access_lifetime": S};
                      {"rotate": true|false}. Answers the state.
   GET  /state        {"mode", "grants": {"refresh_token": n, "authorization_code": n,
                      "device_code": n}, "refresh_tokens": {T: U}, "access_tokens": {T: {"user",
@@ -491,6 +492,10 @@ class Handler(BaseHTTPRequestHandler):
                 state.access_lifetime = int(orders["access_lifetime"])
             if "rotate" in orders:
                 state.rotate = bool(orders["rotate"])
+            if orders.get("expire_devices") == "all":
+                # A device code the user never finished with: its next poll is expired_token.
+                for device in state.devices.values():
+                    device["expires"] = 0
             self.note("ok")
             self.answer(200, state.snapshot())
 
