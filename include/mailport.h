@@ -25,7 +25,7 @@
  *
  * Values are stable and append-only: a retired code stays reserved. They come in blocks:
  * 1-19 caller misuse, 20-39 network, 40-59 TLS, 60-79 authentication, 80-99 SMTP replies,
- * 100-119 message building, 199 internal error. Functions that take a code take it
+ * 100-119 message building, 120-139 OAuth tokens, 199 internal error. Functions that take a code take it
  * as `uint32_t`. `mailport_result_str` gives a sentence for each code and
  * `mailport_result_name` its name; the error object (`mailport_error`) has the details.
  *
@@ -186,6 +186,38 @@ typedef enum mailport_result {
      * delivered). The message names the path.
      */
     MAILPORT_ERR_ATTACHMENT = 101,
+    /**
+     * The OAuth token endpoint no longer accepts the refresh token (`invalid_grant`): it
+     * expired unused, was revoked, or belongs to another client id. The user must consent
+     * again (`mailport oauth login`, or the application's own consent flow) and the new refresh
+     * token be configured. Retrying unchanged will fail again.
+     */
+    MAILPORT_ERR_OAUTH_INVALID_GRANT = 120,
+    /**
+     * The OAuth token endpoint refused the client id or client secret (`invalid_client`).
+     * Copy them again from the app registration.
+     */
+    MAILPORT_ERR_OAUTH_INVALID_CLIENT = 121,
+    /**
+     * The OAuth token endpoint could not be reached or failed (network, TLS, timeout, HTTP 5xx
+     * or 429). Nothing was sent; transient: retry later.
+     */
+    MAILPORT_ERR_OAUTH_ENDPOINT_UNREACHABLE = 122,
+    /**
+     * The scope was refused (`invalid_scope`), or the token lacks the scope SMTP needs. Fix the
+     * app registration's permissions or the scope, then consent again.
+     */
+    MAILPORT_ERR_OAUTH_SCOPE = 123,
+    /**
+     * The OAuth token endpoint refused the request otherwise, or answered without a token.
+     * See the message for the endpoint's error.
+     */
+    MAILPORT_ERR_OAUTH_ENDPOINT = 124,
+    /**
+     * The caller's OAuth token callback failed (`mailport_oauth_token_fail`, a non-zero
+     * return, or no token set). See the message for its reason.
+     */
+    MAILPORT_ERR_OAUTH_CALLBACK = 125,
     /**
      * A bug in mailport was caught (a Rust panic) before it could reach the caller. The message
      * says what happened; please report it. A client on which this happened refuses further
