@@ -20,6 +20,7 @@ use crate::transcript::{Direction, Transcript};
 mod cache;
 mod endpoint;
 mod http;
+pub mod login;
 pub mod provider;
 
 pub use provider::Provider;
