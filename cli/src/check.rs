@@ -68,16 +68,12 @@ pub fn run(args: CheckArgs) -> ExitCode {
             return refusal.status;
         }
     };
-    let credentials = match args.login.credentials() {
-        Ok(credentials) => credentials,
-        Err(refusal) => {
-            refusal.print();
-            return refusal.status;
-        }
-    };
     let mut config = Config::new(host);
     config.api = mailport::Api::Cli;
-    config.credentials = credentials;
+    if let Err(refusal) = args.login.apply(&mut config) {
+        refusal.print();
+        return refusal.status;
+    }
     config.helo_name = args.login.helo.clone();
     config.tls.ca_files = args.login.ca_files.clone();
     config.allow_relay = args.allow_relay;
@@ -95,7 +91,9 @@ pub fn run(args: CheckArgs) -> ExitCode {
     } else {
         print!("{}", render(&report));
     }
-    if report.ok() {
+    if crate::oauth::flags::rotation_failed() {
+        ExitCode::from(crate::exit::INVALID_INPUT)
+    } else if report.ok() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(crate::exit::NO_PORT_WORKS)

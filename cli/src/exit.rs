@@ -14,10 +14,12 @@ Exit status:
       option, or a password that could not be read (--password-env VAR not set, or
       no terminal to ask on)
   4   connection: the host name did not resolve, the port refused or timed out, or
-      no port worked
+      no port worked; or the OAuth token endpoint could not be reached
   5   TLS: the handshake failed; the certificate is untrusted, expired or for
       another name; TLS mode mismatch; STARTTLS missing or refused
-  6   authentication: no usable AUTH, or the credentials were refused
+  6   authentication: no usable AUTH, or the credentials were refused; or the
+      OAuth token endpoint refused the refresh token (sign in again with
+      `mailport oauth login`), the client or the scope
   7   the server refused the sender (MAIL FROM)
   8   the server refused one or more recipients (RCPT TO)
   9   the server refused the message (DATA, size limit)
@@ -43,7 +45,14 @@ pub fn for_kind(kind: Kind) -> ExitCode {
         | Kind::TlsOnPlaintextPort
         | Kind::StartTlsUnavailable
         | Kind::StartTls => 5,
-        Kind::AuthUnavailable | Kind::AuthFailed => 6,
+        Kind::AuthUnavailable
+        | Kind::AuthFailed
+        | Kind::OAuthInvalidGrant
+        | Kind::OAuthInvalidClient
+        | Kind::OAuthScope
+        | Kind::OAuthEndpoint
+        | Kind::OAuthCallback => 6,
+        Kind::OAuthEndpointUnreachable => 4,
         Kind::MailFrom => 7,
         Kind::RecipientsRejected => 8,
         Kind::Data | Kind::MessageTooLarge => 9,

@@ -9,6 +9,7 @@ mod check;
 mod demo;
 mod exit;
 mod manual;
+mod oauth;
 mod outbox;
 mod send;
 mod shared;
@@ -42,6 +43,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Deliver, list and manage the messages in an outbox (`send --outbox` puts them there).
     Outbox(outbox::OutboxArgs),
+    /// Sign in at Microsoft or Google once and keep the refresh token OAuth sending needs.
+    Oauth(oauth::OauthArgs),
     /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
     Completions(manual::CompletionsArgs),
     /// Print the manual page (roff), or write all of them into a directory with --dir.
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Command::Capture(args) => capture::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Outbox(args) => outbox::run(args),
+        Command::Oauth(args) => oauth::run(args),
         Command::Completions(args) => manual::completions(args, Cli::command()),
         Command::Man(args) => manual::man(args, Cli::command()),
     }

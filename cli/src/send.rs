@@ -61,7 +61,9 @@ pub struct SendArgs {
         value_name = "DIR|URL",
         conflicts_with_all = [
             "server", "security", "user", "password_env", "ca_files", "helo", "timeout",
-            "transcript", "allow_relay",
+            "transcript", "allow_relay", "auth_mechanism", "oauth_access_token_env",
+            "oauth_provider", "oauth_token_url", "oauth_tenant", "oauth_client_id",
+            "oauth_client_secret_env", "oauth_refresh_token_file",
         ]
     )]
     outbox: Option<String>,
@@ -88,25 +90,21 @@ pub fn run(args: SendArgs) -> ExitCode {
         }
         return crate::outbox::enqueue(location, &message, args.json);
     }
-    let credentials = match args.connection.login.credentials() {
-        Ok(credentials) => credentials,
-        Err(refusal) => {
-            refusal.print();
-            return refusal.status;
-        }
+    // clap requires --server without --outbox.
+    let Some(mut config) = args.connection.config() else {
+        eprintln!("error: --server is required (or --outbox to queue the message)");
+        return ExitCode::from(2);
     };
+    if let Err(refusal) = args.connection.login.apply(&mut config) {
+        refusal.print();
+        return refusal.status;
+    }
     // Standard input is read last: the password prompt (on the terminal) comes first.
     if args.text_file.as_deref() == Some("-") {
         if let Err(failure) = text_from_stdin(&mut message) {
             return failure.report();
         }
     }
-    // clap requires --server without --outbox.
-    let Some(mut config) = args.connection.config() else {
-        eprintln!("error: --server is required (or --outbox to queue the message)");
-        return ExitCode::from(2);
-    };
-    config.credentials = credentials;
     let mut client = match Client::new(config) {
         Ok(client) => client,
         Err(error) => {
@@ -128,6 +126,9 @@ pub fn run(args: SendArgs) -> ExitCode {
         eprintln!("--- transcript ---");
         eprint!("{}", client.transcript());
         eprintln!("--- end of transcript ---");
+    }
+    if crate::oauth::flags::rotation_failed() && status == ExitCode::SUCCESS {
+        return ExitCode::from(crate::exit::INVALID_INPUT);
     }
     status
 }

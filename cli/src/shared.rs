@@ -47,9 +47,11 @@ pub struct LoginArgs {
     #[arg(long, value_name = "VAR", requires = "user")]
     pub password_env: Option<String>,
     /// Also trust the certificates in this PEM file (a private CA); repeatable. Mozilla's roots
-    /// and the system's stay trusted.
+    /// and the system's stay trusted. It applies to the OAuth token endpoint too.
     #[arg(long = "ca-file", value_name = "PEM")]
     pub ca_files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub oauth: crate::oauth::flags::OAuthArgs,
     /// The name to announce in EHLO (default: this machine's host name).
     #[arg(long, value_name = "NAME")]
     pub helo: Option<String>,
@@ -155,6 +157,15 @@ impl Refusal {
         }
     }
 
+    /// Options that do not go together, or one that needs another (status 2, like clap's).
+    pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Refusal {
+        Refusal {
+            message: message.into(),
+            hint: hint.into(),
+            status: ExitCode::from(crate::exit::USAGE),
+        }
+    }
+
     pub fn print(&self) {
         eprintln!("error: {}", self.message);
         if !self.hint.is_empty() {
@@ -164,11 +175,22 @@ impl Refusal {
 }
 
 impl LoginArgs {
-    /// The credentials to use, asking for the password when needed.
-    pub fn credentials(&self) -> Result<Option<Credentials>, Refusal> {
+    /// The credentials and the SASL mechanism to use, asking for the password when needed.
+    pub fn apply(&self, config: &mut Config) -> Result<(), Refusal> {
+        config.auth_mechanism = self.oauth.mechanism()?;
+        config.credentials = self.credentials()?;
+        Ok(())
+    }
+
+    /// The credentials to use: OAuth when its options are given, else a password (asked for
+    /// on the terminal when --password-env is not given).
+    fn credentials(&self) -> Result<Option<Credentials>, Refusal> {
         let Some(user) = &self.user else {
             return Ok(None);
         };
+        if let Some(credentials) = self.oauth.credentials(user)? {
+            return Ok(Some(credentials));
+        }
         let password = match &self.password_env {
             Some(var) => password_from_env(
                 var,

@@ -24,6 +24,8 @@ pub struct OutboxArgs {
     command: OutboxCommand,
 }
 
+// Parsed once per process: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum OutboxCommand {
     /// Deliver what is due, over the primary connection and then each --backup in order.

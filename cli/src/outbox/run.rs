@@ -162,7 +162,7 @@ fn connections(args: &RunArgs) -> Result<Vec<Config>, ExitCode> {
         eprintln!("error: --server is required");
         return Err(ExitCode::from(USAGE));
     };
-    primary.credentials = args.connection.login.credentials().map_err(refused)?;
+    args.connection.login.apply(&mut primary).map_err(refused)?;
     primary.validate().map_err(|error| {
         let status = report_error(&error);
         args.connection.explain_port_needed();
