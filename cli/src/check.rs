@@ -91,8 +91,16 @@ pub fn run(args: CheckArgs) -> ExitCode {
     } else {
         print!("{}", render(&report));
     }
+    let refresh_failed = report
+        .findings
+        .iter()
+        .any(|f| f.code == "oauth_refresh_failed");
     if crate::oauth::flags::rotation_failed() {
         ExitCode::from(crate::exit::INVALID_INPUT)
+    } else if refresh_failed {
+        // A refresh token that stopped working fails the check even when the ports work: this
+        // is what a scheduled check of a quiet site is for.
+        ExitCode::from(crate::exit::OAUTH_REFRESH_FAILED)
     } else if report.ok() {
         ExitCode::SUCCESS
     } else {

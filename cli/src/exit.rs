@@ -24,7 +24,8 @@ Exit status:
   8   the server refused one or more recipients (RCPT TO)
   9   the server refused the message (DATA, size limit)
   10  the server stopped answering, closed the connection, or broke the protocol
-  11  check: no port works (check exits with 0, 2, 3 or 11)
+  11  check: no port works (check exits with 0, 2, 3, 11, or 6 when the test
+      refresh of an OAuth refresh token failed)
   12  outbox: the spool directory or database cannot be opened, read or written
   13  outbox: there is no entry with that ID
   14  outbox: the entry's state does not allow it (retry of a sent or cancelled
@@ -68,6 +69,8 @@ pub fn for_kind(kind: Kind) -> ExitCode {
 
 /// Status 11: the connection check found no working port.
 pub const NO_PORT_WORKS: u8 = 11;
+/// Status 6: the connection check's OAuth refresh failed.
+pub const OAUTH_REFRESH_FAILED: u8 = 6;
 /// Status 3, for input errors found by the command line itself.
 pub const INVALID_INPUT: u8 = 3;
 /// Status 12: the outbox's store cannot be opened, read or written.
