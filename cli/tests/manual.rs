@@ -14,12 +14,13 @@ fn mailport(args: &[&str]) -> Run {
 }
 
 /// Every subcommand a user can type, which each completion script must offer.
-const SUBCOMMANDS: [&str; 7] = [
+const SUBCOMMANDS: [&str; 8] = [
     "send",
     "check",
     "capture",
     "demo",
     "outbox",
+    "oauth",
     "completions",
     "man",
 ];
@@ -48,6 +49,13 @@ fn completions_name_every_subcommand_and_option_for_each_shell() {
             run.stdout.contains("starttls-port"),
             "{shell} completions do not offer `capture --starttls-port`"
         );
+        // The second level: `oauth login` and its options.
+        for flag in ["device-authorization-url", "oauth-refresh-token-file"] {
+            assert!(
+                run.stdout.contains(flag),
+                "{shell} completions do not offer --{flag}"
+            );
+        }
     }
 }
 
@@ -184,6 +192,8 @@ fn man_dir_writes_a_page_per_subcommand() {
         "mailport-send.1",
         "mailport-capture.1",
         "mailport-outbox.1",
+        "mailport-oauth.1",
+        "mailport-oauth-login.1",
     ] {
         let text = std::fs::read_to_string(dir.join(page))
             .unwrap_or_else(|e| panic!("{page} was not written: {e}"));
@@ -194,6 +204,15 @@ fn man_dir_writes_a_page_per_subcommand() {
     assert!(
         send.contains("password\\-env"),
         "mailport-send.1 lacks --password-env"
+    );
+    assert!(
+        send.contains("oauth\\-refresh\\-token\\-file"),
+        "mailport-send.1 lacks --oauth-refresh-token-file"
+    );
+    let login = std::fs::read_to_string(dir.join("mailport-oauth-login.1")).unwrap();
+    assert!(
+        login.contains("client\\-id") && login.contains("\\-\\-print"),
+        "mailport-oauth-login.1 lacks its options"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

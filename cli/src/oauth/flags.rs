@@ -56,18 +56,21 @@ impl ProviderArg {
     }
 }
 
+/// Where --help lists these options.
+const HEADING: &str = "OAuth 2.0 (instead of a password)";
+
 #[derive(clap::Args, Debug)]
-#[command(next_help_heading = "OAuth 2.0 (instead of a password)")]
 pub struct OAuthArgs {
     /// The SASL mechanism for the OAuth 2.0 token [default: XOAUTH2 where the server offers it,
     /// else OAUTHBEARER].
-    #[arg(long, value_enum, value_name = "MECHANISM")]
+    #[arg(long, value_enum, value_name = "MECHANISM", help_heading = HEADING)]
     pub auth_mechanism: Option<MechanismArg>,
     /// Log in as --user with the OAuth 2.0 access token in the environment variable VAR, used
     /// as it is (never refreshed: it stops working when it expires, usually within an hour).
     #[arg(
         long,
         value_name = "VAR",
+        help_heading = HEADING,
         requires = "user",
         conflicts_with_all = ["password_env", "oauth_provider"]
     )]
@@ -79,28 +82,29 @@ pub struct OAuthArgs {
         long,
         value_enum,
         value_name = "PROVIDER",
+        help_heading = HEADING,
         requires_all = ["user", "oauth_client_id", "oauth_refresh_token_file"],
         conflicts_with = "password_env"
     )]
     pub oauth_provider: Option<ProviderArg>,
     /// The token endpoint (required with --oauth-provider custom; overrides the preset of
     /// google and microsoft).
-    #[arg(long, value_name = "URL", requires = "oauth_provider")]
+    #[arg(long, value_name = "URL", requires = "oauth_provider", help_heading = HEADING)]
     pub oauth_token_url: Option<String>,
     /// Microsoft's tenant: the directory id or a domain of it (contoso.onmicrosoft.com), or
     /// common, organizations, consumers [default: common].
-    #[arg(long, value_name = "ID", requires = "oauth_provider")]
+    #[arg(long, value_name = "ID", requires = "oauth_provider", help_heading = HEADING)]
     pub oauth_tenant: Option<String>,
     /// The application (client) id of the app registration.
-    #[arg(long, value_name = "ID", requires = "oauth_provider")]
+    #[arg(long, value_name = "ID", requires = "oauth_provider", help_heading = HEADING)]
     pub oauth_client_id: Option<String>,
     /// Read the app registration's client secret from the environment variable VAR (leave it
     /// out for a public client).
-    #[arg(long, value_name = "VAR", requires = "oauth_provider")]
+    #[arg(long, value_name = "VAR", requires = "oauth_provider", help_heading = HEADING)]
     pub oauth_client_secret_env: Option<String>,
     /// The file holding the refresh token; when the provider rotates the token, the file is
     /// rewritten in place (mode 0600) with the new one.
-    #[arg(long, value_name = "FILE", requires = "oauth_provider")]
+    #[arg(long, value_name = "FILE", requires = "oauth_provider", help_heading = HEADING)]
     pub oauth_refresh_token_file: Option<PathBuf>,
 }
 
