@@ -153,6 +153,29 @@ fn send_with_a_refresh_token_file_that_rotates() {
 }
 
 #[test]
+fn a_rotated_token_that_cannot_be_saved_fails_the_run() {
+    let oauth = oauth_server(&["--rotate"]);
+    let smtp = smtp_server(&oauth);
+    let real = token_file("unsaved");
+    let link = real.with_file_name("link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let run = send(&smtp, &oauth, &strs(&custom_grant(&oauth, &link)), &[]);
+    // The mail went out, but the new token is lost: the run must not look like a success.
+    run.expect(3).stderr_says(&[
+        "is a symbolic link",
+        "could not be written",
+        "mailport oauth login",
+    ]);
+    assert!(run.stdout.contains("sent:"), "{}", run.stdout);
+    assert_eq!(smtp.messages().len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(&real).unwrap(),
+        format!("{FIRST_REFRESH}\n")
+    );
+    no_tokens(&run, &oauth, &[FIRST_REFRESH]);
+}
+
+#[test]
 fn send_with_the_microsoft_preset_pointed_at_the_local_endpoint() {
     let oauth = oauth_server(&["--client", &format!("ms-app:{SECRET}")]);
     let smtp = smtp_server(&oauth);

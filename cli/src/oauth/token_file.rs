@@ -50,6 +50,11 @@ pub fn read(path: &Path, flag: &str) -> Result<Secret, Refusal> {
             "Put only the refresh token in the file, or write it anew with `mailport oauth login --output FILE`.",
         ));
     }
+    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        eprintln!(
+            "warning: {flag} {shown} is a symbolic link: a rotated refresh token cannot be written through it, so give the real file's path"
+        );
+    }
     if let Ok(meta) = fs::metadata(path) {
         let mode = meta.mode() & 0o777;
         if mode & 0o077 != 0 {
