@@ -31,7 +31,9 @@ Exit status:
   14  outbox: the entry's state does not allow it (retry of a sent or cancelled
       entry, cancel of a finished one, an entry being sent right now)
   outbox run exits 0 once its passes are done (or, with --watch, when stopped by
-  SIGINT or SIGTERM), whatever became of each message: the summary says.";
+  SIGINT or SIGTERM), whatever became of each message: the summary says.
+  With --oauth-refresh-token-file, a rotated refresh token that could not be
+  written back makes send, check and outbox run exit 3 (the mail may have gone).";
 
 /// The exit status for a failed operation of this kind.
 pub fn for_kind(kind: Kind) -> ExitCode {

@@ -149,6 +149,9 @@ pub fn run(args: RunArgs) -> ExitCode {
     if failed.is_none() || passes > 0 {
         print_summary(&total, passes, stop.requested(), args.json);
     }
+    if crate::oauth::flags::rotation_failed() {
+        return ExitCode::from(INVALID_INPUT);
+    }
     failed.unwrap_or(ExitCode::SUCCESS)
 }
 
