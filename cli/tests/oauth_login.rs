@@ -206,8 +206,15 @@ fn a_forged_redirect_is_ignored_and_the_real_one_accepted() {
     let url = authorization_url(&login);
     let consent = http(&server.ca, "GET", &url, "");
     let back = consent.location.expect("a Location");
-    // Another page sending its own code to the listener: wrong state, not used.
+    // A browser's speculative connection that never sends a request must not hold up the
+    // others: it stays open for the rest of the test.
     let port_part = back.split('?').next().unwrap();
+    let listener_addr = port_part
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let _silent = std::net::TcpStream::connect(&listener_addr).unwrap();
+    // Another page sending its own code to the listener: wrong state, not used.
     let forged = http(
         &server.ca,
         "GET",

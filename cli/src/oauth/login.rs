@@ -334,6 +334,7 @@ fn wait_for_redirect(
     listener
         .set_nonblocking(true)
         .map_err(|e| Refusal::input(format!("cannot wait for the redirect: {e}"), ""))?;
+    let (heads, arrived) = std::sync::mpsc::channel::<(TcpStream, Option<String>)>();
     loop {
         if Instant::now() >= deadline {
             return Err(Refusal {
@@ -343,29 +344,43 @@ fn wait_for_redirect(
             }
             .into());
         }
-        let stream = match listener.accept() {
-            Ok((stream, _)) => stream,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(50));
+        // Requests are read on threads of their own: a browser opens speculative connections
+        // that send nothing, and waiting on one must not hold up the redirect behind it.
+        match listener.accept() {
+            Ok((stream, _)) => {
+                let heads = heads.clone();
+                std::thread::spawn(move || {
+                    let mut stream = stream;
+                    let target = read_request_target(&mut stream);
+                    let _ = heads.send((stream, target));
+                });
                 continue;
             }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
             Err(e) => {
                 return Err(
                     Refusal::input(format!("the redirect listener failed: {e}"), "").into(),
                 );
             }
-        };
-        if let Some(code) = serve(stream, request)? {
-            return Ok(code);
+        }
+        match arrived.recv_timeout(Duration::from_millis(50)) {
+            Ok((stream, target)) => {
+                if let Some(code) = serve(stream, target, request)? {
+                    return Ok(code);
+                }
+            }
+            Err(_) => continue,
         }
     }
 }
 
 /// One browser request: the answer to ours (its code), an error answer, or something else.
-fn serve(mut stream: TcpStream, request: &AuthorizationRequest) -> Result<Option<Secret>, Failure> {
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let Some(target) = read_request_target(&mut stream) else {
+fn serve(
+    mut stream: TcpStream,
+    target: Option<String>,
+    request: &AuthorizationRequest,
+) -> Result<Option<Secret>, Failure> {
+    let Some(target) = target else {
         respond(
             &mut stream,
             "400 Bad Request",
@@ -406,8 +421,12 @@ fn serve(mut stream: TcpStream, request: &AuthorizationRequest) -> Result<Option
     }
 }
 
-/// The target of `GET /…?… HTTP/1.1`, once the request's head has arrived.
+/// The target of `GET /…?… HTTP/1.1`, once the request's head has arrived (within 10 s).
 fn read_request_target(stream: &mut TcpStream) -> Option<String> {
+    stream.set_nonblocking(false).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
     let mut head = Vec::new();
     let mut buf = [0u8; 2048];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
