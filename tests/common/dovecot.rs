@@ -82,7 +82,7 @@ impl Dovecot {
             Err(failed) => failed,
         };
         drop(stdin);
-        let status = crate::postfix::wait_or_kill(&mut child, Duration::from_secs(30));
+        let status = crate::common::wait_or_kill(&mut child, Duration::from_secs(30));
         let stderr = fs::read_to_string(&stderr_path).unwrap_or_default();
         let _ = fs::remove_file(&stderr_path);
         let _ = fs::remove_dir_all(&dir);
@@ -133,7 +133,7 @@ impl Drop for Dovecot {
         }
         // EOF on its stdin: the launcher stops Dovecot and removes the directory.
         drop(self.stdin.take());
-        crate::postfix::wait_or_kill(&mut self.child, Duration::from_secs(30));
+        crate::common::wait_or_kill(&mut self.child, Duration::from_secs(30));
         let _ = fs::remove_dir_all(&self.ready.dir);
     }
 }

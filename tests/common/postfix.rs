@@ -122,7 +122,7 @@ impl Postfix {
             Err(failed) => failed,
         };
         drop(stdin);
-        let status = wait_or_kill(&mut child, Duration::from_secs(30));
+        let status = crate::common::wait_or_kill(&mut child, Duration::from_secs(30));
         let stderr = fs::read_to_string(&stderr_path).unwrap_or_default();
         let _ = fs::remove_file(&stderr_path);
         let _ = fs::remove_dir_all(&dir);
@@ -246,23 +246,8 @@ impl Drop for Postfix {
         // EOF on its stdin: the launcher stops Postfix, waits for the master to exit and
         // removes the directory.
         drop(self.stdin.take());
-        wait_or_kill(&mut self.child, Duration::from_secs(30));
+        crate::common::wait_or_kill(&mut self.child, Duration::from_secs(30));
         let _ = fs::remove_dir_all(&self.ready.dir);
-    }
-}
-
-/// Wait for `child` to exit, killing it after `limit`.
-pub fn wait_or_kill(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
-    let deadline = Instant::now() + limit;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return Some(status),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            _ => {
-                let _ = child.kill();
-                return child.wait().ok();
-            }
-        }
     }
 }
 
