@@ -431,10 +431,12 @@ def main(argv):
         sys.stdout.flush()
 
         def watch_stdin():
+            # os.read on the descriptor, not sys.stdin.buffer: a daemon thread blocked in the
+            # buffered reader holds its lock, and the interpreter aborts at exit on it.
             try:
-                while sys.stdin.buffer.read(4096):
+                while os.read(0, 4096):
                     pass
-            except (OSError, ValueError):
+            except OSError:
                 pass
             stop_flag.set()
 
