@@ -99,7 +99,7 @@ impl Stack {
 fn set_access_token(config: &mut Config, token: &str) {
     config.credentials = Some(Credentials::OAuth2 {
         username: USER.into(),
-        token: Secret::new(token),
+        token: mailport::TokenSource::Fixed(Secret::new(token)),
     });
 }
 
