@@ -33,8 +33,12 @@
 //! Each program frees every object, so valgrind's leak check covers every `_free` path.
 
 mod common;
-#[path = "common/oauth.rs"]
-mod oauth;
+#[path = "common/oauth_server.rs"]
+mod oauth_server;
+#[path = "common/oauth_smtp.rs"]
+mod oauth_smtp;
+
+use oauth_smtp::OAuthSmtp;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -471,7 +475,7 @@ fn c_program_queues_delivers_and_inspects_through_the_outbox() {
 
 #[test]
 fn c_program_uses_oauth_refresh_grants_and_token_callbacks() {
-    let token_endpoint = oauth::OAuthServer::start(&[
+    let token_endpoint = oauth_server::OAuthServer::start(&[
         "--client",
         "mailport-app:client-secret-c",
         "--refresh-token",
