@@ -4,14 +4,14 @@
 //! code grant with PKCE (the redirect read back, the code exchanged once and only once).
 
 mod common;
-#[path = "common/oauth.rs"]
-mod oauth;
+#[path = "common/oauth_server.rs"]
+mod oauth_server;
 
 use std::time::{Duration, Instant};
 
 use mailport::oauth::login::{DevicePoll, Login, Redirect};
 use mailport::{Kind, Provider, TlsOptions};
-use oauth::OAuthServer;
+use oauth_server::OAuthServer;
 
 fn login(server: &OAuthServer, provider: Provider) -> Login {
     let mut login = Login::new(provider, "mailport-test");
@@ -73,12 +73,15 @@ fn device_grant_polling_rules() {
     );
 
     // Approved: the next poll gets the tokens.
-    let agent = browser(&server);
-    let approve = format!(
-        "{}/device?user_code={}&approve=1&user=bob@example.test",
-        server.url, device.user_code
+    let (status, _) = server.request(
+        "GET",
+        &format!(
+            "/device?user_code={}&approve=1&user=bob@example.test",
+            device.user_code
+        ),
+        None,
     );
-    agent.get(&approve).call().unwrap();
+    assert_eq!(status, 200);
     device.interval = Duration::from_millis(1);
     let tokens = login.wait_for_device(&mut device, None).unwrap();
     assert!(tokens.refresh_token.is_some());
