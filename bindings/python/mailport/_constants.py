@@ -46,6 +46,12 @@ class ErrorCode(enum.IntEnum):
     PROTOCOL = 86
     INVALID_ADDRESS = 100
     ATTACHMENT = 101
+    OAUTH_INVALID_GRANT = 120
+    OAUTH_INVALID_CLIENT = 121
+    OAUTH_ENDPOINT_UNREACHABLE = 122
+    OAUTH_SCOPE = 123
+    OAUTH_ENDPOINT = 124
+    OAUTH_CALLBACK = 125
     PANIC = 199
 
 
@@ -154,6 +160,19 @@ SECURITY_NAMES = {
     "opportunistic": Security.OPPORTUNISTIC,
     "none": Security.NONE,
 }
+
+
+#: The words ``Config(oauth_provider=...)`` accepts, and the ``MAILPORT_OAUTH_PROVIDER_*`` value
+#: each stands for (the header passes it as ``uint32_t``, so it has no enum to mirror).
+OAUTH_PROVIDERS = {
+    "google": 1,
+    "microsoft": 2,
+    "custom": 3,
+}
+
+#: The words ``Config(auth_mechanism=...)`` accepts; "auto" is the library's choice from what
+#: the server offers (PLAIN then LOGIN for a password, XOAUTH2 then OAUTHBEARER for a token).
+AUTH_MECHANISMS = ("auto", "xoauth2", "oauthbearer", "plain", "login")
 
 
 def security_or_int(value: int):
