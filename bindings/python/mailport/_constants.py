@@ -126,6 +126,18 @@ class OutboxEventKind(enum.IntEnum):
         return self.name.lower()
 
 
+class OAuthProvider(enum.IntEnum):
+    """``enum mailport_oauth_provider``: whose token endpoint a refresh grant uses
+    (``Config(oauth_provider=...)`` takes a member or its name in lower case)."""
+
+    GOOGLE = 1
+    MICROSOFT = 2
+    CUSTOM = 3
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
 #: ``MAILPORT_PORT_AUTO``: choose the port automatically on first use (``Config(port="auto")``).
 PORT_AUTO = 0
 
@@ -142,6 +154,7 @@ C_ENUMS = {
     AddressField: ("mailport_address_field", "MAILPORT_FIELD_"),
     OutboxState: ("mailport_outbox_state", "MAILPORT_OUTBOX_STATE_"),
     OutboxEventKind: ("mailport_outbox_event_kind", "MAILPORT_OUTBOX_EVENT_"),
+    OAuthProvider: ("mailport_oauth_provider", "MAILPORT_OAUTH_PROVIDER_"),
 }
 
 
@@ -162,13 +175,8 @@ SECURITY_NAMES = {
 }
 
 
-#: The words ``Config(oauth_provider=...)`` accepts, and the ``MAILPORT_OAUTH_PROVIDER_*`` value
-#: each stands for (the header passes it as ``uint32_t``, so it has no enum to mirror).
-OAUTH_PROVIDERS = {
-    "google": 1,
-    "microsoft": 2,
-    "custom": 3,
-}
+#: The words ``Config(oauth_provider=...)`` accepts.
+OAUTH_PROVIDERS = {str(provider): provider for provider in OAuthProvider}
 
 #: The words ``Config(auth_mechanism=...)`` accepts; "auto" is the library's choice from what
 #: the server offers (PLAIN then LOGIN for a password, XOAUTH2 then OAUTHBEARER for a token).

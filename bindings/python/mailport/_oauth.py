@@ -20,7 +20,7 @@ import types
 from typing import Callable, Optional, Tuple, Union
 
 from . import _ffi
-from ._constants import AUTH_MECHANISMS, OAUTH_PROVIDERS
+from ._constants import AUTH_MECHANISMS, OAUTH_PROVIDERS, OAuthProvider
 from ._ffi import call, enc, invalid_argument
 
 RotationFunction = Callable[[str, str], None]
@@ -93,14 +93,19 @@ def set_refresh_grant(cfg, username: Optional[str], refresh: dict):
             "oauth_refresh_token=",
         )
     provider = refresh["oauth_provider"]
-    if not isinstance(provider, str):
-        raise TypeError(f"oauth_provider must be a str, not {type(provider).__name__}")
-    value = OAUTH_PROVIDERS.get(provider.lower())
-    if value is None:
-        raise invalid_argument(
-            'oauth_provider must be "google", "microsoft" or "custom", not ' + repr(provider)
+    if isinstance(provider, OAuthProvider):
+        value = provider
+    elif isinstance(provider, str):
+        value = OAUTH_PROVIDERS.get(provider.lower())
+        if value is None:
+            raise invalid_argument(
+                'oauth_provider must be "google", "microsoft" or "custom", not ' + repr(provider)
+            )
+    else:
+        raise TypeError(
+            f"oauth_provider must be a str or OAuthProvider, not {type(provider).__name__}"
         )
-    provider = provider.lower()
+    provider = str(value)
     if provider == "custom" and "oauth_token_url" not in refresh:
         raise invalid_argument(
             'oauth_provider="custom" needs oauth_token_url=: the token endpoint of your '
@@ -122,7 +127,7 @@ def set_refresh_grant(cfg, username: Optional[str], refresh: dict):
     secret = refresh.get("oauth_client_secret")
     grant = (
         enc(username, "username"),
-        value,
+        int(value),
         enc(refresh["oauth_client_id"], "oauth_client_id"),
         None if secret is None else enc(secret, "oauth_client_secret"),
         enc(refresh["oauth_refresh_token"], "oauth_refresh_token"),

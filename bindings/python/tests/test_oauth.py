@@ -104,7 +104,7 @@ def test_a_public_client_sends_with_oauthbearer(start_oauth, start_server):
     config = refresh_config(
         endpoint,
         server,
-        oauth_provider="microsoft",
+        oauth_provider=mailport.OAuthProvider.MICROSOFT,
         oauth_client_id="mailport-test",
         oauth_client_secret=None,
         oauth_tenant="organizations",
@@ -500,7 +500,7 @@ def test_callbacks_must_be_callable():
         mailport.Config(username=USER, oauth_token_callback="token")
     with pytest.raises(TypeError, match="oauth_rotation_callback must be callable"):
         mailport.Config(**GRANT, oauth_rotation_callback="store")
-    with pytest.raises(TypeError, match="oauth_provider must be a str"):
+    with pytest.raises(TypeError, match="oauth_provider must be a str or OAuthProvider"):
         mailport.Config(**{**GRANT, "oauth_provider": 1})
 
 
