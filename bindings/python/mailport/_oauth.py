@@ -286,12 +286,15 @@ def make_token_trampoline(function):
                 out,
                 _reason(f"the oauth_token_callback raised {type(exc).__name__}: {exc}"),
             )
-            if not state.in_call:
-                _unraisable(exc, "Exception in mailport's oauth_token_callback")
-            elif isinstance(exc, Exception):
-                state.store_cause(exc)
-            else:
+            if isinstance(exc, Exception):
+                # On a thread the library started (the connection check's), nobody can take
+                # the exception; its text travels in the failure all the same.
+                if state.in_call:
+                    state.store_cause(exc)
+            elif state.in_call:
                 state.store(exc)  # KeyboardInterrupt, SystemExit: raised as they are
+            else:
+                _unraisable(exc, "Exception in mailport's oauth_token_callback")
             return 1
         # The library checks the token (empty, spaces) and records why it refused it.
         return 0 if invoke("mailport_oauth_token_set", out, token, seconds) == 0 else 1

@@ -350,6 +350,24 @@ def test_keyboard_interrupt_in_the_token_callback_is_raised_as_it_is(start_serve
     assert isinstance(caught.value.__cause__, mailport.OAuthCallbackError)
 
 
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+def test_a_token_callback_raising_on_the_connection_checks_threads_stays_contained(start_server):
+    server = start_server("--mode", "starttls", "--oauth", f"{USER}:at-good-1")
+    threads = []
+
+    def sealed(user, refused):
+        threads.append(threading.current_thread() is threading.main_thread())
+        raise LookupError("the vault is sealed")
+
+    with callback_config(server, sealed) as config:
+        report = mailport.probe(config, [server.port])  # a report, not an exception
+    # The check tries the ports on threads of its own: the exception cannot be raised to the
+    # caller there, and must neither crash nor be printed as unraisable.
+    assert threads and not any(threads)
+    assert not report.ok
+    assert server.messages() == []
+
+
 def test_callbacks_live_as_long_as_the_clients_and_outboxes_made_from_them(
     start_server, tmp_path
 ):
