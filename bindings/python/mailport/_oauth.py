@@ -45,9 +45,7 @@ _LOGIN_HINT = (
 )
 
 
-def check_sources(
-    password, oauth2_token, refresh: dict, token_callback
-) -> Optional[str]:
+def check_sources(password, oauth2_token, refresh: dict, token_callback) -> Optional[str]:
     """Refuse two ways of logging in in one call; return the one given ("password",
     "oauth2_token", "refresh", "callback") or None."""
     given = []
@@ -83,7 +81,7 @@ def set_refresh_grant(cfg, username: Optional[str], refresh: dict):
             "oauth_client_secret= is optional: a public client has none)",
             _LOGIN_HINT
             if "oauth_refresh_token=" in missing
-            else "oauth_provider= is \"google\", \"microsoft\" or \"custom\"; oauth_client_id= is "
+            else 'oauth_provider= is "google", "microsoft" or "custom"; oauth_client_id= is '
             "the application (client) id of the app registration the refresh token was issued to",
         )
     if username is None:
@@ -111,7 +109,7 @@ def set_refresh_grant(cfg, username: Optional[str], refresh: dict):
             'oauth_provider="custom" needs oauth_token_url=: the token endpoint of your '
             "identity provider",
             'for example oauth_token_url="https://idp.example.com/oauth2/token"; Google and '
-            "Microsoft have theirs preset (oauth_provider=\"google\" or \"microsoft\")",
+            'Microsoft have theirs preset (oauth_provider="google" or "microsoft")',
         )
     if "oauth_tenant" in refresh and provider != "microsoft":
         raise invalid_argument(
@@ -121,9 +119,7 @@ def set_refresh_grant(cfg, username: Optional[str], refresh: dict):
         )
     rotation = refresh.get("oauth_rotation_callback")
     if rotation is not None and not callable(rotation):
-        raise TypeError(
-            f"oauth_rotation_callback must be callable, not {type(rotation).__name__}"
-        )
+        raise TypeError(f"oauth_rotation_callback must be callable, not {type(rotation).__name__}")
     secret = refresh.get("oauth_client_secret")
     grant = (
         enc(username, "username"),

@@ -98,8 +98,12 @@ def test_a_refresh_grant_sends_and_keeps_every_secret_out_of_the_transcript(endp
 def test_a_public_client_sends_with_oauthbearer(start_oauth, start_server):
     endpoint = start_oauth("--refresh-token", f"{USER}:{REFRESH}")  # public "mailport-test"
     server = start_server(
-        "--mode", "starttls", "--oauth-introspect", endpoint.introspect_url,
-        "--oauth-ca", endpoint.ca,
+        "--mode",
+        "starttls",
+        "--oauth-introspect",
+        endpoint.introspect_url,
+        "--oauth-ca",
+        endpoint.ca,
     )
     config = refresh_config(
         endpoint,
@@ -171,15 +175,35 @@ def test_an_exception_in_the_rotation_callback_is_raised_after_the_send_which_ha
 @pytest.mark.parametrize(
     "mode, cls, code, hint, transient",
     [
-        ("invalid_grant", mailport.OAuthInvalidGrantError, "OAUTH_INVALID_GRANT",
-         "oauth_refresh_token=", False),
-        ("invalid_client", mailport.OAuthInvalidClientError, "OAUTH_INVALID_CLIENT",
-         "oauth_client_id= and oauth_client_secret=", False),
+        (
+            "invalid_grant",
+            mailport.OAuthInvalidGrantError,
+            "OAUTH_INVALID_GRANT",
+            "oauth_refresh_token=",
+            False,
+        ),
+        (
+            "invalid_client",
+            mailport.OAuthInvalidClientError,
+            "OAUTH_INVALID_CLIENT",
+            "oauth_client_id= and oauth_client_secret=",
+            False,
+        ),
         ("invalid_scope", mailport.OAuthScopeError, "OAUTH_SCOPE", "oauth_scope=", False),
-        ("error500", mailport.OAuthEndpointUnreachableError, "OAUTH_ENDPOINT_UNREACHABLE",
-         "Trying again later", True),
-        ("stall", mailport.OAuthEndpointUnreachableError, "OAUTH_ENDPOINT_UNREACHABLE",
-         "Trying again later", True),
+        (
+            "error500",
+            mailport.OAuthEndpointUnreachableError,
+            "OAUTH_ENDPOINT_UNREACHABLE",
+            "Trying again later",
+            True,
+        ),
+        (
+            "stall",
+            mailport.OAuthEndpointUnreachableError,
+            "OAUTH_ENDPOINT_UNREACHABLE",
+            "Trying again later",
+            True,
+        ),
     ],
 )
 def test_each_failure_of_the_token_endpoint_has_its_class_code_and_hint(
@@ -368,9 +392,7 @@ def test_a_token_callback_raising_on_the_connection_checks_threads_stays_contain
     assert server.messages() == []
 
 
-def test_callbacks_live_as_long_as_the_clients_and_outboxes_made_from_them(
-    start_server, tmp_path
-):
+def test_callbacks_live_as_long_as_the_clients_and_outboxes_made_from_them(start_server, tmp_path):
     server = start_server("--mode", "starttls", "--oauth", f"{USER}:at-good-1")
     calls = []
 
@@ -503,8 +525,12 @@ def test_conflicting_or_missing_settings_are_named():
 def test_a_refused_setting_leaves_the_previous_credentials_in_place(start_server):
     server = start_server("--mode", "starttls", "--auth", f"{USER}:pw")
     config = mailport.Config(
-        host="127.0.0.1", port=server.port, security="starttls", ca_file=server.ca,
-        username=USER, password="pw",
+        host="127.0.0.1",
+        port=server.port,
+        security="starttls",
+        ca_file=server.ca,
+        username=USER,
+        password="pw",
     )
     with pytest.raises(mailport.InvalidArgumentError, match="https"):
         config.update(**GRANT, oauth_token_url="http://idp.example.com/token")
@@ -534,8 +560,14 @@ def test_the_mechanism_can_be_chosen_and_reset():
 
 
 def test_the_new_codes_have_their_names():
-    for code in ("INVALID_GRANT", "INVALID_CLIENT", "ENDPOINT_UNREACHABLE", "SCOPE", "ENDPOINT",
-                 "CALLBACK"):
+    for code in (
+        "INVALID_GRANT",
+        "INVALID_CLIENT",
+        "ENDPOINT_UNREACHABLE",
+        "SCOPE",
+        "ENDPOINT",
+        "CALLBACK",
+    ):
         error = mailport._ffi.error_from_code(ErrorCode["OAUTH_" + code])
         assert error.name == "MAILPORT_ERR_OAUTH_" + code
         assert isinstance(error, mailport.OAuthError)
