@@ -46,6 +46,12 @@ class ErrorCode(enum.IntEnum):
     PROTOCOL = 86
     INVALID_ADDRESS = 100
     ATTACHMENT = 101
+    OAUTH_INVALID_GRANT = 120
+    OAUTH_INVALID_CLIENT = 121
+    OAUTH_ENDPOINT_UNREACHABLE = 122
+    OAUTH_SCOPE = 123
+    OAUTH_ENDPOINT = 124
+    OAUTH_CALLBACK = 125
     PANIC = 199
 
 
@@ -120,6 +126,18 @@ class OutboxEventKind(enum.IntEnum):
         return self.name.lower()
 
 
+class OAuthProvider(enum.IntEnum):
+    """``enum mailport_oauth_provider``: whose token endpoint a refresh grant uses
+    (``Config(oauth_provider=...)`` takes a member or its name in lower case)."""
+
+    GOOGLE = 1
+    MICROSOFT = 2
+    CUSTOM = 3
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
 #: ``MAILPORT_PORT_AUTO``: choose the port automatically on first use (``Config(port="auto")``).
 PORT_AUTO = 0
 
@@ -136,6 +154,7 @@ C_ENUMS = {
     AddressField: ("mailport_address_field", "MAILPORT_FIELD_"),
     OutboxState: ("mailport_outbox_state", "MAILPORT_OUTBOX_STATE_"),
     OutboxEventKind: ("mailport_outbox_event_kind", "MAILPORT_OUTBOX_EVENT_"),
+    OAuthProvider: ("mailport_oauth_provider", "MAILPORT_OAUTH_PROVIDER_"),
 }
 
 
@@ -154,6 +173,14 @@ SECURITY_NAMES = {
     "opportunistic": Security.OPPORTUNISTIC,
     "none": Security.NONE,
 }
+
+
+#: The words ``Config(oauth_provider=...)`` accepts.
+OAUTH_PROVIDERS = {str(provider): provider for provider in OAuthProvider}
+
+#: The words ``Config(auth_mechanism=...)`` accepts; "auto" is the library's choice from what
+#: the server offers (PLAIN then LOGIN for a password, XOAUTH2 then OAUTHBEARER for a token).
+AUTH_MECHANISMS = ("auto", "xoauth2", "oauthbearer", "plain", "login")
 
 
 def security_or_int(value: int):

@@ -153,16 +153,24 @@ def call(name: str, *args) -> None:
     try:
         code = _functions[name](*args, byref(err))
     finally:
-        pending = _log_state.end(capture)
+        pending, cause = _log_state.end(capture)
     if code != 0:
         error = take_error(code, err)
+        if cause is not None:
+            # What the token callback raised is why the library failed: the error says so in
+            # its message, and the traceback shows where.
+            error.__cause__ = cause
         if pending is not None:
             raise pending from error
         raise error
     if err:  # never on success, but never leak either
         lib.mailport_error_free(err)
     if pending is not None:
-        _note(pending, "raised by a callback (log or on_event); the mailport call itself succeeded")
+        _note(
+            pending,
+            "raised by a callback (log, on_event or oauth_rotation_callback); the mailport call "
+            "itself succeeded",
+        )
         raise pending
 
 
@@ -674,7 +682,7 @@ def _free_handle(free_name: str, ptr, keepalive, box) -> None:
     try:
         _functions[free_name](ptr)
     finally:
-        pending = _log_state.end(capture)
+        pending, _cause = _log_state.end(capture)
         if pending is not None:
             box.append(pending)
     del keepalive
@@ -693,21 +701,36 @@ class _LogState(threading.local):
     def __init__(self) -> None:
         self.depth = 0
         self.pending = None
+        # What an OAuth token callback raised: the library already failed the call for it
+        # (MAILPORT_ERR_OAUTH_CALLBACK), so it becomes that error's __cause__, not re-raised.
+        self.cause = None
 
     def begin(self) -> int:
         self.depth += 1
         return self.depth
 
     def end(self, depth: int):
+        """``(pending, cause)`` once the outermost call returns, else ``(None, None)``."""
         self.depth = depth - 1
         if self.depth == 0:
             pending, self.pending = self.pending, None
-            return pending
-        return None
+            cause, self.cause = self.cause, None
+            return pending, cause
+        return None, None
+
+    @property
+    def in_call(self) -> bool:
+        """Whether this thread is inside a mailport call made through ``call``: false on a
+        thread the library started itself, where nobody is there to receive an exception."""
+        return self.depth > 0
 
     def store(self, exc: BaseException) -> None:
         if self.pending is None:
             self.pending = exc
+
+    def store_cause(self, exc: BaseException) -> None:
+        if self.cause is None:
+            self.cause = exc
 
 
 _log_state = _LogState()

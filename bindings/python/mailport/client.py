@@ -40,9 +40,9 @@ class Client(_ffi.Handle):
             raise TypeError("give either a Config or keywords for one, not both")
         try:
             out = call_out("mailport_client_new", config._handle())
-            # The client holds a copy of the config's log callback pointer: keep the ctypes
-            # function object alive until mailport_client_free has returned.
-            super().__init__(out, config._log)
+            # The client holds copies of the config's callback pointers (log, OAuth): keep the
+            # ctypes function objects alive until mailport_client_free has returned.
+            super().__init__(out, config._callbacks())
         finally:
             if own_config is not None:
                 own_config.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Optional, Union
 
-from . import _ffi
+from . import _ffi, _oauth
 from ._constants import PORT_AUTO, SECURITY_NAMES, LogKind, Security
 from ._ffi import call, call_out, enc, enc_opt, enc_path, invalid_argument
 
@@ -28,7 +28,19 @@ class Config(_ffi.Handle):
     - ``host``; ``port``: 1-65535, or ``"auto"`` (:data:`PORT_AUTO`): try 587, 465 and 2525 on
       first use and keep the one that works; ``security``: ``"auto"`` (by port), ``"starttls"``,
       ``"tls"`` (implicit, port 465), ``"opportunistic"``, ``"none"``, or a :class:`Security`.
-    - ``username`` with ``password`` (AUTH PLAIN/LOGIN) or ``oauth2_token`` (XOAUTH2, or OAUTHBEARER where only it is offered).
+    - ``username`` with one way to log in: ``password`` (AUTH PLAIN/LOGIN); ``oauth2_token``, a
+      fixed OAuth 2.0 access token (XOAUTH2, or OAUTHBEARER where only it is offered); an OAuth
+      2.0 refresh grant, whose keywords are given together in one call: ``oauth_provider``
+      (``"google"``, ``"microsoft"`` or ``"custom"``), ``oauth_client_id``,
+      ``oauth_client_secret`` (none for a public client), ``oauth_refresh_token``,
+      ``oauth_tenant`` (Microsoft; default ``"common"``), ``oauth_token_url`` (required for
+      ``"custom"``; overrides a preset), ``oauth_scope`` (overrides the preset) and
+      ``oauth_rotation_callback(username, refresh_token)``, which receives each new refresh
+      token the endpoint rotates (store it: the old one stops working); or
+      ``oauth_token_callback(username, previous_refused)`` returning an access token or
+      ``(token, expires_in_seconds)``. See the README's OAuth section.
+    - ``auth_mechanism``: ``"auto"`` (the default), ``"xoauth2"``, ``"oauthbearer"``,
+      ``"plain"`` or ``"login"``.
     - ``helo_name``; ``connect_timeout``, ``command_timeout``, ``data_timeout``,
       ``send_timeout`` (defaults 10, 30, 40 and 45 s, so a send made in a web request ends
       before the web server's own 60 s limit; raise them for batch work).
@@ -51,6 +63,7 @@ class Config(_ffi.Handle):
     def __init__(self, host: Optional[str] = None, port=None, **options) -> None:
         super().__init__(_ffi.invoke("mailport_config_new"))
         self._log = None  # (function, CFUNCTYPE object) while a log callback is set
+        self._oauth = {}  # "rotation"/"token" -> (function, CFUNCTYPE object) while set
         _declare_python(self)
         self.update(host=host, port=port, **options)
 
@@ -65,6 +78,7 @@ class Config(_ffi.Handle):
         self = cls.__new__(cls)
         _ffi.Handle.__init__(self, out)
         self._log = None
+        self._oauth = {}
         _declare_python(self)
         self.update(**options)
         return self
@@ -78,6 +92,16 @@ class Config(_ffi.Handle):
         username: Optional[str] = None,
         password: Optional[str] = None,
         oauth2_token: Optional[str] = None,
+        oauth_provider: Optional[str] = None,
+        oauth_client_id: Optional[str] = None,
+        oauth_client_secret: Optional[str] = None,
+        oauth_refresh_token: Optional[str] = None,
+        oauth_tenant: Optional[str] = None,
+        oauth_token_url: Optional[str] = None,
+        oauth_scope: Optional[str] = None,
+        oauth_rotation_callback: Optional[_oauth.RotationFunction] = None,
+        oauth_token_callback: Optional[_oauth.TokenFunction] = None,
+        auth_mechanism: Optional[str] = None,
         helo_name: Optional[str] = None,
         connect_timeout: Optional[float] = None,
         command_timeout: Optional[float] = None,
@@ -99,15 +123,22 @@ class Config(_ffi.Handle):
         log=_UNSET,
     ) -> "Config":
         """Change settings; takes the constructor's keywords. ``None`` leaves a setting as it
-        is. Returns self."""
-        if username is not None and password is None and oauth2_token is None:
+        is. Returns self.
+
+        The way to log in is replaced as a whole: a password, an ``oauth2_token``, a refresh
+        grant (all its ``oauth_*`` keywords in one call) or an ``oauth_token_callback``."""
+        local = locals()
+        refresh = {k: local[k] for k in _oauth.REFRESH_KEYWORDS if local[k] is not None}
+        source = _oauth.check_sources(password, oauth2_token, refresh, oauth_token_callback)
+        if username is not None and source is None:
             # Most often os.environ.get() of a variable that is not set.
             raise invalid_argument(
                 f"the password is missing (password=None) for username={username!r}: was the "
                 "environment variable that should hold it set?",
                 "os.environ.get() returns None for a variable that is not set: set it where the "
                 "program runs (for a service, in its unit or pool configuration, not only in your "
-                "shell), or pass oauth2_token= instead of a password",
+                "shell), or log in with OAuth (oauth_refresh_token= and its provider and client, "
+                "oauth_token_callback= or oauth2_token=) instead of a password",
             )
         cfg = self._handle()
         if host is not None:
@@ -116,9 +147,12 @@ class Config(_ffi.Handle):
             call("mailport_config_set_port", cfg, _port_value(port))
         if security is not None:
             call("mailport_config_set_security", cfg, _security_value(security))
-        if password is not None and oauth2_token is not None:
-            raise invalid_argument("give either password or oauth2_token, not both")
-        if oauth2_token is not None:
+        if source == "refresh":
+            rotation = _oauth.set_refresh_grant(cfg, username, refresh)
+            self._oauth = {} if rotation is None else {"rotation": rotation}
+        elif source == "callback":
+            self._oauth = {"token": _oauth.set_token_callback(cfg, username, oauth_token_callback)}
+        elif oauth2_token is not None:
             call(
                 "mailport_config_set_oauth2_token",
                 cfg,
@@ -136,6 +170,12 @@ class Config(_ffi.Handle):
                 enc(username, "username"),
                 enc(password, "password"),
             )
+        if source in ("password", "oauth2_token"):
+            # The library dropped the callbacks with the credentials they belonged to; clients
+            # made before keep their own references.
+            self._oauth = {}
+        if auth_mechanism is not None:
+            _oauth.set_auth_mechanism(cfg, auth_mechanism)
         if helo_name is not None:
             call("mailport_config_set_helo_name", cfg, enc(helo_name, "helo_name"))
         for value, setter, name in (
@@ -214,6 +254,22 @@ class Config(_ffi.Handle):
     @property
     def log(self) -> Optional[LogFunction]:
         return self._log[0] if self._log else None
+
+    @property
+    def oauth_rotation_callback(self) -> Optional[_oauth.RotationFunction]:
+        entry = self._oauth.get("rotation")
+        return entry[0] if entry else None
+
+    @property
+    def oauth_token_callback(self) -> Optional[_oauth.TokenFunction]:
+        entry = self._oauth.get("token")
+        return entry[0] if entry else None
+
+    def _callbacks(self) -> tuple:
+        """The ctypes callback objects whose C pointers the library copied into this config:
+        a Client or Outbox made from it keeps them alive until it is freed, as the copies it
+        holds may be called until then (even after this config changed or was closed)."""
+        return (self._log, *self._oauth.values())
 
 
 def _port_value(port) -> int:

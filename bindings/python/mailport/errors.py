@@ -182,6 +182,44 @@ class ProtocolError(MailportError):
     """The server violated the SMTP protocol. Code 86."""
 
 
+class OAuthError(MailportError):
+    """Signing in with OAuth 2.0 failed before the SMTP server was asked: the token endpoint or
+    the ``oauth_token_callback`` gave no usable access token. Codes 120-125. (A token the SMTP
+    server itself refuses is an :class:`AuthenticationError`.)"""
+
+
+class OAuthInvalidGrantError(OAuthError):
+    """The token endpoint no longer accepts the refresh token (``invalid_grant``): it expired
+    unused, was revoked, or belongs to another client id. The user must consent again (the
+    hint says how) and the new refresh token be given as ``oauth_refresh_token=``. Code 120."""
+
+
+class OAuthInvalidClientError(OAuthError):
+    """The token endpoint refused ``oauth_client_id=`` or ``oauth_client_secret=``
+    (``invalid_client``). Code 121."""
+
+
+class OAuthEndpointUnreachableError(OAuthError, ConnectionError):
+    """The token endpoint could not be reached or failed (network, TLS, timeout, HTTP 5xx or
+    429). Nothing was sent; ``transient`` is True: retry later. Code 122."""
+
+
+class OAuthScopeError(OAuthError):
+    """The scope was refused (``invalid_scope``), or the token lacks the scope SMTP needs.
+    Code 123."""
+
+
+class OAuthEndpointError(OAuthError):
+    """The token endpoint refused the request otherwise, or answered without a token; the
+    message has the endpoint's error. Code 124."""
+
+
+class OAuthCallbackError(OAuthError):
+    """The ``oauth_token_callback`` gave no token: it raised (the exception is this one's
+    ``__cause__`` when raised in this thread), or returned something that is not a token.
+    Code 125."""
+
+
 class InternalError(MailportError, RuntimeError):
     """A bug in mailport was caught (a Rust panic). Please report it. Code 199."""
 
@@ -223,6 +261,12 @@ EXCEPTIONS = {
     E.PROTOCOL: ProtocolError,
     E.INVALID_ADDRESS: InvalidAddressError,
     E.ATTACHMENT: AttachmentError,
+    E.OAUTH_INVALID_GRANT: OAuthInvalidGrantError,
+    E.OAUTH_INVALID_CLIENT: OAuthInvalidClientError,
+    E.OAUTH_ENDPOINT_UNREACHABLE: OAuthEndpointUnreachableError,
+    E.OAUTH_SCOPE: OAuthScopeError,
+    E.OAUTH_ENDPOINT: OAuthEndpointError,
+    E.OAUTH_CALLBACK: OAuthCallbackError,
     E.PANIC: InternalError,
 }
 del E

@@ -81,9 +81,9 @@ class Outbox(_ffi.Handle):
                 _ffi.config_array([c._handle() for c in configs]),
                 len(configs),
             )
-            # The outbox's clients hold copies of the configs' log callback pointers: keep the
+            # The outbox's clients hold copies of the configs' callback pointers (log, OAuth): keep the
             # ctypes function objects alive until mailport_outbox_free has returned.
-            super().__init__(out, [c._log for c in configs])
+            super().__init__(out, [c._callbacks() for c in configs])
         finally:
             for config in own:
                 config.close()
