@@ -316,16 +316,19 @@ pub(super) fn port_findings(
         }
         if let Some(auth) = &a.auth {
             if auth.outcome == Outcome::Failed {
+                // Without a reply the server never saw the credentials: an OAuth2 token could
+                // not be had (the endpoint, the caller's callback), and the detail says why.
+                let what = match (&auth.reply, &auth.detail) {
+                    (Some(r), _) => {
+                        format!("the server refused the credentials ({} {})", r.code, r.text)
+                    }
+                    (None, Some(detail)) => format!("could not log in: {detail}"),
+                    (None, None) => "the server refused the credentials".to_string(),
+                };
                 add(
                     "auth_failed",
                     Severity::Error,
-                    format!(
-                        "port {p}: the server refused the credentials{}",
-                        auth.reply
-                            .as_ref()
-                            .map(|r| format!(" ({} {})", r.code, r.text))
-                            .unwrap_or_default()
-                    ),
+                    format!("port {p}: {what}"),
                     failure_hint(a),
                 );
             }

@@ -389,6 +389,11 @@ def test_a_token_callback_raising_on_the_connection_checks_threads_stays_contain
     # caller there, and must neither crash nor be printed as unraisable.
     assert threads and not any(threads)
     assert not report.ok
+    # The server never saw a token: the finding says the callback failed, not that the
+    # server refused the credentials.
+    finding = next(f for f in report.findings if f.code == "auth_failed")
+    assert "could not log in" in finding.message and "the vault is sealed" in finding.message
+    assert "refused the credentials" not in finding.message
     assert server.messages() == []
 
 
