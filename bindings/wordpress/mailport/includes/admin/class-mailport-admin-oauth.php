@@ -297,7 +297,7 @@ final class Mailport_Admin_OAuth
         }
         echo '</p>';
         printf(
-            '<p><label for="mailport-oauth-redirect-uri">%s</label><br><input type="text" readonly class="large-text code" id="mailport-oauth-redirect-uri" value="%s" onfocus="this.select()"> <button type="button" class="button" id="mailport-oauth-copy" onclick="navigator.clipboard &amp;&amp; navigator.clipboard.writeText(document.getElementById(\'mailport-oauth-redirect-uri\').value)">%s</button></p>',
+            '<p><label for="mailport-oauth-redirect-uri">%s</label></p><p style="display:flex;gap:.5em;max-width:60em"><input type="text" readonly class="code" style="flex:1" id="mailport-oauth-redirect-uri" value="%s" onfocus="this.select()"><button type="button" class="button" id="mailport-oauth-copy" onclick="navigator.clipboard &amp;&amp; navigator.clipboard.writeText(document.getElementById(\'mailport-oauth-redirect-uri\').value)">%s</button></p>',
             esc_html__('Redirect URI: register it with the app exactly as shown', 'mailport'),
             esc_attr(Mailport_OAuth::redirect_uri()),
             esc_html__('Copy', 'mailport'),

@@ -1,0 +1,284 @@
+"""The Google / Microsoft 365 sign-in of the WordPress plugin against the local OAuth server
+(tests/servers/oauth_server.py: HTTPS on 127.0.0.1 with a certificate of a CA made at start).
+
+OAuthServer starts it and talks to it (/control, /state). run_consent (e2e_web.py, in Chromium on
+php-fpm + nginx): Google chosen on Settings > Mailport with its client id and secret, "Connect with
+Google" followed through the server's /authorize back to admin-post.php, "Connected as …", the
+refresh token stored encrypted; a forged state, a replayed callback, the actions without their
+nonce or as a subscriber refused; a refused consent explained; Site Health; Disconnect.
+
+The plugin's wp_remote_post() trusts the server's CA through the test's must-use plugin
+(web-mu-plugin.php, MAILPORT_E2E_OAUTH_CA / MAILPORT_E2E_OAUTH_URL), never the plugin itself;
+Chromium accepts the server's certificate by its public key (Browser(ignore_spki=...)).
+"""
+
+import base64
+import hashlib
+import json
+import os
+import re
+import ssl
+import subprocess
+import sys
+import urllib.parse
+import urllib.request
+
+from wpenv import REPO, SetupError
+
+OAUTH_SERVER = os.path.join(REPO, "tests", "servers", "oauth_server.py")
+CLIENT_ID = "mailport-wp.apps.example"
+CLIENT_SECRET = "wp-client-secret-e2e"
+ACCOUNT = "owner@example.test"
+
+
+class OAuthServer:
+    """tests/servers/oauth_server.py in tmp/oauth: url, ca, control(), state()."""
+
+    def __init__(self, tmp, procs, extra=()):
+        d = os.path.join(tmp, "oauth")
+        log = os.path.join(tmp, "oauth.stderr")
+        with open(log, "w") as errf:
+            proc = procs.start("oauth", [sys.executable, OAUTH_SERVER, "--dir", d, "--max-lifetime", "3600",
+                                         "--client", f"{CLIENT_ID}:{CLIENT_SECRET}", *extra],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errf, text=True)
+        line = proc.stdout.readline()
+        if not line.startswith("READY "):
+            proc.wait(timeout=5)
+            with open(log, errors="replace") as f:
+                raise SetupError(f"the OAuth server did not start: {line!r}\n{f.read()}")
+        ready = json.loads(line[len("READY "):])
+        self.url, self.ca, self.dir = ready["url"], ready["ca"], ready["dir"]
+        self.context = ssl.create_default_context(cafile=self.ca)
+
+    def _call(self, method, path, body=None):
+        req = urllib.request.Request(self.url + path, method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, context=self.context, timeout=30) as r:
+            return json.loads(r.read())
+
+    def control(self, **orders):
+        return self._call("POST", "/control", orders)
+
+    def state(self):
+        return self._call("GET", "/state")
+
+    def get(self, url):
+        """GET a URL of this server without following its redirect: (status, Location)."""
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *a, **k):
+                return None
+        opener = urllib.request.build_opener(NoRedirect, urllib.request.HTTPSHandler(context=self.context))
+        try:
+            with opener.open(url, timeout=30) as r:
+                return r.status, r.headers.get("Location")
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers.get("Location")
+
+    def spki(self):
+        """base64(SHA-256(SubjectPublicKeyInfo)) of the server's certificate, for Chromium's
+        --ignore-certificate-errors-spki-list (that certificate only, not every one)."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+        pem = open(os.path.join(self.dir, "cert.pem"), "rb").read()
+        start = pem.index(b"-----BEGIN CERTIFICATE-----")
+        cert = x509.load_pem_x509_certificate(pem[start:])
+        der = cert.public_key().public_bytes(serialization.Encoding.DER,
+                                             serialization.PublicFormat.SubjectPublicKeyInfo)
+        return base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+    @property
+    def php_url(self):
+        """The server as PHP reaches it: by name, since WordPress's HTTP API (Requests over
+        fsockopen where php-curl is missing) matches a certificate's DNS names only, not its IP
+        addresses (the certificate has both)."""
+        return self.url.replace("https://127.0.0.1:", "https://localhost:")
+
+    def env(self):
+        """What the test's PHP (the mu-plugin's http_request_args filter) needs to trust it."""
+        return {"MAILPORT_E2E_OAUTH_CA": self.ca, "MAILPORT_E2E_OAUTH_URL": self.php_url}
+
+    def constants(self):
+        """The plugin's endpoints pointed at this server, as a site reaches a sovereign cloud:
+        the browser goes to /authorize, PHP posts to /token."""
+        return {"MAILPORT_OAUTH_AUTHORIZE_URL": self.url + "/authorize",
+                "MAILPORT_OAUTH_TOKEN_URL": self.php_url + "/token"}
+
+
+def run_consent(run, browser, cli_step, admin, subscriber, oauth):
+    """run: e2e_web's Run; admin, subscriber: (user, password); oauth: an OAuthServer."""
+    from e2e_screens import fill, submit
+    ok = run.ok
+    site = run.site
+    url = site.url
+    page = url + "/wp-admin/options-general.php?page=mailport"
+    name = "oauth"
+    browser.log_in(url, *admin)
+
+    def result_text():
+        browser.wait_for("#mailport-result")
+        return browser.driver.execute_script("return document.getElementById('mailport-result').innerText")
+
+    def stored():
+        return (cli_step(run.wp, "option", {"name": "mailport_oauth"}) or {}).get("value")
+
+    # --- Google chosen, the app's client id and secret saved ---------------------------------------
+    browser.go(page + "&tab=settings")
+    browser.wait_for("#mailport-settings-form")
+    fill(browser, {"mailport-oauth_provider": "google", "mailport-user": ACCOUNT,
+                   "mailport-oauth_client_id": CLIENT_ID, "mailport-oauth_client_secret": CLIENT_SECRET})
+    submit(browser, "mailport-save")
+    browser.wait_for("#setting-error-settings_updated")
+    browser.wait_for("#mailport-oauth")
+    shot = browser.screenshot("oauth-settings-google")
+    shown = browser.driver.execute_script("""
+        const visible = id => { const e = document.getElementById(id); return !!e && e.closest('tr').style.display !== 'none'; };
+        return {status: document.getElementById('mailport-oauth-status').innerText,
+                redirect: document.getElementById('mailport-oauth-redirect-uri').value,
+                button: document.getElementById('mailport-oauth-connect').innerText,
+                password_row: visible('mailport-password'), client_row: visible('mailport-oauth_client_id'),
+                tenant_row: visible('mailport-oauth_tenant'),
+                steps: document.querySelector('.mailport-oauth-steps').innerText};
+    """)
+    redirect_uri = url + "/wp-admin/admin-post.php?action=mailport_oauth_callback"
+    ok(shown["redirect"] == redirect_uri and "Not connected" in shown["status"]
+       and shown["button"] == "Connect with Google" and "https://mail.google.com/" in shown["steps"],
+       f"{name}: Google chosen: not connected yet, the redirect URI to register, Google's steps, the Connect button",
+       {"shown": shown, "screenshot": shot})
+    ok(not shown["password_row"] and shown["client_row"] and not shown["tenant_row"],
+       f"{name}: the password row is hidden, the client id shown, the tenant (Microsoft only) hidden", shown)
+    settings = (cli_step(run.wp, "option", {"name": "mailport_settings"}) or {}).get("value") or {}
+    secret = str(settings.get("oauth_client_secret", ""))
+    ok(settings.get("oauth_provider") == "google" and secret.startswith("v1:") and CLIENT_SECRET not in secret,
+       f"{name}: the client secret is stored encrypted (v1:…)", {"provider": settings.get("oauth_provider"),
+                                                                 "secret": secret[:6] + "…"})
+
+    # --- Connect: through the server's /authorize and back to admin-post.php ----------------------
+    grants = oauth.state()["grants"]["authorization_code"]
+    submit(browser, "mailport-oauth-connect")
+    text = result_text()
+    shot = browser.screenshot("oauth-connected")
+    status = browser.driver.execute_script("return document.getElementById('mailport-oauth-status').innerText")
+    ok(f"Connected as {ACCOUNT}" in text and f"Connected as {ACCOUNT}" in status
+       and browser.url.startswith(page),
+       f"{name}: Connect went to the provider and back: \"Connected as {ACCOUNT}\" on the settings",
+       {"result": text, "status": status, "url": browser.url, "screenshot": shot})
+    state = oauth.state()
+    form = state["last_form"]
+    ok(state["grants"]["authorization_code"] == grants + 1 and form.get("grant_type") == "authorization_code"
+       and form.get("code_verifier") == "<43 chars>" and form.get("redirect_uri") == redirect_uri
+       and form.get("client_id") == CLIENT_ID,
+       f"{name}: the code was exchanged once, with the PKCE verifier and the registered redirect URI", form)
+    saved = stored() or {}
+    live = [t for t, user in state["refresh_tokens"].items() if user == ACCOUNT]
+    blob = json.dumps(saved)
+    ok(saved.get("account") == ACCOUNT and str(saved.get("refresh_token", "")).startswith("v1:")
+       and live and not any(t in blob for t in live),
+       f"{name}: the refresh token is stored encrypted in wp_options (never in clear), with the account",
+       {k: (v if k != "refresh_token" else str(v)[:6] + "…") for k, v in saved.items()})
+    plain = (cli_step(run.wp, "oauth_refresh_token", {}) or {}).get("value")
+    ok(plain in live, f"{name}: it decrypts to the refresh token the server issued", plain in live)
+
+    # --- refusals: nonce, capability, a forged state, a replayed callback --------------------------
+    cookie = browser.cookie_header()
+    callback = "/wp-admin/admin-post.php?" + urllib.parse.urlencode(
+        {"action": "mailport_oauth_callback", "code": "ac-forged", "state": "forged-state-e2e"})
+    code, _h, body = site.request("GET", callback, headers={"Cookie": cookie})
+    ok(code == 403 and "Sign-in not recognised" in body,
+       f"{name}: a callback with a forged state is refused (403), nothing exchanged", f"{code}: {body[:300]}")
+    code, _h, body = site.request("POST", "/wp-admin/admin-post.php", body="action=mailport_oauth_connect",
+                                  headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
+    ok(code == 403, f"{name}: Connect without its nonce is refused (403)", f"{code}: {body[:200]}")
+    code, _h, body = site.request("POST", "/wp-admin/admin-post.php", body="action=mailport_oauth_disconnect",
+                                  headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
+    ok(code == 403 and stored(), f"{name}: Disconnect without its nonce is refused (403), the token kept",
+       f"{code}: {body[:200]}")
+    # A real flow outside the browser: its callback used once, then replayed.
+    nonce = browser.driver.execute_script(
+        "return document.querySelector('form.mailport-oauth-connect input[name=_wpnonce]').value")
+    code, headers, _b = site.request("POST", "/wp-admin/admin-post.php",
+                                     body=urllib.parse.urlencode({"action": "mailport_oauth_connect", "_wpnonce": nonce}),
+                                     headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded",
+                                              "Referer": page})
+    authorize = headers.get("Location", "")
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(authorize).query))
+    ok(code == 302 and authorize.startswith(oauth.url + "/authorize?") and query.get("code_challenge_method") == "S256"
+       and query.get("access_type") == "offline" and query.get("prompt") == "consent"
+       and query.get("scope") == "https://mail.google.com/" and query.get("login_hint") == ACCOUNT
+       and len(query.get("state", "")) >= 32,
+       f"{name}: Connect redirects to the authorization endpoint with PKCE S256, a state, offline access and Google's scope",
+       {"status": code, "location": authorize})
+    status, back = oauth.get(authorize)
+    target = back[len(url):] if back and back.startswith(url) else back
+    code, headers, body = site.request("GET", target, headers={"Cookie": cookie}) if target else (0, {}, "")
+    ok(code == 302 and "tab=settings" in headers.get("Location", ""),
+       f"{name}: the callback, used once, connects", f"{code}: {headers.get('Location')} {body[:200]}")
+    exchanged = oauth.state()["grants"]["authorization_code"]
+    code, _h, body = site.request("GET", target, headers={"Cookie": cookie}) if target else (0, {}, "")
+    ok(code == 403 and "Sign-in not recognised" in body and oauth.state()["grants"]["authorization_code"] == exchanged,
+       f"{name}: the same callback replayed is refused (403) and exchanges nothing", f"{code}: {body[:300]}")
+
+    # --- Site Health: connected, good ----------------------------------------------------------
+    def health():
+        browser.go(url + "/wp-admin/site-health.php")
+        browser.wait_for("#wpbody-content")
+        tests = browser.driver.execute_script("""
+            if (typeof SiteHealth === 'undefined') { return null; }
+            return SiteHealth.site_status.direct.filter(t => t.test === 'mailport_oauth')
+                .map(t => [t.status, t.label, t.description]);
+        """) or []
+        return tests[0] if tests else None
+    result = health()
+    ok(result is not None and result[0] == "good" and ACCOUNT in result[1],
+       f"{name}: Site Health: the Google account is connected (good)", result)
+
+    # --- a refused consent ---------------------------------------------------------------------
+    oauth.control(mode="deny")
+    browser.go(page + "&tab=settings")
+    browser.wait_for("#mailport-oauth-connect")
+    submit(browser, "mailport-oauth-connect")
+    text = result_text()
+    shot = browser.screenshot("oauth-denied")
+    oauth.control(mode="normal")
+    ok("did not let the site send mail" in text and "Allow" in text and "access_denied" in text
+       and (stored() or {}).get("account") == ACCOUNT,
+       f"{name}: a refused consent says so and what to do; the existing connection stays",
+       {"result": text, "screenshot": shot})
+
+    # --- the subscriber ------------------------------------------------------------------------
+    browser.log_in(url, *subscriber)
+    sub_cookie = browser.cookie_header()
+    for action in ("mailport_oauth_connect", "mailport_oauth_disconnect"):
+        code, _h, body = site.request("POST", "/wp-admin/admin-post.php",
+                                      body=urllib.parse.urlencode({"action": action, "_wpnonce": nonce}),
+                                      headers={"Cookie": sub_cookie, "Content-Type": "application/x-www-form-urlencoded"})
+        ok(code == 403, f"{name}: {action} is refused (403) to a subscriber", f"{code}: {body[:200]}")
+    code, _h, body = site.request("GET", callback, headers={"Cookie": sub_cookie})
+    ok(code == 403, f"{name}: the callback is refused (403) to a subscriber", f"{code}: {body[:200]}")
+    browser.log_in(url, *admin)
+
+    # --- Disconnect ----------------------------------------------------------------------------
+    browser.go(page + "&tab=settings")
+    browser.wait_for("#mailport-oauth")
+    there = browser.driver.execute_script("return !!document.getElementById('mailport-oauth-disconnect')")
+    if ok(there, f"{name}: connected, the settings offer Disconnect"):
+        submit(browser, "mailport-oauth-disconnect")
+        text = result_text()
+    else:
+        text = ""
+    shot = browser.screenshot("oauth-disconnected")
+    ok("Disconnected" in text and stored() is None and browser.driver.execute_script(
+        "return document.getElementById('mailport-oauth-disconnect') === null"),
+       f"{name}: Disconnect forgets the refresh token", {"result": text, "screenshot": shot})
+    # (No screenshot: on this offline site the Status tab's scripts never finish drawing.)
+    result = health()
+    ok(result is not None and result[0] == "critical" and "Connect with Google" in re.sub("<[^>]+>", "", result[2]),
+       f"{name}: Site Health: Google chosen but no account connected (critical, says to connect)", result)
+
+    # Back to the password, for what runs after.
+    browser.go(page + "&tab=settings")
+    browser.wait_for("#mailport-settings-form")
+    fill(browser, {"mailport-oauth_provider": ""})
+    submit(browser, "mailport-save")
+    browser.wait_for("#setting-error-settings_updated")
+    browser.log_out()
