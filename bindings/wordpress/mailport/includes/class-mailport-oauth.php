@@ -35,7 +35,8 @@ final class Mailport_OAuth
             'idle_days' => 180,
         ],
         'microsoft' => [
-            'label' => 'Microsoft 365',
+            // As the library's hint names the button: "Connect with Microsoft".
+            'label' => 'Microsoft',
             'authorize' => 'https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize',
             'token' => 'https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token',
             'scope' => 'https://outlook.office.com/SMTP.Send offline_access',
@@ -159,7 +160,9 @@ final class Mailport_OAuth
     /** A send or check signed in with the token: the refresh token works, as of now. */
     public static function worked(): void
     {
-        if (self::connection() !== null) {
+        $connection = self::connection();
+        // One write an hour at most, not one per mail: the lapse is counted in days.
+        if ($connection !== null && (!empty($connection['last_error']) || time() - (int) ($connection['last_refresh'] ?? 0) >= HOUR_IN_SECONDS)) {
             self::update(['last_refresh' => time(), 'last_error' => null]);
         }
     }
@@ -296,20 +299,22 @@ final class Mailport_OAuth
         }
     }
 
-    /** What a connection check's OAuth finding says about the token (the library's error kinds as codes). */
+    /**
+     * What a connection check's OAuth finding says about the token: oauth_refresh_ok, or
+     * oauth_refresh_failed with the error kind in its message.
+     */
     public static function check_findings(?\Mailport\Report $report): void
     {
         if ($report === null || self::connection() === null) {
             return;
         }
         foreach ($report->findings as $finding) {
-            if (!str_starts_with($finding->code, 'oauth')) {
-                continue;
-            }
-            if (in_array($finding->code, self::ERROR_KINDS, true)) {
-                self::failed($finding->code, $finding->message);
-            } elseif ($finding->severity !== 'error') {
+            if ($finding->code === 'oauth_refresh_ok') {
                 self::worked();
+            } elseif ($finding->code === 'oauth_refresh_failed') {
+                // "refreshing the OAuth2 access token failed (oauth_invalid_grant): …"
+                $kind = preg_match('/\((oauth_[a-z_]+)\)/', $finding->message, $m) ? $m[1] : 'oauth_endpoint';
+                self::failed($kind, $finding->message);
             }
         }
     }

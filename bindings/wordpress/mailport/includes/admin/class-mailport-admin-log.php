@@ -70,7 +70,7 @@ final class Mailport_Admin_Log
         if (($attempt['kind'] ?? '') === 'oauth_invalid_grant') {
             $label = Mailport_OAuth::label() ?: 'Google/Microsoft';
             return sprintf(
-                /* translators: %s: Google or Microsoft 365 */
+                /* translators: %s: Google or Microsoft */
                 __('The refresh token expired or was revoked: click "Reconnect with %s" on Settings > Mailport; the mail is sent after Retry.', 'mailport'),
                 $label,
             ) . ($hint !== '' ? " ($hint)" : '');

@@ -48,7 +48,7 @@ final class Mailport_Admin_OAuth
         $client_id = trim((string) Mailport_Settings::get('oauth_client_id'));
         if ($client_id === '') {
             Mailport_Admin::flash('error', sprintf(
-                /* translators: %s: Google or Microsoft 365 */
+                /* translators: %s: Google or Microsoft */
                 __('Enter the client id of your %s app and save the settings before connecting.', 'mailport'),
                 $label,
             ));
@@ -111,7 +111,7 @@ final class Mailport_Admin_OAuth
         }
         $label = Mailport_OAuth::label($flow['provider']);
         $connect_again = sprintf(
-            /* translators: %s: Google or Microsoft 365 */
+            /* translators: %s: Google or Microsoft */
             __('Click "Connect with %s" again.', 'mailport'),
             $label,
         );
@@ -228,7 +228,7 @@ final class Mailport_Admin_OAuth
             is_string($answer['scope'] ?? null) ? $answer['scope'] : Mailport_OAuth::PROVIDERS[$provider]['scope'],
         );
         Mailport_Admin::flash('success', sprintf(
-            /* translators: 1: an email address, 2: Google or Microsoft 365 */
+            /* translators: 1: an email address, 2: Google or Microsoft */
             __('Connected as %1$s with %2$s: mail is sent with this account from now on.', 'mailport'),
             $account,
             $label,
@@ -243,7 +243,7 @@ final class Mailport_Admin_OAuth
         $label = Mailport_OAuth::label((string) (Mailport_OAuth::stored()['provider'] ?? '')) ?: 'OAuth';
         Mailport_OAuth::disconnect();
         Mailport_Admin::flash('success', sprintf(
-            /* translators: %s: Google or Microsoft 365 */
+            /* translators: %s: Google or Microsoft */
             __('Disconnected: the site forgot its %s sign-in and cannot send with it until you connect again. To revoke it at the provider too, remove the app from the account\'s security settings.', 'mailport'),
             $label,
         ));
@@ -333,7 +333,7 @@ final class Mailport_Admin_OAuth
             $primary ? ' button-primary' : '',
             esc_attr($id),
             esc_html(sprintf(
-                /* translators: %s: Google or Microsoft 365 */
+                /* translators: %s: Google or Microsoft */
                 Mailport_OAuth::connection() !== null ? __('Reconnect with %s', 'mailport') : __('Connect with %s', 'mailport'),
                 Mailport_OAuth::label($provider),
             )),
@@ -351,7 +351,7 @@ final class Mailport_Admin_OAuth
         printf(
             '<div class="notice notice-error" id="mailport-oauth-notice"><p><strong>Mailport SMTP:</strong> %s</p><p>%s</p></div>',
             esc_html(sprintf(
-                /* translators: 1: Google or Microsoft 365, 2: an email address, 3: a date */
+                /* translators: 1: Google or Microsoft, 2: an email address, 3: a date */
                 __('%1$s no longer accepts the site\'s sign-in for %2$s (invalid_grant, %3$s): the refresh token expired or was revoked, and mail waits in the outbox. Reconnect to send it.', 'mailport'),
                 $label,
                 (string) $connection['account'],
