@@ -25,7 +25,7 @@
  *
  * Values are stable and append-only: a retired code stays reserved. They come in blocks:
  * 1-19 caller misuse, 20-39 network, 40-59 TLS, 60-79 authentication, 80-99 SMTP replies,
- * 100-119 message building, 199 internal error. Functions that take a code take it
+ * 100-119 message building, 120-139 OAuth tokens, 199 internal error. Functions that take a code take it
  * as `uint32_t`. `mailport_result_str` gives a sentence for each code and
  * `mailport_result_name` its name; the error object (`mailport_error`) has the details.
  *
@@ -186,6 +186,38 @@ typedef enum mailport_result {
      * delivered). The message names the path.
      */
     MAILPORT_ERR_ATTACHMENT = 101,
+    /**
+     * The OAuth token endpoint no longer accepts the refresh token (`invalid_grant`): it
+     * expired unused, was revoked, or belongs to another client id. The user must consent
+     * again (`mailport oauth login`, or the application's own consent flow) and the new refresh
+     * token be configured. Retrying unchanged will fail again.
+     */
+    MAILPORT_ERR_OAUTH_INVALID_GRANT = 120,
+    /**
+     * The OAuth token endpoint refused the client id or client secret (`invalid_client`).
+     * Copy them again from the app registration.
+     */
+    MAILPORT_ERR_OAUTH_INVALID_CLIENT = 121,
+    /**
+     * The OAuth token endpoint could not be reached or failed (network, TLS, timeout, HTTP 5xx
+     * or 429). Nothing was sent; transient: retry later.
+     */
+    MAILPORT_ERR_OAUTH_ENDPOINT_UNREACHABLE = 122,
+    /**
+     * The scope was refused (`invalid_scope`), or the token lacks the scope SMTP needs. Fix the
+     * app registration's permissions or the scope, then consent again.
+     */
+    MAILPORT_ERR_OAUTH_SCOPE = 123,
+    /**
+     * The OAuth token endpoint refused the request otherwise, or answered without a token.
+     * See the message for the endpoint's error.
+     */
+    MAILPORT_ERR_OAUTH_ENDPOINT = 124,
+    /**
+     * The caller's OAuth token callback failed (`mailport_oauth_token_fail`, a non-zero
+     * return, or no token set). See the message for its reason.
+     */
+    MAILPORT_ERR_OAUTH_CALLBACK = 125,
     /**
      * A bug in mailport was caught (a Rust panic) before it could reach the caller. The message
      * says what happened; please report it. A client on which this happened refuses further
@@ -501,6 +533,14 @@ typedef struct mailport_error mailport_error;
 typedef struct mailport_message mailport_message;
 
 /**
+ * What a token callback fills in: the token (`mailport_oauth_token_set`) or the reason it has
+ * none (`mailport_oauth_token_fail`). Owned by mailport; valid only during the callback.
+ *
+ * Functions: mailport_oauth_token_set, mailport_oauth_token_fail.
+ */
+typedef struct mailport_oauth_token mailport_oauth_token;
+
+/**
  * A durable outbox: a message handed to it is delivered or explained, never lost.
  *
  * Made by `mailport_outbox_open` on a spool directory, with copies of the configs of the
@@ -695,6 +735,38 @@ typedef struct mailport_wp_mail mailport_wp_mail;
  * callback runs on those threads concurrently and must be thread-safe.
  */
 typedef void (*mailport_log_callback)(void *userdata, uint32_t kind, const char *text, size_t len);
+
+/**
+ * Receives a refresh token the token endpoint rotated. `user_data` is the pointer given to
+ * `mailport_config_set_oauth_rotation_callback`; `username` the account; `refresh_token` the
+ * new refresh token, NUL-terminated UTF-8, valid (and then wiped) only until the callback
+ * returns: copy it into the place the old one was stored (encrypted like a password).
+ *
+ * It runs on the thread sending (or checking) when the refresh happens, during that call,
+ * possibly on several threads at once when clients share the config; it must not unwind
+ * across mailport and must not free `user_data` while any client made from the config lives.
+ */
+typedef void (*mailport_oauth_rotation_callback)(void *user_data,
+                                                 const char *username,
+                                                 const char *refresh_token);
+
+/**
+ * Asked for an access token each time a connection authenticates. `user_data` is the pointer
+ * given to `mailport_config_set_oauth_token_callback`; `username` the account;
+ * `previous_refused` is true when the server refused the token this callback gave for the
+ * previous attempt (then give a new one: refresh it, do not return the cached one). Call
+ * `mailport_oauth_token_set(out, token, expires_in_seconds)` and return 0, or call
+ * `mailport_oauth_token_fail(out, reason)` (or return non-zero) when there is no token: the
+ * send fails with `MAILPORT_ERR_OAUTH_CALLBACK` and the reason.
+ *
+ * It runs on the sending thread, during the send, possibly on several threads at once when
+ * clients share the config; `out` is valid only until it returns. It must not unwind across
+ * mailport nor use the client that is calling it.
+ */
+typedef int32_t (*mailport_oauth_token_callback)(void *user_data,
+                                                 const char *username,
+                                                 bool previous_refused,
+                                                 struct mailport_oauth_token *out);
 
 /**
  * A function that hears each outbox event as it happens: for alerting on failed or held
@@ -1621,6 +1693,244 @@ enum mailport_result mailport_config_set_log_callback(struct mailport_config *cf
 enum mailport_result mailport_config_set_binding(struct mailport_config *cfg,
                                                  const char *binding,
                                                  struct mailport_error **error_out);
+
+/**
+ * Log in with an OAuth 2.0 refresh grant (RFC 6749 §6): mailport exchanges `refresh_token`
+ * for access tokens at the provider's token endpoint when AUTH is due, caches them for every
+ * client of the process until shortly before they expire (at most 5 minutes, a quarter of
+ * their life), and uses AUTH XOAUTH2 (or OAUTHBEARER where only that is offered). A token the
+ * server refuses is refreshed once and AUTH tried again on a new connection, never more.
+ *
+ * Replaces any earlier credentials. When the endpoint rotates the refresh token (Microsoft
+ * does), the new one goes to the rotation callback (`mailport_config_set_oauth_rotation_callback`):
+ * store it, as configs made later in other processes need it. In this process a config still
+ * made with the old one keeps working. The token endpoint's certificate is verified like the
+ * SMTP server's (the same roots and CA files). A failed refresh fails the send with
+ * `MAILPORT_ERR_OAUTH_INVALID_GRANT`, `_INVALID_CLIENT`, `_ENDPOINT_UNREACHABLE`, `_SCOPE` or
+ * `_ENDPOINT`; an empty token is never sent.
+ *
+ * **Ownership:** the strings are copied; the copies of the secret and the refresh token are
+ * wiped when the config (and each client copied from it) is freed.
+ *
+ * **NULL:** `cfg`, `username`, `client_id` and `refresh_token` must not be NULL;
+ * `client_secret` is NULL for a public client (a native or device app registration has no
+ * secret). `error_out` may be NULL. A NULL refresh token is reported as missing.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` for an unknown
+ * provider, an empty client id or refresh token, a string that is not UTF-8 or holds a
+ * control character. A custom provider's missing token URL is reported by
+ * `mailport_client_new`.
+ *
+ * **Thread safety:** as every config setter: nobody else may use `cfg` during the call.
+ *
+ * # Safety
+ *
+ * `cfg` must be NULL or a live config that no other thread uses during the call; the strings
+ * NULL or NUL-terminated; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_config_set_oauth_refresh(struct mailport_config *cfg,
+                                                       const char *username,
+                                                       uint32_t provider,
+                                                       const char *client_id,
+                                                       const char *client_secret,
+                                                       const char *refresh_token,
+                                                       struct mailport_error **error_out);
+
+/**
+ * Set the Microsoft tenant of the refresh grant: the directory (tenant) id, a domain such as
+ * `contoso.onmicrosoft.com`, or `common` (the default), `organizations`, `consumers`.
+ *
+ * **Ownership:** `tenant` is copied.
+ *
+ * **NULL:** `cfg` and `tenant` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `tenant` holds
+ * anything but letters, digits, '-', '.', '_'; `MAILPORT_ERR_INVALID_STATE` when the config has
+ * no refresh grant (call `mailport_config_set_oauth_refresh` first).
+ *
+ * **Thread safety:** nobody else may use `cfg` during the call.
+ *
+ * # Safety
+ *
+ * `cfg` must be NULL or a live config that no other thread uses during the call; `tenant`
+ * NULL or NUL-terminated; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_config_set_oauth_tenant(struct mailport_config *cfg,
+                                                      const char *tenant,
+                                                      struct mailport_error **error_out);
+
+/**
+ * Set the token endpoint's URL: required for `MAILPORT_OAUTH_PROVIDER_CUSTOM`, and overriding
+ * the preset of Google or Microsoft otherwise (a proxy, a test server).
+ *
+ * **Ownership:** `url` is copied.
+ *
+ * **NULL:** `cfg` and `url` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `url` is not an
+ * absolute `https://` URL (plain `http://` is accepted for loopback only) or holds a user
+ * name or password; `MAILPORT_ERR_INVALID_STATE` when the config has no refresh grant.
+ *
+ * **Thread safety:** nobody else may use `cfg` during the call.
+ *
+ * # Safety
+ *
+ * `cfg` must be NULL or a live config that no other thread uses during the call; `url` NULL
+ * or NUL-terminated; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_config_set_oauth_token_url(struct mailport_config *cfg,
+                                                         const char *url,
+                                                         struct mailport_error **error_out);
+
+/**
+ * Set the scope asked for at each refresh (space-separated), replacing the provider's preset.
+ * Only needed for a custom provider, or an app registered with other scopes.
+ *
+ * **Ownership:** `scope` is copied.
+ *
+ * **NULL:** `cfg` and `scope` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `scope` is
+ * empty or holds a control character; `MAILPORT_ERR_INVALID_STATE` when the config has no
+ * refresh grant.
+ *
+ * **Thread safety:** nobody else may use `cfg` during the call.
+ *
+ * # Safety
+ *
+ * `cfg` must be NULL or a live config that no other thread uses during the call; `scope` NULL
+ * or NUL-terminated; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_config_set_oauth_scope(struct mailport_config *cfg,
+                                                     const char *scope,
+                                                     struct mailport_error **error_out);
+
+/**
+ * Set (or, with NULL, remove) the function that receives each rotated refresh token of the
+ * config's refresh grant. Without one, a rotated token is kept in this process only and the
+ * transcript says so: the next process would start from a refresh token the endpoint retired.
+ *
+ * **Ownership:** `user_data` stays the caller's; mailport only passes it back.
+ *
+ * **NULL:** `cfg` must not be NULL; `callback` NULL removes it; `user_data` may be NULL.
+ * `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_STATE` when the config has no
+ * refresh grant (call `mailport_config_set_oauth_refresh` first).
+ *
+ * **Thread safety:** nobody else may use `cfg` during the call; see
+ * `mailport_oauth_rotation_callback` for the callback's own.
+ *
+ * # Safety
+ *
+ * `cfg` must be NULL or a live config that no other thread uses during the call; `callback`
+ * NULL or a function with that signature, callable with `user_data` for as long as any client
+ * made from the config lives; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_config_set_oauth_rotation_callback(struct mailport_config *cfg,
+                                                                 mailport_oauth_rotation_callback callback,
+                                                                 void *user_data,
+                                                                 struct mailport_error **error_out);
+
+/**
+ * Log in with access tokens the caller's `callback` gives (AUTH XOAUTH2, or OAUTHBEARER where
+ * only that is offered): for applications that keep their own OAuth flow. The callback is
+ * asked each time a connection authenticates; when the server refuses its token, it is asked
+ * once more with `previous_refused` set, on a new connection. A session authenticated with a
+ * token whose lifetime the callback gave is not reused past it.
+ *
+ * Replaces any earlier credentials.
+ *
+ * **Ownership:** `username` is copied; `user_data` stays the caller's.
+ *
+ * **NULL:** `cfg`, `username` and `callback` must not be NULL; `user_data` may be NULL.
+ * `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `username` is
+ * not UTF-8 or holds a control character.
+ *
+ * **Thread safety:** nobody else may use `cfg` during the call; see
+ * `mailport_oauth_token_callback` for the callback's own.
+ *
+ * # Safety
+ *
+ * `cfg` must be NULL or a live config that no other thread uses during the call; `username`
+ * NULL or NUL-terminated; `callback` NULL or a function with that signature, callable with
+ * `user_data` for as long as any client made from the config lives; `error_out` NULL or valid
+ * for writing one pointer.
+ */
+enum mailport_result mailport_config_set_oauth_token_callback(struct mailport_config *cfg,
+                                                              const char *username,
+                                                              mailport_oauth_token_callback callback,
+                                                              void *user_data,
+                                                              struct mailport_error **error_out);
+
+/**
+ * From inside a token callback: give the access token, and its lifetime in seconds (0 when
+ * unknown; the server's refusal then tells when it ended).
+ *
+ * **Ownership:** `token` is copied (and the copy wiped after use); `out` stays mailport's.
+ *
+ * **NULL:** `out` and `token` must not be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `token` is
+ * empty, not UTF-8, or holds a space or control character (the send then fails with
+ * `MAILPORT_ERR_OAUTH_CALLBACK` saying so, even if the callback returns 0).
+ *
+ * **Thread safety:** only on the thread running the callback, during it.
+ *
+ * # Safety
+ *
+ * `out` must be NULL or the pointer the callback received; `token` NULL or NUL-terminated.
+ */
+enum mailport_result mailport_oauth_token_set(struct mailport_oauth_token *out,
+                                              const char *token,
+                                              uint64_t expires_in_seconds);
+
+/**
+ * From inside a token callback: say why there is no token. The send fails with
+ * `MAILPORT_ERR_OAUTH_CALLBACK` and this reason in its message (never put a secret in it).
+ *
+ * **Ownership:** `message` is copied; `out` stays mailport's.
+ *
+ * **NULL:** `out` must not be NULL; `message` may be NULL ("no reason given").
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT` when `out` is NULL.
+ *
+ * **Thread safety:** only on the thread running the callback, during it.
+ *
+ * # Safety
+ *
+ * `out` must be NULL or the pointer the callback received; `message` NULL or NUL-terminated.
+ */
+enum mailport_result mailport_oauth_token_fail(struct mailport_oauth_token *out,
+                                               const char *message);
+
+/**
+ * Choose the SASL mechanism: "xoauth2", "oauthbearer", "plain" or "login" (any case), or
+ * NULL for the automatic choice (the default: PLAIN, then LOGIN for a password; XOAUTH2, then
+ * OAUTHBEARER for a token). A server that does not offer the chosen one fails the send with
+ * `MAILPORT_ERR_AUTH_UNAVAILABLE`.
+ *
+ * **Ownership:** `mechanism` is only read.
+ *
+ * **NULL:** `cfg` must not be NULL; `mechanism` NULL restores the automatic choice.
+ * `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` for an unknown
+ * mechanism. One that cannot carry the credentials (PLAIN with a token) is reported by
+ * `mailport_client_new`.
+ *
+ * **Thread safety:** nobody else may use `cfg` during the call.
+ *
+ * # Safety
+ *
+ * `cfg` must be NULL or a live config that no other thread uses during the call; `mechanism`
+ * NULL or NUL-terminated; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_config_set_auth_mechanism(struct mailport_config *cfg,
+                                                        const char *mechanism,
+                                                        struct mailport_error **error_out);
 
 /**
  * Create an empty message: no From, no recipients, no body, UTF-8 text.

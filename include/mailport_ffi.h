@@ -30,6 +30,12 @@ typedef enum mailport_result {
     MAILPORT_ERR_PROTOCOL = 86,
     MAILPORT_ERR_INVALID_ADDRESS = 100,
     MAILPORT_ERR_ATTACHMENT = 101,
+    MAILPORT_ERR_OAUTH_INVALID_GRANT = 120,
+    MAILPORT_ERR_OAUTH_INVALID_CLIENT = 121,
+    MAILPORT_ERR_OAUTH_ENDPOINT_UNREACHABLE = 122,
+    MAILPORT_ERR_OAUTH_SCOPE = 123,
+    MAILPORT_ERR_OAUTH_ENDPOINT = 124,
+    MAILPORT_ERR_OAUTH_CALLBACK = 125,
     MAILPORT_ERR_PANIC = 199,
 } mailport_result;
 
@@ -99,6 +105,8 @@ typedef struct mailport_error mailport_error;
 
 typedef struct mailport_message mailport_message;
 
+typedef struct mailport_oauth_token mailport_oauth_token;
+
 typedef struct mailport_outbox mailport_outbox;
 
 typedef struct mailport_outbox_record mailport_outbox_record;
@@ -116,6 +124,15 @@ typedef struct mailport_report mailport_report;
 typedef struct mailport_wp_mail mailport_wp_mail;
 
 typedef void (*mailport_log_callback)(void *userdata, uint32_t kind, const char *text, size_t len);
+
+typedef void (*mailport_oauth_rotation_callback)(void *user_data,
+                                                 const char *username,
+                                                 const char *refresh_token);
+
+typedef int32_t (*mailport_oauth_token_callback)(void *user_data,
+                                                 const char *username,
+                                                 bool previous_refused,
+                                                 struct mailport_oauth_token *out);
 
 typedef void (*mailport_outbox_event_callback)(void *userdata,
                                                uint32_t kind,
@@ -280,6 +297,48 @@ enum mailport_result mailport_config_set_log_callback(struct mailport_config *cf
 enum mailport_result mailport_config_set_binding(struct mailport_config *cfg,
                                                  const char *binding,
                                                  struct mailport_error **error_out);
+
+enum mailport_result mailport_config_set_oauth_refresh(struct mailport_config *cfg,
+                                                       const char *username,
+                                                       uint32_t provider,
+                                                       const char *client_id,
+                                                       const char *client_secret,
+                                                       const char *refresh_token,
+                                                       struct mailport_error **error_out);
+
+enum mailport_result mailport_config_set_oauth_tenant(struct mailport_config *cfg,
+                                                      const char *tenant,
+                                                      struct mailport_error **error_out);
+
+enum mailport_result mailport_config_set_oauth_token_url(struct mailport_config *cfg,
+                                                         const char *url,
+                                                         struct mailport_error **error_out);
+
+enum mailport_result mailport_config_set_oauth_scope(struct mailport_config *cfg,
+                                                     const char *scope,
+                                                     struct mailport_error **error_out);
+
+enum mailport_result mailport_config_set_oauth_rotation_callback(struct mailport_config *cfg,
+                                                                 mailport_oauth_rotation_callback callback,
+                                                                 void *user_data,
+                                                                 struct mailport_error **error_out);
+
+enum mailport_result mailport_config_set_oauth_token_callback(struct mailport_config *cfg,
+                                                              const char *username,
+                                                              mailport_oauth_token_callback callback,
+                                                              void *user_data,
+                                                              struct mailport_error **error_out);
+
+enum mailport_result mailport_oauth_token_set(struct mailport_oauth_token *out,
+                                              const char *token,
+                                              uint64_t expires_in_seconds);
+
+enum mailport_result mailport_oauth_token_fail(struct mailport_oauth_token *out,
+                                               const char *message);
+
+enum mailport_result mailport_config_set_auth_mechanism(struct mailport_config *cfg,
+                                                        const char *mechanism,
+                                                        struct mailport_error **error_out);
 
 struct mailport_message *mailport_message_new(void);
 

@@ -334,6 +334,16 @@ impl Client {
             }
         }
         match &self.session {
+            Some(s) if s.token_expired() => {
+                self.transcript.record(
+                    Direction::Info,
+                    "the OAuth2 access token of this connection is past its life; reconnecting with a fresh one",
+                );
+                if let Some(mut old) = self.session.take() {
+                    old.quit(&mut self.transcript);
+                }
+                false
+            }
             Some(s) if s.went_away_while_idle() => {
                 self.transcript.record(
                     Direction::Info,

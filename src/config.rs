@@ -13,6 +13,8 @@ use zeroize::Zeroizing;
 
 use crate::error::names::Api;
 use crate::error::{Error, Result};
+pub use crate::oauth::TokenSource;
+use crate::smtp::auth::Mechanism;
 use crate::transcript::Sink;
 
 /// How the connection is secured.
@@ -96,9 +98,13 @@ impl fmt::Debug for Secret {
 pub enum Credentials {
     /// A user name and password, for AUTH PLAIN or LOGIN.
     Password { username: String, password: Secret },
-    /// An OAuth 2.0 bearer token obtained by the caller, for AUTH XOAUTH2 (or OAUTHBEARER, RFC
-    /// 7628, where the server offers only that).
-    OAuth2 { username: String, token: Secret },
+    /// An OAuth 2.0 bearer token, for AUTH XOAUTH2 (or OAUTHBEARER, RFC 7628, where the server
+    /// offers only that): a fixed token, a refresh grant, or the caller's callback
+    /// ([`TokenSource`]).
+    OAuth2 {
+        username: String,
+        token: TokenSource,
+    },
 }
 
 impl Credentials {
@@ -191,6 +197,9 @@ pub struct Config {
     pub port: u16,
     pub security: Security,
     pub credentials: Option<Credentials>,
+    /// The SASL mechanism to use; `None` picks the best the server offers for the credentials
+    /// (PLAIN, then LOGIN for a password; XOAUTH2, then OAUTHBEARER for a token).
+    pub auth_mechanism: Option<Mechanism>,
     /// The name sent in EHLO/HELO; `None` uses this machine's host name.
     pub helo_name: Option<String>,
     pub timeouts: Timeouts,
@@ -229,6 +238,7 @@ impl fmt::Debug for Config {
             .field("port", &self.port)
             .field("security", &self.security)
             .field("credentials", &self.credentials)
+            .field("auth_mechanism", &self.auth_mechanism)
             .field("helo_name", &self.helo_name)
             .field("timeouts", &self.timeouts)
             .field("tls", &self.tls)
@@ -270,6 +280,7 @@ impl Config {
             port: DEFAULT_PORT,
             security: Security::Auto,
             credentials: None,
+            auth_mechanism: None,
             helo_name: None,
             timeouts: Timeouts::default(),
             tls: TlsOptions::default(),
@@ -401,12 +412,22 @@ impl Config {
             crate::address::check_helo_name(name)?;
         }
         if let Some(creds) = &self.credentials {
-            let (user, secret, what) = match creds {
-                Credentials::Password { username, password } => (username, password, "password"),
-                Credentials::OAuth2 { username, token } => (username, token, "oauth2 token"),
-            };
-            crate::address::check_no_controls(user, "username")?;
-            crate::address::check_no_controls(secret.expose(), what)?;
+            crate::address::check_no_controls(creds.username(), "username")?;
+            match creds {
+                Credentials::Password { password, .. } => {
+                    crate::address::check_no_controls(password.expose(), "password")?;
+                }
+                Credentials::OAuth2 { token, .. } => match token {
+                    TokenSource::Fixed(token) => {
+                        crate::address::check_no_controls(token.expose(), "oauth2 token")?;
+                    }
+                    TokenSource::Refresh(grant) => grant.validate()?,
+                    TokenSource::Callback(_) => {}
+                },
+            }
+            if let Some(mechanism) = self.auth_mechanism {
+                crate::smtp::auth::check_mechanism_fits(mechanism, creds)?;
+            }
         }
         for (name, value) in [
             ("connect timeout", self.timeouts.connect),

@@ -75,8 +75,10 @@ impl Key {
                 format!("password:{username}"),
                 password.expose().to_string(),
             ),
+            // The token's source, not the access token: sessions authenticated with
+            // successive tokens of one refresh grant serve the same clients.
             Credentials::OAuth2 { username, token } => {
-                (format!("oauth2:{username}"), token.expose().to_string())
+                (format!("oauth2:{username}"), token.identity())
             }
         });
         let candidates = if config.port == PORT_AUTO {
@@ -143,6 +145,7 @@ pub(crate) fn take(
                 now.duration_since(i.since) > max_idle
                     || now.duration_since(i.opened) > MAX_AGE
                     || !i.session.is_usable()
+                    || i.session.token_expired()
             });
         pool.idle = kept;
         // The most recently used first: the likeliest to be alive.

@@ -14,7 +14,7 @@ fn client(server: &TestServer, token: &str) -> Client {
     let mut config = config_for("127.0.0.1", server, Security::StartTls);
     config.credentials = Some(Credentials::OAuth2 {
         username: USER.into(),
-        token: Secret::new(token),
+        token: mailport::TokenSource::Fixed(Secret::new(token)),
     });
     Client::new(config).unwrap()
 }

@@ -113,6 +113,11 @@ pub fn probe(config: &Config, options: &ProbeOptions) -> Result<Report> {
     };
     let config = &resolved;
 
+    // Before the ports: their AUTH then uses the token this refresh put in the cache.
+    let oauth_finding = options
+        .try_auth
+        .then(|| oauth_refresh_finding(config, deadline))
+        .flatten();
     let (dns, addresses) = resolve(&config.host, deadline);
     let mut ports = Vec::new();
     if !addresses.is_empty() {
@@ -167,6 +172,7 @@ pub fn probe(config: &Config, options: &ProbeOptions) -> Result<Report> {
             ),
         });
     }
+    findings.extend(oauth_finding);
     for port in &ports {
         findings.extend(port_findings(port, config, options));
     }
@@ -184,6 +190,49 @@ pub fn probe(config: &Config, options: &ProbeOptions) -> Result<Report> {
     };
     report.summary = summary(&report);
     Ok(report)
+}
+
+/// With a refresh grant, refresh once (nothing is sent) and say how it went: a refresh token
+/// that stopped working is found by the check of a quiet site before its mail is due.
+fn oauth_refresh_finding(config: &Config, deadline: Instant) -> Option<Finding> {
+    let Some(crate::config::Credentials::OAuth2 {
+        username,
+        token: crate::oauth::TokenSource::Refresh(grant),
+    }) = &config.credentials
+    else {
+        return None;
+    };
+    let url = grant.token_url().unwrap_or_default();
+    let mut transcript = Transcript::new(None);
+    let result = crate::oauth::check_refresh(username, grant, config, &mut transcript, deadline);
+    Some(match result {
+        Ok(lifetime) => Finding {
+            code: "oauth_refresh_ok",
+            severity: Severity::Info,
+            port: None,
+            message: format!(
+                "the refresh token of {username:?} works: {url} issued an access token{}",
+                lifetime
+                    .map(|d| format!(" usable for {} s", d.as_secs()))
+                    .unwrap_or_default()
+            ),
+            hint: String::new(),
+        },
+        Err(error) => Finding {
+            code: "oauth_refresh_failed",
+            severity: Severity::Error,
+            port: None,
+            message: format!(
+                "refreshing the OAuth2 access token failed ({}): {}",
+                serde_json::to_value(error.kind())
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                error.message()
+            ),
+            hint: hint_for(&error, config, config.port, config.effective_security()),
+        },
+    })
 }
 
 fn ms(since: Instant) -> u64 {
@@ -541,6 +590,7 @@ impl PortJob {
             &self.helo_name,
             transcript,
             self.deadline,
+            false,
         );
         let observed = session.observations().clone();
         if let Some(greeting) = &observed.greeting {
@@ -626,7 +676,14 @@ impl PortJob {
                     }),
                 }
             } else {
-                match session.authenticate(credentials, false, transcript, self.deadline) {
+                match session.authenticate(
+                    &self.config,
+                    credentials,
+                    false,
+                    false,
+                    transcript,
+                    self.deadline,
+                ) {
                     Ok(()) => StepResult {
                         outcome: Outcome::Ok,
                         reply: None,

@@ -251,7 +251,8 @@ pub struct Finding {
     /// `certificate_not_yet_valid`, `certificate_name_mismatch`, `certificate_self_signed`,
     /// `certificate_untrusted`, `auth_only_before_tls`, `auth_not_offered`, `auth_failed`,
     /// `greeting_names_other_domain`, `closed_without_greeting`, `silent`, `not_smtp`,
-    /// `relay_port`, `sender_refused`, `recipient_refused`, `dns_failed`.
+    /// `relay_port`, `sender_refused`, `recipient_refused`, `dns_failed`, `oauth_refresh_ok`,
+    /// `oauth_refresh_failed` (a refresh grant's test refresh, made without sending anything).
     pub code: &'static str,
     pub severity: Severity,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -28,6 +28,11 @@ pub const ADDRESS_HINT: &str = "Write addresses as user@example.com or Name <use
 
 /// The next step for the user, in plain words; empty when the message says it all.
 pub fn hint(error: &Error, cx: &Context<'_>) -> String {
+    // Set where the error was made, by what knew more than this context (the OAuth token
+    // endpoint's certificate names the endpoint, not the SMTP host).
+    if !error.hint().is_empty() {
+        return error.hint().to_string();
+    }
     let code = error.reply().map(|r| r.code()).unwrap_or(0);
     let transient = error.reply().is_some_and(Reply::is_transient);
     let (host, port, api) = (cx.host, cx.port, cx.api);
@@ -105,6 +110,10 @@ pub fn hint(error: &Error, cx: &Context<'_>) -> String {
         Kind::AuthUnavailable =>
             "The server does not offer a login method mailport can use on this port. Submission ports (587, 465) offer AUTH; port 25 often does not. If the relay accepts this machine by IP address, remove the credentials.".to_string(),
         Kind::AuthFailed if transient => "The server could not check the credentials right now (temporary failure). Try again later.".to_string(),
+        Kind::AuthFailed if error.message().contains("(XOAUTH2") || error.message().contains("(OAUTHBEARER") => format!(
+            "The server refused the OAuth2 access token. A token lives about an hour: let mailport refresh it ({}) or give a fresh one; if a fresh token is refused too, it lacks the SMTP scope, the account has SMTP AUTH turned off (Microsoft 365: the mailbox's \"Authenticated SMTP\" setting), or the user name is not the token's account.",
+            api.oauth_refresh()
+        ),
         Kind::AuthFailed if code == 534 || code == 538 => "The server wants a different login method: for Gmail and Microsoft 365, create an app password or use OAuth2 (XOAUTH2) instead of the account password.".to_string(),
         Kind::AuthFailed => "The user name or password was rejected. Check both; with Gmail, Outlook or Microsoft 365 and two-step verification, use an app password (or OAuth2), not the account password.".to_string(),
         Kind::MailFrom if transient => "The server refused the sender for now (temporary). Try again later.".to_string(),
@@ -136,6 +145,32 @@ pub fn hint(error: &Error, cx: &Context<'_>) -> String {
         ),
         Kind::ConnectionClosed => "The server closed the connection. Try again; if it keeps happening, the server may be limiting or blocking this machine.".to_string(),
         Kind::Io => "A network error interrupted the session. Trying again may help.".to_string(),
+        Kind::OAuthInvalidGrant => format!(
+            "The refresh token no longer works: it was revoked (password change, consent withdrawn, an admin), expired unused (Microsoft: 90 days; Google: 6 months, or 7 days while the app's consent screen is in \"Testing\"), or belongs to another client id. The user must consent again: {}, then give the new refresh token with {}.",
+            api.oauth_consent(),
+            api.oauth_refresh()
+        ),
+        Kind::OAuthInvalidClient => format!(
+            "The token endpoint refused the client id or secret. Copy both again from the app registration (Google Cloud console: Credentials; Microsoft Entra: App registrations, Certificates & secrets — a client secret expires there too) into {}. A public client (device login) has no secret: leave it unset.",
+            api.oauth_client()
+        ),
+        Kind::OAuthEndpointUnreachable => format!(
+            "The token endpoint could not be reached or failed for now; nothing was sent. Trying again later may work (an outbox retries by itself). If it persists, check this machine's outbound HTTPS (port 443) and the token URL ({}).",
+            api.oauth_token_url()
+        ),
+        Kind::OAuthScope => format!(
+            "The token does not carry the scope SMTP needs: Google `https://mail.google.com/`, Microsoft `https://outlook.office.com/SMTP.Send` (with offline_access). Add it to the app registration's API permissions, set it with {} if you changed it, and consent again: {}.",
+            api.oauth_scope(),
+            api.oauth_consent()
+        ),
+        Kind::OAuthEndpoint => format!(
+            "The token endpoint refused the request or did not answer with a token. Check the provider, tenant and token URL ({}); its error, quoted in the message, says what it wants.",
+            api.oauth_token_url()
+        ),
+        Kind::OAuthCallback => format!(
+            "Your token callback ({}) did not give a token; its reason is in the message. Make it return a current access token (and its lifetime), or signal the failure with a message.",
+            api.oauth_token_callback()
+        ),
     }
 }
 

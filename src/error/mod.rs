@@ -73,6 +73,26 @@ pub enum Kind {
     ConnectionClosed,
     /// Another I/O error.
     Io,
+    /// The OAuth token endpoint no longer accepts the refresh token (`invalid_grant`: expired,
+    /// revoked, or issued to another client): the user must consent again.
+    #[serde(rename = "oauth_invalid_grant")]
+    OAuthInvalidGrant,
+    /// The OAuth token endpoint refused the client id or secret (`invalid_client`).
+    #[serde(rename = "oauth_invalid_client")]
+    OAuthInvalidClient,
+    /// The OAuth token endpoint could not be reached or failed (network, timeout, HTTP 5xx or
+    /// 429): transient.
+    #[serde(rename = "oauth_endpoint_unreachable")]
+    OAuthEndpointUnreachable,
+    /// The scope was refused (`invalid_scope`), or the token lacks the scope SMTP needs.
+    #[serde(rename = "oauth_scope")]
+    OAuthScope,
+    /// The OAuth token endpoint refused the request otherwise, or answered with no token.
+    #[serde(rename = "oauth_endpoint")]
+    OAuthEndpoint,
+    /// The caller's OAuth token callback failed or returned no usable token.
+    #[serde(rename = "oauth_callback")]
+    OAuthCallback,
 }
 
 impl Kind {
@@ -97,6 +117,12 @@ impl Kind {
                 | Kind::StartTls
                 | Kind::AuthUnavailable
                 | Kind::AuthFailed
+                | Kind::OAuthInvalidGrant
+                | Kind::OAuthInvalidClient
+                | Kind::OAuthEndpointUnreachable
+                | Kind::OAuthScope
+                | Kind::OAuthEndpoint
+                | Kind::OAuthCallback
         )
     }
 
@@ -111,6 +137,7 @@ impl Kind {
                 | Kind::ConnectionClosed
                 | Kind::Io
                 | Kind::Dns
+                | Kind::OAuthEndpointUnreachable
         )
     }
 
@@ -144,6 +171,12 @@ impl Kind {
             Kind::Protocol => "protocol",
             Kind::ConnectionClosed => "connection closed",
             Kind::Io => "i/o",
+            Kind::OAuthInvalidGrant => "oauth invalid grant",
+            Kind::OAuthInvalidClient => "oauth invalid client",
+            Kind::OAuthEndpointUnreachable => "oauth endpoint unreachable",
+            Kind::OAuthScope => "oauth scope",
+            Kind::OAuthEndpoint => "oauth endpoint",
+            Kind::OAuthCallback => "oauth callback",
         }
     }
 }

@@ -106,6 +106,73 @@ impl Api {
         }
     }
 
+    /// The setting for an OAuth2 refresh grant (provider, client and refresh token).
+    pub fn oauth_refresh(self) -> &'static str {
+        match self {
+            Api::Rust => "`TokenSource::Refresh(RefreshGrant { .. })`",
+            Api::C => "mailport_config_set_oauth_refresh",
+            Api::Python => "oauth_refresh_token=",
+            Api::Php => "oauthRefreshToken",
+            Api::Cli => "--oauth-refresh-token-file",
+        }
+    }
+
+    /// The settings for the OAuth2 client's id and secret.
+    pub fn oauth_client(self) -> &'static str {
+        match self {
+            Api::Rust => "`RefreshGrant::client_id` and `client_secret`",
+            Api::C => "the client_id and client_secret of mailport_config_set_oauth_refresh",
+            Api::Python => "oauth_client_id= and oauth_client_secret=",
+            Api::Php => "oauthClientId and oauthClientSecret",
+            Api::Cli => "--oauth-client-id and --oauth-client-secret-env",
+        }
+    }
+
+    /// The settings for the OAuth2 scope, the tenant and the token endpoint.
+    pub fn oauth_scope(self) -> &'static str {
+        match self {
+            Api::Rust => "`RefreshGrant::scope`",
+            Api::C => "mailport_config_set_oauth_scope",
+            Api::Python => "oauth_scope=",
+            Api::Php => "oauthScope",
+            Api::Cli => "--oauth-provider (its preset scope)",
+        }
+    }
+
+    /// The setting for the OAuth2 token endpoint's URL.
+    pub fn oauth_token_url(self) -> &'static str {
+        match self {
+            Api::Rust => "`RefreshGrant::token_url`",
+            Api::C => "mailport_config_set_oauth_token_url",
+            Api::Python => "oauth_token_url=",
+            Api::Php => "oauthTokenUrl",
+            Api::Cli => "--oauth-token-url",
+        }
+    }
+
+    /// The setting for the caller's OAuth2 token callback.
+    pub fn oauth_token_callback(self) -> &'static str {
+        match self {
+            Api::Rust => "`TokenSource::Callback`",
+            Api::C => "mailport_config_set_oauth_token_callback",
+            Api::Python => "oauth_token_callback=",
+            Api::Php => "oauthTokenCallback",
+            Api::Cli => "--oauth-access-token-env",
+        }
+    }
+
+    /// How the user consents again, giving a new refresh token.
+    pub fn oauth_consent(self) -> &'static str {
+        match self {
+            Api::Php => {
+                "in WordPress, open the mailport settings and click \"Connect with Google\" or \"Connect with Microsoft\" again"
+            }
+            _ => {
+                "run `mailport oauth login --provider google|microsoft --client-id ID [--tenant ID] --output FILE` (or your application's own consent flow) and sign in"
+            }
+        }
+    }
+
     /// The setting that sends credentials over plaintext; `None` where the API has none (the
     /// command line deliberately offers no way to do it).
     pub fn dangerous_allow_plaintext_auth(self) -> Option<&'static str> {

@@ -374,7 +374,7 @@ pub unsafe extern "C" fn mailport_config_set_oauth2_token(
         address::check_no_controls(token, "oauth2 token")?;
         config.credentials = Some(Credentials::OAuth2 {
             username: username.to_string(),
-            token: Secret::new(token),
+            token: crate::oauth::TokenSource::Fixed(Secret::new(token)),
         });
     })
 }

@@ -10,7 +10,7 @@ use crate::smtp::reply::Reply;
 ///
 /// Values are stable and append-only: a retired code stays reserved. They come in blocks:
 /// 1-19 caller misuse, 20-39 network, 40-59 TLS, 60-79 authentication, 80-99 SMTP replies,
-/// 100-119 message building, 199 internal error. Functions that take a code take it
+/// 100-119 message building, 120-139 OAuth tokens, 199 internal error. Functions that take a code take it
 /// as `uint32_t`. `mailport_result_str` gives a sentence for each code and
 /// `mailport_result_name` its name; the error object (`mailport_error`) has the details.
 ///
@@ -110,6 +110,26 @@ pub enum mailport_result {
     /// starts), or it changed size while being sent (the transfer was abandoned, nothing was
     /// delivered). The message names the path.
     MAILPORT_ERR_ATTACHMENT = 101,
+    /// The OAuth token endpoint no longer accepts the refresh token (`invalid_grant`): it
+    /// expired unused, was revoked, or belongs to another client id. The user must consent
+    /// again (`mailport oauth login`, or the application's own consent flow) and the new refresh
+    /// token be configured. Retrying unchanged will fail again.
+    MAILPORT_ERR_OAUTH_INVALID_GRANT = 120,
+    /// The OAuth token endpoint refused the client id or client secret (`invalid_client`).
+    /// Copy them again from the app registration.
+    MAILPORT_ERR_OAUTH_INVALID_CLIENT = 121,
+    /// The OAuth token endpoint could not be reached or failed (network, TLS, timeout, HTTP 5xx
+    /// or 429). Nothing was sent; transient: retry later.
+    MAILPORT_ERR_OAUTH_ENDPOINT_UNREACHABLE = 122,
+    /// The scope was refused (`invalid_scope`), or the token lacks the scope SMTP needs. Fix the
+    /// app registration's permissions or the scope, then consent again.
+    MAILPORT_ERR_OAUTH_SCOPE = 123,
+    /// The OAuth token endpoint refused the request otherwise, or answered without a token.
+    /// See the message for the endpoint's error.
+    MAILPORT_ERR_OAUTH_ENDPOINT = 124,
+    /// The caller's OAuth token callback failed (`mailport_oauth_token_fail`, a non-zero
+    /// return, or no token set). See the message for its reason.
+    MAILPORT_ERR_OAUTH_CALLBACK = 125,
     /// A bug in mailport was caught (a Rust panic) before it could reach the caller. The message
     /// says what happened; please report it. A client on which this happened refuses further
     /// use (`MAILPORT_ERR_INVALID_STATE`); free it.
@@ -192,6 +212,14 @@ result_codes! {
     MAILPORT_ERR_PROTOCOL => c"the server violated the SMTP protocol",
     MAILPORT_ERR_INVALID_ADDRESS => c"invalid email address",
     MAILPORT_ERR_ATTACHMENT => c"attachment file missing, unreadable or changed",
+    MAILPORT_ERR_OAUTH_INVALID_GRANT =>
+        c"the OAuth refresh token expired or was revoked; the user must consent again",
+    MAILPORT_ERR_OAUTH_INVALID_CLIENT => c"the OAuth token endpoint refused the client id or secret",
+    MAILPORT_ERR_OAUTH_ENDPOINT_UNREACHABLE =>
+        c"the OAuth token endpoint could not be reached or failed",
+    MAILPORT_ERR_OAUTH_SCOPE => c"the OAuth token lacks the scope SMTP needs",
+    MAILPORT_ERR_OAUTH_ENDPOINT => c"the OAuth token endpoint refused the request",
+    MAILPORT_ERR_OAUTH_CALLBACK => c"the OAuth token callback failed",
     MAILPORT_ERR_PANIC => c"internal error in mailport (please report it)",
 }
 
@@ -235,6 +263,12 @@ impl mailport_result {
             Kind::Protocol => MAILPORT_ERR_PROTOCOL,
             Kind::ConnectionClosed => MAILPORT_ERR_CONNECTION_CLOSED,
             Kind::Io => MAILPORT_ERR_IO,
+            Kind::OAuthInvalidGrant => MAILPORT_ERR_OAUTH_INVALID_GRANT,
+            Kind::OAuthInvalidClient => MAILPORT_ERR_OAUTH_INVALID_CLIENT,
+            Kind::OAuthEndpointUnreachable => MAILPORT_ERR_OAUTH_ENDPOINT_UNREACHABLE,
+            Kind::OAuthScope => MAILPORT_ERR_OAUTH_SCOPE,
+            Kind::OAuthEndpoint => MAILPORT_ERR_OAUTH_ENDPOINT,
+            Kind::OAuthCallback => MAILPORT_ERR_OAUTH_CALLBACK,
         }
     }
 }
@@ -820,7 +854,7 @@ mod tests {
             let description = text(description);
             assert!(!description.is_empty() && description != "unknown error");
         }
-        assert_eq!(seen.len(), 32);
+        assert_eq!(seen.len(), 38);
         for unknown in [5, 19, 27, 102, 198, 200, u32::MAX] {
             assert_eq!(mailport_result::from_u32(unknown), None);
             // SAFETY: any value is accepted.
@@ -862,6 +896,12 @@ mod tests {
             (Data, 84),
             (MessageTooLarge, 85),
             (Protocol, 86),
+            (OAuthInvalidGrant, 120),
+            (OAuthInvalidClient, 121),
+            (OAuthEndpointUnreachable, 122),
+            (OAuthScope, 123),
+            (OAuthEndpoint, 124),
+            (OAuthCallback, 125),
         ] {
             assert_eq!(mailport_result::from_kind(kind) as u32, code, "{kind:?}");
         }

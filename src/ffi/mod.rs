@@ -43,6 +43,7 @@ mod error;
 
 mod config;
 mod log;
+mod oauth;
 
 mod message;
 
@@ -62,6 +63,7 @@ pub use config::*;
 pub use error::*;
 pub use log::*;
 pub use message::*;
+pub use oauth::*;
 pub use outbox::*;
 pub use probe::*;
 pub use version::*;

@@ -7,6 +7,7 @@ use std::time::Instant;
 use crate::client::{Client, Envelope, Receipt};
 use crate::config::{Config, Credentials};
 use crate::error::{Error, Kind, Step};
+use crate::oauth::TokenSource;
 use crate::outbox::entry::{self, now};
 use crate::outbox::record::{Attempt, AttemptOutcome, RecipientState, State};
 use crate::outbox::store::{Claimed, Want};
@@ -66,7 +67,15 @@ fn classify(error: &Error) -> Verdict {
         | Kind::CertificateNameMismatch
         | Kind::StartTlsUnavailable
         | Kind::PlaintextOnTlsPort
-        | Kind::TlsOnPlaintextPort => Verdict::Configuration,
+        | Kind::TlsOnPlaintextPort
+        // The refresh token expired or was revoked, the client id or secret is wrong, the scope
+        // is missing, the endpoint refuses the request: like a refused password, only the admin
+        // can cure these (consent again, fix the app registration). An unreachable endpoint or
+        // a failed token callback is left to the retries.
+        | Kind::OAuthInvalidGrant
+        | Kind::OAuthInvalidClient
+        | Kind::OAuthScope
+        | Kind::OAuthEndpoint => Verdict::Configuration,
         _ => Verdict::Transient,
     }
 }
@@ -107,6 +116,18 @@ pub(super) fn settings_fingerprint(connections: &[Config]) -> String {
             Credentials::Password { username, password } => {
                 format!("password:{username}:{}", password_tag(password.expose()))
             }
+            // A fixed or callback token changes at every refresh: only the user counts. A
+            // refresh grant counts by its endpoint, client and (as a password) 8 bits of its
+            // refresh token: consenting again releases what invalid_grant held.
+            Credentials::OAuth2 {
+                username,
+                token: TokenSource::Refresh(grant),
+            } => format!(
+                "oauth2:{username}:{}:{}:{}",
+                grant.token_url().unwrap_or_default(),
+                grant.client_id,
+                password_tag(grant.refresh_token.expose())
+            ),
             Credentials::OAuth2 { username, .. } => format!("oauth2:{username}"),
         });
         (

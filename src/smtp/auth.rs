@@ -23,8 +23,9 @@ use base64::engine::general_purpose::STANDARD;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use zeroize::Zeroizing;
 
-use crate::config::Credentials;
+use crate::config::{Credentials, Secret};
 use crate::error::{Error, Kind, Result};
+use crate::oauth::TokenSource;
 use crate::smtp::command::Command;
 use crate::smtp::reply::Reply;
 
@@ -284,7 +285,7 @@ fn login(credentials: &Credentials, challenge: Option<&Challenge<'_>>) -> Result
 /// 334 challenge with a JSON body ([`decode_xoauth2_failure`]); an empty response then fetches
 /// the final error.
 fn xoauth2(credentials: &Credentials, challenge: Option<&Challenge<'_>>) -> Result<Answer> {
-    let Credentials::OAuth2 { username, token } = credentials else {
+    let Some((username, token)) = bearer(credentials) else {
         return Err(mismatch(Mechanism::XOAuth2, credentials));
     };
     Ok(match challenge {
@@ -310,7 +311,7 @@ fn xoauth2(credentials: &Credentials, challenge: Option<&Challenge<'_>>) -> Resu
 /// §3.2.2, the same form as XOAUTH2's); the client answers it with a lone `\x01` (§3.2.3) and
 /// receives the final error.
 fn oauthbearer(credentials: &Credentials, challenge: Option<&Challenge<'_>>) -> Result<Answer> {
-    let Credentials::OAuth2 { username, token } = credentials else {
+    let Some((username, token)) = bearer(credentials) else {
         return Err(mismatch(Mechanism::OAuthBearer, credentials));
     };
     Ok(match challenge {
@@ -331,6 +332,34 @@ fn oauthbearer(credentials: &Credentials, challenge: Option<&Challenge<'_>>) -> 
             detail: decode_xoauth2_failure(challenge.text),
         },
     })
+}
+
+/// The user name and the access token of OAuth2 credentials whose token is at hand. The session
+/// fetches a refreshed or callback token before AUTH and hands the exchange a fixed one.
+fn bearer(credentials: &Credentials) -> Option<(&str, &Secret)> {
+    match credentials {
+        Credentials::OAuth2 {
+            username,
+            token: TokenSource::Fixed(token),
+        } => Some((username, token)),
+        _ => None,
+    }
+}
+
+/// Check that `mechanism`, chosen by the caller, can carry `credentials`.
+pub(crate) fn check_mechanism_fits(mechanism: Mechanism, credentials: &Credentials) -> Result<()> {
+    if preference(credentials).contains(&mechanism) {
+        return Ok(());
+    }
+    let names: Vec<&str> = preference(credentials).iter().map(|m| m.as_str()).collect();
+    Err(Error::invalid_input(format!(
+        "auth mechanism: {mechanism} cannot carry {} (use {}, or leave the mechanism to the automatic choice)",
+        match credentials {
+            Credentials::Password { .. } => "a password",
+            Credentials::OAuth2 { .. } => "an OAuth2 token",
+        },
+        names.join(" or ").to_ascii_lowercase()
+    )))
 }
 
 /// A user name as a GS2 `saslname` (RFC 5801 §4): `=` and `,` are written `=3D` and `=2C`.
@@ -459,7 +488,6 @@ fn encode_secret(raw: &[u8]) -> Zeroizing<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Secret;
 
     fn password(user: &str, pass: &str) -> Credentials {
         Credentials::Password {
@@ -471,7 +499,7 @@ mod tests {
     fn oauth2(user: &str, token: &str) -> Credentials {
         Credentials::OAuth2 {
             username: user.into(),
-            token: Secret::new(token),
+            token: TokenSource::Fixed(Secret::new(token)),
         }
     }
 

@@ -167,6 +167,16 @@ def parse_args(argv):
     p.add_argument("--oauth", default=None, metavar="USER:TOKEN",
                    help="accept this bearer token for USER with XOAUTH2 and OAUTHBEARER; another "
                         "token gets the mechanism's error challenge (base64 JSON), then 535")
+    p.add_argument("--oauth-introspect", default=None, metavar="URL",
+                   help="accept the bearer tokens this RFC 7662 introspection endpoint "
+                        "(tests/servers/oauth_server.py's /introspect) says are active for the "
+                        "user logging in, instead of (or besides) --oauth's one token")
+    p.add_argument("--oauth-ca", default=None, metavar="FILE",
+                   help="with --oauth-introspect: the CA (PEM) that signed the endpoint's "
+                        "certificate")
+    p.add_argument("--oauth-require-scope", default=None, metavar="SCOPE",
+                   help="with --oauth-introspect: refuse an active token whose scope lacks SCOPE "
+                        "(as Gmail refuses a token without https://mail.google.com/)")
     p.add_argument("--oauth-mechs", default=None, metavar="MECH[,MECH]",
                    help="offer only these of XOAUTH2, OAUTHBEARER (default both)")
     p.add_argument("--reject-rcpt", action="append", default=[], metavar="SUBSTR",
@@ -211,6 +221,12 @@ def parse_args(argv):
         p.error("--close-after wants N >= 1")
     if args.oauth is not None and ":" not in args.oauth:
         p.error("--oauth wants USER:TOKEN")
+    if args.oauth_require_scope is not None and args.oauth_introspect is None:
+        p.error("--oauth-require-scope goes with --oauth-introspect URL")
+    if args.oauth_ca is not None and args.oauth_introspect is None:
+        p.error("--oauth-ca goes with --oauth-introspect URL")
+    # Bearer mechanisms are on with a fixed token, an introspection endpoint, or both.
+    args.oauth_on = args.oauth is not None or args.oauth_introspect is not None
     if args.oauth_mechs is not None:
         mechs = [m.strip().upper() for m in args.oauth_mechs.split(",") if m.strip()]
         if not mechs or [m for m in mechs if m not in OAUTH_MECHS]:
@@ -293,10 +309,35 @@ class Handler:
         if self.args.hang == phase:
             await asyncio.sleep(3600)
 
-    # Bearer tokens (--oauth). aiosmtpd finds these by name; main() excludes them without --oauth.
-    def _bearer(self, user, token):
-        want_user, _, want_token = self.args.oauth.partition(":")
-        return user == want_user and token == want_token
+    # Bearer tokens (--oauth, --oauth-introspect). aiosmtpd finds these by name; main() excludes
+    # them without either.
+    async def _bearer(self, user, token):
+        if self.args.oauth is not None:
+            want_user, _, want_token = self.args.oauth.partition(":")
+            if user == want_user and token == want_token:
+                return True
+        if self.args.oauth_introspect is not None:
+            # A blocking HTTPS request: off the event loop, so other sessions go on meanwhile.
+            return await asyncio.get_running_loop().run_in_executor(
+                None, self._introspect, user, token)
+        return False
+
+    def _introspect(self, user, token):
+        """RFC 7662: the endpoint says whether the token is active, and for whom."""
+        import urllib.parse
+        import urllib.request
+        context = ssl.create_default_context(cafile=self.args.oauth_ca)
+        body = urllib.parse.urlencode({"token": token}).encode()
+        request = urllib.request.Request(self.args.oauth_introspect, data=body, method="POST")
+        try:
+            with urllib.request.urlopen(request, context=context, timeout=10) as response:
+                answer = json.load(response)
+        except (OSError, ValueError) as e:
+            sys.stderr.write(f"introspection failed: {e}\n")
+            return False
+        scopes = str(answer.get("scope") or "").split()
+        scoped = self.args.oauth_require_scope is None or self.args.oauth_require_scope in scopes
+        return bool(answer.get("active")) and answer.get("username") == user and scoped
 
     async def _oauth_failure(self, server, mechanism):
         # RFC 7628 §3.2.2 (and Google's XOAUTH2): a JSON error as a 334 challenge; the client's
@@ -321,7 +362,7 @@ class Handler:
             token = fields.split("auth=Bearer ", 1)[1].split("\x01", 1)[0]
         except (ValueError, IndexError, UnicodeDecodeError):
             return AuthResult(success=False, handled=False)
-        if self._bearer(user, token):
+        if await self._bearer(user, token):
             return AuthResult(success=True, auth_data=LoginPassword(user.encode(), b""))
         return await self._oauth_failure(server, "XOAUTH2")
 
@@ -335,7 +376,7 @@ class Handler:
             token = rest.split("auth=Bearer ", 1)[1].split("\x01", 1)[0]
         except (ValueError, IndexError, UnicodeDecodeError):
             return AuthResult(success=False, handled=False)
-        if self._bearer(user, token):
+        if await self._bearer(user, token):
             return AuthResult(success=True, auth_data=LoginPassword(user.encode(), b""))
         return await self._oauth_failure(server, "OAUTHBEARER")
 
@@ -348,7 +389,7 @@ class Handler:
         after_starttls = getattr(server, "_tls_protocol", None) is not None
         for line in responses[1:]:
             keyword = line[4:].split(" ", 1)[0].upper()
-            if keyword == "AUTH" and self.args.auth is None and self.args.oauth is None:
+            if keyword == "AUTH" and self.args.auth is None and not self.args.oauth_on:
                 continue  # aiosmtpd advertises AUTH on TLS even with no authenticator
             if keyword == "AUTH" and self.args.auth_before_tls_only and after_starttls:
                 continue
@@ -621,14 +662,14 @@ async def serve(args):
     if args.mode == "starttls":
         kwargs["tls_context"] = tls_ctx
         kwargs["require_starttls"] = args.require_starttls
-    excluded = [m for m in OAUTH_MECHS if args.oauth is None or m not in (args.oauth_mechs or OAUTH_MECHS)]
+    excluded = [m for m in OAUTH_MECHS if not args.oauth_on or m not in (args.oauth_mechs or OAUTH_MECHS)]
     if args.auth is not None:
         kwargs["authenticator"] = authenticator_for(args)
         if args.auth_mechs:
             excluded += [m for m in BUILTIN_MECHS if m not in args.auth_mechs]
-    elif args.oauth is not None:
+    elif args.oauth_on:
         excluded += list(BUILTIN_MECHS)  # only the bearer mechanisms
-    if args.auth is not None or args.oauth is not None:
+    if args.auth is not None or args.oauth_on:
         # Implicit TLS is encrypted from the start, but aiosmtpd only counts STARTTLS.
         kwargs["auth_require_tls"] = not (args.auth_plaintext or args.mode == "tls"
                                           or args.auth_before_tls_only)

@@ -73,6 +73,10 @@ class OutboxSummary(ctypes.Structure):
     pass
 
 
+class OauthToken(ctypes.Structure):
+    """``struct mailport_oauth_token``: what a token callback fills in (mailport's, not ours)."""
+
+
 P = POINTER
 ERR = P(P(Error))  # mailport_error **error_out, the last parameter of every fallible function
 RESULT = c_int  # enum mailport_result (a plain C enum: int-sized)
@@ -87,6 +91,14 @@ LOG_CALLBACK = CFUNCTYPE(None, c_void_p, c_uint32, c_void_p, c_size_t)
 OUTBOX_EVENT_CALLBACK = CFUNCTYPE(
     None, c_void_p, c_uint32, c_char_p, c_uint32, c_uint32, c_size_t, c_char_p, c_char_p
 )
+
+#: ``typedef void (*mailport_oauth_rotation_callback)(void *user_data, const char *username,
+#: const char *refresh_token)``; the strings arrive as bytes (ctypes copies them).
+OAUTH_ROTATION_CALLBACK = CFUNCTYPE(None, c_void_p, c_char_p, c_char_p)
+
+#: ``typedef int32_t (*mailport_oauth_token_callback)(void *user_data, const char *username,
+#: bool previous_refused, struct mailport_oauth_token *out)``.
+OAUTH_TOKEN_CALLBACK = CFUNCTYPE(ctypes.c_int32, c_void_p, c_char_p, c_bool, POINTER(OauthToken))
 
 # Conventions for the table:
 #   const char *  (input, NUL-terminated)  -> c_char_p (bytes or None)
@@ -150,6 +162,25 @@ FUNCTIONS = {
     "mailport_config_set_persistent": (RESULT, [P(Config), c_bool, c_uint32, ERR]),
     "mailport_config_set_transcript_bodies": (RESULT, [P(Config), c_bool, ERR]),
     "mailport_config_set_log_callback": (RESULT, [P(Config), LOG_CALLBACK, c_void_p, ERR]),
+    # OAuth 2.0 token sources and the SASL mechanism
+    "mailport_config_set_oauth_refresh": (
+        RESULT,
+        [P(Config), c_char_p, c_uint32, c_char_p, c_char_p, c_char_p, ERR],
+    ),
+    "mailport_config_set_oauth_tenant": (RESULT, [P(Config), c_char_p, ERR]),
+    "mailport_config_set_oauth_token_url": (RESULT, [P(Config), c_char_p, ERR]),
+    "mailport_config_set_oauth_scope": (RESULT, [P(Config), c_char_p, ERR]),
+    "mailport_config_set_oauth_rotation_callback": (
+        RESULT,
+        [P(Config), OAUTH_ROTATION_CALLBACK, c_void_p, ERR],
+    ),
+    "mailport_config_set_oauth_token_callback": (
+        RESULT,
+        [P(Config), c_char_p, OAUTH_TOKEN_CALLBACK, c_void_p, ERR],
+    ),
+    "mailport_oauth_token_set": (RESULT, [P(OauthToken), c_char_p, c_uint64]),
+    "mailport_oauth_token_fail": (RESULT, [P(OauthToken), c_char_p]),
+    "mailport_config_set_auth_mechanism": (RESULT, [P(Config), c_char_p, ERR]),
     # message
     "mailport_message_new": (P(Message), []),
     "mailport_message_clone": (RESULT, [P(Message), P(P(Message)), ERR]),

@@ -77,6 +77,8 @@ def expected_ctype(ctype: str, is_return: bool, pname: str = ""):
         "const char *const *": POINTER(c_char_p),
         "mailport_log_callback": _ffi.LOG_CALLBACK,
         "mailport_outbox_event_callback": _ffi.OUTBOX_EVENT_CALLBACK,
+        "mailport_oauth_rotation_callback": _ffi.OAUTH_ROTATION_CALLBACK,
+        "mailport_oauth_token_callback": _ffi.OAUTH_TOKEN_CALLBACK,
     }
     if t in simple:
         return simple[t]

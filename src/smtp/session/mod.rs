@@ -20,9 +20,8 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::{Config, Credentials, GREETING_WAIT, Security, Timeouts};
+use crate::config::{Config, GREETING_WAIT, Security, Timeouts};
 use crate::error::{Error, Kind, Result, Step};
-use crate::smtp::auth;
 use crate::smtp::command::Command;
 use crate::smtp::extensions::Extensions;
 use crate::smtp::reply::{Reply, parse_reply};
@@ -32,6 +31,7 @@ use crate::transcript::{Direction, Transcript};
 
 mod bdat;
 mod body;
+mod login;
 #[cfg(test)]
 mod scripted;
 mod transaction;
@@ -92,6 +92,9 @@ pub(crate) struct Session {
     settings: Settings,
     /// When the connection was made: the pool bounds a session's age, not only its idle time.
     opened: Instant,
+    /// Until when the OAuth2 token it authenticated with may be used: the session is not reused
+    /// after that, so that a token past its life never stands behind a send.
+    auth_usable_until: Option<Instant>,
 }
 
 fn io_failure(err: io::Error, step: Step, what: &str, waited: Duration) -> Error {
@@ -119,12 +122,36 @@ fn io_failure(err: io::Error, step: Step, what: &str, waited: Duration) -> Error
 impl Session {
     /// Connect and bring the session to the point where mail can be sent: greeting, EHLO,
     /// STARTTLS when due, EHLO again, AUTH when credentials are set.
+    ///
+    /// An OAuth2 token the server refuses, when its source can give another (a refresh grant,
+    /// a callback), is replaced once and AUTH tried again on a new connection (servers count
+    /// failed logins per connection and may drop it); never a second time.
     pub(crate) fn open(
         config: &Config,
         tls_config: &Arc<rustls::ClientConfig>,
         helo_name: &str,
         transcript: &mut Transcript,
         budget: Instant,
+    ) -> Result<Session> {
+        match Session::open_once(config, tls_config, helo_name, transcript, budget, false) {
+            Err(error) if login::worth_a_new_token(config, &error) => {
+                transcript.record(
+                    Direction::Info,
+                    "the server refused the OAuth2 access token; trying once more with a new token on a new connection",
+                );
+                Session::open_once(config, tls_config, helo_name, transcript, budget, true)
+            }
+            other => other,
+        }
+    }
+
+    fn open_once(
+        config: &Config,
+        tls_config: &Arc<rustls::ClientConfig>,
+        helo_name: &str,
+        transcript: &mut Transcript,
+        budget: Instant,
+        previous_refused: bool,
     ) -> Result<Session> {
         let security = config.effective_security();
         let sock = stream::connect(
@@ -153,7 +180,14 @@ impl Session {
             Stream::Plain(sock)
         };
         let mut session = Session::attach(stream, Vec::new(), config);
-        let result = session.establish(config, tls_config, helo_name, transcript, budget);
+        let result = session.establish(
+            config,
+            tls_config,
+            helo_name,
+            transcript,
+            budget,
+            previous_refused,
+        );
         if let Err(e) = result {
             session.quit(transcript);
             return Err(e);
@@ -174,11 +208,18 @@ impl Session {
             security: config.effective_security(),
             settings: Settings::of(config),
             opened: Instant::now(),
+            auth_usable_until: None,
         }
     }
 
     pub(crate) fn opened(&self) -> Instant {
         self.opened
+    }
+
+    /// Whether the OAuth2 token the session authenticated with is past its usable life.
+    pub(crate) fn token_expired(&self) -> bool {
+        self.auth_usable_until
+            .is_some_and(|until| Instant::now() >= until)
     }
 
     /// From now on, send with `settings`: those of the client that has just taken the session.
@@ -192,6 +233,7 @@ impl Session {
     }
 
     /// Greeting, EHLO, STARTTLS when due, EHLO again, AUTH when credentials are set.
+    /// `previous_refused`: the server refused the OAuth2 token of the previous attempt.
     pub(crate) fn establish(
         &mut self,
         config: &Config,
@@ -199,6 +241,7 @@ impl Session {
         helo_name: &str,
         transcript: &mut Transcript,
         budget: Instant,
+        previous_refused: bool,
     ) -> Result<()> {
         let greeting = match self.receive_greeting(config, tls_config, transcript, budget) {
             Ok(reply) => reply,
@@ -241,8 +284,10 @@ impl Session {
 
         if let Some(credentials) = &config.credentials {
             self.authenticate(
+                config,
                 credentials,
                 config.dangerous_allow_plaintext_auth,
+                previous_refused,
                 transcript,
                 budget,
             )?;
@@ -653,85 +698,6 @@ impl Session {
         self.hello(helo_name, transcript, budget)
     }
 
-    pub(crate) fn authenticate(
-        &mut self,
-        credentials: &Credentials,
-        allow_plaintext: bool,
-        transcript: &mut Transcript,
-        budget: Instant,
-    ) -> Result<()> {
-        let user = credentials.username().to_string();
-        let encrypted = self.stream.as_ref().is_some_and(Stream::is_tls);
-        if !encrypted && !allow_plaintext {
-            return Err(Error::new(
-                Kind::AuthUnavailable,
-                format!(
-                    "refusing to send the credentials of {user:?} over an unencrypted connection"
-                ),
-            )
-            .at_step(Step::Auth));
-        }
-        if self.extensions.auth.is_empty() && self.extensions.auth_other.is_empty() {
-            return Err(Error::new(
-                Kind::AuthUnavailable,
-                format!(
-                    "{} port {} does not offer authentication (no AUTH in its EHLO reply)",
-                    self.host, self.port
-                ),
-            )
-            .at_step(Step::Auth));
-        }
-        let Some(mechanism) = auth::choose(&self.extensions.auth, credentials) else {
-            let offered: Vec<&str> = self
-                .extensions
-                .auth
-                .iter()
-                .map(|m| m.as_str())
-                .chain(self.extensions.auth_other.iter().map(String::as_str))
-                .collect();
-            return Err(Error::new(
-                Kind::AuthUnavailable,
-                format!(
-                    "the server offers AUTH {}, none of which works with {}",
-                    offered.join(" "),
-                    auth::describe(credentials)
-                ),
-            )
-            .at_step(Step::Auth));
-        };
-        let what = "for the AUTH reply";
-        let mut exchange = auth::Exchange::start(mechanism, credentials)?;
-        let mut reply = self.command(exchange.command(), transcript, budget, Step::Auth, what)?;
-        while let Some(answer) = exchange.answer(&reply) {
-            let response = match answer {
-                Ok(response) => response,
-                Err(e) => {
-                    // The mechanism has no answer: cancel the exchange, and say why.
-                    let cancel = Command::AuthResponse("*");
-                    let _ = self.command(cancel, transcript, budget, Step::Auth, what);
-                    return Err(e.at_step(Step::Auth));
-                }
-            };
-            let command = Command::AuthResponse(&response);
-            reply = self.command(command, transcript, budget, Step::Auth, what)?;
-        }
-        if reply.code() == 235 {
-            transcript.record(
-                Direction::Info,
-                &format!("authenticated as {user:?} with {}", mechanism.as_str()),
-            );
-            return Ok(());
-        }
-        let mut message = format!(
-            "the server rejected the credentials of {user:?} ({})",
-            mechanism.as_str()
-        );
-        if let Some(detail) = exchange.detail() {
-            message.push_str(&format!(": {detail}"));
-        }
-        Err(Error::from_reply(Kind::AuthFailed, message, reply).at_step(Step::Auth))
-    }
-
     /// RSET: abandon any transaction in progress.
     pub(crate) fn reset(&mut self, transcript: &mut Transcript, budget: Instant) -> Result<Reply> {
         let reply = self.command(
@@ -927,7 +893,7 @@ mod tests {
         ]]);
         let mut c = client(p.port, |c| {
             c.dangerous_allow_plaintext_auth = true;
-            c.credentials = Some(Credentials::Password {
+            c.credentials = Some(crate::config::Credentials::Password {
                 username: "me".into(),
                 password: crate::config::Secret::new("hunter2"),
             });
