@@ -13,6 +13,7 @@ Chromium accepts the server's certificate by its public key (Browser(ignore_spki
 """
 
 import base64
+import time
 import hashlib
 import json
 import os
@@ -282,3 +283,136 @@ def run_consent(run, browser, cli_step, admin, subscriber, oauth):
     submit(browser, "mailport-save")
     browser.wait_for("#setting-error-settings_updated")
     browser.log_out()
+
+
+def run_oauth_delivery(wp, checks, procs):
+    """e2e.py (the CLI steps): mail queued and sent by the worker with the Google connection's
+    refresh token, against aiosmtpd that checks each token through the OAuth server's
+    introspection; the rotated refresh token stored encrypted; the worker's daily refresh on a
+    quiet site; invalid_grant holding the mail with the notice, the log's hint and Site Health
+    critical; reconnecting and Retry sending it."""
+    from e2e import messages, parse_message, start_smtp
+    ok = checks.check
+    name = "oauth worker"
+    first = "rt-wp-cli-first"
+    oauth = OAuthServer(wp.tmp, procs, ["--rotate", "--refresh-token", f"{ACCOUNT}:{first}"])
+    smtp = start_smtp(wp.tmp, procs, "smtp-oauth", [
+        "--mode", "starttls", "--hostname", "localhost",
+        "--oauth-introspect", oauth.url + "/introspect", "--oauth-ca", oauth.ca])
+    constants = {
+        "MAILPORT_HOST": "localhost", "MAILPORT_PORT": smtp["port"], "MAILPORT_SECURITY": "starttls",
+        "MAILPORT_USER": ACCOUNT, "MAILPORT_TIMEOUT": 20, "MAILPORT_LIBRARY": wp.library,
+        # The CA files apply to the token endpoint as to SMTP.
+        "MAILPORT_CA_FILE": [smtp["ca"], oauth.ca],
+        "MAILPORT_OAUTH_PROVIDER": "google", "MAILPORT_OAUTH_CLIENT_ID": CLIENT_ID,
+        "MAILPORT_OAUTH_CLIENT_SECRET": CLIENT_SECRET, "MAILPORT_OAUTH_TOKEN_URL": oauth.url + "/token",
+        "MAILPORT_DELIVERY": "queue",
+    }
+
+    def worker():
+        res, _ = wp.run("outbox_cli", constants, {"runs": [["run", [], {}]]})
+        runs = (res or {}).get("runs", [])
+        return res or {}, [m for _k, m in runs[0]["output"]] if runs else []
+
+    def queue(subject):
+        res, _ = wp.run("outbox_queue", constants, {"form": "plain", "to": "owner@example.net", "subject": subject})
+        ids = [r["id"] for r in (res or {}).get("rows", []) if r["state"] == "queued"]
+        ok(res is not None and res.get("returned") is True and len(ids) == 1,
+           f"{name}: \"{subject}\" queued", res and {"returned": res.get("returned"), "queued": ids})
+        return ids[0] if ids else None
+
+    def state():
+        res, _ = wp.run("oauth_state", constants)
+        return res or {}
+
+    def row_state(res, entry):
+        return {r["id"]: r["state"] for r in res.get("rows", [])}.get(entry)
+
+    # Mail earlier scenarios left waiting would go out through this connection: none may be left.
+    res, _ = wp.run("outbox_state", constants)
+    waiting = [r["id"] for r in (res or {}).get("rows", []) if r["state"] in ("queued", "deferred", "held")]
+    if waiting:
+        wp.run("outbox_cli", constants, {"runs": [["cancel", waiting, {}]]})
+
+    res, _ = wp.run("oauth_connect", constants, {"provider": "google", "client_id": CLIENT_ID,
+                                                 "account": ACCOUNT, "refresh_token": first})
+    ok(res is not None and str(res["stored"].get("refresh_token", "")).startswith("v1:"),
+       f"{name}: a Google connection stored (as the consent flow leaves it)", res)
+
+    # --- sent by the worker with the refresh token; the rotated one stored -----------------------
+    before = len(messages(smtp))
+    entry = queue("OAuth through the worker")
+    res, output = worker()
+    msgs = messages(smtp)[before:]
+    ok(row_state(res, entry) == "sent" and len(msgs) == 1 and parse_message(msgs[0])[0]["auth_user"] == ACCOUNT,
+       f"{name}: the worker sent it, signed in as {ACCOUNT} with a token the server checked",
+       {"output": output, "state": row_state(res, entry), "new": len(msgs)})
+    server = oauth.state()
+    live = [t for t, user in server["refresh_tokens"].items() if user == ACCOUNT]
+    st = state()
+    blob = json.dumps(st.get("stored"))
+    ok(server["grants"]["refresh_token"] == 1 and len(live) == 1 and live[0] != first
+       and st.get("refresh_token") == live[0],
+       f"{name}: the endpoint rotated the refresh token and the plugin stored the new one at once",
+       {"grants": server["grants"], "stored is live": st.get("refresh_token") in live})
+    ok(str((st.get("stored") or {}).get("refresh_token", "")).startswith("v1:") and live and live[0] not in blob
+       and not any(t in blob for t in server["access_tokens"]),
+       f"{name}: stored encrypted: no refresh or access token in clear in wp_options", blob[:300])
+    health = st.get("health") or {}
+    ok(health.get("status") == "good" and "mailport-oauth-notice" not in st.get("notices", ""),
+       f"{name}: Site Health good, no notice", {"health": health.get("label"), "notices": st.get("notices", "")[:300]})
+
+    # --- a quiet site: the worker refreshes once a day without sending ----------------------------
+    wp.run("oauth_age", constants, {"days": 3})
+    res, output = worker()
+    server = oauth.state()
+    st = state()
+    stored = st.get("stored") or {}
+    live = [t for t, user in server["refresh_tokens"].items() if user == ACCOUNT]
+    ok(server["grants"]["refresh_token"] == 2 and len(messages(smtp)) == before + 1
+       and time.time() - int(stored.get("last_refresh", 0)) < 600 and int(stored.get("last_check", 0)) > 0
+       and st.get("refresh_token") in live,
+       f"{name}: with nothing to send and the token unused for 3 days, the worker refreshed it (nothing sent) and kept the rotated one",
+       {"grants": server["grants"], "last_refresh_age": time.time() - int(stored.get("last_refresh", 0)),
+        "output": output})
+    res, output = worker()
+    ok(oauth.state()["grants"]["refresh_token"] == 2,
+       f"{name}: not again on the next run the same day", oauth.state()["grants"])
+
+    # --- invalid_grant: held, the notice, the log's hint, Site Health critical ---------------------
+    oauth.control(mode="invalid_grant")
+    entry = queue("OAuth refused")
+    res, output = worker()
+    st = state()
+    stored = st.get("stored") or {}
+    ok(row_state(res, entry) == "held" and (stored.get("last_error") or {}).get("kind") == "oauth_invalid_grant",
+       f"{name}: invalid_grant holds the mail and is recorded", {"output": output, "state": row_state(res, entry),
+                                                                 "last_error": stored.get("last_error")})
+    notices = st.get("notices", "")
+    ok('id="mailport-oauth-notice"' in notices and "Reconnect with Google" in notices
+       and 'value="mailport_oauth_connect"' in notices and "_wpnonce" in notices,
+       f"{name}: the admin notice says to reconnect, with the button (nonce included)", notices[:600])
+    health = st.get("health") or {}
+    ok(health.get("status") == "critical" and "invalid_grant" in health.get("description", ""),
+       f"{name}: Site Health critical: the refresh token was refused", health)
+    log = st.get("log", "")
+    ok("Reconnect with Google" in log and not any(t in log for t in live),
+       f"{name}: the Email log shows the held mail with the hint to reconnect (and no token)",
+       re.sub(r"\s+", " ", re.sub("<[^>]+>", " ", log))[:600])
+
+    # --- reconnected (a new consent), Retry: sent ------------------------------------------------
+    oauth.control(mode="normal")
+    live = [t for t, user in oauth.state()["refresh_tokens"].items() if user == ACCOUNT]
+    wp.run("oauth_connect", constants, {"provider": "google", "client_id": CLIENT_ID,
+                                        "account": ACCOUNT, "refresh_token": live[0] if live else "?"})
+    wp.run("outbox_cli", constants, {"runs": [["retry", [entry], {}]]})
+    before = len(messages(smtp))
+    res, output = worker()
+    st = state()
+    # Besides it, the worker's "works again" alert to the admin may arrive (the connection had failed).
+    subjects = [str(parse_message(p)[1]["Subject"]) for p in messages(smtp)[before:]]
+    ok(row_state(res, entry) == "sent" and "OAuth refused" in subjects
+       and "mailport-oauth-notice" not in st.get("notices", "") and (st.get("health") or {}).get("status") == "good",
+       f"{name}: reconnected and retried, the held mail is sent; the notice is gone, Site Health good",
+       {"output": output, "state": row_state(res, entry), "subjects": subjects,
+        "health": (st.get("health") or {}).get("label"), "notices": st.get("notices", "")[:400]})
