@@ -106,8 +106,10 @@ class OAuthServer:
                 "MAILPORT_OAUTH_TOKEN_URL": self.php_url + "/token"}
 
 
-def run_consent(run, browser, cli_step, admin, subscriber, oauth):
-    """run: e2e_web's Run; admin, subscriber: (user, password); oauth: an OAuthServer."""
+def run_consent(run, browser, cli_step, admin, subscriber, oauth, smtp):
+    """run: e2e_web's Run; admin, subscriber: (user, password); oauth: an OAuthServer; smtp: the
+    aiosmtpd that checks tokens at it (the connection's host and port are constants)."""
+    from e2e import messages, parse_message
     from e2e_screens import fill, submit
     ok = run.ok
     site = run.site
@@ -233,6 +235,20 @@ def run_consent(run, browser, cli_step, admin, subscriber, oauth):
     ok(result is not None and result[0] == "good" and ACCOUNT in result[1],
        f"{name}: Site Health: the Google account is connected (good)", result)
 
+    # --- a test email signed in with the connection ------------------------------------------------
+    before = len(messages(smtp))
+    browser.go(page + "&tab=test")
+    browser.wait_for("#mailport-test-form")
+    fill(browser, {"mailport-test-to": "oauth@example.net"})
+    submit(browser, "mailport-test-send")
+    text = result_text()
+    shot = browser.screenshot("oauth-test-email")
+    arrived = [parse_message(p)[0] for p in messages(smtp)[before:]]
+    ok("accepted by the server" in text and len(arrived) == 1 and arrived[0]["auth_user"] == ACCOUNT
+       and arrived[0]["rcpt_tos"] == ["oauth@example.net"],
+       f"{name}: a test email goes out signed in as {ACCOUNT} with a token the SMTP server checked",
+       {"result": text, "arrived": [(r["auth_user"], r["rcpt_tos"]) for r in arrived], "screenshot": shot})
+
     # --- a refused consent ---------------------------------------------------------------------
     oauth.control(mode="deny")
     browser.go(page + "&tab=settings")
@@ -245,6 +261,41 @@ def run_consent(run, browser, cli_step, admin, subscriber, oauth):
        and (stored() or {}).get("account") == ACCOUNT,
        f"{name}: a refused consent says so and what to do; the existing connection stays",
        {"result": text, "screenshot": shot})
+
+    # --- the refresh token refused: the error, the notice on every screen, Reconnect from it ------
+    # php-fpm's workers keep the access token until shortly before it expires: the server voids
+    # it too, so the SMTP server refuses it and the library's one refresh meets invalid_grant.
+    oauth.control(mode="invalid_grant", expire_access="all")
+    browser.go(page + "&tab=test")
+    browser.wait_for("#mailport-test-form")
+    fill(browser, {"mailport-test-to": "refused@example.net"})
+    submit(browser, "mailport-test-send")
+    text = result_text()
+    shot = browser.screenshot("oauth-test-email-invalid-grant")
+    ok("was not sent" in text and "MAILPORT_ERR_OAUTH_INVALID_GRANT" in text and "Connect with Google" in text
+       and not any(t in text for t in oauth.state()["refresh_tokens"]),
+       f"{name}: a test email with the refresh token refused: invalid_grant, and the hint to connect again (no token shown)",
+       {"result": text, "screenshot": shot})
+    browser.go(url + "/wp-admin/")
+    browser.wait_for("#wpbody-content")
+    notice = browser.driver.execute_script(
+        "const n = document.getElementById('mailport-oauth-notice'); return n ? n.innerText : null;")
+    shot = browser.screenshot("oauth-reconnect-notice")
+    ok(notice is not None and "invalid_grant" in notice and "Reconnect with Google" in notice,
+       f"{name}: the dashboard shows the notice to reconnect, with its button", {"notice": notice, "screenshot": shot})
+    result = health()
+    ok(result is not None and result[0] == "critical" and "invalid_grant" in result[2],
+       f"{name}: Site Health: the refused refresh token is critical", result)
+    oauth.control(mode="normal")
+    browser.go(url + "/wp-admin/")
+    browser.wait_for("#mailport-oauth-reconnect-notice")
+    submit(browser, "mailport-oauth-reconnect-notice")
+    text = result_text()
+    browser.go(url + "/wp-admin/")
+    browser.wait_for("#wpbody-content")
+    gone = browser.driver.execute_script("return document.getElementById('mailport-oauth-notice') === null")
+    ok(f"Connected as {ACCOUNT}" in text and gone,
+       f"{name}: Reconnect from the notice goes through the provider again; the notice is gone", {"result": text})
 
     # --- the subscriber ------------------------------------------------------------------------
     browser.log_in(url, *subscriber)
@@ -327,6 +378,19 @@ def run_oauth_delivery(wp, checks, procs):
 
     def row_state(res, entry):
         return {r["id"]: r["state"] for r in res.get("rows", [])}.get(entry)
+
+    # Microsoft's endpoints are the tenant's; the scope is SMTP.Send with offline_access.
+    res, _ = wp.run("oauth_urls", {"MAILPORT_HOST": "localhost", "MAILPORT_OAUTH_PROVIDER": "microsoft",
+                                   "MAILPORT_OAUTH_TENANT": "contoso.onmicrosoft.com"})
+    ok(res is not None and res.get("authorize") == "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize"
+       and res.get("token") == "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"
+       and res.get("scope") == "https://outlook.office.com/SMTP.Send offline_access" and res.get("label") == "Microsoft"
+       and res.get("redirect_uri", "").endswith("/wp-admin/admin-post.php?action=mailport_oauth_callback"),
+       f"{name}: Microsoft: the tenant's endpoints, SMTP.Send with offline_access, the redirect URI", res)
+    res, _ = wp.run("oauth_urls", {"MAILPORT_HOST": "localhost", "MAILPORT_OAUTH_PROVIDER": "google"})
+    ok(res is not None and res.get("authorize") == "https://accounts.google.com/o/oauth2/v2/auth"
+       and res.get("token") == "https://oauth2.googleapis.com/token" and res.get("scope") == "https://mail.google.com/",
+       f"{name}: Google: its endpoints and the Gmail scope", res)
 
     # Mail earlier scenarios left waiting would go out through this connection: none may be left.
     res, _ = wp.run("outbox_state", constants)

@@ -42,7 +42,7 @@ import time
 import urllib.parse
 
 from browser import Browser, artifacts_dir
-from e2e import leaf_parts, messages, parse_message, run_test
+from e2e import leaf_parts, messages, parse_message, run_test, start_smtp
 from e2e_outbox import closed_port
 from e2e_oauth import OAuthServer, run_consent
 from e2e_screens import run_held_and_retry, run_screens
@@ -370,7 +370,11 @@ def run(wp, server, checks, procs):
 
     oauth = OAuthServer(wp.tmp, procs)
     site.extra_env.update(oauth.env())
-    print(f"# OAuth server on {oauth.url}", flush=True)
+    # The mailbox signed in with OAuth: aiosmtpd checking each bearer token at the OAuth server.
+    oauth_smtp = start_smtp(wp.tmp, procs, "smtp-oauth", [
+        "--mode", "starttls", "--hostname", "localhost",
+        "--oauth-introspect", oauth.url + "/introspect", "--oauth-ca", oauth.ca])
+    print(f"# OAuth server on {oauth.url}, its SMTP server on 127.0.0.1:{oauth_smtp['port']}", flush=True)
 
     t = time.monotonic()
     run_ = Run(site, wp, server, checks)
@@ -399,9 +403,12 @@ def run(wp, server, checks, procs):
             run_.show_logs_if_failed()
 
             # Google as the sign-in: the consent flow through the local OAuth server.
-            site.restart(constants=dict({"MAILPORT_CA_FILE": server["ca"], "MAILPORT_TIMEOUT": 10},
-                                        **oauth.constants()))
-            run_consent(run_, browser, cli_step, ADMIN, SUBSCRIBER, oauth)
+            # The CA files apply to the library's token requests as to SMTP.
+            site.restart(constants=dict({
+                "MAILPORT_HOST": "localhost", "MAILPORT_PORT": oauth_smtp["port"], "MAILPORT_SECURITY": "starttls",
+                "MAILPORT_CA_FILE": [oauth_smtp["ca"], oauth.ca], "MAILPORT_TIMEOUT": 10,
+            }, **oauth.constants()))
+            run_consent(run_, browser, cli_step, ADMIN, SUBSCRIBER, oauth, oauth_smtp)
             run_.show_logs_if_failed()
             shots = browser.saved
     finally:

@@ -8,6 +8,7 @@
  *   oauth_connect {provider, client_id, account, refresh_token}   Mailport_OAuth::connect()
  *   oauth_age {days}           the connection last worked (and was made) that many days ago
  *   oauth_state {}             stored (refresh token decrypted apart), notice, health, log
+ *   oauth_urls {}              the provider's endpoints, scope and name as the constants make them
  */
 
 declare(strict_types=1);
@@ -58,6 +59,18 @@ switch ($step) {
             'notices' => $notices,
             'health' => $test !== null ? call_user_func($test['test']) : null,
             'log' => $log,
+        ]);
+        break;
+
+    case 'oauth_urls':
+        $provider = Mailport_OAuth::provider();
+        mailport_e2e_result([
+            'provider' => $provider,
+            'label' => Mailport_OAuth::label(),
+            'authorize' => $provider !== null ? Mailport_OAuth::authorize_url($provider) : null,
+            'token' => $provider !== null ? Mailport_OAuth::token_url($provider) : null,
+            'scope' => $provider !== null ? Mailport_OAuth::PROVIDERS[$provider]['scope'] : null,
+            'redirect_uri' => Mailport_OAuth::redirect_uri(),
         ]);
         break;
 

@@ -352,7 +352,7 @@ final class Mailport_Admin_OAuth
             '<div class="notice notice-error" id="mailport-oauth-notice"><p><strong>Mailport SMTP:</strong> %s</p><p>%s</p></div>',
             esc_html(sprintf(
                 /* translators: 1: Google or Microsoft, 2: an email address, 3: a date */
-                __('%1$s no longer accepts the site\'s sign-in for %2$s (invalid_grant, %3$s): the refresh token expired or was revoked, and mail waits in the outbox. Reconnect to send it.', 'mailport'),
+                __('%1$s no longer accepts the site\'s sign-in for %2$s (invalid_grant, %3$s): the refresh token expired or was revoked, so no mail can be sent. Reconnect; mail held meanwhile is then sent with Retry in the Email log.', 'mailport'),
                 $label,
                 (string) $connection['account'],
                 wp_date('Y-m-d H:i', (int) ($connection['last_error']['time'] ?? time())),

@@ -136,7 +136,8 @@ final class Mailport_Admin
                 printf(
                     '<tr><th scope="row">%s</th><td>%s</td></tr>',
                     esc_html($label),
-                    str_contains((string) $value, "\n") ? '<pre>' . esc_html((string) $value) . '</pre>' : esc_html((string) $value),
+                    // pre-wrap: an error's long first line must not widen the page.
+                    str_contains((string) $value, "\n") ? '<pre style="white-space:pre-wrap">' . esc_html((string) $value) . '</pre>' : esc_html((string) $value),
                 );
             }
             echo '</tbody></table>';
