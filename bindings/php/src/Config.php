@@ -104,20 +104,28 @@ final class Config extends Handle
      * (percent-encoded), and the port "auto". Named arguments then set the rest, as in the
      * constructor; a password: without username: is the password of the URL's user.
      *
-     * $password and $oauth2Token are parameters of their own: PHP without the GH-20435 fix (8.2,
-     * 8.4 before 8.4.16) shows named arguments collected by a variadic in stack traces, even one
-     * marked #[\SensitiveParameter].
+     * $password, $oauth2Token, $oauthClientSecret and $oauthRefreshToken are parameters of their
+     * own: PHP without the GH-20435 fix (8.2, 8.4 before 8.4.16) shows named arguments collected
+     * by a variadic in stack traces, even one marked #[\SensitiveParameter].
      */
     public static function fromUrl(
         #[\SensitiveParameter] string $url,
         #[\SensitiveParameter] ?string $password = null,
         #[\SensitiveParameter] ?string $oauth2Token = null,
+        #[\SensitiveParameter] ?string $oauthClientSecret = null,
+        #[\SensitiveParameter] ?string $oauthRefreshToken = null,
         #[\SensitiveParameter] mixed ...$options,
     ): self {
         $config = (new \ReflectionClass(self::class))->newInstanceWithoutConstructor();
         $config->adopt(Native::callOut('mailport_config_from_url', 'mailport_config', Native::str($url, 'url')));
         $config->declarePhp();
-        $config->apply(['password' => $password, 'oauth2Token' => $oauth2Token, ...$options]);
+        $config->apply([
+            'password' => $password,
+            'oauth2Token' => $oauth2Token,
+            'oauthClientSecret' => $oauthClientSecret,
+            'oauthRefreshToken' => $oauthRefreshToken,
+            ...$options,
+        ]);
         return $config;
     }
 
