@@ -294,6 +294,35 @@ typedef enum mailport_log_kind {
 } mailport_log_kind;
 
 /**
+ * The identity provider of a refresh grant; passed as `uint32_t` to
+ * `mailport_config_set_oauth_refresh`.
+ *
+ * Functions: mailport_config_set_oauth_refresh, mailport_config_set_oauth_tenant,
+ * mailport_config_set_oauth_token_url, mailport_config_set_oauth_scope,
+ * mailport_config_set_oauth_rotation_callback, mailport_config_set_oauth_token_callback,
+ * mailport_config_set_auth_mechanism.
+ */
+typedef enum mailport_oauth_provider {
+    /**
+     * Google (Gmail, Workspace): token endpoint `https://oauth2.googleapis.com/token`, scope
+     * `https://mail.google.com/`.
+     */
+    MAILPORT_OAUTH_PROVIDER_GOOGLE = 1,
+    /**
+     * Microsoft 365 and Outlook.com: token endpoint
+     * `https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token` (tenant `common` unless
+     * set with `mailport_config_set_oauth_tenant`), scope
+     * `https://outlook.office.com/SMTP.Send offline_access`.
+     */
+    MAILPORT_OAUTH_PROVIDER_MICROSOFT = 2,
+    /**
+     * Any other RFC 6749 token endpoint: set its URL with `mailport_config_set_oauth_token_url`;
+     * no scope is sent unless set with `mailport_config_set_oauth_scope`.
+     */
+    MAILPORT_OAUTH_PROVIDER_CUSTOM = 3,
+} mailport_oauth_provider;
+
+/**
  * The values WordPress's filters may change after the headers are parsed: the `which` argument
  * of `mailport_wp_mail_parsed_value` and `mailport_wp_mail_override`, passed as `uint32_t`.
  *

@@ -57,6 +57,12 @@ typedef enum mailport_log_kind {
     MAILPORT_LOG_RECEIVED = 2,
 } mailport_log_kind;
 
+typedef enum mailport_oauth_provider {
+    MAILPORT_OAUTH_PROVIDER_GOOGLE = 1,
+    MAILPORT_OAUTH_PROVIDER_MICROSOFT = 2,
+    MAILPORT_OAUTH_PROVIDER_CUSTOM = 3,
+} mailport_oauth_provider;
+
 typedef enum mailport_wp_value {
     MAILPORT_WP_FROM_EMAIL = 0,
     MAILPORT_WP_FROM_NAME = 1,

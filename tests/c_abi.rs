@@ -26,9 +26,19 @@
 //!   retries and cancels the deferred entry, and checks that misuse is an error naming the
 //!   argument.
 //!
+//! - `oauth.c` sends with a refresh grant against tests/servers/oauth_server.py (the rotated
+//!   refresh token reaches its rotation callback), with a token callback told when its token
+//!   was refused, and meets a failing callback and invalid_grant with their codes and hints.
+//!
 //! Each program frees every object, so valgrind's leak check covers every `_free` path.
 
 mod common;
+#[path = "common/oauth_server.rs"]
+mod oauth_server;
+#[path = "common/oauth_smtp.rs"]
+mod oauth_smtp;
+
+use oauth_smtp::OAuthSmtp;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -461,4 +471,34 @@ fn c_program_queues_delivers_and_inspects_through_the_outbox() {
     // The spool holds the two finished records.
     let done = std::fs::read_dir(spool.join("done")).unwrap().count();
     assert!(done >= 2, "{done} files in done/");
+}
+
+#[test]
+fn c_program_uses_oauth_refresh_grants_and_token_callbacks() {
+    let token_endpoint = oauth_server::OAuthServer::start(&[
+        "--client",
+        "mailport-app:client-secret-c",
+        "--refresh-token",
+        "site@example.test:rt-c-initial",
+        "--rotate",
+    ]);
+    let server = token_endpoint.smtp_server(&["--oauth", "site@example.test:cb-token-1"]);
+    let dir = scratch_dir("oauth");
+    let exe = build_c_program("oauth", &common::shared_library(), &dir, Link::Library);
+    let args = [
+        "127.0.0.1".to_string(),
+        server.port.to_string(),
+        server.ca.display().to_string(),
+        token_endpoint.token_url(),
+        token_endpoint.ca.display().to_string(),
+    ];
+    let stdout = run_c_program(&exe, &args);
+    assert!(stdout.contains("ROTATED 1"), "{stdout}");
+    assert!(stdout.contains("OAUTH_OK"), "{stdout}");
+    assert_eq!(
+        server.messages().len(),
+        2,
+        "the refresh grant's and the callback's"
+    );
+    assert_eq!(token_endpoint.refreshes(), 1);
 }

@@ -8,8 +8,10 @@
 //! token, refresh token or secret appears in any transcript or error.
 
 mod common;
-#[path = "common/oauth.rs"]
-mod oauth;
+#[path = "common/oauth_server.rs"]
+mod oauth_server;
+#[path = "common/oauth_smtp.rs"]
+mod oauth_smtp;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,7 +23,8 @@ use mailport::{
     Client, Config, Credentials, Envelope, Error, Kind, Provider, RefreshGrant, Secret, Security,
     TokenCallback, TokenSource,
 };
-use oauth::OAuthServer;
+use oauth_server::OAuthServer;
+use oauth_smtp::OAuthSmtp;
 use serde_json::json;
 
 const USER: &str = "site@example.test";

@@ -2,8 +2,15 @@
 //! options of tests/servers/aiosmtpd_server.py): each test proves that one server plays its
 //! situation, with raw std sockets and, for TLS details, Python's `ssl`, `smtplib` and
 //! `cryptography` (the same interpreter that runs aiosmtpd). Independent of the mailport client.
+//! Also the OAuth test server (tests/servers/oauth_server.py) and the Dovecot that checks its
+//! tokens (tests/servers/dovecot_server.py, which needs root and `dovecot-core`), spoken to over
+//! HTTPS and Dovecot's auth socket, and the launchers' refusal of inconsistent options.
 
 mod common;
+#[path = "common/dovecot.rs"]
+mod dovecot;
+#[path = "common/oauth_server.rs"]
+mod oauth_server;
 
 use std::io::{BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -14,6 +21,8 @@ use common::{
     FilteredPort, TestServer, command, filtered_port, ipv6_loopback_available, not_smtp_server,
     refused_port, reply, silent_listener,
 };
+use dovecot::Dovecot;
+use oauth_server::OAuthServer;
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------------------------
@@ -606,6 +615,199 @@ fn launcher_rejects_inconsistent_situations() {
         assert!(
             !String::from_utf8_lossy(&out.stdout).contains("READY"),
             "{args:?}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---------------------------------------------------------------------------------------------
+// the OAuth server (tests/servers/oauth_server.py) and the Dovecot that checks its tokens
+// (tests/servers/dovecot_server.py): Dovecot's auth protocol spoken here, without Postfix
+
+/// One AUTH over Dovecot's auth socket (the protocol Postfix speaks, VERSION 1.2): the reply
+/// line (`OK\t1\tuser=...`, or `CONT\t1\t<challenge>` for a refused bearer token).
+fn dovecot_auth(socket: &std::path::Path, mechanism: &str, initial_response: &[u8]) -> String {
+    let mut stream = std::os::unix::net::UnixStream::connect(socket)
+        .unwrap_or_else(|e| panic!("connect {}: {e}", socket.display()));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(stream, "VERSION\t1\t2\nCPID\t{}\n", std::process::id()).unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            std::io::BufRead::read_line(&mut reader, &mut line).unwrap() > 0,
+            "Dovecot closed the auth socket during the handshake"
+        );
+        if line == "DONE\n" {
+            break;
+        }
+    }
+    writeln!(
+        stream,
+        "AUTH\t1\t{mechanism}\tservice=smtp\tnologin\tlip=127.0.0.1\trip=127.0.0.1\tsecured\t\
+         resp={}",
+        common::base64_encode(initial_response)
+    )
+    .unwrap();
+    line.clear();
+    std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
+    line.trim_end().to_string()
+}
+
+#[test]
+fn oauth_server_introspects_the_tokens_it_issued_until_revoked() {
+    let server = OAuthServer::start(&["--refresh-token", "u@example.test:rt-selftest"]);
+    let introspect = |token: &str| {
+        let (status, body) = server.request(
+            "POST",
+            "/introspect",
+            Some(("form", serde_json::json!({ "token": token }))),
+        );
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    assert_eq!(
+        introspect("at-never-issued"),
+        serde_json::json!({"active": false})
+    );
+    let answer = server.refresh("mailport-test", "rt-selftest");
+    let token = answer["access_token"].as_str().unwrap();
+    let active = introspect(token);
+    assert_eq!(active["active"], true, "{active}");
+    assert_eq!(active["username"], "u@example.test", "{active}");
+    server.control(serde_json::json!({ "revoke_access": token }));
+    assert_eq!(introspect(token), serde_json::json!({"active": false}));
+    // The request log says what happened and holds no token.
+    let log = server.requests_log();
+    assert!(log.contains("POST /token refresh_token ok"), "{log}");
+    assert!(
+        !log.contains(token) && !log.contains("rt-selftest"),
+        "{log}"
+    );
+}
+
+#[test]
+fn dovecot_accepts_an_active_token_for_its_user_only_and_logs_no_token() {
+    let server = OAuthServer::start(&["--refresh-token", "u@example.test:rt-selftest"]);
+    let dovecot = Dovecot::start(&server, &["xoauth2", "oauthbearer"]);
+    assert_eq!(dovecot.ready.mechanisms, ["XOAUTH2", "OAUTHBEARER"]);
+    let token = server.refresh("mailport-test", "rt-selftest")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let socket = &dovecot.ready.socket;
+    let xoauth2 = |user: &str, token: &str| {
+        format!("user={user}\x01auth=Bearer {token}\x01\x01").into_bytes()
+    };
+    let oauthbearer = |user: &str, token: &str| {
+        format!("n,a={user},\x01auth=Bearer {token}\x01\x01").into_bytes()
+    };
+    let ok = "OK\t1\tuser=u@example.test";
+    let reply = dovecot_auth(socket, "XOAUTH2", &xoauth2("u@example.test", &token));
+    assert!(reply.starts_with(ok), "{reply}");
+    let reply = dovecot_auth(
+        socket,
+        "OAUTHBEARER",
+        &oauthbearer("u@example.test", &token),
+    );
+    assert!(reply.starts_with(ok), "{reply}");
+    // A token of someone else, and a token the OAuth server does not know: the error challenge
+    // ({"status":"401",...} for XOAUTH2, "invalid_token" for OAUTHBEARER).
+    let reply = dovecot_auth(socket, "XOAUTH2", &xoauth2("other@example.test", &token));
+    assert!(reply.starts_with("CONT\t1\t"), "{reply}");
+    let reply = dovecot_auth(socket, "XOAUTH2", &xoauth2("u@example.test", "at-forged"));
+    let challenge = reply
+        .strip_prefix("CONT\t1\t")
+        .unwrap_or_else(|| panic!("{reply}"));
+    let decoded = python_json(
+        "import base64,sys;print(base64.b64decode(sys.argv[1]).decode())",
+        &[challenge],
+    );
+    assert_eq!(decoded["status"], "401", "{decoded}");
+    let reply = dovecot_auth(
+        socket,
+        "OAUTHBEARER",
+        &oauthbearer("u@example.test", "at-forged"),
+    );
+    assert!(reply.starts_with("CONT\t1\t"), "{reply}");
+
+    dovecot.wait_for_log("Username 'other@example.test' did not match 'u@example.test'");
+    dovecot.wait_for_log("Provided token is not valid");
+    let log = dovecot.log();
+    assert!(!log.contains(&token) && !log.contains("at-forged"), "{log}");
+}
+
+#[test]
+fn dovecot_and_postfix_launchers_reject_inconsistent_options() {
+    let server = OAuthServer::start(&[]);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/servers");
+    let python = common::python();
+    let dir = std::env::temp_dir().join(format!("mailport-selftest-dv-{}", std::process::id()));
+    let url = server.introspection_url();
+    let ca = server.ca.to_str().unwrap();
+    let missing = dir.join("missing.pem");
+    let missing = missing.to_str().unwrap();
+    for (script, args) in [
+        (
+            "dovecot_server.py",
+            vec![
+                "--introspection-url",
+                &url,
+                "--ca-file",
+                ca,
+                "--mechanisms",
+                "plain",
+            ],
+        ),
+        (
+            "dovecot_server.py",
+            vec![
+                "--introspection-url",
+                &url,
+                "--ca-file",
+                ca,
+                "--mechanisms",
+                ",",
+            ],
+        ),
+        (
+            "dovecot_server.py",
+            vec![
+                "--introspection-url",
+                "http://127.0.0.1:1/introspect",
+                "--ca-file",
+                ca,
+            ],
+        ),
+        (
+            "dovecot_server.py",
+            vec!["--introspection-url", &url, "--ca-file", missing],
+        ),
+        ("dovecot_server.py", vec!["--ca-file", ca]),
+        (
+            "postfix_server.py",
+            vec!["--relay-port", "1", "--dovecot-auth", missing],
+        ),
+    ] {
+        let out = Command::new(&python)
+            .arg(root.join(script))
+            .arg("--dir")
+            .arg(&dir)
+            .args(&args)
+            .output()
+            .expect("run the launcher");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{script} {args:?} should be a usage error: {stderr}"
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("READY"),
+            "{script} {args:?}"
         );
     }
     let _ = std::fs::remove_dir_all(&dir);

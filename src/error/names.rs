@@ -165,7 +165,7 @@ impl Api {
     pub fn oauth_consent(self) -> &'static str {
         match self {
             Api::Php => {
-                "in WordPress, open the mailport settings and click \"Connect with Google\" or \"Connect with Microsoft\" again"
+                "in WordPress, open the mailport settings and click \"Connect with Google\" or \"Connect with Microsoft\" again (elsewhere, run `mailport oauth login --provider google|microsoft --client-id ID --output FILE`)"
             }
             _ => {
                 "run `mailport oauth login --provider google|microsoft --client-id ID [--tenant ID] --output FILE` (or your application's own consent flow) and sign in"

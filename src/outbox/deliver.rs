@@ -699,6 +699,47 @@ mod tests {
     }
 
     #[test]
+    fn oauth_failures_are_held_for_the_admin_or_retried() {
+        for (kind, verdict) in [
+            (Kind::OAuthInvalidGrant, Verdict::Configuration),
+            (Kind::OAuthInvalidClient, Verdict::Configuration),
+            (Kind::OAuthScope, Verdict::Configuration),
+            (Kind::OAuthEndpoint, Verdict::Configuration),
+            (Kind::OAuthEndpointUnreachable, Verdict::Transient),
+            (Kind::OAuthCallback, Verdict::Transient),
+        ] {
+            let error = Error::new(kind, "token").at_step(Step::Auth);
+            assert_eq!(classify(&error), verdict, "{kind:?}");
+            assert!(connection_level(&error), "{kind:?} is the connection's");
+        }
+    }
+
+    #[test]
+    fn a_refresh_grant_counts_in_the_settings_fingerprint() {
+        use crate::oauth::{Provider, RefreshGrant};
+        let with = |token: &str| {
+            let mut c = Config::new("smtp.example.com");
+            c.credentials = Some(Credentials::OAuth2 {
+                username: "u@example.com".into(),
+                token: TokenSource::Refresh(RefreshGrant::new(
+                    Provider::Google,
+                    "id",
+                    None,
+                    crate::config::Secret::new(token),
+                )),
+            });
+            settings_fingerprint(&[c])
+        };
+        // The same grant, the same settings; consenting again (a new refresh token) releases
+        // held entries, as a changed password does (255 times in 256).
+        assert_eq!(with("rt-1"), with("rt-1"));
+        let changed = ["rt-2", "rt-3", "rt-4"]
+            .iter()
+            .filter(|t| with(t) != with("rt-1"));
+        assert!(changed.count() >= 2);
+    }
+
+    #[test]
     fn durations_read_as_words() {
         assert_eq!(human(5 * 86_400), "5 days");
         assert_eq!(human(3_600), "1 hour");

@@ -621,6 +621,21 @@ pub fn wait_ready(
     }
 }
 
+/// Wait for `child` to exit, killing it after `limit`.
+pub fn wait_or_kill(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                return child.wait().ok();
+            }
+        }
+    }
+}
+
 /// The interpreter that runs the Python test servers and checkers.
 pub fn python() -> String {
     std::env::var("MAILPORT_TEST_PYTHON").unwrap_or_else(|_| "python3".into())

@@ -18,6 +18,13 @@ Nothing of the system's own Postfix (/etc/postfix, /var/spool/postfix) is used o
   --reject-rcpt ADDR   RCPT TO:<ADDR> gets "550 5.1.1 ..." (check_recipient_access); repeatable
   --starttls           offer STARTTLS with a leaf certificate for 127.0.0.1, ::1 and localhost
                        issued by a throwaway trustme CA (written to DIR/ca.pem)
+  --dovecot-auth SOCKET  offer SMTP AUTH through Dovecot's auth socket SOCKET (the "socket" of
+                       tests/servers/dovecot_server.py's READY line; smtpd_sasl_type = dovecot)
+                       and act as a submission service: relaying needs a successful AUTH
+                       (permit_sasl_authenticated), the client's loopback address no longer
+                       suffices, so an unauthenticated MAIL/RCPT is refused with 554 5.7.1.
+                       With --starttls, AUTH is only offered after STARTTLS
+                       (smtpd_tls_auth_only = yes)
   --max-lifetime S     stop Postfix after S seconds whatever happens (default 300)
 
 Prints exactly one line on stdout once Postfix accepts connections:
@@ -94,8 +101,8 @@ append_dot_mydomain = no
 always_add_missing_headers = no
 
 smtpd_banner = $myhostname ESMTP Postfix
-smtpd_relay_restrictions = permit_mynetworks, reject
-smtpd_recipient_restrictions = check_recipient_access texthash:{access}, permit_mynetworks, reject
+smtpd_relay_restrictions = {permit}, reject
+smtpd_recipient_restrictions = check_recipient_access texthash:{access}, {permit}, reject
 smtpd_error_sleep_time = 0
 smtpd_soft_error_limit = 100
 smtpd_hard_error_limit = 200
@@ -122,6 +129,18 @@ smtpd_tls_chain_files = {key}, {cert}
 smtpd_tls_session_cache_database =
 smtpd_tls_loglevel = 1
 smtpd_tls_received_header = yes
+"""
+
+# SMTP AUTH by the test's private Dovecot. smtpd is not chrooted, so the socket's absolute path
+# works as smtpd_sasl_path.
+MAIN_CF_SASL = """\
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = {socket}
+smtpd_sasl_security_options = noanonymous
+smtpd_sasl_tls_security_options = noanonymous
+smtpd_sasl_authenticated_header = no
+broken_sasl_auth_clients = no
 """
 
 # Debian's master.cf, with chroot off (the queue is in a temp dir) and only what is needed.
@@ -163,9 +182,14 @@ def parse_args(argv):
     p.add_argument("--discard-ehlo", action="append", default=[])
     p.add_argument("--reject-rcpt", action="append", default=[])
     p.add_argument("--starttls", action="store_true")
+    p.add_argument("--dovecot-auth", metavar="SOCKET")
     p.add_argument("--max-lifetime", type=float, default=300.0)
     p.add_argument("--keep", action="store_true", help="do not remove --dir at exit")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.dovecot_auth is not None and not os.path.exists(args.dovecot_auth):
+        p.error(f"--dovecot-auth {args.dovecot_auth!r} does not exist: start "
+                "tests/servers/dovecot_server.py first and give the socket of its READY line")
+    return args
 
 
 def find_program(name):
@@ -242,11 +266,17 @@ def configure(args, directory, port):
         access=access,
         discard=", ".join(args.discard_ehlo),
         size_limit=args.message_size_limit,
+        # Submission: with AUTH on, only an authenticated client may relay.
+        permit="permit_sasl_authenticated" if args.dovecot_auth else "permit_mynetworks",
     )
     ca_path = None
     if args.starttls:
         key, cert, ca_path = make_tls(conf, directory)
         main += MAIN_CF_TLS.format(key=key, cert=cert)
+    if args.dovecot_auth:
+        main += MAIN_CF_SASL.format(socket=os.path.abspath(args.dovecot_auth))
+        if args.starttls:
+            main += "smtpd_tls_auth_only = yes\n"
     write(os.path.join(conf, "main.cf"), main)
     write(os.path.join(conf, "master.cf"), MASTER_CF.format(port=port))
     return conf, ca_path
@@ -401,10 +431,12 @@ def main(argv):
         sys.stdout.flush()
 
         def watch_stdin():
+            # os.read on the descriptor, not sys.stdin.buffer: a daemon thread blocked in the
+            # buffered reader holds its lock, and the interpreter aborts at exit on it.
             try:
-                while sys.stdin.buffer.read(4096):
+                while os.read(0, 4096):
                     pass
-            except (OSError, ValueError):
+            except OSError:
                 pass
             stop_flag.set()
 

@@ -1,0 +1,231 @@
+//! The local OAuth 2.0 authorization server for the tests (`tests/servers/oauth_server.py`:
+//! HTTPS on 127.0.0.1 with a throwaway CA, the token endpoint, introspection and its control
+//! endpoint), stopped when its handle is dropped, and a tiny HTTPS client (Python's urllib,
+//! verifying against the server's CA) for the requests a test makes itself.
+//!
+//! A test includes it with `#[path = "common/oauth_server.rs"] mod oauth_server;` beside
+//! `mod common;` (as `common/mariadb.rs`).
+
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// trustme's CA and the first bind; generous for a loaded CI machine.
+const START_DEADLINE: Duration = Duration::from_secs(30);
+
+/// One HTTPS request, described as JSON on stdin so that no token is on a command line:
+/// {"method", "url", "ca", "form" | "json"}. Prints {"status", "body"} (the body parsed as JSON
+/// when it is JSON, else as text). HTTP errors are answers, not failures.
+const HTTPS_REQUEST: &str = r#"
+import json, ssl, sys, urllib.error, urllib.parse, urllib.request
+spec = json.load(sys.stdin)
+context = ssl.create_default_context(cafile=spec["ca"])
+headers = {}
+data = None
+if "form" in spec:
+    data = urllib.parse.urlencode(spec["form"]).encode()
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+elif "json" in spec:
+    data = json.dumps(spec["json"]).encode()
+    headers["Content-Type"] = "application/json"
+request = urllib.request.Request(spec["url"], data=data, headers=headers, method=spec["method"])
+try:
+    with urllib.request.urlopen(request, context=context, timeout=30) as response:
+        status, raw = response.status, response.read()
+except urllib.error.HTTPError as e:
+    status, raw = e.code, e.read()
+try:
+    body = json.loads(raw)
+except ValueError:
+    body = raw.decode("utf-8", "replace")
+print(json.dumps({"status": status, "body": body}))
+"#;
+
+/// A running oauth_server.py; stopped (and its directory removed) on drop.
+pub struct OAuthServer {
+    pub port: u16,
+    /// `https://127.0.0.1:<port>`.
+    pub url: String,
+    /// The CA (PEM) that issued the server's certificate.
+    pub ca: PathBuf,
+    pub dir: PathBuf,
+    stdin: Option<ChildStdin>,
+    child: Child,
+}
+
+#[derive(serde::Deserialize)]
+struct Ready {
+    port: u16,
+    url: String,
+    ca: PathBuf,
+    dir: PathBuf,
+}
+
+impl OAuthServer {
+    /// Start the server with the launcher's options (`--refresh-token USER:TOKEN`,
+    /// `--client ID:SECRET`, `--access-lifetime S`, `--rotate`, ...).
+    pub fn start(args: &[&str]) -> OAuthServer {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/servers/oauth_server.py");
+        let dir = crate::common::unique_temp_dir();
+        let stderr_path = PathBuf::from(format!("{}.oauth-stderr", dir.display()));
+        let stderr = fs::File::create(&stderr_path)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", stderr_path.display()));
+        let python = crate::common::python();
+        let mut child = Command::new(&python)
+            .arg("-u")
+            .arg(&script)
+            .arg("--dir")
+            .arg(&dir)
+            .args(["--max-lifetime", "600"])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {python} {}: {e}", script.display()));
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().expect("piped stdout");
+        let failure = match crate::common::wait_ready(stdout, START_DEADLINE) {
+            Ok((line, _)) => match serde_json::from_str::<Ready>(&line) {
+                Ok(ready) => {
+                    let _ = fs::remove_file(&stderr_path);
+                    return OAuthServer {
+                        port: ready.port,
+                        url: ready.url,
+                        ca: ready.ca,
+                        dir: ready.dir,
+                        stdin,
+                        child,
+                    };
+                }
+                Err(e) => format!("bad READY line {line:?}: {e}"),
+            },
+            Err((why, other)) => format!("{why}\n--- launcher stdout ---\n{other}"),
+        };
+        drop(stdin);
+        let _ = child.kill();
+        let _ = child.wait();
+        let stderr = fs::read_to_string(&stderr_path).unwrap_or_default();
+        let _ = fs::remove_file(&stderr_path);
+        let _ = fs::remove_dir_all(&dir);
+        if stderr.contains("TRUSTME-MISSING") {
+            panic!("the OAuth test server needs trustme (pip install trustme)\n{stderr}");
+        }
+        panic!("the OAuth test server did not start: {failure}\n--- stderr ---\n{stderr}");
+    }
+
+    /// The RFC 7662 introspection endpoint, which Dovecot's oauth2 passdb calls.
+    pub fn introspection_url(&self) -> String {
+        format!("{}/introspect", self.url)
+    }
+
+    /// The token endpoint (RFC 6749 §3.2).
+    pub fn token_url(&self) -> String {
+        format!("{}/token", self.url)
+    }
+
+    /// One HTTPS request to `path`, verified against the server's CA: (status, JSON body).
+    pub fn request(&self, method: &str, path: &str, body: Option<(&str, Value)>) -> (u16, Value) {
+        let mut spec =
+            json!({"method": method, "url": format!("{}{path}", self.url), "ca": self.ca});
+        if let Some((kind, value)) = body {
+            spec[kind] = value;
+        }
+        let python = crate::common::python();
+        let mut child = Command::new(&python)
+            .args(["-c", HTTPS_REQUEST])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(spec.to_string().as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "HTTPS {method} {path} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let answer: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}: {:?}", out.stdout));
+        (
+            answer["status"].as_u64().unwrap() as u16,
+            answer["body"].clone(),
+        )
+    }
+
+    /// A refresh-token grant for the public client `client_id` (RFC 6749 §6): the token
+    /// response; panics unless the server issued a token.
+    pub fn refresh(&self, client_id: &str, refresh_token: &str) -> Value {
+        let form = json!({
+            "grant_type": "refresh_token",
+            "client_id": client_id,
+            "refresh_token": refresh_token,
+        });
+        let (status, body) = self.request("POST", "/token", Some(("form", form)));
+        assert_eq!(
+            status, 200,
+            "the token endpoint refused the refresh: {body}"
+        );
+        assert!(body["access_token"].is_string(), "{body}");
+        body
+    }
+
+    /// Orders to the control endpoint (`{"revoke_access": T}`, `{"expire_access": "all"}`,
+    /// `{"mode": M}`, ...): the state after them.
+    pub fn control(&self, orders: Value) -> Value {
+        let (status, body) = self.request("POST", "/control", Some(("json", orders)));
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// What the server knows: grants counted, live tokens, the last form (secrets redacted).
+    pub fn state(&self) -> Value {
+        let (status, body) = self.request("GET", "/state", None);
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// The server's request log: method, path, grant and outcome, one line a request.
+    pub fn requests_log(&self) -> String {
+        fs::read_to_string(self.dir.join("requests.log")).unwrap_or_default()
+    }
+
+    /// Wait until the request log has a line containing `needle` (the log is written by the
+    /// server's handler thread, after it answered).
+    pub fn wait_for_request(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.requests_log().lines().any(|l| l.contains(needle)) {
+            assert!(
+                Instant::now() < deadline,
+                "no request {needle:?} in the OAuth server's log:\n{}",
+                self.requests_log()
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+}
+
+impl Drop for OAuthServer {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
