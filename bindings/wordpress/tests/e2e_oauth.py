@@ -262,6 +262,22 @@ def run_consent(run, browser, cli_step, admin, subscriber, oauth, smtp):
        f"{name}: a refused consent says so and what to do; the existing connection stays",
        {"result": text, "screenshot": shot})
 
+    # --- the token endpoint refusing the client, or failing ------------------------------------
+    for mode, expect, what in (
+            ("invalid_client", ["refused the app's client id or client secret", "Google Cloud Console"],
+             "a refused client secret says which console to copy it from"),
+            ("error500", ["is not working right now (HTTP 500)", "Wait a few minutes"],
+             "a token endpoint answering 500 says to try again later")):
+        oauth.control(mode=mode)
+        browser.go(page + "&tab=settings")
+        browser.wait_for("#mailport-oauth-connect")
+        submit(browser, "mailport-oauth-connect")
+        text = result_text()
+        shot = browser.screenshot(f"oauth-{mode}")
+        oauth.control(mode="normal")
+        ok(all(e in text for e in expect) and CLIENT_SECRET not in text and (stored() or {}).get("account") == ACCOUNT,
+           f"{name}: {what}; the connection stays", {"result": text, "screenshot": shot})
+
     # --- the refresh token refused: the error, the notice on every screen, Reconnect from it ------
     # php-fpm's workers keep the access token until shortly before it expires: the server voids
     # it too, so the SMTP server refuses it and the library's one refresh meets invalid_grant.
@@ -442,6 +458,14 @@ def run_oauth_delivery(wp, checks, procs):
     res, output = worker()
     ok(oauth.state()["grants"]["refresh_token"] == 2,
        f"{name}: not again on the next run the same day", oauth.state()["grants"])
+
+    # --- Site Health before an unused refresh token lapses (Google: 180 days) ----------------------
+    for days, status, words in ((170, "recommended", "lapses in 10 days"), (200, "critical", "probably expired")):
+        wp.run("oauth_age", constants, {"days": days})
+        health = state().get("health") or {}
+        ok(health.get("status") == status and words in health.get("label", ""),
+           f"{name}: unused for {days} days: Site Health {status} (\"{words}\")", health.get("label"))
+    wp.run("oauth_age", constants, {"days": 0})
 
     # --- invalid_grant: held, the notice, the log's hint, Site Health critical ---------------------
     oauth.control(mode="invalid_grant")
