@@ -325,6 +325,29 @@ def run_consent(run, browser, cli_step, admin, subscriber, oauth, smtp):
     ok(code == 403, f"{name}: the callback is refused (403) to a subscriber", f"{code}: {body[:200]}")
     browser.log_in(url, *admin)
 
+    # --- Microsoft 365: the tenant, its own consent ----------------------------------------------
+    browser.go(page + "&tab=settings")
+    browser.wait_for("#mailport-settings-form")
+    # Chosen as a user does: the select's change event shows the tenant's row.
+    tenant_shown = browser.driver.execute_script(
+        "const s = document.getElementById('mailport-oauth_provider'); s.value = 'microsoft';"
+        " s.dispatchEvent(new Event('change'));"
+        " return document.getElementById('mailport-oauth_tenant').closest('tr').style.display !== 'none'")
+    fill(browser, {"mailport-oauth_tenant": "contoso.onmicrosoft.com"})
+    submit(browser, "mailport-save")
+    browser.wait_for("#setting-error-settings_updated")
+    status = browser.driver.execute_script("return document.getElementById('mailport-oauth-status').innerText")
+    ok(tenant_shown and "Not connected" in status,
+       f"{name}: Microsoft chosen: the tenant row shows; Google's connection does not apply to it", status)
+    submit(browser, "mailport-oauth-connect")
+    text = result_text()
+    shot = browser.screenshot("oauth-connected-microsoft")
+    scopes = {v["scope"] for v in oauth.state()["access_tokens"].values()}
+    ok(f"Connected as {ACCOUNT} with Microsoft" in text and "https://outlook.office.com/SMTP.Send offline_access" in scopes
+       and (stored() or {}).get("provider") == "microsoft",
+       f"{name}: Connect with Microsoft: consented for SMTP.Send with offline_access, connected",
+       {"result": text, "scopes": sorted(scopes), "screenshot": shot})
+
     # --- Disconnect ----------------------------------------------------------------------------
     browser.go(page + "&tab=settings")
     browser.wait_for("#mailport-oauth")
@@ -340,8 +363,8 @@ def run_consent(run, browser, cli_step, admin, subscriber, oauth, smtp):
        f"{name}: Disconnect forgets the refresh token", {"result": text, "screenshot": shot})
     # (No screenshot: on this offline site the Status tab's scripts never finish drawing.)
     result = health()
-    ok(result is not None and result[0] == "critical" and "Connect with Google" in re.sub("<[^>]+>", "", result[2]),
-       f"{name}: Site Health: Google chosen but no account connected (critical, says to connect)", result)
+    ok(result is not None and result[0] == "critical" and "Connect with Microsoft" in re.sub("<[^>]+>", "", result[2]),
+       f"{name}: Site Health: Microsoft chosen but no account connected (critical, says to connect)", result)
 
     # Back to the password, for what runs after.
     browser.go(page + "&tab=settings")
