@@ -31,9 +31,11 @@ final class Client extends Handle
         #[\SensitiveParameter] string $url,
         #[\SensitiveParameter] ?string $password = null,
         #[\SensitiveParameter] ?string $oauth2Token = null,
+        #[\SensitiveParameter] ?string $oauthClientSecret = null,
+        #[\SensitiveParameter] ?string $oauthRefreshToken = null,
         #[\SensitiveParameter] mixed ...$options,
     ): self {
-        return new self(Config::fromUrl($url, $password, $oauth2Token, ...$options));
+        return new self(Config::fromUrl($url, $password, $oauth2Token, $oauthClientSecret, $oauthRefreshToken, ...$options));
     }
 
     protected static function freeFunction(): string

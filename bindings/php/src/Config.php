@@ -19,9 +19,28 @@ use Mailport\Exception\ExceptionFactory;
  * copies the config when it is made, so changing it afterwards does not affect that client.
  * There is no log callback (PHP callbacks across FFI leak and are slow): read
  * Client::transcript() or the exception's getTranscript() instead.
+ *
+ * OAuth 2.0 (Gmail, Microsoft 365): a refresh token the library exchanges for access tokens
+ * itself, cached in the process and refreshed shortly before they expire:
+ *
+ *     $config = new Config(host: 'smtp.office365.com', username: 'me@example.com',
+ *         oauthProvider: 'microsoft', oauthTenant: $tenant, oauthClientId: $id,
+ *         oauthClientSecret: $secret, oauthRefreshToken: $stored,
+ *         oauthRotationCallback: fn (string $user, string $new) => save_encrypted($new));
+ *
+ * or a callable that returns a token (oauthTokenCallback), or a fixed one (oauth2Token). The two
+ * callbacks are the only PHP code the library calls: each runs inside the send (or check) that
+ * needs it, in the same request, and the config (and the Client or Outbox made from it) keeps
+ * them alive.
  */
 final class Config extends Handle
 {
+    /** @var array<string, \Closure> the FFI callbacks handed to the library, kept alive with the config */
+    private array $callbacks = [];
+
+    /** The C enum mailport_oauth_provider. */
+    private const PROVIDERS = ['google' => 1, 'microsoft' => 2, 'custom' => 3];
+
     /**
      * @param int|string|null          $port     1-65535, or "auto" (try 587, 465, 2525 and keep what works)
      * @param string|list<string>|null $caFile   PEM file(s) of private CAs to trust as well
@@ -52,6 +71,16 @@ final class Config extends Handle
         ?bool $persistent = null,
         bool $dangerousAcceptInvalidCerts = false,
         bool $dangerousAllowPlaintextAuth = false,
+        ?string $oauthProvider = null,
+        ?string $oauthClientId = null,
+        #[\SensitiveParameter] ?string $oauthClientSecret = null,
+        #[\SensitiveParameter] ?string $oauthRefreshToken = null,
+        ?string $oauthTenant = null,
+        ?string $oauthTokenUrl = null,
+        ?string $oauthScope = null,
+        ?callable $oauthRotationCallback = null,
+        ?callable $oauthTokenCallback = null,
+        ?string $authMechanism = null,
     ) {
         $options = get_defined_vars();
         $pointer = Native::invoke('mailport_config_new');
@@ -75,20 +104,28 @@ final class Config extends Handle
      * (percent-encoded), and the port "auto". Named arguments then set the rest, as in the
      * constructor; a password: without username: is the password of the URL's user.
      *
-     * $password and $oauth2Token are parameters of their own: PHP without the GH-20435 fix (8.2,
-     * 8.4 before 8.4.16) shows named arguments collected by a variadic in stack traces, even one
-     * marked #[\SensitiveParameter].
+     * $password, $oauth2Token, $oauthClientSecret and $oauthRefreshToken are parameters of their
+     * own: PHP without the GH-20435 fix (8.2, 8.4 before 8.4.16) shows named arguments collected
+     * by a variadic in stack traces, even one marked #[\SensitiveParameter].
      */
     public static function fromUrl(
         #[\SensitiveParameter] string $url,
         #[\SensitiveParameter] ?string $password = null,
         #[\SensitiveParameter] ?string $oauth2Token = null,
+        #[\SensitiveParameter] ?string $oauthClientSecret = null,
+        #[\SensitiveParameter] ?string $oauthRefreshToken = null,
         #[\SensitiveParameter] mixed ...$options,
     ): self {
         $config = (new \ReflectionClass(self::class))->newInstanceWithoutConstructor();
         $config->adopt(Native::callOut('mailport_config_from_url', 'mailport_config', Native::str($url, 'url')));
         $config->declarePhp();
-        $config->apply(['password' => $password, 'oauth2Token' => $oauth2Token, ...$options]);
+        $config->apply([
+            'password' => $password,
+            'oauth2Token' => $oauth2Token,
+            'oauthClientSecret' => $oauthClientSecret,
+            'oauthRefreshToken' => $oauthRefreshToken,
+            ...$options,
+        ]);
         return $config;
     }
 
@@ -114,7 +151,7 @@ final class Config extends Handle
     private function apply(#[\SensitiveParameter] array $options): void
     {
         $options = array_filter($options, static fn ($v) => $v !== null);
-        $known = [...array_keys(self::SETTERS), 'host', 'port', 'security', 'username', 'password', 'oauth2Token', 'caFile'];
+        $known = [...array_keys(self::SETTERS), 'host', 'port', 'security', 'username', 'password', 'oauth2Token', 'caFile', ...self::OAUTH_OPTIONS];
         foreach (array_keys($options) as $name) {
             if (!in_array($name, $known, true)) {
                 throw ExceptionFactory::argument(is_int($name)
@@ -134,12 +171,19 @@ final class Config extends Handle
         if (isset($options['oauth2Token']) && !isset($options['username'])) {
             throw ExceptionFactory::argument('username is required with oauth2Token');
         }
+        $oauth = $this->oauthSource($options);
+        if ($oauth !== null) {
+            $this->applyOAuth($oauth, $options);
+        }
+        if (isset($options['authMechanism'])) {
+            $this->setAuthMechanism($options['authMechanism']);
+        }
         if (isset($options['password']) && !isset($options['username'])) {
             // The password of the user the config already has (fromUrl()'s user@); the library
             // says when there is none.
             $this->setPassword($options['password']);
         }
-        if (isset($options['username'])) {
+        if (isset($options['username']) && $oauth === null) {
             if (isset($options['oauth2Token'])) {
                 $this->setOAuth2Token($options['username'], $options['oauth2Token']);
             } elseif (isset($options['password'])) {
@@ -164,6 +208,80 @@ final class Config extends Handle
         }
         foreach ((array) ($options['caFile'] ?? []) as $file) {
             $this->addCaFile($file);
+        }
+    }
+
+    private const OAUTH_OPTIONS = [
+        'oauthProvider', 'oauthClientId', 'oauthClientSecret', 'oauthRefreshToken', 'oauthTenant',
+        'oauthTokenUrl', 'oauthScope', 'oauthRotationCallback', 'oauthTokenCallback', 'authMechanism',
+    ];
+
+    /**
+     * Which token source the named arguments ask for: "refresh" (oauthRefreshToken and its
+     * provider and client), "callback" (oauthTokenCallback), or null; mixing them with each other,
+     * with a password or with oauth2Token is refused.
+     *
+     * @param array<string, mixed> $options
+     */
+    private function oauthSource(#[\SensitiveParameter] array $options): ?string
+    {
+        $refresh = array_intersect(array_keys($options), ['oauthProvider', 'oauthClientId', 'oauthClientSecret', 'oauthRefreshToken', 'oauthTenant', 'oauthTokenUrl', 'oauthScope', 'oauthRotationCallback']);
+        $callback = isset($options['oauthTokenCallback']);
+        if ($refresh === [] && !$callback) {
+            return null;
+        }
+        $others = array_values(array_filter(['password', 'oauth2Token'], static fn ($k) => isset($options[$k])));
+        if ($refresh !== [] && $callback) {
+            $others[] = 'oauthTokenCallback';
+        }
+        if ($others !== []) {
+            throw ExceptionFactory::argument(sprintf(
+                'choose one way to sign in: %s cannot be combined with %s',
+                $refresh !== [] ? implode(', ', $refresh) : 'oauthTokenCallback',
+                implode(' and ', $others),
+            ));
+        }
+        if (!isset($options['username'])) {
+            throw ExceptionFactory::argument(sprintf(
+                'username is required with %s: the mailbox\'s address, which XOAUTH2 and OAUTHBEARER send with the token',
+                $callback ? 'oauthTokenCallback' : 'oauthRefreshToken',
+            ));
+        }
+        return $callback ? 'callback' : 'refresh';
+    }
+
+    /** @param array<string, mixed> $options */
+    private function applyOAuth(string $source, #[\SensitiveParameter] array $options): void
+    {
+        if ($source === 'callback') {
+            $this->setOAuthTokenCallback($options['username'], $options['oauthTokenCallback']);
+            return;
+        }
+        $missing = array_values(array_filter(['oauthProvider', 'oauthClientId', 'oauthRefreshToken'], static fn ($k) => !isset($options[$k])));
+        if ($missing !== []) {
+            throw ExceptionFactory::argument(sprintf(
+                'the OAuth refresh grant needs %s too (oauthClientSecret is optional: a public client has none)',
+                implode(', ', $missing),
+            ));
+        }
+        $this->setOAuthRefresh(
+            $options['username'],
+            $options['oauthProvider'],
+            $options['oauthClientId'],
+            $options['oauthClientSecret'] ?? null,
+            $options['oauthRefreshToken'],
+        );
+        if (isset($options['oauthTenant'])) {
+            $this->setOAuthTenant($options['oauthTenant']);
+        }
+        if (isset($options['oauthTokenUrl'])) {
+            $this->setOAuthTokenUrl($options['oauthTokenUrl']);
+        }
+        if (isset($options['oauthScope'])) {
+            $this->setOAuthScope($options['oauthScope']);
+        }
+        if (isset($options['oauthRotationCallback'])) {
+            $this->setOAuthRotationCallback($options['oauthRotationCallback']);
         }
     }
 
@@ -233,6 +351,161 @@ final class Config extends Handle
             Native::str($token, 'token'),
         );
         return $this;
+    }
+
+    /**
+     * Sign in with OAuth 2.0 access tokens got from a refresh token (RFC 6749 §6) at the
+     * provider's token endpoint: $provider "google", "microsoft" (setOAuthTenant for a single
+     * tenant) or "custom" (setOAuthTokenUrl required). $clientSecret null: a public client. The
+     * access token is cached in the process and refreshed shortly before it expires; a token the
+     * server refuses is refreshed once and AUTH retried on a new connection.
+     */
+    public function setOAuthRefresh(
+        string $username,
+        string $provider,
+        string $clientId,
+        #[\SensitiveParameter] ?string $clientSecret,
+        #[\SensitiveParameter] string $refreshToken,
+    ): static {
+        $code = self::PROVIDERS[strtolower($provider)] ?? null;
+        if ($code === null) {
+            throw ExceptionFactory::argument(sprintf(
+                'oauthProvider must be "google", "microsoft" or "custom", not "%s"',
+                $provider,
+            ));
+        }
+        Native::call(
+            'mailport_config_set_oauth_refresh',
+            $this->handle(),
+            Native::str($username, 'username'),
+            $code,
+            Native::str($clientId, 'oauthClientId'),
+            Native::str($clientSecret, 'oauthClientSecret'),
+            Native::str($refreshToken, 'oauthRefreshToken'),
+        );
+        return $this;
+    }
+
+    /** Microsoft's tenant (directory id or domain; default "common"). After setOAuthRefresh(). */
+    public function setOAuthTenant(string $tenant): static
+    {
+        Native::call('mailport_config_set_oauth_tenant', $this->handle(), Native::str($tenant, 'oauthTenant'));
+        return $this;
+    }
+
+    /** The token endpoint: required for "custom", replaces a preset's (sovereign clouds, tests). After setOAuthRefresh(). */
+    public function setOAuthTokenUrl(string $url): static
+    {
+        Native::call('mailport_config_set_oauth_token_url', $this->handle(), Native::str($url, 'oauthTokenUrl'));
+        return $this;
+    }
+
+    /** The scope asked for, instead of the preset's (space-separated). After setOAuthRefresh(). */
+    public function setOAuthScope(string $scope): static
+    {
+        Native::call('mailport_config_set_oauth_scope', $this->handle(), Native::str($scope, 'oauthScope'));
+        return $this;
+    }
+
+    /**
+     * Called as $callback(string $username, string $refreshToken) when the token endpoint
+     * answers a new refresh token and retires the old one (Microsoft does on every refresh):
+     * store it at once, or the next process cannot sign in. null: no callback. It runs inside
+     * the send that refreshed; what it throws cannot cross the library, so it is reported as a
+     * warning (E_USER_WARNING) and the send's result stands. After setOAuthRefresh().
+     *
+     * @param (callable(string, string): void)|null $callback
+     */
+    public function setOAuthRotationCallback(?callable $callback): static
+    {
+        if ($callback === null) {
+            Native::call('mailport_config_set_oauth_rotation_callback', $this->handle(), null, null);
+            unset($this->callbacks['rotation']);
+            return $this;
+        }
+        $callback = \Closure::fromCallable($callback);
+        $trampoline = static function ($userData, $username, $refreshToken) use ($callback): void {
+            try {
+                $callback(Native::cString($username), Native::cString($refreshToken));
+            } catch (\Throwable $e) {
+                // Never thrown through the library's frames; the token itself is not in the text.
+                trigger_error(sprintf(
+                    'mailport: the oauthRotationCallback threw %s: %s; the new refresh token may not have been stored',
+                    get_class($e),
+                    $e->getMessage(),
+                ), E_USER_WARNING);
+            }
+        };
+        Native::call('mailport_config_set_oauth_rotation_callback', $this->handle(), $trampoline, null);
+        $this->callbacks['rotation'] = $trampoline;
+        return $this;
+    }
+
+    /**
+     * Sign in with access tokens from $callback(string $username, bool $previousRefused), which
+     * returns the token, or [token, expiresInSeconds] so it is cached that long ($previousRefused:
+     * the server refused the last one, so return a fresh one). What it throws, or a return that is
+     * not a token, fails the send with an OAuthCallbackException naming it.
+     *
+     * @param callable(string, bool): (string|array{0: string, 1: int}) $callback
+     */
+    public function setOAuthTokenCallback(string $username, callable $callback): static
+    {
+        $callback = \Closure::fromCallable($callback);
+        $trampoline = static function ($userData, $user, $previousRefused, $out) use ($callback): int {
+            try {
+                $result = $callback(Native::cString($user), (bool) $previousRefused);
+                [$token, $expiresIn] = is_array($result) && array_is_list($result) && count($result) === 2
+                    ? $result : [$result, 0];
+                if (!is_string($token) || $token === '' || !is_int($expiresIn) || $expiresIn < 0) {
+                    $why = sprintf(
+                        'the oauthTokenCallback returned %s; it must return the access token (a non-empty string) or [token, expiresInSeconds]',
+                        get_debug_type($result),
+                    );
+                    Native::invoke('mailport_oauth_token_fail', $out, $why);
+                    return 1;
+                }
+                if (str_contains($token, "\0")) {
+                    Native::invoke('mailport_oauth_token_fail', $out, 'the oauthTokenCallback returned a token with a NUL byte');
+                    return 1;
+                }
+                Native::invoke('mailport_oauth_token_set', $out, $token, $expiresIn);
+                return 0;
+            } catch (\Throwable $e) {
+                // Never thrown through the library's frames: the send fails with the reason.
+                Native::invoke('mailport_oauth_token_fail', $out, sprintf(
+                    'the oauthTokenCallback threw %s: %s',
+                    get_class($e),
+                    str_replace("\0", '', $e->getMessage()),
+                ));
+                return 1;
+            }
+        };
+        Native::call('mailport_config_set_oauth_token_callback', $this->handle(), Native::str($username, 'username'), $trampoline, null);
+        $this->callbacks['token'] = $trampoline;
+        return $this;
+    }
+
+    /**
+     * The SASL mechanism: "xoauth2", "oauthbearer", "plain" or "login"; null lets the library
+     * choose from what the server offers (XOAUTH2 before OAUTHBEARER for tokens).
+     */
+    public function setAuthMechanism(?string $mechanism): static
+    {
+        Native::call('mailport_config_set_auth_mechanism', $this->handle(), Native::str($mechanism, 'authMechanism'));
+        return $this;
+    }
+
+    /**
+     * The callbacks this config handed to the library, for a Client or Outbox made from it to
+     * keep alive as long as it lives (the library keeps copies of the function pointers).
+     *
+     * @internal
+     * @return array<string, \Closure>
+     */
+    public function callbacks(): array
+    {
+        return $this->callbacks;
     }
 
     public function setHeloName(string $name): static

@@ -42,6 +42,12 @@ final class ErrorCode
     public const PROTOCOL = 86;
     public const INVALID_ADDRESS = 100;
     public const ATTACHMENT = 101;
+    public const OAUTH_INVALID_GRANT = 120;
+    public const OAUTH_INVALID_CLIENT = 121;
+    public const OAUTH_ENDPOINT_UNREACHABLE = 122;
+    public const OAUTH_SCOPE = 123;
+    public const OAUTH_ENDPOINT = 124;
+    public const OAUTH_CALLBACK = 125;
     public const PANIC = 199;
 
     private function __construct()

@@ -670,6 +670,23 @@ final class Native
      * A string for a `const char *` parameter. C strings end at the first NUL, so FFI would cut
      * the value there without a word: refuse it instead, naming the parameter.
      */
+    /**
+     * A `const char *` a callback received from the library (FFI hands it over as CData, or
+     * already as a string), as a PHP string; '' for NULL.
+     *
+     * @internal
+     */
+    public static function cString(mixed $value): string
+    {
+        if (is_string($value)) {
+            return $value;
+        }
+        if (!$value instanceof CData || \FFI::isNull($value)) {
+            return '';
+        }
+        return \FFI::string($value);
+    }
+
     public static function str(#[\SensitiveParameter] ?string $value, string $name): ?string
     {
         if ($value !== null && ($at = strpos($value, "\0")) !== false) {

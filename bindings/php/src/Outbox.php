@@ -34,6 +34,9 @@ final class Outbox extends Handle
     /** @var (callable(OutboxEvent): void)|null */
     private $onEvent = null;
 
+    /** @var list<\Closure> the connections' OAuth callbacks (see Config::callbacks()) */
+    private array $callbacks = [];
+
     /**
      * Open (or create) the outbox at $location (a spool directory, or a mysql:// URL, which may
      * hold a password), delivering through copies of $connections.
@@ -66,6 +69,8 @@ final class Outbox extends Handle
                     ));
                 }
                 $configs[] = $connection->handle();
+                // The library keeps copies of their OAuth callbacks: keep the PHP side alive too.
+                $this->callbacks = [...$this->callbacks, ...array_values($connection->callbacks())];
             }
             $this->adopt(Native::openOutbox($location, $configs));
         } finally {

@@ -83,6 +83,22 @@ final class SecretsInTracesTest extends MailportTestCase
             static fn () => Config::fromUrl('smtp://h', username: 'u', oauth2Token: $s, port: 'visible-port'),
             "'visible-port'",
         ];
+        yield 'setOAuthRefresh, refused by the library' => [
+            static fn () => (new Config(host: 'h'))->setOAuthRefresh('visible-user', 'google', 'client', $s, "$s\n"),
+            "'visible-user'",
+        ];
+        yield 'constructor, refresh grant with a bad port' => [
+            static fn () => new Config(host: 'h', port: 'visible-port', username: 'u', oauthProvider: 'google', oauthClientId: 'c', oauthClientSecret: $s, oauthRefreshToken: $s),
+            "'visible-port'",
+        ];
+        yield 'Config::fromUrl, oauthRefreshToken: with a bad port' => [
+            static fn () => Config::fromUrl('smtp://h', username: 'u', oauthProvider: 'google', oauthClientId: 'c', oauthClientSecret: $s, oauthRefreshToken: $s, port: 'visible-port'),
+            "'visible-port'",
+        ];
+        yield 'Client::fromUrl, oauthClientSecret: with a bad port' => [
+            static fn () => Client::fromUrl('smtp://h', username: 'u', oauthProvider: 'google', oauthClientId: 'c', oauthClientSecret: $s, oauthRefreshToken: $s, port: 'visible-port'),
+            "'visible-port'",
+        ];
         yield 'Client::fromUrl, password in the URL' => [
             static fn () => Client::fromUrl("smtp://u:$s@h:99999"),
             "'mailport_config_from_url'",

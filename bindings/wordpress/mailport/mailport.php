@@ -37,6 +37,7 @@ const MAILPORT_PLUGIN_VERSION = '0.1.0';
 mailport_ffi_usable();
 
 require_once __DIR__ . '/includes/class-mailport-settings.php';
+require_once __DIR__ . '/includes/class-mailport-oauth.php';
 require_once __DIR__ . '/includes/class-mailport-queue.php';
 require_once __DIR__ . '/includes/class-mailport-worker.php';
 require_once __DIR__ . '/includes/class-mailport-health.php';
@@ -174,7 +175,10 @@ function mailport_connection_config(string $prefix): \Mailport\Config
     }
     $password = (string) $password;
     $token = $prefix === '' && defined('MAILPORT_OAUTH_TOKEN') ? (string) MAILPORT_OAUTH_TOKEN : '';
-    if ($user !== '') {
+    if ($prefix === '' && Mailport_OAuth::provider() !== null && $token === '') {
+        // Google or Microsoft 365: the library refreshes the access token with the stored refresh token.
+        Mailport_OAuth::apply($config);
+    } elseif ($user !== '') {
         if ($token !== '') {
             $config->setOAuth2Token($user, $token);
         } elseif ($password !== '') {
@@ -548,8 +552,10 @@ function mailport_wp_mail(array $atts, bool $queue_if_transient = false): bool
         $receipt = $client->send($built);
         $built->close();
         mailport_last_receipt($receipt);
+        Mailport_OAuth::worked();
         Mailport_Queue::log_direct($subject, (string) ($envelope ?? $sender ?? ''), [], $receipt, null);
     } catch (Throwable $e) {
+        Mailport_OAuth::failed_with($e);
         if ($queue_if_transient && $e instanceof \Mailport\Exception\ExceptionInterface && $e->isTransient()) {
             return mailport_queue_mail($atts, $e);
         }

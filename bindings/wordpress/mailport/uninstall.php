@@ -5,7 +5,8 @@
  * - Its options: mailport_settings (the Settings screen; passwords encrypted), what the worker
  *   keeps: mailport_worker_last_run, mailport_connection_health, mailport_last_check,
  *   mailport_check_requested, and mailport_library_check (the verdict on the bundled
- *   libmailport: its checksum and ABI, with its size and times, so requests need not hash it).
+ *   libmailport: its checksum and ABI, with its size and times, so requests need not hash it),
+ *   and mailport_oauth (the Google / Microsoft 365 sign-in: the refresh token, encrypted).
  * - The outbox table {prefix}mailport_outbox and the attachment copies in
  *   uploads/mailport-outbox/, but only when no mail in it is still waiting to be sent: a site
  *   that uninstalls with mail queued keeps it (the mailport command can still deliver it, or a
@@ -17,7 +18,7 @@
 
 defined('WP_UNINSTALL_PLUGIN') || exit;
 
-foreach (['mailport_settings', 'mailport_worker_last_run', 'mailport_connection_health', 'mailport_last_check', 'mailport_check_requested', 'mailport_library_check'] as $mailport_option) {
+foreach (['mailport_settings', 'mailport_worker_last_run', 'mailport_connection_health', 'mailport_last_check', 'mailport_check_requested', 'mailport_library_check', 'mailport_oauth'] as $mailport_option) {
     delete_option($mailport_option);
 }
 

@@ -44,7 +44,9 @@ def artifacts_dir(stale=()):
 
 
 class Browser:
-    def __init__(self, artifacts, width=1280, height=1600):
+    def __init__(self, artifacts, width=1280, height=1600, ignore_spki=()):
+        """ignore_spki: base64 SHA-256 hashes of the public keys of test servers whose
+        certificates (made at test time) Chromium is to accept: those, and no other."""
         try:
             from selenium import webdriver
             from selenium.webdriver.chrome.service import Service
@@ -64,6 +66,8 @@ class Browser:
                     "--disable-default-apps", "--disable-dev-shm-usage", "--hide-scrollbars",
                     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"):
             options.add_argument(arg)
+        if ignore_spki:
+            options.add_argument("--ignore-certificate-errors-spki-list=" + ",".join(ignore_spki))
         if os.getuid() == 0:
             # Chromium's sandbox cannot run as root.
             options.add_argument("--no-sandbox")

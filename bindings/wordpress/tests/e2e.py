@@ -102,7 +102,7 @@ def leaf_parts(msg):
     return [p for p in msg.walk() if not p.is_multipart()]
 
 
-def run_scenarios(wp, server, implicit, untrusted, checks, tmp):
+def run_scenarios(wp, server, implicit, untrusted, checks, tmp, procs):
     """server: STARTTLS + AUTH (the main one); implicit: implicit TLS + AUTH; untrusted: STARTTLS
     with a certificate from a CA the client is not given."""
     ok = checks.check
@@ -365,11 +365,11 @@ def run_scenarios(wp, server, implicit, untrusted, checks, tmp):
        "untrusted certificate: wp_mail_failed fired with MAILPORT_ERR_CERT_UNTRUSTED", [hooks, code])
     ok(len(messages(untrusted)) == before, "untrusted certificate: nothing was sent")
 
-    zip_path = run_cli_and_uninstall(wp, server, base, checks)
+    zip_path = run_cli_and_uninstall(wp, server, base, checks, procs)
     run_zip_install(wp, server, base, zip_path, checks)
 
 
-def run_cli_and_uninstall(wp, server, base, checks):
+def run_cli_and_uninstall(wp, server, base, checks, procs):
     ok = checks.check
 
     # --- the packaged plugin (package.sh: the Composer package, library included, in
@@ -452,6 +452,10 @@ def run_cli_and_uninstall(wp, server, base, checks):
     # --- the outbox: queued where FFI is off or the server is down, delivered by WP-CLI ---------
     run_outbox_scenarios(wp, server, base, checks, messages, parse_message, leaf_parts)
     run_backup_and_alerts(wp, server, base, checks, messages, parse_message)
+
+    # --- Google sign-in: the worker with the refresh token, rotation, invalid_grant --------------
+    from e2e_oauth import run_oauth_delivery
+    run_oauth_delivery(wp, checks, procs)
 
     # --- uninstall removes nothing it did not create ---------------------------------------------
     res, _ = wp.run("uninstall", base)
@@ -670,7 +674,7 @@ def main():
             "--mode", "starttls", "--auth", f"{SMTP_USER}:{SMTP_PASS}", "--hostname", "localhost",
             "--untrusted"])
         wp = WordPress(tmp, sock, library)
-        run_scenarios(wp, server, implicit, untrusted, checks, tmp)
+        run_scenarios(wp, server, implicit, untrusted, checks, tmp, procs)
 
     return run_test("mailport-wp-e2e.", body)
 

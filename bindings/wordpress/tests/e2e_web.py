@@ -19,7 +19,11 @@ contact form (a POST with a file upload calls wp_mail() with it attached):
      /wp-admin/, Settings -> General and every mailport screen of the admin menu and its tabs
      without PHP error output (each screenshotted); every form and action link on those screens,
      replayed without its nonce, is refused to the administrator; a subscriber is refused each
-     screen and each action (403), and none of them sends mail.
+     screen and each action (403), and none of them sends mail;
+  5. Google as the sign-in (tests/e2e_oauth.py, against tests/servers/oauth_server.py): Connect
+     through the server's /authorize back to admin-post.php, "Connected as …", the refresh token
+     stored encrypted; forged state, replayed callback, no nonce, a subscriber: refused; a refused
+     consent explained; Site Health; Disconnect.
 
 Prints one PASS/FAIL line per check, the screenshots saved, and exits 1 if a check failed (2 when
 the setup itself failed).
@@ -38,8 +42,9 @@ import time
 import urllib.parse
 
 from browser import Browser, artifacts_dir
-from e2e import leaf_parts, messages, parse_message, run_test
+from e2e import leaf_parts, messages, parse_message, run_test, start_smtp
 from e2e_outbox import closed_port
+from e2e_oauth import OAuthServer, run_consent
 from e2e_screens import run_held_and_retry, run_screens
 from web import STOCK, WebSite, preload_settings, query
 from wpenv import HERE, PHP_TIMEOUT, SetupError, WordPress
@@ -363,6 +368,14 @@ def run(wp, server, checks, procs):
     ok(user is not None and user.get("roles") == ["subscriber"] and user.get("manage_options") is False,
        "a subscriber user exists (no manage_options)", user)
 
+    oauth = OAuthServer(wp.tmp, procs)
+    site.extra_env.update(oauth.env())
+    # The mailbox signed in with OAuth: aiosmtpd checking each bearer token at the OAuth server.
+    oauth_smtp = start_smtp(wp.tmp, procs, "smtp-oauth", [
+        "--mode", "starttls", "--hostname", "localhost",
+        "--oauth-introspect", oauth.url + "/introspect", "--oauth-ca", oauth.ca])
+    print(f"# OAuth server on {oauth.url}, its SMTP server on 127.0.0.1:{oauth_smtp['port']}", flush=True)
+
     t = time.monotonic()
     run_ = Run(site, wp, server, checks)
     site.start(STOCK, run_.base)
@@ -370,7 +383,8 @@ def run(wp, server, checks, procs):
           flush=True)
     shots = []
     try:
-        with Browser(artifacts_dir(stale=[f"{label}-*.png" for label in LABELS])) as browser:
+        stale = [f"{label}-*.png" for label in LABELS] + ["oauth-*.png"]
+        with Browser(artifacts_dir(stale=stale), ignore_spki=[oauth.spki()]) as browser:
             run_.queued_without_ffi()
             run_.screens(browser, LABELS[0])
             run_.show_logs_if_failed()
@@ -386,6 +400,15 @@ def run(wp, server, checks, procs):
             site.restart(constants={"MAILPORT_CA_FILE": server["ca"], "MAILPORT_TIMEOUT": 10})
             run_screens(run_, browser, cli_step, ADMIN)
             run_held_and_retry(run_, browser)
+            run_.show_logs_if_failed()
+
+            # Google as the sign-in: the consent flow through the local OAuth server.
+            # The CA files apply to the library's token requests as to SMTP.
+            site.restart(constants=dict({
+                "MAILPORT_HOST": "localhost", "MAILPORT_PORT": oauth_smtp["port"], "MAILPORT_SECURITY": "starttls",
+                "MAILPORT_CA_FILE": [oauth_smtp["ca"], oauth.ca], "MAILPORT_TIMEOUT": 10,
+            }, **oauth.constants()))
+            run_consent(run_, browser, cli_step, ADMIN, SUBSCRIBER, oauth, oauth_smtp)
             run_.show_logs_if_failed()
             shots = browser.saved
     finally:

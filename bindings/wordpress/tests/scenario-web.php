@@ -6,6 +6,8 @@
  *
  *   add_user {login, password, email, role}  a user with that role (made again if it exists)
  *   option {name}                            an option's stored value
+ *   setting {key}                            a setting as the plugin reads it (secrets decrypted)
+ *   oauth_refresh_token {}                   the stored OAuth refresh token, decrypted
  */
 
 declare(strict_types=1);
@@ -29,6 +31,12 @@ switch ($step) {
     case 'setting':
         // A setting as the plugin reads it (a saved password decrypted).
         mailport_e2e_web_result(['value' => Mailport_Settings::get($args['key'])]);
+        break;
+
+    case 'oauth_refresh_token':
+        // Decrypted here only, to compare with what the OAuth server issued.
+        $stored = Mailport_OAuth::stored();
+        mailport_e2e_web_result(['value' => isset($stored['refresh_token']) ? Mailport_Settings::decrypt((string) $stored['refresh_token']) : null]);
         break;
 
     case 'add_user':

@@ -163,6 +163,10 @@ if (str_starts_with($step, 'outbox_')) {
     require __DIR__ . '/scenario-outbox.php';
     exit(0);
 }
+if (str_starts_with($step, 'oauth_')) {
+    require __DIR__ . '/scenario-oauth.php';
+    exit(0);
+}
 
 switch ($step) {
     case 'install':

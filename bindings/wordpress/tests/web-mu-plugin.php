@@ -12,7 +12,8 @@
  * (mailport_delivery_mode(), mailport_ffi_usable(), ffi.enable, preloaded or not) and the outbox rows.
  *
  * Also, for every request: avatars off, so that the admin screens make the browser ask no
- * gravatar.com (the test needs, and tries, no internet).
+ * gravatar.com (the test needs, and tries, no internet); and the local OAuth server's test CA
+ * trusted for wp_remote_post() to it (MAILPORT_E2E_OAUTH_CA, MAILPORT_E2E_OAUTH_URL).
  */
 
 declare(strict_types=1);
@@ -29,6 +30,18 @@ add_filter('site_status_tests', static function (array $tests): array {
     unset($tests['direct']['wordpress_version']);
     return $tests;
 }, 100);
+
+// The local OAuth server (tests/servers/oauth_server.py) has a certificate from a CA made at
+// test time: trust that CA for requests to it, and for nothing else. (The plugin never loosens
+// certificate checks itself; a site reaches a private token endpoint the same way.)
+add_filter('http_request_args', static function (array $args, string $url): array {
+    $ca = getenv('MAILPORT_E2E_OAUTH_CA');
+    $base = getenv('MAILPORT_E2E_OAUTH_URL');
+    if (is_string($ca) && $ca !== '' && is_string($base) && $base !== '' && str_starts_with($url, $base . '/')) {
+        $args['sslcertificates'] = $ca;
+    }
+    return $args;
+}, 10, 2);
 
 (static function (): void {
     if (!isset($_GET['mailport_e2e_send'])) {

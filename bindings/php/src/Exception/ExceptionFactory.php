@@ -45,6 +45,12 @@ final class ExceptionFactory
         ErrorCode::PROTOCOL => SmtpException::class,
         ErrorCode::INVALID_ADDRESS => InvalidAddressException::class,
         ErrorCode::ATTACHMENT => AttachmentException::class,
+        ErrorCode::OAUTH_INVALID_GRANT => OAuthInvalidGrantException::class,
+        ErrorCode::OAUTH_INVALID_CLIENT => OAuthInvalidClientException::class,
+        ErrorCode::OAUTH_ENDPOINT_UNREACHABLE => OAuthEndpointUnreachableException::class,
+        ErrorCode::OAUTH_SCOPE => OAuthScopeException::class,
+        ErrorCode::OAUTH_ENDPOINT => OAuthEndpointException::class,
+        ErrorCode::OAUTH_CALLBACK => OAuthCallbackException::class,
         ErrorCode::PANIC => InternalException::class,
     ];
 

@@ -10,34 +10,18 @@ namespace Mailport\Tests\Support;
  */
 final class SmtpServer
 {
+    use ReadyProcess;
+
     public readonly int $port;
     public readonly string $host;
     public readonly string $ca;
     public readonly string $dir;
 
-    /** @var resource|null */
-    private $process;
-    /** @var resource|null */
-    private $stdin;
-
     /** @param list<string> $args */
     private function __construct(array $args)
     {
         $this->dir = Paths::tempDir('mailport-smtp-');
-        $command = ['python3', Paths::repo() . '/tests/servers/aiosmtpd_server.py', '--dir', $this->dir, ...$args];
-        $pipes = [];
-        $process = proc_open(
-            $command,
-            [0 => ['pipe', 'r'], 1 => ['pipe', 'w'], 2 => ['file', $this->dir . '/stderr.log', 'a']],
-            $pipes,
-        );
-        if ($process === false) {
-            throw new \RuntimeException('cannot start ' . implode(' ', $command));
-        }
-        $this->process = $process;
-        $this->stdin = $pipes[0];
-        $ready = $this->readReady($pipes[1], 30.0);
-        fclose($pipes[1]);
+        $ready = $this->launch(['python3', Paths::repo() . '/tests/servers/aiosmtpd_server.py', '--dir', $this->dir, ...$args]);
         $this->port = (int) $ready['port'];
         $this->host = (string) $ready['host'];
         $this->ca = (string) $ready['ca'];
@@ -47,42 +31,6 @@ final class SmtpServer
     public static function start(array $args = []): self
     {
         return new self($args);
-    }
-
-    /**
-     * @param resource $stdout
-     * @return array<string, mixed>
-     */
-    private function readReady($stdout, float $timeout): array
-    {
-        stream_set_blocking($stdout, false);
-        $buffer = '';
-        $deadline = microtime(true) + $timeout;
-        while (microtime(true) < $deadline) {
-            $read = [$stdout];
-            $write = $except = null;
-            if (stream_select($read, $write, $except, 0, 200_000) > 0) {
-                $chunk = fread($stdout, 8192);
-                if ($chunk === '' && feof($stdout)) {
-                    break;
-                }
-                $buffer .= (string) $chunk;
-                if (($nl = strpos($buffer, "\n")) !== false) {
-                    $line = substr($buffer, 0, $nl);
-                    if (str_starts_with($line, 'READY ')) {
-                        return json_decode(substr($line, 6), true, 16, JSON_THROW_ON_ERROR);
-                    }
-                    break;
-                }
-            }
-        }
-        $this->stop();
-        throw new \RuntimeException("the test SMTP server did not get ready: {$buffer}\n" . $this->stderr());
-    }
-
-    public function stderr(): string
-    {
-        return (string) @file_get_contents($this->dir . '/stderr.log');
     }
 
     /** @return list<string> events.log lines, e.g. "1 AUTH PLAIN" */
@@ -112,34 +60,5 @@ final class SmtpServer
             throw new \RuntimeException(sprintf('expected 1 message, the server has %d', count($messages)));
         }
         return $messages[0];
-    }
-
-    public function stop(): void
-    {
-        if ($this->stdin !== null) {
-            fclose($this->stdin);
-            $this->stdin = null;
-        }
-        if ($this->process !== null) {
-            $deadline = microtime(true) + 10;
-            while (proc_get_status($this->process)['running'] && microtime(true) < $deadline) {
-                usleep(20_000);
-            }
-            if (proc_get_status($this->process)['running']) {
-                proc_terminate($this->process);
-            }
-            proc_close($this->process);
-            $this->process = null;
-        }
-    }
-
-    public function removeFiles(): void
-    {
-        Paths::remove($this->dir);
-    }
-
-    public function __destruct()
-    {
-        $this->stop();
     }
 }

@@ -80,7 +80,9 @@ class Mailport_CLI_Command
         }
         try {
             $report = mailport_check_connection($ports);
+            Mailport_OAuth::check_findings($report);
         } catch (Throwable $e) {
+            Mailport_OAuth::failed_with($e);
             WP_CLI::error($e->getMessage());
             return;
         }

@@ -21,7 +21,11 @@ final class Mailport_Health
 
     public static function tests(array $tests): array
     {
-        foreach (['ffi', 'worker', 'queue', 'check'] as $name) {
+        $names = ['ffi', 'worker', 'queue', 'check'];
+        if (Mailport_OAuth::provider() !== null) {
+            $names[] = 'oauth';
+        }
+        foreach ($names as $name) {
             $tests['direct']["mailport_$name"] = [
                 'label' => 'Mailport',
                 'test' => [self::class, $name],
@@ -70,7 +74,7 @@ final class Mailport_Health
             'status' => $status,
             'badge' => ['label' => $badge, 'color' => $status === 'good' ? 'blue' : ($status === 'critical' ? 'red' : 'orange')],
             'description' => '<p>' . esc_html($description) . '</p>',
-            'actions' => sprintf('<p><a href="%s">%s</a></p>', esc_url(self::url($test === 'mailport_check' ? 'check' : 'log')), esc_html__('Mailport settings', 'mailport')),
+            'actions' => sprintf('<p><a href="%s">%s</a></p>', esc_url(self::url(['mailport_check' => 'check', 'mailport_oauth' => 'settings'][$test] ?? 'log')), esc_html__('Mailport settings', 'mailport')),
             'test' => $test,
         ];
     }
@@ -152,6 +156,66 @@ final class Mailport_Health
             sprintf(__('Checked %s ago. ', 'mailport'), human_time_diff((int) $last['time']))
                 . ($ok ? (string) $report['recommendation']['reason'] : (string) ($last['error'] ?? __('See its findings on the Connection check tab.', 'mailport'))),
         );
+    }
+
+    /**
+     * The OAuth sign-in: connected, not refused, and used recently enough. An unused refresh
+     * token lapses (Microsoft: 90 days; Google: 6 months, and 7 days after consent while the
+     * app's publishing status is Testing): a warning 14 days before, critical after. The worker
+     * refreshes once a day when no mail goes out, so a quiet site with a running worker stays good.
+     */
+    public static function oauth(): array
+    {
+        $provider = Mailport_OAuth::provider();
+        $label = Mailport_OAuth::label($provider);
+        $connection = Mailport_OAuth::connection();
+        $test = 'mailport_oauth';
+        if ($connection === null) {
+            return self::result($test, 'critical', sprintf(__('Mail cannot be sent: no %s account is connected', 'mailport'), $label), sprintf(
+                __('The sign-in is set to %1$s but no account is connected: on Settings > Mailport click "Connect with %1$s" and allow the site to send mail.', 'mailport'),
+                $label,
+            ));
+        }
+        $error = $connection['last_error'] ?? null;
+        if (is_array($error) && ($error['kind'] ?? '') === 'oauth_invalid_grant') {
+            return self::result($test, 'critical', sprintf(__('%s refused the site\'s sign-in: reconnect', 'mailport'), $label), sprintf(
+                __('%1$s answered invalid_grant on %2$s: the refresh token for %3$s expired (unused for too long, or the app is in Testing status) or was revoked (password changed, access removed). Mail waits in the outbox. On Settings > Mailport click "Reconnect with %1$s". (%4$s)', 'mailport'),
+                $label,
+                wp_date('Y-m-d H:i', (int) ($error['time'] ?? 0)),
+                (string) $connection['account'],
+                (string) ($error['message'] ?? ''),
+            ));
+        }
+        if (is_array($error)) {
+            $transient = ($error['kind'] ?? '') === 'oauth_endpoint_unreachable';
+            return self::result($test, $transient ? 'recommended' : 'critical', sprintf(__('The last %s sign-in failed', 'mailport'), $label), sprintf(
+                __('On %1$s: %2$s (%3$s). %4$s', 'mailport'),
+                wp_date('Y-m-d H:i', (int) ($error['time'] ?? 0)),
+                (string) ($error['message'] ?? ''),
+                (string) ($error['kind'] ?? ''),
+                $transient
+                    ? __('The token endpoint could not be reached; mail is retried. If it lasts, check that this server can make outgoing HTTPS connections.', 'mailport')
+                    : __('Check the client id, secret and tenant on Settings > Mailport, then reconnect.', 'mailport'),
+            ));
+        }
+        $life = Mailport_OAuth::lifetime($connection);
+        $used = sprintf(
+            __('The sign-in for %1$s last worked %2$s ago; %3$s drops a refresh token unused for %4$d days.', 'mailport'),
+            (string) $connection['account'],
+            human_time_diff(max((int) ($connection['last_refresh'] ?? 0), (int) $connection['connected'])),
+            $label,
+            $life['limit'],
+        );
+        $testing = $provider === 'google'
+            ? ' ' . __('While the app\'s publishing status is Testing, Google drops it 7 days after consent whatever the use: publish the app.', 'mailport')
+            : '';
+        if ($life['days_left'] <= 0) {
+            return self::result($test, 'critical', sprintf(__('The %s sign-in has probably expired', 'mailport'), $label), $used . ' ' . sprintf(__('Reconnect with %s on Settings > Mailport, and make sure the worker ("wp mailport outbox run") runs: it keeps the sign-in alive.', 'mailport'), $label));
+        }
+        if ($life['days_left'] <= Mailport_OAuth::WARN_DAYS) {
+            return self::result($test, 'recommended', sprintf(__('The %1$s sign-in lapses in %2$d days unless used', 'mailport'), $label, $life['days_left']), $used . ' ' . __('The worker ("wp mailport outbox run") refreshes it once a day when no mail is sent: check that it runs from the system cron.', 'mailport') . $testing);
+        }
+        return self::result($test, 'good', sprintf(__('Mail is sent with the %s account %s', 'mailport'), $label, (string) $connection['account']), $used . $testing);
     }
 
     /** One notice, only when the administrator must act. */

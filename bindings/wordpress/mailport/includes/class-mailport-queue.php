@@ -125,6 +125,20 @@ final class Mailport_Queue
         return $id;
     }
 
+    /** The last attempt of an outbox entry's record (its kind, message, hint), or null. */
+    public static function last_attempt(string $id): ?array
+    {
+        global $wpdb;
+        if (!self::table_exists()) {
+            return null;
+        }
+        $record = $wpdb->get_var($wpdb->prepare('SELECT `record` FROM `' . self::table() . '` WHERE `id` = %s', $id));
+        $record = is_string($record) ? json_decode($record, true) : null;
+        $attempts = is_array($record['attempts'] ?? null) ? $record['attempts'] : [];
+        $last = end($attempts);
+        return is_array($last) ? $last : null;
+    }
+
     /**
      * Record a mail sent (or refused) at once in the same table, finished, so that the Email
      * log shows every mail and not only the queued ones: a row in a final state with the record

@@ -22,6 +22,11 @@ final class Mailport_Settings
         'security' => ['MAILPORT_SECURITY', 'auto', 'string'],
         'user' => ['MAILPORT_USER', '', 'string'],
         'password' => ['MAILPORT_PASSWORD', '', 'secret'],
+        // Sign in with OAuth 2.0 instead: "google" or "microsoft" ("" is the password).
+        'oauth_provider' => ['MAILPORT_OAUTH_PROVIDER', '', 'string'],
+        'oauth_client_id' => ['MAILPORT_OAUTH_CLIENT_ID', '', 'string'],
+        'oauth_client_secret' => ['MAILPORT_OAUTH_CLIENT_SECRET', '', 'secret'],
+        'oauth_tenant' => ['MAILPORT_OAUTH_TENANT', '', 'string'],
         'from_email' => ['MAILPORT_FROM', '', 'string'],
         'from_name' => ['MAILPORT_FROM_NAME', '', 'string'],
         'force_from' => ['MAILPORT_FORCE_FROM', false, 'bool'],
@@ -38,6 +43,7 @@ final class Mailport_Settings
 
     const SECURITIES = ['auto', 'starttls', 'tls', 'none'];
     const DELIVERIES = ['direct-then-queue', 'direct', 'queue'];
+    const PROVIDERS = ['', 'google', 'microsoft'];
 
     /** The setting's value: its constant when defined, else the saved value, else the default. */
     public static function get(string $key)
@@ -146,6 +152,15 @@ final class Mailport_Settings
             case 'delivery':
                 return in_array($value, self::DELIVERIES, true)
                     ? null : sprintf(__('Unknown delivery mode "%s".', 'mailport'), $value);
+            case 'oauth_provider':
+                return in_array($value, self::PROVIDERS, true)
+                    ? null : sprintf(__('Unknown sign-in "%s": choose the password, Google or Microsoft 365.', 'mailport'), $value);
+            case 'oauth_client_id':
+                return $value === '' || preg_match('/^[A-Za-z0-9._\-]+$/', $value)
+                    ? null : __('The client id has characters a client id does not have: copy it again from the provider\'s console.', 'mailport');
+            case 'oauth_tenant':
+                return $value === '' || preg_match('/^[A-Za-z0-9.\-]+$/', $value)
+                    ? null : sprintf(__('"%s" is not a tenant: give the directory (tenant) id, a domain like example.onmicrosoft.com, or leave it empty for "common".', 'mailport'), $value);
             case 'from_email':
                 return $value === '' || is_email($value)
                     ? null : sprintf(__('"%s" is not an email address.', 'mailport'), $value);

@@ -36,8 +36,11 @@ final class Mailport_Worker
         }
         self::alerts($summary, $backup !== null);
         Mailport_Queue::cleanup();
+        Mailport_OAuth::after_run($summary);
         if (get_option(self::CHECK_REQUESTED)) {
             self::check();
+        } else {
+            Mailport_OAuth::daily_check($summary);
         }
         update_option(self::LAST_RUN, time(), false);
         return $summary;
@@ -55,8 +58,10 @@ final class Mailport_Worker
                 array_unshift($ports, (int) $port);
             }
             $report = mailport_check_connection($ports);
+            Mailport_OAuth::check_findings($report);
             $result = ['time' => time(), 'json' => $report->json, 'error' => null];
         } catch (Throwable $e) {
+            Mailport_OAuth::failed_with($e);
             $result = ['time' => time(), 'json' => null, 'error' => $e->getMessage()];
         }
         update_option(self::LAST_CHECK, $result, false);

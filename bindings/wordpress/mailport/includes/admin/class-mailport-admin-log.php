@@ -53,11 +53,29 @@ final class Mailport_Admin_Log
             printf('<td>%s</td>', esc_html(implode(', ', $entry['recipients'])));
             printf('<td><a href="%s">%s</a></td>', esc_url(Mailport_Admin::url('log', ['entry' => $row['id']])), esc_html($entry['subject'] !== '' ? $entry['subject'] : __('(no subject)', 'mailport')));
             printf('<td>%d</td>', count($entry['attempts']));
-            printf('<td>%s%s</td>', esc_html($error), $last !== null && !empty($last['hint']) && $error !== '' ? '<br><em>' . esc_html((string) $last['hint']) . '</em>' : '');
+            printf('<td>%s%s</td>', esc_html($error), $last !== null && self::hint($last) !== '' && $error !== '' ? '<br><em>' . esc_html(self::hint($last)) . '</em>' : '');
             printf('<td>%s</td>', esc_html(self::delivered_by($entry['record'])));
             echo '</tr>';
         }
         echo '</tbody></table>';
+    }
+
+    /**
+     * An attempt's hint; for a refused refresh token, where to reconnect in WordPress (the
+     * library's hint names its own API, not this screen).
+     */
+    private static function hint(array $attempt): string
+    {
+        $hint = (string) ($attempt['hint'] ?? '');
+        if (($attempt['kind'] ?? '') === 'oauth_invalid_grant') {
+            $label = Mailport_OAuth::label() ?: 'Google/Microsoft';
+            return sprintf(
+                /* translators: %s: Google or Microsoft */
+                __('The refresh token expired or was revoked: click "Reconnect with %s" on Settings > Mailport; the mail is sent after Retry.', 'mailport'),
+                $label,
+            ) . ($hint !== '' ? " ($hint)" : '');
+        }
+        return $hint;
     }
 
     private static function state_links(string $current): void
@@ -181,7 +199,7 @@ final class Mailport_Admin_Log
                     esc_html((string) $a['outcome']),
                     esc_html((string) ($a['message'] ?? '')),
                     !empty($a['queue_id']) ? '<br>' . esc_html(sprintf(__('Server queue id: %s', 'mailport'), $a['queue_id'])) : '',
-                    esc_html((string) ($a['hint'] ?? '')),
+                    esc_html(self::hint($a)),
                 );
             }
             echo '</tbody></table>';

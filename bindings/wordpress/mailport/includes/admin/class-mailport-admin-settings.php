@@ -22,6 +22,7 @@ final class Mailport_Admin_Settings
     public static function render(): void
     {
         settings_errors(Mailport_Settings::OPTION);
+        Mailport_Admin_OAuth::box();
         echo '<form method="post" action="options.php" id="mailport-settings-form">';
         settings_fields('mailport');
 
@@ -30,8 +31,23 @@ final class Mailport_Admin_Settings
         self::port('port', __('Port', 'mailport'));
         self::security('security', __('Security', 'mailport'));
         self::text('user', __('User name', 'mailport'), '', 'off');
-        self::password('password', __('Password', 'mailport'));
+        self::sign_in();
+        self::password('password', __('Password', 'mailport'), 'mailport-auth-password');
+        self::text('oauth_client_id', __('OAuth client id', 'mailport'), '', 'off', 'mailport-auth-oauth');
+        self::password('oauth_client_secret', __('OAuth client secret', 'mailport'), 'mailport-auth-oauth', __('A client secret is saved (encrypted). Leave the field empty to keep it.', 'mailport'), __('Remove the saved client secret', 'mailport'));
+        self::text('oauth_tenant', __('Microsoft tenant', 'mailport'), 'common', 'off', 'mailport-auth-microsoft');
         echo '</table>';
+        // The rows of the other sign-ins are hidden (not removed: their values stay saved).
+        echo "<script>(function () {\n"
+            . "  var select = document.getElementById('mailport-oauth_provider');\n"
+            . "  function show() {\n"
+            . "    var p = select.value;\n"
+            . "    document.querySelectorAll('.mailport-auth-password').forEach(function (r) { r.style.display = p === '' ? '' : 'none'; });\n"
+            . "    document.querySelectorAll('.mailport-auth-oauth').forEach(function (r) { r.style.display = p === '' ? 'none' : ''; });\n"
+            . "    document.querySelectorAll('.mailport-auth-microsoft').forEach(function (r) { r.style.display = p === 'microsoft' ? '' : 'none'; });\n"
+            . "  }\n"
+            . "  if (select) { select.addEventListener('change', show); show(); }\n"
+            . "})();</script>";
 
         self::section(__('Sender', 'mailport'), __('The sender of mail that names none (WordPress would use wordpress@your-domain).', 'mailport'));
         self::text('from_email', __('From address', 'mailport'), 'wordpress@example.com', 'email');
@@ -91,10 +107,11 @@ final class Mailport_Admin_Settings
         ];
     }
 
-    private static function row(string $key, string $label, string $control, string $after = ''): void
+    private static function row(string $key, string $label, string $control, string $after = '', string $class = ''): void
     {
         printf(
-            '<tr><th scope="row"><label for="mailport-%s">%s</label></th><td>%s%s</td></tr>',
+            '<tr%s><th scope="row"><label for="mailport-%s">%s</label></th><td>%s%s</td></tr>',
+            $class !== '' ? ' class="' . esc_attr($class) . '"' : '',
             esc_attr($key),
             esc_html($label),
             $control,
@@ -102,7 +119,7 @@ final class Mailport_Admin_Settings
         );
     }
 
-    private static function text(string $key, string $label, string $placeholder, string $type = 'text'): void
+    private static function text(string $key, string $label, string $placeholder, string $type = 'text', string $class = ''): void
     {
         [$attrs, $note] = self::attrs($key);
         $autocomplete = $type === 'off' ? ' autocomplete="off"' : '';
@@ -115,7 +132,7 @@ final class Mailport_Admin_Settings
             esc_attr((string) Mailport_Settings::get($key)),
             esc_attr($placeholder),
             $autocomplete,
-        ), $note);
+        ), $note, $class);
     }
 
     private static function port(string $key, string $label): void
@@ -161,11 +178,11 @@ final class Mailport_Admin_Settings
         self::row($key, $label, "<select $attrs>$options</select>", $note);
     }
 
-    private static function password(string $key, string $label): void
+    private static function password(string $key, string $label, string $class = '', ?string $saved_text = null, ?string $clear_text = null): void
     {
         [$attrs, $note] = self::attrs($key);
         if (Mailport_Settings::locked($key)) {
-            self::row($key, $label, '<input type="password" class="regular-text" ' . $attrs . ' value="" placeholder="••••••••">', $note);
+            self::row($key, $label, '<input type="password" class="regular-text" ' . $attrs . ' value="" placeholder="••••••••">', $note, $class);
             return;
         }
         $saved = Mailport_Settings::has_secret($key);
@@ -175,18 +192,37 @@ final class Mailport_Admin_Settings
                 '<p class="description">%s</p><label><input type="checkbox" name="%s[%s_clear]" value="1" id="mailport-%s-clear"> %s</label>',
                 esc_html(Mailport_Settings::secret_unreadable($key)
                     ? __('A password is saved but can no longer be decrypted (the site\'s salts changed): enter it again.', 'mailport')
-                    : __('A password is saved (encrypted). Leave the field empty to keep it.', 'mailport')),
+                    : ($saved_text ?? __('A password is saved (encrypted). Leave the field empty to keep it.', 'mailport'))),
                 esc_attr(Mailport_Settings::OPTION),
                 esc_attr($key),
                 esc_attr($key),
-                esc_html__('Remove the saved password', 'mailport'),
+                esc_html($clear_text ?? __('Remove the saved password', 'mailport')),
             );
         }
         self::row($key, $label, sprintf(
             '<input type="password" class="regular-text" %s value="" autocomplete="new-password" placeholder="%s">',
             $attrs,
             esc_attr($saved ? '••••••••' : ''),
-        ), $after);
+        ), $after, $class);
+    }
+
+    /** How the site signs in: the password, or OAuth 2.0 with Google or Microsoft 365. */
+    private static function sign_in(): void
+    {
+        [$attrs, $note] = self::attrs('oauth_provider');
+        $value = (string) Mailport_Settings::get('oauth_provider');
+        $choices = [
+            '' => __('Password (or app password)', 'mailport'),
+            'google' => __('Google (Gmail, Google Workspace): OAuth 2.0', 'mailport'),
+            'microsoft' => __('Microsoft 365 (Exchange Online, Outlook.com): OAuth 2.0', 'mailport'),
+        ];
+        $options = '';
+        foreach ($choices as $provider => $text) {
+            $options .= sprintf('<option value="%s"%s>%s</option>', esc_attr($provider), selected($value, $provider, false), esc_html($text));
+        }
+        self::row('oauth_provider', __('Sign-in', 'mailport'), "<select $attrs>$options</select>", $note . '<p class="description">'
+            . esc_html__('Microsoft turns password sign-in for SMTP off, and Google allows only app passwords: with OAuth 2.0 the site signs in with a token you grant once with "Connect". The user name is then the mailbox\'s address.', 'mailport')
+            . '</p>');
     }
 
     private static function checkbox(string $key, string $label, string $text): void

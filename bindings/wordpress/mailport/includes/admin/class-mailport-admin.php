@@ -11,6 +11,7 @@ defined('ABSPATH') || exit;
 require_once __DIR__ . '/class-mailport-admin-settings.php';
 require_once __DIR__ . '/class-mailport-admin-check.php';
 require_once __DIR__ . '/class-mailport-admin-log.php';
+require_once __DIR__ . '/class-mailport-admin-oauth.php';
 
 final class Mailport_Admin
 {
@@ -26,6 +27,7 @@ final class Mailport_Admin
         add_action('admin_post_mailport_apply', [Mailport_Admin_Check::class, 'apply']);
         add_action('admin_post_mailport_entry', [Mailport_Admin_Log::class, 'act']);
         add_filter('plugin_action_links_mailport/mailport.php', [self::class, 'action_links']);
+        Mailport_Admin_OAuth::init();
     }
 
     public static function menu(): void
@@ -134,7 +136,8 @@ final class Mailport_Admin
                 printf(
                     '<tr><th scope="row">%s</th><td>%s</td></tr>',
                     esc_html($label),
-                    str_contains((string) $value, "\n") ? '<pre>' . esc_html((string) $value) . '</pre>' : esc_html((string) $value),
+                    // pre-wrap: an error's long first line must not widen the page.
+                    str_contains((string) $value, "\n") ? '<pre style="white-space:pre-wrap">' . esc_html((string) $value) . '</pre>' : esc_html((string) $value),
                 );
             }
             echo '</tbody></table>';
