@@ -173,9 +173,17 @@ fn a_pooled_session_is_not_reused_after_its_token_expired() {
         client.send_bytes(&envelope(), MESSAGE).unwrap();
         // Dropped: the session goes to the pool.
     }
-    // Within the token's life, the pooled session serves the next client.
+    // Within the token's life, the pooled session serves the next client, even one whose
+    // rotation callback is another (a php-fpm request makes its own for the same grant).
     {
-        let mut client = Client::new(config.clone()).unwrap();
+        let mut other = grant(&endpoint, REFRESH);
+        other.on_rotation = Some(Arc::new(|_: &str, _: &str| {}));
+        let mut next = config.clone();
+        next.credentials = Some(Credentials::OAuth2 {
+            username: USER.into(),
+            token: TokenSource::Refresh(other),
+        });
+        let mut client = Client::new(next).unwrap();
         client.send_bytes(&envelope(), MESSAGE).unwrap();
         assert!(client.transcript().contains("reusing a pooled connection"));
     }
