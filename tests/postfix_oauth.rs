@@ -23,7 +23,10 @@ mod oauth_server;
 mod postfix;
 
 use dovecot::Dovecot;
-use mailport::{Client, Config, Credentials, Envelope, Error, Kind, Receipt, Secret, Security};
+use mailport::{
+    Client, Config, Credentials, Envelope, Error, Kind, Provider, Receipt, RefreshGrant, Secret,
+    Security, TokenSource,
+};
 use oauth_server::OAuthServer;
 use postfix::{Options, Postfix};
 
@@ -322,6 +325,55 @@ fn an_expired_token_is_refused_and_a_refreshed_one_is_accepted() {
     stack.postfix.delivered(1);
     assert_eq!(stack.oauth.state()["grants"]["refresh_token"], 2);
     stack.assert_no_token_in_logs(&fresh);
+}
+
+/// The library's own refresh grant, checked by a server we did not write: the token it fetches
+/// is accepted by Dovecot, and when the server refuses the cached one (revoked at the endpoint),
+/// the library drops it, refreshes once and logs in again on a new connection.
+#[test]
+fn the_librarys_refresh_grant_is_accepted_and_a_refused_token_refreshed_once() {
+    let stack = Stack::start(&["xoauth2", "oauthbearer"]);
+    let mut config = stack.postfix.config(Security::StartTls);
+    config.tls.ca_files.push(stack.oauth.ca.clone());
+    let mut grant = RefreshGrant::new(
+        Provider::Custom,
+        CLIENT_ID,
+        None,
+        Secret::new(REFRESH_TOKEN),
+    );
+    grant.token_url = Some(stack.oauth.token_url());
+    config.credentials = Some(Credentials::OAuth2 {
+        username: USER.into(),
+        token: TokenSource::Refresh(grant),
+    });
+
+    let mut first = Client::new(config.clone()).unwrap();
+    send_ok(&mut first, "refresh grant");
+    stack.postfix.delivered(1);
+    assert_eq!(stack.oauth.state()["grants"]["refresh_token"], 1);
+    let cached: Vec<String> = stack.oauth.state()["access_tokens"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(cached.len(), 1);
+    drop(first);
+
+    // The cached token is revoked: Dovecot refuses it, the library refreshes once.
+    stack
+        .oauth
+        .control(serde_json::json!({ "revoke_access": cached[0] }));
+    let mut second = Client::new(config).unwrap();
+    send_ok(&mut second, "after a refused token");
+    stack.postfix.delivered(2);
+    assert_eq!(stack.oauth.state()["grants"]["refresh_token"], 2);
+    let transcript = second.transcript();
+    assert!(transcript.contains("S: 535"), "{transcript}");
+    assert!(transcript.contains("S: 235"), "{transcript}");
+    stack.assert_no_token_in_logs(&cached[0]);
+    assert!(!transcript.contains(&cached[0]), "{transcript}");
+    assert!(!transcript.contains(REFRESH_TOKEN), "{transcript}");
 }
 
 // ---------------------------------------------------------------------------------------------
