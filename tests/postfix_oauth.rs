@@ -97,8 +97,7 @@ impl Stack {
     }
 }
 
-/// The one place a test puts an access token into a config (a fixed token today; the token
-/// source of `Credentials::OAuth2` is the only thing to change when it gains others).
+/// A fixed access token (the refresh grant's own test builds its config itself).
 fn set_access_token(config: &mut Config, token: &str) {
     config.credentials = Some(Credentials::OAuth2 {
         username: USER.into(),
