@@ -580,6 +580,9 @@ function mailport_error_data(Throwable $e): array
     if ($e instanceof \Mailport\Exception\ExceptionInterface) {
         $data = [
             'mailport_code' => $e->getName(),
+            // The message alone: the WP_Error's text also carries the hint, for loggers that
+            // read only that; screens show the hint in its own row.
+            'error_message' => $e->getErrorMessage(),
             'reply_code' => $e->getReplyCode(),
             'enhanced_status' => $e->getEnhancedStatus(),
             'server_reply' => $e->getServerReply(),

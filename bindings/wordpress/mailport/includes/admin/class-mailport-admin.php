@@ -196,7 +196,7 @@ final class Mailport_Admin
             $data = $result->get_error_data();
             $data = is_array($data) ? $data : [];
             self::flash('error', __('The test email was not sent.', 'mailport'), [
-                __('Error', 'mailport') => $result->get_error_message(),
+                __('Error', 'mailport') => (string) ($data['error_message'] ?? $result->get_error_message()),
                 __('Code', 'mailport') => (string) ($data['mailport_code'] ?? ''),
                 __('Server reply', 'mailport') => (string) ($data['server_reply'] ?? ''),
                 __('What to do', 'mailport') => (string) ($data['hint'] ?? ''),
