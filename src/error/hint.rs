@@ -146,9 +146,11 @@ pub fn hint(error: &Error, cx: &Context<'_>) -> String {
         Kind::ConnectionClosed => "The server closed the connection. Try again; if it keeps happening, the server may be limiting or blocking this machine.".to_string(),
         Kind::Io => "A network error interrupted the session. Trying again may help.".to_string(),
         Kind::OAuthInvalidGrant => format!(
-            "The refresh token no longer works: it was revoked (password change, consent withdrawn, an admin), expired unused (Microsoft: 90 days; Google: 6 months, or 7 days while the app's consent screen is in \"Testing\"), or belongs to another client id. The user must consent again: {}, then give the new refresh token with {}.",
+            "The refresh token no longer works: it was revoked (password change, consent withdrawn, an admin), expired unused (Microsoft: 90 days; Google: 6 months, or 7 days while the app's consent screen is in \"Testing\"), or belongs to another client id. The user must consent again: {}{}.",
             api.oauth_consent(),
-            api.oauth_refresh()
+            api.oauth_new_refresh_token()
+                .map(|s| format!(", then give the new refresh token with {s}"))
+                .unwrap_or_default()
         ),
         Kind::OAuthInvalidClient => format!(
             "The token endpoint refused the client id or secret. Copy both again from the app registration (Google Cloud console: Credentials; Microsoft Entra: App registrations, Certificates & secrets — a client secret expires there too) into {}. A public client (device login) has no secret: leave it unset.",
@@ -159,8 +161,10 @@ pub fn hint(error: &Error, cx: &Context<'_>) -> String {
             api.oauth_token_url()
         ),
         Kind::OAuthScope => format!(
-            "The token does not carry the scope SMTP needs: Google `https://mail.google.com/`, Microsoft `https://outlook.office.com/SMTP.Send` (with offline_access). Add it to the app registration's API permissions, set it with {} if you changed it, and consent again: {}.",
-            api.oauth_scope(),
+            "The token does not carry the scope SMTP needs: Google `https://mail.google.com/`, Microsoft `https://outlook.office.com/SMTP.Send` (with offline_access). Add it to the app registration's API permissions{}, and consent again: {}.",
+            api.oauth_scope()
+                .map(|s| format!(", set it with {s} if you changed it"))
+                .unwrap_or_default(),
             api.oauth_consent()
         ),
         Kind::OAuthEndpoint => format!(
@@ -231,6 +235,75 @@ mod tests {
             ..cx(25)
         };
         assert!(hint(&plaintext, &c).contains("mailport_config_dangerous_allow_plaintext_auth"));
+    }
+
+    #[test]
+    fn wordpress_hints_name_the_plugins_settings() {
+        let wp = |port| Context {
+            api: Api::WordPress,
+            ..cx(port)
+        };
+        let h = hint(&Error::new(Kind::CertificateUntrusted, "x"), &wp(587));
+        assert!(h.contains("MAILPORT_CA_FILE in wp-config.php"), "{h}");
+        let h = hint(&Error::new(Kind::PlaintextOnTlsPort, "x"), &wp(465));
+        assert!(
+            h.contains("Use Security \"STARTTLS\" (usually with Port 587), or Port 465 with Security \"TLS from the first byte\""),
+            "{h}"
+        );
+        let h = hint(&Error::new(Kind::Timeout, "x"), &wp(587));
+        assert!(
+            h.contains("raise MAILPORT_TIMEOUT (seconds) in wp-config.php"),
+            "{h}"
+        );
+
+        // Consenting again is the whole fix: Connect stores the new refresh token.
+        let h = hint(&Error::new(Kind::OAuthInvalidGrant, "x"), &wp(587));
+        assert!(
+            h.contains("\"Connect with Google\" or \"Connect with Microsoft\""),
+            "{h}"
+        );
+        assert!(
+            !h.contains("give the new refresh token") && !h.contains("oauthRefreshToken"),
+            "{h}"
+        );
+        let h = hint(&Error::new(Kind::OAuthScope, "x"), &wp(587));
+        assert!(
+            !h.contains("set it with") && h.contains("Connect with Google"),
+            "{h}"
+        );
+        let h = hint(&Error::new(Kind::OAuthInvalidClient, "x"), &wp(587));
+        assert!(
+            h.contains("OAuth client id and OAuth client secret on Settings > Mailport"),
+            "{h}"
+        );
+
+        // No field or constant sends a password in plaintext or drops refused recipients.
+        let h = hint(
+            &Error::new(Kind::AuthUnavailable, "over an unencrypted connection"),
+            &wp(25),
+        );
+        assert!(!h.contains("dangerous") && !h.contains("permits it"), "{h}");
+        let h = hint(&Error::new(Kind::RecipientsRejected, "x"), &wp(587));
+        assert!(
+            !h.contains("allow") && h.ends_with("submission server."),
+            "{h}"
+        );
+
+        // PHP keeps its own names, and its refresh token still has to be given back.
+        let php = Context {
+            api: Api::Php,
+            ..cx(587)
+        };
+        let h = hint(&Error::new(Kind::OAuthInvalidGrant, "x"), &php);
+        assert!(
+            h.contains("give the new refresh token with oauthRefreshToken"),
+            "{h}"
+        );
+        let h = hint(&Error::new(Kind::OAuthScope, "x"), &php);
+        assert!(
+            h.contains("set it with oauthScope if you changed it"),
+            "{h}"
+        );
     }
 
     #[test]

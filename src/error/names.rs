@@ -4,14 +4,16 @@
 //! hint is only useful if it can be typed as written. So hints refer to a setting through
 //! [`Api`], which renders it as the caller's API spells it: `mailport_config_add_ca_file` in C,
 //! `ca_file=` in Python, `caFile` in PHP, `--ca-file` on the command line, the field in Rust.
+//! The WordPress plugin reaches the library through the PHP binding, but its users configure it
+//! on Settings > Mailport and in wp-config.php, never with PHP arguments: its hints name those.
 
 use crate::config::Security;
 
 /// The API a configuration was made through, which decides how hints name settings.
 ///
 /// Rust callers get Rust names ([`Config::new`](crate::Config::new) sets [`Api::Rust`]); the C
-/// ABI sets [`Api::C`], and the Python and PHP bindings declare themselves with
-/// `mailport_config_set_binding`.
+/// ABI sets [`Api::C`], and the Python and PHP bindings (and the WordPress plugin, on top of the
+/// PHP binding) declare themselves with `mailport_config_set_binding`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Api {
@@ -22,15 +24,20 @@ pub enum Api {
     Php,
     /// The `mailport` command line.
     Cli,
+    /// The WordPress plugin: the fields of Settings > Mailport and the `MAILPORT_*` constants
+    /// of wp-config.php it reads.
+    WordPress,
 }
 
 impl Api {
-    /// The binding named `name` ("c", "python", "php"), as `mailport_config_set_binding` takes it.
+    /// The binding named `name` ("c", "python", "php", "wordpress"), as
+    /// `mailport_config_set_binding` takes it.
     pub fn from_binding_name(name: &str) -> Option<Api> {
         match name {
             "c" => Some(Api::C),
             "python" => Some(Api::Python),
             "php" => Some(Api::Php),
+            "wordpress" => Some(Api::WordPress),
             _ => None,
         }
     }
@@ -43,6 +50,7 @@ impl Api {
             Api::Python => "ca_file=",
             Api::Php => "caFile",
             Api::Cli => "--ca-file",
+            Api::WordPress => "MAILPORT_CA_FILE in wp-config.php",
         }
     }
 
@@ -59,6 +67,17 @@ impl Api {
             Api::Python => format!("security=\"{name}\""),
             Api::Php => format!("security: '{name}'"),
             Api::Cli => format!("--security {name}"),
+            // The option texts of the screen's Security list; "opportunistic" is not on it, only
+            // a value its constant accepts.
+            Api::WordPress => match security {
+                Security::Auto => "Security \"Automatic, by port\"".to_string(),
+                Security::StartTls => "Security \"STARTTLS\"".to_string(),
+                Security::Tls => "Security \"TLS from the first byte\"".to_string(),
+                Security::None => "Security \"None\"".to_string(),
+                Security::Opportunistic => {
+                    "define('MAILPORT_SECURITY', 'opportunistic') in wp-config.php".to_string()
+                }
+            },
         }
     }
 
@@ -70,6 +89,7 @@ impl Api {
             Api::Python => format!("port={port}"),
             Api::Php => format!("port: {port}"),
             Api::Cli => format!("--server HOST:{port}"),
+            Api::WordPress => format!("Port {port}"),
         }
     }
 
@@ -81,6 +101,8 @@ impl Api {
             Api::Python => "helo_name=",
             Api::Php => "heloName",
             Api::Cli => "--helo",
+            // No field or constant: the plugin's documented hook for settings without one.
+            Api::WordPress => "$config->setHeloName() in a mailport_config action",
         }
     }
 
@@ -92,6 +114,7 @@ impl Api {
             Api::Python => "command_timeout=",
             Api::Php => "commandTimeoutMs",
             Api::Cli => "--timeout",
+            Api::WordPress => "MAILPORT_TIMEOUT (seconds) in wp-config.php",
         }
     }
 
@@ -103,6 +126,7 @@ impl Api {
             Api::Python => "username= and password=",
             Api::Php => "username and password",
             Api::Cli => "--user and --password-env",
+            Api::WordPress => "User name and Password on Settings > Mailport",
         }
     }
 
@@ -114,6 +138,18 @@ impl Api {
             Api::Python => "oauth_refresh_token=",
             Api::Php => "oauthRefreshToken",
             Api::Cli => "--oauth-refresh-token-file",
+            Api::WordPress => {
+                "Sign-in set to Google or Microsoft 365 on Settings > Mailport, connected with \"Connect with Google\" or \"Connect with Microsoft\""
+            }
+        }
+    }
+
+    /// Where the caller puts the new refresh token after consenting again; `None` where the
+    /// consent flow stores it itself (the WordPress plugin's Connect button).
+    pub fn oauth_new_refresh_token(self) -> Option<&'static str> {
+        match self {
+            Api::WordPress => None,
+            api => Some(api.oauth_refresh()),
         }
     }
 
@@ -125,17 +161,20 @@ impl Api {
             Api::Python => "oauth_client_id= and oauth_client_secret=",
             Api::Php => "oauthClientId and oauthClientSecret",
             Api::Cli => "--oauth-client-id and --oauth-client-secret-env",
+            Api::WordPress => "OAuth client id and OAuth client secret on Settings > Mailport",
         }
     }
 
-    /// The settings for the OAuth2 scope, the tenant and the token endpoint.
-    pub fn oauth_scope(self) -> &'static str {
+    /// The setting for the OAuth2 scope; `None` where the API has none (the WordPress plugin
+    /// always asks for its provider's preset scope).
+    pub fn oauth_scope(self) -> Option<&'static str> {
         match self {
-            Api::Rust => "`RefreshGrant::scope`",
-            Api::C => "mailport_config_set_oauth_scope",
-            Api::Python => "oauth_scope=",
-            Api::Php => "oauthScope",
-            Api::Cli => "--oauth-provider (its preset scope)",
+            Api::Rust => Some("`RefreshGrant::scope`"),
+            Api::C => Some("mailport_config_set_oauth_scope"),
+            Api::Python => Some("oauth_scope="),
+            Api::Php => Some("oauthScope"),
+            Api::Cli => Some("--oauth-provider (its preset scope)"),
+            Api::WordPress => None,
         }
     }
 
@@ -147,6 +186,9 @@ impl Api {
             Api::Python => "oauth_token_url=",
             Api::Php => "oauthTokenUrl",
             Api::Cli => "--oauth-token-url",
+            Api::WordPress => {
+                "Sign-in and Microsoft tenant on Settings > Mailport, or MAILPORT_OAUTH_TOKEN_URL in wp-config.php where it is set"
+            }
         }
     }
 
@@ -158,14 +200,16 @@ impl Api {
             Api::Python => "oauth_token_callback=",
             Api::Php => "oauthTokenCallback",
             Api::Cli => "--oauth-access-token-env",
+            // The plugin sets no callback itself: only a mailport_config action can have.
+            Api::WordPress => "$config->setOAuthTokenCallback() in a mailport_config action",
         }
     }
 
     /// How the user consents again, giving a new refresh token.
     pub fn oauth_consent(self) -> &'static str {
         match self {
-            Api::Php => {
-                "in WordPress, open the mailport settings and click \"Connect with Google\" or \"Connect with Microsoft\" again (elsewhere, run `mailport oauth login --provider google|microsoft --client-id ID --output FILE`)"
+            Api::WordPress => {
+                "on Settings > Mailport, click \"Connect with Google\" or \"Connect with Microsoft\" (\"Reconnect with …\" while an account is connected) and sign in with the mailbox the site sends from; the plugin stores the new refresh token itself"
             }
             _ => {
                 "run `mailport oauth login --provider google|microsoft --client-id ID [--tenant ID] --output FILE` (or your application's own consent flow) and sign in"
@@ -181,7 +225,7 @@ impl Api {
             Api::C => Some("mailport_config_dangerous_allow_plaintext_auth"),
             Api::Python => Some("dangerous_allow_plaintext_auth=True"),
             Api::Php => Some("dangerousAllowPlaintextAuth: true"),
-            Api::Cli => None,
+            Api::Cli | Api::WordPress => None,
         }
     }
 
@@ -193,7 +237,8 @@ impl Api {
             Api::C => Some("mailport_config_set_allow_partial_recipients"),
             Api::Python => Some("allow_partial_recipients=True"),
             Api::Php => Some("allowPartialRecipients: true"),
-            Api::Cli => None,
+            // The plugin never sets it: as with PHPMailer, a refused recipient fails wp_mail().
+            Api::Cli | Api::WordPress => None,
         }
     }
 
@@ -206,6 +251,7 @@ impl Api {
             Api::Python => Some("tls_server_name="),
             Api::Php => Some("tlsServerName"),
             Api::Cli => None,
+            Api::WordPress => Some("$config->setTlsServerName() in a mailport_config action"),
         }
     }
 }
@@ -252,6 +298,121 @@ mod tests {
         assert_eq!(Api::from_binding_name("python"), Some(Api::Python));
         assert_eq!(Api::from_binding_name("php"), Some(Api::Php));
         assert_eq!(Api::from_binding_name("c"), Some(Api::C));
+        assert_eq!(Api::from_binding_name("wordpress"), Some(Api::WordPress));
         assert_eq!(Api::from_binding_name("Python"), None);
+        assert_eq!(Api::from_binding_name("WordPress"), None);
+    }
+
+    /// Every wording of the WordPress plugin, so that none falls back to a PHP argument.
+    fn wordpress_wordings() -> Vec<String> {
+        let wp = Api::WordPress;
+        let mut all = vec![
+            wp.ca_file().to_string(),
+            wp.port(465),
+            wp.helo_name().to_string(),
+            wp.command_timeout().to_string(),
+            wp.credentials().to_string(),
+            wp.oauth_refresh().to_string(),
+            wp.oauth_client().to_string(),
+            wp.oauth_token_url().to_string(),
+            wp.oauth_token_callback().to_string(),
+            wp.oauth_consent().to_string(),
+        ];
+        all.extend(
+            [
+                Security::Auto,
+                Security::StartTls,
+                Security::Tls,
+                Security::Opportunistic,
+                Security::None,
+            ]
+            .map(|s| wp.security(s)),
+        );
+        all.extend(wp.tls_server_name().map(str::to_string));
+        all
+    }
+
+    #[test]
+    fn wordpress_names_its_screen_and_wp_config_not_php_arguments() {
+        let wp = Api::WordPress;
+        assert_eq!(wp.ca_file(), "MAILPORT_CA_FILE in wp-config.php");
+        assert_eq!(wp.port(587), "Port 587");
+        assert_eq!(
+            wp.security(Security::Tls),
+            "Security \"TLS from the first byte\""
+        );
+        assert_eq!(wp.security(Security::StartTls), "Security \"STARTTLS\"");
+        assert!(wp.command_timeout().starts_with("MAILPORT_TIMEOUT "));
+        assert!(wp.credentials().contains("User name and Password"));
+        assert!(
+            wp.oauth_client()
+                .contains("OAuth client id and OAuth client secret")
+        );
+        assert!(wp.oauth_consent().contains("\"Connect with Google\""));
+        assert!(wp.oauth_consent().contains("\"Connect with Microsoft\""));
+        assert!(wp.oauth_refresh().contains("Sign-in"));
+        assert!(wp.oauth_token_url().contains("MAILPORT_OAUTH_TOKEN_URL"));
+        for php in [
+            Api::Php.ca_file(),
+            "security: ",
+            "port: ",
+            "oauthRefreshToken",
+        ]
+        .into_iter()
+        .chain([
+            Api::Php.helo_name(),
+            Api::Php.command_timeout(),
+            Api::Php.oauth_scope().unwrap(),
+            Api::Php.oauth_token_url(),
+        ]) {
+            for wording in wordpress_wordings() {
+                assert!(!wording.contains(php), "{wording:?} names the PHP {php:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn wordpress_names_only_constants_the_plugin_reads() {
+        // The constants bindings/wordpress/mailport reads that a hint may name.
+        const READ: [&str; 4] = [
+            "MAILPORT_CA_FILE",
+            "MAILPORT_TIMEOUT",
+            "MAILPORT_OAUTH_TOKEN_URL",
+            "MAILPORT_SECURITY",
+        ];
+        for wording in wordpress_wordings() {
+            for word in wording.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                if word.starts_with("MAILPORT_") {
+                    assert!(READ.contains(&word), "{wording:?} names {word}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn wordpress_has_no_setting_where_the_plugin_offers_none() {
+        let wp = Api::WordPress;
+        assert_eq!(wp.dangerous_allow_plaintext_auth(), None);
+        assert_eq!(wp.allow_partial_recipients(), None);
+        assert_eq!(wp.oauth_scope(), None);
+        // Connect stores the new refresh token itself: nothing for the admin to give.
+        assert_eq!(wp.oauth_new_refresh_token(), None);
+        assert_eq!(
+            Api::Php.oauth_new_refresh_token(),
+            Some("oauthRefreshToken")
+        );
+        // The hook the plugin documents for settings without a field or constant.
+        assert!(wp.helo_name().contains("mailport_config action"));
+        assert!(
+            wp.tls_server_name()
+                .unwrap()
+                .contains("mailport_config action")
+        );
+    }
+
+    #[test]
+    fn php_consent_no_longer_assumes_wordpress() {
+        assert!(!Api::Php.oauth_consent().contains("WordPress"));
+        assert!(Api::Php.oauth_consent().contains("mailport oauth login"));
     }
 }

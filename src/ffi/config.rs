@@ -836,16 +836,19 @@ pub unsafe extern "C" fn mailport_config_set_log_callback(
 
 /// Declare the language binding that made this config, so that error hints name settings in
 /// that binding's words: `"python"` (`ca_file=`, `security="tls"`), `"php"` (`caFile`,
-/// `security: 'tls'`) or `"c"` (`mailport_config_add_ca_file`, the default of
+/// `security: 'tls'`), `"wordpress"` (the WordPress plugin, on top of the PHP binding: the fields
+/// of Settings > Mailport and the `MAILPORT_*` constants of wp-config.php, such as
+/// `MAILPORT_CA_FILE`) or `"c"` (`mailport_config_add_ca_file`, the default of
 /// `mailport_config_new` and `mailport_config_from_url`). Clients made from the config, and
-/// connection checks run with it, use these names. Only bindings call this; C programs need not.
+/// connection checks run with it, use these names. Only bindings and applications built on them
+/// call this; C programs need not.
 ///
 /// **Ownership:** `binding` is only read.
 ///
 /// **NULL:** `cfg` and `binding` must not be NULL. `error_out` may be NULL.
 ///
 /// **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` for a name other
-/// than `"c"`, `"python"` and `"php"`.
+/// than `"c"`, `"python"`, `"php"` and `"wordpress"`; the config is then unchanged.
 ///
 /// **Thread safety:** like every setter, not while another thread reads `cfg`.
 ///
@@ -863,7 +866,7 @@ pub unsafe extern "C" fn mailport_config_set_binding(
         let name = arg_str!(binding, "binding");
         config.api = Api::from_binding_name(name).ok_or_else(|| {
             mailport_error::invalid_argument(format!(
-                "binding: unknown binding {name:?} (expected \"c\", \"python\" or \"php\")"
+                "binding: unknown binding {name:?} (expected \"c\", \"python\", \"php\" or \"wordpress\")"
             ))
         })?;
     })

@@ -312,8 +312,14 @@ fn a_binding_changes_the_names_and_an_unknown_one_is_refused() {
         assert_eq!((*cfg).0.api, Api::Python);
         let (rc, m) = run(|e| mailport_config_set_binding(cfg, c"ruby".as_ptr(), e));
         assert_eq!(rc, MAILPORT_ERR_INVALID_ARGUMENT);
-        assert!(m.contains("\"ruby\"") && m.contains("\"php\""), "{m}");
+        assert!(
+            m.contains("\"ruby\"") && m.contains("\"php\"") && m.contains("\"wordpress\""),
+            "{m}"
+        );
         assert_eq!((*cfg).0.api, Api::Python, "unchanged after a refusal");
+        let (rc, _) = run(|e| mailport_config_set_binding(cfg, c"wordpress".as_ptr(), e));
+        assert_eq!(rc, MAILPORT_OK);
+        assert_eq!((*cfg).0.api, Api::WordPress);
         let (rc, m) = run(|e| mailport_config_set_binding(cfg, ptr::null(), e));
         assert_eq!(rc, MAILPORT_ERR_NULL_ARGUMENT);
         assert_eq!(m, "binding must not be NULL");
