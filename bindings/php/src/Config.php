@@ -95,7 +95,22 @@ final class Config extends Handle
     /** Have the library's hints name settings as this binding spells them (caFile, security: 'tls'). */
     private function declarePhp(): void
     {
-        Native::call('mailport_config_set_binding', $this->handle(), 'php');
+        $this->setBinding('php');
+    }
+
+    /**
+     * Declare whose words the library's hints use to name settings (C:
+     * `mailport_config_set_binding`). Every Config starts as "php" (caFile, security: 'tls'); an
+     * application whose users never write PHP arguments declares itself instead: "wordpress" (the
+     * WordPress plugin) names the fields of Settings > Mailport and the MAILPORT_* constants of
+     * wp-config.php (MAILPORT_CA_FILE, Security "TLS from the first byte", "Connect with Google").
+     * Any other name than "php", "python", "c" and "wordpress" throws InvalidArgumentException
+     * and leaves the config as it was.
+     */
+    public function setBinding(string $binding): static
+    {
+        Native::call('mailport_config_set_binding', $this->handle(), Native::str($binding, 'binding'));
+        return $this;
     }
 
     /**

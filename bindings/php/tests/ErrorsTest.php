@@ -267,6 +267,60 @@ final class ErrorsTest extends MailportTestCase
         $this->assertSame([], $server->messages());
     }
 
+    public function testADeclaredWordPressGetsHintsNamingItsSettings(): void
+    {
+        $server = $this->server(['--mode', 'tls']);
+        $config = fn (string $security, int $ms) => (new Config(
+            host: $server->host,
+            port: $server->port,
+            security: $security,
+            connectTimeoutMs: 5000,
+            commandTimeoutMs: $ms,
+            sendTimeoutMs: $ms,
+        ))->setBinding('wordpress');
+        // An admin adds a CA with the constant the plugin reads, not with a PHP argument.
+        try {
+            (new Client($config('tls', 5000)))->send($this->message());
+            $this->fail('the certificate is not trusted');
+        } catch (CertificateException $e) {
+            $this->assertSame(ErrorCode::CERT_UNTRUSTED, $e->getCode());
+            $this->assertStringContainsString('MAILPORT_CA_FILE in wp-config.php', $e->getHint());
+            $this->assertStringNotContainsString('caFile', $e->getHint());
+        }
+        // The Security field's option, not security: 'tls' (as in testHintsNamePhpParameters, the
+        // greeting wait ends it, not the long command timeout).
+        try {
+            (new Client($config('starttls', 600000)))->send($this->message());
+            $this->fail('the port speaks implicit TLS');
+        } catch (TlsException $e) {
+            $this->assertSame(ErrorCode::TLS_ON_PLAINTEXT_PORT, $e->getCode());
+            $this->assertStringContainsString('Security "TLS from the first byte"', $e->getHint());
+            $this->assertStringContainsString('Port 587', $e->getHint());
+            $this->assertStringNotContainsString("security: '", $e->getHint());
+        }
+        $this->assertSame([], $server->messages());
+    }
+
+    public function testAnUnknownBindingIsRefusedAndChangesNothing(): void
+    {
+        $server = $this->server(['--mode', 'tls']);
+        $config = new Config(host: $server->host, port: $server->port, security: 'tls', connectTimeoutMs: 5000, sendTimeoutMs: 5000);
+        try {
+            $config->setBinding('joomla');
+            $this->fail('joomla is no binding the library knows');
+        } catch (InvalidArgumentException $e) {
+            $this->assertSame(ErrorCode::INVALID_ARGUMENT, $e->getCode());
+            $this->assertStringContainsString('"joomla"', $e->getErrorMessage());
+            $this->assertStringContainsString('"wordpress"', $e->getErrorMessage());
+        }
+        try {
+            (new Client($config))->send($this->message());
+            $this->fail('the certificate is not trusted');
+        } catch (CertificateException $e) {
+            $this->assertStringContainsString('caFile', $e->getHint(), 'still the PHP names');
+        }
+    }
+
     public function testNulBytesAreRefusedNamingTheParameter(): void
     {
         $cases = [

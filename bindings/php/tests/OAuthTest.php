@@ -143,11 +143,35 @@ final class OAuthTest extends MailportTestCase
             $this->assertSame('MAILPORT_ERR_OAUTH_INVALID_GRANT', $e->getName());
             $this->assertFalse($e->isTransient(), 'consent is needed: retrying unchanged never helps');
             $this->assertNotSame('', $e->getHint());
-            $this->assertStringContainsString('Connect with Google', $e->getHint(), 'the hint says how to consent again from PHP (WordPress)');
+            $this->assertStringContainsString('mailport oauth login', $e->getHint(), 'the hint says how to consent again');
+            $this->assertStringContainsString('oauthRefreshToken', $e->getHint(), 'and where the new refresh token goes');
             foreach ([$e->getMessage(), $e->getTranscript(), $e->getHint()] as $text) {
                 $this->assertStringNotContainsString('rt-php-revoked', $text);
                 $this->assertStringNotContainsString(self::CLIENT_SECRET, $text);
             }
+        } finally {
+            $client->close();
+        }
+        $this->assertSame([], $smtp->messages());
+    }
+
+    public function testRevokedRefreshTokenInWordPressSaysToConnectAgain(): void
+    {
+        $oauth = $this->oauth('rt-php-revoked-wp');
+        $smtp = $this->smtpFor($oauth);
+        $oauth->control(['revoke_refresh' => 'rt-php-revoked-wp']);
+        $client = new Client($this->refreshConfig($smtp, $oauth, 'rt-php-revoked-wp')->setBinding('wordpress'));
+        try {
+            $client->send($this->message('revoked in WordPress'));
+            $this->fail('a revoked refresh token must fail the send');
+        } catch (OAuthInvalidGrantException $e) {
+            $hint = $e->getHint();
+            $this->assertStringContainsString('"Connect with Google" or "Connect with Microsoft"', $hint);
+            $this->assertStringContainsString('Settings > Mailport', $hint);
+            // Connect stores the new refresh token: the admin has nothing to give, least of all a PHP argument.
+            $this->assertStringNotContainsString('oauthRefreshToken', $hint);
+            $this->assertStringNotContainsString('give the new refresh token', $hint);
+            $this->assertStringNotContainsString('rt-php-revoked-wp', $e->getMessage() . $e->getTranscript() . $hint);
         } finally {
             $client->close();
         }
