@@ -132,6 +132,9 @@ function mailport_config_error(string $message, string $hint = ''): \Mailport\Ex
 function mailport_connection_config(string $prefix): \Mailport\Config
 {
     $config = new \Mailport\Config(host: (string) Mailport_Settings::get($prefix . 'host'));
+    // Hints then name this screen's fields and wp-config.php's constants, not the PHP binding's
+    // arguments (caFile, security: 'tls') that an admin never writes.
+    $config->setBinding('wordpress');
 
     $port = Mailport_Settings::get($prefix . 'port');
     if ($port !== '' && $port !== null) {

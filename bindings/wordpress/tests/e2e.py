@@ -364,6 +364,18 @@ def run_scenarios(wp, server, implicit, untrusted, checks, tmp, procs):
     ok(hooks == ["wp_mail_failed"] and code == "MAILPORT_ERR_CERT_UNTRUSTED",
        "untrusted certificate: wp_mail_failed fired with MAILPORT_ERR_CERT_UNTRUSTED", [hooks, code])
     ok(len(messages(untrusted)) == before, "untrusted certificate: nothing was sent")
+    # The plugin declares itself to the library ("wordpress"): the hint names the constant an
+    # admin writes in wp-config.php, not the PHP binding's caFile argument or addCaFile().
+    err = (res or {}).get("events", [{}])[0].get("arg", {}) if hooks else {}
+    hint = str((err.get("data") or {}).get("hint", ""))
+    ok("MAILPORT_CA_FILE in wp-config.php" in hint and "caFile" not in hint and "addCaFile" not in hint,
+       "untrusted certificate: wp_mail_failed's hint names MAILPORT_CA_FILE, not a PHP argument", hint)
+    res, _ = wp.run("logged", base, {"subject": "Untrusted"})
+    attempt = (res or {}).get("attempt") or {}
+    hint = str(attempt.get("hint", ""))
+    ok(attempt.get("kind") == "cert_untrusted" and "MAILPORT_CA_FILE in wp-config.php" in hint
+       and "caFile" not in hint,
+       "untrusted certificate: the Email log's hint names MAILPORT_CA_FILE in wp-config.php", attempt)
 
     zip_path = run_cli_and_uninstall(wp, server, base, checks, procs)
     run_zip_install(wp, server, base, zip_path, checks)

@@ -245,6 +245,21 @@ switch ($step) {
         mailport_e2e_result(['returned' => $sent, 'filters_saw' => $seen]);
         break;
 
+    case 'logged':
+        // The last attempt of the newest Email log entry with this subject: what the log's Error
+        // column shows (the message, and the hint below it).
+        global $wpdb;
+        $attempt = null;
+        foreach ($wpdb->get_col('SELECT `id` FROM `' . Mailport_Queue::table() . '` ORDER BY `created` DESC, `id` DESC LIMIT 50') as $id) {
+            $record = json_decode((string) $wpdb->get_var($wpdb->prepare('SELECT `record` FROM `' . Mailport_Queue::table() . '` WHERE `id` = %s', $id)), true);
+            if (is_array($record) && ($record['subject'] ?? null) === $args['subject']) {
+                $attempt = Mailport_Queue::last_attempt((string) $id);
+                break;
+            }
+        }
+        mailport_e2e_result(['attempt' => $attempt]);
+        break;
+
     case 'check':
         $report = mailport_check_connection();
         mailport_e2e_result(['report' => mailport_e2e_plain($report)]);

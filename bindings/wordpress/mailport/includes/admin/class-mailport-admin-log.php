@@ -61,8 +61,9 @@ final class Mailport_Admin_Log
     }
 
     /**
-     * An attempt's hint; for a refused refresh token, where to reconnect in WordPress (the
-     * library's hint names its own API, not this screen).
+     * An attempt's hint; for a refused refresh token, first the button of the configured
+     * provider and that Retry then sends the held mail (the library's hint, which follows, names
+     * both providers' Connect buttons and knows nothing of this log).
      */
     private static function hint(array $attempt): string
     {
