@@ -102,7 +102,7 @@ impl Api {
             Api::Php => "heloName",
             Api::Cli => "--helo",
             // No field or constant: the plugin's documented hook for settings without one.
-            Api::WordPress => "$config->setHeloName() in a mailport_config action",
+            Api::WordPress => "the HELO name ($config->setHeloName() in a mailport_config action)",
         }
     }
 
@@ -402,7 +402,10 @@ mod tests {
             Some("oauthRefreshToken")
         );
         // The hook the plugin documents for settings without a field or constant.
-        assert!(wp.helo_name().contains("mailport_config action"));
+        assert_eq!(
+            wp.helo_name(),
+            "the HELO name ($config->setHeloName() in a mailport_config action)"
+        );
         assert!(
             wp.tls_server_name()
                 .unwrap()
