@@ -621,6 +621,118 @@ pub fn wait_ready(
     }
 }
 
+/// A test server started from a Python launcher in `tests/servers/` that prints one
+/// `READY <json>` line and serves until its stdin closes: Postfix, Dovecot, the OAuth server.
+pub struct Launched<R> {
+    /// What its READY line said.
+    pub ready: R,
+    /// Closed to stop it.
+    stdin: Option<std::process::ChildStdin>,
+    child: Child,
+}
+
+/// Why a launcher did not come up, with what it printed.
+pub struct LaunchFailure {
+    pub why: String,
+    pub stdout: String,
+    pub stderr: String,
+    pub status: Option<std::process::ExitStatus>,
+}
+
+impl LaunchFailure {
+    /// Fail the test: with `advice` when the launcher's stderr has its `marker` (a missing
+    /// package, not being root), else with everything it printed.
+    pub fn panic(self, what: &str, advice: &[(&str, &str)]) -> ! {
+        let LaunchFailure {
+            why,
+            stdout,
+            stderr,
+            status,
+        } = self;
+        if let Some((_, advice)) = advice.iter().find(|(marker, _)| stderr.contains(marker)) {
+            panic!("{advice}\n{stderr}");
+        }
+        panic!(
+            "{what} did not start: {why} (launcher exit status {status:?})\n\
+             --- launcher stdout ---\n{stdout}--- launcher stderr ---\n{stderr}"
+        );
+    }
+}
+
+/// Run `tests/servers/<script> --dir <dir> <args>` and wait up to `deadline` for its READY
+/// line. On failure the launcher is stopped and `dir` removed.
+pub fn launch<R: serde::de::DeserializeOwned>(
+    script: &str,
+    dir: &Path,
+    args: &[std::ffi::OsString],
+    deadline: Duration,
+) -> Result<Launched<R>, LaunchFailure> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/servers")
+        .join(script);
+    let stderr_path = PathBuf::from(format!("{}.{script}-stderr", dir.display()));
+    let stderr = std::fs::File::create(&stderr_path)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", stderr_path.display()));
+    let python = python();
+    let mut child = Command::new(&python)
+        .arg("-u")
+        .arg(&path)
+        .arg("--dir")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(stderr))
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {python} {}: {e}", path.display()));
+    let stdin = child.stdin.take();
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (why, stdout) = match wait_ready(stdout, deadline) {
+        Ok((line, other)) => match serde_json::from_str::<R>(&line) {
+            Ok(ready) => {
+                let _ = std::fs::remove_file(&stderr_path);
+                return Ok(Launched {
+                    ready,
+                    stdin,
+                    child,
+                });
+            }
+            Err(e) => (format!("bad READY line {line:?}: {e}"), other),
+        },
+        Err(failed) => failed,
+    };
+    drop(stdin);
+    let status = wait_or_kill(&mut child, Duration::from_secs(30));
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    let _ = std::fs::remove_file(&stderr_path);
+    let _ = std::fs::remove_dir_all(dir);
+    Err(LaunchFailure {
+        why,
+        stdout,
+        stderr,
+        status,
+    })
+}
+
+impl<R> Launched<R> {
+    /// Close its stdin (the launcher stops its server and cleans up), wait for it (killing it
+    /// after `limit`), and remove `dir` should it remain.
+    pub fn stop(&mut self, limit: Duration, dir: &Path) {
+        drop(self.stdin.take());
+        wait_or_kill(&mut self.child, limit);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// Wait up to `limit` until `done()`; else fail the test with `what()`.
+pub fn wait_until(limit: Duration, mut done: impl FnMut() -> bool, what: impl Fn() -> String) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "{}", what());
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
 /// Wait for `child` to exit, killing it after `limit`.
 pub fn wait_or_kill(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
     let deadline = Instant::now() + limit;

@@ -8,11 +8,14 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+use std::ffi::OsString;
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::common::Launched;
 
 use serde_json::{Value, json};
 
@@ -55,11 +58,10 @@ pub struct OAuthServer {
     /// The CA (PEM) that issued the server's certificate.
     pub ca: PathBuf,
     pub dir: PathBuf,
-    stdin: Option<ChildStdin>,
-    child: Child,
+    launched: Launched<Ready>,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Clone, serde::Deserialize)]
 struct Ready {
     port: u16,
     url: String,
@@ -71,53 +73,28 @@ impl OAuthServer {
     /// Start the server with the launcher's options (`--refresh-token USER:TOKEN`,
     /// `--client ID:SECRET`, `--access-lifetime S`, `--rotate`, ...).
     pub fn start(args: &[&str]) -> OAuthServer {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/servers/oauth_server.py");
         let dir = crate::common::unique_temp_dir();
-        let stderr_path = PathBuf::from(format!("{}.oauth-stderr", dir.display()));
-        let stderr = fs::File::create(&stderr_path)
-            .unwrap_or_else(|e| panic!("cannot create {}: {e}", stderr_path.display()));
-        let python = crate::common::python();
-        let mut child = Command::new(&python)
-            .arg("-u")
-            .arg(&script)
-            .arg("--dir")
-            .arg(&dir)
-            .args(["--max-lifetime", "600"])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(stderr))
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {python} {}: {e}", script.display()));
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().expect("piped stdout");
-        let failure = match crate::common::wait_ready(stdout, START_DEADLINE) {
-            Ok((line, _)) => match serde_json::from_str::<Ready>(&line) {
-                Ok(ready) => {
-                    let _ = fs::remove_file(&stderr_path);
-                    return OAuthServer {
-                        port: ready.port,
-                        url: ready.url,
-                        ca: ready.ca,
-                        dir: ready.dir,
-                        stdin,
-                        child,
-                    };
+        let mut all: Vec<OsString> = vec!["--max-lifetime".into(), "600".into()];
+        all.extend(args.iter().map(OsString::from));
+        match crate::common::launch::<Ready>("oauth_server.py", &dir, &all, START_DEADLINE) {
+            Ok(launched) => {
+                let Ready { port, url, ca, dir } = launched.ready.clone();
+                OAuthServer {
+                    port,
+                    url,
+                    ca,
+                    dir,
+                    launched,
                 }
-                Err(e) => format!("bad READY line {line:?}: {e}"),
-            },
-            Err((why, other)) => format!("{why}\n--- launcher stdout ---\n{other}"),
-        };
-        drop(stdin);
-        let _ = child.kill();
-        let _ = child.wait();
-        let stderr = fs::read_to_string(&stderr_path).unwrap_or_default();
-        let _ = fs::remove_file(&stderr_path);
-        let _ = fs::remove_dir_all(&dir);
-        if stderr.contains("TRUSTME-MISSING") {
-            panic!("the OAuth test server needs trustme (pip install trustme)\n{stderr}");
+            }
+            Err(failure) => failure.panic(
+                "the OAuth test server",
+                &[(
+                    "TRUSTME-MISSING",
+                    "the OAuth test server needs trustme (pip install trustme)",
+                )],
+            ),
         }
-        panic!("the OAuth test server did not start: {failure}\n--- stderr ---\n{stderr}");
     }
 
     /// The RFC 7662 introspection endpoint, which Dovecot's oauth2 passdb calls.
@@ -205,27 +182,21 @@ impl OAuthServer {
     /// Wait until the request log has a line containing `needle` (the log is written by the
     /// server's handler thread, after it answered).
     pub fn wait_for_request(&self, needle: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !self.requests_log().lines().any(|l| l.contains(needle)) {
-            assert!(
-                Instant::now() < deadline,
-                "no request {needle:?} in the OAuth server's log:\n{}",
-                self.requests_log()
-            );
-            std::thread::sleep(Duration::from_millis(25));
-        }
+        crate::common::wait_until(
+            Duration::from_secs(10),
+            || self.requests_log().lines().any(|l| l.contains(needle)),
+            || {
+                format!(
+                    "no request {needle:?} in the OAuth server's log:\n{}",
+                    self.requests_log()
+                )
+            },
+        );
     }
 }
 
 impl Drop for OAuthServer {
     fn drop(&mut self) {
-        drop(self.stdin.take());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = fs::remove_dir_all(&self.dir);
+        self.launched.stop(Duration::from_secs(10), &self.dir);
     }
 }

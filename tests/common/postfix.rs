@@ -8,12 +8,12 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{ReceivedMessage, TestServer};
+use crate::common::{Launched, ReceivedMessage, TestServer};
 use mailport::{Client, Config, Security};
 
 /// How long Postfix may take to start (it runs `postfix check` first).
@@ -44,14 +44,12 @@ pub struct Options {
 pub struct Postfix {
     /// Where it listens and keeps its files, as the launcher reported them.
     pub ready: Ready,
-    /// The launcher stops Postfix when its stdin closes.
-    stdin: Option<ChildStdin>,
-    child: Child,
+    launched: Launched<Ready>,
     /// Where Postfix delivers: dropped after Postfix has stopped.
     pub sink: TestServer,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Clone, serde::Deserialize)]
 pub struct Ready {
     pub port: u16,
     /// The instance's directory (configuration, queue, log).
@@ -66,79 +64,50 @@ pub struct Ready {
 impl Postfix {
     pub fn start(options: Options) -> Postfix {
         let sink = TestServer::start(&["--mode", "plain", "--queue-id"]);
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/servers/postfix_server.py");
         let dir = crate::common::unique_temp_dir();
-        let stderr_path = PathBuf::from(format!("{}.stderr", dir.display()));
-        let stderr = fs::File::create(&stderr_path)
-            .unwrap_or_else(|e| panic!("cannot create {}: {e}", stderr_path.display()));
-        let python = crate::common::python();
-        let mut command = Command::new(&python);
-        command
-            .arg("-u")
-            .arg(&script)
-            .arg("--dir")
-            .arg(&dir)
-            .arg("--relay-port")
-            .arg(sink.port.to_string())
+        let mut args: Vec<OsString> = vec![
+            "--relay-port".into(),
+            sink.port.to_string().into(),
             // Far above any test's length: a leaked instance does not outlive the run by much.
-            .args(["--max-lifetime", "600"]);
+            "--max-lifetime".into(),
+            "600".into(),
+        ];
         if let Some(limit) = options.size_limit {
-            command.arg("--message-size-limit").arg(limit.to_string());
+            args.extend(["--message-size-limit".into(), limit.to_string().into()]);
         }
         for keyword in &options.discard_ehlo {
-            command.arg("--discard-ehlo").arg(keyword);
+            args.extend(["--discard-ehlo".into(), keyword.into()]);
         }
         for address in &options.reject {
-            command.arg("--reject-rcpt").arg(address);
+            args.extend(["--reject-rcpt".into(), address.into()]);
         }
         if options.starttls {
-            command.arg("--starttls");
+            args.push("--starttls".into());
         }
         if let Some(socket) = &options.dovecot_auth {
-            command.arg("--dovecot-auth").arg(socket);
+            args.extend(["--dovecot-auth".into(), socket.into()]);
         }
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(stderr))
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {python} {}: {e}", script.display()));
-        let stdin = child.stdin.take();
-
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (failure, other) = match crate::common::wait_ready(stdout, START_DEADLINE) {
-            Ok((json, other)) => match serde_json::from_str::<Ready>(&json) {
-                Ok(ready) => {
-                    let _ = fs::remove_file(&stderr_path);
-                    return Postfix {
-                        ready,
-                        stdin,
-                        child,
-                        sink,
-                    };
-                }
-                Err(e) => (format!("bad READY line {json:?}: {e}"), other),
+        match crate::common::launch::<Ready>("postfix_server.py", &dir, &args, START_DEADLINE) {
+            Ok(launched) => Postfix {
+                ready: launched.ready.clone(),
+                launched,
+                sink,
             },
-            Err(failed) => failed,
-        };
-        drop(stdin);
-        let status = crate::common::wait_or_kill(&mut child, Duration::from_secs(30));
-        let stderr = fs::read_to_string(&stderr_path).unwrap_or_default();
-        let _ = fs::remove_file(&stderr_path);
-        let _ = fs::remove_dir_all(&dir);
-        if stderr.contains("POSTFIX-MISSING") {
-            panic!(
-                "Postfix is not installed. These tests need the Debian package `postfix` \
-                 (as root: DEBIAN_FRONTEND=noninteractive apt-get install -y postfix).\n{stderr}"
-            );
+            Err(failure) => failure.panic(
+                "the private Postfix",
+                &[
+                    (
+                        "POSTFIX-MISSING",
+                        "Postfix is not installed. These tests need the Debian package `postfix` \
+                         (as root: DEBIAN_FRONTEND=noninteractive apt-get install -y postfix).",
+                    ),
+                    (
+                        "NOT-ROOT",
+                        "these tests start a private Postfix, which needs root.",
+                    ),
+                ],
+            ),
         }
-        if stderr.contains("NOT-ROOT") {
-            panic!("these tests start a private Postfix, which needs root.\n{stderr}");
-        }
-        panic!(
-            "the private Postfix did not start: {failure} (launcher exit status {status:?})\n\
-             --- launcher stdout ---\n{other}--- launcher stderr ---\n{stderr}"
-        );
     }
 
     /// Postfix's own log of this instance.
@@ -193,15 +162,11 @@ impl Postfix {
 
     /// Wait until Postfix's log (written asynchronously by its postlogd) contains `needle`.
     pub fn wait_for_log(&self, needle: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !self.log().contains(needle) {
-            assert!(
-                Instant::now() < deadline,
-                "{needle:?} not in Postfix's log:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(25));
-        }
+        crate::common::wait_until(
+            Duration::from_secs(10),
+            || self.log().contains(needle),
+            || format!("{needle:?} not in Postfix's log:\n{}", self.log()),
+        );
     }
 
     pub fn config(&self, security: Security) -> Config {
@@ -245,9 +210,7 @@ impl Drop for Postfix {
         }
         // EOF on its stdin: the launcher stops Postfix, waits for the master to exit and
         // removes the directory.
-        drop(self.stdin.take());
-        crate::common::wait_or_kill(&mut self.child, Duration::from_secs(30));
-        let _ = fs::remove_dir_all(&self.ready.dir);
+        self.launched.stop(Duration::from_secs(30), &self.ready.dir);
     }
 }
 
