@@ -16,6 +16,7 @@ pub mod message;
 pub mod oauth;
 pub mod outbox;
 pub mod pool;
+mod sigpipe;
 pub mod smtp;
 pub mod time;
 pub mod tls;
