@@ -12,6 +12,7 @@ pub mod config;
 pub mod diagnose;
 pub mod error;
 pub mod ffi;
+mod fork;
 pub mod message;
 pub mod oauth;
 pub mod outbox;

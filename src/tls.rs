@@ -41,13 +41,16 @@ use std::sync::Arc;
 
 use once_cell::sync::Lazy;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::{ClientConfig, Resumption};
+use rustls::client::{
+    ClientConfig, ClientSessionMemoryCache, ClientSessionStore, Resumption,
+    Tls12ClientSessionValue, Tls13ClientSessionValue,
+};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{
-    CertificateError, ClientConnection, DigitallySignedStruct, HandshakeKind, ProtocolVersion,
-    RootCertStore, SignatureScheme,
+    CertificateError, ClientConnection, DigitallySignedStruct, HandshakeKind, NamedGroup,
+    ProtocolVersion, RootCertStore, SignatureScheme,
 };
 
 use crate::config::TlsOptions;
@@ -77,9 +80,6 @@ const SHARED_CONFIGS: usize = 16;
 /// anchors are parsed once rather than per client. A CA file that changed on disk (size or
 /// modification time) gets a new configuration.
 pub fn shared_client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>> {
-    /// (the options and CA file stamps, their configuration)
-    type Shared = Vec<(String, Arc<ClientConfig>)>;
-    static SHARED: Lazy<std::sync::Mutex<Shared>> = Lazy::new(Default::default);
     let stamps: Vec<_> = options
         .ca_files
         .iter()
@@ -111,6 +111,71 @@ pub fn shared_client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>> {
     Ok(config)
 }
 
+/// (the options and CA file stamps, their configuration)
+type Shared = Vec<(String, Arc<ClientConfig>)>;
+
+static SHARED: Lazy<std::sync::Mutex<Shared>> = Lazy::new(|| {
+    crate::fork::protect_locks();
+    Default::default()
+});
+
+/// The shared configurations' lock, for [`crate::fork`] to hold across `fork()`.
+pub(crate) fn hold_for_fork() -> Box<dyn std::any::Any> {
+    Box::new(
+        SHARED
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()),
+    )
+}
+
+/// rustls's in-memory session cache, one per process: a child of `fork()` starts with an empty
+/// one and never resumes a session or redeems a ticket its parent obtained (see
+/// [`crate::fork`]). A TLS 1.3 ticket is meant for one use, and two processes resuming from the
+/// same state would share keying material derived for one.
+#[derive(Debug)]
+struct PerProcessSessions(crate::fork::ProcessLocal<ClientSessionMemoryCache>);
+
+fn session_cache() -> ClientSessionMemoryCache {
+    ClientSessionMemoryCache::new(SESSION_CACHE_SIZE)
+}
+
+impl ClientSessionStore for PerProcessSessions {
+    fn set_kx_hint(&self, server_name: ServerName<'static>, group: NamedGroup) {
+        self.0.get().set_kx_hint(server_name, group)
+    }
+
+    fn kx_hint(&self, server_name: &ServerName<'_>) -> Option<NamedGroup> {
+        self.0.get().kx_hint(server_name)
+    }
+
+    fn set_tls12_session(&self, server_name: ServerName<'static>, value: Tls12ClientSessionValue) {
+        self.0.get().set_tls12_session(server_name, value)
+    }
+
+    fn tls12_session(&self, server_name: &ServerName<'_>) -> Option<Tls12ClientSessionValue> {
+        self.0.get().tls12_session(server_name)
+    }
+
+    fn remove_tls12_session(&self, server_name: &ServerName<'static>) {
+        self.0.get().remove_tls12_session(server_name)
+    }
+
+    fn insert_tls13_ticket(
+        &self,
+        server_name: ServerName<'static>,
+        value: Tls13ClientSessionValue,
+    ) {
+        self.0.get().insert_tls13_ticket(server_name, value)
+    }
+
+    fn take_tls13_ticket(
+        &self,
+        server_name: &ServerName<'static>,
+    ) -> Option<Tls13ClientSessionValue> {
+        self.0.get().take_tls13_ticket(server_name)
+    }
+}
+
 /// Build the rustls client configuration for `options`.
 ///
 /// Each call makes a new configuration with its own session cache; clients take theirs from
@@ -133,7 +198,9 @@ pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>> {
             .with_root_certificates(root_store(options)?)
             .with_no_client_auth()
     };
-    config.resumption = Resumption::in_memory_sessions(SESSION_CACHE_SIZE);
+    config.resumption = Resumption::store(Arc::new(PerProcessSessions(
+        crate::fork::ProcessLocal::new(session_cache),
+    )));
     config.enable_sni = true;
     config.alpn_protocols = Vec::new();
     Ok(Arc::new(config))

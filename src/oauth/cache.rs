@@ -53,7 +53,26 @@ struct Entry {
 /// SHA-256 of what identifies a grant: the refresh token is not kept as a key in the clear.
 type Key = [u8; 32];
 
-static CACHE: Lazy<Mutex<HashMap<Key, Arc<Mutex<Entry>>>>> = Lazy::new(Default::default);
+static CACHE: Lazy<Mutex<HashMap<Key, Arc<Mutex<Entry>>>>> = Lazy::new(|| {
+    crate::fork::protect_locks();
+    Default::default()
+});
+
+/// The map's lock, for [`crate::fork`] to hold across `fork()`.
+pub(crate) fn hold_for_fork() -> Box<dyn std::any::Any> {
+    Box::new(CACHE.lock().unwrap_or_else(|p| p.into_inner()))
+}
+
+/// In a child of `fork()`, right after it (the only thread, and the map consistent, since the
+/// forking thread held its lock): an entry whose own lock is held belonged to a refresh in
+/// flight in another thread of the parent, which does not exist here and will never release it.
+/// Forget such an entry — the child refreshes with the grant it is given when it needs a token —
+/// rather than leave every client of the child that uses the grant waiting for ever. The
+/// entries nobody held are kept: their tokens are as good in the child as in the parent.
+pub(crate) fn after_fork_in_child() {
+    let mut map = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    map.retain(|_, entry| !matches!(entry.try_lock(), Err(std::sync::TryLockError::WouldBlock)));
+}
 
 fn key(grant: &RefreshGrant) -> Key {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);

@@ -1,0 +1,175 @@
+//! What a process that calls `fork()` after using mailport gets in the child.
+//!
+//! php-fpm's master forks its workers after preloading, Python's `multiprocessing` forks by
+//! default on Linux before 3.14, and C daemons fork per job. The child starts with a copy of
+//! everything the parent had: the persistent pool's sessions (the parent's sockets and their TLS
+//! state), the TLS session caches, the OAuth token cache — and every lock exactly as it was,
+//! including those another thread of the parent held at that instant, whose holder does not
+//! exist in the child. What the library does about each:
+//!
+//! - **Sockets**: a session remembers the process that connected it
+//!   ([`crate::smtp::session::Session::inherited`]). In a child it is never written to and never
+//!   shut down (that would end the parent's connection too); the child closes its copy of the
+//!   descriptor and connects anew. The pool drops the inherited sessions the first time the
+//!   child touches it ([`crate::pool`]).
+//! - **TLS resumption**: the session caches are per process ([`ProcessLocal`]): a child never
+//!   resumes a session or redeems a ticket the parent obtained (a TLS 1.3 ticket is for one
+//!   use, and a resumed session would share keys derived for the parent).
+//! - **Locks**: the pool's, the shared TLS configurations' and the token cache's map are held
+//!   across `fork()` by `pthread_atfork` handlers ([`protect_locks`]), so the child finds each
+//!   one unlocked and the data under it consistent. Those locks are only ever held for memory
+//!   operations, never across I/O or a callback, so the handlers wait microseconds. A token
+//!   cache *entry* is held for a whole refresh (an HTTPS request), too long to make `fork()`
+//!   wait for: the child instead forgets an entry that was being refreshed at the instant of the
+//!   fork ([`crate::oauth`]'s cache) and refreshes on its own when it needs a token.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::sync::Once;
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+/// Register the `pthread_atfork` handlers (once per process; a child inherits them).
+///
+/// Called by each lock's first user. The handlers stay registered for good; glibc removes them
+/// if the library is unloaded (`dlclose`), as it does for every handler a shared object
+/// registered.
+pub(crate) fn protect_locks() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: the three handlers are `extern "C"` functions that live as long as the
+        // library; pthread_atfork only stores them.
+        unsafe {
+            libc::pthread_atfork(Some(prepare), Some(release), Some(child));
+        }
+    });
+}
+
+thread_local! {
+    /// The guards `prepare` took, held by the forking thread until `fork()` returns.
+    static HELD: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Before `fork()`: take every process-wide lock, always in this order (no code path holds one
+/// while taking another, so this cannot deadlock with one that runs concurrently).
+extern "C" fn prepare() {
+    let guards: Vec<Box<dyn Any>> = vec![
+        crate::pool::hold_for_fork(),
+        crate::tls::hold_for_fork(),
+        crate::oauth::hold_for_fork(),
+    ];
+    HELD.with(|held| *held.borrow_mut() = guards);
+}
+
+/// After `fork()`, in the parent: give the locks back.
+extern "C" fn release() {
+    HELD.with(|held| {
+        // Released in the reverse order of taking.
+        while held.borrow_mut().pop().is_some() {}
+    });
+}
+
+/// After `fork()`, in the child: give the locks back (the data under them is consistent, since
+/// we held them), then, still the only thread, drop what the parent's other threads were in the
+/// middle of.
+extern "C" fn child() {
+    release();
+    crate::oauth::after_fork_in_child();
+}
+
+/// A value of which each process has its own: the first use in a process makes a new one, and
+/// what a forked child inherited is never touched again (not even to drop it: its locks may be
+/// held by a thread that does not exist in the child; the child's copy of that memory is left
+/// as it is, once per fork).
+pub(crate) struct ProcessLocal<T> {
+    current: AtomicPtr<(u32, T)>,
+    make: fn() -> T,
+    /// Owns `T`s: Send and Sync only as `T` is.
+    _owns: std::marker::PhantomData<T>,
+}
+
+impl<T> ProcessLocal<T> {
+    pub(crate) fn new(make: fn() -> T) -> ProcessLocal<T> {
+        ProcessLocal {
+            current: AtomicPtr::new(Box::into_raw(Box::new((std::process::id(), make())))),
+            make,
+            _owns: std::marker::PhantomData,
+        }
+    }
+
+    /// This process's value.
+    pub(crate) fn get(&self) -> &T {
+        let pid = std::process::id();
+        let seen = self.current.load(Ordering::Acquire);
+        // SAFETY: `current` always points at a live allocation: one is replaced only in a
+        // process other than the one that made it, and the replaced one is leaked, never freed;
+        // the last is freed in `drop`, when nothing can borrow `self`.
+        let (owner, value) = unsafe { &*seen };
+        if *owner == pid {
+            return value;
+        }
+        let fresh = Box::into_raw(Box::new((pid, (self.make)())));
+        match self
+            .current
+            .compare_exchange(seen, fresh, Ordering::AcqRel, Ordering::Acquire)
+        {
+            // SAFETY: just allocated, and now the current value (see above).
+            Ok(_) => unsafe { &(*fresh).1 },
+            Err(winner) => {
+                // Another thread of this (child) process replaced it first: use that one.
+                // SAFETY: `fresh` was never shared; `winner` is current (see above).
+                unsafe {
+                    drop(Box::from_raw(fresh));
+                    &(*winner).1
+                }
+            }
+        }
+    }
+}
+
+impl<T> Drop for ProcessLocal<T> {
+    fn drop(&mut self) {
+        let last = *self.current.get_mut();
+        // SAFETY: the current allocation is owned by `self` (earlier ones were leaked).
+        let (owner, _) = unsafe { &*last };
+        if *owner == std::process::id() {
+            // SAFETY: as above, and nothing borrows `self` any more.
+            drop(unsafe { Box::from_raw(last) });
+        }
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for ProcessLocal<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProcessLocal").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_process_local_value_is_made_once_per_process() {
+        let local = ProcessLocal::new(|| std::sync::Mutex::new(0u32));
+        *local.get().lock().unwrap() += 1;
+        *local.get().lock().unwrap() += 1;
+        assert_eq!(*local.get().lock().unwrap(), 2, "same process, same value");
+        // Pretend the value was made by the parent of a fork, and that one of the parent's
+        // other threads held its lock at that instant.
+        let inherited = Box::into_raw(Box::new((
+            std::process::id().wrapping_add(1),
+            std::sync::Mutex::new(7u32),
+        )));
+        // SAFETY: just allocated; the guard is forgotten, so the lock stays held.
+        std::mem::forget(unsafe { (*inherited).1.lock().unwrap() });
+        let old = local.current.swap(inherited, Ordering::AcqRel);
+        // SAFETY: `old` was the current value and nothing borrows it any more.
+        drop(unsafe { Box::from_raw(old) });
+        assert_eq!(
+            *local.get().lock().unwrap(),
+            0,
+            "a value another process made is replaced by a new one, not waited for"
+        );
+        // The inherited value is leaked on purpose (it cannot be dropped safely in a child).
+    }
+}
