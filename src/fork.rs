@@ -77,20 +77,32 @@ extern "C" fn child() {
 }
 
 /// A value of which each process has its own: the first use in a process makes a new one, and
-/// what a forked child inherited is never touched again (not even to drop it: its locks may be
-/// held by a thread that does not exist in the child; the child's copy of that memory is left
-/// as it is, once per fork).
+/// what a forked child inherited is never used again, nor dropped (its locks may be held by a
+/// thread that does not exist in the child, and its data be half-changed by it). The new value
+/// keeps a pointer to the inherited one, so that the child's copy of that memory stays
+/// reachable (leak checkers count it as held, which it is) at the cost of once per fork.
 pub(crate) struct ProcessLocal<T> {
-    current: AtomicPtr<(u32, T)>,
+    current: AtomicPtr<Slot<T>>,
     make: fn() -> T,
     /// Owns `T`s: Send and Sync only as `T` is.
     _owns: std::marker::PhantomData<T>,
 }
 
+struct Slot<T> {
+    pid: u32,
+    value: T,
+    /// The slot this one replaced in a forked child; never freed (see [`ProcessLocal`]).
+    _inherited: *mut Slot<T>,
+}
+
 impl<T> ProcessLocal<T> {
     pub(crate) fn new(make: fn() -> T) -> ProcessLocal<T> {
         ProcessLocal {
-            current: AtomicPtr::new(Box::into_raw(Box::new((std::process::id(), make())))),
+            current: AtomicPtr::new(Box::into_raw(Box::new(Slot {
+                pid: std::process::id(),
+                value: make(),
+                _inherited: std::ptr::null_mut(),
+            }))),
             make,
             _owns: std::marker::PhantomData,
         }
@@ -100,26 +112,30 @@ impl<T> ProcessLocal<T> {
     pub(crate) fn get(&self) -> &T {
         let pid = std::process::id();
         let seen = self.current.load(Ordering::Acquire);
-        // SAFETY: `current` always points at a live allocation: one is replaced only in a
-        // process other than the one that made it, and the replaced one is leaked, never freed;
-        // the last is freed in `drop`, when nothing can borrow `self`.
-        let (owner, value) = unsafe { &*seen };
-        if *owner == pid {
-            return value;
+        // SAFETY: `current` always points at a live slot: one is replaced only in a process
+        // other than the one that made it, and the replaced one is kept, never freed; the last
+        // is freed in `drop`, when nothing can borrow `self`.
+        let slot = unsafe { &*seen };
+        if slot.pid == pid {
+            return &slot.value;
         }
-        let fresh = Box::into_raw(Box::new((pid, (self.make)())));
+        let fresh = Box::into_raw(Box::new(Slot {
+            pid,
+            value: (self.make)(),
+            _inherited: seen,
+        }));
         match self
             .current
             .compare_exchange(seen, fresh, Ordering::AcqRel, Ordering::Acquire)
         {
-            // SAFETY: just allocated, and now the current value (see above).
-            Ok(_) => unsafe { &(*fresh).1 },
+            // SAFETY: just allocated, and now the current slot (see above).
+            Ok(_) => unsafe { &(*fresh).value },
             Err(winner) => {
                 // Another thread of this (child) process replaced it first: use that one.
                 // SAFETY: `fresh` was never shared; `winner` is current (see above).
                 unsafe {
                     drop(Box::from_raw(fresh));
-                    &(*winner).1
+                    &(*winner).value
                 }
             }
         }
@@ -129,20 +145,27 @@ impl<T> ProcessLocal<T> {
 impl<T> Drop for ProcessLocal<T> {
     fn drop(&mut self) {
         let last = *self.current.get_mut();
-        // SAFETY: the current allocation is owned by `self` (earlier ones were leaked).
-        let (owner, _) = unsafe { &*last };
-        if *owner == std::process::id() {
+        // SAFETY: the current slot is owned by `self`; the ones it replaced stay allocated.
+        let slot = unsafe { &*last };
+        if slot.pid == std::process::id() {
             // SAFETY: as above, and nothing borrows `self` any more.
             drop(unsafe { Box::from_raw(last) });
         }
     }
 }
 
-impl<T: std::fmt::Debug> std::fmt::Debug for ProcessLocal<T> {
+impl<T> std::fmt::Debug for ProcessLocal<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProcessLocal").finish_non_exhaustive()
     }
 }
+
+// SAFETY: the raw pointers are owned by the `ProcessLocal` as its `T`s are (PhantomData<T>
+// gives the auto traits that follow `T`); sharing one hands out `&T` (needs `T: Sync`) and may
+// make a `T` on one thread that is dropped on another (needs `T: Send`).
+unsafe impl<T: Send + Sync> Sync for ProcessLocal<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send + Sync> Send for ProcessLocal<T> {}
 
 #[cfg(test)]
 mod tests {
@@ -156,12 +179,13 @@ mod tests {
         assert_eq!(*local.get().lock().unwrap(), 2, "same process, same value");
         // Pretend the value was made by the parent of a fork, and that one of the parent's
         // other threads held its lock at that instant.
-        let inherited = Box::into_raw(Box::new((
-            std::process::id().wrapping_add(1),
-            std::sync::Mutex::new(7u32),
-        )));
+        let inherited = Box::into_raw(Box::new(Slot {
+            pid: std::process::id().wrapping_add(1),
+            value: std::sync::Mutex::new(7u32),
+            _inherited: std::ptr::null_mut(),
+        }));
         // SAFETY: just allocated; the guard is forgotten, so the lock stays held.
-        std::mem::forget(unsafe { (*inherited).1.lock().unwrap() });
+        std::mem::forget(unsafe { (*inherited).value.lock().unwrap() });
         let old = local.current.swap(inherited, Ordering::AcqRel);
         // SAFETY: `old` was the current value and nothing borrows it any more.
         drop(unsafe { Box::from_raw(old) });
@@ -170,6 +194,6 @@ mod tests {
             0,
             "a value another process made is replaced by a new one, not waited for"
         );
-        // The inherited value is leaked on purpose (it cannot be dropped safely in a child).
+        // The inherited value is kept, not dropped (it could not be, safely, in a real child).
     }
 }
