@@ -27,7 +27,6 @@ GIL is released during every C call, so a slow server does not stall other threa
 
 from __future__ import annotations
 
-import ctypes
 from typing import Iterable, Mapping, Optional
 
 from . import _ffi
@@ -187,9 +186,7 @@ def drain_pool(timeout: float = 5.0) -> int:
             f"timeout must be between 0 and 4294967 seconds, not {timeout!r} "
             "(0 closes every idle session at once without QUIT)"
         )
-    closed = ctypes.c_size_t(0)
-    _ffi.call("mailport_pool_drain", round(timeout * 1000), ctypes.byref(closed))
-    return closed.value
+    return _ffi.call_size("mailport_pool_drain", round(timeout * 1000))
 
 
 __all__ = [
