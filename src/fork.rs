@@ -25,8 +25,14 @@
 
 use std::any::Any;
 use std::cell::RefCell;
-use std::sync::Once;
 use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{Arc, Once};
+
+use rustls::NamedGroup;
+use rustls::client::{
+    ClientSessionMemoryCache, ClientSessionStore, Tls12ClientSessionValue, Tls13ClientSessionValue,
+};
+use rustls::pki_types::ServerName;
 
 /// Register the `pthread_atfork` handlers (once per process; a child inherits them).
 ///
@@ -166,6 +172,59 @@ impl<T> std::fmt::Debug for ProcessLocal<T> {
 unsafe impl<T: Send + Sync> Sync for ProcessLocal<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send + Sync> Send for ProcessLocal<T> {}
+
+/// rustls's in-memory session cache, one per process: a child of `fork()` starts with an empty
+/// one and never resumes a session or redeems a ticket its parent obtained (see
+/// the module docs). A TLS 1.3 ticket is meant for one use, and two processes resuming from the
+/// same state would share keying material derived for one.
+#[derive(Debug)]
+struct PerProcessSessions(ProcessLocal<ClientSessionMemoryCache>);
+
+fn session_cache() -> ClientSessionMemoryCache {
+    ClientSessionMemoryCache::new(crate::tls::SESSION_CACHE_SIZE)
+}
+
+impl ClientSessionStore for PerProcessSessions {
+    fn set_kx_hint(&self, server_name: ServerName<'static>, group: NamedGroup) {
+        self.0.get().set_kx_hint(server_name, group)
+    }
+
+    fn kx_hint(&self, server_name: &ServerName<'_>) -> Option<NamedGroup> {
+        self.0.get().kx_hint(server_name)
+    }
+
+    fn set_tls12_session(&self, server_name: ServerName<'static>, value: Tls12ClientSessionValue) {
+        self.0.get().set_tls12_session(server_name, value)
+    }
+
+    fn tls12_session(&self, server_name: &ServerName<'_>) -> Option<Tls12ClientSessionValue> {
+        self.0.get().tls12_session(server_name)
+    }
+
+    fn remove_tls12_session(&self, server_name: &ServerName<'static>) {
+        self.0.get().remove_tls12_session(server_name)
+    }
+
+    fn insert_tls13_ticket(
+        &self,
+        server_name: ServerName<'static>,
+        value: Tls13ClientSessionValue,
+    ) {
+        self.0.get().insert_tls13_ticket(server_name, value)
+    }
+
+    fn take_tls13_ticket(
+        &self,
+        server_name: &ServerName<'static>,
+    ) -> Option<Tls13ClientSessionValue> {
+        self.0.get().take_tls13_ticket(server_name)
+    }
+}
+
+/// The session store of a new rustls client configuration: [`PerProcessSessions`].
+pub(crate) fn tls_session_store() -> Arc<dyn ClientSessionStore> {
+    Arc::new(PerProcessSessions(ProcessLocal::new(session_cache)))
+}
 
 #[cfg(test)]
 mod tests {

@@ -41,16 +41,13 @@ use std::sync::Arc;
 
 use once_cell::sync::Lazy;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::{
-    ClientConfig, ClientSessionMemoryCache, ClientSessionStore, Resumption,
-    Tls12ClientSessionValue, Tls13ClientSessionValue,
-};
+use rustls::client::{ClientConfig, Resumption};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{
-    CertificateError, ClientConnection, DigitallySignedStruct, HandshakeKind, NamedGroup,
-    ProtocolVersion, RootCertStore, SignatureScheme,
+    CertificateError, ClientConnection, DigitallySignedStruct, HandshakeKind, ProtocolVersion,
+    RootCertStore, SignatureScheme,
 };
 
 use crate::config::TlsOptions;
@@ -68,7 +65,7 @@ pub struct TlsInfo {
 }
 
 /// How many TLS sessions one client configuration remembers for resumption.
-const SESSION_CACHE_SIZE: usize = 256;
+pub(crate) const SESSION_CACHE_SIZE: usize = 256;
 
 /// How many distinct TLS settings keep a shared configuration: a process uses one or two; the
 /// bound only stops one that cycles through settings from growing without end.
@@ -128,54 +125,6 @@ pub(crate) fn hold_for_fork() -> Box<dyn std::any::Any> {
     )
 }
 
-/// rustls's in-memory session cache, one per process: a child of `fork()` starts with an empty
-/// one and never resumes a session or redeems a ticket its parent obtained (see
-/// [`crate::fork`]). A TLS 1.3 ticket is meant for one use, and two processes resuming from the
-/// same state would share keying material derived for one.
-#[derive(Debug)]
-struct PerProcessSessions(crate::fork::ProcessLocal<ClientSessionMemoryCache>);
-
-fn session_cache() -> ClientSessionMemoryCache {
-    ClientSessionMemoryCache::new(SESSION_CACHE_SIZE)
-}
-
-impl ClientSessionStore for PerProcessSessions {
-    fn set_kx_hint(&self, server_name: ServerName<'static>, group: NamedGroup) {
-        self.0.get().set_kx_hint(server_name, group)
-    }
-
-    fn kx_hint(&self, server_name: &ServerName<'_>) -> Option<NamedGroup> {
-        self.0.get().kx_hint(server_name)
-    }
-
-    fn set_tls12_session(&self, server_name: ServerName<'static>, value: Tls12ClientSessionValue) {
-        self.0.get().set_tls12_session(server_name, value)
-    }
-
-    fn tls12_session(&self, server_name: &ServerName<'_>) -> Option<Tls12ClientSessionValue> {
-        self.0.get().tls12_session(server_name)
-    }
-
-    fn remove_tls12_session(&self, server_name: &ServerName<'static>) {
-        self.0.get().remove_tls12_session(server_name)
-    }
-
-    fn insert_tls13_ticket(
-        &self,
-        server_name: ServerName<'static>,
-        value: Tls13ClientSessionValue,
-    ) {
-        self.0.get().insert_tls13_ticket(server_name, value)
-    }
-
-    fn take_tls13_ticket(
-        &self,
-        server_name: &ServerName<'static>,
-    ) -> Option<Tls13ClientSessionValue> {
-        self.0.get().take_tls13_ticket(server_name)
-    }
-}
-
 /// Build the rustls client configuration for `options`.
 ///
 /// Each call makes a new configuration with its own session cache; clients take theirs from
@@ -198,9 +147,7 @@ pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>> {
             .with_root_certificates(root_store(options)?)
             .with_no_client_auth()
     };
-    config.resumption = Resumption::store(Arc::new(PerProcessSessions(
-        crate::fork::ProcessLocal::new(session_cache),
-    )));
+    config.resumption = Resumption::store(crate::fork::tls_session_store());
     config.enable_sni = true;
     config.alpn_protocols = Vec::new();
     Ok(Arc::new(config))
