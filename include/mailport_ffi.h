@@ -607,6 +607,10 @@ const char *mailport_receipt_message_id(const struct mailport_receipt *receipt);
 
 void mailport_receipt_free(struct mailport_receipt *receipt);
 
+enum mailport_result mailport_pool_drain(uint32_t timeout_ms,
+                                         size_t *closed_out,
+                                         struct mailport_error **error_out);
+
 struct mailport_probe_options *mailport_probe_options_new(void);
 
 void mailport_probe_options_free(struct mailport_probe_options *opts);

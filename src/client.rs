@@ -334,6 +334,16 @@ impl Client {
             }
         }
         match &self.session {
+            Some(s) if s.inherited() => {
+                self.transcript.record(
+                    Direction::Info,
+                    "the open connection was made before fork() by the parent process, which \
+                     keeps using it; opening a new one",
+                );
+                // Dropped, not QUIT: only this process's copy of the socket is closed.
+                self.session = None;
+                false
+            }
             Some(s) if s.token_expired() => {
                 self.transcript.record(
                     Direction::Info,

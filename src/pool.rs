@@ -117,16 +117,37 @@ struct Idle {
     opened: Instant,
 }
 
-#[derive(Default)]
 struct Pool {
     idle: Vec<Idle>,
+    /// The process the sessions in `idle` belong to (see [`crate::fork`]).
+    pid: u32,
 }
 
-static POOL: Lazy<Mutex<Pool>> = Lazy::new(|| Mutex::new(Pool::default()));
+static POOL: Lazy<Mutex<Pool>> = Lazy::new(|| {
+    crate::fork::protect_locks();
+    Mutex::new(Pool {
+        idle: Vec::new(),
+        pid: std::process::id(),
+    })
+});
 
 fn lock() -> std::sync::MutexGuard<'static, Pool> {
     // A panic while holding the lock leaves plain data behind: keep using it.
-    POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    let mut pool = POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let pid = std::process::id();
+    if pool.pid != pid {
+        // The first use in a forked child: the sessions are the parent's. Dropping one closes
+        // this process's copy of its socket and nothing else — no QUIT, no shutdown, no TLS
+        // close_notify — so the parent's connection is untouched.
+        pool.pid = pid;
+        pool.idle.clear();
+    }
+    pool
+}
+
+/// The pool's lock, for [`crate::fork`] to hold across `fork()`.
+pub(crate) fn hold_for_fork() -> Box<dyn std::any::Any> {
+    Box::new(POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
 }
 
 /// Take an idle session for `key`, set to send with `config`'s own settings, closing the
@@ -201,10 +222,28 @@ pub(crate) fn put(key: Key, session: Session, chosen: Option<(u16, Security)>) {
 
 /// Close every pooled session (tests, and processes that want to drop them before exiting).
 pub fn clear() {
+    drain(Duration::from_secs(2));
+}
+
+/// QUIT every idle session and close it, for a worker that is shutting down: the servers see a
+/// polite end rather than a dropped connection (some count those against the client), and
+/// nothing is left for the process's exit to cut. All within `timeout`: a session whose turn
+/// comes after it is closed without QUIT, and none waits for its reply longer than a QUIT
+/// usually takes. Sessions in use by a client are not touched; they come back to the pool when
+/// their client is closed. Returns how many sessions were closed.
+///
+/// In a child of `fork()`, the sessions inherited from the parent are the parent's: they are
+/// not QUIT (the child's copy of each socket is closed, which the parent does not notice) and
+/// not counted.
+pub fn drain(timeout: Duration) -> usize {
+    let deadline = Instant::now() + timeout;
     let idle = std::mem::take(&mut lock().idle);
+    let closed = idle.len();
+    // Outside the lock: QUIT waits on the network, and clients may take and put meanwhile.
     for mut i in idle {
-        i.session.quit(&mut Transcript::new(None));
+        i.session.quit_by(deadline, &mut Transcript::new(None));
     }
+    closed
 }
 
 /// How many sessions are idle in the pool.

@@ -65,7 +65,7 @@ pub struct TlsInfo {
 }
 
 /// How many TLS sessions one client configuration remembers for resumption.
-const SESSION_CACHE_SIZE: usize = 256;
+pub(crate) const SESSION_CACHE_SIZE: usize = 256;
 
 /// How many distinct TLS settings keep a shared configuration: a process uses one or two; the
 /// bound only stops one that cycles through settings from growing without end.
@@ -77,9 +77,6 @@ const SHARED_CONFIGS: usize = 16;
 /// anchors are parsed once rather than per client. A CA file that changed on disk (size or
 /// modification time) gets a new configuration.
 pub fn shared_client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>> {
-    /// (the options and CA file stamps, their configuration)
-    type Shared = Vec<(String, Arc<ClientConfig>)>;
-    static SHARED: Lazy<std::sync::Mutex<Shared>> = Lazy::new(Default::default);
     let stamps: Vec<_> = options
         .ca_files
         .iter()
@@ -111,6 +108,23 @@ pub fn shared_client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>> {
     Ok(config)
 }
 
+/// (the options and CA file stamps, their configuration)
+type Shared = Vec<(String, Arc<ClientConfig>)>;
+
+static SHARED: Lazy<std::sync::Mutex<Shared>> = Lazy::new(|| {
+    crate::fork::protect_locks();
+    Default::default()
+});
+
+/// The shared configurations' lock, for [`crate::fork`] to hold across `fork()`.
+pub(crate) fn hold_for_fork() -> Box<dyn std::any::Any> {
+    Box::new(
+        SHARED
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()),
+    )
+}
+
 /// Build the rustls client configuration for `options`.
 ///
 /// Each call makes a new configuration with its own session cache; clients take theirs from
@@ -133,7 +147,7 @@ pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>> {
             .with_root_certificates(root_store(options)?)
             .with_no_client_auth()
     };
-    config.resumption = Resumption::in_memory_sessions(SESSION_CACHE_SIZE);
+    config.resumption = Resumption::store(crate::fork::tls_session_store());
     config.enable_sni = true;
     config.alpn_protocols = Vec::new();
     Ok(Arc::new(config))

@@ -30,6 +30,13 @@
 //!   refresh token reaches its rotation callback), with a token callback told when its token
 //!   was refused, and meets a failing callback and invalid_grant with their codes and hints.
 //!
+//! - `sigpipe.c` keeps SIGPIPE at its default action (death) and sends a 16 MiB message
+//!   through a proxy that cuts the connection mid-DATA, in plaintext and over TLS: it must get
+//!   a connection error back and exit normally.
+//! - `fork.c` forks after sending through the persistent pool: the child connects anew and
+//!   never resumes the parent's TLS session, the parent's pooled session keeps working, and
+//!   `mailport_pool_drain` QUITs each process's own sessions only.
+//!
 //! Each program frees every object, so valgrind's leak check covers every `_free` path.
 
 mod common;
@@ -40,6 +47,8 @@ mod oauth_smtp;
 
 use oauth_smtp::OAuthSmtp;
 
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -501,4 +510,139 @@ fn c_program_uses_oauth_refresh_grants_and_token_callbacks() {
         "the refresh grant's and the callback's"
     );
     assert_eq!(token_endpoint.refreshes(), 1);
+}
+
+/// A proxy in front of `upstream` that forwards both ways and, once `limit` bytes have come
+/// from the client, closes both connections with the client's bytes still unread (so its
+/// kernel answers the client's next segments with RST): a server that goes away in the middle
+/// of a large message. Runs until the test ends.
+fn cutting_proxy(upstream: u16, limit: usize) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                return;
+            };
+            let (client_r, mut server_w) =
+                (client.try_clone().unwrap(), server.try_clone().unwrap());
+            // Server to client, until the server side is closed.
+            std::thread::spawn(move || {
+                let (mut server_r, mut client_w) = (server, client);
+                let mut buf = [0u8; 16 * 1024];
+                while let Ok(n) = server_r.read(&mut buf) {
+                    if n == 0 || client_w.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            });
+            // Client to server, until `limit`; then close everything.
+            std::thread::spawn(move || {
+                let mut client_r = client_r;
+                let mut buf = [0u8; 16 * 1024];
+                let mut seen = 0;
+                while seen < limit {
+                    match client_r.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            seen += n;
+                            if server_w.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+                // The other thread's read of the server ends, and it drops its halves.
+                let _ = server_w.shutdown(Shutdown::Both);
+            });
+        }
+    });
+    port
+}
+
+/// Run tests/c/sigpipe.c against a server behind [`cutting_proxy`].
+fn survives_a_cut_mid_data(mode: &str, server_mode: &str) {
+    let server = common::TestServer::start(&["--mode", server_mode]);
+    // Past the greeting, EHLO, MAIL, RCPT, DATA and, with TLS, the handshake: inside the body.
+    let port = cutting_proxy(server.port, 256 * 1024);
+    let dir = scratch_dir(&format!("sigpipe-{mode}"));
+    let exe = build_c_program("sigpipe", &common::shared_library(), &dir, Link::Library);
+    let mut args = vec!["127.0.0.1".to_string(), port.to_string(), mode.to_string()];
+    if mode == "tls" {
+        args.push(server.ca.display().to_string());
+    }
+    // No valgrind here: what is checked is how the process ends, which valgrind would report
+    // as its own exit.
+    let output = Command::new(&exe)
+        .args(&args)
+        .output()
+        .expect("run sigpipe");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_ne!(
+            output.status.signal(),
+            Some(libc::SIGPIPE),
+            "the host process was killed by SIGPIPE ({mode}):\n{stdout}{stderr}"
+        );
+    }
+    assert!(
+        output.status.success(),
+        "tests/c/sigpipe.c failed ({mode}, {:?}):\n{stdout}{stderr}",
+        output.status
+    );
+    assert!(stdout.contains("SURVIVED MAILPORT_ERR_"), "{stdout}");
+    assert!(server.messages().is_empty(), "a cut message was delivered");
+}
+
+#[test]
+fn a_c_host_with_default_sigpipe_survives_a_server_closing_mid_data_in_plaintext() {
+    survives_a_cut_mid_data("plain", "plain");
+}
+
+#[test]
+fn a_c_host_with_default_sigpipe_survives_a_server_closing_mid_data_over_tls() {
+    survives_a_cut_mid_data("tls", "tls");
+}
+
+#[test]
+fn a_forked_c_child_never_uses_the_parents_connection_or_tls_session() {
+    let server = common::TestServer::start(&["--mode", "starttls"]);
+    let dir = scratch_dir("fork");
+    let exe = build_c_program("fork", &common::shared_library(), &dir, Link::Library);
+    let args = [
+        "127.0.0.1".to_string(),
+        server.port.to_string(),
+        server.ca.display().to_string(),
+    ];
+    let stdout = run_c_program(&exe, &args);
+    assert!(stdout.contains("FORK_OK"), "{stdout}");
+    let conn_of = |rcpt: &str| {
+        server
+            .messages()
+            .iter()
+            .find(|m| m.rcpt_tos == [rcpt.to_string()])
+            .unwrap_or_else(|| panic!("{rcpt} got no message"))
+            .conn
+    };
+    let parent = conn_of("parent-1@example.org");
+    assert_eq!(
+        conn_of("parent-2@example.org"),
+        parent,
+        "the pooled session"
+    );
+    let child = conn_of("child@example.org");
+    assert_ne!(child, parent, "the child made its own connection");
+    let quits = |conn: u64| {
+        server
+            .events_named("QUIT")
+            .iter()
+            .filter(|e| e.starts_with(&format!("{conn} ")))
+            .count()
+    };
+    // Once, by the parent's final drain; never by the child.
+    assert_eq!(quits(parent), 1, "QUITs on the parent's connection");
+    assert_eq!(quits(child), 1, "the child's drain QUIT its own session");
 }

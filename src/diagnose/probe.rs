@@ -448,6 +448,8 @@ impl PortJob {
         match TcpStream::connect_timeout(&address, self.config.timeouts.connect.min(left)) {
             Ok(sock) => {
                 let _ = sock.set_nodelay(true);
+                // Best effort, like TCP_NODELAY: only macOS needs it (crate::sigpipe).
+                let _ = crate::sigpipe::prepare(&sock);
                 attempt.tcp = Tcp {
                     status: TcpStatus::Open,
                     elapsed_ms: ms(started),

@@ -51,6 +51,8 @@ mod wp_mail;
 
 mod client;
 
+mod pool;
+
 mod probe;
 
 mod outbox;
@@ -65,6 +67,7 @@ pub use log::*;
 pub use message::*;
 pub use oauth::*;
 pub use outbox::*;
+pub use pool::*;
 pub use probe::*;
 pub use version::*;
 pub use wp_mail::*;

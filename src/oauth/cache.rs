@@ -53,7 +53,29 @@ struct Entry {
 /// SHA-256 of what identifies a grant: the refresh token is not kept as a key in the clear.
 type Key = [u8; 32];
 
-static CACHE: Lazy<Mutex<HashMap<Key, Arc<Mutex<Entry>>>>> = Lazy::new(Default::default);
+static CACHE: Lazy<Mutex<HashMap<Key, Arc<Mutex<Entry>>>>> = Lazy::new(|| {
+    crate::fork::protect_locks();
+    Default::default()
+});
+
+/// The map's lock, for [`crate::fork`] to hold across `fork()`.
+pub(crate) fn hold_for_fork() -> Box<dyn std::any::Any> {
+    Box::new(CACHE.lock().unwrap_or_else(|p| p.into_inner()))
+}
+
+/// In a child of `fork()`, right after it (the only thread, and the map consistent, since the
+/// forking thread held its lock): an entry whose own lock is held belonged to a refresh in
+/// flight in another thread of the parent, which does not exist here and will never release it.
+/// Forget such an entry — the child refreshes with the grant it is given when it needs a token —
+/// rather than leave every client of the child that uses the grant waiting for ever. The
+/// entries nobody held are kept: their tokens are as good in the child as in the parent.
+pub(crate) fn after_fork_in_child() {
+    forget_held(&mut CACHE.lock().unwrap_or_else(|p| p.into_inner()));
+}
+
+fn forget_held(map: &mut HashMap<Key, Arc<Mutex<Entry>>>) {
+    map.retain(|_, entry| !matches!(entry.try_lock(), Err(std::sync::TryLockError::WouldBlock)));
+}
 
 fn key(grant: &RefreshGrant) -> Key {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
@@ -179,5 +201,51 @@ pub(crate) fn forget(grant: &RefreshGrant, token: &Secret) {
     let mut entry = entry.lock().unwrap_or_else(|p| p.into_inner());
     if entry.access.as_ref().is_some_and(|a| a.token == *token) {
         entry.access = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::Provider;
+
+    fn grant(refresh_token: &str) -> RefreshGrant {
+        let mut grant = RefreshGrant::new(
+            Provider::Custom,
+            "fork-test-client",
+            None,
+            Secret::new(refresh_token),
+        );
+        grant.token_url = Some("https://fork-test.invalid/token".into());
+        grant
+    }
+
+    #[test]
+    fn a_forked_child_forgets_the_entries_a_vanished_thread_was_refreshing() {
+        let (busy, idle) = (grant("fork-test-busy"), grant("fork-test-idle"));
+        let fresh = |grant: &RefreshGrant| {
+            Arc::new(Mutex::new(Entry {
+                refresh_token: grant.refresh_token.clone(),
+                access: None,
+            }))
+        };
+        // A map of its own: the process-wide one is shared with tests running meanwhile.
+        let mut map = HashMap::new();
+        let held = fresh(&busy);
+        // What a thread of the parent holds during a refresh, at the instant of the fork: in
+        // the child nobody will ever release it.
+        std::mem::forget(held.lock().unwrap());
+        map.insert(key(&busy), held);
+        let kept = fresh(&idle);
+        map.insert(key(&idle), kept.clone());
+        forget_held(&mut map);
+        assert!(
+            !map.contains_key(&key(&busy)),
+            "the held entry is forgotten"
+        );
+        assert!(
+            map.get(&key(&idle)).is_some_and(|e| Arc::ptr_eq(e, &kept)),
+            "an entry nobody held is kept, with its tokens"
+        );
     }
 }

@@ -5,7 +5,9 @@
 //! "accept any certificate" test switch applies to both. No redirects: a token endpoint that
 //! redirects is misconfigured, and following it would send the refresh token elsewhere.
 
-use std::io::{self, Read};
+use std::io::{self, IoSlice, Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use zeroize::Zeroizing;
@@ -21,6 +23,57 @@ pub(crate) struct Answer {
     pub status: u16,
     /// May hold tokens: wiped on drop.
     pub body: Zeroizing<String>,
+}
+
+/// ureq's rustls connector, over a socket that writes without SIGPIPE: rustls hands its
+/// records to `write_vectored`, which on a `TcpStream` is a plain `writev` and raises SIGPIPE
+/// in a host that kept the default disposition (see [`crate::sigpipe`]).
+struct NoSigpipeTls(Arc<rustls::ClientConfig>);
+
+impl ureq::TlsConnector for NoSigpipeTls {
+    fn connect(
+        &self,
+        dns_name: &str,
+        io: Box<dyn ureq::ReadWrite>,
+    ) -> std::result::Result<Box<dyn ureq::ReadWrite>, ureq::Error> {
+        self.0.connect(dns_name, Box::new(SendOnly(io)))
+    }
+}
+
+/// ureq's socket with every write made by [`crate::sigpipe`].
+#[derive(Debug)]
+struct SendOnly(Box<dyn ureq::ReadWrite>);
+
+impl Read for SendOnly {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Write for SendOnly {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.0.socket() {
+            Some(sock) => crate::sigpipe::send(sock, buf),
+            None => self.0.write(buf),
+        }
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self.0.socket() {
+            Some(sock) => crate::sigpipe::send_vectored(sock, bufs),
+            None => self.0.write_vectored(bufs),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl ureq::ReadWrite for SendOnly {
+    fn socket(&self) -> Option<&TcpStream> {
+        self.0.socket()
+    }
 }
 
 /// POST `form` (already `application/x-www-form-urlencoded`) to `url`, within the config's
@@ -41,7 +94,7 @@ pub(crate) fn post_form(
     let tls = crate::tls::shared_client_config(&config.tls)?;
     let whole = config.timeouts.command.min(left);
     let agent = ureq::AgentBuilder::new()
-        .tls_config(tls)
+        .tls_connector(Arc::new(NoSigpipeTls(tls)))
         .timeout_connect(config.timeouts.connect.min(whole))
         .timeout(whole)
         .redirects(0)

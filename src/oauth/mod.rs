@@ -23,6 +23,8 @@ mod http;
 pub mod login;
 pub mod provider;
 
+pub(crate) use cache::{after_fork_in_child, hold_for_fork};
+
 pub use provider::Provider;
 
 /// Where the access token for AUTH XOAUTH2/OAUTHBEARER comes from.

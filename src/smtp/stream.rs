@@ -4,6 +4,10 @@
 //! rustls's own `StreamOwned` loops on the socket until a whole record arrives, so a server that
 //! drips one byte at a time could hold it past any deadline; here each socket operation gets
 //! only the time left, and the deadline is checked between them.
+//!
+//! Every write goes through [`crate::sigpipe`] (`send`/`sendmsg` with `MSG_NOSIGNAL`): a server
+//! that resets the connection while we write is an error of the send, not a SIGPIPE that kills a
+//! host process which kept the default disposition.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
@@ -14,6 +18,7 @@ use rustls::ClientConnection;
 use rustls::pki_types::ServerName;
 
 use crate::error::{Error, Kind, Result};
+use crate::sigpipe::{self, NoSigpipe};
 use crate::tls::{self, TlsInfo};
 use crate::transcript::{Direction, Transcript};
 
@@ -96,6 +101,9 @@ pub(crate) fn connect(
                 sock.set_nodelay(true).map_err(|e| {
                     Error::new(Kind::Io, "could not set TCP_NODELAY").with_source(e)
                 })?;
+                sigpipe::prepare(&sock).map_err(|e| {
+                    Error::new(Kind::Io, "could not set SO_NOSIGPIPE").with_source(e)
+                })?;
                 transcript.record(Direction::Info, &format!("connected to {addr}"));
                 return Ok(sock);
             }
@@ -176,7 +184,7 @@ impl Stream {
             while conn.is_handshaking() {
                 while conn.wants_write() {
                     sock.set_write_timeout(Some(time_left(deadline)?))?;
-                    conn.write_tls(&mut sock).map_err(normalise)?;
+                    conn.write_tls(&mut NoSigpipe(&sock)).map_err(normalise)?;
                 }
                 if !conn.is_handshaking() {
                     break;
@@ -195,14 +203,14 @@ impl Stream {
                     }
                     if let Err(e) = conn.process_new_packets() {
                         // Send the alert that explains the failure to the server, best effort.
-                        let _ = conn.write_tls(&mut sock);
+                        let _ = conn.write_tls(&mut NoSigpipe(&sock));
                         return Err(io::Error::new(io::ErrorKind::InvalidData, e));
                     }
                 }
             }
             while conn.wants_write() {
                 sock.set_write_timeout(Some(time_left(deadline)?))?;
-                conn.write_tls(&mut sock).map_err(normalise)?;
+                conn.write_tls(&mut NoSigpipe(&sock)).map_err(normalise)?;
             }
             Ok(())
         })();
@@ -280,7 +288,7 @@ impl Stream {
                 sock.set_write_timeout(Some(time_left(deadline)?))?;
                 let mut rest = data;
                 while !rest.is_empty() {
-                    match sock.write(rest) {
+                    match sigpipe::send(sock, rest) {
                         Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                         Ok(n) => rest = &rest[n..],
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -370,7 +378,7 @@ impl TlsStream {
     fn flush(&mut self, deadline: Instant) -> io::Result<()> {
         while self.conn.wants_write() {
             self.sock.set_write_timeout(Some(time_left(deadline)?))?;
-            match self.conn.write_tls(&mut self.sock) {
+            match self.conn.write_tls(&mut NoSigpipe(&self.sock)) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

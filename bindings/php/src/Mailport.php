@@ -5,7 +5,7 @@ declare(strict_types=1);
 namespace Mailport;
 
 /**
- * Library-wide functions: version, ABI, and the connection check.
+ * Library-wide functions: version, ABI, the connection check, and draining the persistent pool.
  */
 final class Mailport
 {
@@ -23,6 +23,23 @@ final class Mailport
     public static function abiVersion(): int
     {
         return Native::abiVersion();
+    }
+
+    /**
+     * Say QUIT on every idle session of the persistent pool (Configs with setPersistent(true))
+     * and close it, within $timeoutMs in all: for a worker that is about to exit (a php-fpm
+     * child reaching pm.max_requests, a queue worker stopping; register_shutdown_function() or
+     * a SIGTERM handler), so that servers see a polite end instead of connections cut by the
+     * exit. Each QUIT waits at most 2 s for its reply and never past the budget; sessions left
+     * when it is spent are closed without QUIT, and 0 closes them all at once. Sessions of
+     * clients still open are not touched. In a child of pcntl_fork() the sessions inherited
+     * from the parent are the parent's: never written to, not counted.
+     *
+     * @return int how many sessions were closed
+     */
+    public static function drainPool(int $timeoutMs = 5000): int
+    {
+        return Native::callSize('mailport_pool_drain', Native::uint($timeoutMs, 32, 'timeoutMs'));
     }
 
     /**

@@ -167,6 +167,28 @@ def send_mail(
             return client.send(message)
 
 
+def drain_pool(timeout: float = 5.0) -> int:
+    """Say QUIT on every idle session of the persistent pool (``persistent=True`` configs) and
+    close it, within ``timeout`` seconds in all: for a worker that is shutting down (an atexit
+    handler, a SIGTERM handler, gunicorn's ``worker_exit``, Celery's ``worker_process_shutdown``),
+    so servers see a polite end instead of connections cut by the exit.
+
+    Each QUIT waits for its reply at most 2 s and never past ``timeout``; sessions left when the
+    time is spent are closed without QUIT, and ``timeout=0`` closes them all at once. Sessions in
+    use by an open Client are not touched. In a child of ``fork()`` (multiprocessing's "fork"
+    start method), the sessions inherited from the parent are the parent's: they are never
+    written to and not counted. Returns how many sessions were closed.
+    """
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"timeout must be a number of seconds, not {type(timeout).__name__}")
+    if not 0 <= timeout <= 4_294_967:
+        raise ValueError(
+            f"timeout must be between 0 and 4294967 seconds, not {timeout!r} "
+            "(0 closes every idle session at once without QUIT)"
+        )
+    return _ffi.call_size("mailport_pool_drain", round(timeout * 1000))
+
+
 __all__ = [
     # handles and results
     "Config",
@@ -178,6 +200,7 @@ __all__ = [
     "Recommendation",
     "Finding",
     "send_mail",
+    "drain_pool",
     "wp_mail",
     "WpMail",
     "Outbox",

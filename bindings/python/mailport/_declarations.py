@@ -270,6 +270,8 @@ FUNCTIONS = {
     "mailport_receipt_size": (c_uint64, [P(Receipt)]),
     "mailport_receipt_message_id": (c_char_p, [P(Receipt)]),
     "mailport_receipt_free": (None, [P(Receipt)]),
+    # pool
+    "mailport_pool_drain": (RESULT, [c_uint32, P(c_size_t), ERR]),
     # probe
     "mailport_probe_options_new": (P(ProbeOptions), []),
     "mailport_probe_options_free": (None, [P(ProbeOptions)]),

@@ -194,6 +194,14 @@ def call_out(name: str, *args):
     return out
 
 
+def call_size(name: str, *args) -> int:
+    """``call`` for a function whose last parameter before ``error_out`` is ``size_t *out``:
+    return the count it wrote."""
+    n = c_size_t(0)
+    call(name, *args, byref(n))
+    return n.value
+
+
 def copy_out(name: str, *args, nul: bool, error_out: bool = True) -> bytes:
     """Run a copy-out function ``(…, buf, len, size_t *out_n[, error_out])`` until the whole
     output fits: a sizing call with ``NULL, 0``, then a buffer of the reported size (plus the NUL

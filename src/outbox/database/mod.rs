@@ -187,7 +187,8 @@ pub(crate) fn create_table(table: &str) -> String {
 }
 
 pub(crate) struct Database {
-    pool: Pool,
+    /// Dropped by hand, under [`crate::sigpipe::Blocked`]: closing its connections writes.
+    pool: std::mem::ManuallyDrop<Pool>,
     /// Commits the records of finished entries while the worker sends the next message.
     writer: Writer,
     location: Location,
@@ -226,6 +227,7 @@ impl Drop for DatabaseClaim {
         if self.saved.load(Ordering::Relaxed) {
             return;
         }
+        let _quiet = crate::sigpipe::Blocked::new();
         let Ok(mut conn) = self.pool.get_conn() else {
             return; // The lease expires instead.
         };
@@ -392,6 +394,7 @@ fn write_params(record: &Record, updated: i64) -> Result<Vec<Value>> {
 impl Database {
     /// Connect to the database at `url` and create its table if it is missing.
     pub(crate) fn open(url: &str) -> Result<Database> {
+        let _quiet = crate::sigpipe::Blocked::new();
         let location = Location::parse(url)?;
         let pool =
             Pool::new(location.options()).map_err(|e| error(&location, "cannot connect", e))?;
@@ -402,7 +405,7 @@ impl Database {
             .unwrap_or(16 * 1024 * 1024);
         let database = Database {
             writer: Writer::new(pool.clone(), location.clone()),
-            pool,
+            pool: std::mem::ManuallyDrop::new(pool),
             max_packet,
             sql: Sql::new(&location.table),
             location,
@@ -519,7 +522,7 @@ impl Database {
                         id: columns.id.clone(),
                         was,
                         due: columns.due,
-                        pool: self.pool.clone(),
+                        pool: (*self.pool).clone(),
                         release: self.sql.release.clone(),
                         expire: self.sql.expire.clone(),
                         message: message.map(Arc::from),
@@ -604,8 +607,18 @@ fn lost(location: &Location, id: &str) -> Error {
     )
 }
 
+impl Drop for Database {
+    fn drop(&mut self) {
+        let _quiet = crate::sigpipe::Blocked::new();
+        // SAFETY: the pool is dropped once, here, and `self` is not used after.
+        unsafe { std::mem::ManuallyDrop::drop(&mut self.pool) };
+    }
+}
+
 impl Store for Database {
     fn enqueue(&self, header: &EntryHeader, body: &mut dyn Read) -> Result<()> {
+        // The MariaDB client writes to its socket itself: no SIGPIPE for the host (crate::sigpipe).
+        let _quiet = crate::sigpipe::Blocked::new();
         let (header_json, description_json, body) = match &header.description {
             Some(description) => {
                 let json = serde_json::to_vec(description).map_err(|e| {
@@ -649,6 +662,7 @@ impl Store for Database {
     }
 
     fn claim(&self, want: &Want<'_>) -> Result<Vec<Claimed>> {
+        let _quiet = crate::sigpipe::Blocked::new();
         if want.limit == 0 {
             return Ok(Vec::new());
         }
@@ -672,6 +686,7 @@ impl Store for Database {
     }
 
     fn body(&self, claimed: &Claimed) -> Result<Box<dyn Read + Send>> {
+        let _quiet = crate::sigpipe::Blocked::new();
         let token = self.claim_token(claimed)?;
         token.read.store(true, Ordering::Relaxed);
         if let Some(message) = &token.message {
@@ -700,6 +715,7 @@ impl Store for Database {
     }
 
     fn store_rendering(&self, claimed: &mut Claimed, mut rendered: Rendered) -> Result<()> {
+        let _quiet = crate::sigpipe::Blocked::new();
         let owner = self.claim_token(claimed)?.owner.clone();
         let id = claimed.header.id.clone();
         let json = serde_json::to_vec(&rendered.header).map_err(|e| {
@@ -739,6 +755,7 @@ impl Store for Database {
     }
 
     fn save(&self, claimed: &mut Claimed, keep_body: bool) -> Result<()> {
+        let _quiet = crate::sigpipe::Blocked::new();
         let owner = self.claim_token(claimed)?.owner.clone();
         let record = &claimed.record;
         let mut params = write_params(record, now())?;
@@ -771,6 +788,7 @@ impl Store for Database {
     }
 
     fn list(&self, filter: &Filter) -> Result<Vec<Record>> {
+        let _quiet = crate::sigpipe::Blocked::new();
         drop(self.writer.settle()?);
         let mut sql = format!(
             "SELECT {COLUMNS} FROM `{}` WHERE `state` <> '{QUARANTINED}'",
@@ -802,6 +820,7 @@ impl Store for Database {
     }
 
     fn get(&self, id: &EntryId) -> Result<Record> {
+        let _quiet = crate::sigpipe::Blocked::new();
         drop(self.writer.settle()?);
         let row: Option<Row> = self
             .conn()?
@@ -823,6 +842,7 @@ impl Store for Database {
         id: &EntryId,
         change: &mut dyn FnMut(&mut Record) -> Result<()>,
     ) -> Result<Record> {
+        let _quiet = crate::sigpipe::Blocked::new();
         drop(self.writer.settle()?);
         let mut conn = self.conn()?;
         let mut tx = conn
@@ -867,6 +887,7 @@ impl Store for Database {
     }
 
     fn prune(&self, before: i64) -> Result<usize> {
+        let _quiet = crate::sigpipe::Blocked::new();
         drop(self.writer.settle()?);
         let mut conn = self.conn()?;
         conn.exec_drop(&self.sql.prune, (before,))
@@ -875,6 +896,7 @@ impl Store for Database {
     }
 
     fn sync(&self) -> Result<()> {
+        let _quiet = crate::sigpipe::Blocked::new();
         // Durable once committed, as the server's settings make commits (InnoDB's default
         // flushes the log at each one).
         self.writer.flush()

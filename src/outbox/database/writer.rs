@@ -163,7 +163,12 @@ impl Writer {
         let shared = self.shared.clone();
         let thread = std::thread::Builder::new()
             .name("mailport-outbox-writer".into())
-            .spawn(move || write(&pool, &location, &shared, &queue))
+            .spawn(move || {
+                // Our own thread, writing to the database for its whole life: SIGPIPE stays
+                // blocked in it rather than kill a host with the default disposition.
+                let _quiet = crate::sigpipe::Blocked::new();
+                write(&pool, &location, &shared, &queue)
+            })
             .map_err(|e| {
                 Error::new(
                     Kind::Io,

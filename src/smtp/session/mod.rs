@@ -95,6 +95,10 @@ pub(crate) struct Session {
     /// Until when the OAuth2 token it authenticated with may be used: the session is not reused
     /// after that, so that a token past its life never stands behind a send.
     auth_usable_until: Option<Instant>,
+    /// The process that made the connection. After `fork()` the child holds a copy of the
+    /// socket (and of the TLS state) that belongs to the parent: the child never writes to it,
+    /// never shuts it down (that would cut the parent's connection too), only closes its copy.
+    pid: u32,
 }
 
 fn io_failure(err: io::Error, step: Step, what: &str, waited: Duration) -> Error {
@@ -209,7 +213,13 @@ impl Session {
             settings: Settings::of(config),
             opened: Instant::now(),
             auth_usable_until: None,
+            pid: std::process::id(),
         }
+    }
+
+    /// Whether the connection was made by another process, of which this one is a fork.
+    pub(crate) fn inherited(&self) -> bool {
+        self.pid != std::process::id()
     }
 
     pub(crate) fn opened(&self) -> Instant {
@@ -301,6 +311,14 @@ impl Session {
     }
 
     fn stream(&mut self) -> Result<&mut Stream> {
+        if self.inherited() {
+            self.break_connection();
+            return Err(Error::new(
+                Kind::ConnectionClosed,
+                "the connection belongs to the process this one was forked from; it is left to \
+                 that process",
+            ));
+        }
         self.stream
             .as_mut()
             .ok_or_else(|| Error::new(Kind::ConnectionClosed, "the connection is no longer usable"))
@@ -308,7 +326,7 @@ impl Session {
 
     /// Whether the session can carry another transaction.
     pub(crate) fn is_usable(&self) -> bool {
-        self.stream.is_some()
+        self.stream.is_some() && !self.inherited()
     }
 
     pub(crate) fn extensions(&self) -> &Extensions {
@@ -329,14 +347,20 @@ impl Session {
 
     /// True when the server closed the connection or spoke unasked while it was idle.
     pub(crate) fn went_away_while_idle(&self) -> bool {
-        !self.received.is_empty() || self.stream.as_ref().is_none_or(Stream::peer_has_spoken)
+        self.inherited()
+            || !self.received.is_empty()
+            || self.stream.as_ref().is_none_or(Stream::peer_has_spoken)
     }
 
     /// Drop the connection at once. Used when the session's state is unknown, and to abort a
     /// DATA phase without ending it: a server never delivers unterminated data (RFC 5321 §4.1.1.4).
     fn break_connection(&mut self) {
         if let Some(mut stream) = self.stream.take() {
-            stream.shutdown(Instant::now() + QUIT_WAIT);
+            // A forked child only closes its copy of the descriptor: a shutdown() or a TLS
+            // close_notify would end the parent's connection.
+            if !self.inherited() {
+                stream.shutdown(Instant::now() + QUIT_WAIT);
+            }
         }
         self.received.clear();
     }
@@ -741,8 +765,18 @@ impl Session {
 
     /// QUIT politely, waiting briefly for the answer, and close.
     pub(crate) fn quit(&mut self, transcript: &mut Transcript) {
-        if self.is_usable() {
-            let budget = Instant::now() + QUIT_WAIT.min(self.settings.timeouts.command);
+        self.quit_by(Instant::now() + QUIT_WAIT, transcript);
+    }
+
+    /// QUIT, waiting for the answer until `deadline` at the latest (and never longer than a
+    /// QUIT usually takes), and close. Past `deadline` already: close without QUIT. A session
+    /// inherited across fork() is closed without a word (see [`Session::inherited`]).
+    pub(crate) fn quit_by(&mut self, deadline: Instant, transcript: &mut Transcript) {
+        let now = Instant::now();
+        if self.is_usable() && deadline > now {
+            let budget = deadline
+                .min(now + QUIT_WAIT)
+                .min(now + self.settings.timeouts.command);
             let _ = self.command(
                 Command::Quit,
                 transcript,
