@@ -105,20 +105,54 @@ pub fn build_source(source: &Path, library: &Path, dir: &Path, link: Link) -> Pa
         "-g",
         "-O1",
     ]);
+    gcc.arg(format!("-I{}", repo.join("include").display()))
+        .arg(format!("-I{}", repo.join("tests/c").display()));
+    // Frame pointers give the sanitizers' reports whole stacks through the C frames.
     match sanitizer() {
-        None => {}
-        // Frame pointers give the reports whole stacks through the C frames.
+        None => {
+            gcc.arg(source);
+        }
         Some(Sanitizer::Address) => {
-            gcc.args(["-fsanitize=address", "-fno-omit-frame-pointer"]);
+            // gcc's own runtime (libasan, with LeakSanitizer) serves the Rust library too.
+            gcc.args(["-fsanitize=address", "-fno-omit-frame-pointer"])
+                .arg(source);
         }
         Some(Sanitizer::Thread) => {
-            gcc.args(["-fsanitize=thread", "-fno-omit-frame-pointer"]);
+            // gcc 12's libtsan predates the __tsan_memcpy, __tsan_memset and __tsan_memmove
+            // calls that rustc's LLVM instruments the library with, so the program is compiled
+            // with gcc's instrumentation but linked with the runtime rustc ships
+            // (librustc-stable_rt.tsan.a), which serves both.
+            let object = dir.join(format!("{name}.o"));
+            let mut compile = Command::new("gcc");
+            compile.args(gcc.get_args()).args([
+                "-fsanitize=thread",
+                "-fno-omit-frame-pointer",
+                "-c",
+            ]);
+            let output = compile
+                .arg(source)
+                .arg("-o")
+                .arg(&object)
+                .output()
+                .expect("run gcc");
+            assert!(
+                output.status.success(),
+                "gcc failed to compile {}:\n{}",
+                source.display(),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            gcc = Command::new("gcc");
+            gcc.arg(&object)
+                .arg("-Wl,--whole-archive")
+                .arg(rust_sanitizer_runtime("tsan"))
+                .arg("-Wl,--no-whole-archive")
+                // Exported, so that a library loaded with dlopen() (reload.c) finds the
+                // runtime's symbols too, not only one linked at build time.
+                .arg("-rdynamic")
+                .args(["-ldl", "-lm", "-lrt"]);
         }
     }
-    gcc.arg(format!("-I{}", repo.join("include").display()))
-        .arg(format!("-I{}", repo.join("tests/c").display()))
-        .arg(source)
-        .arg("-o")
+    gcc.arg("-o")
         .arg(&exe)
         .arg(format!("-L{}", lib_dir.display()))
         .args(match link {
@@ -134,6 +168,33 @@ pub fn build_source(source: &Path, library: &Path, dir: &Path, link: Link) -> Pa
         String::from_utf8_lossy(&output.stderr)
     );
     exe
+}
+
+/// The sanitizer runtime rustc ships for the host (`librustc-stable_rt.<kind>.a`).
+fn rust_sanitizer_runtime(kind: &str) -> PathBuf {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let run = |args: &[&str]| {
+        let output = Command::new(&rustc)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {rustc}: {e}"));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let sysroot = run(&["--print", "sysroot"]);
+    let host = run(&["-vV"])
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
+        .expect("rustc -vV names the host");
+    let lib = Path::new(sysroot.trim()).join(format!("lib/rustlib/{host}/lib"));
+    let found = std::fs::read_dir(&lib)
+        .unwrap_or_else(|e| panic!("{}: {e}", lib.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.starts_with("librustc-") && n.ends_with(&format!("_rt.{kind}.a"))
+            })
+        });
+    found.unwrap_or_else(|| panic!("no librustc-*_rt.{kind}.a in {}", lib.display()))
 }
 
 /// Build `tests/c/<name>.c` into `dir` (see [`build_source`]).
@@ -195,22 +256,11 @@ pub fn run_c_program_with(exe: &Path, args: &[String], valgrind: bool) -> String
                      detect_stack_use_after_return=1:strict_string_checks=1"
                 ),
             );
-            command.env(
-                "LSAN_OPTIONS",
-                format!(
-                    "suppressions={}:print_suppressions=0",
-                    suppressions.join("lsan.supp").display()
-                ),
-            );
         }
         Some(Sanitizer::Thread) => {
             command.env(
                 "TSAN_OPTIONS",
-                format!(
-                    "exitcode={FINDINGS_EXIT}:halt_on_error=0:second_deadlock_stack=1:\
-                     suppressions={}",
-                    suppressions.join("tsan.supp").display()
-                ),
+                format!("exitcode={FINDINGS_EXIT}:halt_on_error=0:second_deadlock_stack=1"),
             );
         }
     }
