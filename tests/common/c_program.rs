@@ -118,38 +118,15 @@ pub fn build_source(source: &Path, library: &Path, dir: &Path, link: Link) -> Pa
                 .arg(source);
         }
         Some(Sanitizer::Thread) => {
-            // gcc 12's libtsan predates the __tsan_memcpy, __tsan_memset and __tsan_memmove
-            // calls that rustc's LLVM instruments the library with, so the program is compiled
-            // with gcc's instrumentation but linked with the runtime rustc ships
-            // (librustc-stable_rt.tsan.a), which serves both.
-            let object = dir.join(format!("{name}.o"));
-            let mut compile = Command::new("gcc");
-            compile.args(gcc.get_args()).args([
-                "-fsanitize=thread",
-                "-fno-omit-frame-pointer",
-                "-c",
-            ]);
-            let output = compile
+            // gcc 12's libtsan lacks three entry points rustc's LLVM calls; tsan_shims.c
+            // provides them (see there). -fno-builtin keeps its memcpy() calls real calls, for
+            // libtsan to intercept; the test programs do not mind.
+            gcc.args(["-fsanitize=thread", "-fno-omit-frame-pointer"])
                 .arg(source)
-                .arg("-o")
-                .arg(&object)
-                .output()
-                .expect("run gcc");
-            assert!(
-                output.status.success(),
-                "gcc failed to compile {}:\n{}",
-                source.display(),
-                String::from_utf8_lossy(&output.stderr)
-            );
-            gcc = Command::new("gcc");
-            gcc.arg(&object)
-                .arg("-Wl,--whole-archive")
-                .arg(rust_sanitizer_runtime("tsan"))
-                .arg("-Wl,--no-whole-archive")
-                // Exported, so that a library loaded with dlopen() (reload.c) finds the
-                // runtime's symbols too, not only one linked at build time.
-                .arg("-rdynamic")
-                .args(["-ldl", "-lm", "-lrt"]);
+                .arg(repo.join("tests/c/tsan_shims.c"))
+                .arg("-fno-builtin")
+                // Exported, so that a library loaded with dlopen() (reload.c) finds them too.
+                .arg("-rdynamic");
         }
     }
     gcc.arg("-o")
@@ -168,33 +145,6 @@ pub fn build_source(source: &Path, library: &Path, dir: &Path, link: Link) -> Pa
         String::from_utf8_lossy(&output.stderr)
     );
     exe
-}
-
-/// The sanitizer runtime rustc ships for the host (`librustc-stable_rt.<kind>.a`).
-fn rust_sanitizer_runtime(kind: &str) -> PathBuf {
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let run = |args: &[&str]| {
-        let output = Command::new(&rustc)
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {rustc}: {e}"));
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    };
-    let sysroot = run(&["--print", "sysroot"]);
-    let host = run(&["-vV"])
-        .lines()
-        .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
-        .expect("rustc -vV names the host");
-    let lib = Path::new(sysroot.trim()).join(format!("lib/rustlib/{host}/lib"));
-    let found = std::fs::read_dir(&lib)
-        .unwrap_or_else(|e| panic!("{}: {e}", lib.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| {
-            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-                n.starts_with("librustc-") && n.ends_with(&format!("_rt.{kind}.a"))
-            })
-        });
-    found.unwrap_or_else(|| panic!("no librustc-*_rt.{kind}.a in {}", lib.display()))
 }
 
 /// Build `tests/c/<name>.c` into `dir` (see [`build_source`]).
