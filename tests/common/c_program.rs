@@ -136,7 +136,11 @@ pub fn build_source(source: &Path, library: &Path, dir: &Path, link: Link) -> Pa
             Link::Library => ["-lmailport", "-lpthread"],
             Link::DlopenOnly => ["-ldl", "-lpthread"],
         })
-        .arg(format!("-Wl,-rpath,{}", dir.display()));
+        .arg(format!("-Wl,-rpath,{}", dir.display()))
+        // DT_RPATH, not DT_RUNPATH: searched before LD_LIBRARY_PATH, which `cargo test` points
+        // at target/debug, where a libmailport.so.1 from the last `cargo build` would otherwise
+        // win over the library chosen here (the sanitized one, or this test run's fresh one).
+        .arg("-Wl,--disable-new-dtags");
     let output = gcc.output().expect("run gcc");
     assert!(
         output.status.success(),
@@ -153,6 +157,27 @@ pub fn build_c_program(name: &str, library: &Path, dir: &Path, link: Link) -> Pa
         .join("tests/c")
         .join(format!("{name}.c"));
     build_source(&source, library, dir, link)
+}
+
+/// Check, with the dynamic loader's own listing, that `exe` loads the libmailport.so.1 beside
+/// it (the sanitized library under a sanitizer): had `cargo test`'s LD_LIBRARY_PATH won, a
+/// sanitizer run would silently check an uninstrumented library (and ThreadSanitizer, seeing
+/// none of its atomics, report its every hand-over between threads as a race).
+fn assert_loads_its_own_library(exe: &Path) {
+    let dir = exe.parent().expect("the program's directory");
+    let listing = Command::new(exe)
+        .env("LD_TRACE_LOADED_OBJECTS", "1")
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .expect("list the program's libraries");
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    if let Some(line) = listing.lines().find(|l| l.contains("libmailport.so")) {
+        assert!(
+            line.contains(&format!("=> {}/", dir.display())),
+            "{} loads the wrong libmailport: {line}",
+            exe.display()
+        );
+    }
 }
 
 /// The exit code valgrind and the sanitizers are told to use when they find something, so it
@@ -214,6 +239,10 @@ pub fn run_c_program_with(exe: &Path, args: &[String], valgrind: bool) -> String
             );
         }
     }
+    // For the same reason, and for valgrind's own child: only the rpath decides which
+    // libmailport.so.1 the program loads.
+    command.env_remove("LD_LIBRARY_PATH");
+    assert_loads_its_own_library(exe);
     let started = std::time::Instant::now();
     let output = command.args(args).output().expect("run the C program");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
