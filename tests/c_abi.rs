@@ -1,5 +1,6 @@
 //! The C API from C: builds `tests/c/*.c` with gcc against the cdylib and runs each against a
-//! real aiosmtpd server (STARTTLS), under valgrind when it is installed.
+//! real aiosmtpd server (STARTTLS), under valgrind when it is installed, or under AddressSanitizer
+//! or ThreadSanitizer with `.ci/sanitize.sh` (see `common/c_program.rs`).
 //!
 //! - `first_hour.c` meets an unset password, an untrusted CA and STARTTLS on an implicit-TLS
 //!   port, and checks that each error says so in C's words;
@@ -39,6 +40,8 @@
 //!
 //! Each program frees every object, so valgrind's leak check covers every `_free` path.
 
+#[path = "common/c_program.rs"]
+mod c_program;
 mod common;
 #[path = "common/oauth_server.rs"]
 mod oauth_server;
@@ -49,118 +52,9 @@ use oauth_smtp::OAuthSmtp;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn have(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// Build `tests/c/<name>.c` into `dir`, linked against `library` (or with `dlopen` only, for a
-/// program that loads the library itself).
-///
-/// The library's SONAME is `libmailport.so.<abi>`, so the loader looks for that file name: a
-/// symlink to the freshly built library in `dir` (on the rpath) provides it without touching
-/// `target/`.
-fn build_c_program(name: &str, library: &Path, dir: &Path, link: Link) -> PathBuf {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let lib_dir = library.parent().expect("library directory");
-    // SAFETY: no arguments.
-    let abi = unsafe { mailport::ffi::mailport_abi_version() };
-    let soname = dir.join(format!("libmailport.so.{abi}"));
-    let _ = std::fs::remove_file(&soname);
-    std::os::unix::fs::symlink(library, &soname).expect("symlink the SONAME");
-
-    let exe = dir.join(name);
-    let output = Command::new("gcc")
-        .args([
-            "-std=c99",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-pedantic",
-            "-g",
-            "-O1",
-        ])
-        .arg(format!("-I{}", repo.join("include").display()))
-        .arg(repo.join("tests/c").join(format!("{name}.c")))
-        .arg("-o")
-        .arg(&exe)
-        .arg(format!("-L{}", lib_dir.display()))
-        .args(match link {
-            Link::Library => ["-lmailport", "-lpthread"],
-            Link::DlopenOnly => ["-ldl", "-lpthread"],
-        })
-        .arg(format!("-Wl,-rpath,{}", dir.display()))
-        .output()
-        .expect("run gcc");
-    assert!(
-        output.status.success(),
-        "gcc failed to build tests/c/{name}.c:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    exe
-}
-
-#[derive(Clone, Copy)]
-enum Link {
-    Library,
-    DlopenOnly,
-}
-
-/// A fresh directory for one test's program and files.
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("c_abi-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Run a built C program with `args`, under valgrind (leak check, memory errors fatal) when it
-/// is installed; panic unless it exits 0. Returns its stdout.
-fn run_c_program(exe: &Path, args: &[String]) -> String {
-    let name = exe.file_name().unwrap().to_string_lossy().into_owned();
-    let valgrind = have("valgrind");
-    let mut command = if valgrind {
-        let mut c = Command::new("valgrind");
-        c.args([
-            "--leak-check=full",
-            "--errors-for-leak-kinds=definite,indirect",
-            "--error-exitcode=99",
-            "--quiet",
-        ]);
-        // Narrow suppressions for memcheck's false definedness reports on ring's AES-GCM
-        // assembly; see the file for why. Leaks and invalid accesses are still fatal.
-        c.arg(format!(
-            "--suppressions={}",
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/c/valgrind.supp")
-                .display()
-        ));
-        c.arg(exe);
-        c
-    } else {
-        eprintln!("valgrind is not installed: running tests/c/{name}.c without the leak check");
-        Command::new(exe)
-    };
-    let output = command.args(args).output().expect("run the C program");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("--- {name} stdout ---\n{stdout}--- {name} stderr ---\n{stderr}");
-    match output.status.code() {
-        Some(0) => {}
-        Some(99) if valgrind => panic!("valgrind found memory errors or leaks:\n{stderr}"),
-        other => panic!("tests/c/{name}.c failed (exit {other:?}):\n{stderr}"),
-    }
-    if valgrind {
-        println!("valgrind: no memory errors, no definite or indirect leaks");
-    }
-    stdout
-}
+use c_program::{Link, build_c_program, run_c_program, scratch_dir};
 
 #[test]
 fn c_program_sends_through_the_shared_library() {
@@ -175,7 +69,7 @@ fn c_program_sends_through_the_shared_library() {
         "--hostile-text",
     ]);
     let dir = scratch_dir("send");
-    let exe = build_c_program("send", &common::shared_library(), &dir, Link::Library);
+    let exe = build_c_program("send", &c_program::library(), &dir, Link::Library);
     let args = [
         "127.0.0.1".to_string(),
         server.port.to_string(),
@@ -212,7 +106,7 @@ fn c_program_sends_through_the_shared_library() {
 fn c_program_gets_errors_in_c_words() {
     let server = common::TestServer::start(&["--mode", "tls", "--hostname", "localhost"]);
     let dir = scratch_dir("first_hour");
-    let exe = build_c_program("first_hour", &common::shared_library(), &dir, Link::Library);
+    let exe = build_c_program("first_hour", &c_program::library(), &dir, Link::Library);
     let args = ["localhost".to_string(), server.port.to_string()];
     let stdout = run_c_program(&exe, &args);
     assert!(stdout.contains("FIRST_HOUR_OK"), "{stdout}");
@@ -223,7 +117,7 @@ fn c_program_gets_errors_in_c_words() {
 fn c_program_builds_and_sends_messages() {
     let server = common::TestServer::start(&["--mode", "starttls"]);
     let dir = scratch_dir("message");
-    let exe = build_c_program("message", &common::shared_library(), &dir, Link::Library);
+    let exe = build_c_program("message", &c_program::library(), &dir, Link::Library);
     let attachment = dir.join("report.csv");
     let csv = "id,name\n1,Zo\u{eb}\n2,Ann\n";
     std::fs::write(&attachment, csv).unwrap();
@@ -345,7 +239,7 @@ fn c_program_checks_the_ports_of_a_server() {
     let server = common::TestServer::start(&["--mode", "starttls", "--hostname", "localhost"]);
     let refused = common::refused_port();
     let dir = scratch_dir("probe");
-    let exe = build_c_program("probe", &common::shared_library(), &dir, Link::Library);
+    let exe = build_c_program("probe", &c_program::library(), &dir, Link::Library);
     let args = [
         refused.to_string(),
         server.port.to_string(),
@@ -399,7 +293,7 @@ fn c_program_checks_the_ports_of_a_server() {
 fn a_pooled_session_survives_dlclose_and_dlopen_of_the_library() {
     let server = common::TestServer::start(&["--mode", "starttls", "--auth", "user:secret"]);
     let dir = scratch_dir("reload");
-    let library = common::shared_library();
+    let library = c_program::library();
     // Not linked against the library: a DT_NEEDED entry would keep it loaded whatever dlclose()
     // does.
     let exe = build_c_program("reload", &library, &dir, Link::DlopenOnly);
@@ -430,7 +324,7 @@ fn a_pooled_session_sends_with_the_settings_of_the_c_client_that_took_it() {
         "nobody",
     ]);
     let dir = scratch_dir("pool");
-    let exe = build_c_program("pool", &common::shared_library(), &dir, Link::Library);
+    let exe = build_c_program("pool", &c_program::library(), &dir, Link::Library);
     let args = [
         "127.0.0.1".to_string(),
         server.port.to_string(),
@@ -454,7 +348,7 @@ fn c_program_queues_delivers_and_inspects_through_the_outbox() {
         common::TestServer::start(&["--mode", "plain", "--queue-id", "--tempfail-rcpt", "busy"]);
     let refused = common::refused_port();
     let dir = scratch_dir("outbox");
-    let exe = build_c_program("outbox", &common::shared_library(), &dir, Link::Library);
+    let exe = build_c_program("outbox", &c_program::library(), &dir, Link::Library);
     let spool = dir.join("spool");
     let args = [
         spool.display().to_string(),
@@ -493,7 +387,7 @@ fn c_program_uses_oauth_refresh_grants_and_token_callbacks() {
     ]);
     let server = token_endpoint.smtp_server(&["--oauth", "site@example.test:cb-token-1"]);
     let dir = scratch_dir("oauth");
-    let exe = build_c_program("oauth", &common::shared_library(), &dir, Link::Library);
+    let exe = build_c_program("oauth", &c_program::library(), &dir, Link::Library);
     let args = [
         "127.0.0.1".to_string(),
         server.port.to_string(),
@@ -567,14 +461,16 @@ fn survives_a_cut_mid_data(mode: &str, server_mode: &str) {
     // Past the greeting, EHLO, MAIL, RCPT, DATA and, with TLS, the handshake: inside the body.
     let port = cutting_proxy(server.port, 256 * 1024);
     let dir = scratch_dir(&format!("sigpipe-{mode}"));
-    let exe = build_c_program("sigpipe", &common::shared_library(), &dir, Link::Library);
+    let exe = build_c_program("sigpipe", &c_program::library(), &dir, Link::Library);
     let mut args = vec!["127.0.0.1".to_string(), port.to_string(), mode.to_string()];
     if mode == "tls" {
         args.push(server.ca.display().to_string());
     }
     // No valgrind here: what is checked is how the process ends, which valgrind would report
     // as its own exit.
+    // Without cargo's LD_LIBRARY_PATH, so the library next to the program is the one loaded.
     let output = Command::new(&exe)
+        .env_remove("LD_LIBRARY_PATH")
         .args(&args)
         .output()
         .expect("run sigpipe");
@@ -611,7 +507,7 @@ fn a_c_host_with_default_sigpipe_survives_a_server_closing_mid_data_over_tls() {
 fn a_forked_c_child_never_uses_the_parents_connection_or_tls_session() {
     let server = common::TestServer::start(&["--mode", "starttls"]);
     let dir = scratch_dir("fork");
-    let exe = build_c_program("fork", &common::shared_library(), &dir, Link::Library);
+    let exe = build_c_program("fork", &c_program::library(), &dir, Link::Library);
     let args = [
         "127.0.0.1".to_string(),
         server.port.to_string(),
