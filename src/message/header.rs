@@ -84,8 +84,8 @@ pub fn check_value(value: &str, field: &str) -> Result<()> {
 /// Without `utf8`, words holding non-ASCII become RFC 2047 encoded-words of at most 75
 /// characters, split between characters; adjacent such words share one run of encoded-words with
 /// their spaces encoded inside, since decoders drop whitespace between encoded-words. Words that
-/// could be mistaken for encoded-words (`=?`), control characters, leading whitespace (which
-/// parsers strip) and whitespace runs longer than 40 are encoded too, so decoders return exactly
+/// could be mistaken for encoded-words (`=?`), control characters, leading and trailing
+/// whitespace (which parsers strip) and whitespace runs longer than 40 are encoded too, so decoders return exactly
 /// `value`. A word too long to fit a 998-octet line is encoded so it can be split.
 ///
 /// With `utf8` (an SMTPUTF8 session, RFC 6532) non-ASCII is written raw and only folded.
@@ -98,12 +98,15 @@ pub fn check_value(value: &str, field: &str) -> Result<()> {
 pub fn unstructured(name: &str, value: &str, utf8: bool) -> String {
     let pieces = split_pieces(value, |c| c == ' ' || c == '\t');
     let first_room = HARD_LIMIT - MAX_PLAIN_WS - (name.len() + 2).min(HARD_LIMIT / 2);
+    let last = pieces.len().saturating_sub(1);
     let mut encode = vec![false; pieces.len()];
     for (k, piece) in pieces.iter().enumerate() {
+        // Whitespace that ends the value goes inside an encoded-word like leading whitespace:
+        // parsers (mail-parser, found by fuzzing) and relaying MTAs strip it from a line's end.
         let ws_bad = if k == 0 {
             !piece.ws.is_empty()
         } else {
-            piece.ws.len() > MAX_PLAIN_WS
+            piece.ws.len() > MAX_PLAIN_WS || k == last && piece.word.is_empty()
         };
         // Budget for a word on its own line, leaving room for trailing whitespace.
         let room = if k == 0 {
@@ -129,8 +132,8 @@ pub fn unstructured(name: &str, value: &str, utf8: bool) -> String {
     for run in runs(&pieces, &encode) {
         match run {
             Run::Plain { ws, word: "" } => {
-                // Trailing whitespace stays on the last line: a line of only whitespace would be
-                // obsolete syntax.
+                // Unreachable today (trailing whitespace is encoded); were it written plain, it
+                // would stay on the last line: a line of only whitespace is obsolete syntax.
                 folder.push(ws);
             }
             Run::Plain { ws, word } => folder.place(ws, word),
@@ -918,6 +921,21 @@ mod tests {
         assert_eq!(decode_unstructured(&field).1, value);
     }
 
+    /// Found by fuzzing (fuzz/regressions/header_unstructured/): mail-parser drops whitespace at
+    /// the end of a field, so it goes inside an encoded-word and no line ends in whitespace.
+    #[test]
+    fn unstructured_encodes_trailing_whitespace() {
+        for (value, utf8) in [("   leading and trailing   ", false), ("Grüße \t ", true)] {
+            let field = unstructured("Subject", value, utf8);
+            assert_field_shape(&field);
+            assert!(
+                !field.ends_with(" \r\n") && !field.ends_with("\t\r\n"),
+                "{field:?}"
+            );
+            assert_eq!(decode_unstructured(&field).1, value, "{field:?}");
+        }
+    }
+
     #[test]
     fn unstructured_keeps_whitespace_exactly() {
         for value in [
@@ -934,10 +952,11 @@ mod tests {
             assert_field_shape(&field);
             assert_eq!(decode_unstructured(&field).1, value, "{field:?}");
         }
-        // Plain ASCII stays readable: only the leading whitespace forces an encoded-word.
+        // Plain ASCII stays readable: only whitespace at either end forces an encoded-word,
+        // holding the last word and the whitespace after it.
         assert_eq!(
             unstructured("Subject", "a  b\tc ", false),
-            "Subject: a  b\tc \r\n"
+            "Subject: a  b\t=?UTF-8?Q?c_?=\r\n"
         );
     }
 
