@@ -290,7 +290,8 @@ pub fn address_list(name: &str, mailboxes: &[String]) -> String {
 /// `Content-Disposition: attachment; filename="a b.pdf"\r\n`.
 ///
 /// A parameter value that is a token is written as is, other ASCII as a quoted-string. Non-ASCII
-/// values, values with control characters, and values too long for one line use RFC 2231:
+/// values, values with control characters or `=?` (which parsers would take for an RFC 2047
+/// encoded-word), and values too long for one line use RFC 2231:
 /// `filename*=UTF-8''%E2%82%AC.pdf`, split into `filename*0*=…; filename*1*=…` sections as
 /// needed, never inside a character (Python decodes each section on its own). The field folds
 /// between parameters. `name`, `value` and the parameter names are written as given.
@@ -670,7 +671,11 @@ const MAX_SEGMENT: usize = SOFT_LIMIT - 2;
 /// panic this C-ABI library must not have. With it `params` fails on the quoting, and
 /// `params_long_and_non_ascii` and `random_values_round_trip` on the lower-case `utf-8''`.
 fn param_segments(attr: &str, value: &str, out: &mut Vec<String>) {
-    if value.bytes().all(|b| matches!(b, b' ' | 33..=126)) {
+    // A quoted value holding `=?` would be read as an encoded-word by the many parsers that
+    // decode RFC 2047 inside quoted parameters (mail-parser, found by fuzzing; Thunderbird and
+    // Python for filenames), so it goes RFC 2231-encoded, where `=` and `?` are escaped.
+    let plain_ok = value.bytes().all(|b| matches!(b, b' ' | 33..=126)) && !value.contains("=?");
+    if plain_ok {
         let plain = if is_token(value) {
             format!("{attr}={value}")
         } else {
@@ -934,6 +939,23 @@ mod tests {
             );
             assert_eq!(decode_unstructured(&field).1, value, "{field:?}");
         }
+    }
+
+    /// Found by fuzzing (fuzz/regressions/header_params/): mail-parser decoded an encoded-word
+    /// look-alike inside a quoted filename.
+    #[test]
+    fn params_that_look_encoded_use_rfc2231() {
+        let field = with_params(
+            "Content-Disposition",
+            "attachment",
+            &[("filename", "=?a?q?b?=")],
+        );
+        assert_eq!(
+            field,
+            "Content-Disposition: attachment; filename*=UTF-8''%3D%3Fa%3Fq%3Fb%3F%3D\r\n"
+        );
+        let field = with_params("Content-Type", "text/plain", &[("name", "a=b?.txt")]);
+        assert_eq!(field, "Content-Type: text/plain; name=\"a=b?.txt\"\r\n");
     }
 
     #[test]
