@@ -127,6 +127,20 @@ pub fn unstructured(name: &str, value: &str, utf8: bool) -> String {
             encode[k - 1] = true;
         }
     }
+    // Only a single space survives between plain text and an encoded-word: decoders such as
+    // mail-parser turn any other whitespace there into one space (found by fuzzing). Words
+    // joined by other whitespace to an encoded neighbour are encoded with it, in turn.
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for k in 1..pieces.len() {
+            if pieces[k].ws != " " && encode[k] != encode[k - 1] {
+                encode[k] = true;
+                encode[k - 1] = true;
+                changed = true;
+            }
+        }
+    }
 
     let mut folder = Folder::new(name);
     for run in runs(&pieces, &encode) {
@@ -958,6 +972,27 @@ mod tests {
         assert_eq!(field, "Content-Type: text/plain; name=\"a=b?.txt\"\r\n");
     }
 
+    /// Found by fuzzing (fuzz/regressions/header_unstructured/, mime/): mail-parser turned the
+    /// whitespace between plain text and an encoded-word into one space.
+    #[test]
+    fn only_a_single_space_separates_plain_text_from_an_encoded_word() {
+        for (value, field) in [
+            ("a    =?x?=", "Subject: =?UTF-8?Q?a____=3D=3Fx=3F=3D?=\r\n"),
+            (
+                "a\tb\tc Grüße d",
+                "Subject: a\tb\tc =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= d\r\n",
+            ),
+            ("a\tGrüße", "Subject: =?UTF-8?B?YQlHcsO8w59l?=\r\n"),
+            (
+                "plain words Grüße plain",
+                "Subject: plain words =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= plain\r\n",
+            ),
+        ] {
+            assert_eq!(unstructured("Subject", value, false), field);
+            assert_eq!(decode_unstructured(field).1, value);
+        }
+    }
+
     #[test]
     fn unstructured_keeps_whitespace_exactly() {
         for value in [
@@ -974,11 +1009,20 @@ mod tests {
             assert_field_shape(&field);
             assert_eq!(decode_unstructured(&field).1, value, "{field:?}");
         }
-        // Plain ASCII stays readable: only whitespace at either end forces an encoded-word,
-        // holding the last word and the whitespace after it.
+        // Plain ASCII stays readable, whatever its whitespace inside; whitespace at either end
+        // forces an encoded-word, which takes in the words joined to it by other whitespace
+        // than a single space.
+        assert_eq!(
+            unstructured("Subject", "a  b\tc", false),
+            "Subject: a  b\tc\r\n"
+        );
+        assert_eq!(
+            unstructured("Subject", "a  b c ", false),
+            "Subject: a  b =?UTF-8?Q?c_?=\r\n"
+        );
         assert_eq!(
             unstructured("Subject", "a  b\tc ", false),
-            "Subject: a  b\t=?UTF-8?Q?c_?=\r\n"
+            "Subject: =?UTF-8?Q?a__b=09c_?=\r\n"
         );
     }
 
