@@ -42,12 +42,24 @@ pub fn check(data: &[u8]) {
     }
 }
 
+/// What the writer writes, the reader reads back to a header the writer writes the same way.
+/// (Not always an equal header: `"headers": ""` in a wp_mail call is not written, and reads
+/// back as the empty list, which means the same.)
 fn round_trip(header: &EntryHeader) {
     let line = entry_header_line(header).expect("a header serialises");
     assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1, "one line");
     let mut file = line.clone();
     file.extend_from_slice(b"Subject: x\r\n\r\nbody\r\n");
     let (again, offset) = read_entry_header(&file).expect("the written line reads back");
-    assert_eq!(&again, header);
     assert_eq!(offset, line.len() as u64);
+    let line_again = entry_header_line(&again).expect("a header serialises");
+    assert_eq!(
+        String::from_utf8_lossy(&line_again),
+        String::from_utf8_lossy(&line),
+        "written, read and written again"
+    );
+    assert_eq!(
+        (&again.id, again.created, again.format),
+        (&header.id, header.created, header.format)
+    );
 }
