@@ -471,6 +471,13 @@ fn split_host_port(text: &str) -> std::result::Result<(String, Option<u16>), Str
             None if after.is_empty() => None,
             None => return Err("only ':port' may follow the IPv6 address".to_string()),
         };
+        // Brackets hold an IPv6 address and nothing else (RFC 3986 §3.2.2); anything else
+        // there would reach DNS as a host name no resolver has.
+        if addr.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err("what is in brackets is not an IPv6 address, e.g. \
+                        smtp://[2001:db8::1]:587"
+                .to_string());
+        }
         return Ok((addr.to_string(), port));
     }
     let (host, port) = match text.rsplit_once(':') {
@@ -561,6 +568,14 @@ mod tests {
         ] {
             let e = Config::from_url(url).unwrap_err();
             assert!(e.message().contains("in brackets"), "{url}: {e}");
+        }
+        for url in [
+            "smtp://[iii[iii]:25",
+            "smtp://[mail.example.com]",
+            "smtp://[]:25",
+        ] {
+            let e = Config::from_url(url).unwrap_err();
+            assert!(e.message().contains("not an IPv6 address"), "{url}: {e}");
         }
         let e = Config::from_url("smtp://me:hunter2:587").unwrap_err();
         assert!(!e.to_string().contains("hunter2"), "{e}");
