@@ -14,6 +14,11 @@ pub fn check(data: &[u8]) {
     match Config::from_url(url) {
         Err(e) => {
             assert!(!e.message().is_empty());
+            // An unknown scheme is quoted (lower-cased, escaped), and may happen to contain
+            // the password's text: only the rest of the message must not.
+            let scheme = url.split_once("://").map_or("", |(s, _)| s);
+            let quoted = format!("{:?}", scheme.to_ascii_lowercase());
+            let password = password.filter(|p| !quoted.contains(p));
             if let Some(p) = password {
                 assert!(
                     !e.message().contains(p),

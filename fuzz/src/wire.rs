@@ -78,3 +78,58 @@ pub fn shown(text: &str) -> String {
     }
     format!("{:?}… ({} bytes)", &text[..end], text.len())
 }
+
+/// Whether a folded field has a continuation line that starts with more than one whitespace
+/// character. mail-parser turns that run into one space when it unfolds, where RFC 5322 §2.2.3
+/// removes only the CRLF (Python's email keeps it): a deviation of the decoder, not ours.
+pub fn has_wide_fold(field: &str) -> bool {
+    field.split("\r\n").skip(1).any(|line| {
+        line.bytes()
+            .take_while(|b| *b == b' ' || *b == b'\t')
+            .count()
+            > 1
+    })
+}
+
+/// The text with every run of spaces and tabs made one space, for comparing what mail-parser
+/// decoded from a field [`has_wide_fold`] is true for.
+pub fn collapse_whitespace(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_run = false;
+    for c in text.chars() {
+        if c == ' ' || c == '\t' {
+            if !in_run {
+                out.push(' ');
+            }
+            in_run = true;
+        } else {
+            out.push(c);
+            in_run = false;
+        }
+    }
+    out
+}
+
+/// The whole field `name` (its folded lines, CRLF included) in a message's header section.
+pub fn header_field(message: &[u8], name: &str) -> Option<String> {
+    let text = String::from_utf8_lossy(message);
+    let head = text.split("\r\n\r\n").next()?;
+    let mut field: Option<String> = None;
+    for line in head.split("\r\n") {
+        match &mut field {
+            Some(f) if line.starts_with([' ', '\t']) => {
+                f.push_str(line);
+                f.push_str("\r\n");
+            }
+            Some(_) => break,
+            None if line
+                .split_once(':')
+                .is_some_and(|(n, _)| n.eq_ignore_ascii_case(name)) =>
+            {
+                field = Some(format!("{line}\r\n"));
+            }
+            None => {}
+        }
+    }
+    field
+}
