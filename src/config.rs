@@ -471,12 +471,31 @@ fn split_host_port(text: &str) -> std::result::Result<(String, Option<u16>), Str
             None if after.is_empty() => None,
             None => return Err("only ':port' may follow the IPv6 address".to_string()),
         };
+        // Brackets hold an IPv6 address and nothing else (RFC 3986 §3.2.2); anything else
+        // there would reach DNS as a host name no resolver has.
+        if addr.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err("what is in brackets is not an IPv6 address, e.g. \
+                        smtp://[2001:db8::1]:587"
+                .to_string());
+        }
         return Ok((addr.to_string(), port));
     }
-    match text.rsplit_once(':') {
-        Some((host, p)) => Ok((host.to_string(), Some(parse_port(p)?))),
-        None => Ok((text.to_string(), None)),
+    let (host, port) = match text.rsplit_once(':') {
+        Some((host, p)) => (host, Some(parse_port(p)?)),
+        None => (text, None),
+    };
+    // Outside brackets a ':' can only be the port's: `smtp://fe80::1` would otherwise connect
+    // to host "fe80:" on port 1 (RFC 3986 §3.2.2 brackets IPv6 addresses for this reason).
+    if host.contains([':', '[', ']']) {
+        // Not quoted: in `smtp://me:secret:587` the "host" is the user and the password.
+        return Err(
+            "the host holds a ':' or a bracket: an IPv6 address is written in \
+                    brackets, e.g. smtp://[2001:db8::1]:587, and a password needs its host \
+                    after it (smtp://user:password@host:port)"
+                .to_string(),
+        );
     }
+    Ok((host.to_string(), port))
 }
 
 fn percent_decode(text: &str) -> std::result::Result<String, String> {
@@ -535,6 +554,33 @@ mod tests {
         assert!(Config::from_url("smtp://x:99999").is_err());
         assert!(Config::from_url("smtp://x/path").is_err());
         assert!(Config::from_url("smtp://a%0d%0ab@x").is_err());
+    }
+
+    /// Found by the url fuzz target (issue 18): outside brackets, every ':' but the port's was
+    /// taken as part of the host, so `smtp://fe80::1` meant host "fe80:" on port 1.
+    #[test]
+    fn an_ipv6_address_without_brackets_is_refused() {
+        for url in [
+            "smtp://fe80::1",
+            "smtp://::1:25",
+            "smtp://::[)1]:25",
+            "smtp://a]:25",
+        ] {
+            let e = Config::from_url(url).unwrap_err();
+            assert!(e.message().contains("in brackets"), "{url}: {e}");
+        }
+        for url in [
+            "smtp://[iii[iii]:25",
+            "smtp://[mail.example.com]",
+            "smtp://[]:25",
+        ] {
+            let e = Config::from_url(url).unwrap_err();
+            assert!(e.message().contains("not an IPv6 address"), "{url}: {e}");
+        }
+        let e = Config::from_url("smtp://me:hunter2:587").unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        let c = Config::from_url("smtp://[fe80::1]").unwrap();
+        assert_eq!((c.host.as_str(), c.port), ("fe80::1", 587));
     }
 
     /// Issue 12.4: a URL that lacks its `@host` puts the password where the port belongs.

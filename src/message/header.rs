@@ -84,8 +84,8 @@ pub fn check_value(value: &str, field: &str) -> Result<()> {
 /// Without `utf8`, words holding non-ASCII become RFC 2047 encoded-words of at most 75
 /// characters, split between characters; adjacent such words share one run of encoded-words with
 /// their spaces encoded inside, since decoders drop whitespace between encoded-words. Words that
-/// could be mistaken for encoded-words (`=?`), control characters, leading whitespace (which
-/// parsers strip) and whitespace runs longer than 40 are encoded too, so decoders return exactly
+/// could be mistaken for encoded-words (`=?`), control characters, leading and trailing
+/// whitespace (which parsers strip) and whitespace runs longer than 40 are encoded too, so decoders return exactly
 /// `value`. A word too long to fit a 998-octet line is encoded so it can be split.
 ///
 /// With `utf8` (an SMTPUTF8 session, RFC 6532) non-ASCII is written raw and only folded.
@@ -98,12 +98,15 @@ pub fn check_value(value: &str, field: &str) -> Result<()> {
 pub fn unstructured(name: &str, value: &str, utf8: bool) -> String {
     let pieces = split_pieces(value, |c| c == ' ' || c == '\t');
     let first_room = HARD_LIMIT - MAX_PLAIN_WS - (name.len() + 2).min(HARD_LIMIT / 2);
+    let last = pieces.len().saturating_sub(1);
     let mut encode = vec![false; pieces.len()];
     for (k, piece) in pieces.iter().enumerate() {
+        // Whitespace that ends the value goes inside an encoded-word like leading whitespace:
+        // parsers (mail-parser, found by fuzzing) and relaying MTAs strip it from a line's end.
         let ws_bad = if k == 0 {
             !piece.ws.is_empty()
         } else {
-            piece.ws.len() > MAX_PLAIN_WS
+            piece.ws.len() > MAX_PLAIN_WS || k == last && piece.word.is_empty()
         };
         // Budget for a word on its own line, leaving room for trailing whitespace.
         let room = if k == 0 {
@@ -124,13 +127,27 @@ pub fn unstructured(name: &str, value: &str, utf8: bool) -> String {
             encode[k - 1] = true;
         }
     }
+    // Only a single space survives between plain text and an encoded-word: decoders such as
+    // mail-parser turn any other whitespace there into one space (found by fuzzing). Words
+    // joined by other whitespace to an encoded neighbour are encoded with it, in turn.
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for k in 1..pieces.len() {
+            if pieces[k].ws != " " && encode[k] != encode[k - 1] {
+                encode[k] = true;
+                encode[k - 1] = true;
+                changed = true;
+            }
+        }
+    }
 
     let mut folder = Folder::new(name);
     for run in runs(&pieces, &encode) {
         match run {
             Run::Plain { ws, word: "" } => {
-                // Trailing whitespace stays on the last line: a line of only whitespace would be
-                // obsolete syntax.
+                // Unreachable today (trailing whitespace is encoded); were it written plain, it
+                // would stay on the last line: a line of only whitespace is obsolete syntax.
                 folder.push(ws);
             }
             Run::Plain { ws, word } => folder.place(ws, word),
@@ -287,7 +304,8 @@ pub fn address_list(name: &str, mailboxes: &[String]) -> String {
 /// `Content-Disposition: attachment; filename="a b.pdf"\r\n`.
 ///
 /// A parameter value that is a token is written as is, other ASCII as a quoted-string. Non-ASCII
-/// values, values with control characters, and values too long for one line use RFC 2231:
+/// values, values with control characters or `=?` (which parsers would take for an RFC 2047
+/// encoded-word), and values too long for one line use RFC 2231:
 /// `filename*=UTF-8''%E2%82%AC.pdf`, split into `filename*0*=…; filename*1*=…` sections as
 /// needed, never inside a character (Python decodes each section on its own). The field folds
 /// between parameters. `name`, `value` and the parameter names are written as given.
@@ -667,7 +685,11 @@ const MAX_SEGMENT: usize = SOFT_LIMIT - 2;
 /// panic this C-ABI library must not have. With it `params` fails on the quoting, and
 /// `params_long_and_non_ascii` and `random_values_round_trip` on the lower-case `utf-8''`.
 fn param_segments(attr: &str, value: &str, out: &mut Vec<String>) {
-    if value.bytes().all(|b| matches!(b, b' ' | 33..=126)) {
+    // A quoted value holding `=?` would be read as an encoded-word by the many parsers that
+    // decode RFC 2047 inside quoted parameters (mail-parser, found by fuzzing; Thunderbird and
+    // Python for filenames), so it goes RFC 2231-encoded, where `=` and `?` are escaped.
+    let plain_ok = value.bytes().all(|b| matches!(b, b' ' | 33..=126)) && !value.contains("=?");
+    if plain_ok {
         let plain = if is_token(value) {
             format!("{attr}={value}")
         } else {
@@ -918,6 +940,59 @@ mod tests {
         assert_eq!(decode_unstructured(&field).1, value);
     }
 
+    /// Found by fuzzing (fuzz/regressions/header_unstructured/): mail-parser drops whitespace at
+    /// the end of a field, so it goes inside an encoded-word and no line ends in whitespace.
+    #[test]
+    fn unstructured_encodes_trailing_whitespace() {
+        for (value, utf8) in [("   leading and trailing   ", false), ("Grüße \t ", true)] {
+            let field = unstructured("Subject", value, utf8);
+            assert_field_shape(&field);
+            assert!(
+                !field.ends_with(" \r\n") && !field.ends_with("\t\r\n"),
+                "{field:?}"
+            );
+            assert_eq!(decode_unstructured(&field).1, value, "{field:?}");
+        }
+    }
+
+    /// Found by fuzzing (fuzz/regressions/header_params/): mail-parser decoded an encoded-word
+    /// look-alike inside a quoted filename.
+    #[test]
+    fn params_that_look_encoded_use_rfc2231() {
+        let field = with_params(
+            "Content-Disposition",
+            "attachment",
+            &[("filename", "=?a?q?b?=")],
+        );
+        assert_eq!(
+            field,
+            "Content-Disposition: attachment; filename*=UTF-8''%3D%3Fa%3Fq%3Fb%3F%3D\r\n"
+        );
+        let field = with_params("Content-Type", "text/plain", &[("name", "a=b?.txt")]);
+        assert_eq!(field, "Content-Type: text/plain; name=\"a=b?.txt\"\r\n");
+    }
+
+    /// Found by fuzzing (fuzz/regressions/header_unstructured/, mime/): mail-parser turned the
+    /// whitespace between plain text and an encoded-word into one space.
+    #[test]
+    fn only_a_single_space_separates_plain_text_from_an_encoded_word() {
+        for (value, field) in [
+            ("a    =?x?=", "Subject: =?UTF-8?Q?a____=3D=3Fx=3F=3D?=\r\n"),
+            (
+                "a\tb\tc Grüße d",
+                "Subject: a\tb\tc =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= d\r\n",
+            ),
+            ("a\tGrüße", "Subject: =?UTF-8?B?YQlHcsO8w59l?=\r\n"),
+            (
+                "plain words Grüße plain",
+                "Subject: plain words =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= plain\r\n",
+            ),
+        ] {
+            assert_eq!(unstructured("Subject", value, false), field);
+            assert_eq!(decode_unstructured(field).1, value);
+        }
+    }
+
     #[test]
     fn unstructured_keeps_whitespace_exactly() {
         for value in [
@@ -934,10 +1009,20 @@ mod tests {
             assert_field_shape(&field);
             assert_eq!(decode_unstructured(&field).1, value, "{field:?}");
         }
-        // Plain ASCII stays readable: only the leading whitespace forces an encoded-word.
+        // Plain ASCII stays readable, whatever its whitespace inside; whitespace at either end
+        // forces an encoded-word, which takes in the words joined to it by other whitespace
+        // than a single space.
+        assert_eq!(
+            unstructured("Subject", "a  b\tc", false),
+            "Subject: a  b\tc\r\n"
+        );
+        assert_eq!(
+            unstructured("Subject", "a  b c ", false),
+            "Subject: a  b =?UTF-8?Q?c_?=\r\n"
+        );
         assert_eq!(
             unstructured("Subject", "a  b\tc ", false),
-            "Subject: a  b\tc \r\n"
+            "Subject: =?UTF-8?Q?a__b=09c_?=\r\n"
         );
     }
 

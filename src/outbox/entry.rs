@@ -3,7 +3,7 @@
 //! both forms, so that a process without the library (a PHP request where FFI is off) can
 //! enqueue by writing a file or a row.
 
-use std::io::Read;
+use std::io::{self, BufRead, BufReader, Read};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -15,6 +15,9 @@ use crate::outbox::record::{EntryId, Recipient, RecipientState, Record, State};
 
 /// The version of the entry format written here; readers refuse newer ones.
 pub(crate) const FORMAT: u32 = 1;
+
+/// The longest header line read (a description carries the whole text and HTML).
+pub(crate) const MAX_HEADER: u64 = 64 * 1024 * 1024;
 
 /// The immutable part of an entry (the first line of a spool file, the columns of a row).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +108,32 @@ impl EntryHeader {
         }
         Ok(())
     }
+}
+
+/// The first line of an entry file: the header as one JSON object, then LF (docs/outbox.md).
+/// JSON escapes every control character inside strings, so the line holds no other LF.
+pub(crate) fn header_line(header: &EntryHeader) -> io::Result<Vec<u8>> {
+    let mut line = serde_json::to_vec(header).map_err(io::Error::other)?;
+    line.push(b'\n');
+    Ok(line)
+}
+
+/// Read the header line at the start of an entry file (the spool's, or one another process
+/// wrote): the header, and the offset where the message starts. A line without its LF within
+/// [`MAX_HEADER`] bytes, or that is not an entry header, is `InvalidData`.
+pub(crate) fn read_header_line(file: impl Read) -> io::Result<(EntryHeader, u64)> {
+    let mut reader = BufReader::new(file.take(MAX_HEADER));
+    let mut line = Vec::new();
+    reader.read_until(b'\n', &mut line)?;
+    if line.last() != Some(&b'\n') {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "the header line is not complete",
+        ));
+    }
+    let header: EntryHeader =
+        serde_json::from_slice(&line).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    Ok((header, line.len() as u64))
 }
 
 /// The Subject header of a formatted message, unfolded, as written (for logs and screens).

@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -27,7 +27,7 @@ use std::sync::Mutex;
 use std::time::SystemTime;
 
 use crate::error::{Error, Kind, Result};
-use crate::outbox::entry::{EntryHeader, Rendered};
+use crate::outbox::entry::{self, EntryHeader, Rendered};
 use crate::outbox::record::{EntryId, Lease, Record, State};
 use crate::outbox::store::{Claimed, Filter, Store, Want};
 
@@ -39,8 +39,6 @@ const SHARDS: [&str; 16] = [
     "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f",
 ];
 
-/// The longest header line read (a description carries the whole text and HTML).
-const MAX_HEADER: u64 = 64 * 1024 * 1024;
 /// Files in `tmp/` older than this were left by a writer that died.
 const STALE_TMP_SECS: u64 = 3600;
 
@@ -134,9 +132,7 @@ impl Spool {
                 .join(format!("{}.{suffix}.{}", header.id, std::process::id()));
         let result = (|| -> io::Result<()> {
             let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-            let mut line = serde_json::to_vec(header).map_err(io::Error::other)?;
-            line.push(b'\n');
-            file.write_all(&line)?;
+            file.write_all(&entry::header_line(header)?)?;
             io::copy(body, &mut file)?;
             file.sync_data()
         })();
@@ -187,18 +183,7 @@ impl Spool {
 
     /// The header line of an entry file, and where the message starts.
     fn read_header(file: &File) -> io::Result<(EntryHeader, u64)> {
-        let mut reader = BufReader::new(file.take(MAX_HEADER));
-        let mut line = Vec::new();
-        reader.read_until(b'\n', &mut line)?;
-        if line.last() != Some(&b'\n') {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "the header line is not complete",
-            ));
-        }
-        let header: EntryHeader = serde_json::from_slice(&line)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        Ok((header, line.len() as u64))
+        entry::read_header_line(file)
     }
 
     /// The ids of the entries in `dir` (by their `.entry` or `.json` files), oldest first.
