@@ -29,6 +29,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod fault_proxy;
 pub mod scripted;
 
 use std::fs;
