@@ -20,7 +20,8 @@
 //!
 //! By default a sample of the bytes runs (every byte of the first and last two of each unit, a
 //! line or a TLS record, and every Nth in between); `MAILPORT_FAULTS_FULL=1` runs every byte.
-//! `MAILPORT_FAULTS_REPORT=<file>` appends the matrix (markdown) to that file.
+//! `MAILPORT_FAULTS_REPORT=<file>` appends the matrix (markdown) to that file;
+//! `MAILPORT_FAULTS_UNITS=1` prints the recorded session, unit by unit, with each one's label.
 //! docs/hardening/faults.md has the results.
 
 mod common;
@@ -461,6 +462,15 @@ fn fault_matrix(mode: Mode) {
     drop(recorded);
     let (client_labels, server_labels) = labels::label(&units, mode.framing)
         .unwrap_or_else(|e| panic!("{e}\nrecorded units:\n{}", describe(&units)));
+    if std::env::var_os("MAILPORT_FAULTS_UNITS").is_some() {
+        for unit in &units {
+            let label = match unit.dir {
+                Dir::ToServer => &client_labels[unit.index],
+                Dir::ToClient => &server_labels[unit.index],
+            };
+            println!("{} -> {label:?}", describe(std::slice::from_ref(unit)));
+        }
+    }
 
     let dripped = run(&env, None, Some(Duration::from_micros(100)), None, 1);
     expect_sent(&dripped.first, "byte by byte: the first send").unwrap();

@@ -341,13 +341,15 @@ impl Pump {
         // Split: the bytes of the current read still to go out one at a time.
         let mut split_left = 0usize;
         let mut fired = false;
-        // Stalled, the server's end is no longer watched: what it says or does is not passed on.
+        // Whether the server's end is still read. Once it is done, that is passed on to the
+        // client as a half close, so that what the client still sends (its TLS close_notify)
+        // gets through, as it would without the proxy. Stalled, it is no longer watched.
         let mut server_open = true;
         loop {
             if self.stop.load(Ordering::SeqCst) {
                 return;
             }
-            let Some(readable) = poll2(&client, server_open.then_some(&server), 50) else {
+            let Some(readable) = poll2(Some(&client), server_open.then_some(&server), 50) else {
                 return;
             };
             for (side, dir) in [(0usize, Dir::ToServer), (1, Dir::ToClient)] {
@@ -360,13 +362,15 @@ impl Pump {
                     (&server, &client)
                 };
                 let n = match (&*from).read(&mut buf) {
-                    Ok(0) | Err(_) if side == 1 && matches!(state, State::Stalled) => {
+                    Ok(0) | Err(_) if side == 1 => {
                         server_open = false;
+                        if let State::Forwarding = state {
+                            let _ = client.shutdown(Shutdown::Write);
+                        }
                         continue;
                     }
+                    // The client is gone: nothing is waiting for the server any more.
                     Ok(0) | Err(_) => {
-                        // One side went away: end the other's session too.
-                        let _ = client.shutdown(Shutdown::Both);
                         let _ = server.shutdown(Shutdown::Both);
                         return;
                     }
@@ -483,12 +487,12 @@ fn set_linger_zero(sock: &TcpStream) {
     assert_eq!(rc, 0, "SO_LINGER: {}", io::Error::last_os_error());
 }
 
-/// Which of the two sockets (the second unless `None`) has something to read or hung up,
+/// Which of the two sockets (those not `None`) has something to read or hung up,
 /// waiting up to `ms`; `None` when poll itself fails.
-fn poll2(a: &TcpStream, b: Option<&TcpStream>, ms: i32) -> Option<[bool; 2]> {
+fn poll2(a: Option<&TcpStream>, b: Option<&TcpStream>, ms: i32) -> Option<[bool; 2]> {
     let mut fds = [
         libc::pollfd {
-            fd: a.as_raw_fd(),
+            fd: a.map_or(-1, AsRawFd::as_raw_fd),
             events: libc::POLLIN,
             revents: 0,
         },
