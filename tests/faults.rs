@@ -708,3 +708,102 @@ fn report(
     }
     out
 }
+
+/// A fault in the middle of a message larger than the socket buffers can hold: the client is
+/// still writing it when the connection fails, so the end of the message never went out and
+/// the failure is a known one (not "outcome unknown"), at the DATA step; the message never
+/// arrives, and the next send opens a new connection.
+#[test]
+fn a_fault_in_the_middle_of_a_large_message_fails_it_with_a_known_outcome() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    for mode in [PLAIN, STARTTLS, IMPLICIT_TLS] {
+        let env = Env::start(mode);
+        mailport::pool::clear();
+        // Where the message starts, from a recording of the small session.
+        let recorded = run(&env, None, None, None, 0);
+        expect_sent(&recorded.first, "recording").unwrap();
+        drain(1).unwrap();
+        let units = recorded.proxy.units();
+        drop(recorded);
+        let (client_labels, _) = labels::label(&units, mode.framing).unwrap();
+        let body = client_labels
+            .iter()
+            .position(|l| l.class == Class::Body)
+            .expect("a body in the recording");
+        // About 160 KB into the message: 2,000 lines of plaintext, or 10 TLS records.
+        let into = if mode.framing == Framing::Smtp && mode.security == Security::None {
+            2_000
+        } else {
+            10
+        };
+        let mut large = message("<large@faults.test>");
+        let line =
+            b"A line of a large message, sent again and again to fill the socket buffers.\r\n";
+        while large.len() < 20 * 1024 * 1024 {
+            large.extend_from_slice(line);
+        }
+        for (n, action) in [Action::Reset, Action::Close, Action::Stall]
+            .into_iter()
+            .enumerate()
+        {
+            let fault = Fault {
+                dir: Dir::ToServer,
+                unit: body + into,
+                byte: 3,
+                action,
+            };
+            let proxy = FaultProxy::start(env.upstream, mode.framing, Some(fault), None);
+            let config = env.config(&proxy, 100 + n as u64, action == Action::Stall);
+            let mut a = Client::new(config.clone()).expect("client");
+            let mut b = Client::new(config.clone()).expect("client");
+            let envelope = Envelope::new(FROM, vec![TO.into()]).expect("envelope");
+            let started = Instant::now();
+            let err = a
+                .send_bytes(&envelope, &large)
+                .expect_err("the fault fails the send");
+            let took = started.elapsed();
+            let what = format!("{}: {}", mode.name, action.as_str());
+            assert!(proxy.fired().is_some(), "{what}: the fault never fired");
+            let want = if action == Action::Stall {
+                Kind::Timeout
+            } else {
+                Kind::ConnectionClosed
+            };
+            assert_eq!(err.kind(), want, "{what}: {err}");
+            assert_eq!(err.step(), Some(Step::Data), "{what}: {err}");
+            assert!(
+                !err.outcome_unknown(),
+                "{what}: the message never went out whole: {err}"
+            );
+            assert!(
+                took <= config.timeouts.send_total + MARGIN,
+                "{what}: took {took:?}"
+            );
+            drop(a);
+            let sent = send(
+                &mut b,
+                &proxy,
+                format!("<large-{n}-next@faults.test>"),
+                NORMAL_TOTAL,
+            );
+            expect_sent(&sent, &what).unwrap();
+            assert_eq!(
+                sent.connections, 2,
+                "{what}: the next send opens a new connection"
+            );
+            drop(b);
+            drain(1).unwrap();
+        }
+        let arrived: Vec<String> = env
+            .server
+            .messages()
+            .iter()
+            .filter_map(|m| message_id(&m.data))
+            .collect();
+        assert!(
+            !arrived.iter().any(|id| id == "<large@faults.test>"),
+            "{}: a message that failed half-way arrived",
+            mode.name
+        );
+    }
+}

@@ -48,8 +48,8 @@ pub enum Action {
     Reset,
     /// Close cleanly: a FIN to the client, and the server side closed.
     Close,
-    /// Stop forwarding in both directions and keep the connection open until the client
-    /// gives up (what it sends meanwhile is read and dropped).
+    /// Stop reading and forwarding in both directions, and keep the connection open until the
+    /// client gives up.
     Stall,
     /// Forward the bytes before the position in one write, then the next [`SPLIT_BYTES`]
     /// one write each with a short sleep in between, then carry on: a session must survive it.
@@ -321,12 +321,6 @@ struct Pump {
     stop: Arc<AtomicBool>,
 }
 
-enum State {
-    Forwarding,
-    /// Stalled: reading from the client only to notice when it gives up.
-    Stalled,
-}
-
 impl Pump {
     fn run(self, client: TcpStream, server: TcpStream) {
         let _ = client.set_nodelay(true);
@@ -336,14 +330,13 @@ impl Pump {
             Framer::new(Dir::ToClient, self.framing),
         ];
         let mut seq = 0u64;
-        let mut state = State::Forwarding;
         let mut buf = vec![0u8; 16 * 1024];
         // Split: the bytes of the current read still to go out one at a time.
         let mut split_left = 0usize;
         let mut fired = false;
         // Whether the server's end is still read. Once it is done, that is passed on to the
         // client as a half close, so that what the client still sends (its TLS close_notify)
-        // gets through, as it would without the proxy. Stalled, it is no longer watched.
+        // gets through, as it would without the proxy.
         let mut server_open = true;
         loop {
             if self.stop.load(Ordering::SeqCst) {
@@ -364,9 +357,7 @@ impl Pump {
                 let n = match (&*from).read(&mut buf) {
                     Ok(0) | Err(_) if side == 1 => {
                         server_open = false;
-                        if let State::Forwarding = state {
-                            let _ = client.shutdown(Shutdown::Write);
-                        }
+                        let _ = client.shutdown(Shutdown::Write);
                         continue;
                     }
                     // The client is gone: nothing is waiting for the server any more.
@@ -376,9 +367,6 @@ impl Pump {
                     }
                     Ok(n) => n,
                 };
-                if let State::Stalled = state {
-                    continue; // dropped
-                }
                 let chunk = &buf[..n];
                 let mut sent = 0usize;
                 for i in 0..n {
@@ -404,9 +392,8 @@ impl Pump {
                                 return;
                             }
                             Action::Stall => {
-                                state = State::Stalled;
-                                server_open = false;
-                                break;
+                                wait_until_gone(&client, &self.stop);
+                                return;
                             }
                             Action::Split => {
                                 std::thread::sleep(SPLIT_SLEEP);
@@ -429,9 +416,6 @@ impl Pump {
                         std::thread::sleep(self.drip.unwrap_or(SPLIT_SLEEP));
                     }
                 }
-                if let State::Stalled = state {
-                    continue;
-                }
                 if write_all(to, &chunk[sent..]).is_err() {
                     return;
                 }
@@ -453,16 +437,39 @@ fn write_all(mut to: &TcpStream, bytes: &[u8]) -> io::Result<()> {
     to.write_all(bytes)
 }
 
-/// FIN to the client (its next read sees the end), and wait for it to close its side, so that
-/// unread bytes of its do not turn the close into a reset; the server side is closed at once.
+/// Close as a server does: a FIN first (the client's next read sees the end of the stream),
+/// then the socket is closed, and what the client sends after that is answered with a reset by
+/// the kernel, as it would be by a server that closed. What the client had sent before is read
+/// first: unread bytes would turn the close itself into a reset.
 fn close_cleanly(client: TcpStream, server: TcpStream) {
     let _ = client.shutdown(Shutdown::Write);
     drop(server);
-    let _ = client.set_read_timeout(Some(Duration::from_secs(30)));
-    let mut sink = [0u8; 4096];
-    while let Ok(n) = (&client).read(&mut sink) {
-        if n == 0 {
-            break;
+    if client.set_nonblocking(true).is_ok() {
+        // Bounded: a client in the middle of a large message keeps sending.
+        let mut sink = [0u8; 16 * 1024];
+        for _ in 0..16 {
+            if !matches!((&client).read(&mut sink), Ok(n) if n > 0) {
+                break;
+            }
+        }
+    }
+}
+
+/// A stall: nothing is read or forwarded any more, in either direction (the client's writes
+/// fill the socket buffers and block, as with a server that hangs), until the client closes
+/// its end or the proxy stops.
+fn wait_until_gone(client: &TcpStream, stop: &AtomicBool) {
+    while !stop.load(Ordering::SeqCst) {
+        let mut fd = libc::pollfd {
+            fd: client.as_raw_fd(),
+            // Only the peer's close: data waiting to be read must not wake the loop.
+            events: libc::POLLRDHUP,
+            revents: 0,
+        };
+        // SAFETY: one live pollfd, and its count.
+        let rc = unsafe { libc::poll(&mut fd, 1, 50) };
+        if rc > 0 && fd.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0 {
+            return;
         }
     }
 }
