@@ -94,6 +94,19 @@ enum Cmd {
 }
 
 /// The client's records after its TLS handshake, one per write, in order.
+const TLS_COMMANDS_PIPELINED: [Cmd; 8] = [
+    Cmd::Ehlo,
+    Cmd::Auth,
+    // MAIL, RCPT and DATA in one write (RFC 2920).
+    Cmd::Mail,
+    Cmd::Body,
+    Cmd::Mail,
+    Cmd::Body,
+    Cmd::Quit,
+    Cmd::CloseNotify,
+];
+
+/// The same without PIPELINING: one command per write.
 const TLS_COMMANDS: [Cmd; 12] = [
     Cmd::Ehlo,
     Cmd::Auth,
@@ -111,11 +124,16 @@ const TLS_COMMANDS: [Cmd; 12] = [
 
 /// Label every unit of a session recorded by `fault_proxy`: the first client sends a message,
 /// a second one sends another over the pooled connection, and the pool is drained.
+/// `pipelining`: the server offered PIPELINING, so MAIL, RCPT and DATA went in one write.
 /// Returns (client units' labels, server units' labels), by unit index.
-pub fn label(units: &[Unit], framing: Framing) -> Result<(Vec<Label>, Vec<Label>), String> {
+pub fn label(
+    units: &[Unit],
+    framing: Framing,
+    pipelining: bool,
+) -> Result<(Vec<Label>, Vec<Label>), String> {
     let client: Vec<&Unit> = units.iter().filter(|u| u.dir == Dir::ToServer).collect();
     let server: Vec<&Unit> = units.iter().filter(|u| u.dir == Dir::ToClient).collect();
-    let cmds = client_commands(&client)?;
+    let cmds = client_commands(&client, pipelining)?;
     // How many messages were complete before each client unit, and through it: a plaintext
     // message ends with its "." line, a TLS one with its record.
     let mut done_before = Vec::with_capacity(client.len());
@@ -131,8 +149,14 @@ pub fn label(units: &[Unit], framing: Framing) -> Result<(Vec<Label>, Vec<Label>
     let client_labels: Vec<Label> = cmds
         .iter()
         .zip(&done_before)
-        .map(|(cmd, before)| client_label(*cmd, *before, framing))
+        .map(|(cmd, before)| client_label(*cmd, *before, framing, pipelining))
         .collect();
+    // With PIPELINING, the replies to a group come one after the other: the n-th complete reply
+    // answers the group's n-th command (MAIL, RCPT, DATA). Counted per group, which starts
+    // at its MAIL (plaintext lines) or is one record (TLS).
+    let group_of = |at: usize| (0..=at).rev().find(|&i| cmds[i] == Cmd::Mail).unwrap_or(at);
+    let mut group: Option<usize> = None;
+    let mut replies_in_group = 0usize;
 
     // The server's units: each answers the client unit that finished last before it started.
     let after_finished_greeting = framing == Framing::Tls;
@@ -170,6 +194,32 @@ pub fn label(units: &[Unit], framing: Framing) -> Result<(Vec<Label>, Vec<Label>
             // STARTTLS: the session tickets arrive while the client waits for its EHLO reply.
             Some((_, Cmd::Finished)) => plain(Class::Tls, Seg::First, Step::Ehlo),
             Some((_, Cmd::Auth)) => plain(Class::Auth, Seg::First, Step::Auth),
+            Some((at, Cmd::Mail | Cmd::Rcpt | Cmd::Data)) if pipelining => {
+                if group != Some(group_of(at)) {
+                    group = Some(group_of(at));
+                    replies_in_group = 0;
+                }
+                let ordinal = replies_in_group;
+                let complete = unit
+                    .text
+                    .as_deref()
+                    .is_none_or(|line| line.as_bytes().get(3) != Some(&b'-'));
+                if complete {
+                    replies_in_group += 1;
+                }
+                let step = match ordinal {
+                    0 => Step::MailFrom,
+                    1 => Step::RcptTo,
+                    _ => Step::Data,
+                };
+                if bodies_before == 0 {
+                    plain(Class::Envelope, Seg::First, step)
+                } else {
+                    let mut l = plain(Class::PooledEnvelope, Seg::Second, step);
+                    l.retry_safe = ordinal == 0;
+                    l
+                }
+            }
             Some((_, cmd @ (Cmd::Mail | Cmd::Rcpt | Cmd::Data))) => {
                 let step = match cmd {
                     Cmd::Mail => Step::MailFrom,
@@ -221,7 +271,7 @@ fn plain(class: Class, seg: Seg, step: Step) -> Label {
     }
 }
 
-fn client_label(cmd: Cmd, bodies_before: usize, framing: Framing) -> Label {
+fn client_label(cmd: Cmd, bodies_before: usize, framing: Framing, pipelining: bool) -> Label {
     let second = bodies_before > 0;
     let envelope = |step: Step| {
         if second {
@@ -246,6 +296,13 @@ fn client_label(cmd: Cmd, bodies_before: usize, framing: Framing) -> Label {
             l
         }
         Cmd::Auth => plain(Class::Auth, Seg::First, Step::Auth),
+        // The whole group went out in one write, so the client waits for the MAIL reply first,
+        // wherever in the group the connection broke: nothing acknowledged yet.
+        Cmd::Mail | Cmd::Rcpt | Cmd::Data if pipelining => {
+            let mut l = envelope(Step::MailFrom);
+            l.retry_safe = second;
+            l
+        }
         Cmd::Mail => {
             let mut l = envelope(Step::MailFrom);
             l.retry_safe = second;
@@ -274,12 +331,17 @@ fn client_label(cmd: Cmd, bodies_before: usize, framing: Framing) -> Label {
 }
 
 /// What each client unit is.
-fn client_commands(client: &[&Unit]) -> Result<Vec<Cmd>, String> {
+fn client_commands(client: &[&Unit], pipelining: bool) -> Result<Vec<Cmd>, String> {
     let mut cmds = Vec::new();
     let mut in_body = false;
     let mut hello_seen = false;
     let mut finished_seen = false;
-    let mut app = TLS_COMMANDS.iter();
+    let expected: &[Cmd] = if pipelining {
+        &TLS_COMMANDS_PIPELINED
+    } else {
+        &TLS_COMMANDS
+    };
+    let mut app = expected.iter();
     for unit in client {
         let cmd = match (&unit.text, unit.tls_type) {
             (Some(line), _) if in_body => {
@@ -319,7 +381,7 @@ fn client_commands(client: &[&Unit]) -> Result<Vec<Cmd>, String> {
             (None, Some(23 | 21)) => *app.next().ok_or_else(|| {
                 format!(
                     "more client records than the {} expected after the handshake",
-                    TLS_COMMANDS.len()
+                    expected.len()
                 )
             })?,
             (None, other) => {
@@ -335,7 +397,7 @@ fn client_commands(client: &[&Unit]) -> Result<Vec<Cmd>, String> {
     if hello_seen && !(left.is_empty() || left == [&Cmd::CloseNotify]) {
         return Err(format!(
             "fewer client records than the {} expected after the handshake",
-            TLS_COMMANDS.len()
+            expected.len()
         ));
     }
     Ok(cmds)
