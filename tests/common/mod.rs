@@ -26,9 +26,13 @@
 //!
 //! [`scripted::ScriptedServer`] is an SMTP server played by the test itself, for CHUNKING and
 //! for failing after a whole message has arrived.
+//!
+//! [`fault_proxy::FaultProxy`] sits between a client and a server and injects one fault (reset,
+//! close, stall, split writes) at a chosen byte of a session (`tests/faults.rs`).
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod fault_proxy;
 pub mod scripted;
 
 use std::fs;
