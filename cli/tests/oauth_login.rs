@@ -63,6 +63,40 @@ fn authorization_url(login: &Background) -> String {
     })
 }
 
+/// A login with the loopback flow and PKCE at `provider` (`extra` added), played as far as the
+/// browser goes on its own: the running login, the authorization URL it printed, and where
+/// the provider's redirect sends the browser back (the login's loopback listener), not followed.
+struct Redirected {
+    login: Background,
+    url: String,
+    back: String,
+}
+
+fn loopback_login(
+    server: &OAuthServer,
+    provider: &str,
+    client_id: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Redirected {
+    let authorize = server.at("/authorize");
+    let mut rest = vec![
+        "--client-id",
+        client_id,
+        "--authorization-url",
+        &authorize,
+        "--print",
+    ];
+    rest.extend_from_slice(extra);
+    let login = spawn(&strs(&login_args(server, provider, &rest)), env);
+    let url = authorization_url(&login);
+    let consent = server.browse(&url);
+    assert_eq!(consent.status, 302, "{consent:?}");
+    let back = consent.location.expect("a Location");
+    assert!(back.starts_with("http://127.0.0.1:"), "{back}");
+    Redirected { login, url, back }
+}
+
 fn device_login(server: &OAuthServer, output: &Path) -> Background {
     let args = login_args(
         server,
@@ -141,33 +175,19 @@ fn device_flow_writes_the_refresh_token_0600() {
 #[test]
 fn loopback_flow_with_pkce_prints_the_token() {
     let server = OAuthServer::start(&["--client", &format!("desktop-app:{SECRET}")]);
-    let args = login_args(
+    // The browser: the provider consents at once and redirects to the loopback listener.
+    let Redirected { login, url, back } = loopback_login(
         &server,
         "google",
-        &[
-            "--client-id",
-            "desktop-app",
-            "--client-secret-env",
-            SECRET_VAR,
-            "--authorization-url",
-            &server.at("/authorize"),
-            "--user",
-            ACCOUNT,
-            "--print",
-        ],
+        "desktop-app",
+        &["--client-secret-env", SECRET_VAR, "--user", ACCOUNT],
+        &[(SECRET_VAR, SECRET)],
     );
-    let login = spawn(&strs(&args), &[(SECRET_VAR, SECRET)]);
-    let url = authorization_url(&login);
     assert!(
         url.contains("access_type=offline") && url.contains("prompt=consent"),
         "{url}"
     );
     assert!(url.contains("code_challenge_method=S256"), "{url}");
-    // The browser: the provider consents at once and redirects to the loopback listener.
-    let consent = server.browse(&url);
-    assert_eq!(consent.status, 302, "{consent:?}");
-    let back = consent.location.expect("a Location");
-    assert!(back.starts_with("http://127.0.0.1:"), "{back}");
     let page = server.browse(&back);
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Signed in"), "{}", page.body);
@@ -192,21 +212,8 @@ fn loopback_flow_with_pkce_prints_the_token() {
 #[test]
 fn a_forged_redirect_is_ignored_and_the_real_one_accepted() {
     let server = OAuthServer::start(&[]);
-    let args = login_args(
-        &server,
-        "custom",
-        &[
-            "--client-id",
-            "mailport-test",
-            "--authorization-url",
-            &server.at("/authorize"),
-            "--print",
-        ],
-    );
-    let login = spawn(&strs(&args), &[]);
-    let url = authorization_url(&login);
-    let consent = server.browse(&url);
-    let back = consent.location.expect("a Location");
+    let Redirected { login, back, .. } =
+        loopback_login(&server, "custom", "mailport-test", &[], &[]);
     // A browser's speculative connection that never sends a request must not hold up the
     // others: it stays open for the rest of the test.
     let port_part = back.split('?').next().unwrap();
@@ -247,20 +254,8 @@ fn a_refused_consent_ends_the_login_with_a_clear_error() {
 
     // Loopback flow: the provider redirects back with error=access_denied.
     server.control(json!({"mode": "deny"}));
-    let args = login_args(
-        &server,
-        "google",
-        &[
-            "--client-id",
-            "mailport-test",
-            "--authorization-url",
-            &server.at("/authorize"),
-            "--print",
-        ],
-    );
-    let login = spawn(&strs(&args), &[]);
-    let url = authorization_url(&login);
-    let back = server.browse(&url).location.unwrap();
+    let Redirected { login, back, .. } =
+        loopback_login(&server, "google", "mailport-test", &[], &[]);
     assert!(back.contains("error=access_denied"), "{back}");
     let page = server.browse(&back);
     assert!(page.body.contains("did not succeed"), "{}", page.body);
