@@ -488,27 +488,8 @@ mod tests {
 
     /// The auth_failed finding's message for a port whose one attempt ended its AUTH with `auth`.
     fn auth_finding(auth: StepResult) -> String {
-        let attempt = Attempt {
-            family: "ipv4",
-            address: "127.0.0.1".into(),
-            tcp: Tcp {
-                status: TcpStatus::Open,
-                elapsed_ms: 0,
-                detail: None,
-            },
-            speaks: Some(Speaks::PlaintextSmtp),
-            banner: None,
-            greeting: None,
-            capabilities_before_tls: None,
-            starttls: None,
-            tls: None,
-            capabilities_after_tls: None,
-            auth: Some(auth),
-            mail_from: None,
-            rcpt_to: None,
-            failure: None,
-            elapsed_ms: 0,
-        };
+        let mut attempt = Attempt::new("ipv4", "127.0.0.1".into());
+        attempt.auth = Some(auth);
         let port = PortReport {
             port: 587,
             role: Role::Submission,

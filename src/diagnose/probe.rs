@@ -298,7 +298,7 @@ fn overdue(port: u16) -> Attempt {
 }
 
 impl Attempt {
-    fn new(family: &'static str, address: String) -> Attempt {
+    pub(super) fn new(family: &'static str, address: String) -> Attempt {
         Attempt {
             family,
             address,
