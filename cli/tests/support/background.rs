@@ -1,14 +1,13 @@
 //! `mailport` run in the background, so that a test can act while it waits (approve a device
 //! code, play the browser that follows a redirect), its standard error read line by line.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Instant;
 
-use super::{BIN, RUN_LIMIT, Run, WAIT, drain};
+use super::{BIN, RUN_LIMIT, Run, WAIT, drain, gather};
 
 /// `mailport` running in the background, its standard error readable line by line.
 pub struct Background {
@@ -35,20 +34,8 @@ pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Background {
     }
     let mut child = command.spawn().expect("run the mailport binary");
     let stdout = drain(child.stdout.take().unwrap());
-    let err = child.stderr.take().unwrap();
     let (tx, lines) = channel();
-    let stderr = Arc::new(Mutex::new(String::new()));
-    let sink = stderr.clone();
-    thread::spawn(move || {
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            {
-                let mut all = sink.lock().unwrap();
-                all.push_str(&line);
-                all.push('\n');
-            }
-            let _ = tx.send(line);
-        }
-    });
+    let stderr = gather(child.stderr.take().unwrap(), Some(tx));
     Background {
         child,
         started: Instant::now(),
