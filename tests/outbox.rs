@@ -59,17 +59,8 @@ outbox_scenarios!(Spools(Spool::new()));
 
 #[test]
 fn the_backoff_doubles_up_to_its_cap() {
-    let server = TestServer::start(&["--mode", "plain", "--tempfail-rcpt", "busy"]);
-    let spool = Spool::new();
-    let mut outbox = Outbox::spool(&spool.0, vec![plain(&server)]).unwrap();
-    outbox.set_policy(Policy {
-        min_backoff: Duration::from_secs(60),
-        max_backoff: Duration::from_secs(150),
-        ..Policy::default()
-    });
-    let id = outbox
-        .enqueue(&message("later", "busy@example.org"))
-        .unwrap();
+    let spools = Spools(Spool::new());
+    let (_server, outbox, id) = scenarios::busy(&spools, "backoff");
     let mut waits = Vec::new();
     for _ in 0..3 {
         outbox.run(&all()).unwrap();

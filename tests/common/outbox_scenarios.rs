@@ -53,30 +53,23 @@ pub struct Row {
 /// One `#[test]` per scenario, on the store `$store` (an expression, evaluated by each test).
 macro_rules! outbox_scenarios {
     ($store:expr) => {
-        #[test]
-        fn an_enqueued_message_is_delivered_once_with_its_fixed_message_id() {
-            scenarios::delivered_once(&$store);
-        }
-
-        #[test]
-        fn a_transient_refusal_defers_with_backoff_then_gives_up() {
-            scenarios::deferred_then_given_up(&$store);
-        }
-
-        #[test]
-        fn a_refused_login_holds_the_entry_until_the_settings_change_or_a_retry() {
-            scenarios::held_on_refused_login(&$store);
-        }
-
-        #[test]
-        fn raw_messages_keep_their_envelope_and_cancel_and_prune_work() {
-            scenarios::raw_cancel_and_prune(&$store);
-        }
-
-        #[test]
-        fn a_description_is_rendered_once_and_every_attempt_sends_the_same_message() {
-            scenarios::description_rendered_once(&$store);
-        }
+        outbox_scenarios!(@each $store,
+            an_enqueued_message_is_delivered_once_with_its_fixed_message_id => delivered_once,
+            a_transient_refusal_defers_with_backoff_then_gives_up => deferred_then_given_up,
+            a_refused_login_holds_the_entry_until_the_settings_change_or_a_retry
+                => held_on_refused_login,
+            raw_messages_keep_their_envelope_and_cancel_and_prune_work => raw_cancel_and_prune,
+            a_description_is_rendered_once_and_every_attempt_sends_the_same_message
+                => description_rendered_once
+        );
+    };
+    (@each $store:expr, $($test:ident => $scenario:ident),+) => {
+        $(
+            #[test]
+            fn $test() {
+                scenarios::$scenario(&$store);
+            }
+        )+
     };
 }
 
@@ -211,8 +204,9 @@ pub fn delivered_once(store: &dyn Store) {
     );
 }
 
-pub fn deferred_then_given_up(store: &dyn Store) {
-    let name = "t_deferred";
+/// An outbox on the store `name` whose one entry's recipient the server refuses for now (450),
+/// backing off from 60 s, doubling up to 150 s.
+pub fn busy(store: &dyn Store, name: &str) -> (TestServer, Outbox, EntryId) {
     let server = TestServer::start(&["--mode", "plain", "--tempfail-rcpt", "busy"]);
     let mut outbox = store.open(name, vec![plain(&server)]);
     outbox.set_policy(Policy {
@@ -223,6 +217,12 @@ pub fn deferred_then_given_up(store: &dyn Store) {
     let id = outbox
         .enqueue(&message("later", "busy@example.org"))
         .unwrap();
+    (server, outbox, id)
+}
+
+pub fn deferred_then_given_up(store: &dyn Store) {
+    let name = "t_deferred";
+    let (server, mut outbox, id) = busy(store, name);
     let summary = outbox.run(&all()).unwrap();
     assert_eq!(summary.deferred, 1, "{summary:?}");
     let record = outbox.get(&id).unwrap();
