@@ -7,6 +7,7 @@ loaded library; nothing here loads anything.
 from __future__ import annotations
 
 import ctypes
+import re
 from ctypes import (
     CFUNCTYPE,
     POINTER,
@@ -100,13 +101,61 @@ OAUTH_ROTATION_CALLBACK = CFUNCTYPE(None, c_void_p, c_char_p, c_char_p)
 #: bool previous_refused, struct mailport_oauth_token *out)``.
 OAUTH_TOKEN_CALLBACK = CFUNCTYPE(ctypes.c_int32, c_void_p, c_char_p, c_bool, POINTER(OauthToken))
 
-# Conventions for the table:
+# How a C type of the header is declared (``FUNCTIONS`` follows it; tests/test_ffi.py checks each
+# prototype of include/mailport.h against it):
 #   const char *  (input, NUL-terminated)  -> c_char_p (bytes or None)
 #   const char *  (borrowed output)        -> c_char_p (ctypes copies it into bytes at once)
 #   char *        (owned output)           -> c_void_p (an address, freed by mailport_string_free)
 #   char * / uint8_t *  (caller's buffer)  -> P(c_char) (a ctypes.create_string_buffer; the
 #                                             parameter is named buf or *_buf)
 #   const void *        (bytes + length)   -> c_char_p (bytes; NUL bytes allowed, the length says)
+#   struct mailport_x *                    -> P(X), the handle class above; ** for out-params
+#: C type, as the header spells it (white space folded) -> ctypes type; ``char *`` is in
+#: ``ctype_for``, since the parameter's name decides it.
+C_TYPES = {
+    "void": None,
+    "bool": c_bool,
+    "uint16_t": c_uint16,
+    "uint32_t": c_uint32,
+    "uint64_t": c_uint64,
+    "int64_t": c_int64,
+    "size_t": c_size_t,
+    "enum mailport_result": RESULT,
+    "void *": c_void_p,
+    "size_t *": P(c_size_t),
+    "const char *": c_char_p,
+    "const void *": c_char_p,
+    "uint8_t *": P(c_char),
+    "const uint16_t *": P(c_uint16),
+    "const uint32_t *": P(c_uint32),
+    "const char *const *": P(c_char_p),
+    "mailport_log_callback": LOG_CALLBACK,
+    "mailport_outbox_event_callback": OUTBOX_EVENT_CALLBACK,
+    "mailport_oauth_rotation_callback": OAUTH_ROTATION_CALLBACK,
+    "mailport_oauth_token_callback": OAUTH_TOKEN_CALLBACK,
+}
+
+_HANDLE = re.compile(r"(?:const )?struct mailport_(\w+) (\*+)")
+
+
+def ctype_for(c_type: str, name: str = ""):
+    """The ctypes type for ``c_type`` as include/mailport.h spells it, for the parameter
+    ``name`` (or a return value when empty), by the conventions above."""
+    t = re.sub(r"\s*(\*+)", r" \1", " ".join(c_type.split())).strip()
+    if t == "char *":
+        return P(c_char) if name == "buf" or name.endswith("_buf") else c_void_p
+    if t in C_TYPES:
+        return C_TYPES[t]
+    # A handle, or an array of handles (`const struct mailport_config *const *`).
+    m = _HANDLE.fullmatch(t.replace("*const *", "**"))
+    if m:
+        result = globals()["".join(part.capitalize() for part in m.group(1).split("_"))]
+        for _ in m.group(2):
+            result = P(result)
+        return result
+    raise ValueError(f"no ctypes mapping for the C type {c_type!r}: add one to C_TYPES")
+
+
 #: name -> (restype, argtypes)
 FUNCTIONS = {
     # library
