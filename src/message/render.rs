@@ -24,7 +24,7 @@ impl Message {
         // The size is exact, so the vector never grows (a 25 MiB message is not copied while
         // doubling); an absurd size on a 32-bit target just starts empty.
         let mut out = Vec::with_capacity(usize::try_from(prepared.size).unwrap_or(0));
-        pump(prepared.stream, &mut out)?;
+        pump(prepared.stream, &mut out, &mut 0)?;
         Ok(out)
     }
 
@@ -62,8 +62,15 @@ impl Message {
     /// return the number of bytes written. Memory stays bounded whatever the attachments' size.
     /// `out` is flushed at the end. On failure `out` holds a prefix of the message.
     pub fn write_to(&self, out: &mut dyn Write) -> Result<u64> {
+        self.write_to_counted(out, &mut 0)
+    }
+
+    /// [`write_to`](Message::write_to), with the count of bytes written kept in `written` also
+    /// when it fails (the C API reports it).
+    pub(crate) fn write_to_counted(&self, out: &mut dyn Write, written: &mut u64) -> Result<u64> {
+        *written = 0;
         let prepared = self.render_with(false)?;
-        pump(prepared.stream, out)
+        pump(prepared.stream, out, written)
     }
 
     /// Stream the message into a file descriptor the caller owns (a file, a pipe, a socket):
@@ -74,30 +81,56 @@ impl Message {
     /// `EPIPE` error, never the signal), and the previous signal mask is restored.
     #[cfg(unix)]
     pub fn write_to_fd(&self, fd: std::os::fd::RawFd) -> Result<u64> {
+        self.write_to_fd_counted(fd, &mut 0)
+    }
+
+    /// [`write_to_fd`](Message::write_to_fd), with the count of bytes written kept in `written`
+    /// also when it fails.
+    #[cfg(unix)]
+    pub(crate) fn write_to_fd_counted(
+        &self,
+        fd: std::os::fd::RawFd,
+        written: &mut u64,
+    ) -> Result<u64> {
+        *written = 0;
         if fd < 0 {
             return Err(Error::invalid_input(format!(
                 "fd is {fd}; pass an open file descriptor (0 or more)"
             )));
         }
         let _blocked = crate::sigpipe::Blocked::new();
-        self.write_to(&mut FdWriter(fd))
+        self.write_to_counted(&mut FdWriter(fd), written)
     }
 }
 
-/// Copy the whole stream into `out`: the loop every streaming entry point shares.
-fn pump(mut stream: MessageStream, out: &mut dyn Write) -> Result<u64> {
-    let mut written = 0u64;
+/// Copy the whole stream into `out`: the loop every streaming entry point shares. `written`
+/// counts the bytes `out` accepted, also when a write fails halfway through a chunk.
+fn pump(mut stream: MessageStream, out: &mut dyn Write, written: &mut u64) -> Result<u64> {
+    *written = 0;
     loop {
         let chunk = match stream.next_chunk() {
             Ok(Some(chunk)) => chunk,
             Ok(None) => break,
-            Err(e) => return Err(read_error(e, written)),
+            Err(e) => return Err(read_error(e, *written)),
         };
-        out.write_all(chunk).map_err(|e| write_error(e, written))?;
-        written += chunk.len() as u64;
+        let mut rest = chunk;
+        while !rest.is_empty() {
+            match out.write(rest) {
+                Ok(0) => {
+                    let e = io::Error::new(io::ErrorKind::WriteZero, "the writer took no bytes");
+                    return Err(write_error(e, *written));
+                }
+                Ok(n) => {
+                    *written += n as u64;
+                    rest = &rest[n..];
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(write_error(e, *written)),
+            }
+        }
     }
-    out.flush().map_err(|e| write_error(e, written))?;
-    Ok(written)
+    out.flush().map_err(|e| write_error(e, *written))?;
+    Ok(*written)
 }
 
 fn read_error(e: io::Error, written: u64) -> Error {

@@ -33,7 +33,8 @@ use crate::message::Message;
 /// mailport_message_set_text, mailport_message_set_text_as, mailport_message_set_html,
 /// mailport_message_set_mime_body, mailport_message_set_charset, mailport_message_attach_file,
 /// mailport_message_attach_bytes, mailport_message_embed_file, mailport_message_embed_bytes,
-/// mailport_message_render.
+/// mailport_message_render, mailport_message_render_bytes, mailport_message_render_to_fd,
+/// mailport_message_render_to_callback.
 pub struct mailport_message(pub(crate) Message);
 
 /// An optional string argument: NULL is `None`; invalid UTF-8 is an error naming it.

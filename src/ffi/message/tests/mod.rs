@@ -159,3 +159,4 @@ fn every_setter<'a>(message: *mut mailport_message, s: *const c_char) -> Vec<(&'
 
 mod arguments;
 mod behaviour;
+mod render;
