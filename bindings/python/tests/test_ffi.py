@@ -68,6 +68,9 @@ def expected_ctype(ctype: str, is_return: bool, pname: str = ""):
         "enum mailport_result": c_int,
         "void *": c_void_p,
         "size_t *": POINTER(c_size_t),
+        "uint64_t *": POINTER(c_uint64),
+        "int": c_int,
+        "const uint8_t *": c_void_p,
         "const char *": c_char_p,
         "char *": POINTER(c_char) if pname == "buf" or pname.endswith("_buf") else c_void_p,
         "const void *": c_char_p,
@@ -79,6 +82,7 @@ def expected_ctype(ctype: str, is_return: bool, pname: str = ""):
         "mailport_outbox_event_callback": _ffi.OUTBOX_EVENT_CALLBACK,
         "mailport_oauth_rotation_callback": _ffi.OAUTH_ROTATION_CALLBACK,
         "mailport_oauth_token_callback": _ffi.OAUTH_TOKEN_CALLBACK,
+        "mailport_write_callback": _ffi.WRITE_CALLBACK,
     }
     if t in simple:
         return simple[t]
