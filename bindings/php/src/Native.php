@@ -921,6 +921,85 @@ final class Native
         throw ExceptionFactory::create(new ErrorInfo(ErrorCode::BUFFER_TOO_SMALL, "the output of $function kept changing size"));
     }
 
+    /**
+     * A `mailport_bytes*` as one PHP string, then freed: FFI::string is the single copy (a zend
+     * string must own its storage), and the native buffer is released before this returns.
+     */
+    public static function takeBytes(CData $bytes): string
+    {
+        $ffi = self::ffi();
+        try {
+            $len = (int) $ffi->mailport_bytes_len($bytes);
+            return $len === 0 ? '' : \FFI::string($ffi->mailport_bytes_data($bytes), $len);
+        } finally {
+            $ffi->mailport_bytes_free($bytes);
+        }
+    }
+
+    /**
+     * mailport_message_render_to_callback with each piece fwrite()n to $stream. A failed or
+     * stalled fwrite, or a Throwable in the callback, stops the rendering (the callback returns
+     * 1; nothing is thrown through the library's frames) and is reported here: the Throwable
+     * itself, or a NetworkException with PHP's own error text (e.g. "errno=28 No space left on
+     * device").
+     *
+     * @param resource $stream
+     */
+    public static function renderToStream(CData $message, $stream): int
+    {
+        $ffi = self::ffi();
+        $failure = null;
+        $callback = static function ($userData, $data, $len) use ($stream, &$failure): int {
+            try {
+                $piece = \FFI::string($data, $len);
+                while ($piece !== '') {
+                    $n = @fwrite($stream, $piece);
+                    if ($n === false || $n === 0) {
+                        $failure = error_get_last()['message'] ?? 'fwrite() wrote nothing';
+                        return 1;
+                    }
+                    $piece = substr($piece, $n);
+                }
+                return 0;
+            } catch (\Throwable $e) {
+                $failure = $e;
+                return 1;
+            }
+        };
+        $written = $ffi->new('uint64_t');
+        $err = $ffi->new('mailport_error*');
+        $rc = (int) $ffi->mailport_message_render_to_callback($message, $callback, null, \FFI::addr($written), \FFI::addr($err));
+        $count = (int) $written->cdata;
+        if ($rc !== ErrorCode::OK) {
+            $error = self::exception($rc, $err);
+            if ($failure instanceof \Throwable) {
+                throw $failure;
+            }
+            if (is_string($failure)) {
+                throw ExceptionFactory::create(new ErrorInfo(
+                    ErrorCode::IO,
+                    sprintf('writing the message to the stream %s failed after %d bytes: %s', self::streamName($stream), $count, $failure),
+                    'check that the disk is not full and that the stream is still open for writing',
+                ));
+            }
+            throw $error;
+        }
+        if (!@fflush($stream)) {
+            throw ExceptionFactory::create(new ErrorInfo(
+                ErrorCode::IO,
+                sprintf('flushing the stream %s failed after %d bytes: %s', self::streamName($stream), $count, error_get_last()['message'] ?? 'fflush() failed'),
+            ));
+        }
+        return $count;
+    }
+
+    /** The stream in an error message: its URI when it has one, else its resource id. */
+    private static function streamName($stream): string
+    {
+        $uri = stream_get_meta_data($stream)['uri'] ?? '';
+        return $uri !== '' ? $uri : '#' . (int) $stream;
+    }
+
     /** Whether a pointer returned by C is NULL. */
     public static function isNull(?CData $pointer): bool
     {
