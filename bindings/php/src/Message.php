@@ -355,6 +355,68 @@ final class Message extends Handle
                 "renderTo: the stream was opened read-only (mode '$mode'); open it with 'wb'",
             ));
         }
-        return Native::renderToStream($this->handle(), $target);
+        return self::streamTo($this->handle(), $target);
+    }
+
+    /**
+     * mailport_message_render_to_callback with each piece fwrite()n to $stream. A failed or
+     * stalled fwrite, or a Throwable in the callback (a user stream wrapper's), stops the
+     * rendering (the callback returns 1: nothing is thrown through the library's frames) and is
+     * reported here: the Throwable itself, or a NetworkException with PHP's own error text
+     * (e.g. "errno=28 No space left on device") whose previous exception is the library's.
+     *
+     * @param resource $stream
+     */
+    private static function streamTo(\FFI\CData $message, $stream): int
+    {
+        $failure = null;
+        $callback = static function ($userData, $data, $len) use ($stream, &$failure): int {
+            try {
+                $piece = \FFI::string($data, $len);
+                while ($piece !== '') {
+                    $n = @fwrite($stream, $piece);
+                    if ($n === false || $n === 0) {
+                        $failure = error_get_last()['message'] ?? 'fwrite() wrote nothing';
+                        return 1;
+                    }
+                    $piece = substr($piece, $n);
+                }
+                return 0;
+            } catch (\Throwable $e) {
+                $failure = $e;
+                return 1;
+            }
+        };
+        $written = Native::ffi()->new('uint64_t');
+        try {
+            Native::call('mailport_message_render_to_callback', $message, $callback, null, \FFI::addr($written));
+        } catch (Exception\ExceptionInterface $error) {
+            if ($failure instanceof \Throwable) {
+                throw $failure;
+            }
+            if (is_string($failure)) {
+                throw new Exception\NetworkException(new ErrorInfo(
+                    ErrorCode::IO,
+                    sprintf('writing the message to the stream %s failed after %d bytes: %s', self::streamName($stream), (int) $written->cdata, $failure),
+                    'check that the disk is not full and that the stream is still open for writing',
+                ), $error);
+            }
+            throw $error;
+        }
+        $count = (int) $written->cdata;
+        if (!@fflush($stream)) {
+            throw ExceptionFactory::create(new ErrorInfo(
+                ErrorCode::IO,
+                sprintf('flushing the stream %s failed after %d bytes: %s', self::streamName($stream), $count, error_get_last()['message'] ?? 'fflush() failed'),
+            ));
+        }
+        return $count;
+    }
+
+    /** The stream in an error message: its URI when it has one, else its resource id. */
+    private static function streamName($stream): string
+    {
+        $uri = stream_get_meta_data($stream)['uri'] ?? '';
+        return $uri !== '' ? $uri : '#' . (int) $stream;
     }
 }

@@ -93,6 +93,7 @@ final class RenderTest extends TestCase
             $this->assertStringContainsString('/dev/full', $e->getMessage());
             $this->assertStringContainsString('No space left on device', $e->getMessage());
             $this->assertStringContainsString('disk', $e->getHint());
+            $this->assertStringContainsString('write callback returned 1', $e->getPrevious()?->getMessage() ?? '');
         }
     }
 
