@@ -74,6 +74,10 @@ class OutboxSummary(ctypes.Structure):
     pass
 
 
+class Bytes(ctypes.Structure):
+    """``struct mailport_bytes``: a rendered message mailport hands over (``take_bytes``)."""
+
+
 class OauthToken(ctypes.Structure):
     """``struct mailport_oauth_token``: what a token callback fills in (mailport's, not ours)."""
 
@@ -101,6 +105,10 @@ OAUTH_ROTATION_CALLBACK = CFUNCTYPE(None, c_void_p, c_char_p, c_char_p)
 #: bool previous_refused, struct mailport_oauth_token *out)``.
 OAUTH_TOKEN_CALLBACK = CFUNCTYPE(ctypes.c_int32, c_void_p, c_char_p, c_bool, POINTER(OauthToken))
 
+#: ``typedef int (*mailport_write_callback)(void *user_data, const uint8_t *data, size_t len)``;
+#: ``data`` is taken as a raw pointer and read with ``ctypes.string_at(data, len)``.
+WRITE_CALLBACK = CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t)
+
 # How a C type of the header is declared (``FUNCTIONS`` follows it; tests/test_ffi.py checks each
 # prototype of include/mailport.h against it):
 #   const char *  (input, NUL-terminated)  -> c_char_p (bytes or None)
@@ -123,6 +131,9 @@ C_TYPES = {
     "enum mailport_result": RESULT,
     "void *": c_void_p,
     "size_t *": P(c_size_t),
+    "uint64_t *": P(c_uint64),
+    "int": c_int,
+    "const uint8_t *": c_void_p,
     "const char *": c_char_p,
     "const void *": c_char_p,
     "uint8_t *": P(c_char),
@@ -133,6 +144,7 @@ C_TYPES = {
     "mailport_outbox_event_callback": OUTBOX_EVENT_CALLBACK,
     "mailport_oauth_rotation_callback": OAUTH_ROTATION_CALLBACK,
     "mailport_oauth_token_callback": OAUTH_TOKEN_CALLBACK,
+    "mailport_write_callback": WRITE_CALLBACK,
 }
 
 _HANDLE = re.compile(r"(?:const )?struct mailport_(\w+) (\*+)")
@@ -267,6 +279,15 @@ FUNCTIONS = {
         [P(Message), c_char_p, c_char_p, c_char_p, c_char_p, c_size_t, ERR],
     ),
     "mailport_message_render": (RESULT, [P(Message), P(c_char), c_size_t, P(c_size_t), ERR]),
+    "mailport_message_render_bytes": (RESULT, [P(Message), P(P(Bytes)), ERR]),
+    "mailport_bytes_data": (c_void_p, [P(Bytes)]),
+    "mailport_bytes_len": (c_size_t, [P(Bytes)]),
+    "mailport_bytes_free": (None, [P(Bytes)]),
+    "mailport_message_render_to_fd": (RESULT, [P(Message), c_int, P(c_uint64), ERR]),
+    "mailport_message_render_to_callback": (
+        RESULT,
+        [P(Message), WRITE_CALLBACK, c_void_p, P(c_uint64), ERR],
+    ),
     # wp_mail
     "mailport_wp_mail_new": (P(WpMail), []),
     "mailport_wp_mail_free": (None, [P(WpMail)]),
