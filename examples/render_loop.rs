@@ -1,0 +1,150 @@
+//! The per-message CPU of composing and rendering a small message, without a network: builds
+//! the benchmark's 1 KB message (From, To, Subject, a text body; Date and Message-ID generated)
+//! N times, prepares it as for a send and reads the stream, and prints the CPU time, heap
+//! allocations and bytes allocated per message.
+//!
+//! `cargo run --release --example render_loop [N [whole]]` (default 100,000; `whole` runs only the
+//! build + send path phase, for instruction counts under `valgrind --tool=callgrind`). A measuring aid for
+//! docs/performance/cpu-path.md, not a test: it asserts nothing about time.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use mailport::Message;
+
+/// Counts every allocation (and reallocation, which may move) so the loop can report them.
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+static ALLOCATED: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards every call to the system allocator unchanged; the counters are atomics.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        ALLOCATED.fetch_add(layout.size() as u64, Ordering::Relaxed);
+        // SAFETY: the caller's contract is System's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        ALLOCATED.fetch_add(new_size as u64, Ordering::Relaxed);
+        // SAFETY: as above.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// The submission benchmark's body (benches/submission/main.rs `TEXT`).
+const TEXT: &str = "Hello,\n\nthis is a small message from the submission benchmark: a few \
+                    lines of plain text, like a password reset or an order confirmation.\n\n\
+                    -- \nbench\n";
+
+fn build(subject: &str) -> Message {
+    let mut message = Message::new();
+    message
+        .set_from("Bench <bench@example.com>")
+        .and_then(|m| m.add_to("sink@example.com"))
+        .and_then(|m| m.set_subject(subject))
+        .and_then(|m| m.set_text(TEXT))
+        .expect("the benchmark's message is valid");
+    message
+}
+
+/// CPU time of this thread: the machine is shared, so wall time would count other processes.
+fn cpu_nanos() -> u128 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a live, writable timespec for the duration of the call.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as u128 * 1_000_000_000 + ts.tv_nsec as u128
+}
+
+struct Phase {
+    nanos: u128,
+    allocations: u64,
+    bytes: u64,
+}
+
+fn measure(n: u64, mut step: impl FnMut(u64)) -> Phase {
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed);
+    let bytes = ALLOCATED.load(Ordering::Relaxed);
+    let start = cpu_nanos();
+    for i in 0..n {
+        step(i);
+    }
+    Phase {
+        nanos: cpu_nanos() - start,
+        allocations: ALLOCATIONS.load(Ordering::Relaxed) - allocations,
+        bytes: ALLOCATED.load(Ordering::Relaxed) - bytes,
+    }
+}
+
+fn report(label: &str, n: u64, phase: &Phase) {
+    println!(
+        "{label:<18} {:>8.0} ns CPU/msg {:>6.1} allocations/msg {:>7.0} bytes allocated/msg",
+        phase.nanos as f64 / n as f64,
+        phase.allocations as f64 / n as f64,
+        phase.bytes as f64 / n as f64,
+    );
+}
+
+fn main() {
+    let n: u64 = match std::env::args().nth(1) {
+        Some(arg) => arg.parse().unwrap_or_else(|_| {
+            eprintln!("render_loop: N must be a whole number of messages, got {arg:?}");
+            std::process::exit(2)
+        }),
+        None => 100_000,
+    };
+    let subjects: Vec<String> = (0..n.min(1000)).map(|i| format!("message {i}")).collect();
+    let subject = |i: u64| subjects[(i % subjects.len() as u64) as usize].as_str();
+
+    // Warm up lazily initialised state (the random source, the local time zone).
+    let mut out = Vec::with_capacity(4096);
+    let _ = build("warm-up").prepare(false);
+
+    let only_whole = std::env::args().nth(2).as_deref() == Some("whole");
+    let n_parts = if only_whole { 0 } else { n };
+    let built = measure(n_parts, |i| {
+        std::hint::black_box(build(subject(i)));
+    });
+    let message = build("message 0");
+    let rendered = measure(n_parts, |_| {
+        let prepared = message.prepare(false).expect("prepare");
+        out.clear();
+        prepared
+            .stream
+            .take(u64::MAX)
+            .read_to_end(&mut out)
+            .expect("render");
+        std::hint::black_box(&out);
+    });
+    let whole = measure(n, |i| {
+        let prepared = build(subject(i)).prepare(false).expect("prepare");
+        out.clear();
+        prepared
+            .stream
+            .take(u64::MAX)
+            .read_to_end(&mut out)
+            .expect("render");
+        std::hint::black_box(&out);
+    });
+    println!("{n} messages of {} bytes", out.len());
+    if !only_whole {
+        report("build", n, &built);
+        report("prepare + read", n, &rendered);
+    }
+    report("build + send path", n, &whole);
+}
