@@ -218,12 +218,16 @@ enum Node {
 }
 
 struct Renderer {
+    /// Drawn with the first boundary: a message without multipart needs no randomness for it.
     boundary_seed: String,
     boundaries: usize,
 }
 
 impl Renderer {
     fn boundary(&mut self) -> String {
+        if self.boundary_seed.is_empty() {
+            self.boundary_seed = crate::random::hex(12);
+        }
         self.boundaries += 1;
         // "=_" cannot appear in quoted-printable or base64 output, so no part can contain it.
         format!("=_mailport_{}_{}", self.boundary_seed, self.boundaries)
@@ -408,49 +412,6 @@ fn push_bytes(out: &mut Vec<Segment>, bytes: Vec<u8>) {
     }
 }
 
-/// Fill `buf` from the same random source rustls uses for keys (Message-IDs, boundaries,
-/// outbox entry ids).
-pub(crate) fn random_bytes(buf: &mut [u8]) {
-    // Building a provider allocates its whole list of algorithms: keep the one random source.
-    static RANDOM: once_cell::sync::Lazy<&'static dyn rustls::crypto::SecureRandom> =
-        once_cell::sync::Lazy::new(|| rustls::crypto::ring::default_provider().secure_random);
-    if RANDOM.fill(buf).is_ok() {
-        return;
-    }
-    // Uniqueness, not secrecy, is what matters here: time, a counter and the process still
-    // give it.
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let t = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let mixed = [
-        t.to_le_bytes().as_slice(),
-        &n.to_le_bytes(),
-        &std::process::id().to_le_bytes(),
-    ]
-    .concat();
-    for (i, b) in buf.iter_mut().enumerate() {
-        *b = mixed[i % mixed.len()] ^ (i / mixed.len()) as u8;
-    }
-}
-
-/// Random hex for Message-IDs and boundaries.
-pub(crate) fn random_hex(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    random_bytes(&mut buf);
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    buf.iter()
-        .flat_map(|b| {
-            [
-                HEX[usize::from(b >> 4)] as char,
-                HEX[usize::from(b & 15)] as char,
-            ]
-        })
-        .collect()
-}
-
 impl Message {
     /// Whether the message can be sent at all (a From, a recipient, attachment files still
     /// there), without rendering it. Returns the From mailbox.
@@ -549,7 +510,7 @@ impl Message {
                 let domain = from_address
                     .rsplit_once('@')
                     .map_or("localhost", |(_, d)| d);
-                format!("<{}@{domain}>", random_hex(16))
+                format!("<{}@{domain}>", crate::random::hex(16))
             }
         };
 
@@ -585,7 +546,7 @@ impl Message {
         head += "MIME-Version: 1.0\r\n";
 
         let mut renderer = Renderer {
-            boundary_seed: random_hex(12),
+            boundary_seed: String::new(),
             boundaries: 0,
         };
         let body = renderer.body(self)?;
