@@ -65,6 +65,36 @@ impl Charset {
         }
     }
 
+    /// [`Charset::encode`] of a text the caller no longer needs: UTF-8 takes its bytes as they
+    /// are, without a copy.
+    pub(crate) fn encode_owned(self, text: String, field: &str) -> Result<Vec<u8>> {
+        match self {
+            Charset::Utf8 => Ok(text.into_bytes()),
+            _ => self.encode(&text, field),
+        }
+    }
+
+    /// Whether every character of `text` fits this charset; the error names the first that
+    /// does not (as [`Charset::encode`]'s), without making the encoded copy.
+    pub(crate) fn check(self, text: &str, field: &str) -> Result<()> {
+        let limit = match self {
+            Charset::Utf8 => return Ok(()),
+            Charset::UsAscii => 0x7f,
+            Charset::Latin1 => 0xff,
+        };
+        match text.chars().find(|&c| u32::from(c) > limit) {
+            None => Ok(()),
+            Some(c) => Err(self.unencodable(c, field)),
+        }
+    }
+
+    fn unencodable(self, c: char, field: &str) -> Error {
+        Error::invalid_input(format!(
+            "{field} contains {c:?}, which charset {} cannot hold; use UTF-8",
+            self.label()
+        ))
+    }
+
     /// The text in this charset, or an error naming the first character it cannot hold.
     pub(crate) fn encode(self, text: &str, field: &str) -> Result<Vec<u8>> {
         let limit = match self {
@@ -77,12 +107,7 @@ impl Charset {
                 u8::try_from(u32::from(c))
                     .ok()
                     .filter(|&b| u32::from(b) <= limit)
-                    .ok_or_else(|| {
-                        Error::invalid_input(format!(
-                            "{field} contains {c:?}, which charset {} cannot hold; use UTF-8",
-                            self.label()
-                        ))
-                    })
+                    .ok_or_else(|| self.unencodable(c, field))
             })
             .collect()
     }
@@ -369,7 +394,7 @@ impl Message {
                 "body type {media_type:?} is not text/*; attach other content instead"
             )));
         }
-        self.charset.encode(text, "the text body")?;
+        self.charset.check(text, "the text body")?;
         self.text = Some(TextPart {
             media_type: media_type.to_ascii_lowercase(),
             text: text.to_string(),
@@ -380,7 +405,7 @@ impl Message {
 
     /// The HTML body. Images it references as `cid:name` are added with [`Message::embed_file`].
     pub fn set_html(&mut self, html: &str) -> Result<&mut Self> {
-        self.charset.encode(html, "the HTML body")?;
+        self.charset.check(html, "the HTML body")?;
         self.html = Some(TextPart {
             media_type: "text/html".to_string(),
             text: html.to_string(),
@@ -431,7 +456,7 @@ impl Message {
     /// The charset text bodies are sent in (UTF-8 unless set).
     pub fn set_charset(&mut self, charset: Charset) -> Result<&mut Self> {
         for part in self.text.iter().chain(self.html.iter()) {
-            charset.encode(&part.text, "the body")?;
+            charset.check(&part.text, "the body")?;
         }
         self.charset = charset;
         Ok(self)

@@ -96,30 +96,43 @@ pub fn check_value(value: &str, field: &str) -> Result<()> {
 /// `rfc2047::encode` turns one whole string into encoded-words (see `encoded_word` for why we do
 /// not use it for that either); lettre chooses the words to encode and folds in its own code.
 pub fn unstructured(name: &str, value: &str, utf8: bool) -> String {
-    let pieces = split_pieces(value, |c| c == ' ' || c == '\t');
+    let mut out = String::with_capacity(name.len() + value.len() + 4);
+    write_unstructured(&mut out, name, value, utf8);
+    out
+}
+
+/// [`unstructured`], appended to `out`.
+pub fn write_unstructured(out: &mut String, name: &str, value: &str, utf8: bool) {
     let first_room = HARD_LIMIT - MAX_PLAIN_WS - (name.len() + 2).min(HARD_LIMIT / 2);
+    let is_ws = |c: char| c == ' ' || c == '\t';
+    // Most values (plain ASCII words, single spaces) need no encoded-word at all: then they are
+    // only folded, word by word, with no list of pieces to build. Only the last piece can have
+    // an empty word (trailing whitespace), so `word.is_empty()` stands for "last and empty".
+    let plain = Pieces::new(value, is_ws).enumerate().all(|(k, piece)| {
+        let (ws_bad, word_bad) =
+            unstructured_piece(k, piece, piece.word.is_empty(), first_room, utf8);
+        !ws_bad && !word_bad
+    });
+    let mut folder = Folder::new(out, name);
+    if plain {
+        for piece in Pieces::new(value, is_ws) {
+            folder.place(piece.ws, piece.word);
+        }
+        folder.finish();
+        return;
+    }
+
+    let pieces: Vec<Piece<'_>> = Pieces::new(value, is_ws).collect();
     let last = pieces.len().saturating_sub(1);
     let mut encode = vec![false; pieces.len()];
     for (k, piece) in pieces.iter().enumerate() {
-        // Whitespace that ends the value goes inside an encoded-word like leading whitespace:
-        // parsers (mail-parser, found by fuzzing) and relaying MTAs strip it from a line's end.
-        let ws_bad = if k == 0 {
-            !piece.ws.is_empty()
-        } else {
-            piece.ws.len() > MAX_PLAIN_WS || k == last && piece.word.is_empty()
-        };
-        // Budget for a word on its own line, leaving room for trailing whitespace.
-        let room = if k == 0 {
-            first_room
-        } else {
-            HARD_LIMIT - MAX_PLAIN_WS - piece.ws.len().min(MAX_PLAIN_WS)
-        };
-        let word_bad = piece.word.len() > room
-            || piece.word.contains("=?")
-            || piece
-                .word
-                .chars()
-                .any(|c| c.is_control() || !utf8 && !c.is_ascii());
+        let (ws_bad, word_bad) = unstructured_piece(
+            k,
+            *piece,
+            k == last && piece.word.is_empty(),
+            first_room,
+            utf8,
+        );
         if ws_bad || word_bad {
             encode[k] = true;
         }
@@ -142,7 +155,6 @@ pub fn unstructured(name: &str, value: &str, utf8: bool) -> String {
         }
     }
 
-    let mut folder = Folder::new(name);
     for run in runs(&pieces, &encode) {
         match run {
             Run::Plain { ws, word: "" } => {
@@ -154,7 +166,47 @@ pub fn unstructured(name: &str, value: &str, utf8: bool) -> String {
             Run::Encoded { ws, text } => folder.place_encoded(ws, &text),
         }
     }
-    folder.finish()
+    folder.finish();
+}
+
+/// Whether the whitespace and the word of piece `k` of an unstructured value must be encoded;
+/// `trailing` when it is the last piece and holds only whitespace.
+fn unstructured_piece(
+    k: usize,
+    piece: Piece<'_>,
+    trailing: bool,
+    first_room: usize,
+    utf8: bool,
+) -> (bool, bool) {
+    // Whitespace that ends the value goes inside an encoded-word like leading whitespace:
+    // parsers (mail-parser, found by fuzzing) and relaying MTAs strip it from a line's end.
+    let ws_bad = if k == 0 {
+        !piece.ws.is_empty()
+    } else {
+        piece.ws.len() > MAX_PLAIN_WS || trailing
+    };
+    // Budget for a word on its own line, leaving room for trailing whitespace.
+    let room = if k == 0 {
+        first_room
+    } else {
+        HARD_LIMIT - MAX_PLAIN_WS - piece.ws.len().min(MAX_PLAIN_WS)
+    };
+    let word_bad = piece.word.len() > room
+        || looks_encoded(piece.word)
+        || if piece.word.is_ascii() {
+            piece.word.bytes().any(|b| b.is_ascii_control())
+        } else {
+            piece
+                .word
+                .chars()
+                .any(|c| c.is_control() || !utf8 && !c.is_ascii())
+        };
+    (ws_bad, word_bad)
+}
+
+/// Whether `text` holds `=?`, which decoders take for the start of an encoded-word.
+fn looks_encoded(text: &str) -> bool {
+    text.as_bytes().windows(2).any(|w| w == b"=?")
 }
 
 /// The display-name phrase of a mailbox.
@@ -183,28 +235,41 @@ pub fn unstructured(name: &str, value: &str, utf8: bool) -> String {
 /// `address_lists_split_long_items`, `random_values_round_trip` and `python_decodes_what_we_write`
 /// fail with it.
 pub fn phrase(name: &str, utf8: bool) -> String {
+    let mut out = String::with_capacity(name.len() + 2);
+    write_phrase(&mut out, name, utf8);
+    out
+}
+
+/// [`phrase`], appended to `out`.
+pub fn write_phrase(out: &mut String, name: &str, utf8: bool) {
     let is_atext = |c: char| {
         c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c) || utf8 && !c.is_ascii()
     };
-    let forces_encoding = name.contains("=?")
-        || name
-            .chars()
-            .any(|c| c.is_control() || !utf8 && !c.is_ascii());
+    let forces_encoding = looks_encoded(name)
+        || if name.is_ascii() {
+            name.bytes().any(|b| b.is_ascii_control())
+        } else {
+            name.chars()
+                .any(|c| c.is_control() || !utf8 && !c.is_ascii())
+        };
     if !forces_encoding {
         let atoms = !name.is_empty()
             && name
                 .split(' ')
                 .all(|w| !w.is_empty() && w.len() <= MAX_PHRASE_RUN && w.chars().all(is_atext));
         if atoms {
-            return name.to_string();
+            out.push_str(name);
+            return;
         }
-        let quoted = quote(name);
-        if longest_run_without_space(&quoted) <= MAX_PHRASE_RUN {
-            return quoted;
+        let start = out.len();
+        push_quoted(out, name);
+        if longest_run_without_space(&out[start..]) <= MAX_PHRASE_RUN {
+            return;
         }
+        out.truncate(start);
     }
 
-    let pieces = split_pieces(name, |c| c == ' ');
+    let pieces: Vec<Piece<'_>> = Pieces::new(name, |c| c == ' ').collect();
     let last = pieces.len().saturating_sub(1);
     let mut encode = vec![false; pieces.len()];
     for (k, piece) in pieces.iter().enumerate() {
@@ -216,7 +281,7 @@ pub fn phrase(name: &str, utf8: bool) -> String {
             piece.ws != " " || k == last && piece.word.is_empty()
         };
         let word_bad = piece.word.len() > MAX_PHRASE_RUN
-            || piece.word.contains("=?")
+            || looks_encoded(piece.word)
             || !piece.word.chars().all(is_atext);
         if ws_bad || word_bad {
             encode[k] = true;
@@ -225,7 +290,7 @@ pub fn phrase(name: &str, utf8: bool) -> String {
             encode[k - 1] = true;
         }
     }
-    let mut out = String::with_capacity(name.len() * 2);
+    out.reserve(name.len() * 2);
     for run in runs(&pieces, &encode) {
         match run {
             Run::Plain { ws, word } => {
@@ -238,26 +303,36 @@ pub fn phrase(name: &str, utf8: bool) -> String {
                 let mut rest = text.as_str();
                 let mut first = true;
                 while !rest.is_empty() {
-                    let (word, tail) = encoded_word(rest, encoding, MAX_EW);
                     if !first {
                         out.push(' ');
                     }
                     first = false;
-                    out.push_str(&word);
-                    rest = tail;
+                    rest = push_encoded_word(out, rest, encoding, MAX_EW);
                 }
             }
         }
     }
-    out
 }
 
 /// `phrase <address>`, or just `address` when `name` is `None` or empty. `address` is inserted as
 /// given.
 pub fn mailbox(name: Option<&str>, address: &str, utf8: bool) -> String {
+    let mut out = String::new();
+    write_mailbox(&mut out, name, address, utf8);
+    out
+}
+
+/// [`mailbox`], appended to `out`.
+pub fn write_mailbox(out: &mut String, name: Option<&str>, address: &str, utf8: bool) {
     match name {
-        Some(name) if !name.is_empty() => format!("{} <{address}>", phrase(name, utf8)),
-        _ => address.to_string(),
+        Some(name) if !name.is_empty() => {
+            out.reserve(name.len() + address.len() + 3);
+            write_phrase(out, name, utf8);
+            out.push_str(" <");
+            out.push_str(address);
+            out.push('>');
+        }
+        _ => out.push_str(address),
     }
 }
 
@@ -265,38 +340,65 @@ pub fn mailbox(name: Option<&str>, address: &str, utf8: bool) -> String {
 /// with [`mailbox`], folded between items so lines stay within 78 octets where possible. An item
 /// too long for a line is folded at its own spaces.
 pub fn address_list(name: &str, mailboxes: &[String]) -> String {
-    let mut folder = Folder::new(name);
+    let mut out = String::new();
+    let mut folder = Folder::new(&mut out, name);
     for (i, item) in mailboxes.iter().enumerate() {
-        let comma = usize::from(i + 1 < mailboxes.len());
-        let ws = if i == 0 { "" } else { " " };
-        if folder.line_len + ws.len() + item.len() + comma <= SOFT_LIMIT {
-            folder.push(ws);
-            folder.push(item);
-        } else if !folder.at_start && 1 + item.len() + comma <= SOFT_LIMIT {
-            folder.fold(ws);
-            folder.push(item);
-        } else {
-            // Spaces inside a mailbox separate words or sit inside a quoted-string, where
-            // folding whitespace is allowed too; escaped spaces are not split.
-            for (j, piece) in split_item(item).into_iter().enumerate() {
-                if j == 0 && !piece.ws.is_empty() {
-                    // Leading spaces are part of the item; folding before them would change it.
-                    folder.push(ws);
-                    folder.push(piece.ws);
-                    folder.push(piece.word);
-                } else if j == 0 {
-                    folder.place(ws, piece.word);
-                } else {
-                    folder.place(piece.ws, piece.word);
-                }
+        address_item(&mut folder, item, i == 0, i + 1 < mailboxes.len());
+    }
+    folder.finish();
+    out
+}
+
+/// [`address_list`] appended to `out`, each item rendered by `render` into `scratch` (cleared
+/// first, reused for every item), so that a list costs no allocation of its own. An error from
+/// `render` is returned as is, with the field half written.
+pub(crate) fn write_address_list<T>(
+    out: &mut String,
+    name: &str,
+    items: &[T],
+    scratch: &mut String,
+    mut render: impl FnMut(&T, &mut String) -> Result<()>,
+) -> Result<()> {
+    let mut folder = Folder::new(out, name);
+    for (i, item) in items.iter().enumerate() {
+        scratch.clear();
+        render(item, scratch)?;
+        address_item(&mut folder, scratch, i == 0, i + 1 < items.len());
+    }
+    folder.finish();
+    Ok(())
+}
+
+/// Place one rendered mailbox of an address list: `more` when a comma follows it.
+fn address_item(folder: &mut Folder<'_>, item: &str, first: bool, more: bool) {
+    let comma = usize::from(more);
+    let ws = if first { "" } else { " " };
+    if folder.line_len + ws.len() + item.len() + comma <= SOFT_LIMIT {
+        folder.push(ws);
+        folder.push(item);
+    } else if !folder.at_start && 1 + item.len() + comma <= SOFT_LIMIT {
+        folder.fold(ws);
+        folder.push(item);
+    } else {
+        // Spaces inside a mailbox separate words or sit inside a quoted-string, where
+        // folding whitespace is allowed too; escaped spaces are not split.
+        for (j, piece) in split_item(item).into_iter().enumerate() {
+            if j == 0 && !piece.ws.is_empty() {
+                // Leading spaces are part of the item; folding before them would change it.
+                folder.push(ws);
+                folder.push(piece.ws);
+                folder.push(piece.word);
+            } else if j == 0 {
+                folder.place(ws, piece.word);
+            } else {
+                folder.place(piece.ws, piece.word);
             }
         }
-        folder.at_start = false;
-        if comma == 1 {
-            folder.push(",");
-        }
     }
-    folder.finish()
+    folder.at_start = false;
+    if more {
+        folder.push(",");
+    }
 }
 
 /// A header field with a value and parameters, such as Content-Type or Content-Disposition:
@@ -310,37 +412,84 @@ pub fn address_list(name: &str, mailboxes: &[String]) -> String {
 /// needed, never inside a character (Python decodes each section on its own). The field folds
 /// between parameters. `name`, `value` and the parameter names are written as given.
 pub fn with_params(name: &str, value: &str, params: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(name.len() + value.len() + 40);
+    write_with_params(&mut out, name, value, params);
+    out
+}
+
+/// [`with_params`], appended to `out`.
+pub fn write_with_params(out: &mut String, name: &str, value: &str, params: &[(&str, &str)]) {
+    out.push_str(name);
+    out.push_str(": ");
+    out.push_str(value);
+    let mut line_len = name.len() + 2 + value.len();
+    // Parameters that are short tokens or quoted-strings (charset=utf-8, name="a b.pdf") are one
+    // segment each, written straight from the value; others take the general way below.
+    if params
+        .iter()
+        .all(|&(attr, val)| plain_param_len(attr, val).is_some())
+    {
+        for (i, &(attr, val)) in params.iter().enumerate() {
+            let len = plain_param_len(attr, val).unwrap_or(0);
+            let semicolon = usize::from(i + 1 < params.len());
+            line_len = param_separator(out, line_len, len + semicolon);
+            out.push_str(attr);
+            out.push('=');
+            if is_token(val) {
+                out.push_str(val);
+            } else {
+                push_quoted(out, val);
+            }
+            line_len += len;
+        }
+        out.push_str("\r\n");
+        return;
+    }
     let mut segments = Vec::new();
     for &(attr, val) in params {
         param_segments(attr, val, &mut segments);
     }
-    let mut out = format!("{name}: {value}");
-    let mut line_len = out.len();
     for (i, segment) in segments.iter().enumerate() {
         let semicolon = usize::from(i + 1 < segments.len());
-        if line_len + 2 + segment.len() + semicolon <= SOFT_LIMIT {
-            out.push_str("; ");
-            line_len += 2;
-        } else {
-            out.push_str(";\r\n ");
-            line_len = 1;
-        }
+        line_len = param_separator(out, line_len, segment.len() + semicolon);
         out.push_str(segment);
         line_len += segment.len();
     }
     out.push_str("\r\n");
-    out
+}
+
+/// Write `; ` before a segment of `len` octets (its `;` included) when it fits the line, else
+/// fold; returns the line's length after the separator.
+fn param_separator(out: &mut String, line_len: usize, len: usize) -> usize {
+    if line_len + 2 + len <= SOFT_LIMIT {
+        out.push_str("; ");
+        line_len + 2
+    } else {
+        out.push_str(";\r\n ");
+        1
+    }
 }
 
 /// RFC 5322 date-time in the local time zone, e.g. `Mon, 30 Nov 2026 05:35:58 +0100`; UTC
 /// (`+0000`) when the local time cannot be determined.
 pub fn date(time: std::time::SystemTime) -> String {
-    let secs = crate::time::unix_seconds(time);
-    local_date(secs).unwrap_or_else(|| CivilTime::from_unix(secs).rfc5322(0))
+    let mut out = String::with_capacity(32);
+    write_date(&mut out, time);
+    out
 }
 
+/// [`date`], appended to `out`.
+pub fn write_date(out: &mut String, time: std::time::SystemTime) {
+    let secs = crate::time::unix_seconds(time);
+    match local_date(secs) {
+        Some((local, offset)) => local.write_rfc5322(out, offset),
+        None => CivilTime::from_unix(secs).write_rfc5322(out, 0),
+    }
+}
+
+/// The local civil time at `secs` and its offset from UTC in minutes.
 #[cfg(unix)]
-fn local_date(secs: i64) -> Option<String> {
+fn local_date(secs: i64) -> Option<(CivilTime, i64)> {
     let t = libc::time_t::try_from(secs).ok()?;
     // SAFETY: `libc::tm` is a plain C struct of integers and (on some systems) a `tm_zone`
     // pointer, for all of which zero is a valid value.
@@ -367,11 +516,11 @@ fn local_date(secs: i64) -> Option<String> {
         minute: u32::try_from(tm.tm_min).ok()?,
         second: u32::try_from(tm.tm_sec).ok()?,
     };
-    Some(local.rfc5322(offset.div_euclid(60)))
+    Some((local, offset.div_euclid(60)))
 }
 
 #[cfg(not(unix))]
-fn local_date(_secs: i64) -> Option<String> {
+fn local_date(_secs: i64) -> Option<(CivilTime, i64)> {
     None
 }
 
@@ -382,20 +531,35 @@ struct Piece<'a> {
     word: &'a str,
 }
 
-fn split_pieces(text: &str, is_ws: impl Fn(char) -> bool) -> Vec<Piece<'_>> {
-    let mut pieces = Vec::new();
-    let mut rest = text;
-    while !rest.is_empty() {
-        let ws_end = rest.find(|c| !is_ws(c)).unwrap_or(rest.len());
+/// The pieces of a text, made as they are needed.
+struct Pieces<'a, F> {
+    rest: &'a str,
+    is_ws: F,
+}
+
+impl<'a, F: Fn(char) -> bool> Pieces<'a, F> {
+    fn new(text: &'a str, is_ws: F) -> Self {
+        Pieces { rest: text, is_ws }
+    }
+}
+
+impl<'a, F: Fn(char) -> bool> Iterator for Pieces<'a, F> {
+    type Item = Piece<'a>;
+
+    fn next(&mut self) -> Option<Piece<'a>> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let rest = self.rest;
+        let ws_end = rest.find(|c| !(self.is_ws)(c)).unwrap_or(rest.len());
         let after = &rest[ws_end..];
-        let word_end = after.find(&is_ws).unwrap_or(after.len());
-        pieces.push(Piece {
+        let word_end = after.find(&self.is_ws).unwrap_or(after.len());
+        self.rest = &after[word_end..];
+        Some(Piece {
             ws: &rest[..ws_end],
             word: &after[..word_end],
-        });
-        rest = &after[word_end..];
+        })
     }
-    pieces
 }
 
 /// Split a rendered mailbox at spaces that may become folds: not after a backslash, which would
@@ -474,20 +638,21 @@ fn runs<'a>(pieces: &[Piece<'a>], encode: &[bool]) -> Vec<Run<'a>> {
     out
 }
 
-/// Builds one header field, tracking the length of its current line.
-struct Folder {
-    out: String,
+/// Builds one header field at the end of `out`, tracking the length of its current line.
+struct Folder<'a> {
+    out: &'a mut String,
     line_len: usize,
     /// Nothing written after `Name: ` yet: the first item never folds, as that would leave the
     /// first line empty.
     at_start: bool,
 }
 
-impl Folder {
-    fn new(name: &str) -> Self {
-        let out = format!("{name}: ");
+impl<'a> Folder<'a> {
+    fn new(out: &'a mut String, name: &str) -> Self {
+        out.push_str(name);
+        out.push_str(": ");
         Folder {
-            line_len: out.len(),
+            line_len: name.len() + 2,
             out,
             at_start: true,
         }
@@ -536,18 +701,17 @@ impl Folder {
                     .saturating_sub(self.line_len)
                     .clamp(MIN_EW, MAX_EW)
             };
-            let (word, tail) = encoded_word(rest, encoding, max);
-            self.push(&word);
+            let start = self.out.len();
+            rest = push_encoded_word(self.out, rest, encoding, max);
+            self.line_len += self.out.len() - start;
             self.at_start = false;
-            rest = tail;
             // Decoders ignore whitespace between encoded-words: this space only separates them.
             ws = " ";
         }
     }
 
-    fn finish(mut self) -> String {
+    fn finish(self) {
         self.out.push_str("\r\n");
-        self.out
     }
 }
 
@@ -582,7 +746,7 @@ fn q_width(b: u8) -> usize {
 }
 
 /// The longest prefix of `text`, in whole characters and at least one, that fits an encoded-word
-/// of at most `max` characters; returns the encoded-word and the rest.
+/// of at most `max` characters: appends the encoded-word to `word` and returns the rest.
 ///
 /// Not `email_encoding::headers::rfc2047::encode` (0.4.2, issue 13). It writes B only, as
 /// `=?utf-8?b?…?=`: no Q, so `Grüße Jürgen` becomes `=?utf-8?b?R3LDvMOfZSBKw7xyZ2Vu?=` where we
@@ -592,7 +756,12 @@ fn q_width(b: u8) -> usize {
 /// it), but German or French text would lose its readable Q form. It also folds between words
 /// itself, at 76 columns through its `EmailWriter`, where [`Folder`] places words by the rules
 /// above.
-fn encoded_word(text: &str, encoding: WordEncoding, max: usize) -> (String, &str) {
+fn push_encoded_word<'t>(
+    word: &mut String,
+    text: &'t str,
+    encoding: WordEncoding,
+    max: usize,
+) -> &'t str {
     let budget = max.saturating_sub(EW_OVERHEAD);
     let mut end = 0usize;
     let mut q_len = 0usize;
@@ -609,7 +778,7 @@ fn encoded_word(text: &str, encoding: WordEncoding, max: usize) -> (String, &str
         q_len = width;
     }
     let (head, tail) = text.split_at(end);
-    let mut word = String::with_capacity(max);
+    word.reserve(max);
     match encoding {
         WordEncoding::Q => {
             word.push_str("=?UTF-8?Q?");
@@ -619,17 +788,17 @@ fn encoded_word(text: &str, encoding: WordEncoding, max: usize) -> (String, &str
                 } else if b == b' ' {
                     word.push('_');
                 } else {
-                    push_hex(&mut word, '=', b);
+                    push_hex(word, '=', b);
                 }
             }
         }
         WordEncoding::B => {
             word.push_str("=?UTF-8?B?");
-            STANDARD.encode_string(head, &mut word);
+            STANDARD.encode_string(head, word);
         }
     }
     word.push_str("?=");
-    (word, tail)
+    tail
 }
 
 fn push_hex(out: &mut String, marker: char, b: u8) {
@@ -641,15 +810,30 @@ fn push_hex(out: &mut String, marker: char, b: u8) {
 
 fn quote(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
+    push_quoted(&mut out, text);
     out
+}
+
+/// `text` as a quoted-string, `"` and `\\` escaped.
+fn push_quoted(out: &mut String, text: &str) {
+    out.reserve(text.len() + 2);
+    out.push('"');
+    let mut start = 0usize;
+    for (i, b) in text.bytes().enumerate() {
+        if b == b'"' || b == b'\\' {
+            out.push_str(&text[start..i]);
+            out.push('\\');
+            // The escaped character starts the next slice.
+            start = i;
+        }
+    }
+    out.push_str(&text[start..]);
+    out.push('"');
+}
+
+/// The length of `text` as a quoted-string.
+fn quoted_len(text: &str) -> usize {
+    text.len() + 2 + text.bytes().filter(|&b| b == b'"' || b == b'\\').count()
 }
 
 fn longest_run_without_space(text: &str) -> usize {
@@ -672,6 +856,23 @@ fn is_attr_char(b: u8) -> bool {
 /// Longest parameter segment: it must fit a continuation line with its leading space and
 /// trailing `;`.
 const MAX_SEGMENT: usize = SOFT_LIMIT - 2;
+
+/// The length of `attr=value` when the parameter is one segment with the value as a token or a
+/// quoted-string (as [`param_segments`] would write it), else `None`.
+fn plain_param_len(attr: &str, value: &str) -> Option<usize> {
+    let plain_ok = value.bytes().all(|b| matches!(b, b' ' | 33..=126)) && !looks_encoded(value);
+    if !plain_ok {
+        return None;
+    }
+    let len = attr.len()
+        + 1
+        + if is_token(value) {
+            value.len()
+        } else {
+            quoted_len(value)
+        };
+    (len <= MAX_SEGMENT).then_some(len)
+}
 
 /// Render one parameter as one or more `attr=value` segments.
 ///
