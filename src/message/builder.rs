@@ -389,14 +389,15 @@ impl Message {
     /// A text body of another `text/*` type (`text/calendar`, `text/markdown`, …).
     pub fn set_text_as(&mut self, media_type: &str, text: &str) -> Result<&mut Self> {
         content_type::check(media_type)?;
-        if !media_type.to_ascii_lowercase().starts_with("text/") {
+        let lower = media_type.to_ascii_lowercase();
+        if !lower.starts_with("text/") {
             return Err(Error::invalid_input(format!(
                 "body type {media_type:?} is not text/*; attach other content instead"
             )));
         }
         self.charset.check(text, "the text body")?;
         self.text = Some(TextPart {
-            media_type: media_type.to_ascii_lowercase(),
+            media_type: lower,
             text: text.to_string(),
         });
         self.mime_body = None;
@@ -556,6 +557,24 @@ impl Message {
 
     /// Every recipient (To, Cc, Bcc), each address once.
     pub fn recipients(&self) -> Vec<&Mailbox> {
+        let all = || self.to.iter().chain(&self.cc).chain(&self.bcc);
+        let count = self.to.len() + self.cc.len() + self.bcc.len();
+        // A message's few ASCII recipients are compared with each other in place: cheaper than
+        // a set of lower-cased copies, and the same answer (ASCII lower-casing; the domain holds
+        // no '@', so equal addresses have equal parts).
+        if count <= 16 && all().all(|m| m.local().is_ascii() && m.domain().is_ascii()) {
+            let mut out: Vec<&Mailbox> = Vec::with_capacity(count);
+            for m in all() {
+                let seen = out.iter().any(|k| {
+                    k.local().eq_ignore_ascii_case(m.local())
+                        && k.domain().eq_ignore_ascii_case(m.domain())
+                });
+                if !seen {
+                    out.push(m);
+                }
+            }
+            return out;
+        }
         let mut seen = std::collections::HashSet::new();
         self.to
             .iter()

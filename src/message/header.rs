@@ -103,25 +103,45 @@ pub fn unstructured(name: &str, value: &str, utf8: bool) -> String {
 
 /// [`unstructured`], appended to `out`.
 pub fn write_unstructured(out: &mut String, name: &str, value: &str, utf8: bool) {
-    let first_room = HARD_LIMIT - MAX_PLAIN_WS - (name.len() + 2).min(HARD_LIMIT / 2);
-    let is_ws = |c: char| c == ' ' || c == '\t';
-    // Most values (plain ASCII words, single spaces) need no encoded-word at all: then they are
-    // only folded, word by word, with no list of pieces to build. Only the last piece can have
-    // an empty word (trailing whitespace), so `word.is_empty()` stands for "last and empty".
-    let plain = Pieces::new(value, is_ws).enumerate().all(|(k, piece)| {
-        let (ws_bad, word_bad) =
-            unstructured_piece(k, piece, piece.word.is_empty(), first_room, utf8);
-        !ws_bad && !word_bad
-    });
-    let mut folder = Folder::new(out, name);
-    if plain {
-        for piece in Pieces::new(value, is_ws) {
+    if unstructured_is_plain(name, value, utf8) {
+        let mut folder = Folder::new(out, name);
+        for piece in Pieces::new(value, is_unstructured_ws) {
             folder.place(piece.ws, piece.word);
         }
         folder.finish();
-        return;
+    } else {
+        write_unstructured_encoded(out, name, value, utf8);
     }
+}
 
+fn is_unstructured_ws(c: char) -> bool {
+    c == ' ' || c == '\t'
+}
+
+/// The longest word the first piece of an unstructured value may be.
+fn first_room(name: &str) -> usize {
+    HARD_LIMIT - MAX_PLAIN_WS - (name.len() + 2).min(HARD_LIMIT / 2)
+}
+
+/// Whether no piece of `value` needs an encoded-word, as most values (ASCII words, single
+/// spaces): then [`write_unstructured`] only folds them, word by word, with no list of pieces
+/// or runs to build. Only the last piece can have an empty word (trailing whitespace), so
+/// `word.is_empty()` stands for "last and empty" here.
+fn unstructured_is_plain(name: &str, value: &str, utf8: bool) -> bool {
+    let first_room = first_room(name);
+    Pieces::new(value, is_unstructured_ws)
+        .enumerate()
+        .all(|(k, piece)| {
+            let (ws_bad, word_bad) =
+                unstructured_piece(k, piece, piece.word.is_empty(), first_room, utf8);
+            !ws_bad && !word_bad
+        })
+}
+
+/// [`write_unstructured`] for any value: the words that need it become encoded-words.
+fn write_unstructured_encoded(out: &mut String, name: &str, value: &str, utf8: bool) {
+    let first_room = first_room(name);
+    let is_ws = is_unstructured_ws;
     let pieces: Vec<Piece<'_>> = Pieces::new(value, is_ws).collect();
     let last = pieces.len().saturating_sub(1);
     let mut encode = vec![false; pieces.len()];
@@ -155,6 +175,7 @@ pub fn write_unstructured(out: &mut String, name: &str, value: &str, utf8: bool)
         }
     }
 
+    let mut folder = Folder::new(out, name);
     for run in runs(&pieces, &encode) {
         match run {
             Run::Plain { ws, word: "" } => {
@@ -424,27 +445,33 @@ pub fn write_with_params(out: &mut String, name: &str, value: &str, params: &[(&
     out.push_str(value);
     let mut line_len = name.len() + 2 + value.len();
     // Parameters that are short tokens or quoted-strings (charset=utf-8, name="a b.pdf") are one
-    // segment each, written straight from the value; others take the general way below.
-    if params
+    // segment each, written straight from the value; others take the general way.
+    if !params
         .iter()
         .all(|&(attr, val)| plain_param_len(attr, val).is_some())
     {
-        for (i, &(attr, val)) in params.iter().enumerate() {
-            let len = plain_param_len(attr, val).unwrap_or(0);
-            let semicolon = usize::from(i + 1 < params.len());
-            line_len = param_separator(out, line_len, len + semicolon);
-            out.push_str(attr);
-            out.push('=');
-            if is_token(val) {
-                out.push_str(val);
-            } else {
-                push_quoted(out, val);
-            }
-            line_len += len;
-        }
-        out.push_str("\r\n");
+        write_params_in_segments(out, line_len, params);
         return;
     }
+    for (i, &(attr, val)) in params.iter().enumerate() {
+        let len = plain_param_len(attr, val).unwrap_or(0);
+        let semicolon = usize::from(i + 1 < params.len());
+        line_len = param_separator(out, line_len, len + semicolon);
+        out.push_str(attr);
+        out.push('=');
+        if is_token(val) {
+            out.push_str(val);
+        } else {
+            push_quoted(out, val);
+        }
+        line_len += len;
+    }
+    out.push_str("\r\n");
+}
+
+/// The parameters of [`write_with_params`] for any values, as the segments [`param_segments`]
+/// makes; `line_len` is the length of the line written so far.
+fn write_params_in_segments(out: &mut String, mut line_len: usize, params: &[(&str, &str)]) {
     let mut segments = Vec::new();
     for &(attr, val) in params {
         param_segments(attr, val, &mut segments);
@@ -1637,6 +1664,62 @@ mod tests {
                 text
             })
             .collect()
+    }
+
+    /// Values the shortcuts take: ASCII words (some long) joined by a little whitespace.
+    fn plain_texts(count: usize) -> Vec<String> {
+        const WORDS: [&str; 9] = ["a", "word", "x.y", "(x)", "%", "'", "\"q\"", "=", "?"];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        (0..count)
+            .map(|_| {
+                let mut text = String::new();
+                for k in 0..next() % 30 {
+                    if k > 0 {
+                        text.push_str([" ", " ", " ", "  ", "\t", " \t "][(next() % 6) as usize]);
+                    }
+                    let r = next();
+                    if r % 20 == 0 {
+                        text.push_str(&"z".repeat((r % 120) as usize + 1));
+                    } else {
+                        text.push_str(WORDS[(r % WORDS.len() as u64) as usize]);
+                    }
+                }
+                text
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_shortcuts_write_what_the_general_way_writes() {
+        let mut plain = 0;
+        for text in random_texts(2000).into_iter().chain(plain_texts(2000)) {
+            for (name, utf8) in [
+                ("Subject", false),
+                ("Subject", true),
+                ("X-A-Longer-Name", false),
+            ] {
+                if unstructured_is_plain(name, &text, utf8) {
+                    plain += 1;
+                    let mut general = String::new();
+                    write_unstructured_encoded(&mut general, name, &text, utf8);
+                    assert_eq!(unstructured(name, &text, utf8), general, "{text:?}");
+                }
+            }
+            let params = [("name", text.as_str()), ("charset", "utf-8")];
+            if params.iter().all(|&(a, v)| plain_param_len(a, v).is_some()) {
+                let mut general = "Content-Type: text/plain".to_string();
+                let line_len = general.len();
+                write_params_in_segments(&mut general, line_len, &params);
+                assert_eq!(with_params("Content-Type", "text/plain", &params), general);
+            }
+        }
+        assert!(plain > 4000, "the shortcut was taken {plain} times");
     }
 
     #[test]

@@ -867,6 +867,33 @@ mod tests {
     }
 
     #[test]
+    fn recipients_are_the_same_few_or_many_ascii_or_not() {
+        // The reference: each address once, compared lower-cased.
+        fn reference(m: &Message) -> Vec<String> {
+            let mut seen = std::collections::HashSet::new();
+            m.to.iter()
+                .chain(&m.cc)
+                .chain(&m.bcc)
+                .map(|m| m.address())
+                .filter(|a| seen.insert(a.to_lowercase()))
+                .collect()
+        }
+        for count in [1usize, 3, 8, 16, 17, 40] {
+            for unicode in [false, true] {
+                let mut m = basic();
+                for i in 0..count {
+                    let local = if unicode && i == 2 { "jürgen" } else { "user" };
+                    m.add_cc(&format!("{local}{}@Example.com", i % 5)).unwrap();
+                    m.add_bcc(&format!("{}{}@EXAMPLE.COM", local.to_uppercase(), i % 7))
+                        .unwrap();
+                }
+                let got: Vec<String> = m.recipients().iter().map(|r| r.address()).collect();
+                assert_eq!(got, reference(&m), "{count} {unicode}");
+            }
+        }
+    }
+
+    #[test]
     fn messages_without_from_or_recipients_are_refused_before_connecting() {
         let mut m = Message::new();
         assert!(m.check_sendable().unwrap_err().message().contains("From"));
