@@ -124,7 +124,10 @@ fn main() {
 
     // Warm up lazily initialised state (the random source, the local time zone).
     let mut input = vec![0u8; 64 * 1024];
-    let size = read_all(build("warm-up").prepare(false).expect("prepare").stream, &mut input);
+    let size = read_all(
+        build("warm-up").prepare(false).expect("prepare").stream,
+        &mut input,
+    );
 
     let only_whole = std::env::args().nth(2).as_deref() == Some("whole");
     let n_parts = if only_whole { 0 } else { n };

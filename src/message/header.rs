@@ -870,14 +870,35 @@ fn longest_run_without_space(text: &str) -> usize {
 /// RFC 2045 token: printable ASCII except space and tspecials.
 fn is_token(text: &str) -> bool {
     !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| matches!(b, 33..=126) && !b"()<>@,;:\\\"/[]?=".contains(&b))
+        && text.bytes().all(|b| {
+            matches!(b, 33..=126)
+                && !matches!(
+                    b,
+                    b'(' | b')'
+                        | b'<'
+                        | b'>'
+                        | b'@'
+                        | b','
+                        | b';'
+                        | b':'
+                        | b'\\'
+                        | b'"'
+                        | b'/'
+                        | b'['
+                        | b']'
+                        | b'?'
+                        | b'='
+                )
+        })
 }
 
 /// RFC 5987 attr-char, the subset of RFC 2231 attribute-char that needs no escaping anywhere.
 fn is_attr_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b)
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'!' | b'#' | b'$' | b'&' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
+        )
 }
 
 /// Longest parameter segment: it must fit a continuation line with its leading space and
