@@ -96,6 +96,11 @@ impl CivilTime {
         ];
         /// `n` in at least `width` digits, zero-padded (as `{:0width$}` for these values).
         fn digits(out: &mut String, n: u64, width: usize) {
+            if width == 2 && n < 100 {
+                out.push(char::from(b'0' + (n / 10) as u8));
+                out.push(char::from(b'0' + (n % 10) as u8));
+                return;
+            }
             let mut buf = [b'0'; 20];
             let mut at = buf.len();
             let mut n = n;

@@ -18,6 +18,7 @@ use crate::time::CivilTime;
 
 mod params;
 
+pub(crate) use params::is_token;
 #[cfg(test)]
 use params::{is_attr_char, plain_param_len, write_params_in_segments};
 pub use params::{with_params, write_with_params};

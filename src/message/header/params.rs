@@ -83,7 +83,7 @@ fn param_separator(out: &mut String, line_len: usize, len: usize) -> usize {
 }
 
 /// RFC 2045 token: printable ASCII except space and tspecials.
-fn is_token(text: &str) -> bool {
+pub(crate) fn is_token(text: &str) -> bool {
     !text.is_empty()
         && text.bytes().all(|b| {
             matches!(b, 33..=126)
