@@ -15,6 +15,9 @@
 //! - **TLS resumption**: the session caches are per process ([`ProcessLocal`]): a child never
 //!   resumes a session or redeems a ticket the parent obtained (a TLS 1.3 ticket is for one
 //!   use, and a resumed session would share keys derived for the parent).
+//! - **Random bytes**: the per-thread pools of random bytes for Message-IDs and boundaries are
+//!   thrown away in the child ([`crate::random`]), so parent and child never hand out the same
+//!   bytes (nor the same Message-ID).
 //! - **Locks**: the pool's, the shared TLS configurations' and the token cache's map are held
 //!   across `fork()` by `pthread_atfork` handlers ([`protect_locks`]), so the child finds each
 //!   one unlocked and the data under it consistent. Those locks are only ever held for memory
@@ -80,6 +83,7 @@ extern "C" fn release() {
 extern "C" fn child() {
     release();
     crate::oauth::after_fork_in_child();
+    crate::random::after_fork_in_child();
 }
 
 /// A value of which each process has its own: the first use in a process makes a new one, and

@@ -17,6 +17,7 @@ pub mod message;
 pub mod oauth;
 pub mod outbox;
 pub mod pool;
+mod random;
 mod sigpipe;
 pub mod smtp;
 pub mod time;

@@ -83,24 +83,64 @@ impl CivilTime {
     /// RFC 5322 date-time for a time `offset_minutes` ahead of UTC (0 for UTC):
     /// `Mon, 30 Nov 2026 06:40:12 +0000`.
     pub fn rfc5322(&self, offset_minutes: i64) -> String {
+        let mut out = String::with_capacity(31);
+        self.write_rfc5322(&mut out, offset_minutes);
+        out
+    }
+
+    /// [`CivilTime::rfc5322`], appended to `out` (every message's Date field: no `format!`).
+    pub fn write_rfc5322(&self, out: &mut String, offset_minutes: i64) {
         const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
         const MONTHS: [&str; 12] = [
             "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
         ];
-        let sign = if offset_minutes < 0 { '-' } else { '+' };
-        let offset = offset_minutes.abs();
-        format!(
-            "{}, {:02} {} {:04} {:02}:{:02}:{:02} {sign}{:02}{:02}",
-            DAYS[self.weekday() as usize % 7],
-            self.day,
-            MONTHS[(self.month as usize + 11) % 12],
-            self.year,
-            self.hour,
-            self.minute,
-            self.second,
-            offset / 60,
-            offset % 60,
-        )
+        /// `n` in at least `width` digits, zero-padded (as `{:0width$}` for these values).
+        fn digits(out: &mut String, n: u64, width: usize) {
+            if width == 2 && n < 100 {
+                out.push(char::from(b'0' + (n / 10) as u8));
+                out.push(char::from(b'0' + (n % 10) as u8));
+                return;
+            }
+            let mut buf = [b'0'; 20];
+            let mut at = buf.len();
+            let mut n = n;
+            loop {
+                at -= 1;
+                buf[at] = b'0' + (n % 10) as u8;
+                n /= 10;
+                if n == 0 {
+                    break;
+                }
+            }
+            at = at.min(buf.len() - width);
+            for &b in &buf[at..] {
+                out.push(char::from(b));
+            }
+        }
+        out.push_str(DAYS[self.weekday() as usize % 7]);
+        out.push_str(", ");
+        digits(out, u64::from(self.day), 2);
+        out.push(' ');
+        out.push_str(MONTHS[(self.month as usize + 11) % 12]);
+        out.push(' ');
+        if self.year < 0 {
+            // `{:04}` counts the sign in the width.
+            out.push('-');
+            digits(out, self.year.unsigned_abs(), 3);
+        } else {
+            digits(out, self.year.unsigned_abs(), 4);
+        }
+        out.push(' ');
+        digits(out, u64::from(self.hour), 2);
+        out.push(':');
+        digits(out, u64::from(self.minute), 2);
+        out.push(':');
+        digits(out, u64::from(self.second), 2);
+        out.push(' ');
+        out.push(if offset_minutes < 0 { '-' } else { '+' });
+        let offset = offset_minutes.unsigned_abs();
+        digits(out, offset / 60, 2);
+        digits(out, offset % 60, 2);
     }
 
     /// Days since 1970-01-01 of the date (`days_from_civil`).
@@ -154,6 +194,46 @@ mod tests {
             let time = CivilTime::from_unix(unix);
             assert_eq!(time.rfc3339(), text);
             assert_eq!(time.to_unix(), Some(unix), "{text}");
+        }
+    }
+
+    #[test]
+    fn rfc5322_dates_are_written_as_format_would() {
+        // The writer avoids `format!` on every message's Date; this is the format it replaced.
+        fn reference(t: &CivilTime, offset_minutes: i64) -> String {
+            const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+            const MONTHS: [&str; 12] = [
+                "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+            ];
+            let sign = if offset_minutes < 0 { '-' } else { '+' };
+            let offset = offset_minutes.abs();
+            format!(
+                "{}, {:02} {} {:04} {:02}:{:02}:{:02} {sign}{:02}{:02}",
+                DAYS[t.weekday() as usize % 7],
+                t.day,
+                MONTHS[(t.month as usize + 11) % 12],
+                t.year,
+                t.hour,
+                t.minute,
+                t.second,
+                offset / 60,
+                offset % 60,
+            )
+        }
+        let mut unix = -70_000_000_000i64;
+        while unix < 400_000_000_000 {
+            let t = CivilTime::from_unix(unix);
+            for offset in [0, 60, -300, 330, -719, 1439, -1439, 6000] {
+                assert_eq!(t.rfc5322(offset), reference(&t, offset), "{unix} {offset}");
+            }
+            unix += 987_654_321;
+        }
+        for year in [-12345, -999, -5, 0, 7, 99, 999, 10_000, 123_456] {
+            let t = CivilTime {
+                year,
+                ..CivilTime::from_unix(0)
+            };
+            assert_eq!(t.rfc5322(-61), reference(&t, -61), "{year}");
         }
     }
 

@@ -138,10 +138,14 @@ impl Mailbox {
     /// With SMTPUTF8 this is `local@domain` as given. Without it the domain is converted to ASCII
     /// with IDNA (UTS #46), and a non-ASCII local part is an error, because it has no ASCII form.
     pub fn envelope(&self, smtputf8: bool) -> Result<String> {
-        if smtputf8 {
-            return Ok(self.address());
-        }
-        if self.needs_smtputf8() {
+        let mut out = String::with_capacity(self.local.len() + 1 + self.domain.len());
+        self.push_envelope(&mut out, smtputf8)?;
+        Ok(out)
+    }
+
+    /// [`Mailbox::envelope`], appended to `out` (headers are rendered into one buffer).
+    pub(crate) fn push_envelope(&self, out: &mut String, smtputf8: bool) -> Result<()> {
+        if !smtputf8 && self.needs_smtputf8() {
             return Err(Error::invalid_input(format!(
                 "address {:?}: the local part is not ASCII and the server does not support \
                  SMTPUTF8 (RFC 6531), so mail cannot be sent to or from it through this server",
@@ -149,16 +153,21 @@ impl Mailbox {
             )));
         }
         // ASCII domains are kept exactly as given (IDNA would only lowercase them), so what the
-        // transcript shows is what the caller wrote.
-        let domain = if self.domain.is_ascii() {
-            self.domain.clone()
-        } else {
-            ascii_domain(&self.domain, &self.address())?
-        };
+        // transcript shows is what the caller wrote. `local@domain` as given passed
+        // `check_envelope_address` when the mailbox was made (every constructor goes through
+        // `split_addr_spec`), so it is not checked again on every message.
+        if smtputf8 || self.domain.is_ascii() {
+            out.push_str(&self.local);
+            out.push('@');
+            out.push_str(&self.domain);
+            return Ok(());
+        }
+        let domain = ascii_domain(&self.domain, &self.address())?;
         let address = format!("{}@{domain}", self.local);
         // The punycode form can be longer than the Unicode one: check the path limits again.
         check_envelope_address(&address, "address", false)?;
-        Ok(address)
+        out.push_str(&address);
+        Ok(())
     }
 }
 

@@ -65,6 +65,36 @@ impl Charset {
         }
     }
 
+    /// [`Charset::encode`] of a text the caller no longer needs: UTF-8 takes its bytes as they
+    /// are, without a copy.
+    pub(crate) fn encode_owned(self, text: String, field: &str) -> Result<Vec<u8>> {
+        match self {
+            Charset::Utf8 => Ok(text.into_bytes()),
+            _ => self.encode(&text, field),
+        }
+    }
+
+    /// Whether every character of `text` fits this charset; the error names the first that
+    /// does not (as [`Charset::encode`]'s), without making the encoded copy.
+    pub(crate) fn check(self, text: &str, field: &str) -> Result<()> {
+        let limit = match self {
+            Charset::Utf8 => return Ok(()),
+            Charset::UsAscii => 0x7f,
+            Charset::Latin1 => 0xff,
+        };
+        match text.chars().find(|&c| u32::from(c) > limit) {
+            None => Ok(()),
+            Some(c) => Err(self.unencodable(c, field)),
+        }
+    }
+
+    fn unencodable(self, c: char, field: &str) -> Error {
+        Error::invalid_input(format!(
+            "{field} contains {c:?}, which charset {} cannot hold; use UTF-8",
+            self.label()
+        ))
+    }
+
     /// The text in this charset, or an error naming the first character it cannot hold.
     pub(crate) fn encode(self, text: &str, field: &str) -> Result<Vec<u8>> {
         let limit = match self {
@@ -77,12 +107,7 @@ impl Charset {
                 u8::try_from(u32::from(c))
                     .ok()
                     .filter(|&b| u32::from(b) <= limit)
-                    .ok_or_else(|| {
-                        Error::invalid_input(format!(
-                            "{field} contains {c:?}, which charset {} cannot hold; use UTF-8",
-                            self.label()
-                        ))
-                    })
+                    .ok_or_else(|| self.unencodable(c, field))
             })
             .collect()
     }
@@ -364,14 +389,15 @@ impl Message {
     /// A text body of another `text/*` type (`text/calendar`, `text/markdown`, …).
     pub fn set_text_as(&mut self, media_type: &str, text: &str) -> Result<&mut Self> {
         content_type::check(media_type)?;
-        if !media_type.to_ascii_lowercase().starts_with("text/") {
+        let lower = media_type.to_ascii_lowercase();
+        if !lower.starts_with("text/") {
             return Err(Error::invalid_input(format!(
                 "body type {media_type:?} is not text/*; attach other content instead"
             )));
         }
-        self.charset.encode(text, "the text body")?;
+        self.charset.check(text, "the text body")?;
         self.text = Some(TextPart {
-            media_type: media_type.to_ascii_lowercase(),
+            media_type: lower,
             text: text.to_string(),
         });
         self.mime_body = None;
@@ -380,7 +406,7 @@ impl Message {
 
     /// The HTML body. Images it references as `cid:name` are added with [`Message::embed_file`].
     pub fn set_html(&mut self, html: &str) -> Result<&mut Self> {
-        self.charset.encode(html, "the HTML body")?;
+        self.charset.check(html, "the HTML body")?;
         self.html = Some(TextPart {
             media_type: "text/html".to_string(),
             text: html.to_string(),
@@ -431,7 +457,7 @@ impl Message {
     /// The charset text bodies are sent in (UTF-8 unless set).
     pub fn set_charset(&mut self, charset: Charset) -> Result<&mut Self> {
         for part in self.text.iter().chain(self.html.iter()) {
-            charset.encode(&part.text, "the body")?;
+            charset.check(&part.text, "the body")?;
         }
         self.charset = charset;
         Ok(self)
@@ -531,6 +557,24 @@ impl Message {
 
     /// Every recipient (To, Cc, Bcc), each address once.
     pub fn recipients(&self) -> Vec<&Mailbox> {
+        let all = || self.to.iter().chain(&self.cc).chain(&self.bcc);
+        let count = self.to.len() + self.cc.len() + self.bcc.len();
+        // A message's few ASCII recipients are compared with each other in place: cheaper than
+        // a set of lower-cased copies, and the same answer (ASCII lower-casing; the domain holds
+        // no '@', so equal addresses have equal parts).
+        if count <= 16 && all().all(|m| m.local().is_ascii() && m.domain().is_ascii()) {
+            let mut out: Vec<&Mailbox> = Vec::with_capacity(count);
+            for m in all() {
+                let seen = out.iter().any(|k| {
+                    k.local().eq_ignore_ascii_case(m.local())
+                        && k.domain().eq_ignore_ascii_case(m.domain())
+                });
+                if !seen {
+                    out.push(m);
+                }
+            }
+            return out;
+        }
         let mut seen = std::collections::HashSet::new();
         self.to
             .iter()

@@ -84,11 +84,7 @@ pub fn guess(file_name: &str) -> &'static str {
 
 /// Check a caller-given media type: `type/subtype`, tokens only, parameters not included.
 pub fn check(media_type: &str) -> crate::error::Result<()> {
-    let is_token = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=".contains(&b))
-    };
+    use crate::message::header::is_token;
     match media_type.split_once('/') {
         Some((t, s)) if is_token(t) && is_token(s) => Ok(()),
         _ => Err(crate::error::Error::invalid_input(format!(

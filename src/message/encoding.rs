@@ -85,27 +85,19 @@ pub fn normalize_crlf(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len() + text.len() / 32 + 2);
     let mut start = 0usize;
-    let mut i = 0usize;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\r' => {
-                out.push_str(&text[start..i]);
-                out.push_str("\r\n");
-                i += if bytes.get(i + 1) == Some(&b'\n') {
-                    2
-                } else {
-                    1
-                };
-                start = i;
-            }
-            b'\n' => {
-                out.push_str(&text[start..i]);
-                out.push_str("\r\n");
-                i += 1;
-                start = i;
-            }
-            _ => i += 1,
-        }
+    // Text between line ends is copied a run at a time.
+    while let Some(at) = bytes[start..]
+        .iter()
+        .position(|&b| b == b'\r' || b == b'\n')
+        .map(|p| start + p)
+    {
+        out.push_str(&text[start..at]);
+        out.push_str("\r\n");
+        start = if bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n') {
+            at + 2
+        } else {
+            at + 1
+        };
     }
     out.push_str(&text[start..]);
     out
@@ -178,10 +170,48 @@ fn qp_needs_escape(line: &[u8], i: usize, col: usize) -> bool {
     }
 }
 
+/// Whether a hard line comes out of [`qp_line`] unchanged: it fits an output line and no byte
+/// needs escaping where it stands (no `=`, control or 8-bit byte, no whitespace at its end, no
+/// `.` or `From ` at its start). Most lines of a mostly-ASCII text are such lines.
+fn qp_verbatim(line: &[u8]) -> bool {
+    line.len() <= QP_LINE
+        && line
+            .iter()
+            .all(|&b| matches!(b, b' ' | b'\t' | 33..=60 | 62..=126))
+        && !matches!(line.last(), Some(b' ' | b'\t'))
+        && line.first() != Some(&b'.')
+        && !line.starts_with(b"From ")
+}
+
 /// Encode one hard line (without its CRLF), soft-breaking as needed; writes no final CRLF.
 fn qp_line(line: &[u8], out: &mut Vec<u8>) {
+    if qp_verbatim(line) {
+        out.extend_from_slice(line);
+        return;
+    }
+    qp_line_escaped(line, out);
+}
+
+/// [`qp_line`] byte by byte.
+fn qp_line_escaped(line: &[u8], out: &mut Vec<u8>) {
     let mut col = 0usize;
-    for i in 0..line.len() {
+    let mut i = 0usize;
+    while i < line.len() {
+        // Bytes written as they are, before the column where a soft break must be considered,
+        // go out as one slice.
+        let mut end = i;
+        while end < line.len()
+            && col + (end - i) < QP_LINE - 1
+            && !qp_needs_escape(line, end, col + (end - i))
+        {
+            end += 1;
+        }
+        if end > i {
+            out.extend_from_slice(&line[i..end]);
+            col += end - i;
+            i = end;
+            continue;
+        }
         let mut width = if qp_needs_escape(line, i, col) { 3 } else { 1 };
         if col + width > QP_LINE - 1 && !qp_rest_fits(line, i, col) {
             out.extend_from_slice(b"=\r\n");
@@ -200,6 +230,7 @@ fn qp_line(line: &[u8], out: &mut Vec<u8>) {
             out.push(b);
         }
         col += width;
+        i += 1;
     }
 }
 
@@ -552,6 +583,79 @@ mod tests {
         assert_eq!(qp_str(&text), format!("{}=3D\r\n", "a".repeat(73)));
         let text = format!("{}ab ", "a".repeat(71));
         assert_eq!(qp_str(&text), format!("{}ab=20\r\n", "a".repeat(71)));
+    }
+
+    #[test]
+    fn lines_copied_in_slices_are_what_the_byte_by_byte_encoder_writes() {
+        // Every line the shortcut takes, and the lines just outside it, against the byte-by-byte
+        // encoder: short lines of the characters that matter at each position.
+        let alphabet: &[u8] = b"aF.= \t\x7f\xc3rom~!";
+        let mut lines: Vec<Vec<u8>> = Vec::new();
+        for len in 0..=4 {
+            let mut index = vec![0usize; len];
+            loop {
+                lines.push(index.iter().map(|&i| alphabet[i]).collect());
+                let Some(k) = index.iter().rposition(|&i| i + 1 < alphabet.len()) else {
+                    break;
+                };
+                index[k] += 1;
+                index[k + 1..].fill(0);
+            }
+        }
+        for len in [74usize, 75, 76, 77, 78, 150] {
+            for last in [b'a', b' ', b'=', b'.'] {
+                let mut line = vec![b'x'; len - 1];
+                line.push(last);
+                lines.push(line.clone());
+                line[0] = b'.';
+                lines.push(line);
+            }
+        }
+        lines.push(b"From me".to_vec());
+        lines.push(b"Fro".to_vec());
+        lines.push(b"xFrom me".to_vec());
+        for seed in 0..40 {
+            let noise = noise(400, seed);
+            lines.extend(noise.split(|&b| b == b'\n').map(|l| {
+                l.iter()
+                    .map(|&b| b" .Fa=rom\tz\r\x80"[usize::from(b) % 12])
+                    .collect()
+            }));
+        }
+        let mut taken = 0;
+        for line in &lines {
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            qp_line(line, &mut fast);
+            qp_line_byte_by_byte(line, &mut slow);
+            assert_eq!(fast, slow, "{:?}", String::from_utf8_lossy(line));
+            taken += usize::from(qp_verbatim(line));
+        }
+        assert!(taken > 1000, "the shortcut was taken {taken} times");
+    }
+
+    /// The encoder of one hard line as it was before lines were copied in slices: the reference
+    /// the faster one must match byte for byte.
+    fn qp_line_byte_by_byte(line: &[u8], out: &mut Vec<u8>) {
+        let mut col = 0usize;
+        for i in 0..line.len() {
+            let mut width = if qp_needs_escape(line, i, col) { 3 } else { 1 };
+            if col + width > QP_LINE - 1 && !qp_rest_fits(line, i, col) {
+                out.extend_from_slice(b"=\r\n");
+                col = 0;
+                width = if qp_needs_escape(line, i, col) { 3 } else { 1 };
+            }
+            let b = line[i];
+            if width == 3 {
+                out.extend_from_slice(&[
+                    b'=',
+                    HEX_UPPER[usize::from(b >> 4)],
+                    HEX_UPPER[usize::from(b & 0x0f)],
+                ]);
+            } else {
+                out.push(b);
+            }
+            col += width;
+        }
     }
 
     #[test]

@@ -218,99 +218,220 @@ impl Read for MessageStream {
     }
 }
 
-/// A MIME entity before it is flattened into segments.
-enum Node {
+/// A MIME entity before it is flattened into segments. Leaves borrow from the message: their
+/// headers and content are written straight into the output when it is flattened.
+enum Node<'m> {
     Leaf {
-        headers: String,
-        content: Segment,
+        headers: LeafHeaders<'m>,
+        content: Content<'m>,
     },
     Multipart {
-        subtype: &'static str,
-        parts: Vec<Node>,
+        /// `multipart/…`.
+        media_type: &'static str,
+        parts: Vec<Node<'m>>,
     },
 }
 
+/// What a leaf's header fields say.
+enum LeafHeaders<'m> {
+    Text {
+        media_type: &'m str,
+        charset: &'static str,
+        encoding: TransferEncoding,
+    },
+    Attachment(&'m Attachment),
+    /// A caller's MIME body under its own Content-Type.
+    Mime {
+        content_type: &'m str,
+        eight_bit: bool,
+    },
+}
+
+impl LeafHeaders<'_> {
+    fn write(&self, out: &mut String) {
+        match self {
+            LeafHeaders::Text {
+                media_type,
+                charset,
+                encoding,
+            } => {
+                header::write_with_params(out, "Content-Type", media_type, &[("charset", charset)]);
+                out.push_str("Content-Transfer-Encoding: ");
+                out.push_str(encoding.name());
+                out.push_str("\r\n");
+            }
+            LeafHeaders::Attachment(attachment) => {
+                let disposition = if attachment.content_id.is_some() {
+                    "inline"
+                } else {
+                    "attachment"
+                };
+                header::write_with_params(
+                    out,
+                    "Content-Type",
+                    &attachment.media_type,
+                    &[("name", &attachment.filename)],
+                );
+                header::write_with_params(
+                    out,
+                    "Content-Disposition",
+                    disposition,
+                    &[("filename", &attachment.filename)],
+                );
+                if let Some(cid) = &attachment.content_id {
+                    out.push_str("Content-ID: <");
+                    out.push_str(cid);
+                    out.push_str(">\r\n");
+                }
+                out.push_str("Content-Transfer-Encoding: base64\r\n");
+            }
+            LeafHeaders::Mime {
+                content_type,
+                eight_bit,
+            } => {
+                out.push_str("Content-Type: ");
+                out.push_str(content_type);
+                out.push_str("\r\nContent-Transfer-Encoding: ");
+                out.push_str(if *eight_bit { "8bit" } else { "7bit" });
+                out.push_str("\r\n");
+            }
+        }
+    }
+}
+
+/// A leaf's content.
+enum Content<'m> {
+    /// A text body in its charset, CRLF-terminated, to be written in this transfer encoding.
+    Text(Vec<u8>, TransferEncoding),
+    /// A caller's MIME body, written as is (with a final CRLF when it lacks one).
+    Mime(&'m [u8]),
+    /// An attachment's base64.
+    Segment(Segment),
+}
+
+/// The segments a message is made of, with the bytes at the end still growing: headers,
+/// boundaries and text bodies are written straight into one buffer.
+struct Output {
+    segments: Vec<Segment>,
+    bytes: Vec<u8>,
+}
+
+impl Output {
+    fn push(&mut self, segment: Segment) {
+        if !self.bytes.is_empty() {
+            self.segments
+                .push(Segment::Bytes(std::mem::take(&mut self.bytes)));
+        }
+        self.segments.push(segment);
+    }
+
+    fn finish(mut self) -> Vec<Segment> {
+        if !self.bytes.is_empty() {
+            self.segments.push(Segment::Bytes(self.bytes));
+        }
+        self.segments
+    }
+}
+
 struct Renderer {
+    /// Drawn with the first boundary: a message without multipart needs no randomness for it.
     boundary_seed: String,
     boundaries: usize,
+    /// Where each leaf's header fields are written before they join the output.
+    scratch: String,
 }
 
 impl Renderer {
     fn boundary(&mut self) -> String {
+        if self.boundary_seed.is_empty() {
+            self.boundary_seed = crate::random::hex(12);
+        }
         self.boundaries += 1;
         // "=_" cannot appear in quoted-printable or base64 output, so no part can contain it.
-        format!("=_mailport_{}_{}", self.boundary_seed, self.boundaries)
+        let mut boundary = String::with_capacity(48);
+        boundary.push_str("=_mailport_");
+        boundary.push_str(&self.boundary_seed);
+        boundary.push('_');
+        push_decimal(&mut boundary, self.boundaries);
+        boundary
     }
 
-    fn flatten(&mut self, node: Node, top_headers: &str, out: &mut Vec<Segment>) {
+    /// Write `node` (after the header fields already in `out`) and its content.
+    fn flatten(&mut self, node: Node<'_>, out: &mut Output) {
         match node {
             Node::Leaf { headers, content } => {
-                push_bytes(out, format!("{top_headers}{headers}\r\n").into_bytes());
-                out.push(content);
+                self.scratch.clear();
+                headers.write(&mut self.scratch);
+                self.scratch.push_str("\r\n");
+                out.bytes.extend_from_slice(self.scratch.as_bytes());
+                match content {
+                    Content::Text(bytes, TransferEncoding::SevenBit) => {
+                        out.bytes.extend_from_slice(&bytes);
+                    }
+                    Content::Text(bytes, TransferEncoding::QuotedPrintable) => {
+                        encoding::quoted_printable(&bytes, &mut out.bytes);
+                    }
+                    Content::Text(bytes, TransferEncoding::Base64) => {
+                        out.push(Segment::Base64(bytes.into()));
+                    }
+                    Content::Mime(body) => {
+                        out.bytes.extend_from_slice(body);
+                        if !body.ends_with(b"\r\n") {
+                            out.bytes.extend_from_slice(b"\r\n");
+                        }
+                    }
+                    Content::Segment(segment) => out.push(segment),
+                }
             }
-            Node::Multipart { subtype, parts } => {
+            Node::Multipart { media_type, parts } => {
                 let boundary = self.boundary();
-                let head = header::with_params(
+                self.scratch.clear();
+                header::write_with_params(
+                    &mut self.scratch,
                     "Content-Type",
-                    &format!("multipart/{subtype}"),
+                    media_type,
                     &[("boundary", &boundary)],
                 );
-                push_bytes(out, format!("{top_headers}{head}\r\n").into_bytes());
+                self.scratch.push_str("\r\n");
+                out.bytes.extend_from_slice(self.scratch.as_bytes());
                 for part in parts {
-                    push_bytes(out, format!("--{boundary}\r\n").into_bytes());
-                    self.flatten(part, "", out);
+                    out.bytes.extend_from_slice(b"--");
+                    out.bytes.extend_from_slice(boundary.as_bytes());
+                    out.bytes.extend_from_slice(b"\r\n");
+                    self.flatten(part, out);
                     // Every part ends in CRLF; this CRLF belongs to the next delimiter.
-                    push_bytes(out, b"\r\n".to_vec());
+                    out.bytes.extend_from_slice(b"\r\n");
                 }
-                push_bytes(out, format!("--{boundary}--\r\n").into_bytes());
+                out.bytes.extend_from_slice(b"--");
+                out.bytes.extend_from_slice(boundary.as_bytes());
+                out.bytes.extend_from_slice(b"--\r\n");
             }
         }
     }
 
-    fn text_leaf(&self, part: &TextPart, charset: crate::message::Charset) -> Result<Node> {
-        let text = encoding::normalize_crlf(&part.text);
-        let mut bytes = charset.encode(&text, "the body")?;
+    fn text_leaf<'m>(
+        &self,
+        media_type: &'m str,
+        text: &str,
+        charset: crate::message::Charset,
+    ) -> Result<Node<'m>> {
+        let text = encoding::normalize_crlf(text);
+        let mut bytes = charset.encode_owned(text, "the body")?;
         if !bytes.ends_with(b"\r\n") {
             bytes.extend_from_slice(b"\r\n");
         }
-        let chosen = encoding::choose_for_text(&bytes);
-        let content = match chosen {
-            TransferEncoding::SevenBit => Segment::Bytes(bytes),
-            TransferEncoding::QuotedPrintable => {
-                let mut out = Vec::with_capacity(bytes.len() * 11 / 10);
-                encoding::quoted_printable(&bytes, &mut out);
-                Segment::Bytes(out)
-            }
-            TransferEncoding::Base64 => Segment::Base64(bytes.into()),
-        };
-        let headers = header::with_params(
-            "Content-Type",
-            &part.media_type,
-            &[("charset", charset.label())],
-        ) + &format!("Content-Transfer-Encoding: {}\r\n", chosen.name());
-        Ok(Node::Leaf { headers, content })
+        let encoding = encoding::choose_for_text(&bytes);
+        Ok(Node::Leaf {
+            headers: LeafHeaders::Text {
+                media_type,
+                charset: charset.label(),
+                encoding,
+            },
+            content: Content::Text(bytes, encoding),
+        })
     }
 
-    fn attachment_leaf(&self, attachment: &Attachment) -> Result<Node> {
-        let disposition = if attachment.content_id.is_some() {
-            "inline"
-        } else {
-            "attachment"
-        };
-        let mut headers = header::with_params(
-            "Content-Type",
-            &attachment.media_type,
-            &[("name", &attachment.filename)],
-        );
-        headers += &header::with_params(
-            "Content-Disposition",
-            disposition,
-            &[("filename", &attachment.filename)],
-        );
-        if let Some(cid) = &attachment.content_id {
-            headers += &format!("Content-ID: <{cid}>\r\n");
-        }
-        headers += "Content-Transfer-Encoding: base64\r\n";
+    fn attachment_leaf<'m>(&self, attachment: &'m Attachment) -> Result<Node<'m>> {
         let content = match &attachment.source {
             Source::Bytes(data) => Segment::Base64(data.clone()),
             Source::File { path, len } => {
@@ -330,29 +451,24 @@ impl Renderer {
                 }
             }
         };
-        Ok(Node::Leaf { headers, content })
+        Ok(Node::Leaf {
+            headers: LeafHeaders::Attachment(attachment),
+            content: Content::Segment(content),
+        })
     }
 
-    fn mime_body_leaf(&self, message: &Message) -> Option<Node> {
-        message.mime_body.as_ref().map(|mime| {
-            let eight_bit = !mime.body.is_ascii();
-            let mut body = mime.body.clone();
-            if !body.ends_with(b"\r\n") {
-                body.extend_from_slice(b"\r\n");
-            }
-            let encoding = if eight_bit { "8bit" } else { "7bit" };
-            Node::Leaf {
-                headers: format!(
-                    "Content-Type: {}\r\nContent-Transfer-Encoding: {encoding}\r\n",
-                    mime.content_type
-                ),
-                content: Segment::Bytes(body),
-            }
+    fn mime_body_leaf<'m>(&self, message: &'m Message) -> Option<Node<'m>> {
+        message.mime_body.as_ref().map(|mime| Node::Leaf {
+            headers: LeafHeaders::Mime {
+                content_type: &mime.content_type,
+                eight_bit: !mime.body.is_ascii(),
+            },
+            content: Content::Mime(&mime.body),
         })
     }
 
     /// text, HTML (with its inline parts in multipart/related), then attachments around them.
-    fn body(&self, message: &Message) -> Result<Node> {
+    fn body<'m>(&self, message: &'m Message) -> Result<Node<'m>> {
         let (inline, attached): (Vec<&Attachment>, Vec<&Attachment>) = message
             .attachments
             .iter()
@@ -361,14 +477,14 @@ impl Renderer {
             .iter()
             .map(|a| self.attachment_leaf(a))
             .collect::<Result<Vec<_>>>()?;
-        let with_inline = |node: Node, inline_nodes: Vec<Node>| {
+        let with_inline = |node: Node<'m>, inline_nodes: Vec<Node<'m>>| {
             if inline_nodes.is_empty() {
                 node
             } else {
                 let mut parts = vec![node];
                 parts.extend(inline_nodes);
                 Node::Multipart {
-                    subtype: "related",
+                    media_type: "multipart/related",
                     parts,
                 }
             }
@@ -376,28 +492,25 @@ impl Renderer {
         let text = message
             .text
             .as_ref()
-            .map(|t| self.text_leaf(t, message.charset))
+            .map(|t| self.text_leaf(&t.media_type, &t.text, message.charset))
             .transpose()?;
         let html = message
             .html
             .as_ref()
-            .map(|h| self.text_leaf(h, message.charset))
+            .map(|h| self.text_leaf(&h.media_type, &h.text, message.charset))
             .transpose()?;
         let main = match (self.mime_body_leaf(message), text, html) {
             (Some(mime), _, _) => with_inline(mime, inline_nodes),
             (None, Some(text), Some(html)) => Node::Multipart {
-                subtype: "alternative",
+                media_type: "multipart/alternative",
                 parts: vec![text, with_inline(html, inline_nodes)],
             },
             (None, None, Some(html)) => with_inline(html, inline_nodes),
             (None, Some(text), None) => with_inline(text, inline_nodes),
-            (None, None, None) => {
-                let empty = TextPart {
-                    media_type: "text/plain".into(),
-                    text: String::new(),
-                };
-                with_inline(self.text_leaf(&empty, message.charset)?, inline_nodes)
-            }
+            (None, None, None) => with_inline(
+                self.text_leaf("text/plain", "", message.charset)?,
+                inline_nodes,
+            ),
         };
         if attached.is_empty() {
             return Ok(main);
@@ -407,61 +520,50 @@ impl Renderer {
             parts.push(self.attachment_leaf(attachment)?);
         }
         Ok(Node::Multipart {
-            subtype: "mixed",
+            media_type: "multipart/mixed",
             parts,
         })
     }
-}
 
-fn push_bytes(out: &mut Vec<Segment>, bytes: Vec<u8>) {
-    if let Some(Segment::Bytes(last)) = out.last_mut() {
-        last.extend_from_slice(&bytes);
-    } else {
-        out.push(Segment::Bytes(bytes));
+    /// A guess at the bytes the header fields and text bodies will take, to size the output once.
+    fn estimate(message: &Message) -> usize {
+        let text = |t: &Option<TextPart>| t.as_ref().map_or(0, |t| t.text.len() * 9 / 8 + 160);
+        let addresses = message.to.len() + message.cc.len() + message.reply_to.len() + 2;
+        512 + message.subject.as_ref().map_or(0, String::len)
+            + message
+                .headers
+                .iter()
+                .map(|(n, v)| n.len() + v.len() + 4)
+                .sum::<usize>()
+            + 64 * addresses
+            + text(&message.text)
+            + text(&message.html)
+            + message.mime_body.as_ref().map_or(0, |m| m.body.len() + 80)
+            + 320 * message.attachments.len()
     }
 }
 
-/// Fill `buf` from the same random source rustls uses for keys (Message-IDs, boundaries,
-/// outbox entry ids).
-pub(crate) fn random_bytes(buf: &mut [u8]) {
-    // Building a provider allocates its whole list of algorithms: keep the one random source.
-    static RANDOM: once_cell::sync::Lazy<&'static dyn rustls::crypto::SecureRandom> =
-        once_cell::sync::Lazy::new(|| rustls::crypto::ring::default_provider().secure_random);
-    if RANDOM.fill(buf).is_ok() {
-        return;
+/// `n` in decimal.
+fn push_decimal(out: &mut String, n: usize) {
+    if n >= 10 {
+        push_decimal(out, n / 10);
     }
-    // Uniqueness, not secrecy, is what matters here: time, a counter and the process still
-    // give it.
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let t = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let mixed = [
-        t.to_le_bytes().as_slice(),
-        &n.to_le_bytes(),
-        &std::process::id().to_le_bytes(),
-    ]
-    .concat();
-    for (i, b) in buf.iter_mut().enumerate() {
-        *b = mixed[i % mixed.len()] ^ (i / mixed.len()) as u8;
-    }
+    out.push(char::from(b'0' + (n % 10) as u8));
 }
 
-/// Random hex for Message-IDs and boundaries.
-pub(crate) fn random_hex(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    random_bytes(&mut buf);
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    buf.iter()
-        .flat_map(|b| {
-            [
-                HEX[usize::from(b >> 4)] as char,
-                HEX[usize::from(b & 15)] as char,
-            ]
-        })
-        .collect()
+/// A mailbox as an address list's item: `phrase <address>` or `address`, with the address in
+/// its form for this server.
+fn render_mailbox(m: &Mailbox, utf8: bool, out: &mut String) -> Result<()> {
+    match m.name() {
+        Some(name) if !name.is_empty() => {
+            header::write_phrase(out, name, utf8);
+            out.push_str(" <");
+            m.push_envelope(out, utf8)?;
+            out.push('>');
+        }
+        _ => m.push_envelope(out, utf8)?,
+    }
+    Ok(())
 }
 
 impl Message {
@@ -541,60 +643,73 @@ impl Message {
             .from
             .as_ref()
             .ok_or_else(|| Error::invalid_input("the message has no From address"))?;
-        let render_mailbox = |m: &Mailbox| -> Result<String> {
-            Ok(header::mailbox(m.name(), &m.envelope(utf8)?, utf8))
-        };
-        let render_list =
-            |list: &[Mailbox]| -> Result<Vec<String>> { list.iter().map(render_mailbox).collect() };
-        let from_address = from.envelope(utf8)?;
+        // The From address first: its error is the first a bad message reports.
+        let mut scratch = String::with_capacity(128);
+        from.push_envelope(&mut scratch, utf8)?;
         let message_id = match &self.message_id {
             Some(id) => id.clone(),
             None => {
-                let domain = from_address
-                    .rsplit_once('@')
-                    .map_or("localhost", |(_, d)| d);
-                format!("<{}@{domain}>", random_hex(16))
+                let domain = scratch.rsplit_once('@').map_or("localhost", |(_, d)| d);
+                let mut id = String::with_capacity(36 + domain.len());
+                id.push('<');
+                crate::random::push_hex(&mut id, 16);
+                id.push('@');
+                id.push_str(domain);
+                id.push('>');
+                id
             }
         };
 
-        let mut head = String::with_capacity(1024);
-        head += &format!(
-            "Date: {}\r\n",
-            header::date(self.date.unwrap_or_else(SystemTime::now))
-        );
-        head += &header::address_list("From", &[render_mailbox(from)?]);
+        // Every header field is written into this one buffer, which then takes the body too.
+        let mut head = String::with_capacity(Renderer::estimate(self));
+        head.push_str("Date: ");
+        header::write_date(&mut head, self.date.unwrap_or_else(SystemTime::now));
+        head.push_str("\r\n");
+        let mut list = |head: &mut String, name: &str, list: &[Mailbox]| {
+            header::write_address_list(head, name, list, &mut scratch, |m, out| {
+                render_mailbox(m, utf8, out)
+            })
+        };
+        list(&mut head, "From", std::slice::from_ref(from))?;
         if let Some(sender) = &self.sender {
-            head += &header::address_list("Sender", &[render_mailbox(sender)?]);
+            list(&mut head, "Sender", std::slice::from_ref(sender))?;
         }
         if !self.reply_to.is_empty() {
-            head += &header::address_list("Reply-To", &render_list(&self.reply_to)?);
+            list(&mut head, "Reply-To", &self.reply_to)?;
         }
         if !self.to.is_empty() {
-            head += &header::address_list("To", &render_list(&self.to)?);
+            list(&mut head, "To", &self.to)?;
         }
         if !self.cc.is_empty() {
-            head += &header::address_list("Cc", &render_list(&self.cc)?);
+            list(&mut head, "Cc", &self.cc)?;
         }
         if self.to.is_empty() && self.cc.is_empty() {
             // Only Bcc: say so rather than leave the header out, as mail clients do.
-            head += "To: undisclosed-recipients:;\r\n";
+            head.push_str("To: undisclosed-recipients:;\r\n");
         }
         if let Some(subject) = &self.subject {
-            head += &header::unstructured("Subject", subject, utf8);
+            header::write_unstructured(&mut head, "Subject", subject, utf8);
         }
-        head += &format!("Message-ID: {message_id}\r\n");
+        head.push_str("Message-ID: ");
+        head.push_str(&message_id);
+        head.push_str("\r\n");
         for (name, value) in &self.headers {
-            head += &header::unstructured(name, value, utf8);
+            header::write_unstructured(&mut head, name, value, utf8);
         }
-        head += "MIME-Version: 1.0\r\n";
+        head.push_str("MIME-Version: 1.0\r\n");
 
         let mut renderer = Renderer {
-            boundary_seed: random_hex(12),
+            boundary_seed: String::new(),
             boundaries: 0,
+            scratch,
         };
         let body = renderer.body(self)?;
-        let mut segments = Vec::new();
-        renderer.flatten(body, &head, &mut segments);
+        let mut output = Output {
+            segments: Vec::new(),
+            bytes: head.into_bytes(),
+        };
+        renderer.flatten(body, &mut output);
+        let segments = output.finish();
         let size = segments.iter().map(Segment::size).sum();
         let eight_bit = self.mime_body.as_ref().is_some_and(|m| !m.body.is_ascii());
         Ok(Prepared {
@@ -753,6 +868,33 @@ mod tests {
             .add_bcc("b@example.com")
             .unwrap();
         assert_eq!(m.prepare(false).unwrap().recipients, ["b@example.com"]);
+    }
+
+    #[test]
+    fn recipients_are_the_same_few_or_many_ascii_or_not() {
+        // The reference: each address once, compared lower-cased.
+        fn reference(m: &Message) -> Vec<String> {
+            let mut seen = std::collections::HashSet::new();
+            m.to.iter()
+                .chain(&m.cc)
+                .chain(&m.bcc)
+                .map(|m| m.address())
+                .filter(|a| seen.insert(a.to_lowercase()))
+                .collect()
+        }
+        for count in [1usize, 3, 8, 16, 17, 40] {
+            for unicode in [false, true] {
+                let mut m = basic();
+                for i in 0..count {
+                    let local = if unicode && i == 2 { "jürgen" } else { "user" };
+                    m.add_cc(&format!("{local}{}@Example.com", i % 5)).unwrap();
+                    m.add_bcc(&format!("{}{}@EXAMPLE.COM", local.to_uppercase(), i % 7))
+                        .unwrap();
+                }
+                let got: Vec<String> = m.recipients().iter().map(|r| r.address()).collect();
+                assert_eq!(got, reference(&m), "{count} {unicode}");
+            }
+        }
     }
 
     #[test]

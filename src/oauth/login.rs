@@ -757,11 +757,8 @@ fn encode_form(form: &[(&str, &str)]) -> String {
 /// `bytes` random bytes, base64url without padding: a PKCE verifier (43 characters from 32
 /// bytes, RFC 7636 §4.1) or a `state`.
 fn random_token(bytes: usize) -> Result<String> {
-    use ring::rand::SecureRandom;
     let mut buf = Zeroizing::new(vec![0u8; bytes]);
-    ring::rand::SystemRandom::new()
-        .fill(&mut buf)
-        .map_err(|_| Error::new(Kind::Io, "the system's random number generator failed"))?;
+    crate::random::fill_secret(&mut buf)?;
     Ok(URL_SAFE_NO_PAD.encode(&*buf))
 }
 

@@ -207,7 +207,7 @@ impl Outbox {
         // 16 bits of the random part count them.
         static SEQUENCE: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
         let mut random = [0u8; 8];
-        crate::message::mime::random_bytes(&mut random);
+        crate::random::fill(&mut random);
         let sequence = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let random = (u64::from(sequence) << 48) | (u64::from_le_bytes(random) >> 16);
         EntryId::new(now_ms(), random)
@@ -355,7 +355,7 @@ impl Outbox {
 /// `host:pid:random`: unique per worker, readable in a record.
 fn owner_name() -> String {
     let mut random = [0u8; 4];
-    crate::message::mime::random_bytes(&mut random);
+    crate::random::fill(&mut random);
     format!(
         "{}:{}:{:08x}",
         crate::address::default_helo_name(),
