@@ -272,7 +272,7 @@ mod tests {
             line == "QUIT\r\n"
         });
         (
-            Session::attach(Stream::Plain(sock), Vec::new(), config),
+            Session::attach(Stream::plain(sock), Vec::new(), config),
             far_end,
         )
     }

@@ -50,10 +50,60 @@ pub enum Command<'a> {
 impl Command<'_> {
     /// The command as sent, CRLF included.
     pub fn to_line(&self) -> String {
+        let mut line = Vec::new();
+        self.write_line(&mut line);
+        String::from_utf8(line).expect("commands are built from str and ASCII")
+    }
+
+    /// Append the command as sent, CRLF included, to `out`: the session writes a whole group
+    /// into one buffer it reuses, so the commands of a busy session are built without an
+    /// allocation (or a `format!`) each.
+    pub fn write_line(&self, out: &mut Vec<u8>) {
         self.debug_check_arguments();
-        let mut line = self.render(false);
-        line.push_str("\r\n");
-        line
+        match self {
+            Command::MailFrom {
+                address,
+                size,
+                eight_bit_mime,
+                smtputf8,
+            } => {
+                out.extend_from_slice(b"MAIL FROM:<");
+                out.extend_from_slice(address.as_bytes());
+                out.push(b'>');
+                if let Some(size) = size {
+                    out.extend_from_slice(b" SIZE=");
+                    push_decimal(out, *size);
+                }
+                if *eight_bit_mime {
+                    out.extend_from_slice(b" BODY=8BITMIME");
+                }
+                if *smtputf8 {
+                    out.extend_from_slice(b" SMTPUTF8");
+                }
+            }
+            Command::RcptTo { address } => {
+                out.extend_from_slice(b"RCPT TO:<");
+                out.extend_from_slice(address.as_bytes());
+                out.push(b'>');
+            }
+            // Once or a few times a session: not worth a form of their own.
+            other => out.extend_from_slice(other.render(false).as_bytes()),
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+
+    /// Whether the line carries a SASL payload, so the transcript must show
+    /// [`Command::redacted`] rather than the line sent.
+    pub fn carries_secret(&self) -> bool {
+        let shown = |payload: &str| matches!(payload, "" | "=" | "*");
+        match self {
+            Command::Auth {
+                initial_response: Some(response),
+                ..
+            } => !shown(response),
+            Command::AuthResponse(response) => !shown(response),
+            _ => false,
+        }
     }
 
     /// The command for the transcript, without CRLF, with SASL payloads replaced by
@@ -136,6 +186,22 @@ impl Command<'_> {
             "CR or LF in an SMTP command argument"
         );
     }
+}
+
+/// Append `n` in decimal, without the formatting machinery (a MAIL SIZE or a BDAT count per
+/// message).
+pub(crate) fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// The redacted form: secrets never reach logs through `{:?}`.

@@ -28,10 +28,12 @@ use crate::smtp::reply::{Reply, parse_reply};
 use crate::smtp::stream::{self, Stream};
 use crate::tls::{self, TlsInfo};
 use crate::transcript::{Direction, Transcript};
+use received::Received;
 
 mod bdat;
 mod body;
 mod login;
+mod received;
 #[cfg(test)]
 mod scripted;
 mod transaction;
@@ -43,6 +45,12 @@ const QUIT_WAIT: Duration = Duration::from_secs(2);
 /// After a silent greeting, how long to wait for a TLS answer to our probing ClientHello
 /// (connecting included).
 const TLS_PROBE_WAIT: Duration = Duration::from_secs(3);
+/// A session whose last reply arrived less than this long ago is reused without first asking
+/// the socket whether the server has hung up meanwhile (a `recv` per message on a busy
+/// connection). Servers close idle connections after seconds to minutes (Postfix: 300 s), not
+/// within a moment of a reply; one that ends the session right after a reply sends 421 first,
+/// which is read as the reply to the next MAIL and replaced like any dead pooled session.
+const RECENTLY_ACTIVE: Duration = Duration::from_millis(100);
 
 /// Where the TLS hello that asks a silent port whether it expects implicit TLS is sent.
 #[derive(Clone, Copy)]
@@ -83,7 +91,13 @@ impl Settings {
 
 pub(crate) struct Session {
     stream: Option<Stream>,
-    received: Vec<u8>,
+    received: Received,
+    /// The commands of the group being sent, reused from one group to the next.
+    wire: Vec<u8>,
+    /// The BDAT chunk being sent, reused from one message to the next.
+    chunk: Vec<u8>,
+    /// When the last reply was parsed (see [`RECENTLY_ACTIVE`]).
+    last_reply: Option<Instant>,
     extensions: Extensions,
     observed: Observations,
     host: String,
@@ -181,7 +195,7 @@ impl Session {
             log_tls(transcript, &stream);
             stream
         } else {
-            Stream::Plain(sock)
+            Stream::plain(sock)
         };
         let mut session = Session::attach(stream, Vec::new(), config);
         let result = session.establish(
@@ -204,7 +218,10 @@ impl Session {
     pub(crate) fn attach(stream: Stream, received: Vec<u8>, config: &Config) -> Session {
         Session {
             stream: Some(stream),
-            received,
+            received: Received::new(received),
+            wire: Vec::with_capacity(512),
+            chunk: Vec::new(),
+            last_reply: None,
             extensions: Extensions::default(),
             observed: Observations::default(),
             host: config.host.clone(),
@@ -346,10 +363,22 @@ impl Session {
     }
 
     /// True when the server closed the connection or spoke unasked while it was idle.
+    ///
+    /// Asking the socket costs a system call, so a session whose last reply came within
+    /// [`RECENTLY_ACTIVE`] is taken as alive without asking: if the server did hang up in that
+    /// moment, the next transaction's first reply (a 421, or the end of the connection before
+    /// anything was acknowledged) has it replaced and the message sent again over a new one.
     pub(crate) fn went_away_while_idle(&self) -> bool {
-        self.inherited()
-            || !self.received.is_empty()
-            || self.stream.as_ref().is_none_or(Stream::peer_has_spoken)
+        let Some(stream) = &self.stream else {
+            return true;
+        };
+        if self.inherited() || !self.received.is_empty() || stream.holds_unread() {
+            return true;
+        }
+        let recent = self
+            .last_reply
+            .is_some_and(|at| at.elapsed() < RECENTLY_ACTIVE);
+        !recent && stream.peer_has_spoken()
     }
 
     /// Drop the connection at once. Used when the session's state is unknown, and to abort a
@@ -373,15 +402,18 @@ impl Session {
         budget: Instant,
         step: Step,
     ) -> Result<()> {
-        let mut wire = String::new();
+        let mut wire = std::mem::take(&mut self.wire);
+        wire.clear();
         for command in commands {
-            transcript.record(Direction::Sent, &command.redacted());
-            wire.push_str(&command.to_line());
+            record_and_write(command, &mut wire, transcript);
         }
         let deadline = self.deadline(budget);
         let started = Instant::now();
-        let result = self.stream()?.write_all(wire.as_bytes(), deadline);
-        result.map_err(|e| {
+        let result = self
+            .stream()
+            .map(|stream| stream.write_all(&wire, deadline));
+        self.wire = wire;
+        result?.map_err(|e| {
             self.break_connection();
             io_failure(e, step, "while sending", started.elapsed())
         })
@@ -423,9 +455,10 @@ impl Session {
     ) -> Result<Reply> {
         let started = Instant::now();
         loop {
-            match parse_reply(&self.received) {
+            match parse_reply(self.received.bytes()) {
                 Ok(Some((reply, used))) => {
-                    self.received.drain(..used);
+                    self.received.consume(used);
+                    self.last_reply = Some(Instant::now());
                     log_reply(transcript, &reply);
                     if reply.code() == 421 {
                         // The server is closing the channel (RFC 5321 §3.8): never reuse it.
@@ -435,7 +468,7 @@ impl Session {
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    let err = if tls::looks_like_tls(&self.received) {
+                    let err = if tls::looks_like_tls(self.received.bytes()) {
                         Error::new(
                             Kind::TlsOnPlaintextPort,
                             format!(
@@ -449,10 +482,24 @@ impl Session {
                     return Err(err.at_step(step));
                 }
             }
-            // Here, not before the loop: pipelined replies usually arrive in one read, and the
-            // replies after the first are then parsed without zeroing a buffer for each.
-            let mut buf = [0u8; 8192];
-            match self.stream()?.read(&mut buf, deadline) {
+            // One read for what has arrived: pipelined replies usually come together, and the
+            // ones after the first are then parsed from the buffer without another read.
+            self.stream()?;
+            let Some(spare) = self.received.spare() else {
+                // Unreachable in practice: the parser refuses a reply this long first.
+                return Err(Error::new(
+                    Kind::Protocol,
+                    format!("a reply longer than {} bytes", self.received.len()),
+                )
+                .at_step(step));
+            };
+            let Some(stream) = self.stream.as_mut() else {
+                return Err(Error::new(
+                    Kind::ConnectionClosed,
+                    "the connection is no longer usable",
+                ));
+            };
+            match stream.read(spare, deadline) {
                 Ok(0) => {
                     return Err(Error::new(
                         Kind::ConnectionClosed,
@@ -460,7 +507,7 @@ impl Session {
                     )
                     .at_step(step));
                 }
-                Ok(n) => self.received.extend_from_slice(&buf[..n]),
+                Ok(n) => self.received.filled(n),
                 Err(e) => {
                     return Err(io_failure(
                         e,
@@ -580,7 +627,7 @@ impl Session {
         tls_config: &Arc<rustls::ClientConfig>,
         budget: Instant,
     ) -> bool {
-        let Some(Stream::Plain(sock)) = &self.stream else {
+        let Some(sock) = self.stream.as_ref().and_then(Stream::plain_socket) else {
             return false;
         };
         (|| -> Option<bool> {
@@ -599,7 +646,7 @@ impl Session {
                 }
                 Probe::ThisConnection => sock.try_clone().ok()?,
             };
-            let mut stream = Stream::Plain(socket);
+            let mut stream = Stream::plain(socket);
             stream.write_all(&hello, deadline).ok()?;
             let mut answer = [0u8; 5];
             let n = stream.read(&mut answer, deadline).ok()?;
@@ -786,6 +833,23 @@ impl Session {
             );
         }
         self.break_connection();
+    }
+}
+
+/// Append `command`'s wire form to `wire` and record it in the transcript: the line as sent,
+/// or its redacted form when it carries a SASL payload.
+fn record_and_write(command: &Command<'_>, wire: &mut Vec<u8>, transcript: &mut Transcript) {
+    let at = wire.len();
+    command.write_line(wire);
+    if command.carries_secret() {
+        transcript.record(Direction::Sent, &command.redacted());
+    } else {
+        // The line is built from `&str` arguments and ASCII, so it is UTF-8.
+        let line = &wire[at..wire.len() - 2];
+        transcript.record(
+            Direction::Sent,
+            std::str::from_utf8(line).unwrap_or("<a command that is not UTF-8>"),
+        );
     }
 }
 
