@@ -17,7 +17,8 @@
 //! BDAT chunks instead (CHUNKING); `body.rs` reads and encodes the message for either.
 
 use std::io;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
 use crate::config::{Config, GREETING_WAIT, Security, Timeouts};
@@ -113,6 +114,34 @@ pub(crate) struct Session {
     /// socket (and of the TLS state) that belongs to the parent: the child never writes to it,
     /// never shuts it down (that would cut the parent's connection too), only closes its copy.
     pid: u32,
+}
+
+/// This process's id, as [`std::process::id`] but without a `getpid` system call each time:
+/// a session asks on every read and write whether it was inherited across `fork()`, and the
+/// pool on every take and put. The id is read once and forgotten in the child of every
+/// `fork()` by a `pthread_atfork` handler (registered before the first id is kept), so a child
+/// reads its own.
+pub(crate) fn process_id() -> u32 {
+    static PID: AtomicU32 = AtomicU32::new(0);
+    static HANDLER: Once = Once::new();
+    extern "C" fn forget() {
+        PID.store(0, Ordering::Relaxed);
+    }
+    HANDLER.call_once(|| {
+        // SAFETY: `forget` is an `extern "C"` function that lives as long as the library and
+        // only stores to an atomic (async-signal-safe, as a handler run in the child must be).
+        unsafe {
+            libc::pthread_atfork(None, None, Some(forget));
+        }
+    });
+    match PID.load(Ordering::Relaxed) {
+        0 => {
+            let pid = std::process::id();
+            PID.store(pid, Ordering::Relaxed);
+            pid
+        }
+        pid => pid,
+    }
 }
 
 fn io_failure(err: io::Error, step: Step, what: &str, waited: Duration) -> Error {
@@ -230,13 +259,13 @@ impl Session {
             settings: Settings::of(config),
             opened: Instant::now(),
             auth_usable_until: None,
-            pid: std::process::id(),
+            pid: process_id(),
         }
     }
 
     /// Whether the connection was made by another process, of which this one is a fork.
     pub(crate) fn inherited(&self) -> bool {
-        self.pid != std::process::id()
+        self.pid != process_id()
     }
 
     pub(crate) fn opened(&self) -> Instant {
