@@ -349,6 +349,89 @@ mod tests {
     }
 
     #[test]
+    fn lines_are_appended_to_a_reused_buffer_as_render_spells_them() {
+        let commands = [
+            Command::Ehlo("client.example"),
+            Command::StartTls,
+            mail("a@b", Some(18_446_744_073_709_551_615), true, true),
+            mail("", Some(0), false, false),
+            Command::RcptTo { address: "c@d" },
+            Command::Data,
+            Command::Auth {
+                mechanism: Mechanism::Plain,
+                initial_response: Some(""),
+            },
+            Command::AuthResponse("czNjcmV0"),
+            Command::Quit,
+        ];
+        let mut wire = b"kept".to_vec();
+        let mut expected = b"kept".to_vec();
+        for command in &commands {
+            command.write_line(&mut wire);
+            expected.extend_from_slice(command.render(false).as_bytes());
+            expected.extend_from_slice(b"\r\n");
+        }
+        assert_eq!(
+            String::from_utf8(wire).unwrap(),
+            String::from_utf8(expected).unwrap()
+        );
+        assert_eq!(
+            commands[2].to_line(),
+            "MAIL FROM:<a@b> SIZE=18446744073709551615 BODY=8BITMIME SMTPUTF8\r\n"
+        );
+    }
+
+    #[test]
+    fn only_lines_with_a_sasl_payload_carry_a_secret() {
+        for (command, secret) in [
+            (Command::AuthResponse("czNjcmV0"), true),
+            (
+                Command::Auth {
+                    mechanism: Mechanism::Plain,
+                    initial_response: Some("AHRlc3QAdGVzdA=="),
+                },
+                true,
+            ),
+            (Command::AuthResponse("*"), false),
+            (Command::AuthResponse(""), false),
+            (
+                Command::Auth {
+                    mechanism: Mechanism::Plain,
+                    initial_response: Some(""),
+                },
+                false,
+            ),
+            (
+                Command::Auth {
+                    mechanism: Mechanism::Login,
+                    initial_response: None,
+                },
+                false,
+            ),
+            (mail("a@b", Some(1), false, false), false),
+            (Command::RcptTo { address: "c@d" }, false),
+        ] {
+            assert_eq!(command.carries_secret(), secret, "{command:?}");
+            // What the transcript shows equals the line sent exactly when there is no secret.
+            let line = command.to_line();
+            assert_eq!(
+                command.redacted() == line.trim_end_matches("\r\n"),
+                !secret,
+                "{command:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn decimals() {
+        for n in [0u64, 7, 10, 1024, 99_999, u64::MAX] {
+            let mut out = b"x".to_vec();
+            push_decimal(&mut out, n);
+            assert_eq!(out, format!("x{n}").into_bytes());
+        }
+    }
+
+    #[test]
     #[cfg(debug_assertions)]
     #[should_panic(expected = "CR or LF")]
     fn line_breaks_in_arguments_are_caught_in_debug_builds() {

@@ -557,3 +557,185 @@ fn write_all_tls(
     }
     sock.write_tls(conn, deadline)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The deadlines with remembered socket timeouts, against loopback peers. The only timed
+    //! checks are "not before the deadline" (what the code guarantees by construction) and
+    //! "well within the deadline plus a generous margin" (a loaded machine is slow, not wrong).
+
+    use super::*;
+    use std::net::TcpListener;
+    use std::thread;
+
+    /// Far more than the tolerance: a loaded machine may be slow, but an operation that waited
+    /// for a timeout set long before would overshoot by much more than this.
+    const MARGIN: Duration = Duration::from_secs(5);
+    const LONG: Duration = Duration::from_secs(60);
+
+    fn pair() -> (Stream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let near = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (far, _) = listener.accept().unwrap();
+        (Stream::plain(near), far)
+    }
+
+    /// Arm `stream`'s socket with a long timeout, as a session's first command does.
+    fn arm_long(stream: &mut Stream, op: Op) {
+        stream.sock.arm(op, Instant::now() + LONG).unwrap();
+        let set = stream.sock.cached(op).unwrap();
+        assert!(set > LONG - MARGIN, "{set:?}");
+    }
+
+    #[test]
+    fn a_timeout_is_set_once_while_it_fits_and_shortened_when_it_does_not() {
+        let (mut stream, _far) = pair();
+        arm_long(&mut stream, Op::Read);
+        let first = stream.sock.read_timeout.unwrap();
+        // The next operations' deadlines are a little later or the same: nothing is set again.
+        for _ in 0..3 {
+            stream.sock.arm(Op::Read, Instant::now() + LONG).unwrap();
+            assert_eq!(stream.sock.read_timeout, Some(first));
+        }
+        let on_socket = stream.sock.tcp.read_timeout().unwrap().unwrap();
+        assert!(
+            on_socket.abs_diff(first) < Duration::from_millis(1),
+            "{on_socket:?}"
+        );
+        // A deadline sooner than the timeout allows: set to the time left, on the socket too.
+        stream
+            .sock
+            .arm(Op::Read, Instant::now() + Duration::from_secs(2))
+            .unwrap();
+        let shorter = stream.sock.read_timeout.unwrap();
+        assert!(shorter <= Duration::from_secs(2), "{shorter:?}");
+        let on_socket = stream.sock.tcp.read_timeout().unwrap().unwrap();
+        assert!(on_socket <= Duration::from_secs(2), "{on_socket:?}");
+        // Writes have their own.
+        assert_eq!(stream.sock.write_timeout, None);
+        arm_long(&mut stream, Op::Write);
+        assert_eq!(stream.sock.read_timeout, Some(shorter));
+    }
+
+    #[test]
+    fn a_timeout_that_runs_out_before_the_deadline_is_renewed_with_the_time_left() {
+        let (mut stream, mut far) = pair();
+        // A short timeout left over from an earlier operation (the greeting's short wait).
+        stream
+            .sock
+            .arm(Op::Read, Instant::now() + Duration::from_millis(50))
+            .unwrap();
+        let answer = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(300));
+            far.write_all(b"250 late but in time\r\n").unwrap();
+            far
+        });
+        let mut buf = [0u8; 64];
+        let n = stream
+            .read(&mut buf, Instant::now() + Duration::from_secs(30))
+            .unwrap();
+        assert_eq!(&buf[..n], b"250 late but in time\r\n");
+        let far = answer.join().unwrap();
+
+        // Silent peer: the read ends at the deadline, not at the old timeout, and not long after.
+        stream
+            .sock
+            .arm(Op::Read, Instant::now() + Duration::from_millis(50))
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_millis(400);
+        let err = stream.read(&mut buf, deadline).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
+        assert!(Instant::now() >= deadline, "gave up before the deadline");
+        assert!(Instant::now() < deadline + MARGIN);
+        drop(far);
+    }
+
+    #[test]
+    fn a_dripping_peer_is_cut_off_at_the_deadline_despite_a_long_timeout_set_earlier() {
+        let (mut stream, mut far) = pair();
+        arm_long(&mut stream, Op::Read);
+        let drip = thread::spawn(move || {
+            for _ in 0..200 {
+                if far.write_all(b"x").is_err() {
+                    break;
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
+        });
+        let deadline = Instant::now() + Duration::from_millis(500);
+        let mut buf = [0u8; 64];
+        let err = loop {
+            match stream.read(&mut buf, deadline) {
+                Ok(0) => panic!("the peer closed early"),
+                Ok(_) => {}
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
+        assert!(Instant::now() < deadline + MARGIN);
+        stream.shutdown(Instant::now());
+        drop(stream);
+        drip.join().unwrap();
+    }
+
+    #[test]
+    fn a_write_to_a_peer_that_stopped_reading_ends_at_its_deadline_not_at_an_earlier_timeout() {
+        let (mut stream, far) = pair();
+        arm_long(&mut stream, Op::Write);
+        let data = vec![b'x'; 64 * 1024 * 1024];
+        let deadline = Instant::now() + Duration::from_millis(300);
+        let err = stream.write_all(&data, deadline).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
+        assert!(Instant::now() < deadline + MARGIN);
+        let err = stream
+            .write_all_parts(b"BDAT 1 LAST\r\n", &data, deadline)
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
+        drop(far);
+    }
+
+    #[test]
+    fn the_idle_check_peeks_without_consuming_or_blocking() {
+        let (stream, mut far) = pair();
+        assert!(!stream.peer_has_spoken(), "nothing was sent");
+        far.write_all(b"421 4.4.2 idle too long\r\n").unwrap();
+        // The peek may run before the bytes arrive on a loaded machine: wait for them.
+        let waited = Instant::now();
+        while !stream.peer_has_spoken() {
+            assert!(waited.elapsed() < MARGIN, "the 421 never showed");
+            thread::sleep(Duration::from_millis(5));
+        }
+        // Still there, for the reply parser; and the socket still blocks (with its timeout).
+        let mut stream = stream;
+        let mut buf = [0u8; 64];
+        let n = stream
+            .read(&mut buf, Instant::now() + Duration::from_secs(10))
+            .unwrap();
+        assert_eq!(&buf[..n], b"421 4.4.2 idle too long\r\n");
+        drop(far);
+        let waited = Instant::now();
+        while !stream.peer_has_spoken() {
+            assert!(waited.elapsed() < MARGIN, "the close never showed");
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn head_then_data_arrive_as_one_stream_and_empty_parts_write_nothing() {
+        let (mut stream, mut far) = pair();
+        stream
+            .write_all_parts(
+                b"MAIL FROM:<a@b>\r\nBDAT 5 LAST\r\n",
+                b"hello",
+                Instant::now() + LONG,
+            )
+            .unwrap();
+        stream
+            .write_all_parts(b"", b"", Instant::now() + LONG)
+            .unwrap();
+        drop(stream);
+        let mut all = Vec::new();
+        far.read_to_end(&mut all).unwrap();
+        assert_eq!(all, b"MAIL FROM:<a@b>\r\nBDAT 5 LAST\r\nhello");
+    }
+}

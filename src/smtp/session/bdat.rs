@@ -265,6 +265,52 @@ mod tests {
     }
 
     #[test]
+    fn a_421_met_as_the_reply_to_mail_of_a_one_flight_message_is_sent_again_on_a_new_connection() {
+        // The second message follows the first at once, so the session is reused without
+        // asking the socket first: the server's 421 is read as the reply to its MAIL, and
+        // although the whole message (BDAT LAST) went out with it, the server took nothing.
+        let first = vec![
+            Say("220 hi\r\n"),
+            Hear(1),
+            Say(EHLO_CHUNKING),
+            HearUntil("one\r\n"),
+            Say("250 ok\r\n250 ok\r\n250 queued 1\r\n"),
+            HearUntil("two\r\n"),
+            Say("421 4.4.2 test.example closing the connection\r\n"),
+            HearToEnd,
+        ];
+        let second = vec![
+            Say("220 hi\r\n"),
+            Hear(1),
+            Say(EHLO_CHUNKING),
+            HearUntil("two\r\n"),
+            Say("250 ok\r\n250 ok\r\n250 queued 2\r\n"),
+            Hear(1),
+            Say("221 bye\r\n"),
+        ];
+        let peer = peer(vec![first, second]);
+        let mut c = client(peer.port, |_| {});
+        let e = envelope(&["b@example.com"]);
+        let one = c.send_bytes(&e, b"one\n").unwrap();
+        assert_eq!(one.reply.one_line(), "250 queued 1");
+        let two = c.send_bytes(&e, b"two\n").unwrap();
+        assert_eq!(two.reply.one_line(), "250 queued 2");
+        assert!(
+            c.transcript().contains("reconnecting and sending again"),
+            "{}",
+            c.transcript()
+        );
+        drop(c);
+        let heard = peer.handle.join().unwrap();
+        // The whole message went to the first connection, answered with the 421, then again
+        // to the second.
+        for at in [2, 5] {
+            let flight = String::from_utf8_lossy(&heard[at]);
+            assert!(flight.ends_with("BDAT 5 LAST\r\ntwo\r\n"), "{flight}");
+        }
+    }
+
+    #[test]
     fn chunking_settles_several_recipients_before_any_data() {
         let peer = peer(vec![vec![
             Say("220 hi\r\n"),
