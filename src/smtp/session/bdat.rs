@@ -21,7 +21,7 @@ const BDAT_CHUNK: usize = 1024 * 1024;
 const BDAT_WINDOW: usize = 4;
 /// The largest chunk buffer a session keeps for its next message: a small message's, grown a
 /// little, not a megabyte a large one needed.
-const KEPT_CHUNK: usize = 256 * 1024;
+pub(super) const KEPT_CHUNK: usize = 256 * 1024;
 
 /// Text this module composed from ASCII only.
 fn ascii(bytes: &[u8]) -> &str {

@@ -335,15 +335,15 @@ impl Session {
         budget: Instant,
     ) -> Result<(Reply, u64)> {
         let mut body = Body::new(body, declared, DataEncoder::new());
-        let mut wire = Vec::with_capacity(DATA_CHUNK + 2 * body.input.len());
-        while self.read_piece(&mut body, &mut wire)? {
-            if wire.len() >= DATA_CHUNK {
-                self.write_data(&wire, transcript, budget)?;
-                wire.clear();
-            }
+        // The session's chunk buffer (see `transaction_bdat`), not a new 256 KiB per message.
+        let mut wire = std::mem::take(&mut self.chunk);
+        wire.clear();
+        let written = self.send_data(&mut body, &mut wire, transcript, budget);
+        if wire.capacity() <= super::bdat::KEPT_CHUNK {
+            self.chunk = wire;
         }
+        written?;
         let size = body.size;
-        self.write_data(&wire, transcript, budget)?;
         if !self.settings.transcript_bodies {
             transcript.record(Direction::Sent, &format!("<message: {size} bytes>"));
         }
@@ -361,6 +361,24 @@ impl Session {
             return Ok((reply, size));
         }
         Err(message_refused(reply))
+    }
+
+    /// The message after DATA, dot-stuffed, in writes of about [`DATA_CHUNK`], the last one
+    /// ending with the terminator.
+    fn send_data(
+        &mut self,
+        body: &mut Body<'_>,
+        wire: &mut Vec<u8>,
+        transcript: &mut Transcript,
+        budget: Instant,
+    ) -> Result<()> {
+        while self.read_piece(body, wire)? {
+            if wire.len() >= DATA_CHUNK {
+                self.write_data(wire, transcript, budget)?;
+                wire.clear();
+            }
+        }
+        self.write_data(wire, transcript, budget)
     }
 
     pub(super) fn reset_after_failure(&mut self, transcript: &mut Transcript, budget: Instant) {
