@@ -11,10 +11,15 @@
 //! - capabilities learnt before TLS are forgotten once it is up (RFC 3207 §4.2);
 //! - credentials are never sent unencrypted unless the caller asked for exactly that.
 //!
-//! The session is four files, one concern each: this one establishes it (connect, greeting,
+//! The session is five files, one concern each: this one establishes it (connect, greeting,
 //! EHLO, STARTTLS, AUTH) and carries commands and replies; `transaction.rs` runs a mail
 //! transaction (the envelope, DATA, what the server answered); `bdat.rs` sends the message in
-//! BDAT chunks instead (CHUNKING); `body.rs` reads and encodes the message for either.
+//! BDAT chunks instead (CHUNKING); `body.rs` reads and encodes the message for either;
+//! `received.rs` holds what the server sent until it is parsed.
+//!
+//! On a busy connection a message costs two system calls: one write of its whole flight and
+//! one read of the replies (`docs/performance/io-path.md`). Buffers are the session's, reused
+//! from one message to the next, and a busy session is not asked whether it is still alive.
 
 use std::io;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -518,7 +523,10 @@ impl Session {
                 // Unreachable in practice: the parser refuses a reply this long first.
                 return Err(Error::new(
                     Kind::Protocol,
-                    format!("a reply longer than {} bytes", self.received.len()),
+                    format!(
+                        "the server's reply is longer than the {} bytes read so far",
+                        self.received.len()
+                    ),
                 )
                 .at_step(step));
             };
