@@ -36,7 +36,8 @@ pub(crate) struct Stream {
 /// deadline. It is what spares a `setsockopt` per read and per write on a busy connection:
 /// each message gets a fresh deadline a few microseconds later than the last one, so the
 /// timeout set for the first still fits. Small beside any timeout a user can set (they are
-/// whole seconds in practice), large beside the time a small message takes.
+/// whole seconds in practice), large beside the time a small message takes. (The kernel's
+/// timer granularity, a few milliseconds, comes on top, as it always did.)
 pub(crate) const TIMEOUT_TOLERANCE: Duration = Duration::from_millis(20);
 
 /// A TCP socket with the timeouts last set on it, so they are set again only when an operation
@@ -44,7 +45,8 @@ pub(crate) const TIMEOUT_TOLERANCE: Duration = Duration::from_millis(20);
 ///
 /// Invariant: `read_timeout`/`write_timeout` are what SO_RCVTIMEO/SO_SNDTIMEO hold now, or
 /// `None` when that is not known (a socket that has just been wrapped). Nothing else may set
-/// them on this socket (a `try_clone` shares them: the clone must not outlive the socket's use).
+/// them on this socket: a `try_clone` shares them, so a clone that reads or writes with its own
+/// timeouts may only be used once this socket is given up (as the implicit-TLS probe does).
 pub(crate) struct Socket {
     tcp: TcpStream,
     read_timeout: Option<Duration>,
