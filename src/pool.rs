@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use once_cell::sync::Lazy;
 
 use crate::config::{Config, Credentials, PORT_AUTO, Security};
-use crate::smtp::session::{Session, Settings};
+use crate::smtp::session::{Session, Settings, process_id};
 use crate::transcript::Transcript;
 
 /// At most this many idle sessions per key, and in all: enough for a worker's burst, bounded so
@@ -127,14 +127,14 @@ static POOL: Lazy<Mutex<Pool>> = Lazy::new(|| {
     crate::fork::protect_locks();
     Mutex::new(Pool {
         idle: Vec::new(),
-        pid: std::process::id(),
+        pid: process_id(),
     })
 });
 
 fn lock() -> std::sync::MutexGuard<'static, Pool> {
     // A panic while holding the lock leaves plain data behind: keep using it.
     let mut pool = POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let pid = std::process::id();
+    let pid = process_id();
     if pool.pid != pid {
         // The first use in a forked child: the sessions are the parent's. Dropping one closes
         // this process's copy of its socket and nothing else — no QUIT, no shutdown, no TLS
@@ -272,7 +272,7 @@ mod tests {
             line == "QUIT\r\n"
         });
         (
-            Session::attach(Stream::Plain(sock), Vec::new(), config),
+            Session::attach(Stream::plain(sock), Vec::new(), config),
             far_end,
         )
     }

@@ -397,7 +397,7 @@ impl PortJob {
                 attempt.speaks = Some(Speaks::PlaintextSmtp);
                 // Upgrade when offered, and carry on without it to see what the port offers.
                 let config = self.config_for(Security::Opportunistic);
-                let session = Session::attach(Stream::Plain(sock), first, &config);
+                let session = Session::attach(Stream::plain(sock), first, &config);
                 self.converse(session, config, None, &mut attempt, &mut transcript);
             }
             FirstWords::Bytes(first) => {

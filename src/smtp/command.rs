@@ -50,10 +50,60 @@ pub enum Command<'a> {
 impl Command<'_> {
     /// The command as sent, CRLF included.
     pub fn to_line(&self) -> String {
+        let mut line = Vec::new();
+        self.write_line(&mut line);
+        String::from_utf8(line).expect("commands are built from str and ASCII")
+    }
+
+    /// Append the command as sent, CRLF included, to `out`: the session writes a whole group
+    /// into one buffer it reuses, so the commands of a busy session are built without an
+    /// allocation (or a `format!`) each.
+    pub fn write_line(&self, out: &mut Vec<u8>) {
         self.debug_check_arguments();
-        let mut line = self.render(false);
-        line.push_str("\r\n");
-        line
+        match self {
+            Command::MailFrom {
+                address,
+                size,
+                eight_bit_mime,
+                smtputf8,
+            } => {
+                out.extend_from_slice(b"MAIL FROM:<");
+                out.extend_from_slice(address.as_bytes());
+                out.push(b'>');
+                if let Some(size) = size {
+                    out.extend_from_slice(b" SIZE=");
+                    push_decimal(out, *size);
+                }
+                if *eight_bit_mime {
+                    out.extend_from_slice(b" BODY=8BITMIME");
+                }
+                if *smtputf8 {
+                    out.extend_from_slice(b" SMTPUTF8");
+                }
+            }
+            Command::RcptTo { address } => {
+                out.extend_from_slice(b"RCPT TO:<");
+                out.extend_from_slice(address.as_bytes());
+                out.push(b'>');
+            }
+            // Once or a few times a session: not worth a form of their own.
+            other => out.extend_from_slice(other.render(false).as_bytes()),
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+
+    /// Whether the line carries a SASL payload, so the transcript must show
+    /// [`Command::redacted`] rather than the line sent.
+    pub fn carries_secret(&self) -> bool {
+        let shown = |payload: &str| matches!(payload, "" | "=" | "*");
+        match self {
+            Command::Auth {
+                initial_response: Some(response),
+                ..
+            } => !shown(response),
+            Command::AuthResponse(response) => !shown(response),
+            _ => false,
+        }
     }
 
     /// The command for the transcript, without CRLF, with SASL payloads replaced by
@@ -136,6 +186,22 @@ impl Command<'_> {
             "CR or LF in an SMTP command argument"
         );
     }
+}
+
+/// Append `n` in decimal, without the formatting machinery (a MAIL SIZE or a BDAT count per
+/// message).
+pub(crate) fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// The redacted form: secrets never reach logs through `{:?}`.
@@ -280,6 +346,89 @@ mod tests {
             format!("{:?}", Command::RcptTo { address: "a@b" }),
             r#"Command("RCPT TO:<a@b>")"#
         );
+    }
+
+    #[test]
+    fn lines_are_appended_to_a_reused_buffer_as_render_spells_them() {
+        let commands = [
+            Command::Ehlo("client.example"),
+            Command::StartTls,
+            mail("a@b", Some(18_446_744_073_709_551_615), true, true),
+            mail("", Some(0), false, false),
+            Command::RcptTo { address: "c@d" },
+            Command::Data,
+            Command::Auth {
+                mechanism: Mechanism::Plain,
+                initial_response: Some(""),
+            },
+            Command::AuthResponse("czNjcmV0"),
+            Command::Quit,
+        ];
+        let mut wire = b"kept".to_vec();
+        let mut expected = b"kept".to_vec();
+        for command in &commands {
+            command.write_line(&mut wire);
+            expected.extend_from_slice(command.render(false).as_bytes());
+            expected.extend_from_slice(b"\r\n");
+        }
+        assert_eq!(
+            String::from_utf8(wire).unwrap(),
+            String::from_utf8(expected).unwrap()
+        );
+        assert_eq!(
+            commands[2].to_line(),
+            "MAIL FROM:<a@b> SIZE=18446744073709551615 BODY=8BITMIME SMTPUTF8\r\n"
+        );
+    }
+
+    #[test]
+    fn only_lines_with_a_sasl_payload_carry_a_secret() {
+        for (command, secret) in [
+            (Command::AuthResponse("czNjcmV0"), true),
+            (
+                Command::Auth {
+                    mechanism: Mechanism::Plain,
+                    initial_response: Some("AHRlc3QAdGVzdA=="),
+                },
+                true,
+            ),
+            (Command::AuthResponse("*"), false),
+            (Command::AuthResponse(""), false),
+            (
+                Command::Auth {
+                    mechanism: Mechanism::Plain,
+                    initial_response: Some(""),
+                },
+                false,
+            ),
+            (
+                Command::Auth {
+                    mechanism: Mechanism::Login,
+                    initial_response: None,
+                },
+                false,
+            ),
+            (mail("a@b", Some(1), false, false), false),
+            (Command::RcptTo { address: "c@d" }, false),
+        ] {
+            assert_eq!(command.carries_secret(), secret, "{command:?}");
+            // What the transcript shows equals the line sent exactly when there is no secret.
+            let line = command.to_line();
+            assert_eq!(
+                command.redacted() == line.trim_end_matches("\r\n"),
+                !secret,
+                "{command:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn decimals() {
+        for n in [0u64, 7, 10, 1024, 99_999, u64::MAX] {
+            let mut out = b"x".to_vec();
+            push_decimal(&mut out, n);
+            assert_eq!(out, format!("x{n}").into_bytes());
+        }
     }
 
     #[test]

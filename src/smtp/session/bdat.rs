@@ -3,13 +3,13 @@
 
 use std::time::Instant;
 
-use super::Session;
 use super::body::Body;
 use super::transaction::{
     Delivered, Outgoing, TxFailure, message_refused, outcome_unknown, retry_safe,
 };
+use super::{Session, record_and_write};
 use crate::error::{Result, Step};
-use crate::smtp::command::Command;
+use crate::smtp::command::{Command, push_decimal};
 use crate::smtp::data::DataEncoder;
 use crate::smtp::reply::Reply;
 use crate::transcript::{Direction, Transcript};
@@ -19,6 +19,14 @@ use crate::transcript::{Direction, Transcript};
 const BDAT_CHUNK: usize = 1024 * 1024;
 /// With PIPELINING, how many BDAT replies may be outstanding while later chunks are sent.
 const BDAT_WINDOW: usize = 4;
+/// The largest chunk buffer a session keeps for its next message: a small message's, grown a
+/// little, not a megabyte a large one needed.
+pub(super) const KEPT_CHUNK: usize = 256 * 1024;
+
+/// Text this module composed from ASCII only.
+fn ascii(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or("<not ASCII>")
+}
 
 impl Session {
     /// CHUNKING (RFC 3030): the message goes in BDAT chunks of counted bytes, so no
@@ -34,24 +42,46 @@ impl Session {
         transcript: &mut Transcript,
         budget: Instant,
     ) -> std::result::Result<Delivered, TxFailure> {
+        // The session's chunk buffer, reused from one message to the next; one a large message
+        // grew is not kept, so an idle session holds little.
+        let mut chunk = std::mem::take(&mut self.chunk);
+        chunk.clear();
+        let result = self.bdat_with(mail, rcpts, message, &mut chunk, transcript, budget);
+        if chunk.capacity() <= KEPT_CHUNK {
+            self.chunk = chunk;
+        }
+        result
+    }
+
+    fn bdat_with(
+        &mut self,
+        mail: Command<'_>,
+        rcpts: &[Command<'_>],
+        message: Outgoing<'_>,
+        chunk: &mut Vec<u8>,
+        transcript: &mut Transcript,
+        budget: Instant,
+    ) -> std::result::Result<Delivered, TxFailure> {
         let to = message.to;
         let mut body = Body::new(message.body, message.size, DataEncoder::for_bdat());
-        let mut chunk = Vec::with_capacity(BDAT_CHUNK + 64 * 1024);
         let one_flight =
             self.extensions.pipelining && (to.len() == 1 || self.settings.allow_partial_recipients);
         let (accepted, rejected) = if one_flight {
-            self.next_chunk(&mut body, &mut chunk)?;
+            self.next_chunk(&mut body, chunk)?;
             let last = body.done;
-            let mut wire = Vec::with_capacity(chunk.len() + 512);
+            // The envelope, the BDAT command and the chunk in one write (one TLS record for a
+            // small message), the commands in the session's reused buffer.
+            let mut head = std::mem::take(&mut self.wire);
+            head.clear();
             for command in std::iter::once(&mail).chain(rcpts) {
-                transcript.record(Direction::Sent, &command.redacted());
-                wire.extend_from_slice(command.to_line().as_bytes());
+                record_and_write(command, &mut head, transcript);
             }
-            self.append_chunk(&mut wire, &chunk, last, transcript);
+            self.bdat_command(&mut head, chunk.len(), last, transcript);
             // A write that failed did not deliver the whole chunk, and a chunk the server does
             // not have whole is never delivered: safe to retry on a new connection.
-            self.write_data(&wire, transcript, budget)
-                .map_err(retry_safe)?;
+            let written = self.write_flight(&head, chunk, transcript, budget);
+            self.wire = head;
+            written.map_err(retry_safe)?;
             let replies = self.envelope_replies(to, transcript, budget).and_then(
                 |(mail_reply, rcpt_replies)| {
                     let chunk_reply = self.read_chunk_reply(transcript, budget, last)?;
@@ -103,11 +133,14 @@ impl Session {
         let mut outstanding = 0usize;
         loop {
             chunk.clear();
-            self.next_chunk(&mut body, &mut chunk)?;
+            self.next_chunk(&mut body, chunk)?;
             let last = body.done;
-            let mut wire = Vec::with_capacity(chunk.len() + 32);
-            self.append_chunk(&mut wire, &chunk, last, transcript);
-            self.write_data(&wire, transcript, budget)?;
+            let mut head = std::mem::take(&mut self.wire);
+            head.clear();
+            self.bdat_command(&mut head, chunk.len(), last, transcript);
+            let written = self.write_flight(&head, chunk, transcript, budget);
+            self.wire = head;
+            written?;
             outstanding += 1;
             while outstanding > window || (last && outstanding > 0) {
                 outstanding -= 1;
@@ -145,28 +178,32 @@ impl Session {
         Ok(())
     }
 
-    fn append_chunk(
+    /// Append `BDAT n [LAST]` to `wire` and record it (and, unless bodies are recorded, a note
+    /// of the chunk's size: the chunk itself is not in `wire`).
+    fn bdat_command(
         &self,
         wire: &mut Vec<u8>,
-        chunk: &[u8],
+        size: usize,
         last: bool,
         transcript: &mut Transcript,
     ) {
-        let command = if last {
-            format!("BDAT {} LAST", chunk.len())
-        } else {
-            format!("BDAT {}", chunk.len())
-        };
-        transcript.record(Direction::Sent, &command);
-        if !self.settings.transcript_bodies {
-            transcript.record(
-                Direction::Sent,
-                &format!("<message: {} bytes>", chunk.len()),
-            );
+        let at = wire.len();
+        wire.extend_from_slice(b"BDAT ");
+        push_decimal(wire, size as u64);
+        if last {
+            wire.extend_from_slice(b" LAST");
         }
-        wire.extend_from_slice(command.as_bytes());
+        transcript.record(Direction::Sent, ascii(&wire[at..]));
         wire.extend_from_slice(b"\r\n");
-        wire.extend_from_slice(chunk);
+        if !self.settings.transcript_bodies {
+            // Composed past the end of the command and cut off again: no allocation for it.
+            let end = wire.len();
+            wire.extend_from_slice(b"<message: ");
+            push_decimal(wire, size as u64);
+            wire.extend_from_slice(b" bytes>");
+            transcript.record(Direction::Sent, ascii(&wire[end..]));
+            wire.truncate(end);
+        }
     }
 
     fn read_chunk_reply(
@@ -225,6 +262,52 @@ mod tests {
             flight,
             "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nBDAT 21 LAST\r\nSubject: x\r\n\r\n.line\r\n"
         );
+    }
+
+    #[test]
+    fn a_421_met_as_the_reply_to_mail_of_a_one_flight_message_is_sent_again_on_a_new_connection() {
+        // The second message follows the first at once, so the session is reused without
+        // asking the socket first: the server's 421 is read as the reply to its MAIL, and
+        // although the whole message (BDAT LAST) went out with it, the server took nothing.
+        let first = vec![
+            Say("220 hi\r\n"),
+            Hear(1),
+            Say(EHLO_CHUNKING),
+            HearUntil("one\r\n"),
+            Say("250 ok\r\n250 ok\r\n250 queued 1\r\n"),
+            HearUntil("two\r\n"),
+            Say("421 4.4.2 test.example closing the connection\r\n"),
+            HearToEnd,
+        ];
+        let second = vec![
+            Say("220 hi\r\n"),
+            Hear(1),
+            Say(EHLO_CHUNKING),
+            HearUntil("two\r\n"),
+            Say("250 ok\r\n250 ok\r\n250 queued 2\r\n"),
+            Hear(1),
+            Say("221 bye\r\n"),
+        ];
+        let peer = peer(vec![first, second]);
+        let mut c = client(peer.port, |_| {});
+        let e = envelope(&["b@example.com"]);
+        let one = c.send_bytes(&e, b"one\n").unwrap();
+        assert_eq!(one.reply.one_line(), "250 queued 1");
+        let two = c.send_bytes(&e, b"two\n").unwrap();
+        assert_eq!(two.reply.one_line(), "250 queued 2");
+        assert!(
+            c.transcript().contains("reconnecting and sending again"),
+            "{}",
+            c.transcript()
+        );
+        drop(c);
+        let heard = peer.handle.join().unwrap();
+        // The whole message went to the first connection, answered with the 421, then again
+        // to the second.
+        for at in [2, 5] {
+            let flight = String::from_utf8_lossy(&heard[at]);
+            assert!(flight.ends_with("BDAT 5 LAST\r\ntwo\r\n"), "{flight}");
+        }
     }
 
     #[test]

@@ -111,15 +111,27 @@ impl Session {
         transcript: &mut Transcript,
         budget: Instant,
     ) -> Result<()> {
+        self.write_flight(&[], wire, transcript, budget)
+    }
+
+    /// Write `head` (commands, already recorded) and `data` (message data, recorded here when
+    /// bodies are) in one flight: one write, one TLS record when they fit in one.
+    pub(super) fn write_flight(
+        &mut self,
+        head: &[u8],
+        data: &[u8],
+        transcript: &mut Transcript,
+        budget: Instant,
+    ) -> Result<()> {
         if self.settings.transcript_bodies {
-            let text = String::from_utf8_lossy(wire);
+            let text = String::from_utf8_lossy(data);
             for line in text.split("\r\n").filter(|l| !l.is_empty() && *l != ".") {
                 transcript.record(Direction::Sent, line);
             }
         }
         let deadline = self.deadline(budget);
         let started = Instant::now();
-        let result = self.stream()?.write_all(wire, deadline);
+        let result = self.stream()?.write_all_parts(head, data, deadline);
         result.map_err(|e| {
             self.break_connection();
             io_failure(

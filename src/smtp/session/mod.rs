@@ -11,16 +11,23 @@
 //! - capabilities learnt before TLS are forgotten once it is up (RFC 3207 §4.2);
 //! - credentials are never sent unencrypted unless the caller asked for exactly that.
 //!
-//! The session is four files, one concern each: this one establishes it (connect, greeting,
+//! The session is six files, one concern each: this one establishes it (connect, greeting,
 //! EHLO, STARTTLS, AUTH) and carries commands and replies; `transaction.rs` runs a mail
 //! transaction (the envelope, DATA, what the server answered); `bdat.rs` sends the message in
-//! BDAT chunks instead (CHUNKING); `body.rs` reads and encodes the message for either.
+//! BDAT chunks instead (CHUNKING); `body.rs` reads and encodes the message for either;
+//! `greeting.rs` waits for the greeting (and tells an implicit-TLS port reached without TLS);
+//! `received.rs` holds what the server sent until it is parsed.
+//!
+//! On a busy connection a message costs two system calls: one write of its whole flight and
+//! one read of the replies (`docs/performance/io-path.md`). Buffers are the session's, reused
+//! from one message to the next, and a busy session is not asked whether it is still alive.
 
 use std::io;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
-use crate::config::{Config, GREETING_WAIT, Security, Timeouts};
+use crate::config::{Config, Security, Timeouts};
 use crate::error::{Error, Kind, Result, Step};
 use crate::smtp::command::Command;
 use crate::smtp::extensions::Extensions;
@@ -28,10 +35,13 @@ use crate::smtp::reply::{Reply, parse_reply};
 use crate::smtp::stream::{self, Stream};
 use crate::tls::{self, TlsInfo};
 use crate::transcript::{Direction, Transcript};
+use received::Received;
 
 mod bdat;
 mod body;
+mod greeting;
 mod login;
+mod received;
 #[cfg(test)]
 mod scripted;
 mod transaction;
@@ -40,16 +50,12 @@ pub(crate) use transaction::Outgoing;
 
 /// QUIT is a courtesy: never wait long for its answer.
 const QUIT_WAIT: Duration = Duration::from_secs(2);
-/// After a silent greeting, how long to wait for a TLS answer to our probing ClientHello
-/// (connecting included).
-const TLS_PROBE_WAIT: Duration = Duration::from_secs(3);
-
-/// Where the TLS hello that asks a silent port whether it expects implicit TLS is sent.
-#[derive(Clone, Copy)]
-enum Probe {
-    NewConnection,
-    ThisConnection,
-}
+/// A session whose last reply arrived less than this long ago is reused without first asking
+/// the socket whether the server has hung up meanwhile (a `recv` per message on a busy
+/// connection). Servers close idle connections after seconds to minutes (Postfix: 300 s), not
+/// within a moment of a reply; one that ends the session right after a reply sends 421 first,
+/// which is read as the reply to the next MAIL and replaced like any dead pooled session.
+const RECENTLY_ACTIVE: Duration = Duration::from_millis(100);
 
 /// Replies worth reporting, recorded as a session is established.
 #[derive(Debug, Clone, Default)]
@@ -83,7 +89,13 @@ impl Settings {
 
 pub(crate) struct Session {
     stream: Option<Stream>,
-    received: Vec<u8>,
+    received: Received,
+    /// The commands of the group being sent, reused from one group to the next.
+    wire: Vec<u8>,
+    /// The BDAT chunk being sent, reused from one message to the next.
+    chunk: Vec<u8>,
+    /// When the last reply was parsed (see [`RECENTLY_ACTIVE`]).
+    last_reply: Option<Instant>,
     extensions: Extensions,
     observed: Observations,
     host: String,
@@ -99,6 +111,34 @@ pub(crate) struct Session {
     /// socket (and of the TLS state) that belongs to the parent: the child never writes to it,
     /// never shuts it down (that would cut the parent's connection too), only closes its copy.
     pid: u32,
+}
+
+/// This process's id, as [`std::process::id`] but without a `getpid` system call each time:
+/// a session asks on every read and write whether it was inherited across `fork()`, and the
+/// pool on every take and put. The id is read once and forgotten in the child of every
+/// `fork()` by a `pthread_atfork` handler (registered before the first id is kept), so a child
+/// reads its own.
+pub(crate) fn process_id() -> u32 {
+    static PID: AtomicU32 = AtomicU32::new(0);
+    static HANDLER: Once = Once::new();
+    extern "C" fn forget() {
+        PID.store(0, Ordering::Relaxed);
+    }
+    HANDLER.call_once(|| {
+        // SAFETY: `forget` is an `extern "C"` function that lives as long as the library and
+        // only stores to an atomic (async-signal-safe, as a handler run in the child must be).
+        unsafe {
+            libc::pthread_atfork(None, None, Some(forget));
+        }
+    });
+    match PID.load(Ordering::Relaxed) {
+        0 => {
+            let pid = std::process::id();
+            PID.store(pid, Ordering::Relaxed);
+            pid
+        }
+        pid => pid,
+    }
 }
 
 fn io_failure(err: io::Error, step: Step, what: &str, waited: Duration) -> Error {
@@ -181,7 +221,7 @@ impl Session {
             log_tls(transcript, &stream);
             stream
         } else {
-            Stream::Plain(sock)
+            Stream::plain(sock)
         };
         let mut session = Session::attach(stream, Vec::new(), config);
         let result = session.establish(
@@ -204,7 +244,10 @@ impl Session {
     pub(crate) fn attach(stream: Stream, received: Vec<u8>, config: &Config) -> Session {
         Session {
             stream: Some(stream),
-            received,
+            received: Received::new(received),
+            wire: Vec::with_capacity(512),
+            chunk: Vec::new(),
+            last_reply: None,
             extensions: Extensions::default(),
             observed: Observations::default(),
             host: config.host.clone(),
@@ -213,13 +256,13 @@ impl Session {
             settings: Settings::of(config),
             opened: Instant::now(),
             auth_usable_until: None,
-            pid: std::process::id(),
+            pid: process_id(),
         }
     }
 
     /// Whether the connection was made by another process, of which this one is a fork.
     pub(crate) fn inherited(&self) -> bool {
-        self.pid != std::process::id()
+        self.pid != process_id()
     }
 
     pub(crate) fn opened(&self) -> Instant {
@@ -346,10 +389,22 @@ impl Session {
     }
 
     /// True when the server closed the connection or spoke unasked while it was idle.
+    ///
+    /// Asking the socket costs a system call, so a session whose last reply came within
+    /// [`RECENTLY_ACTIVE`] is taken as alive without asking: if the server did hang up in that
+    /// moment, the next transaction's first reply (a 421, or the end of the connection before
+    /// anything was acknowledged) has it replaced and the message sent again over a new one.
     pub(crate) fn went_away_while_idle(&self) -> bool {
-        self.inherited()
-            || !self.received.is_empty()
-            || self.stream.as_ref().is_none_or(Stream::peer_has_spoken)
+        let Some(stream) = &self.stream else {
+            return true;
+        };
+        if self.inherited() || !self.received.is_empty() || stream.holds_unread() {
+            return true;
+        }
+        let recent = self
+            .last_reply
+            .is_some_and(|at| at.elapsed() < RECENTLY_ACTIVE);
+        !recent && stream.peer_has_spoken()
     }
 
     /// Drop the connection at once. Used when the session's state is unknown, and to abort a
@@ -373,15 +428,18 @@ impl Session {
         budget: Instant,
         step: Step,
     ) -> Result<()> {
-        let mut wire = String::new();
+        let mut wire = std::mem::take(&mut self.wire);
+        wire.clear();
         for command in commands {
-            transcript.record(Direction::Sent, &command.redacted());
-            wire.push_str(&command.to_line());
+            record_and_write(command, &mut wire, transcript);
         }
         let deadline = self.deadline(budget);
         let started = Instant::now();
-        let result = self.stream()?.write_all(wire.as_bytes(), deadline);
-        result.map_err(|e| {
+        let result = self
+            .stream()
+            .map(|stream| stream.write_all(&wire, deadline));
+        self.wire = wire;
+        result?.map_err(|e| {
             self.break_connection();
             io_failure(e, step, "while sending", started.elapsed())
         })
@@ -423,9 +481,10 @@ impl Session {
     ) -> Result<Reply> {
         let started = Instant::now();
         loop {
-            match parse_reply(&self.received) {
+            match parse_reply(self.received.bytes()) {
                 Ok(Some((reply, used))) => {
-                    self.received.drain(..used);
+                    self.received.consume(used);
+                    self.last_reply = Some(Instant::now());
                     log_reply(transcript, &reply);
                     if reply.code() == 421 {
                         // The server is closing the channel (RFC 5321 §3.8): never reuse it.
@@ -435,7 +494,7 @@ impl Session {
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    let err = if tls::looks_like_tls(&self.received) {
+                    let err = if tls::looks_like_tls(self.received.bytes()) {
                         Error::new(
                             Kind::TlsOnPlaintextPort,
                             format!(
@@ -449,10 +508,27 @@ impl Session {
                     return Err(err.at_step(step));
                 }
             }
-            // Here, not before the loop: pipelined replies usually arrive in one read, and the
-            // replies after the first are then parsed without zeroing a buffer for each.
-            let mut buf = [0u8; 8192];
-            match self.stream()?.read(&mut buf, deadline) {
+            // One read for what has arrived: pipelined replies usually come together, and the
+            // ones after the first are then parsed from the buffer without another read.
+            self.stream()?;
+            let Some(spare) = self.received.spare() else {
+                // Unreachable in practice: the parser refuses a reply this long first.
+                return Err(Error::new(
+                    Kind::Protocol,
+                    format!(
+                        "the server's reply is longer than the {} bytes read so far",
+                        self.received.len()
+                    ),
+                )
+                .at_step(step));
+            };
+            let Some(stream) = self.stream.as_mut() else {
+                return Err(Error::new(
+                    Kind::ConnectionClosed,
+                    "the connection is no longer usable",
+                ));
+            };
+            match stream.read(spare, deadline) {
                 Ok(0) => {
                     return Err(Error::new(
                         Kind::ConnectionClosed,
@@ -460,7 +536,7 @@ impl Session {
                     )
                     .at_step(step));
                 }
-                Ok(n) => self.received.extend_from_slice(&buf[..n]),
+                Ok(n) => self.received.filled(n),
                 Err(e) => {
                     return Err(io_failure(
                         e,
@@ -483,129 +559,6 @@ impl Session {
     ) -> Result<Reply> {
         self.send(std::slice::from_ref(&command), transcript, budget, step)?;
         self.read_reply(transcript, budget, step, what)
-    }
-
-    /// Wait for the greeting. A plaintext connection that stays silent for [`GREETING_WAIT`]
-    /// is most often an implicit-TLS port (465) reached with STARTTLS: such a server waits for
-    /// a TLS hello and never greets, and waiting the whole command timeout for nothing turns
-    /// a misconfiguration into a hung web request. So after the short wait a TLS hello goes to
-    /// the same address on a second connection; if TLS answers, the send fails at once and says
-    /// so. Otherwise the server is merely slow (Postfix's postscreen delays its greeting on
-    /// purpose, and drops clients that talk first, hence the second connection) and the wait
-    /// goes on up to the command timeout.
-    fn receive_greeting(
-        &mut self,
-        config: &Config,
-        tls_config: &Arc<rustls::ClientConfig>,
-        transcript: &mut Transcript,
-        budget: Instant,
-    ) -> Result<Reply> {
-        const WHAT: &str = "for its greeting";
-        let deadline = self.deadline(budget);
-        if self.security == Security::Tls {
-            return self.receive_reply(transcript, deadline, Step::Greeting, WHAT);
-        }
-        let started = Instant::now();
-        let short = (started + GREETING_WAIT).min(deadline);
-        let mut checked = false;
-        if short < deadline {
-            match self.receive_reply(transcript, short, Step::Greeting, WHAT) {
-                Err(e) if e.kind() == Kind::Timeout && self.received.is_empty() => {
-                    checked = true;
-                    transcript.record(
-                        Direction::Info,
-                        &format!(
-                            "no greeting after {} s; asking a second connection whether port {} \
-                             expects implicit TLS",
-                            GREETING_WAIT.as_secs(),
-                            self.port
-                        ),
-                    );
-                    if self.answers_tls_hello(Probe::NewConnection, config, tls_config, budget) {
-                        return Err(self.implicit_tls_port());
-                    }
-                }
-                // Part of a greeting came: the server speaks; let it finish.
-                Err(e) if e.kind() == Kind::Timeout => {}
-                other => return other,
-            }
-        }
-        match self.receive_reply(transcript, deadline, Step::Greeting, WHAT) {
-            Err(e) if e.kind() == Kind::Timeout => {
-                // The session is given up now, so its own connection may take the hello.
-                if !checked
-                    && self.received.is_empty()
-                    && self.answers_tls_hello(Probe::ThisConnection, config, tls_config, budget)
-                {
-                    return Err(self.implicit_tls_port());
-                }
-                Err(Error::new(
-                    Kind::Timeout,
-                    format!(
-                        "no answer from the server {WHAT} after {:.1} s",
-                        started.elapsed().as_secs_f64()
-                    ),
-                )
-                .at_step(Step::Greeting))
-            }
-            other => other,
-        }
-    }
-
-    fn implicit_tls_port(&self) -> Error {
-        Error::new(
-            Kind::TlsOnPlaintextPort,
-            format!(
-                "{} port {} sent no SMTP greeting within {} s but answered a TLS hello: it \
-                 expects implicit TLS, not {}",
-                self.host,
-                self.port,
-                GREETING_WAIT.as_secs(),
-                match self.security {
-                    Security::None => "plaintext SMTP",
-                    _ => "STARTTLS",
-                }
-            ),
-        )
-        .at_step(Step::Greeting)
-    }
-
-    /// Whether the server answers a TLS ClientHello, sent on `probe`: a new connection to the
-    /// address this session is connected to while the session may still be greeted (see
-    /// [`Session::receive_greeting`]), or the session's own once it is being given up.
-    fn answers_tls_hello(
-        &self,
-        probe: Probe,
-        config: &Config,
-        tls_config: &Arc<rustls::ClientConfig>,
-        budget: Instant,
-    ) -> bool {
-        let Some(Stream::Plain(sock)) = &self.stream else {
-            return false;
-        };
-        (|| -> Option<bool> {
-            let now = Instant::now();
-            let deadline = (now + TLS_PROBE_WAIT).min(budget);
-            let wait = deadline
-                .checked_duration_since(now)
-                .filter(|w| !w.is_zero())?;
-            let name = tls::server_name(&config.host, &config.tls).ok()?;
-            let mut conn = rustls::ClientConnection::new(tls_config.clone(), name).ok()?;
-            let mut hello = Vec::new();
-            conn.write_tls(&mut hello).ok()?;
-            let socket = match probe {
-                Probe::NewConnection => {
-                    std::net::TcpStream::connect_timeout(&sock.peer_addr().ok()?, wait).ok()?
-                }
-                Probe::ThisConnection => sock.try_clone().ok()?,
-            };
-            let mut stream = Stream::Plain(socket);
-            stream.write_all(&hello, deadline).ok()?;
-            let mut answer = [0u8; 5];
-            let n = stream.read(&mut answer, deadline).ok()?;
-            Some(tls::looks_like_tls(&answer[..n]))
-        })()
-        .unwrap_or(false)
     }
 
     fn observe_extensions(&mut self) {
@@ -786,6 +739,23 @@ impl Session {
             );
         }
         self.break_connection();
+    }
+}
+
+/// Append `command`'s wire form to `wire` and record it in the transcript: the line as sent,
+/// or its redacted form when it carries a SASL payload.
+fn record_and_write(command: &Command<'_>, wire: &mut Vec<u8>, transcript: &mut Transcript) {
+    let at = wire.len();
+    command.write_line(wire);
+    if command.carries_secret() {
+        transcript.record(Direction::Sent, &command.redacted());
+    } else {
+        // The line is built from `&str` arguments and ASCII, so it is UTF-8.
+        let line = &wire[at..wire.len() - 2];
+        transcript.record(
+            Direction::Sent,
+            std::str::from_utf8(line).unwrap_or("<a command that is not UTF-8>"),
+        );
     }
 }
 

@@ -335,15 +335,15 @@ impl Session {
         budget: Instant,
     ) -> Result<(Reply, u64)> {
         let mut body = Body::new(body, declared, DataEncoder::new());
-        let mut wire = Vec::with_capacity(DATA_CHUNK + 2 * body.input.len());
-        while self.read_piece(&mut body, &mut wire)? {
-            if wire.len() >= DATA_CHUNK {
-                self.write_data(&wire, transcript, budget)?;
-                wire.clear();
-            }
+        // The session's chunk buffer (see `transaction_bdat`), not a new 256 KiB per message.
+        let mut wire = std::mem::take(&mut self.chunk);
+        wire.clear();
+        let written = self.send_data(&mut body, &mut wire, transcript, budget);
+        if wire.capacity() <= super::bdat::KEPT_CHUNK {
+            self.chunk = wire;
         }
+        written?;
         let size = body.size;
-        self.write_data(&wire, transcript, budget)?;
         if !self.settings.transcript_bodies {
             transcript.record(Direction::Sent, &format!("<message: {size} bytes>"));
         }
@@ -361,6 +361,24 @@ impl Session {
             return Ok((reply, size));
         }
         Err(message_refused(reply))
+    }
+
+    /// The message after DATA, dot-stuffed, in writes of about [`DATA_CHUNK`], the last one
+    /// ending with the terminator.
+    fn send_data(
+        &mut self,
+        body: &mut Body<'_>,
+        wire: &mut Vec<u8>,
+        transcript: &mut Transcript,
+        budget: Instant,
+    ) -> Result<()> {
+        while self.read_piece(body, wire)? {
+            if wire.len() >= DATA_CHUNK {
+                self.write_data(wire, transcript, budget)?;
+                wire.clear();
+            }
+        }
+        self.write_data(wire, transcript, budget)
     }
 
     pub(super) fn reset_after_failure(&mut self, transcript: &mut Transcript, budget: Instant) {
@@ -575,6 +593,89 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.kind(), Kind::ConnectionClosed, "{err}");
         assert!(err.is_transient());
+        p.handle.join().unwrap();
+    }
+
+    #[test]
+    fn an_idle_session_with_a_421_waiting_is_not_used() {
+        // The server gives up on the idle connection with a 421 a moment after its reply; the
+        // next message comes later than RECENTLY_ACTIVE, so the socket is asked first and the
+        // session is replaced before anything is written to it.
+        let first = vec![
+            Say("220 a ESMTP\r\n"),
+            Hear(1),
+            Say(EHLO_PIPELINING),
+            Hear(3),
+            Say("250 ok\r\n250 ok\r\n354 go\r\n"),
+            HearUntil("\r\n.\r\n"),
+            Say("250 queued 1\r\n"),
+            Say("421 4.4.2 idle too long, closing\r\n"),
+            HearToEnd,
+        ];
+        let second = vec![
+            Say("220 a ESMTP\r\n"),
+            Hear(1),
+            Say(EHLO_PIPELINING),
+            Hear(3),
+            Say("250 ok\r\n250 ok\r\n354 go\r\n"),
+            HearUntil("\r\n.\r\n"),
+            Say("250 queued 2\r\n"),
+            Hear(1),
+            Say("221 bye\r\n"),
+        ];
+        let p = peer(vec![first, second]);
+        let mut c = client(p.port, |_| {});
+        let e = envelope(&["x@a.test"]);
+        c.send_bytes(&e, b"one\r\n").unwrap();
+        std::thread::sleep(super::super::RECENTLY_ACTIVE * 3);
+        let r = c.send_bytes(&e, b"two\r\n").unwrap();
+        assert!(r.reply.text().contains("queued 2"));
+        let text = c.transcript();
+        assert!(
+            text.contains("the server closed the idle connection; reconnecting"),
+            "{text}"
+        );
+        assert!(!text.contains("sending again"), "{text}");
+        drop(c);
+        let heard = p.handle.join().unwrap();
+        assert!(
+            !String::from_utf8_lossy(&heard[3]).contains("MAIL"),
+            "nothing may be sent after the 421: {:?}",
+            String::from_utf8_lossy(&heard[3])
+        );
+    }
+
+    #[test]
+    fn a_server_hanging_up_right_after_its_reply_gets_the_next_message_on_a_new_connection() {
+        // Sent at once, the next group meets the closed connection (not asked first: the
+        // session was active a moment ago); nothing was acknowledged, so it goes again.
+        let first = vec![
+            Say("220 a ESMTP\r\n"),
+            Hear(1),
+            Say(EHLO_PIPELINING),
+            Hear(3),
+            Say("250 ok\r\n250 ok\r\n354 go\r\n"),
+            HearUntil("\r\n.\r\n"),
+            Say("250 queued 1\r\n"),
+        ];
+        let second = vec![
+            Say("220 a ESMTP\r\n"),
+            Hear(1),
+            Say(EHLO_PIPELINING),
+            Hear(3),
+            Say("250 ok\r\n250 ok\r\n354 go\r\n"),
+            HearUntil("\r\n.\r\n"),
+            Say("250 queued 2\r\n"),
+            Hear(1),
+            Say("221 bye\r\n"),
+        ];
+        let p = peer(vec![first, second]);
+        let mut c = client(p.port, |_| {});
+        let e = envelope(&["x@a.test"]);
+        c.send_bytes(&e, b"one\r\n").unwrap();
+        let r = c.send_bytes(&e, b"two\r\n").unwrap();
+        assert!(r.reply.text().contains("queued 2"), "{}", c.transcript());
+        drop(c);
         p.handle.join().unwrap();
     }
 
