@@ -28,7 +28,7 @@
 
 use std::any::Any;
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 use std::sync::{Arc, Once};
 
 use rustls::NamedGroup;
@@ -36,6 +36,24 @@ use rustls::client::{
     ClientSessionMemoryCache, ClientSessionStore, Tls12ClientSessionValue, Tls13ClientSessionValue,
 };
 use rustls::pki_types::ServerName;
+
+/// This process's id, as [`std::process::id`] but without a `getpid` system call each time:
+/// a session asks on every read and write whether it was inherited across `fork()`, and the
+/// pool on every take and put. The id is read once and forgotten in the child of every `fork()`
+/// by [`child`] (registered before the first id is kept), so a child reads its own.
+pub(crate) fn process_id() -> u32 {
+    protect_locks();
+    match PID.load(Ordering::Relaxed) {
+        0 => {
+            let pid = std::process::id();
+            PID.store(pid, Ordering::Relaxed);
+            pid
+        }
+        pid => pid,
+    }
+}
+
+static PID: AtomicU32 = AtomicU32::new(0);
 
 /// Register the `pthread_atfork` handlers (once per process; a child inherits them).
 ///
@@ -81,6 +99,7 @@ extern "C" fn release() {
 /// we held them), then, still the only thread, drop what the parent's other threads were in the
 /// middle of.
 extern "C" fn child() {
+    PID.store(0, Ordering::Relaxed);
     release();
     crate::oauth::after_fork_in_child();
     crate::random::after_fork_in_child();

@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use once_cell::sync::Lazy;
 
 use crate::config::{Config, Credentials, PORT_AUTO, Security};
-use crate::smtp::session::{Session, Settings, process_id};
+use crate::fork::process_id;
+use crate::smtp::session::{Session, Settings};
 use crate::transcript::Transcript;
 
 /// At most this many idle sessions per key, and in all: enough for a worker's burst, bounded so

@@ -23,12 +23,12 @@
 //! from one message to the next, and a busy session is not asked whether it is still alive.
 
 use std::io;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::{Config, Security, Timeouts};
 use crate::error::{Error, Kind, Result, Step};
+use crate::fork::process_id;
 use crate::smtp::command::Command;
 use crate::smtp::extensions::Extensions;
 use crate::smtp::reply::{Reply, parse_reply};
@@ -111,34 +111,6 @@ pub(crate) struct Session {
     /// socket (and of the TLS state) that belongs to the parent: the child never writes to it,
     /// never shuts it down (that would cut the parent's connection too), only closes its copy.
     pid: u32,
-}
-
-/// This process's id, as [`std::process::id`] but without a `getpid` system call each time:
-/// a session asks on every read and write whether it was inherited across `fork()`, and the
-/// pool on every take and put. The id is read once and forgotten in the child of every
-/// `fork()` by a `pthread_atfork` handler (registered before the first id is kept), so a child
-/// reads its own.
-pub(crate) fn process_id() -> u32 {
-    static PID: AtomicU32 = AtomicU32::new(0);
-    static HANDLER: Once = Once::new();
-    extern "C" fn forget() {
-        PID.store(0, Ordering::Relaxed);
-    }
-    HANDLER.call_once(|| {
-        // SAFETY: `forget` is an `extern "C"` function that lives as long as the library and
-        // only stores to an atomic (async-signal-safe, as a handler run in the child must be).
-        unsafe {
-            libc::pthread_atfork(None, None, Some(forget));
-        }
-    });
-    match PID.load(Ordering::Relaxed) {
-        0 => {
-            let pid = std::process::id();
-            PID.store(pid, Ordering::Relaxed);
-            pid
-        }
-        pid => pid,
-    }
 }
 
 fn io_failure(err: io::Error, step: Step, what: &str, waited: Duration) -> Error {
