@@ -421,8 +421,11 @@ impl Message {
     /// with 8BITMIME.
     pub fn set_mime_body(&mut self, content_type: &str, body: &[u8]) -> Result<&mut Self> {
         header::check_value(content_type, "Content-Type")?;
-        let media_type = content_type.split(';').next().unwrap_or("").trim();
+        let at = content_type.find(';').unwrap_or(content_type.len());
+        let (media_type, params) = content_type.split_at(at);
+        let media_type = media_type.trim();
         content_type::check(media_type)?;
+        content_type::check_parameters(content_type, params)?;
         if media_type.to_ascii_lowercase().starts_with("multipart/")
             && !content_type.to_ascii_lowercase().contains("boundary=")
         {
