@@ -7,12 +7,15 @@
 //! STARTTLS, implicit TLS and AUTH, every message received and acknowledged, nothing written.
 //!
 //! Senders, each a child process that times itself (`senders.rs`): mailport from Rust, C,
-//! Python and PHP; the peers lettre, Python's smtplib and PHPMailer.
+//! Python and PHP; the peers lettre, Python's smtplib and PHPMailer; and the reference client
+//! and renderer (`reference.rs`), the protocol's floor, to which every row of S1, S2 and S7 is
+//! also compared (issue 19's targets are such ratios).
 //!
 //! Scenarios, each a median of `MAILPORT_BENCH_RUNS` (5) rounds with the min–max spread; the
 //! senders take turns within each round so that noise falls on all of them alike:
 //! - S1: `MAILPORT_BENCH_MESSAGES` (2000) small messages over one STARTTLS + AUTH connection:
-//!   messages/s and the sender's CPU time per message.
+//!   messages/s, the sender's and the sink's CPU time per message, and system calls per message
+//!   from a counting pass under strace (`syscalls.rs`, `MAILPORT_BENCH_STRACE_MESSAGES`).
 //! - S2: the same with `MAILPORT_BENCH_RTT_MESSAGES` (200) messages through a proxy that delays
 //!   each direction by half of `MAILPORT_BENCH_RTT_MS` (10): messages/s and round trips per
 //!   message.
@@ -27,6 +30,10 @@
 //! - S6: the outbox on a spool directory and on MariaDB: enqueue (durable) from 1 and 16 threads
 //!   and drain by 1 and 4 workers, `MAILPORT_BENCH_MESSAGES` each, beside a direct send in the
 //!   same run.
+//! - S7: one message with a `MAILPORT_BENCH_ATTACHMENT_MB` (25) MiB attachment rendered, nothing
+//!   sent: in memory from Rust, C, Python and PHP, streamed to a file from Rust and C (pending
+//!   until `Message::write_to` and `mailport_message_render_to_fd` exist), against the reference
+//!   renderer: time, peak memory growth and the output's size.
 //!
 //! `MAILPORT_BENCH_QUICK=1` is a smoke run (small counts, one round). Benchmarks report; they
 //! never fail on a figure.

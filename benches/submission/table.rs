@@ -265,8 +265,7 @@ impl Extras {
     fn of(rows: &[Row], reference: Option<&Row>, metric: &Metric) -> Extras {
         let render = matches!(metric, Metric::Render);
         Extras {
-            cpu_vs_reference: !render
-                && matches!(metric, Metric::Cpu)
+            cpu_vs_reference: matches!(metric, Metric::Cpu)
                 && reference.is_some_and(|r| r.cpu_per_op(false).is_some()),
             sink_vs_reference: !render && reference.is_some_and(|r| r.cpu_per_op(true).is_some()),
             syscalls: rows.iter().any(|r| r.syscalls.is_some()),
