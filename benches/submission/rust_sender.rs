@@ -96,8 +96,9 @@ pub struct Job<'a> {
 
 impl Job<'_> {
     pub fn attachment(&self) -> Result<&Path, String> {
-        self.attachment
-            .ok_or_else(|| "mode attach needs an ATTACHMENT path".to_string())
+        self.attachment.ok_or_else(|| {
+            "the modes attach, render and stream need an ATTACHMENT path".to_string()
+        })
     }
 }
 
