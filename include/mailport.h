@@ -459,6 +459,16 @@ typedef enum mailport_outbox_id_size {
 } mailport_outbox_id_size;
 
 /**
+ * Bytes that mailport rendered and handed over: read them with `mailport_bytes_data` and
+ * `mailport_bytes_len`, free them with `mailport_bytes_free`.
+ *
+ * Made by `mailport_message_render_bytes`. Immutable: may be read from any thread.
+ *
+ * Functions: mailport_bytes_data, mailport_bytes_len, mailport_bytes_free.
+ */
+typedef struct mailport_bytes mailport_bytes;
+
+/**
  * An SMTP client: one configuration, one reusable session.
  *
  * Made by `mailport_client_new` from a copy of a config. No network I/O happens until the first
@@ -557,7 +567,8 @@ typedef struct mailport_error mailport_error;
  * mailport_message_set_text, mailport_message_set_text_as, mailport_message_set_html,
  * mailport_message_set_mime_body, mailport_message_set_charset, mailport_message_attach_file,
  * mailport_message_attach_bytes, mailport_message_embed_file, mailport_message_embed_bytes,
- * mailport_message_render.
+ * mailport_message_render, mailport_message_render_bytes, mailport_message_render_to_fd,
+ * mailport_message_render_to_callback.
  */
 typedef struct mailport_message mailport_message;
 
@@ -796,6 +807,21 @@ typedef int32_t (*mailport_oauth_token_callback)(void *user_data,
                                                  const char *username,
                                                  bool previous_refused,
                                                  struct mailport_oauth_token *out);
+
+/**
+ * A function that receives the rendered message piece by piece, in order, from
+ * `mailport_message_render_to_callback`.
+ *
+ * `user_data` is the pointer given to `mailport_message_render_to_callback`, passed through
+ * untouched. `data` points at `len` bytes (never 0) of the message, valid only until the
+ * callback returns: write or copy them. Return 0 to go on; any other value stops the rendering,
+ * and `mailport_message_render_to_callback` fails with `MAILPORT_ERR_IO` naming that value.
+ *
+ * The callback runs synchronously on the thread that called
+ * `mailport_message_render_to_callback`, only during that call. It must not change the message
+ * and must not unwind (C++ exceptions, longjmp) across mailport.
+ */
+typedef int (*mailport_write_callback)(void *user_data, const uint8_t *data, size_t len);
 
 /**
  * A function that hears each outbox event as it happens: for alerting on failed or held
@@ -2591,13 +2617,17 @@ enum mailport_result mailport_message_embed_bytes(struct mailport_message *messa
  * buffer of that size. When the buffer is too small, its `len` bytes hold the start of the
  * message.
  *
- * Each call renders the message afresh, reading attachment files into memory. Unless the Date
+ * The sizing call renders only the headers and text parts: attachments are measured, not read
+ * (base64 of a known length has a known length). The filling call renders once, straight into
+ * `buf`, with no copy held by mailport; it stops encoding once `buf` is full. Unless the Date
  * and Message-ID were set (`mailport_message_set_date`, `mailport_message_set_message_id`),
- * they and the MIME boundaries differ between calls, and the length can change by a byte if
- * the date changes between the sizing call and the copy: call again while
- * `MAILPORT_ERR_BUFFER_TOO_SMALL` comes back.
+ * they and the MIME boundaries differ between calls, but their widths are fixed, so the length
+ * stays the same unless the message or an attachment file changes in between: still, call
+ * again while `MAILPORT_ERR_BUFFER_TOO_SMALL` comes back. To get the bytes without a second
+ * call, use `mailport_message_render_bytes`; to write them to a file or a socket in bounded
+ * memory, `mailport_message_render_to_fd` or `mailport_message_render_to_callback`.
  *
- * **Ownership:** `message` is only read; the bytes are copied into the caller's buffer.
+ * **Ownership:** `message` is only read; the bytes are written into the caller's buffer.
  *
  * **NULL:** `message` must not be NULL; `buf` may be NULL only when `len` is 0; `out_n` may be
  * NULL. `error_out` may be NULL.
@@ -2621,6 +2651,149 @@ enum mailport_result mailport_message_render(const struct mailport_message *mess
                                              size_t len,
                                              size_t *out_n,
                                              struct mailport_error **error_out);
+
+/**
+ * Render the message once into bytes that the caller then owns: what
+ * `mailport_message_render` gives, without the sizing call and without a copy (the buffer is
+ * allocated at its final size and filled in place). For a large message written to a file or
+ * a socket, `mailport_message_render_to_fd` uses bounded memory instead.
+ *
+ * **Ownership:** `message` is only read. On success `*bytes_out` receives a new
+ * `mailport_bytes` that the caller frees with `mailport_bytes_free`.
+ *
+ * **NULL:** `message` and `bytes_out` must not be NULL. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when the message has
+ * no From, or an address cannot be written without SMTPUTF8; `MAILPORT_ERR_ATTACHMENT` or
+ * `MAILPORT_ERR_IO` when an attachment file cannot be read or changed since it was attached.
+ *
+ * **Thread safety:** several threads may render (or send) the same message at once, provided
+ * nobody changes it meanwhile.
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that nobody changes during the call; `bytes_out`
+ * and `error_out` each NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_message_render_bytes(const struct mailport_message *message,
+                                                   struct mailport_bytes **bytes_out,
+                                                   struct mailport_error **error_out);
+
+/**
+ * The first byte of `bytes`; `mailport_bytes_len` bytes are readable from there (no NUL
+ * follows: the message is data, not a C string).
+ *
+ * **Ownership:** borrowed from `bytes`, valid until `mailport_bytes_free`.
+ *
+ * **NULL:** returns NULL when `bytes` is NULL. Never NULL otherwise (a non-NULL pointer even
+ * when the length is 0).
+ *
+ * **Thread safety:** may be called from any thread.
+ *
+ * # Safety
+ *
+ * `bytes` must be NULL or a `mailport_bytes` from mailport that has not been freed.
+ */
+const uint8_t *mailport_bytes_data(const struct mailport_bytes *bytes);
+
+/**
+ * The number of bytes in `bytes`.
+ *
+ * **NULL:** returns 0 when `bytes` is NULL.
+ *
+ * **Thread safety:** may be called from any thread.
+ *
+ * # Safety
+ *
+ * `bytes` must be NULL or a `mailport_bytes` from mailport that has not been freed.
+ */
+size_t mailport_bytes_len(const struct mailport_bytes *bytes);
+
+/**
+ * Free bytes from `mailport_message_render_bytes`; pointers from `mailport_bytes_data` become
+ * invalid.
+ *
+ * **Ownership:** takes back `bytes`.
+ *
+ * **NULL:** `bytes` may be NULL (nothing happens).
+ *
+ * # Safety
+ *
+ * `bytes` must be NULL or a `mailport_bytes` from mailport that has not been freed, and that
+ * no other thread is reading. Must not be called twice with the same value.
+ */
+void mailport_bytes_free(struct mailport_bytes *bytes);
+
+/**
+ * Render the message straight into a file descriptor the caller owns (a file, a pipe, a
+ * socket), in bounded memory: attachments are read and base64-encoded a chunk at a time, so a
+ * 25 MiB attachment costs about 140 KB of buffers, not the message. The bytes are those of
+ * `mailport_message_render`.
+ *
+ * `fd` is written with `write(2)` from its current offset and is not closed; a non-blocking
+ * descriptor is waited on with `poll` when full. SIGPIPE is blocked in the calling thread
+ * during the call, so a pipe or socket whose reader is gone gives an `EPIPE` error, never the
+ * signal (the thread's signal mask is restored on return).
+ *
+ * **Ownership:** `message` is only read; `fd` stays the caller's.
+ *
+ * **NULL:** `message` must not be NULL. `out_written` may be NULL; when not, it receives the
+ * number of bytes written, also on failure (then the descriptor holds that prefix of the
+ * message). `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `fd` is
+ * negative, the message has no From, or an address cannot be written without SMTPUTF8;
+ * `MAILPORT_ERR_IO` when a write fails (the message names the descriptor and the errno, e.g.
+ * "writing to fd 5 failed with ENOSPC: No space left on device", and how many bytes were
+ * written) or an attachment cannot be read; `MAILPORT_ERR_ATTACHMENT` when an attachment file
+ * changed since it was attached.
+ *
+ * **Thread safety:** several threads may render (or send) the same message at once, provided
+ * nobody changes it meanwhile; writes to one descriptor from several threads interleave.
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that nobody changes during the call; `out_written`
+ * NULL or valid for writing one `uint64_t`; `error_out` NULL or valid for writing one pointer.
+ */
+enum mailport_result mailport_message_render_to_fd(const struct mailport_message *message,
+                                                   int fd,
+                                                   uint64_t *out_written,
+                                                   struct mailport_error **error_out);
+
+/**
+ * Render the message and hand its bytes to `callback` piece by piece, in bounded memory (as
+ * `mailport_message_render_to_fd` does), for destinations that are not a file descriptor: a
+ * compressor, a hash, a language runtime's stream. The bytes are those of
+ * `mailport_message_render`, in pieces of at most about 80 KB.
+ *
+ * **Ownership:** `message` is only read; `user_data` is passed to the callback untouched.
+ *
+ * **NULL:** `message` and `callback` must not be NULL; `user_data` may be NULL (it is only
+ * passed to the callback). `out_written` may be NULL; when not, it receives the number of
+ * bytes the callback accepted, also on failure. `error_out` may be NULL.
+ *
+ * **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when the message has
+ * no From, or an address cannot be written without SMTPUTF8; `MAILPORT_ERR_IO` when the callback
+ * returned non-zero (the message gives its value and how many bytes it had accepted) or an
+ * attachment cannot be read; `MAILPORT_ERR_ATTACHMENT` when an attachment file changed since it
+ * was attached.
+ *
+ * **Thread safety:** the callback runs on the calling thread. Several threads may render (or
+ * send) the same message at once, provided nobody changes it meanwhile.
+ *
+ * # Safety
+ *
+ * `message` must be NULL or a live message that nobody changes during the call; `callback`
+ * NULL or a function with the `mailport_write_callback` signature, safe to call with
+ * `user_data`; `out_written` NULL or valid for writing one `uint64_t`; `error_out` NULL or
+ * valid for writing one pointer.
+ */
+enum mailport_result mailport_message_render_to_callback(const struct mailport_message *message,
+                                                         mailport_write_callback callback,
+                                                         void *user_data,
+                                                         uint64_t *out_written,
+                                                         struct mailport_error **error_out);
 
 /**
  * Create an empty `wp_mail()` call with WordPress's defaults: site domain "localhost" (so From

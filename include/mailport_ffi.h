@@ -103,6 +103,8 @@ typedef enum mailport_outbox_id_size {
     MAILPORT_OUTBOX_ID_SIZE = 31,
 } mailport_outbox_id_size;
 
+typedef struct mailport_bytes mailport_bytes;
+
 typedef struct mailport_client mailport_client;
 
 typedef struct mailport_config mailport_config;
@@ -139,6 +141,8 @@ typedef int32_t (*mailport_oauth_token_callback)(void *user_data,
                                                  const char *username,
                                                  bool previous_refused,
                                                  struct mailport_oauth_token *out);
+
+typedef int (*mailport_write_callback)(void *user_data, const uint8_t *data, size_t len);
 
 typedef void (*mailport_outbox_event_callback)(void *userdata,
                                                uint32_t kind,
@@ -467,6 +471,27 @@ enum mailport_result mailport_message_render(const struct mailport_message *mess
                                              size_t len,
                                              size_t *out_n,
                                              struct mailport_error **error_out);
+
+enum mailport_result mailport_message_render_bytes(const struct mailport_message *message,
+                                                   struct mailport_bytes **bytes_out,
+                                                   struct mailport_error **error_out);
+
+const uint8_t *mailport_bytes_data(const struct mailport_bytes *bytes);
+
+size_t mailport_bytes_len(const struct mailport_bytes *bytes);
+
+void mailport_bytes_free(struct mailport_bytes *bytes);
+
+enum mailport_result mailport_message_render_to_fd(const struct mailport_message *message,
+                                                   int fd,
+                                                   uint64_t *out_written,
+                                                   struct mailport_error **error_out);
+
+enum mailport_result mailport_message_render_to_callback(const struct mailport_message *message,
+                                                         mailport_write_callback callback,
+                                                         void *user_data,
+                                                         uint64_t *out_written,
+                                                         struct mailport_error **error_out);
 
 struct mailport_wp_mail *mailport_wp_mail_new(void);
 

@@ -11,7 +11,7 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::config::{Config, PORT_AUTO, Security};
+use crate::config::{Config, Credentials, PORT_AUTO, Security};
 use crate::error::hint;
 use crate::error::{Error, RejectedRecipient, Result};
 use crate::message::Message;
@@ -381,6 +381,7 @@ impl Client {
                 port: self.port(),
                 security: self.security(),
                 helo_name: &self.helo_name,
+                credentials: self.config.credentials.as_ref().map(Credentials::kind),
                 api: self.config.api,
             };
             let hint = hint::hint(&error, &context);
@@ -659,6 +660,7 @@ fn no_port_worked(
                 port,
                 security,
                 helo_name,
+                credentials: config.credentials.as_ref().map(Credentials::kind),
                 api: config.api,
             },
         )

@@ -115,6 +115,21 @@ impl Credentials {
             }
         }
     }
+
+    pub fn kind(&self) -> CredentialKind {
+        match self {
+            Credentials::Password { .. } => CredentialKind::Password,
+            Credentials::OAuth2 { .. } => CredentialKind::OAuth2,
+        }
+    }
+}
+
+/// Which kind of [`Credentials`] a client logs in with, without the secret: a refused login
+/// means a wrong password for one and a stale or unfit token for the other.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum CredentialKind {
+    Password,
+    OAuth2,
 }
 
 /// Time limits. A server that stops talking can never hang the caller longer than these.

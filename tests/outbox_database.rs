@@ -1,68 +1,62 @@
 //! The outbox on a MariaDB table (a real mariadbd, started by the test on a unix socket), against
-//! aiosmtpd: delivery, deferral, held entries, cancel and prune, a description row inserted by
-//! plain SQL as PHP would, corrupt rows quarantined, leases taken over only once expired, a
-//! worker that lost its lease, the database going away, and four worker processes draining
-//! 10,000 entries with each Message-ID arriving once.
+//! aiosmtpd: the scenarios every store passes (common/outbox_scenarios.rs: delivery, deferral,
+//! held entries, cancel and prune, a description rendered once) with the columns PHP reads, and
+//! the table's own: a description row inserted by plain SQL as PHP would, corrupt rows
+//! quarantined, leases taken over only once expired, a worker that lost its lease, the database
+//! going away, and four worker processes draining 10,000 entries with each Message-ID arriving
+//! once.
 
 mod common;
 // Not in common/mod.rs: the CLI's tests include that module too, without the mysql crate.
 #[path = "common/mariadb.rs"]
 mod mariadb;
+#[path = "common/outbox_scenarios.rs"]
+#[macro_use]
+mod scenarios;
 
 use std::time::Duration;
 
-use common::{TestServer, config_for};
-use mailport::outbox::{
-    AttemptOutcome, DescribedFile, Description, EntryId, Filter, Outbox, Policy, RecipientState,
-    RunOptions, State,
-};
-use mailport::{Config, Credentials, Envelope, Message, Secret, Security};
+use common::TestServer;
+use mailport::outbox::{EntryId, Filter, Outbox, State};
+use mailport::{Config, Envelope, Security};
 use mariadb::TestDatabase;
+use scenarios::{Row, Store, all, message, message_id_of, plain, subject_of};
 
-const USER: &str = "outbox-user";
-const PASSWORD: &str = "outbox-Pa55";
+/// The scenarios' stores: one table a name, in the shared test database.
+struct Tables;
 
-fn plain(server: &TestServer) -> Config {
-    config_for("127.0.0.1", server, Security::None)
-}
+impl Store for Tables {
+    fn open(&self, name: &str, connections: Vec<Config>) -> Outbox {
+        Outbox::open(&db().url(name), connections).unwrap()
+    }
 
-fn message(subject: &str, to: &str) -> Message {
-    let mut m = Message::new();
-    m.set_from("Shop <shop@example.com>").unwrap();
-    m.add_to(to).unwrap();
-    m.set_subject(subject).unwrap();
-    m.set_text(&format!("{subject}\n")).unwrap();
-    m
-}
+    fn stored_text(&self, name: &str, id: &EntryId) -> String {
+        db().value::<String>(&format!(
+            "SELECT CONCAT_WS(' ', `held_settings`, `record`) FROM `{name}` WHERE `id` = '{id}'"
+        ))
+        .unwrap_or_default()
+    }
 
-fn impatient() -> Policy {
-    Policy {
-        min_backoff: Duration::ZERO,
-        max_backoff: Duration::ZERO,
-        ..Policy::default()
+    fn row(&self, name: &str, id: &EntryId) -> Option<Row> {
+        let id = id.as_str();
+        Some(Row {
+            state: column(name, id, "state"),
+            lease_owner: column(name, id, "lease_owner"),
+            body: column(name, id, "body").is_some(),
+            header: column(name, id, "header").is_some(),
+        })
+    }
+
+    fn count(&self, name: &str) -> Option<usize> {
+        db().value::<i64>(&format!("SELECT COUNT(*) FROM `{name}`"))
+            .map(|n| n as usize)
     }
 }
 
-fn all() -> RunOptions {
-    RunOptions::default()
-}
+outbox_scenarios!(Tables);
 
 fn db() -> &'static TestDatabase {
     TestDatabase::shared()
-}
-
-fn subject_of(data: &[u8]) -> String {
-    String::from_utf8_lossy(data)
-        .lines()
-        .find_map(|l| l.strip_prefix("Subject: ").map(str::to_string))
-        .unwrap_or_default()
-}
-
-fn message_id_of(data: &[u8]) -> String {
-    String::from_utf8_lossy(data)
-        .lines()
-        .find_map(|l| l.strip_prefix("Message-ID: ").map(str::to_string))
-        .unwrap_or_default()
 }
 
 /// An id as a PHP writer makes one: `sprintf('%013d-%s', ms, bin2hex(random_bytes(8)))`.
@@ -74,185 +68,6 @@ fn column(table: &str, id: &str, column: &str) -> Option<String> {
     db().value(&format!(
         "SELECT CAST(`{column}` AS CHAR) FROM `{table}` WHERE `id` = '{id}'"
     ))
-}
-
-#[test]
-fn an_enqueued_message_is_delivered_once_with_its_fixed_message_id() {
-    let server = TestServer::start(&["--mode", "plain", "--queue-id"]);
-    let outbox = Outbox::open(&db().url("t_delivered"), vec![plain(&server)]).unwrap();
-    let id = outbox
-        .enqueue(&message("order 1", "ann@example.org"))
-        .unwrap();
-    let queued = outbox.get(&id).unwrap();
-    assert_eq!(queued.state, State::Queued);
-    let message_id = queued.message_id.clone().unwrap();
-    assert_eq!(
-        column("t_delivered", id.as_str(), "state").unwrap(),
-        "queued"
-    );
-
-    let summary = outbox.run(&all()).unwrap();
-    assert_eq!(summary.sent, 1, "{summary:?}");
-    let got = server.messages();
-    assert_eq!(got.len(), 1);
-    assert_eq!(got[0].rcpt_tos, ["ann@example.org"]);
-    assert_eq!(message_id_of(&got[0].data), message_id);
-
-    let record = outbox.get(&id).unwrap();
-    assert_eq!(record.state, State::Sent);
-    assert_eq!(record.lease, None);
-    assert_eq!(record.recipients[0].state, RecipientState::Sent);
-    let attempt = record.attempts.last().unwrap();
-    assert_eq!(attempt.outcome, AttemptOutcome::Sent);
-    assert_eq!(attempt.queue_id, got[0].queue_id, "{attempt:?}");
-    // The columns say the same as the record; a sent message's body is not kept by default.
-    assert_eq!(column("t_delivered", id.as_str(), "state").unwrap(), "sent");
-    assert_eq!(column("t_delivered", id.as_str(), "lease_owner"), None);
-    assert_eq!(column("t_delivered", id.as_str(), "body"), None);
-
-    assert_eq!(outbox.run(&all()).unwrap().sent, 0);
-    assert_eq!(server.messages().len(), 1);
-}
-
-#[test]
-fn a_transient_refusal_defers_with_backoff_then_gives_up() {
-    let server = TestServer::start(&["--mode", "plain", "--tempfail-rcpt", "busy"]);
-    let mut outbox = Outbox::open(&db().url("t_deferred"), vec![plain(&server)]).unwrap();
-    outbox.set_policy(Policy {
-        min_backoff: Duration::from_secs(60),
-        max_backoff: Duration::from_secs(150),
-        ..Policy::default()
-    });
-    let id = outbox
-        .enqueue(&message("later", "busy@example.org"))
-        .unwrap();
-    assert_eq!(outbox.run(&all()).unwrap().deferred, 1);
-    let record = outbox.get(&id).unwrap();
-    assert_eq!(record.state, State::Deferred);
-    assert_eq!(record.retries, 1);
-    let attempt = record.attempts.last().unwrap();
-    assert_eq!(attempt.reply_code, Some(450));
-    let wait = record.due - attempt.at;
-    assert!((59..=61).contains(&wait), "first backoff 60 s, got {wait}");
-    // Not due yet: a run leaves it alone.
-    assert_eq!(outbox.run(&all()).unwrap(), Default::default());
-    assert_eq!(server.events_named("RCPT").len(), 1);
-
-    outbox.set_policy(Policy {
-        lifetime: Duration::ZERO,
-        ..impatient()
-    });
-    outbox.retry(&id).unwrap();
-    assert_eq!(outbox.run(&all()).unwrap().failed, 1);
-    let record = outbox.get(&id).unwrap();
-    assert_eq!(record.state, State::Failed);
-    assert!(
-        record
-            .reason
-            .unwrap()
-            .starts_with("gave up after 0 seconds"),
-        "the reason says why"
-    );
-    // A failed entry keeps its message, so that it can be retried.
-    assert!(column("t_deferred", id.as_str(), "body").is_some());
-    let again = outbox.retry(&id).unwrap();
-    assert_eq!(again.state, State::Queued);
-    assert_eq!(again.pending(), ["busy@example.org"]);
-    assert_eq!(
-        column("t_deferred", id.as_str(), "state").as_deref(),
-        Some("queued")
-    );
-}
-
-#[test]
-fn a_refused_login_holds_the_entry_until_the_settings_change_or_a_retry() {
-    let auth = format!("{USER}:{PASSWORD}");
-    let server = TestServer::start(&["--mode", "starttls", "--auth", &auth]);
-    let url = db().url("t_held");
-    let mut wrong = config_for("localhost", &server, Security::StartTls);
-    wrong.credentials = Some(Credentials::Password {
-        username: USER.into(),
-        password: Secret::new("wrong-password"),
-    });
-    let outbox = Outbox::open(&url, vec![wrong]).unwrap();
-    let id = outbox.enqueue(&message("held", "ann@example.org")).unwrap();
-    assert_eq!(outbox.run(&all()).unwrap().held, 1);
-    let record = outbox.get(&id).unwrap();
-    assert_eq!(record.state, State::Held);
-    assert!(record.held_settings.is_some());
-    let row = db()
-        .value::<String>(&format!(
-            "SELECT CONCAT_WS(' ', `held_settings`, `record`) FROM `t_held` WHERE `id` = '{id}'"
-        ))
-        .unwrap();
-    assert!(!row.contains("wrong-password"), "{row}");
-    // The same settings: it stays held. A retry releases it (and it is held again).
-    assert_eq!(outbox.run(&all()).unwrap(), Default::default());
-    outbox.retry(&id).unwrap();
-    assert_eq!(outbox.run(&all()).unwrap().held, 1);
-
-    // Other settings (here, from another machine of the site) release it at once.
-    let mut fixed = config_for("localhost", &server, Security::StartTls);
-    fixed.credentials = Some(Credentials::Password {
-        username: USER.into(),
-        password: Secret::new(PASSWORD),
-    });
-    fixed.helo_name = Some("fixed.client.test".into());
-    let other = Outbox::open(&url, vec![fixed]).unwrap();
-    assert_eq!(other.run(&all()).unwrap().sent, 1);
-    assert_eq!(server.messages().len(), 1);
-}
-
-#[test]
-fn raw_messages_keep_their_envelope_and_cancel_and_prune_work() {
-    let server = TestServer::start(&["--mode", "plain"]);
-    let outbox = Outbox::open(&db().url("t_prune"), vec![plain(&server)]).unwrap();
-    let envelope = Envelope::new("bounce@example.com", vec!["hidden@example.org".into()]).unwrap();
-    let raw = outbox
-        .enqueue_raw(&envelope, b"Subject: raw\nFrom: a@example.com\n\nbody\n")
-        .unwrap();
-    // Ids order by the millisecond: the raw one is the oldest.
-    std::thread::sleep(Duration::from_millis(5));
-    let cancelled = outbox
-        .enqueue(&message("never", "ann@example.org"))
-        .unwrap();
-    assert_eq!(outbox.cancel(&cancelled).unwrap().state, State::Cancelled);
-    assert!(outbox.cancel(&cancelled).is_err(), "already cancelled");
-    assert!(outbox.retry(&cancelled).is_err(), "a cancelled entry stays");
-    assert_eq!(column("t_prune", cancelled.as_str(), "body"), None);
-    assert_eq!(outbox.run(&all()).unwrap().sent, 1);
-    let got = server.messages();
-    assert_eq!(got.len(), 1);
-    assert_eq!(got[0].mail_from, "bounce@example.com");
-    assert_eq!(got[0].rcpt_tos, ["hidden@example.org"]);
-    assert_eq!(subject_of(&got[0].data), "raw");
-    assert!(
-        outbox.retry(&raw).is_err(),
-        "a sent entry cannot be retried"
-    );
-
-    let listed = outbox
-        .list(&Filter {
-            states: vec![State::Sent, State::Cancelled],
-            limit: None,
-        })
-        .unwrap();
-    assert_eq!(listed.len(), 2);
-    let first = outbox
-        .list(&Filter {
-            states: vec![],
-            limit: Some(1),
-        })
-        .unwrap();
-    assert_eq!(first.len(), 1);
-    assert_eq!(first[0].id, raw, "oldest first");
-    assert_eq!(outbox.prune(Duration::from_secs(3600)).unwrap(), 0);
-    std::thread::sleep(Duration::from_millis(1100));
-    assert_eq!(outbox.prune(Duration::ZERO).unwrap(), 2);
-    assert!(outbox.list(&Filter::default()).unwrap().is_empty());
-    assert_eq!(db().value::<i64>("SELECT COUNT(*) FROM `t_prune`"), Some(0));
-    let missing = outbox.get(&raw).unwrap_err().message();
-    assert!(missing.contains("no entry"), "{missing}");
 }
 
 #[test]
@@ -336,50 +151,6 @@ fn a_wp_mail_row_written_by_the_plugin_is_rendered_with_wordpress_rules_and_sent
     assert!(text.contains("Invoice 42.pdf"), "{text}");
     assert_eq!(subject_of(&got[0].data), "Order 42");
     let _ = std::fs::remove_dir_all(&files);
-}
-
-#[test]
-fn a_description_is_rendered_once_and_every_attempt_sends_the_same_message() {
-    let server = TestServer::start(&["--mode", "plain"]);
-    let url = db().url("t_described");
-    let mut down = plain(&server);
-    down.port = common::refused_port();
-    let mut outbox = Outbox::open(&url, vec![down]).unwrap();
-    outbox.set_policy(impatient());
-    let files = common::unique_temp_dir();
-    std::fs::create_dir_all(&files).unwrap();
-    let invoice = files.join("invoice.pdf");
-    std::fs::write(&invoice, b"%PDF-1.4 invoice").unwrap();
-    let id = outbox
-        .enqueue_description(&Description {
-            from: "Shop <shop@example.com>".into(),
-            to: vec!["ann@example.org".into()],
-            subject: Some("Your invoice".into()),
-            text: Some("Attached.".into()),
-            attachments: vec![DescribedFile {
-                path: invoice,
-                name: Some("Invoice 42.pdf".into()),
-                ..DescribedFile::default()
-            }],
-            ..Description::default()
-        })
-        .unwrap();
-    assert_eq!(column("t_described", id.as_str(), "header"), None);
-    assert_eq!(outbox.run(&all()).unwrap().deferred, 1);
-    let message_id = outbox
-        .get(&id)
-        .unwrap()
-        .message_id
-        .expect("fixed at the first attempt");
-    // The rendering is kept in the row: the file may go.
-    std::fs::remove_dir_all(&files).unwrap();
-
-    let mut outbox = Outbox::open(&url, vec![plain(&server)]).unwrap();
-    outbox.set_policy(impatient());
-    assert_eq!(outbox.run(&all()).unwrap().sent, 1);
-    let got = server.messages();
-    assert_eq!(message_id_of(&got[0].data), message_id);
-    assert!(String::from_utf8_lossy(&got[0].data).contains("Invoice 42.pdf"));
 }
 
 #[test]

@@ -3,13 +3,19 @@
 //! test approving the code as the user would, the loopback redirect with PKCE with the test
 //! playing the browser, the refresh token written 0600 or printed, and the refusals.
 
+#[path = "../../tests/common/mod.rs"]
+mod common;
+#[path = "../../tests/common/oauth_server.rs"]
+mod oauth_server;
 mod support;
 
 use std::os::unix::fs::{MetadataExt, symlink};
 use std::path::Path;
 
+use oauth_server::OAuthServer;
+use serde_json::json;
 use support::Run;
-use support::oauth::{Background, OAuthServer, http, spawn};
+use support::background::{Background, spawn};
 
 const ACCOUNT: &str = "ann@example.test";
 const SECRET_VAR: &str = "MAILPORT_TEST_CLIENT_SECRET";
@@ -57,6 +63,40 @@ fn authorization_url(login: &Background) -> String {
     })
 }
 
+/// A login with the loopback flow and PKCE at `provider` (`extra` added), played as far as the
+/// browser goes on its own: the running login, the authorization URL it printed, and where
+/// the provider's redirect sends the browser back (the login's loopback listener), not followed.
+struct Redirected {
+    login: Background,
+    url: String,
+    back: String,
+}
+
+fn loopback_login(
+    server: &OAuthServer,
+    provider: &str,
+    client_id: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Redirected {
+    let authorize = server.at("/authorize");
+    let mut rest = vec![
+        "--client-id",
+        client_id,
+        "--authorization-url",
+        &authorize,
+        "--print",
+    ];
+    rest.extend_from_slice(extra);
+    let login = spawn(&strs(&login_args(server, provider, &rest)), env);
+    let url = authorization_url(&login);
+    let consent = server.browse(&url);
+    assert_eq!(consent.status, 302, "{consent:?}");
+    let back = consent.location.expect("a Location");
+    assert!(back.starts_with("http://127.0.0.1:"), "{back}");
+    Redirected { login, url, back }
+}
+
 fn device_login(server: &OAuthServer, output: &Path) -> Background {
     let args = login_args(
         server,
@@ -96,14 +136,9 @@ fn device_flow_writes_the_refresh_token_0600() {
     let output = dir.join("refresh-token");
     let login = device_login(&server, &output);
     let code = user_code(&login);
-    let approved = http(
-        &server.ca,
-        "GET",
-        &server.at(&format!(
-            "/device?user_code={code}&approve=1&user={ACCOUNT}"
-        )),
-        "",
-    );
+    let approved = server.browse(&server.at(&format!(
+        "/device?user_code={code}&approve=1&user={ACCOUNT}"
+    )));
     assert_eq!(approved.status, 200, "{}", approved.body);
     let run = login.finish();
     run.expect(0);
@@ -140,34 +175,20 @@ fn device_flow_writes_the_refresh_token_0600() {
 #[test]
 fn loopback_flow_with_pkce_prints_the_token() {
     let server = OAuthServer::start(&["--client", &format!("desktop-app:{SECRET}")]);
-    let args = login_args(
+    // The browser: the provider consents at once and redirects to the loopback listener.
+    let Redirected { login, url, back } = loopback_login(
         &server,
         "google",
-        &[
-            "--client-id",
-            "desktop-app",
-            "--client-secret-env",
-            SECRET_VAR,
-            "--authorization-url",
-            &server.at("/authorize"),
-            "--user",
-            ACCOUNT,
-            "--print",
-        ],
+        "desktop-app",
+        &["--client-secret-env", SECRET_VAR, "--user", ACCOUNT],
+        &[(SECRET_VAR, SECRET)],
     );
-    let login = spawn(&strs(&args), &[(SECRET_VAR, SECRET)]);
-    let url = authorization_url(&login);
     assert!(
         url.contains("access_type=offline") && url.contains("prompt=consent"),
         "{url}"
     );
     assert!(url.contains("code_challenge_method=S256"), "{url}");
-    // The browser: the provider consents at once and redirects to the loopback listener.
-    let consent = http(&server.ca, "GET", &url, "");
-    assert_eq!(consent.status, 302, "{consent:?}");
-    let back = consent.location.expect("a Location");
-    assert!(back.starts_with("http://127.0.0.1:"), "{back}");
-    let page = http(&server.ca, "GET", &back, "");
+    let page = server.browse(&back);
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Signed in"), "{}", page.body);
     let run = login.finish();
@@ -191,21 +212,8 @@ fn loopback_flow_with_pkce_prints_the_token() {
 #[test]
 fn a_forged_redirect_is_ignored_and_the_real_one_accepted() {
     let server = OAuthServer::start(&[]);
-    let args = login_args(
-        &server,
-        "custom",
-        &[
-            "--client-id",
-            "mailport-test",
-            "--authorization-url",
-            &server.at("/authorize"),
-            "--print",
-        ],
-    );
-    let login = spawn(&strs(&args), &[]);
-    let url = authorization_url(&login);
-    let consent = http(&server.ca, "GET", &url, "");
-    let back = consent.location.expect("a Location");
+    let Redirected { login, back, .. } =
+        loopback_login(&server, "custom", "mailport-test", &[], &[]);
     // A browser's speculative connection that never sends a request must not hold up the
     // others: it stays open for the rest of the test.
     let port_part = back.split('?').next().unwrap();
@@ -215,18 +223,13 @@ fn a_forged_redirect_is_ignored_and_the_real_one_accepted() {
         .to_string();
     let _silent = std::net::TcpStream::connect(&listener_addr).unwrap();
     // Another page sending its own code to the listener: wrong state, not used.
-    let forged = http(
-        &server.ca,
-        "GET",
-        &format!("{port_part}?code=ac-forged&state=not-ours"),
-        "",
-    );
+    let forged = server.browse(&format!("{port_part}?code=ac-forged&state=not-ours"));
     assert_eq!(forged.status, 400);
-    let bare = http(&server.ca, "GET", port_part, "");
+    let bare = server.browse(port_part);
     assert_eq!(bare.status, 400, "a request without the answer is not it");
-    let favicon = http(&server.ca, "GET", &format!("{port_part}favicon.ico"), "");
+    let favicon = server.browse(&format!("{port_part}favicon.ico"));
     assert_eq!(favicon.status, 404);
-    assert_eq!(http(&server.ca, "GET", &back, "").status, 200);
+    assert_eq!(server.browse(&back).status, 200);
     let run = login.finish();
     run.expect(0);
     assert_eq!(run.stdout.lines().count(), 1);
@@ -240,12 +243,7 @@ fn a_refused_consent_ends_the_login_with_a_clear_error() {
     // Device flow: the user refuses on the provider's page.
     let login = device_login(&server, &output);
     let code = user_code(&login);
-    http(
-        &server.ca,
-        "GET",
-        &server.at(&format!("/device?user_code={code}&approve=0")),
-        "",
-    );
+    server.browse(&server.at(&format!("/device?user_code={code}&approve=0")));
     let run = login.finish();
     run.expect(6).stderr_says(&[
         "access_denied",
@@ -255,23 +253,11 @@ fn a_refused_consent_ends_the_login_with_a_clear_error() {
     assert!(!output.exists(), "no file without a token");
 
     // Loopback flow: the provider redirects back with error=access_denied.
-    server.control(r#"{"mode": "deny"}"#);
-    let args = login_args(
-        &server,
-        "google",
-        &[
-            "--client-id",
-            "mailport-test",
-            "--authorization-url",
-            &server.at("/authorize"),
-            "--print",
-        ],
-    );
-    let login = spawn(&strs(&args), &[]);
-    let url = authorization_url(&login);
-    let back = http(&server.ca, "GET", &url, "").location.unwrap();
+    server.control(json!({"mode": "deny"}));
+    let Redirected { login, back, .. } =
+        loopback_login(&server, "google", "mailport-test", &[], &[]);
     assert!(back.contains("error=access_denied"), "{back}");
-    let page = http(&server.ca, "GET", &back, "");
+    let page = server.browse(&back);
     assert!(page.body.contains("did not succeed"), "{}", page.body);
     let run = login.finish();
     run.expect(6)
@@ -285,7 +271,7 @@ fn an_expired_device_code_ends_the_login_with_a_clear_error() {
     let dir = support::temp_dir("expired");
     let login = device_login(&server, &dir.join("token"));
     user_code(&login);
-    server.control(r#"{"expire_devices": "all"}"#);
+    server.control(json!({"expire_devices": "all"}));
     let run = login.finish();
     run.expect(6)
         .stderr_says(&["the code expired", "Run the login again"]);

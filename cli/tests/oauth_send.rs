@@ -6,14 +6,17 @@
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
+#[path = "../../tests/common/oauth_server.rs"]
+mod oauth_server;
 mod support;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use common::TestServer;
+use oauth_server::OAuthServer;
+use serde_json::json;
 use support::Run;
-use support::oauth::OAuthServer;
 
 const ACCOUNT: &str = "ann@example.test";
 const FIRST_REFRESH: &str = "rt-first-refresh-token-0123456789";
@@ -244,7 +247,7 @@ fn a_revoked_refresh_token_says_to_sign_in_again() {
     let oauth = oauth_server(&[]);
     let smtp = smtp_server(&oauth);
     let file = token_file("revoked");
-    oauth.control(&format!(r#"{{"revoke_refresh": "{FIRST_REFRESH}"}}"#));
+    oauth.control(json!({"revoke_refresh": FIRST_REFRESH}));
     let run = send(&smtp, &oauth, &strs(&custom_grant(&oauth, &file)), &[]);
     run.expect(6)
         .stderr_says(&["invalid_grant", "mailport oauth login"]);
@@ -285,7 +288,7 @@ fn check_tests_a_refresh_without_sending() {
     assert!(smtp.messages().is_empty(), "a check sends nothing");
     no_tokens(&run, &oauth, &[FIRST_REFRESH]);
 
-    oauth.control(r#"{"mode": "invalid_grant"}"#);
+    oauth.control(json!({"mode": "invalid_grant"}));
     let run = check();
     run.expect(6);
     assert!(

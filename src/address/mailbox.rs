@@ -769,6 +769,18 @@ pub(super) fn ascii_domain(domain: &str, address: &str) -> Result<String> {
             "address {address:?} has a domain that is not a valid internationalised name"
         ))
     })?;
+    // UTS #46 maps some characters to ASCII that no host name may hold (U+00A0 NO-BREAK SPACE
+    // to a space, fullwidth punctuation to its ASCII form): what comes out must be letters,
+    // digits, hyphens and dots, as the DNS and RFC 5321 §4.1.2 require.
+    if !ascii
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    {
+        return Err(Error::invalid_input(format!(
+            "address {address:?} has a domain that holds a space or a character a domain name \
+             cannot have"
+        )));
+    }
     if ascii.is_empty()
         || ascii.len() > MAX_DOMAIN_ASCII
         || ascii
@@ -800,6 +812,26 @@ mod tests {
 
     fn parts(m: &Mailbox) -> (Option<&str>, &str, &str) {
         (m.name(), m.local(), m.domain())
+    }
+
+    #[test]
+    fn a_domain_holding_a_no_break_space_is_refused_by_every_constructor() {
+        // Found by the mailbox fuzz target: IDNA maps U+00A0 to a space, which `new` accepted
+        // and `parse` then refused in the mailbox's own Display form.
+        for address in [
+            "john@exa\u{a0}mple.com",
+            "john@ex\u{3000}ample.com",
+            "j@a\u{ff0f}b.com",
+        ] {
+            let err = Mailbox::new(Some("John"), address).unwrap_err().message();
+            assert!(err.contains("domain"), "{address:?}: {err}");
+            assert!(Mailbox::parse(address).is_err(), "{address:?}");
+            assert!(
+                Mailbox::parse(&format!("John <{address}>")).is_err(),
+                "{address:?}"
+            );
+        }
+        assert!(Mailbox::new(None, "j@bücher.example").is_ok());
     }
 
     #[test]

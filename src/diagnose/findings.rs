@@ -316,14 +316,21 @@ pub(super) fn port_findings(
         }
         if let Some(auth) = &a.auth {
             if auth.outcome == Outcome::Failed {
-                // Without a reply the server never saw the credentials: an OAuth2 token could
-                // not be had (the endpoint, the caller's callback), and the detail says why.
-                let what = match (&auth.reply, &auth.detail) {
-                    (Some(r), _) => {
+                // Only an AuthFailed error is the server's refusal; any other kind stopped the
+                // login before or around it (an OAuth2 token that could not be had from the
+                // endpoint or the caller's callback, a dropped connection), and its detail says why.
+                let what = match (auth.kind, &auth.reply, &auth.detail) {
+                    (Some(Kind::AuthFailed), Some(r), _) => {
                         format!("the server refused the credentials ({} {})", r.code, r.text)
                     }
-                    (None, Some(detail)) => format!("could not log in: {detail}"),
-                    (None, None) => "the server refused the credentials".to_string(),
+                    (Some(Kind::AuthFailed), None, Some(detail)) => {
+                        format!("the server refused the credentials: {detail}")
+                    }
+                    (Some(Kind::AuthFailed), None, None) => {
+                        "the server refused the credentials".to_string()
+                    }
+                    (_, _, Some(detail)) => format!("could not log in: {detail}"),
+                    (_, _, None) => "could not log in".to_string(),
                 };
                 add(
                     "auth_failed",
@@ -473,4 +480,67 @@ pub(super) fn summary(report: &Report) -> String {
         }
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The auth_failed finding's message for a port whose one attempt ended its AUTH with `auth`.
+    fn auth_finding(auth: StepResult) -> String {
+        let mut attempt = Attempt::new("ipv4", "127.0.0.1".into());
+        attempt.auth = Some(auth);
+        let port = PortReport {
+            port: 587,
+            role: Role::Submission,
+            expected: "starttls",
+            verdict: PortVerdict::Broken,
+            use_security: None,
+            summary: String::new(),
+            attempts: vec![attempt],
+        };
+        let findings = port_findings(&port, &Config::new("smtp.example.com"), &Default::default());
+        let finding = findings.iter().find(|f| f.code == "auth_failed").unwrap();
+        finding.message.clone()
+    }
+
+    fn failed(kind: Kind, reply: Option<ReplyInfo>, detail: &str) -> StepResult {
+        StepResult {
+            outcome: Outcome::Failed,
+            reply,
+            detail: Some(detail.into()),
+            kind: Some(kind),
+        }
+    }
+
+    #[test]
+    fn the_auth_failed_finding_follows_the_error_kind() {
+        let reply = ReplyInfo {
+            code: 535,
+            enhanced_status: Some("5.7.8".into()),
+            text: "5.7.8 bad credentials".into(),
+        };
+        let refused = auth_finding(failed(Kind::AuthFailed, Some(reply.clone()), "rejected"));
+        assert_eq!(
+            refused,
+            "port 587: the server refused the credentials (535 5.7.8 bad credentials)"
+        );
+        // A refusal without a final reply (a challenge the mechanism cannot answer) is still
+        // the server's.
+        let unanswered = auth_finding(failed(Kind::AuthFailed, None, "no answer to the challenge"));
+        assert_eq!(
+            unanswered,
+            "port 587: the server refused the credentials: no answer to the challenge"
+        );
+        // The token never reached the server: the caller's callback failed.
+        let callback = auth_finding(failed(Kind::OAuthCallback, None, "the vault is sealed"));
+        assert_eq!(callback, "port 587: could not log in: the vault is sealed");
+        // A token refused for its scope is explained by the scope, whatever the server replied.
+        let scope = auth_finding(failed(
+            Kind::OAuthScope,
+            Some(reply),
+            "granted without SMTP",
+        ));
+        assert_eq!(scope, "port 587: could not log in: granted without SMTP");
+    }
 }

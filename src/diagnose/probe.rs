@@ -14,7 +14,7 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::config::{Config, Security};
+use crate::config::{Config, Credentials, Security};
 use crate::diagnose::certificate::{CertificateInfo, RecordingTls};
 use crate::diagnose::findings::{port_findings, port_report, recommend, summary};
 use crate::diagnose::report::*;
@@ -298,7 +298,7 @@ fn overdue(port: u16) -> Attempt {
 }
 
 impl Attempt {
-    fn new(family: &'static str, address: String) -> Attempt {
+    pub(super) fn new(family: &'static str, address: String) -> Attempt {
         Attempt {
             family,
             address,
@@ -621,12 +621,14 @@ impl PortJob {
                     outcome: Outcome::NotOffered,
                     reply: None,
                     detail: None,
+                    kind: None,
                 }
             } else if observed.extensions_tls.is_some() || session.tls_info().is_some() {
                 StepResult {
                     outcome: Outcome::Ok,
                     reply: None,
                     detail: None,
+                    kind: None,
                 }
             } else {
                 StepResult {
@@ -637,6 +639,7 @@ impl PortJob {
                         .and_then(|e| e.reply())
                         .map(Into::into),
                     detail: result.as_ref().err().map(Error::message),
+                    kind: result.as_ref().err().map(Error::kind),
                 }
             });
             if let Some(observed_tls) = recording.take() {
@@ -676,6 +679,7 @@ impl PortJob {
                     } else {
                         "the connection is not encrypted, so the credentials were not sent".into()
                     }),
+                    kind: None,
                 }
             } else {
                 match session.authenticate(
@@ -690,6 +694,7 @@ impl PortJob {
                         outcome: Outcome::Ok,
                         reply: None,
                         detail: None,
+                        kind: None,
                     },
                     Err(error) => {
                         let outcome = if error.kind() == Kind::AuthUnavailable {
@@ -701,6 +706,7 @@ impl PortJob {
                             outcome,
                             reply: error.reply().map(Into::into),
                             detail: Some(error.message()),
+                            kind: Some(error.kind()),
                         };
                         attempt
                             .failure
@@ -757,6 +763,7 @@ fn step_from_reply(reply: &crate::smtp::reply::Reply) -> StepResult {
         },
         reply: Some(reply.into()),
         detail: None,
+        kind: None,
     }
 }
 
@@ -769,6 +776,7 @@ pub(super) fn hint_for(error: &Error, config: &Config, port: u16, security: Secu
             port,
             security,
             helo_name: config.helo_name.as_deref().unwrap_or_default(),
+            credentials: config.credentials.as_ref().map(Credentials::kind),
             api: config.api,
         },
     )

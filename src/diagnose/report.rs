@@ -188,6 +188,10 @@ pub struct StepResult {
     pub reply: Option<ReplyInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The kind of the error that ended the step, when one did: it tells a refusal by the
+    /// server from a failure before the server was asked (an OAuth2 token that could not be had).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Kind>,
 }
 
 /// The error a send through this port would raise: the same kind, words and hint.

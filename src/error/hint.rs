@@ -5,7 +5,7 @@
 //! submission, 465 when encryption must start at the first byte, 2525 when both are blocked,
 //! 25 only for relaying between servers.
 
-use crate::config::Security;
+use crate::config::{CredentialKind, Security};
 use crate::error::names::Api;
 use crate::error::{Error, Kind, Step};
 use crate::smtp::reply::Reply;
@@ -17,6 +17,9 @@ pub struct Context<'a> {
     /// The mode in effect (not `Auto`).
     pub security: Security,
     pub helo_name: &'a str,
+    /// What the client logs in with, if it does: a refused OAuth2 token and a refused password
+    /// call for different fixes.
+    pub credentials: Option<CredentialKind>,
     /// Whose names settings are given in.
     pub api: Api,
 }
@@ -110,7 +113,7 @@ pub fn hint(error: &Error, cx: &Context<'_>) -> String {
         Kind::AuthUnavailable =>
             "The server does not offer a login method mailport can use on this port. Submission ports (587, 465) offer AUTH; port 25 often does not. If the relay accepts this machine by IP address, remove the credentials.".to_string(),
         Kind::AuthFailed if transient => "The server could not check the credentials right now (temporary failure). Try again later.".to_string(),
-        Kind::AuthFailed if error.message().contains("(XOAUTH2") || error.message().contains("(OAUTHBEARER") => format!(
+        Kind::AuthFailed if cx.credentials == Some(CredentialKind::OAuth2) => format!(
             "The server refused the OAuth2 access token. A token lives about an hour: let mailport refresh it ({}) or give a fresh one; if a fresh token is refused too, it lacks the SMTP scope, the account has SMTP AUTH turned off (Microsoft 365: the mailbox's \"Authenticated SMTP\" setting), or the user name is not the token's account.",
             api.oauth_refresh()
         ),
@@ -188,6 +191,7 @@ mod tests {
             port,
             security: Security::StartTls,
             helo_name: "client.example.org",
+            credentials: Some(CredentialKind::Password),
             api: Api::Rust,
         }
     }
@@ -304,6 +308,36 @@ mod tests {
             h.contains("set it with oauthScope if you changed it"),
             "{h}"
         );
+    }
+
+    #[test]
+    fn a_refused_login_is_explained_by_the_kind_of_credentials() {
+        // The server's words are the same for both: only what was sent tells the fix apart.
+        let refused = Error::from_reply(
+            Kind::AuthFailed,
+            "the server rejected the credentials",
+            Reply::new(535, vec!["5.7.8 Authentication credentials invalid".into()]),
+        );
+        let with = |credentials| Context {
+            credentials,
+            ..cx(587)
+        };
+        let h = hint(&refused, &with(Some(CredentialKind::OAuth2)));
+        assert!(
+            h.contains("refused the OAuth2 access token") && h.contains("TokenSource::Refresh"),
+            "{h}"
+        );
+        for credentials in [Some(CredentialKind::Password), None] {
+            let h = hint(&refused, &with(credentials));
+            assert!(
+                h.contains("user name or password was rejected"),
+                "{credentials:?}: {h}"
+            );
+        }
+        // A mechanism named in the message no longer decides it.
+        let named = Error::new(Kind::AuthFailed, "rejected (XOAUTH2)");
+        let h = hint(&named, &with(Some(CredentialKind::Password)));
+        assert!(!h.contains("OAuth2 access token"), "{h}");
     }
 
     #[test]

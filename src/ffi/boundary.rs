@@ -431,43 +431,6 @@ pub(crate) unsafe fn copy_out(
     }
 }
 
-/// Copy `bytes` into the caller's buffer: the copy-out convention for binary data.
-///
-/// Like [`copy_out`] but without a terminating NUL (the data may contain NUL bytes, and a buffer
-/// of exactly `*out_n` bytes is enough): writes the first `min(len, bytes.len())` bytes, always
-/// sets `*out_n` (when `out_n` is not NULL) to the full length, and returns
-/// `MAILPORT_ERR_BUFFER_TOO_SMALL` unless every byte fit.
-///
-/// # Safety
-///
-/// A non-NULL `buf` must be valid for writing `len` bytes; a non-NULL `out_n` for one `usize`.
-pub(crate) unsafe fn copy_out_bytes(
-    bytes: &[u8],
-    buf: *mut u8,
-    len: usize,
-    out_n: *mut usize,
-) -> mailport_result {
-    if buf.is_null() && len != 0 {
-        return mailport_result::MAILPORT_ERR_NULL_ARGUMENT;
-    }
-    if !out_n.is_null() {
-        // SAFETY: guaranteed by the caller.
-        unsafe { *out_n = bytes.len() };
-    }
-    let n = bytes.len().min(len);
-    if n > 0 {
-        // SAFETY: `buf` is non-NULL (n > 0 implies len > 0, checked above) and writable for
-        // `len` >= `n` bytes; `bytes` is a separate Rust allocation, so the regions do not
-        // overlap.
-        unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), buf, n) };
-    }
-    if n == bytes.len() {
-        mailport_result::MAILPORT_OK
-    } else {
-        mailport_result::MAILPORT_ERR_BUFFER_TOO_SMALL
-    }
-}
-
 #[cfg(test)]
 thread_local! {
     /// Test-only: make the next exported call on this thread panic inside the boundary, when it
@@ -631,36 +594,6 @@ mod tests {
         // SAFETY: NULL with a count is refused before any read.
         let e = unsafe { arg_str_array(ptr::null(), 1, "recipients") }.unwrap_err();
         assert_eq!(e.code(), mailport_result::MAILPORT_ERR_NULL_ARGUMENT);
-    }
-
-    #[test]
-    fn copy_out_bytes_sizes_truncates_and_needs_no_nul() {
-        let data = b"a\0bc"; // 4 bytes, one of them NUL.
-        let mut n = usize::MAX;
-        // SAFETY: NULL buffer with length 0 is the sizing call.
-        let rc = unsafe { copy_out_bytes(data, ptr::null_mut(), 0, &mut n) };
-        assert_eq!((rc, n), (mailport_result::MAILPORT_ERR_BUFFER_TOO_SMALL, 4));
-
-        // Exactly the length: everything fits, no NUL is written after it.
-        let mut buf = [0x55u8; 5];
-        // SAFETY: `buf` is writable for 4 of its 5 bytes, which is all we pass.
-        let rc = unsafe { copy_out_bytes(data, buf.as_mut_ptr(), 4, &mut n) };
-        assert_eq!((rc, n), (mailport_result::MAILPORT_OK, 4));
-        assert_eq!(&buf, b"a\0bc\x55");
-
-        // Too small: the first bytes are written, the length still reported.
-        let mut buf = [0x55u8; 2];
-        // SAFETY: `buf` is writable for 2 bytes.
-        let rc = unsafe { copy_out_bytes(data, buf.as_mut_ptr(), 2, ptr::null_mut()) };
-        assert_eq!(rc, mailport_result::MAILPORT_ERR_BUFFER_TOO_SMALL);
-        assert_eq!(&buf, b"a\0");
-
-        // SAFETY: a NULL buffer with a length is refused before any write.
-        let rc = unsafe { copy_out_bytes(data, ptr::null_mut(), 4, &mut n) };
-        assert_eq!(rc, mailport_result::MAILPORT_ERR_NULL_ARGUMENT);
-        // SAFETY: empty data fits a NULL, zero-length buffer.
-        let rc = unsafe { copy_out_bytes(b"", ptr::null_mut(), 0, &mut n) };
-        assert_eq!((rc, n), (mailport_result::MAILPORT_OK, 0));
     }
 
     #[test]

@@ -19,7 +19,8 @@
 //!   valid until that object is freed, never NULL unless stated), *copied out* of a mutable
 //!   handle into the caller's buffer (`buf, len, *out_n`; NUL-terminated text, or bytes without
 //!   a NUL for `mailport_message_render`), or *owned* by the caller and freed with
-//!   `mailport_string_free`. Each function's documentation says which.
+//!   `mailport_string_free` (`mailport_bytes_free` for the bytes of
+//!   `mailport_message_render_bytes`). Each function's documentation says which.
 //! - **Panics** never cross the boundary: a panic becomes `MAILPORT_ERR_PANIC` (or a neutral
 //!   value for infallible getters), and a client whose call panicked refuses further use.
 //! - **Threads.** Functions without a handle (and `mailport_probe`) may be called from any

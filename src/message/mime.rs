@@ -161,6 +161,19 @@ impl MessageStream {
     }
 }
 
+impl MessageStream {
+    /// The next piece of the message, borrowed from the stream's own buffer (no copy into a
+    /// caller's buffer, unlike `read`); `None` at the end.
+    pub(crate) fn next_chunk(&mut self) -> io::Result<Option<&[u8]>> {
+        if self.output_pos == self.output.len() && !self.refill()? {
+            return Ok(None);
+        }
+        let start = self.output_pos;
+        self.output_pos = self.output.len();
+        Ok(Some(&self.output[start..]))
+    }
+}
+
 fn read_retrying(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     loop {
         match file.read(buf) {
@@ -521,18 +534,9 @@ impl Message {
         Ok(rendered)
     }
 
-    /// The message as bytes, as it would go to a server without SMTPUTF8 (for dry runs, tests
-    /// and `.eml` files). Attachments are read into memory here.
-    pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let mut prepared = self.render_with(false)?;
-        let mut out = Vec::with_capacity(prepared.size as usize);
-        prepared.stream.read_to_end(&mut out).map_err(|e| {
-            Error::new(crate::error::Kind::Io, "reading an attachment failed").with_source(e)
-        })?;
-        Ok(out)
-    }
-
-    fn render_with(&self, utf8: bool) -> Result<Prepared> {
+    /// Render headers and small parts, open attachment files, and measure the whole: the
+    /// bytes themselves come from the stream (see `render.rs` for the public entry points).
+    pub(crate) fn render_with(&self, utf8: bool) -> Result<Prepared> {
         let from = self
             .from
             .as_ref()

@@ -8,6 +8,7 @@ pub mod content_type;
 pub mod encoding;
 pub mod header;
 pub mod mime;
+mod render;
 pub mod wp_mail;
 
 pub use builder::{AddressField, Charset, Message};

@@ -107,6 +107,7 @@ INTEGERS_BY_NAME = {
     "limit": "10",
     "expires_in_seconds": "3600",
     "unix_seconds": "1700000000",
+    "fd": "fx_dev_null()",
 }
 INT_ARRAYS_BY_NAME = {
     "ports": "fx_server_port",

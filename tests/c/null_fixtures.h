@@ -23,6 +23,7 @@
 
 #include "check.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,23 @@ static mailport_message *fx_new_mailport_message(void) {
     expect_ok(mailport_message_set_subject(msg, "NULL test", &err), &err, "fixture: subject");
     expect_ok(mailport_message_set_text(msg, "Hello.\n", &err), &err, "fixture: text");
     return msg;
+}
+
+static mailport_bytes *fx_new_mailport_bytes(void) {
+    mailport_message *msg = fx_new_mailport_message();
+    mailport_bytes *bytes = NULL;
+    mailport_error *err = NULL;
+    expect_ok(mailport_message_render_bytes(msg, &bytes, &err), &err, "fixture: render bytes");
+    mailport_message_free(msg);
+    return bytes;
+}
+
+/* Where the render-to-fd calls write: /dev/null, opened once (never fd 0, the test's stdin). */
+static int fx_dev_null(void) {
+    static int fd = -1;
+    if (fd < 0)
+        fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    return fd;
 }
 
 static mailport_error *fx_new_mailport_error(void) {

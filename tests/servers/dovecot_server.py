@@ -51,7 +51,6 @@ Dovecot does not start (its output and log follow), 7 when DIR is not reachable 
 """
 
 import argparse
-import json
 import os
 import pwd
 import re
@@ -62,6 +61,8 @@ import subprocess
 import sys
 import threading
 import time
+
+from _launcher import Lifetime
 
 SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin")
 KNOWN_MECHANISMS = ("xoauth2", "oauthbearer")
@@ -289,13 +290,7 @@ def main(argv):
     os.chmod(directory, 0o755)
     check_reachable(directory, ["dovecot", args.socket_user])
 
-    stop_flag = threading.Event()
-
-    def on_signal(_sig, _frame):
-        stop_flag.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    lifetime = Lifetime()
 
     master = None
     try:
@@ -329,23 +324,8 @@ def main(argv):
             "mechanisms": mechanisms,
             "version": version,
         }
-        sys.stdout.write("READY " + json.dumps(ready) + "\n")
-        sys.stdout.flush()
-
-        def watch_stdin():
-            # os.read on the descriptor, not sys.stdin.buffer: a daemon thread blocked in the
-            # buffered reader holds its lock, and the interpreter aborts at exit on it.
-            try:
-                while os.read(0, 4096):
-                    pass
-            except OSError:
-                pass
-            stop_flag.set()
-
-        threading.Thread(target=watch_stdin, daemon=True).start()
-        stop_flag.wait(args.max_lifetime)
-        if not stop_flag.is_set():
-            sys.stderr.write(f"max lifetime of {args.max_lifetime} s reached; stopping\n")
+        lifetime.ready(ready)
+        lifetime.wait(args.max_lifetime)
     finally:
         if master is not None:
             stop(master)

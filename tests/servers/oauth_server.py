@@ -74,13 +74,14 @@ import hashlib
 import json
 import os
 import secrets
-import signal
 import ssl
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from _launcher import Lifetime
 
 try:
     import trustme
@@ -517,6 +518,7 @@ def parse_args(argv):
 
 def main(argv):
     args = parse_args(argv)
+    lifetime = Lifetime()
     os.makedirs(args.dir, exist_ok=True)
     ca = trustme.CA()
     leaf = ca.issue_cert("127.0.0.1", "::1", "localhost")
@@ -535,26 +537,13 @@ def main(argv):
     server.dir = args.dir
     server.state = State(args)
 
-    def stop(*_):
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-
-    def watch_stdin():
-        try:
-            while sys.stdin.buffer.read(4096):
-                pass
-        finally:
-            stop()
-
-    threading.Thread(target=watch_stdin, daemon=True).start()
-    threading.Timer(args.max_lifetime, stop).start()
-    ready = {"port": port, "url": server.url, "ca": ca_path, "dir": args.dir}
-    sys.stdout.write("READY " + json.dumps(ready) + "\n")
-    sys.stdout.flush()
-    server.serve_forever(poll_interval=0.2)
-    os._exit(0)  # the max-lifetime timer and stalled handlers must not keep the process alive
+    # The requests are served on a daemon thread: the main thread keeps the lifetime (signals
+    # are delivered to it), and a stalled handler cannot hold the process at the end.
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+                     daemon=True).start()
+    lifetime.ready({"port": port, "url": server.url, "ca": ca_path, "dir": args.dir})
+    lifetime.wait(args.max_lifetime)
+    os._exit(0)
 
 
 if __name__ == "__main__":

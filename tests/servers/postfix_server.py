@@ -47,15 +47,15 @@ output of `postfix start` and the maillog follow), 7 when --dir is not reachable
 """
 
 import argparse
-import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
+
+from _launcher import Lifetime
 
 SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin", "/usr/lib/postfix/sbin")
 
@@ -384,13 +384,7 @@ def main(argv):
             fail(7, f"{parent} is not searchable by others, so Postfix's daemons (user postfix) "
                     f"cannot reach {directory}; use another TMPDIR")
         parent = os.path.dirname(parent)
-    stop_flag = threading.Event()
-
-    def on_signal(_sig, _frame):
-        stop_flag.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    lifetime = Lifetime()
 
     conf = None
     started = False
@@ -427,23 +421,8 @@ def main(argv):
             "ca": ca_path,
             "version": version,
         }
-        sys.stdout.write("READY " + json.dumps(ready) + "\n")
-        sys.stdout.flush()
-
-        def watch_stdin():
-            # os.read on the descriptor, not sys.stdin.buffer: a daemon thread blocked in the
-            # buffered reader holds its lock, and the interpreter aborts at exit on it.
-            try:
-                while os.read(0, 4096):
-                    pass
-            except OSError:
-                pass
-            stop_flag.set()
-
-        threading.Thread(target=watch_stdin, daemon=True).start()
-        stop_flag.wait(args.max_lifetime)
-        if not stop_flag.is_set():
-            sys.stderr.write(f"max lifetime of {args.max_lifetime} s reached; stopping\n")
+        lifetime.ready(ready)
+        lifetime.wait(args.max_lifetime)
     finally:
         if conf is not None and (started or master_pid(directory) is not None):
             stop(postfix, conf, directory)

@@ -295,9 +295,128 @@ final class Message extends Handle
         return $this;
     }
 
-    /** The RFC 5322 bytes (CRLF line endings, no Bcc), as sent to a server without SMTPUTF8. */
+    /**
+     * The RFC 5322 bytes (CRLF line endings, no Bcc), as sent to a server without SMTPUTF8.
+     *
+     * Rendered once by the library into a buffer of its final size, then copied once into the
+     * PHP string (FFI::string; a PHP string owns its storage, so one copy is the floor) and the
+     * native buffer freed at once: memory peaks at twice the message during the copy. To write
+     * a large message to a file or a stream, renderTo() keeps memory bounded.
+     */
     public function render(): string
     {
-        return Native::copyOut('mailport_message_render', [$this->handle()], nul: false);
+        return Native::takeBytes(Native::callOut('mailport_message_render_bytes', 'mailport_bytes', $this->handle()));
+    }
+
+    /**
+     * Write the message (the bytes render() gives) to $target and return how many bytes were
+     * written, in bounded memory whatever the attachments' size (they are read and encoded a
+     * piece at a time).
+     *
+     * $target is a writable stream resource (fopen($path, 'wb'), php://output, a socket, a
+     * php://temp buffer), written from its current position and left open, or a path, created
+     * or truncated and closed again. The library hands the message over in pieces of at most
+     * about 80 KB through one FFI callback per call (PHP keeps an FFI closure until the end of
+     * the request: one per renderTo() call), and each piece is fwrite()n.
+     *
+     * @param resource|string $target
+     * @throws Exception\NetworkException when a write fails (the message names the stream and PHP's
+     *         error, such as "No space left on device"), or an attachment cannot be read
+     * @throws Exception\InvalidArgumentException for a path that cannot be opened, or a stream opened
+     *         read-only
+     */
+    public function renderTo(mixed $target): int
+    {
+        if (is_string($target)) {
+            $stream = @fopen($target, 'wb');
+            if ($stream === false) {
+                throw ExceptionFactory::create(new ErrorInfo(
+                    ErrorCode::INVALID_ARGUMENT,
+                    sprintf('renderTo: cannot open %s for writing: %s', $target, error_get_last()['message'] ?? 'unknown error'),
+                    'check that the directory exists and this process may write there',
+                ));
+            }
+            try {
+                return $this->renderTo($stream);
+            } finally {
+                fclose($stream);
+            }
+        }
+        if (!is_resource($target) || get_resource_type($target) !== 'stream') {
+            throw ExceptionFactory::create(new ErrorInfo(
+                ErrorCode::INVALID_ARGUMENT,
+                sprintf('renderTo needs a writable stream resource or a path, not %s', get_debug_type($target)),
+            ));
+        }
+        $mode = stream_get_meta_data($target)['mode'];
+        if (strpbrk($mode, 'waxc+') === false) {
+            throw ExceptionFactory::create(new ErrorInfo(
+                ErrorCode::INVALID_ARGUMENT,
+                "renderTo: the stream was opened read-only (mode '$mode'); open it with 'wb'",
+            ));
+        }
+        return self::streamTo($this->handle(), $target);
+    }
+
+    /**
+     * mailport_message_render_to_callback with each piece fwrite()n to $stream. A failed or
+     * stalled fwrite, or a Throwable in the callback (a user stream wrapper's), stops the
+     * rendering (the callback returns 1: nothing is thrown through the library's frames) and is
+     * reported here: the Throwable itself, or a NetworkException with PHP's own error text
+     * (e.g. "errno=28 No space left on device") whose previous exception is the library's.
+     *
+     * @param resource $stream
+     */
+    private static function streamTo(\FFI\CData $message, $stream): int
+    {
+        $failure = null;
+        $callback = static function ($userData, $data, $len) use ($stream, &$failure): int {
+            try {
+                $piece = \FFI::string($data, $len);
+                while ($piece !== '') {
+                    $n = @fwrite($stream, $piece);
+                    if ($n === false || $n === 0) {
+                        $failure = error_get_last()['message'] ?? 'fwrite() wrote nothing';
+                        return 1;
+                    }
+                    $piece = substr($piece, $n);
+                }
+                return 0;
+            } catch (\Throwable $e) {
+                $failure = $e;
+                return 1;
+            }
+        };
+        $written = Native::ffi()->new('uint64_t');
+        try {
+            Native::call('mailport_message_render_to_callback', $message, $callback, null, \FFI::addr($written));
+        } catch (Exception\ExceptionInterface $error) {
+            if ($failure instanceof \Throwable) {
+                throw $failure;
+            }
+            if (is_string($failure)) {
+                throw new Exception\NetworkException(new ErrorInfo(
+                    ErrorCode::IO,
+                    sprintf('writing the message to the stream %s failed after %d bytes: %s', self::streamName($stream), (int) $written->cdata, $failure),
+                    'check that the disk is not full and that the stream is still open for writing',
+                ), $error);
+            }
+            throw $error;
+        }
+        $count = (int) $written->cdata;
+        if (!@fflush($stream)) {
+            throw ExceptionFactory::create(new ErrorInfo(
+                ErrorCode::IO,
+                sprintf('flushing the stream %s failed after %d bytes: %s', self::streamName($stream), $count, error_get_last()['message'] ?? 'fflush() failed'),
+            ));
+        }
+        return $count;
+    }
+
+    /** The stream in an error message: its URI when it has one, else its resource id. */
+    private static function streamName($stream): string
+    {
+        $uri = stream_get_meta_data($stream)['uri'] ?? '';
+        return $uri !== '' ? $uri : '#' . (int) $stream;
     }
 }

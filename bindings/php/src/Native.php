@@ -921,6 +921,21 @@ final class Native
         throw ExceptionFactory::create(new ErrorInfo(ErrorCode::BUFFER_TOO_SMALL, "the output of $function kept changing size"));
     }
 
+    /**
+     * A `mailport_bytes*` as one PHP string, then freed: FFI::string is the single copy (a zend
+     * string must own its storage), and the native buffer is released before this returns.
+     */
+    public static function takeBytes(CData $bytes): string
+    {
+        $ffi = self::ffi();
+        try {
+            $len = (int) $ffi->mailport_bytes_len($bytes);
+            return $len === 0 ? '' : \FFI::string($ffi->mailport_bytes_data($bytes), $len);
+        } finally {
+            $ffi->mailport_bytes_free($bytes);
+        }
+    }
+
     /** Whether a pointer returned by C is NULL. */
     public static function isNull(?CData $pointer): bool
     {

@@ -133,15 +133,19 @@ final class HeaderTest extends TestCase
             static fn (string $f): bool => !in_array($f, [
                 'mailport_client', 'mailport_config', 'mailport_message', 'mailport_receipt', 'mailport_report',
                 'mailport_outbox', 'mailport_outbox_record', 'mailport_outbox_records', 'mailport_outbox_summary',
+                'mailport_bytes',
             ], true),
         )));
         $this->assertSame([], array_values(array_diff($used, $declared)), 'called but not declared');
         // Everything is wrapped except the log and outbox event callbacks (PHP callbacks across
         // FFI leak and are slow: the transcript, and the run summary's events, replace them), the
-        // buffer form of the transcript (the _copy form is used) and mailport_result_name
-        // (ErrorCode::name() has the names without loading the library, checked against it above).
+        // buffer form of the transcript (the _copy form is used), mailport_result_name
+        // (ErrorCode::name() has the names without loading the library, checked against it above),
+        // the buffer form of rendering (render() takes the owned bytes: one rendering, one copy)
+        // and rendering to a file descriptor (PHP streams expose none; renderTo() uses the callback).
         $this->assertEqualsCanonicalizing(
-            ['mailport_config_set_log_callback', 'mailport_outbox_set_event_callback', 'mailport_client_transcript', 'mailport_result_name'],
+            ['mailport_config_set_log_callback', 'mailport_outbox_set_event_callback', 'mailport_client_transcript', 'mailport_result_name',
+                'mailport_message_render', 'mailport_message_render_to_fd'],
             array_values(array_diff($declared, $used)),
         );
     }

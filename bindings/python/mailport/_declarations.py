@@ -7,6 +7,7 @@ loaded library; nothing here loads anything.
 from __future__ import annotations
 
 import ctypes
+import re
 from ctypes import (
     CFUNCTYPE,
     POINTER,
@@ -73,6 +74,10 @@ class OutboxSummary(ctypes.Structure):
     pass
 
 
+class Bytes(ctypes.Structure):
+    """``struct mailport_bytes``: a rendered message mailport hands over (``take_bytes``)."""
+
+
 class OauthToken(ctypes.Structure):
     """``struct mailport_oauth_token``: what a token callback fills in (mailport's, not ours)."""
 
@@ -100,13 +105,69 @@ OAUTH_ROTATION_CALLBACK = CFUNCTYPE(None, c_void_p, c_char_p, c_char_p)
 #: bool previous_refused, struct mailport_oauth_token *out)``.
 OAUTH_TOKEN_CALLBACK = CFUNCTYPE(ctypes.c_int32, c_void_p, c_char_p, c_bool, POINTER(OauthToken))
 
-# Conventions for the table:
+#: ``typedef int (*mailport_write_callback)(void *user_data, const uint8_t *data, size_t len)``;
+#: ``data`` is taken as a raw pointer and read with ``ctypes.string_at(data, len)``.
+WRITE_CALLBACK = CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t)
+
+# How a C type of the header is declared (``FUNCTIONS`` follows it; tests/test_ffi.py checks each
+# prototype of include/mailport.h against it):
 #   const char *  (input, NUL-terminated)  -> c_char_p (bytes or None)
 #   const char *  (borrowed output)        -> c_char_p (ctypes copies it into bytes at once)
 #   char *        (owned output)           -> c_void_p (an address, freed by mailport_string_free)
 #   char * / uint8_t *  (caller's buffer)  -> P(c_char) (a ctypes.create_string_buffer; the
 #                                             parameter is named buf or *_buf)
 #   const void *        (bytes + length)   -> c_char_p (bytes; NUL bytes allowed, the length says)
+#   struct mailport_x *                    -> P(X), the handle class above; ** for out-params
+#: C type, as the header spells it (white space folded) -> ctypes type; ``char *`` is in
+#: ``ctype_for``, since the parameter's name decides it.
+C_TYPES = {
+    "void": None,
+    "bool": c_bool,
+    "uint16_t": c_uint16,
+    "uint32_t": c_uint32,
+    "uint64_t": c_uint64,
+    "int64_t": c_int64,
+    "size_t": c_size_t,
+    "enum mailport_result": RESULT,
+    "void *": c_void_p,
+    "size_t *": P(c_size_t),
+    "uint64_t *": P(c_uint64),
+    "int": c_int,
+    "const uint8_t *": c_void_p,
+    "const char *": c_char_p,
+    "const void *": c_char_p,
+    "uint8_t *": P(c_char),
+    "const uint16_t *": P(c_uint16),
+    "const uint32_t *": P(c_uint32),
+    "const char *const *": P(c_char_p),
+    "mailport_log_callback": LOG_CALLBACK,
+    "mailport_outbox_event_callback": OUTBOX_EVENT_CALLBACK,
+    "mailport_oauth_rotation_callback": OAUTH_ROTATION_CALLBACK,
+    "mailport_oauth_token_callback": OAUTH_TOKEN_CALLBACK,
+    "mailport_write_callback": WRITE_CALLBACK,
+}
+
+_HANDLE = re.compile(r"(?:const )?struct mailport_(\w+) (\*+)")
+
+
+def ctype_for(c_type: str, name: str = ""):
+    """The ctypes type for ``c_type`` as include/mailport.h spells it, for the parameter
+    ``name`` (or a return value when empty), by the conventions above."""
+    t = re.sub(r"\s*(\*+)", r" \1", " ".join(c_type.split())).strip()
+    if t == "char *":
+        return P(c_char) if name == "buf" or name.endswith("_buf") else c_void_p
+    if t in C_TYPES:
+        return C_TYPES[t]
+    # A handle, or an array of handles (`const struct mailport_config *const *`).
+    m = _HANDLE.fullmatch(t.replace("*const *", "**"))
+    if m:
+        result = globals()["".join(part.capitalize() for part in m.group(1).split("_"))]
+        for _ in m.group(2):
+            result = P(result)
+        return result
+    raise ValueError(f"no ctypes mapping for the C type {c_type!r}: add one to C_TYPES")
+
+
 #: name -> (restype, argtypes)
 FUNCTIONS = {
     # library
@@ -218,6 +279,15 @@ FUNCTIONS = {
         [P(Message), c_char_p, c_char_p, c_char_p, c_char_p, c_size_t, ERR],
     ),
     "mailport_message_render": (RESULT, [P(Message), P(c_char), c_size_t, P(c_size_t), ERR]),
+    "mailport_message_render_bytes": (RESULT, [P(Message), P(P(Bytes)), ERR]),
+    "mailport_bytes_data": (c_void_p, [P(Bytes)]),
+    "mailport_bytes_len": (c_size_t, [P(Bytes)]),
+    "mailport_bytes_free": (None, [P(Bytes)]),
+    "mailport_message_render_to_fd": (RESULT, [P(Message), c_int, P(c_uint64), ERR]),
+    "mailport_message_render_to_callback": (
+        RESULT,
+        [P(Message), WRITE_CALLBACK, c_void_p, P(c_uint64), ERR],
+    ),
     # wp_mail
     "mailport_wp_mail_new": (P(WpMail), []),
     "mailport_wp_mail_free": (None, [P(WpMail)]),

@@ -51,6 +51,7 @@ from ._constants import (
     security_or_int,
 )
 from ._declarations import (  # noqa: F401 - part of this module's interface
+    Bytes,
     Client,
     Config,
     ERR,
@@ -71,6 +72,7 @@ from ._declarations import (  # noqa: F401 - part of this module's interface
     RESULT,
     Receipt,
     Report,
+    WRITE_CALLBACK,
     WpMail,
 )
 from .errors import (
@@ -122,6 +124,7 @@ _ErrorPointer = P(Error)
 
 #: The function freeing each kind of object ``call_out`` returns.
 _FREE = {
+    Bytes: "mailport_bytes_free",
     Config: "mailport_config_free",
     Client: "mailport_client_free",
     Message: "mailport_message_free",
@@ -236,7 +239,113 @@ def copy_out(name: str, *args, nul: bool, error_out: bool = True) -> bytes:
     raise error_from_code(ErrorCode.BUFFER_TOO_SMALL, "the output kept changing size")
 
 
+# -- rendering ------------------------------------------------------------------------------------
+
+
+def rendered_size(message) -> int:
+    """The sizing call of ``mailport_message_render`` (``NULL, 0``): no attachment is read."""
+    n = c_size_t(0)
+    err = _ErrorPointer()
+    code = _functions["mailport_message_render"](message, None, 0, byref(n), byref(err))
+    if code in (ErrorCode.OK, ErrorCode.BUFFER_TOO_SMALL):
+        if err:
+            lib.mailport_error_free(err)
+        return n.value
+    raise take_error(code, err)
+
+
+def render_into(message, buffer) -> int:
+    """``mailport_message_render`` straight into the caller's writable buffer: no copy."""
+    try:
+        view = memoryview(buffer)
+    except TypeError:
+        raise TypeError(
+            f"render_into needs a writable buffer (bytearray, mmap, memoryview), not "
+            f"{type(buffer).__name__}"
+        ) from None
+    with view:
+        if view.readonly or not view.c_contiguous:
+            raise TypeError(
+                "render_into needs a writable, contiguous buffer (a bytearray, not bytes)"
+            )
+        size = view.nbytes
+        target = (ctypes.c_char * size).from_buffer(view.cast("B")) if size else None
+        needed = c_size_t(0)
+        err = _ErrorPointer()
+        try:
+            code = _functions["mailport_message_render"](
+                message, target, size, byref(needed), byref(err)
+            )
+        finally:
+            del target  # releases the buffer's export, so a bytearray can be resized again
+    if code == ErrorCode.BUFFER_TOO_SMALL:
+        lib.mailport_error_free(err)
+        raise invalid_argument(
+            f"buffer holds {size} bytes but the message is {needed.value}; it holds the start "
+            "of the message",
+            f"pass a buffer of at least {needed.value} bytes (rendered_size())",
+        )
+    if code != ErrorCode.OK:
+        raise take_error(code, err)
+    return needed.value
+
+
+def render_to_fd(message, fd: int) -> int:
+    """``mailport_message_render_to_fd``: mailport writes to the descriptor itself."""
+    written = ctypes.c_uint64(0)
+    call("mailport_message_render_to_fd", message, fd, byref(written))
+    return written.value
+
+
+def render_to_writer(message, write) -> int:
+    """``mailport_message_render_to_callback`` with ``write(bytes)`` called for each piece.
+
+    Each piece is copied into a ``bytes`` (``string_at``) rather than lent as a view of
+    mailport's buffer: the writer may keep what it is given (a list, ``BytesIO``'s internal
+    reuse), and the buffer is rewritten by the next piece. An exception from ``write`` stops the
+    rendering (the callback returns 1) and is raised here, chained to mailport's error.
+    """
+    raised = []
+
+    def each_piece(_user_data, data, size):
+        try:
+            view = memoryview(ctypes.string_at(data, size))
+            while view:  # a raw stream may take fewer bytes than offered
+                n = write(view)
+                view = view[len(view) if n is None else n :]
+            return 0
+        except BaseException as exc:  # noqa: BLE001 - re-raised by the caller below
+            raised.append(exc)
+            return 1
+
+    trampoline = WRITE_CALLBACK(each_piece)
+    written = ctypes.c_uint64(0)
+    try:
+        call("mailport_message_render_to_callback", message, trampoline, None, byref(written))
+    except MailportError as error:
+        if raised:
+            raise raised[0] from error
+        raise
+    return written.value
+
+
 # -- reading C objects into Python values ---------------------------------------------------------
+
+
+def take_bytes(owned) -> bytes:
+    """A ``mailport_bytes`` as one Python ``bytes`` object, then freed.
+
+    ``ctypes.string_at`` is the single copy: CPython's ``bytes`` must own its storage, so the
+    only way to skip it would be a ``memoryview`` pinning mailport's buffer until the last view
+    dies, which would make ``render()`` return something that is not ``bytes``. The native
+    buffer is freed before this returns, so the peak is twice the message only for the copy.
+    """
+    try:
+        data = _functions["mailport_bytes_data"](owned)
+        size = _functions["mailport_bytes_len"](owned)
+        return ctypes.string_at(data, size) if size else b""
+    finally:
+        _functions["mailport_bytes_free"](owned)
 
 
 def _text(raw) -> str:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import io
+import os
+import socket
 from typing import Iterable, Optional, Tuple, Union
 
 from . import _ffi
@@ -321,8 +324,54 @@ class Message(_ffi.Handle):
 
     def render(self) -> bytes:
         """The message as RFC 5322 bytes (CRLF line endings), as it would be sent to a server
-        without SMTPUTF8; Bcc does not appear. For dry runs, tests and ``.eml`` files."""
-        return _ffi.copy_out("mailport_message_render", self._handle(), nul=False)
+        without SMTPUTF8; Bcc does not appear. For dry runs, tests and ``.eml`` files.
+
+        Rendered once, by mailport, into a buffer of its final size, then copied once into the
+        ``bytes`` returned (CPython's ``bytes`` owns its storage, so that one copy is the floor
+        for a ``bytes`` result) and the native buffer freed: memory peaks at twice the message
+        during the copy. To write a large message to a file or a socket, ``render_to`` streams
+        it in bounded memory instead."""
+        return _ffi.take_bytes(call_out("mailport_message_render_bytes", self._handle()))
+
+    def render_to(self, file) -> int:
+        """Write the message (the bytes ``render()`` gives) to ``file`` and return how many
+        bytes were written. Memory stays bounded whatever the attachments' size: they are read
+        and encoded a chunk at a time.
+
+        ``file`` may be:
+
+        - a path (``str`` or ``os.PathLike``): created or truncated, written, closed;
+        - a binary file opened for writing (``open(path, "wb")``, a ``socket.socket``): its
+          buffer is flushed, then mailport writes straight to its file descriptor with
+          ``write(2)``, with no Python call per chunk; the position advances;
+        - any other object with ``write(bytes)`` (``io.BytesIO``, ``gzip.GzipFile``, a hash
+          wrapper): called with each piece (``bytes`` of at most about 80 KB), copied once per
+          piece so it may keep them. An exception it raises stops the rendering and propagates.
+
+        A text-mode file is refused (``TypeError``): the message is bytes. Write errors raise
+        ``NetworkError`` (an ``OSError``) whose message names the descriptor and the errno, such
+        as ``writing to fd 5 failed with ENOSPC``; a pipe whose reader is gone gives ``EPIPE``,
+        never a SIGPIPE.
+        """
+        return _render_to(self._handle(), file)
+
+    def rendered_size(self) -> int:
+        """The exact length of ``render()``'s bytes for the message as it is now, measured
+        without reading any attachment (base64 of a known length has a known length). Date,
+        Message-ID and boundaries have fixed widths, so the length holds until the message or
+        an attachment file changes."""
+        return _ffi.rendered_size(self._handle())
+
+    def render_into(self, buffer) -> int:
+        """Render the message straight into a writable buffer the caller owns (a
+        ``bytearray``, an ``mmap``, a writable ``memoryview``), with no copy at all, and return
+        its length: with ``rendered_size()`` this is the zero-copy path, e.g.
+        ``buf = bytearray(msg.rendered_size()); msg.render_into(buf)``.
+
+        Raises ``InvalidArgumentError`` (a ``ValueError``) naming both sizes when the buffer
+        is too small (it then holds the start of the message), ``TypeError`` when it is
+        read-only or not a contiguous buffer."""
+        return _ffi.render_into(self._handle(), buffer)
 
     def copy(self) -> "Message":
         """An independent copy, e.g. to send variants."""
@@ -332,6 +381,30 @@ class Message(_ffi.Handle):
 
     def __deepcopy__(self, memo) -> "Message":
         return self.copy()
+
+
+def _render_to(handle, file) -> int:
+    if isinstance(file, (str, bytes, os.PathLike)):
+        with open(file, "wb") as f:
+            return _ffi.render_to_fd(handle, f.fileno())
+    if isinstance(file, io.TextIOBase):
+        raise TypeError(
+            "render_to needs a binary file: the message is bytes; open it with mode 'wb' "
+            "(or pass its .buffer)"
+        )
+    # Only objects whose descriptor *is* the destination: a GzipFile or a TextIOWrapper also
+    # have fileno(), but writing past them would skip their compression or encoding.
+    if isinstance(file, (io.FileIO, io.BufferedWriter, io.BufferedRandom, socket.socket)):
+        if isinstance(file, (io.BufferedWriter, io.BufferedRandom)):
+            file.flush()  # what was written before must come first
+        return _ffi.render_to_fd(handle, file.fileno())
+    write = getattr(file, "write", None)
+    if not callable(write):
+        raise TypeError(
+            "render_to needs a path, a binary file or an object with a write(bytes) method, "
+            f"not {type(file).__name__}"
+        )
+    return _ffi.render_to_writer(handle, write)
 
 
 __all__ = ["Message", "Addresses"]

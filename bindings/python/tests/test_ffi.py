@@ -5,25 +5,14 @@ from __future__ import annotations
 
 import ctypes
 import re
-from ctypes import (
-    POINTER,
-    c_bool,
-    c_char,
-    c_char_p,
-    c_int,
-    c_int64,
-    c_size_t,
-    c_uint16,
-    c_uint32,
-    c_uint64,
-    c_void_p,
-)
+from ctypes import c_char_p, c_size_t, c_uint32, c_void_p
 
 import pytest
 from conftest import BINDING
 
 import mailport
 from mailport import _ffi
+from mailport._declarations import ctype_for
 
 PROTOTYPE = re.compile(r"^\w[\w\s\*]*\bmailport_\w+\(", re.M)
 
@@ -47,51 +36,6 @@ def header_prototypes(header: str) -> dict:
     return prototypes
 
 
-def _handle_class(struct: str):
-    parts = struct[len("mailport_") :].split("_")
-    return getattr(_ffi, "".join(part.capitalize() for part in parts))
-
-
-def expected_ctype(ctype: str, is_return: bool, pname: str = ""):
-    """The ctypes type the binding must use for a C type of the header (see _ffi's notes):
-    ``char *`` is a caller's buffer (``buf``) or an owned string (returned, or given back to
-    mailport_string_free)."""
-    t = re.sub(r"\s*(\*+)", r" \1", " ".join(ctype.split())).strip()
-    simple = {
-        "void": None,
-        "bool": c_bool,
-        "uint16_t": c_uint16,
-        "uint32_t": c_uint32,
-        "uint64_t": c_uint64,
-        "int64_t": c_int64,
-        "size_t": c_size_t,
-        "enum mailport_result": c_int,
-        "void *": c_void_p,
-        "size_t *": POINTER(c_size_t),
-        "const char *": c_char_p,
-        "char *": POINTER(c_char) if pname == "buf" or pname.endswith("_buf") else c_void_p,
-        "const void *": c_char_p,
-        "uint8_t *": POINTER(c_char),
-        "const uint16_t *": POINTER(c_uint16),
-        "const uint32_t *": POINTER(c_uint32),
-        "const char *const *": POINTER(c_char_p),
-        "mailport_log_callback": _ffi.LOG_CALLBACK,
-        "mailport_outbox_event_callback": _ffi.OUTBOX_EVENT_CALLBACK,
-        "mailport_oauth_rotation_callback": _ffi.OAUTH_ROTATION_CALLBACK,
-        "mailport_oauth_token_callback": _ffi.OAUTH_TOKEN_CALLBACK,
-    }
-    if t in simple:
-        return simple[t]
-    # An array of handles, `const struct mailport_config *const *`: a pointer to pointers.
-    m = re.fullmatch(r"(?:const )?struct (mailport_\w+) (\*+)", t.replace("*const *", "**"))
-    if m:
-        result = _handle_class(m.group(1))
-        for _ in m.group(2):
-            result = POINTER(result)
-        return result
-    raise AssertionError(f"no ctypes mapping for the C type {ctype!r}: add one to _ffi and here")
-
-
 def test_every_header_function_is_declared_and_vice_versa(header_text):
     in_header = set(header_prototypes(header_text))
     in_table = set(_ffi.FUNCTIONS)
@@ -106,7 +50,7 @@ def test_declared_types_match_the_header(header_text):
     problems = []
     for name, (restype, params) in header_prototypes(header_text).items():
         declared_restype, declared_args = _ffi.FUNCTIONS[name]
-        if expected_ctype(restype, True) is not declared_restype:
+        if ctype_for(restype) is not declared_restype:
             problems.append(f"{name}: returns {restype!r}, declared {declared_restype}")
         if len(params) != len(declared_args):
             problems.append(
@@ -114,7 +58,7 @@ def test_declared_types_match_the_header(header_text):
             )
             continue
         for i, ((ctype, pname), declared) in enumerate(zip(params, declared_args)):
-            if expected_ctype(ctype, False, pname) is not declared:
+            if ctype_for(ctype, pname) is not declared:
                 problems.append(f"{name}: parameter {i} is {ctype!r}, declared {declared}")
     assert not problems, "\n".join(problems)
 

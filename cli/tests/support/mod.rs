@@ -3,13 +3,13 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
-pub mod oauth;
+pub mod background;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -120,6 +120,30 @@ pub fn drain(mut stream: impl Read + Send + 'static) -> thread::JoinHandle<Strin
     })
 }
 
+/// Read `stream` line by line on a thread of its own into the text returned, which grows as
+/// lines come (for a failure message while the process still runs), each line also sent to
+/// `lines` when given.
+pub fn gather(
+    stream: impl Read + Send + 'static,
+    lines: Option<Sender<String>>,
+) -> Arc<Mutex<String>> {
+    let text = Arc::new(Mutex::new(String::new()));
+    let sink = text.clone();
+    thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            {
+                let mut all = sink.lock().unwrap();
+                all.push_str(&line);
+                all.push('\n');
+            }
+            if let Some(lines) = &lines {
+                let _ = lines.send(line);
+            }
+        }
+    });
+    text
+}
+
 /// A fresh, empty directory under the target's temporary directory, named after the test binary
 /// (`capture-…`, `e2e-…`).
 pub fn temp_dir(name: &str) -> PathBuf {
@@ -208,16 +232,7 @@ impl Capture {
                 }
             }
         });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let err = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                let mut s = sink.lock().unwrap();
-                s.push_str(&line);
-                s.push('\n');
-            }
-        });
+        let stderr = gather(child.stderr.take().unwrap(), None);
         let ready = stdout
             .recv_timeout(WAIT)
             .unwrap_or_else(|_| panic!("no READY line; stderr: {}", stderr.lock().unwrap()));

@@ -824,6 +824,34 @@ pub unsafe extern "C" fn mailport_outbox_list(
     })
 }
 
+/// What `mailport_outbox_get`, `_retry` and `_cancel` share: `act` on the entry `id`, then its
+/// record as `act` left it into `*record_out`, which `get` requires (`record_required`) and the
+/// others let be NULL.
+///
+/// # Safety
+///
+/// `outbox` must be NULL or a live outbox whose setters no thread calls meanwhile; `id` NULL
+/// or NUL-terminated; `record_out` and `error_out` each NULL or valid for writing one pointer.
+unsafe fn entry_call(
+    outbox: *const mailport_outbox,
+    id: *const c_char,
+    record_out: *mut *mut mailport_outbox_record,
+    record_required: bool,
+    error_out: *mut *mut mailport_error,
+    act: fn(&Outbox, &EntryId) -> crate::error::Result<Record>,
+) -> mailport_result {
+    ffi_boundary!(error_out => {
+        let out: Out<mailport_outbox_record> = out_arg!(record_out);
+        if record_required {
+            out.require("record_out")?;
+        }
+        let outbox = arg_ref!(outbox, "outbox");
+        let id = entry_id(arg_str!(id, "id"))?;
+        out.set(act(&outbox.inner, &id)?.into());
+        Ok(())
+    })
+}
+
 /// Read the record of the entry `id`.
 ///
 /// **Ownership:** `id` is only read. On success `*record_out` receives a new record that the
@@ -849,14 +877,8 @@ pub unsafe extern "C" fn mailport_outbox_get(
     record_out: *mut *mut mailport_outbox_record,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    ffi_boundary!(error_out => {
-        let out: Out<mailport_outbox_record> = out_arg!(record_out);
-        out.require("record_out")?;
-        let outbox = arg_ref!(outbox, "outbox");
-        let id = entry_id(arg_str!(id, "id"))?;
-        out.set(outbox.inner.get(&id)?.into());
-        Ok(())
-    })
+    // SAFETY: this function's contract is entry_call's.
+    unsafe { entry_call(outbox, id, record_out, true, error_out, Outbox::get) }
 }
 
 /// Try a deferred, held or failed entry again now: it is queued, due at once, to its
@@ -886,13 +908,8 @@ pub unsafe extern "C" fn mailport_outbox_retry(
     record_out: *mut *mut mailport_outbox_record,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    ffi_boundary!(error_out => {
-        let out: Out<mailport_outbox_record> = out_arg!(record_out);
-        let outbox = arg_ref!(outbox, "outbox");
-        let id = entry_id(arg_str!(id, "id"))?;
-        out.set(outbox.inner.retry(&id)?.into());
-        Ok(())
-    })
+    // SAFETY: this function's contract is entry_call's.
+    unsafe { entry_call(outbox, id, record_out, false, error_out, Outbox::retry) }
 }
 
 /// Give up on an entry that was not sent yet (queued, deferred, held): it becomes cancelled and
@@ -920,13 +937,8 @@ pub unsafe extern "C" fn mailport_outbox_cancel(
     record_out: *mut *mut mailport_outbox_record,
     error_out: *mut *mut mailport_error,
 ) -> mailport_result {
-    ffi_boundary!(error_out => {
-        let out: Out<mailport_outbox_record> = out_arg!(record_out);
-        let outbox = arg_ref!(outbox, "outbox");
-        let id = entry_id(arg_str!(id, "id"))?;
-        out.set(outbox.inner.cancel(&id)?.into());
-        Ok(())
-    })
+    // SAFETY: this function's contract is entry_call's.
+    unsafe { entry_call(outbox, id, record_out, false, error_out, Outbox::cancel) }
 }
 
 /// Remove the records (and kept messages) of sent, failed and cancelled entries whose last

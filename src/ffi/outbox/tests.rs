@@ -161,6 +161,12 @@ fn null_arguments_are_reported_by_name() {
             (MAILPORT_ERR_NULL_ARGUMENT, "id must not be NULL")
         );
         assert!(record.is_null());
+        // get has nothing to give but the record; retry and cancel act, so theirs is optional.
+        let (rc, msg) = run(|e| mailport_outbox_get(outbox, c"x".as_ptr(), ptr::null_mut(), e));
+        assert_eq!(
+            (rc, msg.as_str()),
+            (MAILPORT_ERR_NULL_ARGUMENT, "record_out must not be NULL")
+        );
         let (rc, msg) = run(|e| mailport_outbox_list(outbox, ptr::null(), 1, 0, &mut records, e));
         assert_eq!(
             (rc, msg.as_str()),
