@@ -31,8 +31,8 @@
 //!   and drain by 1 and 4 workers, `MAILPORT_BENCH_MESSAGES` each, beside a direct send in the
 //!   same run.
 //! - S7: one message with a `MAILPORT_BENCH_ATTACHMENT_MB` (25) MiB attachment rendered, nothing
-//!   sent: in memory from Rust, C, Python and PHP, streamed to a file from Rust and C (pending
-//!   until `Message::write_to` and `mailport_message_render_to_fd` exist), against the reference
+//!   sent: in memory from Rust, C, Python and PHP, streamed to a file from Rust
+//!   (`Message::write_to`) and C (`mailport_message_render_to_fd`), against the reference
 //!   renderer: time, peak memory growth and the output's size.
 //!
 //! `MAILPORT_BENCH_QUICK=1` is a smoke run (small counts, one round). Benchmarks report; they
@@ -622,8 +622,7 @@ fn s7(settings: &Settings, bench: &mut Bench, dir: &Path) -> usize {
     );
     println!(
         "  peak/output: the peak memory growth over the output's size; time ×ref: the row's time \
-         over the reference renderer's (1.00x is the floor). `pending` rows wait for an API \
-         another part of issue 19 adds."
+         over the reference renderer's (1.00x is the floor)."
     );
     skipped
 }

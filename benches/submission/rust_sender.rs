@@ -45,10 +45,11 @@ fn run(args: &[String]) -> Result<String, String> {
     let rss_before = proc_status_kib("VmRSS");
     let cpu_before = process_cpu();
     let started = Instant::now();
-    let outcome = match lib.as_str() {
+    // Sessions resumed (sending modes) or bytes rendered (render modes), when known.
+    let value = match lib.as_str() {
         "mailport" => mailport_sender::run(mode, &job)?,
-        "lettre" => lettre_sender::run(mode, &job)?.into(),
-        "reference" => crate::reference::run(mode, &job)?.into(),
+        "lettre" => lettre_sender::run(mode, &job)?,
+        "reference" => crate::reference::run(mode, &job)?,
         other => return Err(format!("unknown library {other}")),
     };
     let secs = started.elapsed().as_secs_f64();
@@ -56,35 +57,16 @@ fn run(args: &[String]) -> Result<String, String> {
     let growth = proc_status_kib("VmHWM").saturating_sub(rss_before);
     // The render modes (S7) report the output's size where the sending modes report resumed
     // sessions, as a fifth field.
-    Ok(match outcome {
-        Outcome::Skipped(why) => format!("skipped: {why}"),
-        Outcome::Value(value) if RENDER_MODES.contains(&mode.as_str()) => format!(
-            "{secs} {cpu} -1 {growth} {}",
-            value.map_or(-1, |v| v as i64)
-        ),
-        Outcome::Value(resumed) => {
-            format!("{secs} {cpu} {} {growth}", resumed.map_or(-1, |r| r as i64))
-        }
+    let value = value.map_or(-1, |v| v as i64);
+    Ok(if RENDER_MODES.contains(&mode.as_str()) {
+        format!("{secs} {cpu} -1 {growth} {value}")
+    } else {
+        format!("{secs} {cpu} {value} {growth}")
     })
 }
 
 /// S7's modes: render one message with the attachment, in memory or streamed to a file.
-pub const RENDER_MODES: [&str; 2] = ["render", "stream"];
-
-/// What a sender run produced.
-pub enum Outcome {
-    /// Sessions resumed (sending modes) or bytes rendered (render modes), when known.
-    Value(Option<u64>),
-    /// The mode cannot run against this build of the library yet; the row says why and does
-    /// not count as a failure.
-    Skipped(&'static str),
-}
-
-impl From<Option<u64>> for Outcome {
-    fn from(value: Option<u64>) -> Outcome {
-        Outcome::Value(value)
-    }
-}
+const RENDER_MODES: [&str; 2] = ["render", "stream"];
 
 pub struct Job<'a> {
     pub port: u16,
@@ -128,7 +110,7 @@ fn process_cpu() -> Duration {
 mod mailport_sender {
     use mailport::{Client, Config, Credentials, Message, Receipt, Secret, Security};
 
-    use super::{Job, Outcome, PASSWORD, USER};
+    use super::{Job, PASSWORD, USER};
 
     fn config(job: &Job, security: Security, persistent: bool) -> Config {
         let mut config = Config::new("127.0.0.1");
@@ -171,14 +153,14 @@ mod mailport_sender {
     /// `attach` (one message with a file attached, over implicit TLS), and S7's `render` (that
     /// message rendered to bytes in memory: `Message::to_bytes`) and `stream` (rendered to a
     /// file).
-    pub fn run(mode: &str, job: &Job) -> Result<Outcome, String> {
+    pub fn run(mode: &str, job: &Job) -> Result<Option<u64>, String> {
         match mode {
             "render" => {
                 let bytes = with_attachment(job)?
                     .to_bytes()
                     .map_err(|e| e.to_string())?;
                 let bytes = std::hint::black_box(bytes);
-                Ok(Some(bytes.len() as u64).into())
+                Ok(Some(bytes.len() as u64))
             }
             "stream" => {
                 let path = job.attachment()?.with_extension("rust.eml");
@@ -186,7 +168,7 @@ mod mailport_sender {
                 let _ = std::fs::remove_file(&path);
                 result
             }
-            _ => send_mode(mode, job).map(Outcome::Value),
+            _ => send_mode(mode, job),
         }
     }
 
@@ -198,22 +180,16 @@ mod mailport_sender {
         Ok(message)
     }
 
-    /// S7's streamed row: the message written to `path` as it is rendered, so that memory stays
-    /// bounded whatever the attachment's size; the output's length.
-    ///
-    /// TODO(render-once): `Message::write_to(&mut dyn Write)` is being added by the render-once
-    /// part of issue 19. Once it is merged, replace the body with:
-    /// ```ignore
-    /// let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    /// let mut out = std::io::BufWriter::with_capacity(64 * 1024, file);
-    /// message.write_to(&mut out).map_err(|e| e.to_string())?;
-    /// out.flush().map_err(|e| e.to_string())?;
-    /// let len = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
-    /// Ok(Some(len).into())
-    /// ```
-    fn stream_to_file(message: &Message, path: &std::path::Path) -> Result<Outcome, String> {
-        let _ = (message, path);
-        Ok(Outcome::Skipped("needs write_to"))
+    /// S7's streamed row: the message written to `path` as it is rendered
+    /// (`Message::write_to`), so that memory stays bounded whatever the attachment's size; the
+    /// output's length.
+    fn stream_to_file(message: &Message, path: &std::path::Path) -> Result<Option<u64>, String> {
+        let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        // A 64 KiB buffer keeps the writes large whatever the size of write_to's pieces, as an
+        // application writing a file would.
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, file);
+        let written = message.write_to(&mut out).map_err(|e| e.to_string())?;
+        Ok(Some(written))
     }
 
     fn send_mode(mode: &str, job: &Job) -> Result<Option<u64>, String> {
