@@ -6,10 +6,12 @@
  * MODE is `one` (N messages over one STARTTLS + AUTH connection), `each` (a new client, so a new
  * connection, per message), `persistent` (a new client per message with persistent mode: the
  * process-wide pool hands the session back) or `attach` (one message with ATTACHMENT, over
- * implicit TLS; N must be 1). See benches/peers/README.md.
+ * implicit TLS; N must be 1). S7's modes send nothing (PORT may be 0; N must be 1): `render` renders
+ * the message with ATTACHMENT to bytes in memory (`mailport_message_render`), `stream` renders it
+ * to a file (`ATTACHMENT.c.eml`, removed afterwards). See benches/peers/README.md.
  *
  * Prints one line, `<seconds> <cpu_seconds> <resumed> <rss_growth_kib>`, for the span from just
- * before the config is made until after QUIT; on any failure prints the error (with its hint and
+ * before the config is made until after QUIT (the S7 modes add `<output_bytes>`); on any failure prints the error (with its hint and
  * the server's reply) on stderr and exits 1. SENDER_VERBOSE=1 prints each receipt's TLS version.
  *
  * Build (T is the cargo target directory holding release/libmailport.so):
@@ -20,12 +22,15 @@
 
 #include "mailport.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #define USER "bench"
 #define PASSWORD "secret"
@@ -215,6 +220,68 @@ done:
     return status;
 }
 
+/* The message with the attachment rendered into one buffer sized by a first call, as the header
+ * tells a caller to: while the size changes between the calls (the Date's length can), again.
+ * Sets *out_bytes to the output's length. */
+static int run_render(const char *text, const char *attachment, long *out_bytes) {
+    int status;
+    mailport_error *err = NULL;
+    mailport_message *msg = NULL;
+    uint8_t *buf = NULL;
+    size_t size = 0, got = 0;
+    mailport_result rc;
+    if ((status = make_message(0, text, attachment, &msg)) != 0) return status;
+    for (;;) {
+        rc = mailport_message_render(msg, buf, size, &got, &err);
+        if (rc == MAILPORT_OK) break;
+        if (rc != MAILPORT_ERR_BUFFER_TOO_SMALL || got == 0) {
+            status = report("render", rc, &err);
+            goto done;
+        }
+        mailport_error_free(err);
+        err = NULL;
+        free(buf);
+        size = got;
+        if ((buf = malloc(size)) == NULL) {
+            fprintf(stderr, "sender.c: cannot allocate %zu bytes for the rendered message\n", size);
+            status = 1;
+            goto done;
+        }
+    }
+    *out_bytes = (long)got;
+done:
+    free(buf);
+    mailport_message_free(msg);
+    return status;
+}
+
+/* The message with the attachment rendered straight into a file (`mailport_message_render_to_fd`),
+ * so memory stays bounded whatever the attachment's size; the file is removed afterwards. Sets
+ * *out_bytes to the bytes written. */
+static int run_stream(const char *text, const char *attachment, const char *path,
+                      long *out_bytes) {
+    int status, fd = -1;
+    mailport_error *err = NULL;
+    mailport_message *msg = NULL;
+    uint64_t written = 0;
+    if ((status = make_message(0, text, attachment, &msg)) != 0) return status;
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "sender.c: cannot create %s: %s\n", path, strerror(errno));
+        status = 1;
+        goto done;
+    }
+    CHECK(mailport_message_render_to_fd(msg, fd, &written, &err), "render_to_fd");
+    *out_bytes = (long)written;
+done:
+    if (fd >= 0) {
+        close(fd);
+        unlink(path);
+    }
+    mailport_message_free(msg);
+    return status;
+}
+
 /* ---- measurement ---- */
 
 static double now(void) {
@@ -258,7 +325,7 @@ static void reset_peak(void) {
 
 static int usage(const char *why) {
     fprintf(stderr,
-            "sender.c: %s\nusage: sender mailport one|each|persistent|attach PORT CA N TEXT "
+            "sender.c: %s\nusage: sender mailport one|each|persistent|attach|render|stream PORT CA N TEXT "
             "[ATTACHMENT]\n",
             why);
     return 2;
@@ -268,7 +335,9 @@ int main(int argc, char **argv) {
     const char *verbose_env = getenv("SENDER_VERBOSE");
     char *end;
     unsigned long port;
-    long n, resumed = -1, rss0, hwm;
+    long n, resumed = -1, rss0, hwm, output = -1;
+    bool s7;
+    char stream_path[4096];
     const char *mode, *ca, *text, *attachment;
     double start, cpu0, elapsed, used;
     int status;
@@ -276,19 +345,24 @@ int main(int argc, char **argv) {
     if (argc < 7) return usage("too few arguments");
     if (strcmp(argv[1], "mailport") != 0) return usage("the only library here is mailport");
     mode = argv[2];
+    s7 = strcmp(mode, "render") == 0 || strcmp(mode, "stream") == 0;
     port = strtoul(argv[3], &end, 10);
-    if (*end != '\0' || port == 0 || port > 65535) return usage("bad PORT");
+    if (*end != '\0' || (port == 0 && !s7) || port > 65535) return usage("bad PORT");
     ca = argv[4];
     n = strtol(argv[5], &end, 10);
     if (*end != '\0' || n < 1 || n > 100000000) return usage("bad N");
     text = argv[6];
     attachment = argc > 7 ? argv[7] : NULL;
     verbose = verbose_env != NULL && *verbose_env != '\0' && strcmp(verbose_env, "0") != 0;
-    if (strcmp(mode, "attach") == 0 && (attachment == NULL || n != 1))
-        return usage("attach needs ATTACHMENT and N = 1");
+    if ((strcmp(mode, "attach") == 0 || s7) && (attachment == NULL || n != 1))
+        return usage("attach, render and stream need ATTACHMENT and N = 1");
     if (strcmp(mode, "one") != 0 && strcmp(mode, "each") != 0 &&
-        strcmp(mode, "persistent") != 0 && strcmp(mode, "attach") != 0)
+        strcmp(mode, "persistent") != 0 && strcmp(mode, "attach") != 0 && !s7)
         return usage("unknown MODE");
+    if (attachment != NULL &&
+        (size_t)snprintf(stream_path, sizeof stream_path, "%s.c.eml", attachment) >=
+            sizeof stream_path)
+        return usage("ATTACHMENT's path is too long");
     if (mailport_abi_version() != MAILPORT_ABI_VERSION) {
         fprintf(stderr, "sender.c: libmailport has ABI %u, this header %u (%s)\n",
                 (unsigned)mailport_abi_version(), (unsigned)MAILPORT_ABI_VERSION,
@@ -306,6 +380,10 @@ int main(int argc, char **argv) {
         status = run_each((unsigned)port, ca, (int)n, text, false, &resumed);
     else if (strcmp(mode, "persistent") == 0)
         status = run_each((unsigned)port, ca, (int)n, text, true, &resumed);
+    else if (strcmp(mode, "render") == 0)
+        status = run_render(text, attachment, &output);
+    else if (strcmp(mode, "stream") == 0)
+        status = run_stream(text, attachment, stream_path, &output);
     else
         status = run_attach((unsigned)port, ca, text, attachment, &resumed);
     elapsed = now() - start;
@@ -316,6 +394,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "sender.c: cannot read VmRSS/VmHWM from /proc/self/status\n");
         return 1;
     }
-    printf("%.9f %.6f %ld %ld\n", elapsed, used, resumed, hwm - rss0);
+    if (s7)
+        printf("%.9f %.6f %ld %ld %ld\n", elapsed, used, resumed, hwm - rss0, output);
+    else
+        printf("%.9f %.6f %ld %ld\n", elapsed, used, resumed, hwm - rss0);
     return 0;
 }

@@ -7,12 +7,13 @@
  *     php benches/peers/sender.php LIB MODE PORT CA N TEXT [ATTACHMENT]
  *
  * LIB is `phpmailer` or `mailport` (the library is found through MAILPORT_LIBRARY). MODE is `one`,
- * `each`, `persistent` (mailport only) or `attach` (ATTACHMENT over implicit TLS; N must be 1).
- * See benches/peers/README.md.
+ * `each`, `persistent` (mailport only), `attach` (ATTACHMENT over implicit TLS; N must be 1) or
+ * `render` (mailport only: the message with ATTACHMENT rendered to bytes in memory, nothing sent;
+ * N must be 1). See benches/peers/README.md.
  *
  * Prints one line, `<seconds> <cpu_seconds> <resumed> <rss_growth_kib>`, for the span from just
- * before the client is made until after QUIT; exits non-zero with the error on stderr when
- * anything fails. PHPMailer's autoloader is /usr/share/php/libphp-phpmailer/autoload.php (Debian);
+ * before the client is made until after QUIT (`render` adds `<output_bytes>`); exits non-zero
+ * with the error on stderr when anything fails. PHPMailer's autoloader is /usr/share/php/libphp-phpmailer/autoload.php (Debian);
  * PHPMAILER_AUTOLOAD names another. SENDER_VERBOSE=1 prints the negotiated TLS version on stderr.
  *
  * PHP's FFI: the CLI's default ffi.enable=preload allows FFI in the CLI, so plain `php` works;
@@ -39,7 +40,7 @@ function fail(string $why): never
 
 function usage(string $why): never
 {
-    fail("$why\nusage: sender.php phpmailer|mailport one|each|persistent|attach PORT CA N TEXT [ATTACHMENT]");
+    fail("$why\nusage: sender.php phpmailer|mailport one|each|persistent|attach|render PORT CA N TEXT [ATTACHMENT]");
 }
 
 function verbose(): bool
@@ -252,6 +253,11 @@ function mailportSender(string $mode, int $port, string $ca, int $n, string $tex
             $config->close();
             return -1;
         },
+        // [resumed, output bytes]: the output's size is printed as a fifth field.
+        'render' => static function () use ($text, $attachment): array {
+            $bytes = mailportMessage(0, $text)->attachFile($attachment)->render();
+            return [-1, strlen($bytes)];
+        },
         default => usage("unknown mode $mode for mailport"),
     };
 }
@@ -269,8 +275,8 @@ function main(array $argv): void
         usage('PORT and N must be numbers');
     }
     [$port, $n] = [(int) $port, (int) $n];
-    if ($mode === 'attach' && ($attachment === null || $n !== 1)) {
-        usage('attach needs ATTACHMENT and N = 1');
+    if (($mode === 'attach' || $mode === 'render') && ($attachment === null || $n !== 1)) {
+        usage("$mode needs ATTACHMENT and N = 1");
     }
 
     // "Imports": load and compile the library's classes (and, for mailport, the native library)
@@ -301,7 +307,9 @@ function main(array $argv): void
     $resumed = $run();
     $elapsed = (hrtime(true) - $start) / 1e9;
     $used = cpu() - $cpu0;
-    printf("%.9f %.6f %d %d\n", $elapsed, $used, $resumed, statusKib('VmHWM') - $rss0);
+    [$resumed, $output] = is_array($resumed) ? $resumed : [$resumed, null];
+    printf("%.9f %.6f %d %d", $elapsed, $used, $resumed, statusKib('VmHWM') - $rss0);
+    echo $output === null ? "\n" : " $output\n";
 }
 
 try {

@@ -3,12 +3,13 @@
     python3 benches/peers/sender.py LIB MODE PORT CA N TEXT [ATTACHMENT]
 
 LIB is `smtplib` or `mailport` (the binding in bindings/python: PYTHONPATH=bindings/python and
-MAILPORT_LIBRARY=/path/to/libmailport.so). MODE is `one`, `each`, `persistent` (mailport only) or
-`attach` (ATTACHMENT over implicit TLS; N must be 1). See benches/peers/README.md.
+MAILPORT_LIBRARY=/path/to/libmailport.so). MODE is `one`, `each`, `persistent` (mailport only),
+`attach` (ATTACHMENT over implicit TLS; N must be 1) or `render` (mailport only: the message with
+ATTACHMENT rendered to bytes in memory, nothing sent; N must be 1). See benches/peers/README.md.
 
 Prints one line, `<seconds> <cpu_seconds> <resumed> <rss_growth_kib>`, for the span from just
-before the client or TLS context is made until after QUIT; exits non-zero with the error on
-stderr when anything fails. Set SENDER_VERBOSE=1 to see the negotiated TLS version on stderr.
+before the client or TLS context is made until after QUIT (`render` adds `<output_bytes>`);
+exits non-zero with the error on stderr when anything fails. Set SENDER_VERBOSE=1 to see the negotiated TLS version on stderr.
 """
 
 import os
@@ -51,7 +52,7 @@ def note(text):
 
 
 def usage(why):
-    sys.exit("sender.py: %s\nusage: sender.py smtplib|mailport one|each|persistent|attach "
+    sys.exit("sender.py: %s\nusage: sender.py smtplib|mailport one|each|persistent|attach|render "
              "PORT CA N TEXT [ATTACHMENT]" % why)
 
 
@@ -61,8 +62,8 @@ def main():
     lib, mode, port, ca, n, text = sys.argv[1:7]
     attachment = sys.argv[7] if len(sys.argv) > 7 else None
     port, n = int(port), int(n)
-    if mode == "attach" and (attachment is None or n != 1):
-        usage("attach needs ATTACHMENT and N = 1")
+    if mode in ("attach", "render") and (attachment is None or n != 1):
+        usage("%s needs ATTACHMENT and N = 1" % mode)
     if lib == "smtplib":
         run = smtplib_sender(mode, port, ca, n, text, attachment)
     elif lib == "mailport":
@@ -75,7 +76,10 @@ def main():
     start, cpu0 = time.perf_counter(), cpu()
     resumed = run()
     elapsed, used = time.perf_counter() - start, cpu() - cpu0
-    print(elapsed, used, resumed, status_kib("VmHWM") - rss0)
+    # `render` returns (resumed, output_bytes): the output's size is a fifth field.
+    extra = resumed[1:] if isinstance(resumed, tuple) else ()
+    resumed = resumed[0] if isinstance(resumed, tuple) else resumed
+    print(elapsed, used, resumed, status_kib("VmHWM") - rss0, *extra)
 
 
 def smtplib_sender(mode, port, ca, n, text, attachment):
@@ -179,11 +183,16 @@ def mailport_sender(mode, port, ca, n, text, attachment):
             sent(client.send(build(0).attach_file(attachment)))
         return -1
 
+    def render():
+        data = build(0).attach_file(attachment).render()
+        return -1, len(data)
+
     modes = {
         "one": one,
         "each": lambda: each(False),
         "persistent": lambda: each(True),
         "attach": attach,
+        "render": render,
     }
     if mode not in modes:
         usage("unknown mode %s for mailport" % mode)

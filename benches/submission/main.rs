@@ -7,12 +7,15 @@
 //! STARTTLS, implicit TLS and AUTH, every message received and acknowledged, nothing written.
 //!
 //! Senders, each a child process that times itself (`senders.rs`): mailport from Rust, C,
-//! Python and PHP; the peers lettre, Python's smtplib and PHPMailer.
+//! Python and PHP; the peers lettre, Python's smtplib and PHPMailer; and the reference client
+//! and renderer (`reference.rs`), the protocol's floor, to which every row of S1, S2 and S7 is
+//! also compared (issue 19's targets are such ratios).
 //!
 //! Scenarios, each a median of `MAILPORT_BENCH_RUNS` (5) rounds with the min–max spread; the
 //! senders take turns within each round so that noise falls on all of them alike:
 //! - S1: `MAILPORT_BENCH_MESSAGES` (2000) small messages over one STARTTLS + AUTH connection:
-//!   messages/s and the sender's CPU time per message.
+//!   messages/s, the sender's and the sink's CPU time per message, and system calls per message
+//!   from a counting pass under strace (`syscalls.rs`, `MAILPORT_BENCH_STRACE_MESSAGES`).
 //! - S2: the same with `MAILPORT_BENCH_RTT_MESSAGES` (200) messages through a proxy that delays
 //!   each direction by half of `MAILPORT_BENCH_RTT_MS` (10): messages/s and round trips per
 //!   message.
@@ -27,15 +30,21 @@
 //! - S6: the outbox on a spool directory and on MariaDB: enqueue (durable) from 1 and 16 threads
 //!   and drain by 1 and 4 workers, `MAILPORT_BENCH_MESSAGES` each, beside a direct send in the
 //!   same run.
+//! - S7: one message with a `MAILPORT_BENCH_ATTACHMENT_MB` (25) MiB attachment rendered, nothing
+//!   sent: in memory from Rust, C, Python and PHP, streamed to a file from Rust
+//!   (`Message::write_to`) and C (`mailport_message_render_to_fd`), against the reference
+//!   renderer: time, peak memory growth and the output's size.
 //!
 //! `MAILPORT_BENCH_QUICK=1` is a smoke run (small counts, one round). Benchmarks report; they
 //! never fail on a figure.
 
 mod outbox;
 mod proxy;
+mod reference;
 mod rust_sender;
 mod senders;
 mod sink;
+mod syscalls;
 mod table;
 mod wordpress;
 
@@ -46,8 +55,8 @@ use std::time::Duration;
 
 use proxy::{DelayProxy, probe_rtt};
 use senders::{
-    LETTRE, MAILPORT_C, MAILPORT_PHP, MAILPORT_PYTHON, MAILPORT_RUST, PHPMAILER, Programs, SMTPLIB,
-    Sender,
+    LETTRE, MAILPORT_C, MAILPORT_PHP, MAILPORT_PYTHON, MAILPORT_RUST, PHPMAILER, Programs,
+    REFERENCE, SMTPLIB, Sender,
 };
 use sink::Sink;
 use table::{Metric, Row, Sample, print_table};
@@ -94,6 +103,7 @@ fn main() {
         LETTRE,
         SMTPLIB,
         PHPMAILER,
+        REFERENCE,
     ];
     let mut unusable: Vec<(Sender, String)> = Vec::new();
     for sender in everyone {
@@ -127,7 +137,8 @@ fn main() {
             ),
             Entry::new("mailport from PHP (FFI)", MAILPORT_PHP, "one", false),
             // Each of lettre's messages waits out a 40 ms delayed ACK: see BENCHMARKS.md.
-            Entry::new("lettre (Rust, pooled transport) †", LETTRE, "one", true).at_most(200),
+            Entry::new("lettre (Rust, pooled transport) †", LETTRE, "one", true)
+                .at_most(LETTRE_CAP),
             Entry::new("smtplib (Python)", SMTPLIB, "one", true),
             Entry::new(
                 "PHPMailer (SMTPKeepAlive, tcp_nodelay)",
@@ -135,13 +146,28 @@ fn main() {
                 "one",
                 true,
             ),
+            Entry::new(
+                "reference client (pipelined BDAT) ‡",
+                REFERENCE,
+                "one",
+                true,
+            )
+            .reference(),
         ]
     };
     let port = bench.sink.starttls;
     // S1 itself.
     if settings.wants("S1") {
         let n = settings.messages;
-        let s1 = bench.scenario(one_connection(), settings.runs, port, n, None, &skip);
+        let mut s1 = bench.scenario(one_connection(), settings.runs, port, n, None, &skip);
+        let breakdown = bench.count_syscalls(
+            one_connection(),
+            &mut s1,
+            port,
+            settings.strace_messages,
+            &dir,
+        );
+        skipped += breakdown.failed;
         skipped += print_table(
             &format!("S1: {n} small messages over one STARTTLS + AUTH connection, loopback"),
             &s1,
@@ -150,8 +176,21 @@ fn main() {
         println!(
             "  † {} messages per run: lettre 0.11 leaves Nagle's algorithm on, and each message waits \
              for the sink's delayed ACK (40 ms), so its rate does not depend on the count.",
-            200.min(n)
+            LETTRE_CAP.min(n)
         );
+        println!(
+            "  ‡ the protocol's floor (benches/submission/reference.rs): std TcpStream + rustls \
+             (ring), per message MAIL + RCPT + `BDAT n LAST` + the body in one write and one \
+             read for the three replies; its message is rendered once and two counters patched."
+        );
+        println!(
+            "  CPU ×ref, sink CPU ×ref: the row's CPU time per message over the reference's \
+             (1.00x is the floor). {}",
+            breakdown.heading
+        );
+        for line in &breakdown.lines {
+            println!("    {line}");
+        }
     }
 
     // S2 and S5 go through the delay proxy.
@@ -312,6 +351,11 @@ fn main() {
         );
     }
 
+    // S7: rendering a message with a large attachment, nothing sent.
+    if settings.wants("S7") {
+        skipped += s7(&settings, &mut bench, &dir);
+    }
+
     let sent = bench.sent;
     let (messages, line) = bench.sink.stop();
     println!(
@@ -334,6 +378,9 @@ fn main() {
     }
 }
 
+/// lettre's messages per run in S1 and S2: each waits out a 40 ms delayed ACK.
+const LETTRE_CAP: usize = 200;
+
 /// One row of a scenario: a sender in a mode.
 struct Entry {
     row: Row,
@@ -351,6 +398,11 @@ impl Entry {
             mode,
             cap: None,
         }
+    }
+
+    fn reference(mut self) -> Entry {
+        self.row = self.row.reference();
+        self
     }
 
     fn at_most(mut self, cap: usize) -> Entry {
@@ -405,6 +457,174 @@ impl Bench {
         }
         entries.into_iter().map(|e| e.row).collect()
     }
+}
+
+/// What the counting pass found: a failure count, the heading and one breakdown line per row.
+struct Breakdown {
+    failed: usize,
+    heading: String,
+    lines: Vec<String>,
+}
+
+impl Bench {
+    /// The counting pass (`syscalls.rs`): each row's sender under strace with `n` and `2n`
+    /// messages (at most half its cap and the cap), apart from the timed rounds; fills each
+    /// row's `syscalls` column. Without strace the column says `n/a`. The messages count
+    /// towards the sink's total like any others.
+    fn count_syscalls(
+        &mut self,
+        entries: Vec<Entry>,
+        rows: &mut [Row],
+        port: u16,
+        n: usize,
+        dir: &Path,
+    ) -> Breakdown {
+        let mut breakdown = Breakdown {
+            failed: 0,
+            heading: String::new(),
+            lines: Vec::new(),
+        };
+        if let Err(why) = syscalls::available() {
+            breakdown.heading = format!("syscalls/msg: n/a, {why}.");
+            for row in rows.iter_mut() {
+                row.syscalls = Some("n/a".into());
+            }
+            return breakdown;
+        }
+        breakdown.heading = format!(
+            "syscalls/msg: strace -f -c over a run of 2N messages minus one of N, over N \
+             (N = {n}; lettre: at most {}), in a pass apart from the timed rounds:",
+            LETTRE_CAP / 2
+        );
+        for (entry, row) in entries.iter().zip(rows.iter_mut()) {
+            if row.samples.is_empty() {
+                continue; // skipped already: said in its row
+            }
+            let n = entry.cap.map_or(n, |cap| n.min(cap / 2)).max(1);
+            match self.strace(entry.sender, entry.mode, port, n, dir) {
+                Ok(per) => {
+                    row.syscalls = Some(format!("{:.1}", per.total()));
+                    breakdown.lines.push(format!(
+                        "{}: {:.1} = {}",
+                        row.name,
+                        per.total(),
+                        per.breakdown()
+                    ));
+                }
+                Err(why) => {
+                    row.syscalls = Some("failed".into());
+                    breakdown.lines.push(format!("{}: failed: {why}", row.name));
+                    breakdown.failed += 1;
+                }
+            }
+        }
+        breakdown
+    }
+
+    fn strace(
+        &mut self,
+        sender: Sender,
+        mode: &str,
+        port: u16,
+        n: usize,
+        dir: &Path,
+    ) -> Result<syscalls::PerMessage, String> {
+        let mut counts = Vec::new();
+        for count in [n, 2 * n] {
+            let summary = dir.join(format!("strace-{count}.txt"));
+            let wrapper = syscalls::wrapper(&summary);
+            let ca = self.sink.ca.clone();
+            self.programs
+                .run_wrapped(sender, mode, port, &ca, count, None, &wrapper)?;
+            self.sent += count as u64;
+            let text = std::fs::read_to_string(&summary)
+                .map_err(|e| format!("{}: {e}", summary.display()))?;
+            let _ = std::fs::remove_file(&summary);
+            counts.push(syscalls::parse(&text)?);
+        }
+        Ok(syscalls::PerMessage::between(&counts[0], &counts[1], n))
+    }
+}
+
+/// S7: one message with a large attachment rendered, in memory and streamed to a file, against
+/// the reference renderer; each measurement in a child of its own, for its peak memory.
+fn s7(settings: &Settings, bench: &mut Bench, dir: &Path) -> usize {
+    let attachment = dir.join("render-attachment.bin");
+    write_random_file(&attachment, settings.attachment_mib << 20);
+    let mut entries = vec![
+        Entry::new(
+            "mailport (Rust Message::to_bytes)",
+            MAILPORT_RUST,
+            "render",
+            false,
+        ),
+        Entry::new(
+            "mailport from C (message_render)",
+            MAILPORT_C,
+            "render",
+            false,
+        ),
+        Entry::new(
+            "mailport from Python (render())",
+            MAILPORT_PYTHON,
+            "render",
+            false,
+        ),
+        Entry::new(
+            "mailport from PHP (render())",
+            MAILPORT_PHP,
+            "render",
+            false,
+        ),
+        Entry::new(
+            "reference renderer (one pre-sized Vec)",
+            REFERENCE,
+            "render",
+            false,
+        )
+        .reference(),
+        Entry::new(
+            "mailport streamed to a file (Rust write_to)",
+            MAILPORT_RUST,
+            "stream",
+            false,
+        ),
+        Entry::new(
+            "mailport from C, to a file (render_to_fd)",
+            MAILPORT_C,
+            "stream",
+            false,
+        ),
+    ];
+    for _ in 0..settings.runs {
+        for entry in entries.iter_mut() {
+            if entry.row.skipped.is_some() || entry.row.pending.is_some() {
+                continue;
+            }
+            let ca = bench.sink.ca.clone();
+            let result = bench
+                .programs
+                .run(entry.sender, entry.mode, 0, &ca, 1, Some(&attachment))
+                .map(|sample| Sample { ops: 1, ..sample });
+            entry.row.record(result);
+        }
+    }
+    let rows: Vec<Row> = entries.into_iter().map(|e| e.row).collect();
+    let _ = std::fs::remove_file(&attachment);
+    let skipped = print_table(
+        &format!(
+            "S7: one message with a {} MiB attachment rendered, nothing sent (peak MiB: peak \
+             resident memory minus resident memory before rendering)",
+            settings.attachment_mib
+        ),
+        &rows,
+        Metric::Render,
+    );
+    println!(
+        "  peak/output: the peak memory growth over the output's size; time ×ref: the row's time \
+         over the reference renderer's (1.00x is the floor)."
+    );
+    skipped
 }
 
 /// S5: sequential WordPress requests, each sending one message with wp_mail().
@@ -543,6 +763,8 @@ struct Settings {
     requests: usize,
     runs: usize,
     rtt: Duration,
+    /// S1's counting pass under strace: N (and 2N) messages per sender.
+    strace_messages: usize,
 }
 
 impl Settings {
@@ -575,6 +797,7 @@ impl Settings {
             requests: get("MAILPORT_BENCH_REQUESTS", 100, 5),
             runs: get("MAILPORT_BENCH_RUNS", 5, 1),
             rtt: Duration::from_millis(get("MAILPORT_BENCH_RTT_MS", 10, 10) as u64),
+            strace_messages: get("MAILPORT_BENCH_STRACE_MESSAGES", 500, 10),
         }
     }
 }

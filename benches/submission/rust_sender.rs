@@ -28,6 +28,7 @@ fn run(args: &[String]) -> Result<String, String> {
     let [lib, mode, port, ca, n, text, rest @ ..] = args else {
         return Err("usage: --sender LIB MODE PORT CA N TEXT [ATTACHMENT]".into());
     };
+    // The render modes connect nowhere: their PORT is 0.
     let port: u16 = port.parse().map_err(|_| format!("bad port {port}"))?;
     let n: usize = n.parse().map_err(|_| format!("bad count {n}"))?;
     let attachment = rest.first().map(Path::new);
@@ -44,32 +45,42 @@ fn run(args: &[String]) -> Result<String, String> {
     let rss_before = proc_status_kib("VmRSS");
     let cpu_before = process_cpu();
     let started = Instant::now();
-    let resumed = match lib.as_str() {
+    // Sessions resumed (sending modes) or bytes rendered (render modes), when known.
+    let value = match lib.as_str() {
         "mailport" => mailport_sender::run(mode, &job)?,
         "lettre" => lettre_sender::run(mode, &job)?,
+        "reference" => crate::reference::run(mode, &job)?,
         other => return Err(format!("unknown library {other}")),
     };
     let secs = started.elapsed().as_secs_f64();
     let cpu = process_cpu().saturating_sub(cpu_before).as_secs_f64();
     let growth = proc_status_kib("VmHWM").saturating_sub(rss_before);
-    Ok(format!(
-        "{secs} {cpu} {} {growth}",
-        resumed.map_or(-1, |r| r as i64)
-    ))
+    // The render modes (S7) report the output's size where the sending modes report resumed
+    // sessions, as a fifth field.
+    let value = value.map_or(-1, |v| v as i64);
+    Ok(if RENDER_MODES.contains(&mode.as_str()) {
+        format!("{secs} {cpu} -1 {growth} {value}")
+    } else {
+        format!("{secs} {cpu} {value} {growth}")
+    })
 }
 
-struct Job<'a> {
-    port: u16,
-    ca: &'a Path,
-    n: usize,
-    text: &'a str,
-    attachment: Option<&'a Path>,
+/// S7's modes: render one message with the attachment, in memory or streamed to a file.
+const RENDER_MODES: [&str; 2] = ["render", "stream"];
+
+pub struct Job<'a> {
+    pub port: u16,
+    pub ca: &'a Path,
+    pub n: usize,
+    pub text: &'a str,
+    pub attachment: Option<&'a Path>,
 }
 
 impl Job<'_> {
-    fn attachment(&self) -> Result<&Path, String> {
-        self.attachment
-            .ok_or_else(|| "mode attach needs an ATTACHMENT path".to_string())
+    pub fn attachment(&self) -> Result<&Path, String> {
+        self.attachment.ok_or_else(|| {
+            "the modes attach, render and stream need an ATTACHMENT path".to_string()
+        })
     }
 }
 
@@ -138,9 +149,50 @@ mod mailport_sender {
 
     /// Modes: `one` (one client), `each` (a new client per message; clients share the
     /// process's TLS session cache, so they resume), `reconnect` (one client that closes after
-    /// every message), `persistent` (a new client per message in persistent mode) and
-    /// `attach` (one message with a file attached, over implicit TLS).
+    /// every message), `persistent` (a new client per message in persistent mode),
+    /// `attach` (one message with a file attached, over implicit TLS), and S7's `render` (that
+    /// message rendered to bytes in memory: `Message::to_bytes`) and `stream` (rendered to a
+    /// file).
     pub fn run(mode: &str, job: &Job) -> Result<Option<u64>, String> {
+        match mode {
+            "render" => {
+                let bytes = with_attachment(job)?
+                    .to_bytes()
+                    .map_err(|e| e.to_string())?;
+                let bytes = std::hint::black_box(bytes);
+                Ok(Some(bytes.len() as u64))
+            }
+            "stream" => {
+                let path = job.attachment()?.with_extension("rust.eml");
+                let result = stream_to_file(&with_attachment(job)?, &path);
+                let _ = std::fs::remove_file(&path);
+                result
+            }
+            _ => send_mode(mode, job),
+        }
+    }
+
+    fn with_attachment(job: &Job) -> Result<Message, String> {
+        let mut message = message(job, 0)?;
+        message
+            .attach_file(job.attachment()?, None, None)
+            .map_err(|e| e.to_string())?;
+        Ok(message)
+    }
+
+    /// S7's streamed row: the message written to `path` as it is rendered
+    /// (`Message::write_to`), so that memory stays bounded whatever the attachment's size; the
+    /// output's length.
+    fn stream_to_file(message: &Message, path: &std::path::Path) -> Result<Option<u64>, String> {
+        let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        // A 64 KiB buffer keeps the writes large whatever the size of write_to's pieces, as an
+        // application writing a file would.
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, file);
+        let written = message.write_to(&mut out).map_err(|e| e.to_string())?;
+        Ok(Some(written))
+    }
+
+    fn send_mode(mode: &str, job: &Job) -> Result<Option<u64>, String> {
         let new_client = |security, persistent| {
             Client::new(config(job, security, persistent)).map_err(|e| e.to_string())
         };

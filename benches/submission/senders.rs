@@ -10,6 +10,7 @@
 //! (smtplib and the Python binding) and `benches/peers/sender.php` (PHPMailer and the PHP
 //! binding).
 
+use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -61,6 +62,15 @@ pub const PHPMAILER: Sender = Sender {
     program: Program::Php,
     lib: "phpmailer",
 };
+/// The reference client and renderer (`reference.rs`): the protocol's floor, not a library.
+pub const REFERENCE: Sender = Sender {
+    program: Program::Rust,
+    lib: "reference",
+};
+
+/// How a failed run's reason starts when the mode cannot run against this build of the library
+/// yet (a child printed `skipped: WHY`): the row says so, and it does not fail the bench.
+pub const PENDING: &str = "pending: ";
 
 /// A sender that runs longer than this is killed: nothing in the bench may hang.
 const TIMEOUT: Duration = Duration::from_secs(600);
@@ -86,31 +96,44 @@ impl Programs {
         }
     }
 
-    fn command(&self, program: Program) -> Result<Command, String> {
+    /// The command that runs `program`, under `wrapper` (a program and its arguments that runs
+    /// the rest of the command line, e.g. strace) when that is not empty.
+    fn command(&self, program: Program, wrapper: &[OsString]) -> Result<Command, String> {
         let peers = self.root.join("benches/peers");
-        let mut command = match program {
+        let (exe, args): (OsString, Vec<OsString>) = match program {
             Program::Rust => {
                 let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-                let mut command = Command::new(exe);
-                command.arg("--sender");
-                command
+                (exe.into(), vec!["--sender".into()])
             }
-            Program::C => Command::new(self.c_sender.as_ref().map_err(Clone::clone)?),
-            Program::Python => {
-                let mut command = Command::new(&self.python);
-                command
-                    .arg(peers.join("sender.py"))
-                    .env("PYTHONPATH", self.root.join("bindings/python"));
-                command
-            }
-            Program::Php => {
-                let mut command = Command::new(&self.php);
-                command
-                    .args(["-d", "ffi.enable=1", "-d", "memory_limit=-1"])
-                    .arg(peers.join("sender.php"));
-                command
-            }
+            Program::C => (
+                self.c_sender.as_ref().map_err(Clone::clone)?.into(),
+                Vec::new(),
+            ),
+            Program::Python => (
+                self.python.clone().into(),
+                vec![peers.join("sender.py").into()],
+            ),
+            Program::Php => (
+                self.php.clone().into(),
+                ["-d", "ffi.enable=1", "-d", "memory_limit=-1"]
+                    .into_iter()
+                    .map(OsString::from)
+                    .chain([peers.join("sender.php").into()])
+                    .collect(),
+            ),
         };
+        let mut command = match wrapper.split_first() {
+            Some((first, rest)) => {
+                let mut command = Command::new(first);
+                command.args(rest).arg(exe);
+                command
+            }
+            None => Command::new(exe),
+        };
+        command.args(args);
+        if program == Program::Python {
+            command.env("PYTHONPATH", self.root.join("bindings/python"));
+        }
         command
             .env("MAILPORT_LIBRARY", &self.library)
             .stdin(Stdio::null())
@@ -129,7 +152,22 @@ impl Programs {
         n: usize,
         attachment: Option<&Path>,
     ) -> Result<Sample, String> {
-        let mut command = self.command(sender.program)?;
+        self.run_wrapped(sender, mode, port, ca, n, attachment, &[])
+    }
+
+    /// `run`, under `wrapper` (see `command`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_wrapped(
+        &self,
+        sender: Sender,
+        mode: &str,
+        port: u16,
+        ca: &Path,
+        n: usize,
+        attachment: Option<&Path>,
+        wrapper: &[OsString],
+    ) -> Result<Sample, String> {
+        let mut command = self.command(sender.program, wrapper)?;
         command
             .args([sender.lib, mode, &port.to_string()])
             .arg(ca)
@@ -143,18 +181,24 @@ impl Programs {
             let last = stderr.lines().last().unwrap_or("no error output");
             return Err(format!("{} {mode} failed: {last}", sender.lib));
         }
+        if let Some(why) = stdout.trim().strip_prefix("skipped: ") {
+            return Err(format!("{PENDING}{why}"));
+        }
         parse(&stdout).ok_or_else(|| format!("{} {mode}: unexpected output {stdout:?}", sender.lib))
     }
 }
 
-/// `seconds cpu_seconds resumed rss_growth_kib`, a negative figure meaning unknown.
+/// `seconds cpu_seconds resumed rss_growth_kib [output_bytes]`, a negative figure meaning
+/// unknown; the render modes add the fifth.
 fn parse(line: &str) -> Option<Sample> {
     let fields: Vec<f64> = line
         .split_whitespace()
         .map(|f| f.parse().ok())
         .collect::<Option<_>>()?;
-    let [secs, cpu, resumed, rss] = fields[..] else {
-        return None;
+    let (secs, cpu, resumed, rss, output) = match fields[..] {
+        [secs, cpu, resumed, rss] => (secs, cpu, resumed, rss, -1.0),
+        [secs, cpu, resumed, rss, output] => (secs, cpu, resumed, rss, output),
+        _ => return None,
     };
     let known = |v: f64| (v >= 0.0).then_some(v);
     Some(Sample {
@@ -164,6 +208,7 @@ fn parse(line: &str) -> Option<Sample> {
         sink_cpu: None,
         resumed: known(resumed).map(|r| r as u64),
         rss_growth_kib: known(rss).map(|r| r as u64),
+        output_bytes: known(output).map(|o| o as u64),
     })
 }
 
