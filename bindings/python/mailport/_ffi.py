@@ -30,6 +30,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import sys
 import threading
 import weakref
 from ctypes import (
@@ -330,6 +331,48 @@ def render_to_writer(message, write) -> int:
 
 
 # -- reading C objects into Python values ---------------------------------------------------------
+
+
+def _bytes_filler():
+    """CPython's own way for native code to make a ``bytes``: ``PyBytes_FromStringAndSize(NULL,
+    n)`` gives a new object whose storage the caller fills before anyone else sees it (C
+    extensions do exactly this). ``None`` where ctypes has no ``pythonapi`` (PyPy)."""
+    api = getattr(ctypes, "pythonapi", None)
+    if api is None or sys.implementation.name != "cpython":
+        return None
+    new = api.PyBytes_FromStringAndSize
+    new.restype = ctypes.py_object
+    new.argtypes = [ctypes.c_void_p, ctypes.c_ssize_t]
+    storage = api.PyBytes_AsString
+    storage.restype = ctypes.c_void_p
+    storage.argtypes = [ctypes.py_object]
+    return new, storage
+
+
+_BYTES_FILLER = _bytes_filler()
+
+
+def render_bytes(message) -> bytes:
+    """The message as one ``bytes``, rendered by mailport straight into that object's storage:
+    no native buffer, no copy, memory peaks at the message's size. The sizing call reads no
+    attachment; if the message then grows (an attachment file changed between the two calls)
+    or the interpreter is not CPython, it falls back to ``mailport_message_render_bytes`` and
+    one copy."""
+    size = rendered_size(message)
+    if _BYTES_FILLER is not None and size > 1:
+        new, storage = _BYTES_FILLER
+        out = new(None, size)
+        target = (ctypes.c_char * size).from_address(storage(out))
+        needed = c_size_t(0)
+        err = _ErrorPointer()
+        code = _functions["mailport_message_render"](message, target, size, byref(needed), byref(err))
+        if code == ErrorCode.OK:
+            # Shorter only if an attachment shrank since the sizing call: one copy then.
+            return out if needed.value == size else out[: needed.value]
+        if code != ErrorCode.BUFFER_TOO_SMALL:
+            raise take_error(code, err)
+        lib.mailport_error_free(err)
+    return take_bytes(call_out("mailport_message_render_bytes", message))
 
 
 def take_bytes(owned) -> bytes:

@@ -326,12 +326,11 @@ class Message(_ffi.Handle):
         """The message as RFC 5322 bytes (CRLF line endings), as it would be sent to a server
         without SMTPUTF8; Bcc does not appear. For dry runs, tests and ``.eml`` files.
 
-        Rendered once, by mailport, into a buffer of its final size, then copied once into the
-        ``bytes`` returned (CPython's ``bytes`` owns its storage, so that one copy is the floor
-        for a ``bytes`` result) and the native buffer freed: memory peaks at twice the message
-        during the copy. To write a large message to a file or a socket, ``render_to`` streams
-        it in bounded memory instead."""
-        return _ffi.take_bytes(call_out("mailport_message_render_bytes", self._handle()))
+        Rendered once, by mailport, straight into the storage of the ``bytes`` returned (on
+        CPython; elsewhere into a native buffer copied once): memory peaks at the message's
+        size. To write a large message to a file or a socket, ``render_to`` streams it in
+        bounded memory instead."""
+        return _ffi.render_bytes(self._handle())
 
     def render_to(self, file) -> int:
         """Write the message (the bytes ``render()`` gives) to ``file`` and return how many

@@ -1,4 +1,4 @@
-"""Rendering: ``Message.render()`` (one native rendering, one copy into ``bytes``) and
+"""Rendering: ``Message.render()`` (one native rendering, into the ``bytes`` returned) and
 ``Message.render_to()`` streaming to a path, a binary file, a socket-like descriptor or any
 object with ``write``; write errors name the descriptor and the errno; a 25 MiB attachment is
 streamed to a file in bounded memory (measured in a child process: a memory bound, no timing).
@@ -166,7 +166,10 @@ def test_a_closed_pipe_is_epipe_and_no_sigpipe_even_at_its_default_action():
     assert out.strip() == "EPIPE"
 
 
-def test_a_25_mib_attachment_is_streamed_to_a_file_in_bounded_memory(tmp_path):
+def peak_growth_kb(tmp_path, action: str) -> tuple[int, int]:
+    """In a child process: a message with a 25 MiB attachment, ``action`` (an expression on
+    ``msg`` giving a length) run once to warm up and once measured; the length and how far the
+    peak resident memory (VmHWM) rose above the resident memory before it, in kB."""
     out = run_child(
         f"""
         import mailport, os
@@ -188,13 +191,25 @@ def test_a_25_mib_attachment_is_streamed_to_a_file_in_bounded_memory(tmp_path):
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")  # the peak (VmHWM) restarts from the current RSS
         base = kb("VmRSS")
-        n = msg.render_to({str(tmp_path / "big.eml")!r})
+        n = {action}
         print(n, kb("VmHWM") - base)
         """
     )
-    written, growth_kb = map(int, out.split())
+    n, growth_kb = map(int, out.split())
+    return n, growth_kb
+
+
+def test_a_25_mib_attachment_is_streamed_to_a_file_in_bounded_memory(tmp_path):
+    written, growth_kb = peak_growth_kb(tmp_path, f"msg.render_to({str(tmp_path / 'big.eml')!r})")
     assert written == os.path.getsize(tmp_path / "big.eml") > 25 * 1024 * 1024 * 4 // 3
     assert growth_kb <= 16 * 1024, f"peak RSS grew by {growth_kb} kB"
+
+
+def test_render_fills_its_bytes_in_place_so_memory_peaks_at_the_message(tmp_path):
+    # The bytes are rendered straight into the returned object: no native copy beside it.
+    size, growth_kb = peak_growth_kb(tmp_path, "len(msg.render())")
+    assert size > 25 * 1024 * 1024 * 4 // 3
+    assert growth_kb <= 1.3 * size / 1024, f"peak RSS grew by {growth_kb} kB for {size} bytes"
 
 
 def test_render_into_a_callers_buffer_needs_no_copy(tmp_path):
