@@ -345,11 +345,8 @@ pub fn raw_cancel_and_prune(store: &dyn Store) {
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].id, raw, "oldest first");
     assert_eq!(outbox.prune(Duration::from_secs(3600)).unwrap(), 0);
-    assert_eq!(
-        outbox.prune(Duration::ZERO).unwrap(),
-        0,
-        "not older than now"
-    );
+    // Ages are whole seconds: prune(ZERO) takes what ended in an earlier second, which a
+    // loaded machine may already have reached here. After a second it must take both.
     std::thread::sleep(Duration::from_millis(1100));
     assert_eq!(outbox.prune(Duration::ZERO).unwrap(), 2);
     assert!(outbox.list(&Filter::default()).unwrap().is_empty());
