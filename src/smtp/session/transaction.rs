@@ -596,33 +596,32 @@ mod tests {
         p.handle.join().unwrap();
     }
 
+    /// A greeting, EHLO with PIPELINING, and one message's pipelined MAIL/RCPT/DATA and its
+    /// data, then `rest` (from the server's final reply on).
+    fn one_message(rest: Vec<Step_>) -> Vec<Step_> {
+        let mut steps = vec![
+            Say("220 a ESMTP\r\n"),
+            Hear(1),
+            Say(EHLO_PIPELINING),
+            Hear(3),
+            Say("250 ok\r\n250 ok\r\n354 go\r\n"),
+            HearUntil("\r\n.\r\n"),
+        ];
+        steps.extend(rest);
+        steps
+    }
+
     #[test]
     fn an_idle_session_with_a_421_waiting_is_not_used() {
         // The server gives up on the idle connection with a 421 a moment after its reply; the
         // next message comes later than RECENTLY_ACTIVE, so the socket is asked first and the
         // session is replaced before anything is written to it.
-        let first = vec![
-            Say("220 a ESMTP\r\n"),
-            Hear(1),
-            Say(EHLO_PIPELINING),
-            Hear(3),
-            Say("250 ok\r\n250 ok\r\n354 go\r\n"),
-            HearUntil("\r\n.\r\n"),
+        let first = one_message(vec![
             Say("250 queued 1\r\n"),
             Say("421 4.4.2 idle too long, closing\r\n"),
             HearToEnd,
-        ];
-        let second = vec![
-            Say("220 a ESMTP\r\n"),
-            Hear(1),
-            Say(EHLO_PIPELINING),
-            Hear(3),
-            Say("250 ok\r\n250 ok\r\n354 go\r\n"),
-            HearUntil("\r\n.\r\n"),
-            Say("250 queued 2\r\n"),
-            Hear(1),
-            Say("221 bye\r\n"),
-        ];
+        ]);
+        let second = one_message(vec![Say("250 queued 2\r\n"), Hear(1), Say("221 bye\r\n")]);
         let p = peer(vec![first, second]);
         let mut c = client(p.port, |_| {});
         let e = envelope(&["x@a.test"]);
@@ -649,26 +648,8 @@ mod tests {
     fn a_server_hanging_up_right_after_its_reply_gets_the_next_message_on_a_new_connection() {
         // Sent at once, the next group meets the closed connection (not asked first: the
         // session was active a moment ago); nothing was acknowledged, so it goes again.
-        let first = vec![
-            Say("220 a ESMTP\r\n"),
-            Hear(1),
-            Say(EHLO_PIPELINING),
-            Hear(3),
-            Say("250 ok\r\n250 ok\r\n354 go\r\n"),
-            HearUntil("\r\n.\r\n"),
-            Say("250 queued 1\r\n"),
-        ];
-        let second = vec![
-            Say("220 a ESMTP\r\n"),
-            Hear(1),
-            Say(EHLO_PIPELINING),
-            Hear(3),
-            Say("250 ok\r\n250 ok\r\n354 go\r\n"),
-            HearUntil("\r\n.\r\n"),
-            Say("250 queued 2\r\n"),
-            Hear(1),
-            Say("221 bye\r\n"),
-        ];
+        let first = one_message(vec![Say("250 queued 1\r\n")]);
+        let second = one_message(vec![Say("250 queued 2\r\n"), Hear(1), Say("221 bye\r\n")]);
         let p = peer(vec![first, second]);
         let mut c = client(p.port, |_| {});
         let e = envelope(&["x@a.test"]);
@@ -681,29 +662,13 @@ mod tests {
 
     #[test]
     fn a_reused_connection_answering_421_is_retried_on_a_fresh_one() {
-        let first = vec![
-            Say("220 a ESMTP\r\n"),
-            Hear(1),
-            Say(EHLO_PIPELINING),
-            Hear(3),
-            Say("250 ok\r\n250 ok\r\n354 go\r\n"),
-            HearUntil("\r\n.\r\n"),
+        let first = one_message(vec![
             Say("250 queued 1\r\n"),
             Hear(3),
             Say("421 4.4.2 idle too long, closing\r\n"),
             HearToEnd,
-        ];
-        let second = vec![
-            Say("220 a ESMTP\r\n"),
-            Hear(1),
-            Say(EHLO_PIPELINING),
-            Hear(3),
-            Say("250 ok\r\n250 ok\r\n354 go\r\n"),
-            HearUntil("\r\n.\r\n"),
-            Say("250 queued 2\r\n"),
-            Hear(1),
-            Say("221 bye\r\n"),
-        ];
+        ]);
+        let second = one_message(vec![Say("250 queued 2\r\n"), Hear(1), Say("221 bye\r\n")]);
         let p = peer(vec![first, second]);
         let mut c = client(p.port, |_| {});
         let e = envelope(&["x@a.test"]);
