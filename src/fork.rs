@@ -39,21 +39,67 @@ use rustls::pki_types::ServerName;
 
 /// This process's id, as [`std::process::id`] but without a `getpid` system call each time:
 /// a session asks on every read and write whether it was inherited across `fork()`, and the
-/// pool on every take and put. The id is read once and forgotten in the child of every `fork()`
-/// by [`child`] (registered before the first id is kept), so a child reads its own.
+/// pool on every take and put. The id is kept in a page marked `MADV_WIPEONFORK`, which the
+/// kernel gives every child zeroed however it was made (`fork`, `_Fork`, a raw `clone`, with
+/// or without `pthread_atfork` handlers), so a child always reads its own id. Where the kernel
+/// has no such pages (Linux before 4.14, other systems) it asks the kernel every time.
 pub(crate) fn process_id() -> u32 {
-    protect_locks();
-    match PID.load(Ordering::Relaxed) {
+    static CACHE: once_cell::sync::Lazy<Option<&'static AtomicU32>> =
+        once_cell::sync::Lazy::new(|| {
+            // SAFETY: the mapping is zeroed, page-aligned (so aligned for a u32), never unmapped,
+            // and used only as this one atomic; zero is a valid AtomicU32.
+            wipe_on_fork_mapping(std::mem::size_of::<AtomicU32>())
+                .map(|memory| unsafe { &*memory.as_ptr().cast::<AtomicU32>() })
+        });
+    let Some(cell) = *CACHE else {
+        return std::process::id();
+    };
+    match cell.load(Ordering::Relaxed) {
         0 => {
             let pid = std::process::id();
-            PID.store(pid, Ordering::Relaxed);
+            cell.store(pid, Ordering::Relaxed);
             pid
         }
         pid => pid,
     }
 }
 
-static PID: AtomicU32 = AtomicU32::new(0);
+/// A zeroed private mapping of `len` bytes that children of `fork()` get zeroed
+/// (`MADV_WIPEONFORK`), or `None` where the kernel refuses either (before Linux 4.14, and
+/// elsewhere than Linux). The caller owns it (`munmap` with the same `len`).
+pub(crate) fn wipe_on_fork_mapping(len: usize) -> Option<std::ptr::NonNull<u8>> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: an anonymous private mapping at an address of the kernel's choosing touches
+        // no existing memory; the result is checked before use.
+        let memory = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if memory == libc::MAP_FAILED {
+            return None;
+        }
+        // SAFETY: `memory` is the mapping of `len` bytes just made.
+        let wiped = unsafe { libc::madvise(memory, len, libc::MADV_WIPEONFORK) } == 0;
+        if !wiped {
+            // SAFETY: as above; nothing else refers to it.
+            unsafe { libc::munmap(memory, len) };
+            return None;
+        }
+        std::ptr::NonNull::new(memory.cast::<u8>())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = len;
+        None
+    }
+}
 
 /// Register the `pthread_atfork` handlers (once per process; a child inherits them).
 ///
@@ -99,7 +145,6 @@ extern "C" fn release() {
 /// we held them), then, still the only thread, drop what the parent's other threads were in the
 /// middle of.
 extern "C" fn child() {
-    PID.store(0, Ordering::Relaxed);
     release();
     crate::oauth::after_fork_in_child();
     crate::random::after_fork_in_child();
@@ -252,6 +297,54 @@ pub(crate) fn tls_session_store() -> Arc<dyn ClientSessionStore> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The child reports what `process_id` says and what the kernel says, through a pipe.
+    fn ids_seen_by_a_child(fork: impl FnOnce() -> libc::pid_t) -> (u32, u32) {
+        let mut fds = [0; 2];
+        // SAFETY: a pipe into a live array of two descriptors.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        let pid = fork();
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            let ids = [process_id(), std::process::id()];
+            // SAFETY: writes 8 bytes from a live array; then ends the child at once, running
+            // nothing of the parent's.
+            unsafe {
+                libc::write(fds[1], ids.as_ptr().cast(), 8);
+                libc::_exit(0);
+            }
+        }
+        let mut ids = [0u32; 2];
+        // SAFETY: the parent closes its write end, reads 8 bytes into a live array, reaps the
+        // child once.
+        unsafe {
+            libc::close(fds[1]);
+            assert_eq!(libc::read(fds[0], ids.as_mut_ptr().cast(), 8), 8);
+            libc::close(fds[0]);
+            let mut status = 0;
+            libc::waitpid(pid, &mut status, 0);
+        }
+        (ids[0], ids[1])
+    }
+
+    #[test]
+    fn a_child_reads_its_own_process_id_however_it_was_forked() {
+        assert_eq!(process_id(), std::process::id(), "kept in the parent");
+        // SAFETY: the child only calls process_id, writes to a pipe and _exits.
+        let (kept, real) = ids_seen_by_a_child(|| unsafe { libc::fork() });
+        assert_eq!(kept, real);
+        // A raw clone runs no pthread_atfork handler (as `_Fork`): only the wiped page tells.
+        #[cfg(target_os = "linux")]
+        {
+            // SAFETY: clone with only SIGCHLD is fork without glibc's handlers; the child does
+            // as above.
+            let (kept, real) = ids_seen_by_a_child(|| unsafe {
+                libc::syscall(libc::SYS_clone, libc::SIGCHLD, 0, 0, 0, 0) as libc::pid_t
+            });
+            assert_eq!(kept, real, "the child read its parent's id");
+            assert_ne!(real, std::process::id());
+        }
+    }
 
     #[test]
     fn a_process_local_value_is_made_once_per_process() {

@@ -173,7 +173,7 @@ struct Page {
 impl Page {
     fn new() -> Page {
         #[cfg(target_os = "linux")]
-        if let Some(memory) = Page::map() {
+        if let Some(memory) = crate::fork::wipe_on_fork_mapping(PAGE_BYTES) {
             return Page {
                 memory,
                 mapped: true,
@@ -186,36 +186,6 @@ impl Page {
             memory,
             mapped: false,
         }
-    }
-
-    /// A zeroed private mapping that children of `fork()` get zeroed, or `None` where the kernel
-    /// refuses either (before Linux 4.14 there is no `MADV_WIPEONFORK`: the fork counter alone
-    /// guards the pool then).
-    #[cfg(target_os = "linux")]
-    fn map() -> Option<std::ptr::NonNull<u8>> {
-        // SAFETY: an anonymous private mapping at an address of the kernel's choosing touches
-        // no existing memory; the result is checked before use.
-        let memory = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                PAGE_BYTES,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if memory == libc::MAP_FAILED {
-            return None;
-        }
-        // SAFETY: `memory` is the mapping of `PAGE_BYTES` just made.
-        let wiped = unsafe { libc::madvise(memory, PAGE_BYTES, libc::MADV_WIPEONFORK) } == 0;
-        if !wiped {
-            // SAFETY: as above; nothing else refers to it.
-            unsafe { libc::munmap(memory, PAGE_BYTES) };
-            return None;
-        }
-        std::ptr::NonNull::new(memory.cast::<u8>())
     }
 
     /// The flag (set while the bytes are a fresh draw) and the bytes.
