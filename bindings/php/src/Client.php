@@ -49,9 +49,7 @@ final class Client extends Handle
      */
     public function send(Message $message): Receipt
     {
-        return Receipt::fromHandle(
-            Native::callOut('mailport_client_send', 'mailport_receipt', $this->handle(), $message->handle())
-        );
+        return Receipt::fromHandle(Native::send($this->handle(), $message->handle()));
     }
 
     /**

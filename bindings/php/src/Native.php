@@ -47,6 +47,9 @@ final class Native
     private static ?string $loadedVia = null;
     private static ?string $configuredLibrary = null;
     private static ?string $configuredHeader = null;
+    /** The `mailport_error*` behind errorOut(), and its address. */
+    private static ?CData $errorSlot = null;
+    private static ?CData $errorOut = null;
 
     private function __construct()
     {
@@ -583,18 +586,49 @@ final class Native
     }
 
     /**
+     * The `mailport_error **error_out` argument every fallible call gets: the address of one
+     * `mailport_error*` kept for the request, instead of a new FFI object and FFI::addr per call
+     * (two allocations on every setter). Sharing it is safe: the library NULLs `*error_out` on
+     * entry and writes it only as the call returns, a failed call's error is taken and freed by
+     * check()/exception() before any other call can run, and a call nested inside a callback
+     * (a renderTo() stream wrapper that uses mailport) has finished, its error consumed, before
+     * the outer call writes the slot.
+     *
+     * Pass it as the last argument of a direct `Native::ffi()->mailport_...()` call, then give
+     * the result to check().
+     *
+     * @internal
+     */
+    public static function errorOut(): CData
+    {
+        if (self::$errorOut === null) {
+            self::$errorSlot = self::ffi()->new('mailport_error*');
+            self::$errorOut = \FFI::addr(self::$errorSlot);
+        }
+        return self::$errorOut;
+    }
+
+    /**
+     * Throw the matching exception when $rc, the result of a call given errorOut(), is not OK.
+     *
+     * @internal
+     */
+    public static function check(int $rc): void
+    {
+        if ($rc !== ErrorCode::OK) {
+            assert(self::$errorSlot !== null);
+            throw self::exception($rc, self::$errorSlot);
+        }
+    }
+
+    /**
      * Call a fallible function: append the error out-parameter, throw the matching exception on
      * a non-zero result.
      */
     public static function call(string $function, #[\SensitiveParameter] mixed ...$args): void
     {
-        $ffi = self::ffi();
-        $err = $ffi->new('mailport_error*');
-        $args[] = \FFI::addr($err);
-        $rc = (int) $ffi->$function(...$args);
-        if ($rc !== ErrorCode::OK) {
-            throw self::exception($rc, $err);
-        }
+        $args[] = self::errorOut();
+        self::check((int) self::ffi()->$function(...$args));
     }
 
     /**
@@ -604,16 +638,28 @@ final class Native
     public static function callOut(string $function, string $type, #[\SensitiveParameter] mixed ...$args): CData
     {
         $ffi = self::ffi();
+        // A fresh slot per call (not a shared one like the error's): the caller keeps the object.
         $out = $ffi->new($type . '*');
-        $err = $ffi->new('mailport_error*');
         $args[] = \FFI::addr($out);
-        $args[] = \FFI::addr($err);
-        $rc = (int) $ffi->$function(...$args);
-        if ($rc !== ErrorCode::OK) {
-            throw self::exception($rc, $err);
-        }
+        $args[] = self::errorOut();
+        self::check((int) $ffi->$function(...$args));
         if (\FFI::isNull($out)) {
             throw ExceptionFactory::create(new ErrorInfo(ErrorCode::PANIC, "$function returned no object"));
+        }
+        return $out;
+    }
+
+    /**
+     * `mailport_client_send`: callOut() without its variadic packing, which is measurable on a
+     * call made once per message. Returns the receipt pointer.
+     */
+    public static function send(CData $client, CData $message): CData
+    {
+        $ffi = self::ffi();
+        $out = $ffi->new('mailport_receipt*');
+        self::check((int) $ffi->mailport_client_send($client, $message, \FFI::addr($out), self::errorOut()));
+        if (\FFI::isNull($out)) {
+            throw ExceptionFactory::create(new ErrorInfo(ErrorCode::PANIC, 'mailport_client_send returned no object'));
         }
         return $out;
     }
@@ -661,6 +707,8 @@ final class Native
             ));
         } finally {
             $ffi->mailport_error_free($e);
+            // The slot may be errorOut()'s, shared by every call: leave no freed pointer in it.
+            \FFI::memset(\FFI::addr($errSlot), 0, \FFI::sizeof($errSlot));
         }
     }
 

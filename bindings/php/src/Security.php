@@ -33,13 +33,21 @@ enum Security: string
         };
     }
 
+    /** The case for a C value; the inverse of code() (every receipt reads one: no cases() scan). */
     public static function fromCode(int $code): self
     {
-        foreach (self::cases() as $case) {
-            if ($case->code() === $code) {
-                return $case;
-            }
-        }
+        return match ($code) {
+            0 => self::AUTO,
+            1 => self::STARTTLS,
+            2 => self::TLS,
+            3 => self::OPPORTUNISTIC,
+            4 => self::NONE,
+            default => self::unknownCode($code),
+        };
+    }
+
+    private static function unknownCode(int $code): never
+    {
         throw Exception\ExceptionFactory::argument("security code $code is not a mailport_security value");
     }
 

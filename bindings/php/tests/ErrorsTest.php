@@ -462,6 +462,41 @@ final class ErrorsTest extends MailportTestCase
         new Client(new Config());
     }
 
+    public function testEveryFailureCarriesItsOwnErrorThroughTheSharedErrorSlot(): void
+    {
+        // Every fallible call hands the library the same error out-parameter (Native::errorOut()):
+        // failures and successes in turn must each report their own error, never a stale one.
+        $message = new Message();
+        $failures = [
+            'From' => static fn () => $message->setFrom('not an address'),
+            'line break' => static fn () => $message->setSubject("two\r\nlines"),
+            'Cc' => static fn () => $message->addCc('no-at-sign'),
+            'To' => static fn () => $message->addTo(['ok@example.org', 'bad@']),
+            'X-A' => static fn () => $message->addHeader('X-A', "v\r\nBcc: evil@example.org"),
+        ];
+        for ($round = 0; $round < 2; $round++) {
+            foreach ($failures as $expected => $fail) {
+                try {
+                    $fail();
+                    $this->fail("$expected must fail");
+                } catch (InvalidArgumentException $e) {
+                    $this->assertStringContainsString($expected, $e->getMessage());
+                }
+                // A success in between throws nothing, whatever the previous call left behind.
+                $message->setSubject("after $expected")->setText('body');
+            }
+        }
+        $this->assertStringContainsString('Subject: after X-A', $message->setFrom(self::FROM)->addTo(self::TO)->render());
+    }
+
+    public function testAnUnknownSecurityCodeIsRefused(): void
+    {
+        $this->assertSame(\Mailport\Security::NONE, \Mailport\Security::fromCode(4));
+        $this->expectException(InvalidArgumentException::class);
+        $this->expectExceptionMessage('security code 9 is not a mailport_security value');
+        \Mailport\Security::fromCode(9);
+    }
+
     public function testCodesMapToClasses(): void
     {
         $classes = \Mailport\Exception\ExceptionFactory::CLASSES;
