@@ -301,14 +301,13 @@ final class Message extends Handle
     /**
      * The RFC 5322 bytes (CRLF line endings, no Bcc), as sent to a server without SMTPUTF8.
      *
-     * Rendered once by the library into a buffer of its final size, then copied once into the
-     * PHP string (FFI::string; a PHP string owns its storage, so one copy is the floor) and the
-     * native buffer freed at once: memory peaks at twice the message during the copy. To write
-     * a large message to a file or a stream, renderTo() keeps memory bounded.
+     * Rendered once by the library straight into the PHP string returned (its size is asked
+     * first: attachments are measured, not read), so memory peaks at about the message's size.
+     * To write a large message to a file or a stream, renderTo() keeps memory bounded.
      */
     public function render(): string
     {
-        return Native::takeBytes(Native::callOut('mailport_message_render_bytes', 'mailport_bytes', $this->handle()));
+        return NativeBytes::render($this->handle());
     }
 
     /**

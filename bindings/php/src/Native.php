@@ -29,7 +29,9 @@ use Mailport\Exception\LibraryException;
  *     `libmailport.dylib` on macOS, `mailport.dll` on Windows).
  *
  * Under `ffi.enable=preload`, PHP lets only preloaded code call FFI's static methods
- * (FFI::addr, FFI::string, ...): every one of them is in this class, so preloading it is enough.
+ * (FFI::addr, FFI::string, ...): they are in this class, NativeBytes (its calls that bring bytes
+ * back, split off to keep files short) and Message's renderTo() callback, all of which
+ * preload.php preloads.
  *
  * @internal Except configure(), libraryPath(), loadedVia(), version() and abiVersion(): use the
  *           Config, Message, Client, Outbox, WpMail and Mailport classes.
@@ -501,7 +503,33 @@ final class Native
         if ($text === false) {
             throw LibraryException::because("cannot read $path", 'check its permissions');
         }
-        return $text;
+        return self::bindingDeclarations($text);
+    }
+
+    /**
+     * mailport_ffi.h as this binding declares it to FFI: the same text except that the `buf` of
+     * mailport_message_render is `char *` instead of `uint8_t *`. The two are the same pointer to
+     * the ABI (a byte pointer, passed in the same register), so the library sees no difference;
+     * PHP's FFI does: for a `char *` or `void *` parameter it passes a PHP string's own bytes
+     * (ext/ffi zend_ffi_pass_arg: IS_STRING with a char or void pointee gives Z_STRVAL, no copy),
+     * while a `uint8_t *` takes only FFI CData. That is what lets render() have the library write
+     * the message straight into the string it returns (see NativeBytes::render()). One function cannot be
+     * declared twice in one cdef, hence the change of text rather than a second declaration.
+     * A header whose text differs (MAILPORT_FFI_HEADER naming another) is left as it is, and
+     * render() then copies once (NativeBytes::rendersInPlace() finds out which).
+     *
+     * @internal
+     */
+    public static function bindingDeclarations(string $header): string
+    {
+        $changed = preg_replace(
+            '/\bmailport_message_render\(const struct mailport_message \*message,(\s+)uint8_t \*buf,/',
+            'mailport_message_render(const struct mailport_message *message,$1char *buf,',
+            $header,
+            -1,
+            $count,
+        );
+        return $changed !== null && $count === 1 ? $changed : $header;
     }
 
     /**
@@ -930,57 +958,16 @@ final class Native
     }
 
     /**
-     * Call a copy-out function `(..., buf, len, size_t *out_n, error_out)` until its whole output
-     * fits: a sizing call with NULL and 0, then a buffer of the reported size, again while
-     * MAILPORT_ERR_BUFFER_TOO_SMALL comes back (a rendered Date may change length between the
-     * calls). Text (`$nul`) goes into a `char *` buffer with room for its NUL, bytes into a
-     * `uint8_t *` one.
+     * Free the error a call left in errorOut()'s slot, when the caller handles the failure.
      *
-     * @param list<mixed> $args the arguments before the buffer
+     * @internal
      */
-    public static function copyOut(string $function, array $args, bool $nul): string
+    public static function discardError(): void
     {
-        $ffi = self::ffi();
-        $needed = $ffi->new('size_t');
-        $type = $nul ? 'char' : 'uint8_t';
-        $size = 0;
-        for ($attempt = 0; $attempt < 5; $attempt++) {
-            $buf = $size > 0 ? $ffi->new("{$type}[$size]", false, true) : null;
-            try {
-                $err = $ffi->new('mailport_error*');
-                $call = [...$args, $buf, $size, \FFI::addr($needed), \FFI::addr($err)];
-                $rc = (int) $ffi->$function(...$call);
-                if ($rc === ErrorCode::OK) {
-                    return $buf === null ? '' : \FFI::string($buf, (int) $needed->cdata);
-                }
-                if ($rc !== ErrorCode::BUFFER_TOO_SMALL) {
-                    throw self::exception($rc, $err);
-                }
-                if (!\FFI::isNull($err)) {
-                    $ffi->mailport_error_free($err);
-                }
-                $size = (int) $needed->cdata + ($nul ? 1 : 0);
-            } finally {
-                if ($buf !== null) {
-                    \FFI::free($buf);
-                }
-            }
-        }
-        throw ExceptionFactory::create(new ErrorInfo(ErrorCode::BUFFER_TOO_SMALL, "the output of $function kept changing size"));
-    }
-
-    /**
-     * A `mailport_bytes*` as one PHP string, then freed: FFI::string is the single copy (a zend
-     * string must own its storage), and the native buffer is released before this returns.
-     */
-    public static function takeBytes(CData $bytes): string
-    {
-        $ffi = self::ffi();
-        try {
-            $len = (int) $ffi->mailport_bytes_len($bytes);
-            return $len === 0 ? '' : \FFI::string($ffi->mailport_bytes_data($bytes), $len);
-        } finally {
-            $ffi->mailport_bytes_free($bytes);
+        assert(self::$errorSlot !== null);
+        if (!\FFI::isNull(self::$errorSlot)) {
+            self::ffi()->mailport_error_free(self::$errorSlot);
+            \FFI::memset(self::$errorOut, 0, \FFI::sizeof(self::$errorSlot));
         }
     }
 

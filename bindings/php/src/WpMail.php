@@ -177,7 +177,7 @@ final class WpMail extends Handle
     /** What WordPress's header parsing gives for $which: the value to pass to its filter. */
     public function parsedValue(WpValue $which): string
     {
-        return Native::copyOut('mailport_wp_mail_parsed_value', [$this->handle(), $which->value], nul: true);
+        return NativeBytes::copyOut('mailport_wp_mail_parsed_value', [$this->handle(), $which->value], nul: true);
     }
 
     /**

@@ -141,12 +141,39 @@ final class HeaderTest extends TestCase
         // FFI leak and are slow: the transcript, and the run summary's events, replace them), the
         // buffer form of the transcript (the _copy form is used), mailport_result_name
         // (ErrorCode::name() has the names without loading the library, checked against it above),
-        // the buffer form of rendering (render() takes the owned bytes: one rendering, one copy)
         // and rendering to a file descriptor (PHP streams expose none; renderTo() uses the callback).
         $this->assertEqualsCanonicalizing(
             ['mailport_config_set_log_callback', 'mailport_outbox_set_event_callback', 'mailport_client_transcript', 'mailport_result_name',
-                'mailport_message_render', 'mailport_message_render_to_fd'],
+                'mailport_message_render_to_fd'],
             array_values(array_diff($declared, $used)),
         );
+    }
+
+    /**
+     * The one deliberate difference between mailport_ffi.h and what the binding declares to FFI:
+     * mailport_message_render's `buf` is `char *` (so PHP's FFI passes a string's own bytes, and
+     * render() fills its result in place) where the header says `uint8_t *`, the same byte
+     * pointer to the ABI. Anything else the header says reaches FFI unchanged.
+     */
+    public function testTheBindingDeclaresOnlyRendersBufferDifferently(): void
+    {
+        $header = self::header();
+        $binding = Native::bindingDeclarations($header);
+        $this->assertNotSame($header, $binding, 'the declaration to change was not found: render() would copy');
+        $headerLines = explode("\n", $header);
+        $bindingLines = explode("\n", $binding);
+        $this->assertCount(count($headerLines), $bindingLines);
+        $changed = array_keys(array_diff_assoc($headerLines, $bindingLines));
+        $this->assertCount(1, $changed);
+        $line = $changed[0];
+        $this->assertSame('uint8_t *buf,', trim($headerLines[$line]));
+        $this->assertSame('char *buf,', trim($bindingLines[$line]));
+        $this->assertStringContainsString('mailport_message_render(', $headerLines[$line - 1]);
+        // Both are one-byte types: the pointer is the same to the ABI.
+        $ffi = \FFI::cdef($binding, (string) getenv('MAILPORT_LIBRARY'));
+        $this->assertSame(\FFI::sizeof($ffi->type('uint8_t')), \FFI::sizeof($ffi->type('char')));
+        $this->assertSame(Native::ABI_VERSION, $ffi->mailport_abi_version());
+        // And the scope header that preload writes carries the same declarations.
+        $this->assertStringEndsWith($binding, Native::scopeHeader('/nowhere/libmailport.so.1'));
     }
 }

@@ -292,10 +292,13 @@ final class LoadingTest extends MailportTestCase
         $lines = explode("\n", (string) file_get_contents($file), 3);
         $this->assertSame('#define FFI_SCOPE "MAILPORT"', $lines[0]);
         $this->assertSame('#define FFI_LIB "' . realpath((string) getenv('MAILPORT_LIBRARY')) . '"', $lines[1]);
-        $this->assertSame(file_get_contents(Paths::repo() . '/include/mailport_ffi.h'), $lines[2]);
-        // And PHP accepts it as ffi.preload.
-        [$rc, $out, $err] = $this->runProcess([PHP_BINARY, '-d', "ffi.preload=$file", '-r', 'echo FFI::scope("MAILPORT")->mailport_abi_version();']);
+        // mailport_ffi.h as the binding declares it (render()'s buffer as `char *`: HeaderTest).
+        $this->assertSame(Native::bindingDeclarations((string) file_get_contents(Paths::repo() . '/include/mailport_ffi.h')), $lines[2]);
+        // And PHP accepts it as ffi.preload, with a PHP string for render()'s buffer (a NULL
+        // message is refused before the buffer is looked at: MAILPORT_ERR_NULL_ARGUMENT).
+        [$rc, $out, $err] = $this->runProcess([PHP_BINARY, '-d', "ffi.preload=$file", '-r',
+            '$s = FFI::scope("MAILPORT"); echo $s->mailport_abi_version(), " ", $s->mailport_message_render(null, "", 0, null, null);']);
         $this->assertSame(0, $rc, $err);
-        $this->assertSame((string) Native::ABI_VERSION, $out);
+        $this->assertSame(Native::ABI_VERSION . ' ' . \Mailport\ErrorCode::NULL_ARGUMENT, $out);
     }
 }

@@ -7,12 +7,14 @@ namespace Mailport\Tests;
 use Mailport\Exception\InvalidArgumentException;
 use Mailport\Exception\NetworkException;
 use Mailport\Message;
+use Mailport\Tests\Support\Paths;
 use PHPUnit\Framework\TestCase;
 
 /**
- * render() (one native rendering, one copy into the PHP string) and renderTo() streaming to a
- * path or a stream resource; write errors name the stream and PHP's error; a 25 MiB attachment is
- * streamed to a file in bounded memory (measured in a child process: a memory bound, no timing).
+ * render() (one native rendering, written straight into the PHP string) and renderTo() streaming
+ * to a path or a stream resource; write errors name the stream and PHP's error; with a 25 MiB
+ * attachment, render() peaks at ≤ 1.3× its output and renderTo() streams to a file in bounded
+ * memory (measured in child processes: memory bounds, no timing).
  */
 final class RenderTest extends TestCase
 {
@@ -137,6 +139,117 @@ final class RenderTest extends TestCase
         } finally {
             fclose($stream);
         }
+    }
+
+    /** The message with each MIME boundary (random per rendering) replaced by one placeholder. */
+    private static function sameBoundaries(string $message): string
+    {
+        preg_match_all('/boundary="([^"]+)"/', $message, $m);
+        return str_replace($m[1], 'BOUNDARY', $message);
+    }
+
+    public function testRenderWritesIntoTheStringAndMatchesRenderTo(): void
+    {
+        $data = str_repeat(implode('', array_map('chr', range(0, 255))), 1024);
+        $msg = self::fixed()->setHtml('<p>Hello.</p>')->attachBytes('data.bin', $data);
+        $rendered = $msg->render();
+        // The in-place path was taken, not the copying fallback (which gives the same bytes).
+        $this->assertTrue((new \ReflectionProperty(\Mailport\NativeBytes::class, 'renderInPlace'))->getValue());
+        $path = $this->dir . '/c.eml';
+        $this->assertSame(strlen($rendered), $msg->renderTo($path));
+        $this->assertSame(self::sameBoundaries((string) file_get_contents($path)), self::sameBoundaries($rendered));
+        $this->assertStringContainsString(chunk_split(base64_encode($data), 76, "\r\n"), $rendered);
+        // Each call makes its own string: an earlier result is never written over.
+        $again = $msg->render();
+        $this->assertSame(self::sameBoundaries($rendered), self::sameBoundaries($again));
+        $this->assertNotSame($rendered, $again, 'a new boundary per rendering, in a new string');
+    }
+
+    /** Run $code in a child PHP with the binding loaded; returns its stdout's words as ints. */
+    private function child(string $code, array $args, array $env = []): array
+    {
+        $autoload = dirname(__DIR__) . '/autoload.php';
+        $prelude = <<<'PHP'
+            require $argv[1];
+            function kb(string $field): int {
+                foreach (file('/proc/self/status') as $line) {
+                    if (str_starts_with($line, $field . ':')) {
+                        return (int) preg_split('/\s+/', trim($line))[1];
+                    }
+                }
+                return -1;
+            }
+            PHP;
+        $command = [PHP_BINARY, '-d', 'ffi.enable=1', '-d', 'memory_limit=-1', '-r', $prelude . $code, $autoload, ...$args];
+        $process = proc_open($command, [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes, null, $env + getenv());
+        $stdout = stream_get_contents($pipes[1]);
+        $stderr = stream_get_contents($pipes[2]);
+        $rc = proc_close($process);
+        $this->assertSame(0, $rc, "stdout: $stdout\nstderr: $stderr");
+        return array_map('intval', explode(' ', trim((string) $stdout)));
+    }
+
+    private function bigFile(): string
+    {
+        $big = $this->dir . '/big.bin';
+        $chunk = str_repeat(implode('', array_map('chr', range(0, 255))), 256);
+        $f = fopen($big, 'wb');
+        for ($i = 0; $i < 25 * 1024 * 1024 / strlen($chunk); $i++) {
+            fwrite($f, $chunk);
+        }
+        fclose($f);
+        return $big;
+    }
+
+    public function testRenderingA25MibAttachmentPeaksAtMost1Point3TimesTheOutput(): void
+    {
+        if (!is_readable('/proc/self/status')) {
+            $this->markTestSkipped('needs /proc/self/status');
+        }
+        $big = $this->bigFile();
+        $out = $this->dir . '/big.eml';
+        $code = <<<'PHP'
+            $msg = (new Mailport\Message())->setFrom('a@example.org')->addTo('b@example.org')->setText('x')->attachFile($argv[2]);
+            $msg->renderTo('/dev/null'); // warm-up: lazily built state
+            file_put_contents('/proc/self/clear_refs', '5'); // VmHWM restarts from the current RSS
+            $base = kb('VmRSS');
+            $bytes = $msg->render();
+            $growth = kb('VmHWM') - $base;
+            $inPlace = (new ReflectionProperty(Mailport\NativeBytes::class, 'renderInPlace'))->getValue();
+            $streamed = $msg->renderTo($argv[3]);
+            echo strlen($bytes), ' ', $growth, ' ', (int) $inPlace, ' ', $streamed, "\n";
+            PHP;
+        [$length, $growthKb, $inPlace, $streamed] = $this->child($code, [$big, $out]);
+        $this->assertSame(1, $inPlace, 'render() wrote into the string');
+        $this->assertSame($streamed, $length, 'render() and renderTo() give as many bytes');
+        $this->assertGreaterThan(intdiv(25 * 1024 * 1024 * 4, 3), $length);
+        $this->assertLessThanOrEqual(
+            (int) (1.3 * $length / 1024),
+            $growthKb,
+            sprintf('peak RSS grew by %d kB for %d kB of output (%.2fx)', $growthKb, intdiv($length, 1024), $growthKb * 1024 / $length),
+        );
+    }
+
+    public function testWithADeclarationThatTakesNoStringRenderCopiesOnce(): void
+    {
+        // A mailport_ffi.h whose declaration the binding does not recognise (here `uint8_t* buf`)
+        // stays as it is: FFI then refuses a string for `buf`, and render() takes the copying path.
+        $header = (string) file_get_contents(Paths::repo() . '/include/mailport_ffi.h');
+        $other = preg_replace('/(mailport_message_render\(const struct mailport_message \*message,\s+)uint8_t \*buf,/', '$1uint8_t* buf,', $header, -1, $count);
+        $this->assertSame(1, $count);
+        $this->assertSame($other, \Mailport\Native::bindingDeclarations((string) $other));
+        file_put_contents($this->dir . '/other.h', $other);
+        $code = <<<'PHP'
+            $msg = (new Mailport\Message())->setFrom('a@example.org')->addTo('b@example.org')->setText('x')
+                ->setDate(1700000000)->setMessageId('<fixed@example.org>');
+            $bytes = $msg->render();
+            $inPlace = (new ReflectionProperty(Mailport\NativeBytes::class, 'renderInPlace'))->getValue();
+            $n = $msg->renderTo($argv[2]);
+            echo (int) $inPlace, ' ', (int) ($bytes === file_get_contents($argv[2])), ' ', $n, ' ', strlen($bytes), "\n";
+            PHP;
+        [$inPlace, $same, $n, $length] = $this->child($code, [$this->dir . '/other.eml'], ['MAILPORT_FFI_HEADER' => $this->dir . '/other.h']);
+        $this->assertSame([0, 1], [$inPlace, $same]);
+        $this->assertSame($n, $length);
     }
 
     public function testA25MibAttachmentIsStreamedToAFileInBoundedMemory(): void
