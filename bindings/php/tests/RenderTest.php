@@ -165,6 +165,20 @@ final class RenderTest extends TestCase
         $this->assertNotSame($rendered, $again, 'a new boundary per rendering, in a new string');
     }
 
+    public function testRenderErrorsComeFromTheSizingCallAndLeaveNothingBehind(): void
+    {
+        for ($i = 0; $i < 2; $i++) {
+            try {
+                (new Message())->addTo('bob@example.org')->setText('no author')->render();
+                $this->fail('a message without From was rendered');
+            } catch (InvalidArgumentException $e) {
+                $this->assertStringContainsString('no From', $e->getMessage());
+            }
+            // The size asked next is this message's: nothing of the failure is left in the way.
+            $this->assertSame(self::fixed()->render(), self::fixed()->render());
+        }
+    }
+
     /** Run $code in a child PHP with the binding loaded; returns its stdout's words as ints. */
     private function child(string $code, array $args, array $env = []): array
     {
