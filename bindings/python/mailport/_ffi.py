@@ -243,16 +243,22 @@ def copy_out(name: str, *args, nul: bool, error_out: bool = True) -> bytes:
 # -- rendering ------------------------------------------------------------------------------------
 
 
+def _render_at(message, target, size: int) -> tuple:
+    """One ``mailport_message_render`` call into ``target`` (``size`` bytes; ``None, 0`` sizes):
+    ``(code, bytes needed)`` for ``OK`` and ``BUFFER_TOO_SMALL``, any other code raised."""
+    needed = c_size_t(0)
+    err = _ErrorPointer()
+    code = _functions["mailport_message_render"](message, target, size, byref(needed), byref(err))
+    if code not in (ErrorCode.OK, ErrorCode.BUFFER_TOO_SMALL):
+        raise take_error(code, err)
+    if err:
+        lib.mailport_error_free(err)
+    return code, needed.value
+
+
 def rendered_size(message) -> int:
     """The sizing call of ``mailport_message_render`` (``NULL, 0``): no attachment is read."""
-    n = c_size_t(0)
-    err = _ErrorPointer()
-    code = _functions["mailport_message_render"](message, None, 0, byref(n), byref(err))
-    if code in (ErrorCode.OK, ErrorCode.BUFFER_TOO_SMALL):
-        if err:
-            lib.mailport_error_free(err)
-        return n.value
-    raise take_error(code, err)
+    return _render_at(message, None, 0)[1]
 
 
 def render_into(message, buffer) -> int:
@@ -271,24 +277,17 @@ def render_into(message, buffer) -> int:
             )
         size = view.nbytes
         target = (ctypes.c_char * size).from_buffer(view.cast("B")) if size else None
-        needed = c_size_t(0)
-        err = _ErrorPointer()
         try:
-            code = _functions["mailport_message_render"](
-                message, target, size, byref(needed), byref(err)
-            )
+            code, needed = _render_at(message, target, size)
         finally:
             del target  # releases the buffer's export, so a bytearray can be resized again
     if code == ErrorCode.BUFFER_TOO_SMALL:
-        lib.mailport_error_free(err)
         raise invalid_argument(
-            f"buffer holds {size} bytes but the message is {needed.value}; it holds the start "
+            f"buffer holds {size} bytes but the message is {needed}; it holds the start "
             "of the message",
-            f"pass a buffer of at least {needed.value} bytes (rendered_size())",
+            f"pass a buffer of at least {needed} bytes (rendered_size())",
         )
-    if code != ErrorCode.OK:
-        raise take_error(code, err)
-    return needed.value
+    return needed
 
 
 def render_to_fd(message, fd: int) -> int:
@@ -363,15 +362,10 @@ def render_bytes(message) -> bytes:
         new, storage = _BYTES_FILLER
         out = new(None, size)
         target = (ctypes.c_char * size).from_address(storage(out))
-        needed = c_size_t(0)
-        err = _ErrorPointer()
-        code = _functions["mailport_message_render"](message, target, size, byref(needed), byref(err))
+        code, needed = _render_at(message, target, size)
         if code == ErrorCode.OK:
             # Shorter only if an attachment shrank since the sizing call: one copy then.
-            return out if needed.value == size else out[: needed.value]
-        if code != ErrorCode.BUFFER_TOO_SMALL:
-            raise take_error(code, err)
-        lib.mailport_error_free(err)
+            return out if needed == size else out[:needed]
     return take_bytes(call_out("mailport_message_render_bytes", message))
 
 
