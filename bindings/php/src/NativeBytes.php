@@ -41,15 +41,9 @@ final class NativeBytes
         for ($attempt = 0; $attempt < 5; $attempt++) {
             $buf = $size > 0 ? $ffi->new("{$type}[$size]", false, true) : null;
             try {
-                $call = [...$args, $buf, $size, \FFI::addr($needed), Native::errorOut()];
-                $rc = (int) $ffi->$function(...$call);
-                if ($rc === ErrorCode::OK) {
+                if (self::fits($function, $args, $buf, $size, $needed)) {
                     return $buf === null ? '' : \FFI::string($buf, (int) $needed->cdata);
                 }
-                if ($rc !== ErrorCode::BUFFER_TOO_SMALL) {
-                    Native::check($rc);
-                }
-                Native::discardError();
                 $size = (int) $needed->cdata + ($nul ? 1 : 0);
             } finally {
                 if ($buf !== null) {
@@ -58,6 +52,27 @@ final class NativeBytes
             }
         }
         throw ExceptionFactory::create(new ErrorInfo(ErrorCode::BUFFER_TOO_SMALL, "the output of $function kept changing size"));
+    }
+
+    /**
+     * One call of a copy-out function into `$buf` of `$size` bytes (NULL and 0 to size): true
+     * when the output fit, false when MAILPORT_ERR_BUFFER_TOO_SMALL came back; either way
+     * `$needed` holds the output's length. Any other error is thrown.
+     *
+     * @param list<mixed> $args the arguments before the buffer
+     */
+    private static function fits(string $function, array $args, CData|string|null $buf, int $size, CData $needed): bool
+    {
+        $call = [...$args, $buf, $size, \FFI::addr($needed), Native::errorOut()];
+        $rc = (int) Native::ffi()->$function(...$call);
+        if ($rc === ErrorCode::OK) {
+            return true;
+        }
+        if ($rc !== ErrorCode::BUFFER_TOO_SMALL) {
+            Native::check($rc);
+        }
+        Native::discardError();
+        return false;
     }
 
     /** Whether the loaded declaration of mailport_message_render takes a PHP string; see render(). */
@@ -86,25 +101,17 @@ final class NativeBytes
     {
         $ffi = Native::ffi();
         if (self::$renderInPlace ??= self::rendersInPlace($ffi)) {
-            $size = $ffi->new('size_t');
-            $rc = (int) $ffi->mailport_message_render($message, null, 0, \FFI::addr($size), Native::errorOut());
-            if ($rc !== ErrorCode::BUFFER_TOO_SMALL) {
-                Native::check($rc); // OK only for an empty rendering, which the fallback below takes
-            }
-            Native::discardError();
-            $n = (int) $size->cdata;
+            $needed = $ffi->new('size_t');
+            // The sizing call fits only an empty rendering, which the fallback below takes.
+            self::fits('mailport_message_render', [$message], null, 0, $needed);
+            $n = (int) $needed->cdata;
             if ($n > 1) {
                 $out = str_repeat("\xFF", $n);
-                $rc = (int) $ffi->mailport_message_render($message, $out, $n, \FFI::addr($size), Native::errorOut());
-                if ($rc === ErrorCode::OK) {
-                    $written = (int) $size->cdata;
+                if (self::fits('mailport_message_render', [$message], $out, $n, $needed)) {
+                    $written = (int) $needed->cdata;
                     // Shorter when an attached file shrank in between: rare, and then one copy.
                     return $written === $n ? $out : substr($out, 0, $written);
                 }
-                if ($rc !== ErrorCode::BUFFER_TOO_SMALL) {
-                    Native::check($rc);
-                }
-                Native::discardError();
             }
         }
         return self::takeBytes(Native::callOut('mailport_message_render_bytes', 'mailport_bytes', $message));

@@ -271,25 +271,9 @@ final class RenderTest extends TestCase
         if (!is_readable('/proc/self/status')) {
             $this->markTestSkipped('needs /proc/self/status');
         }
-        $big = $this->dir . '/big.bin';
+        $big = $this->bigFile();
         $out = $this->dir . '/big.eml';
-        $chunk = str_repeat(implode('', array_map('chr', range(0, 255))), 256);
-        $f = fopen($big, 'wb');
-        for ($i = 0; $i < 25 * 1024 * 1024 / strlen($chunk); $i++) {
-            fwrite($f, $chunk);
-        }
-        fclose($f);
-        $autoload = dirname(__DIR__) . '/autoload.php';
-        $child = <<<'PHP'
-            require $argv[1];
-            function kb(string $field): int {
-                foreach (file('/proc/self/status') as $line) {
-                    if (str_starts_with($line, $field . ':')) {
-                        return (int) preg_split('/\s+/', trim($line))[1];
-                    }
-                }
-                return -1;
-            }
+        $code = <<<'PHP'
             $msg = (new Mailport\Message())->setFrom('a@example.org')->addTo('b@example.org')->setText('x')->attachFile($argv[2]);
             $msg->renderTo('/dev/null'); // warm-up: lazily built state
             file_put_contents('/proc/self/clear_refs', '5'); // VmHWM restarts from the current RSS
@@ -297,13 +281,7 @@ final class RenderTest extends TestCase
             $n = $msg->renderTo($argv[3]);
             echo $n, ' ', kb('VmHWM') - $base, "\n";
             PHP;
-        $command = [PHP_BINARY, '-d', 'ffi.enable=1', '-r', $child, $autoload, $big, $out];
-        $process = proc_open($command, [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes);
-        $stdout = stream_get_contents($pipes[1]);
-        $stderr = stream_get_contents($pipes[2]);
-        $rc = proc_close($process);
-        $this->assertSame(0, $rc, "stdout: $stdout\nstderr: $stderr");
-        [$written, $growthKb] = array_map('intval', explode(' ', trim((string) $stdout)));
+        [$written, $growthKb] = $this->child($code, [$big, $out]);
         $this->assertSame(filesize($out), $written);
         $this->assertGreaterThan(intdiv(25 * 1024 * 1024 * 4, 3), $written);
         $this->assertLessThanOrEqual(16 * 1024, $growthKb, "peak RSS grew by $growthKb kB");
