@@ -28,6 +28,10 @@ const POOL_OFFSET: usize = 64;
 const POOL_SIZE: usize = PAGE_BYTES - POOL_OFFSET;
 
 /// Forks seen by the `pthread_atfork` child handler; a pool remembers the value it was filled at.
+/// A count rather than [`crate::fork::process_id`]: process ids are reused, so a grandchild can
+/// be given the id of a parent that has exited, and would then take the pool it inherited
+/// (through a child that never drew a byte) for its own. The count only grows down a line of
+/// forks.
 static FORKS: AtomicU64 = AtomicU64::new(0);
 
 /// Called in the child after `fork()` by [`crate::fork`]'s handler: every pool filled before is
