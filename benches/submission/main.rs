@@ -39,6 +39,7 @@
 //! never fail on a figure.
 
 mod outbox;
+mod pin;
 mod proxy;
 mod reference;
 mod rust_sender;
@@ -80,18 +81,26 @@ fn main() {
     let dir =
         std::env::temp_dir().join(format!("mailport-bench-submission-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create the bench directory");
-    let sink = Sink::start(&release.join("mailport"), &dir.join("sink"));
+    let cpus = pin::cpus();
+    let sink = Sink::start(
+        &release.join("mailport"),
+        &dir.join("sink"),
+        cpus.map(|c| c.0),
+    );
     let mut bench = Bench {
-        programs: Programs::new(root, &release, &library),
+        programs: Programs::new(root, &release, &library, cpus.map(|c| c.1)),
         sink,
         sent: 0,
     };
 
     println!(
         "mailport submission benchmark: {} rounds, sink `mailport capture --discard` on 127.0.0.1 \
-         (STARTTLS and implicit TLS, AUTH PLAIN, PIPELINING, CHUNKING), {} CPUs",
+         (STARTTLS and implicit TLS, AUTH PLAIN, PIPELINING, CHUNKING), {} CPUs{}",
         settings.runs,
-        thread::available_parallelism().map_or(0, |n| n.get())
+        thread::available_parallelism().map_or(0, |n| n.get()),
+        cpus.map_or(String::new(), |(sink, senders)| format!(
+            "; the sink on CPU {sink}, the senders on CPU {senders} (benches/submission/pin.rs)"
+        )),
     );
 
     // Each sender's unmeasured warm-up, which also tells whether it can run here.

@@ -76,6 +76,8 @@ pub const PENDING: &str = "pending: ";
 const TIMEOUT: Duration = Duration::from_secs(600);
 
 pub struct Programs {
+    /// The CPU every sender is pinned to (`pin.rs`).
+    cpu: Option<usize>,
     root: PathBuf,
     library: PathBuf,
     /// The compiled C sender, or why it could not be built.
@@ -86,8 +88,10 @@ pub struct Programs {
 
 impl Programs {
     /// Compile the C sender against `library` (`libmailport.so` in `release`).
-    pub fn new(root: &Path, release: &Path, library: &Path) -> Programs {
+    /// `cpu`: the one CPU every sender runs on (see `pin.rs`), or anywhere.
+    pub fn new(root: &Path, release: &Path, library: &Path, cpu: Option<usize>) -> Programs {
         Programs {
+            cpu,
             root: root.to_path_buf(),
             library: library.to_path_buf(),
             c_sender: compile_c(root, release),
@@ -131,6 +135,9 @@ impl Programs {
             None => Command::new(exe),
         };
         command.args(args);
+        if let Some(cpu) = self.cpu {
+            crate::pin::pin(&mut command, cpu);
+        }
         if program == Program::Python {
             command.env("PYTHONPATH", self.root.join("bindings/python"));
         }

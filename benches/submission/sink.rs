@@ -21,13 +21,18 @@ pub struct Sink {
 }
 
 impl Sink {
-    pub fn start(binary: &Path, dir: &Path) -> Sink {
+    /// `cpu`: the one CPU the sink runs on (see `pin.rs`), or anywhere.
+    pub fn start(binary: &Path, dir: &Path, cpu: Option<usize>) -> Sink {
         assert!(
             binary.exists(),
             "{} is missing: run `cargo build --release -p mailport-cli`",
             binary.display()
         );
-        let mut child = Command::new(binary)
+        let mut command = Command::new(binary);
+        if let Some(cpu) = cpu {
+            crate::pin::pin(&mut command, cpu);
+        }
+        let mut child = command
             .args([
                 "capture",
                 "--discard",
