@@ -181,6 +181,9 @@ def parse_args(argv):
                    help="offer only these of XOAUTH2, OAUTHBEARER (default both)")
     p.add_argument("--reject-rcpt", action="append", default=[], metavar="SUBSTR",
                    help="550 5.1.1 for RCPT TO addresses containing SUBSTR; repeatable")
+    p.add_argument("--reject-rcpt-once", action="append", default=[], metavar="SUBSTR",
+                   help="550 5.1.1 for the first RCPT TO address containing SUBSTR, then accept it "
+                        "(a mailbox made after a first attempt failed); repeatable")
     p.add_argument("--hostile-text", action="store_true",
                    help="--reject-rcpt and --tempfail-rcpt replies carry a bare CR and terminal "
                         "escape sequences, as a hostile server would send to forge log lines")
@@ -413,6 +416,11 @@ class Handler:
         hostile = "\r* forged: delivered\x1b[2J\x1b]0;owned\x07" if self.args.hostile_text else ""
         if any(s in address for s in self.args.reject_rcpt):
             return f"550 5.1.1 <{address}>: Recipient address rejected{hostile}"
+        once = [s for s in self.args.reject_rcpt_once if s in address]
+        if once:
+            for s in once:
+                self.args.reject_rcpt_once.remove(s)
+            return f"550 5.1.1 <{address}>: Recipient address rejected: no such mailbox (yet)"
         if any(s in address for s in self.args.tempfail_rcpt):
             return f"450 4.2.0 <{address}>: Recipient address rejected: try again later{hostile}"
         envelope.rcpt_tos.append(address)

@@ -654,7 +654,7 @@ def run_test(prefix, body):
         print(f"# MariaDB ready on {sock} ({time.monotonic() - t:.1f} s)", flush=True)
         server = start_smtp(tmp, procs, "smtp", [
             "--mode", "starttls", "--auth", f"{SMTP_USER}:{SMTP_PASS}", "--hostname", "localhost",
-            "--require-starttls"])
+            "--require-starttls", "--reject-rcpt-once", "refused-once@"])
         print(f"# SMTP server (STARTTLS, AUTH {SMTP_USER}) on 127.0.0.1:{server['port']}", flush=True)
         body(tmp, procs, checks, library, sock, server)
         check_php_log(tmp, checks)

@@ -262,3 +262,72 @@ def run_held_and_retry(run, browser):
     security = browser.driver.execute_script("return document.getElementById('mailport-security').value")
     ok(security == "starttls", f"{name}: the check's recommendation applied: STARTTLS on the port",
        {"security": security, "screenshot": shot})
+
+
+def entry_field(browser, label):
+    """A row of the entry screen's table by its heading (Message-ID, State, ...)."""
+    return browser.driver.execute_script("""
+        for (const tr of document.querySelectorAll('#mailport-entry tr')) {
+            const th = tr.querySelector('th');
+            if (th && th.innerText.trim() === arguments[0]) { return tr.querySelector('td').innerText.trim(); }
+        }
+        return null;
+    """, label)
+
+
+def run_resend(run, browser):
+    """A queued mail refused for good (550: no such mailbox) fails; once the mailbox exists (the
+    server refuses that address only once), Resend on its entry sends it as a new message: a new
+    Message-ID and Date, since receivers drop a Message-ID they have seen."""
+    ok = run.ok
+    name = "screens"
+    page = run.site.url + "/wp-admin/options-general.php?page=mailport"
+    before = len(messages(run.server))
+    browser.go(page + "&tab=settings")
+    browser.wait_for("#mailport-settings-form")
+    fill(browser, {"mailport-delivery": "queue"})
+    submit(browser, "mailport-save")
+    browser.wait_for("#setting-error-settings_updated")
+    browser.go(page + "&tab=test")
+    browser.wait_for("#mailport-test-form")
+    fill(browser, {"mailport-test-to": "refused-once@example.net"})
+    submit(browser, "mailport-test-send")
+    browser.wait_for("#mailport-result")
+    output = worker_run(run)
+    ok(any("1 failed" in m for m in output), f"{name}: the worker fails the mail (550 for its recipient)", output)
+    browser.go(page + "&tab=log&state=failed")
+    browser.wait_for("#mailport-log")
+    link = browser.driver.execute_script(
+        "const a = document.querySelector('#mailport-log tbody tr a'); return a ? a.href : null;")
+    if not ok(bool(link), f"{name}: the failed entry is in the log, filtered by state", link):
+        return
+    browser.go(link)
+    browser.wait_for("#mailport-resend")
+    first_id = entry_field(browser, "Message-ID")
+    shot = browser.screenshot("screens-log-failed")
+    ok(bool(first_id) and "550" in browser.driver.execute_script(
+        "return document.getElementById('mailport-attempts').innerText"),
+       f"{name}: the failed entry shows its Message-ID, the server's 550, and a Resend button",
+       {"message_id": first_id, "screenshot": shot})
+    submit(browser, "mailport-resend")
+    browser.wait_for("#mailport-result")
+    result = browser.driver.execute_script("return document.getElementById('mailport-result').innerText")
+    shot = browser.screenshot("screens-log-resent")
+    ok("resent as a new message" in result, f"{name}: Resend makes a new entry and opens it",
+       {"result": result, "screenshot": shot})
+    output = worker_run(run)
+    arrived = [parse_message(p)[1] for p in messages(run.server)[before:]]
+    resent = [m for m in arrived if "refused-once@example.net" in str(m["To"])]
+    ok(any("1 sent" in m for m in output) and len(resent) == 1, f"{name}: the worker sends the resent mail",
+       {"output": output, "arrived": [str(m["To"]) for m in arrived]})
+    if resent:
+        new_id = str(resent[0]["Message-ID"])
+        ok(new_id != first_id and new_id.split("@")[-1] == (first_id or "").split("@")[-1]
+           and resent[0]["Date"] is not None,
+           f"{name}: the resent mail has a Message-ID of its own (same domain) and a Date",
+           {"first": first_id, "resent": new_id, "date": str(resent[0]["Date"])})
+    browser.go(page + "&tab=settings")
+    browser.wait_for("#mailport-settings-form")
+    fill(browser, {"mailport-delivery": "direct-then-queue"})
+    submit(browser, "mailport-save")
+    browser.wait_for("#setting-error-settings_updated")

@@ -45,7 +45,7 @@ from browser import Browser, artifacts_dir
 from e2e import leaf_parts, messages, parse_message, run_test, start_smtp
 from e2e_outbox import closed_port
 from e2e_oauth import OAuthServer, run_consent
-from e2e_screens import run_held_and_retry, run_screens
+from e2e_screens import run_held_and_retry, run_resend, run_screens
 from web import STOCK, WebSite, preload_settings, query
 from wpenv import HERE, PHP_TIMEOUT, SetupError, WordPress
 
@@ -400,6 +400,7 @@ def run(wp, server, checks, procs):
             site.restart(constants={"MAILPORT_CA_FILE": server["ca"], "MAILPORT_TIMEOUT": 10})
             run_screens(run_, browser, cli_step, ADMIN)
             run_held_and_retry(run_, browser)
+            run_resend(run_, browser)
             run_.show_logs_if_failed()
 
             # Google as the sign-in: the consent flow through the local OAuth server.

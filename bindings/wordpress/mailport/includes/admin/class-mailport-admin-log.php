@@ -260,7 +260,11 @@ final class Mailport_Admin_Log
                 )) === 1 ? null : __('It cannot be cancelled: it is being sent or already finished.', 'mailport');
                 break;
             case 'resend':
-                $done = self::resend($id);
+                $done = self::resend($id, $new);
+                if ($done === null) {
+                    Mailport_Admin::flash('success', sprintf(__('Entry %1$s: resent as a new message, entry %2$s.', 'mailport'), $id, $new));
+                    Mailport_Admin::redirect('log', ['entry' => $new]);
+                }
                 break;
             default:
                 $done = __('Unknown action.', 'mailport');
@@ -302,8 +306,31 @@ final class Mailport_Admin_Log
         return __('A failed entry is retried by the library: run "wp mailport outbox retry ID", or resend it as a new message.', 'mailport');
     }
 
-    /** A new entry with the same message; null when done, else why not. */
-    private static function resend(string $id): ?string
+    /**
+     * A rendered message (CRLF line ends) as a new one: a new Message-ID on the same domain and
+     * the Date of now, in its head only; the rest is unchanged. Returns the message and its new
+     * Message-ID, or null when the head has no `Message-ID: <left@domain>` field.
+     *
+     * @return array{0: string, 1: string}|null
+     */
+    public static function as_new_message(string $message): ?array
+    {
+        $end = strpos($message, "\r\n\r\n");
+        $head = $end === false ? $message : substr($message, 0, $end + 2);
+        $rest = $end === false ? '' : substr($message, $end + 2);
+        if (!preg_match('/^Message-ID:[ \t]*<[^<>@\s]+@([^<>\s]+)>[ \t]*\r\n/mi', $head, $m)) {
+            return null;
+        }
+        $id = '<' . bin2hex(random_bytes(16)) . '@' . $m[1] . '>';
+        // Callbacks, not replacement strings: the domain is the message's text.
+        $head = preg_replace_callback('/^Message-ID:[^\r\n]*\r\n/mi', static fn (): string => "Message-ID: $id\r\n", $head, 1);
+        $date = 'Date: ' . date(DATE_RFC2822) . "\r\n";
+        $head = preg_replace_callback('/^Date:[^\r\n]*\r\n(?:[ \t][^\r\n]*\r\n)*/mi', static fn (): string => $date, $head, 1);
+        return [$head . $rest, $id];
+    }
+
+    /** A new entry with the same message, its id put in $new; null when done, else why not. */
+    private static function resend(string $id, ?string &$new = null): ?string
     {
         global $wpdb;
         $table = Mailport_Queue::table();
@@ -315,12 +342,20 @@ final class Mailport_Admin_Log
         $values = ['id' => $new, 'created' => time()];
         $formats = ['%s', '%d'];
         if ($row['body'] !== null && $row['header'] !== null) {
-            // The rendering (a description's attachments are gone once it is rendered).
+            // The rendering (a description's attachments are gone once it is rendered), made a
+            // new message: the same bytes would carry the same Message-ID, and receivers drop a
+            // message whose Message-ID they have seen (Gmail does), so the resend would vanish.
+            $renewed = self::as_new_message((string) $row['body']);
+            if ($renewed === null) {
+                return __('Its message has no Message-ID that can be replaced, so a resend could be taken for the same message and dropped.', 'mailport');
+            }
             $header = json_decode((string) $row['header'], true);
             $header['id'] = $new;
             $header['created'] = $values['created'];
+            $header['message_id'] = $renewed[1];
+            $header['size'] = strlen($renewed[0]);
             $values['header'] = (string) wp_json_encode($header, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE);
-            $values['body'] = $row['body'];
+            $values['body'] = $renewed[0];
             array_push($formats, '%s', '%s');
         } else {
             $description = json_decode((string) $row['description'], true);
