@@ -1,12 +1,15 @@
 """The outbox part of the plugin's end-to-end test (run by e2e.py): wp_mail() in a request that
 cannot use FFI writes the call into the outbox table and returns true; a send that fails for a
 reason that may pass is queued instead of failed; `wp mailport outbox run` delivers them, the
-attachments copied at enqueue (the originals are gone by then), and removes those copies.
+attachments copied at enqueue (the originals are gone by then), and removes those copies. A
+writer SIGKILLed before its INSERT queues nothing and its copy is cleaned up; after it, the row
+is whole and sent.
 """
 
 import json
 import os
 import socket
+import time
 
 NO_FFI = ["-d", "ffi.enable=0"]
 
@@ -162,6 +165,60 @@ def run_outbox_scenarios(wp, server, base, checks, messages, parse_message, leaf
                "outbox: the attachment arrived intact although the original was deleted", [p.get_filename() for p in leaf_parts(msg)])
         ok("Server down" in by_subject and "Direct without FFI" in by_subject,
            "outbox: the mail queued while the server was down arrived once it was back", sorted(by_subject))
+
+    run_killed_writer(wp, server, base, checks, messages, parse_message, leaf_parts)
+
+
+def run_killed_writer(wp, server, base, checks, messages, parse_message, leaf_parts):
+    """The queue writer SIGKILLed (an OOM kill, a php-fpm worker past its request_terminate_timeout):
+    before its INSERT nothing is queued and wp_mail() never returned true, and the attachment copy
+    it left behind is removed once it is an hour old; after its INSERT the row is whole and sent."""
+    ok = checks.check
+    uploads = os.path.join(wp.tmp, "wp-content", "uploads", "mailport-outbox")
+    attachment = os.path.join(wp.tmp, "killed-upload.bin")
+    payload = os.urandom(1 << 20)
+    with open(attachment, "wb") as f:
+        f.write(payload)
+    before = len(messages(server))
+
+    def subjects(state):
+        return [json.loads(r["description"])["wp_mail"]["subject"] for r in (state or {}).get("rows", [])
+                if r.get("description")]
+
+    res, proc = wp.run("outbox_queue_killed", base, {
+        "at": "before_insert", "to": "killed@example.net", "subject": "Killed before its row",
+        "attachment": attachment}, php_settings=NO_FFI)
+    ok(res is None and proc is not None and proc.returncode == -9,
+       "killed writer: the process died by SIGKILL just before its INSERT", proc and proc.returncode)
+    state, _ = wp.run("outbox_state", base)
+    orphans = sorted((state or {}).get("folders", {}))
+    ok("Killed before its row" not in subjects(state) and len(orphans) == 1,
+       "killed writer: no row (nothing queued, nothing half-written), the attachment's copy left",
+       {"subjects": subjects(state), "folders": orphans})
+    res, _ = wp.run("outbox_cleanup", base)
+    ok(res is not None and res.get("removed") == 0 and sorted(res.get("folders", {})) == orphans,
+       "killed writer: a copy without a row is kept for an hour (its row may be being written)", res)
+    if orphans:
+        old = time.time() - 2 * 3600
+        os.utime(os.path.join(uploads, orphans[0]), (old, old))
+    res, _ = wp.run("outbox_cleanup", base)
+    ok(res is not None and res.get("removed") == 1 and not res.get("folders"),
+       "killed writer: the worker's cleanup removes the orphaned copy once it is an hour old", res)
+
+    res, proc = wp.run("outbox_queue_killed", base, {
+        "at": "after_insert", "to": "killed@example.net", "subject": "Killed after its row",
+        "attachment": attachment}, php_settings=NO_FFI)
+    ok(res is None and proc is not None and proc.returncode == -9,
+       "killed writer: the process died by SIGKILL just after its INSERT", proc and proc.returncode)
+    res, _ = wp.run("outbox_cli", base, {"runs": [["run", [], {}]]})
+    runs = (res or {}).get("runs", [])
+    ok(runs and any(k == "success" and m.startswith("outbox run: 1 sent") for k, m in runs[0]["output"]),
+       "killed writer: the row written before the kill is whole, and the worker sends it", runs)
+    arrived = [parse_message(p)[1] for p in messages(server)[before:]]
+    ok([str(m["Subject"]) for m in arrived] == ["Killed after its row"]
+       and [p.get_payload(decode=True) for p in leaf_parts(arrived[0]) if p.get_filename()] == [payload],
+       "killed writer: only the mail whose row was written arrives, its attachment intact",
+       [str(m["Subject"]) for m in arrived])
 
 
 class Webhook:

@@ -66,6 +66,30 @@ switch ($step) {
         ] + mailport_e2e_outbox_state());
         break;
 
+    case 'outbox_queue_killed':
+        // wp_mail() without FFI, its process SIGKILLed inside the queue writer: just before the
+        // row's INSERT (the attachment already copied) or just after it. Never prints a result.
+        if ($args['at'] === 'before_insert') {
+            add_filter('query', static function (string $query): string {
+                if (str_starts_with($query, 'INSERT INTO `' . Mailport_Queue::table() . '`')) {
+                    posix_kill(getmypid(), 9);
+                }
+                return $query;
+            });
+        } else {
+            add_action('mailport_queued', static function (): void {
+                posix_kill(getmypid(), 9);
+            });
+        }
+        wp_mail($args['to'], $args['subject'], 'Plain text.', '', [$args['attachment']]);
+        mailport_e2e_result(['returned' => 'the process was not killed']);
+        break;
+
+    case 'outbox_cleanup':
+        // What the worker does after each run: remove the copies no row needs any more.
+        mailport_e2e_result(['removed' => Mailport_Queue::cleanup()] + mailport_e2e_outbox_state());
+        break;
+
     case 'outbox_request_check':
         // What the Connection check screen does where FFI is not usable.
         update_option(Mailport_Worker::CHECK_REQUESTED, time(), false);
