@@ -170,14 +170,18 @@ fn qp_needs_escape(line: &[u8], i: usize, col: usize) -> bool {
     }
 }
 
+/// Whether `b` is written as it is anywhere past column 0 of an output line, unless it is
+/// whitespace ending the hard line: printable ASCII but `=`, space and tab.
+fn qp_plain(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | 33..=60 | 62..=126)
+}
+
 /// Whether a hard line comes out of [`qp_line`] unchanged: it fits an output line and no byte
 /// needs escaping where it stands (no `=`, control or 8-bit byte, no whitespace at its end, no
 /// `.` or `From ` at its start). Most lines of a mostly-ASCII text are such lines.
 fn qp_verbatim(line: &[u8]) -> bool {
     line.len() <= QP_LINE
-        && line
-            .iter()
-            .all(|&b| matches!(b, b' ' | b'\t' | 33..=60 | 62..=126))
+        && line.iter().all(|&b| qp_plain(b))
         && !matches!(line.last(), Some(b' ' | b'\t'))
         && line.first() != Some(&b'.')
         && !line.starts_with(b"From ")
@@ -198,13 +202,22 @@ fn qp_line_escaped(line: &[u8], out: &mut Vec<u8>) {
     let mut i = 0usize;
     while i < line.len() {
         // Bytes written as they are, before the column where a soft break must be considered,
-        // go out as one slice.
+        // go out as one slice. Only the byte at column 0 depends on where it stands ('.' and
+        // "From "); past it, a byte is written as it is when `qp_plain` says so, except
+        // whitespace ending the line.
+        let limit = line.len().min(i + (QP_LINE - 1).saturating_sub(col));
         let mut end = i;
-        while end < line.len()
-            && col + (end - i) < QP_LINE - 1
-            && !qp_needs_escape(line, end, col + (end - i))
-        {
+        if col == 0 && end < limit && !qp_needs_escape(line, end, 0) {
             end += 1;
+        }
+        if col > 0 || end > i {
+            let from = end;
+            while end < limit && qp_plain(line[end]) {
+                end += 1;
+            }
+            if end == line.len() && end > from && matches!(line[end - 1], b' ' | b'\t') {
+                end -= 1;
+            }
         }
         if end > i {
             out.extend_from_slice(&line[i..end]);
@@ -609,6 +622,27 @@ mod tests {
                 lines.push(line.clone());
                 line[0] = b'.';
                 lines.push(line);
+            }
+        }
+        // Around the soft-break column: whitespace, dots and "From " landing at the end of an
+        // output line, at the start of the next one, or ending the hard line.
+        for pos in 60..160 {
+            for tail in [
+                &b" "[..],
+                b"\t",
+                b".",
+                b"From x",
+                b"=",
+                b" a",
+                b"\t\t",
+                b". ",
+            ] {
+                for after in 0..3 {
+                    let mut line = vec![b'a'; pos];
+                    line.extend_from_slice(tail);
+                    line.extend(std::iter::repeat_n(b'b', after));
+                    lines.push(line);
+                }
             }
         }
         lines.push(b"From me".to_vec());
