@@ -457,35 +457,37 @@ def take_error(code: int, err) -> MailportError:
 
 
 def take_receipt(receipt) -> _results.Receipt:
-    """Read a ``mailport_receipt *`` into a :class:`Receipt` and free it."""
+    """A ``mailport_receipt *`` as a :class:`Receipt`, read on first use and freed then (or when
+    the receipt is dropped unread)."""
+    return _results.Receipt._deferred(_read_receipt, receipt, lib.mailport_receipt_free)
+
+
+def _read_receipt(receipt) -> dict:
     t = _text
-    try:
-        return _results.Receipt(
-            reply_code=int(lib.mailport_receipt_reply_code(receipt)),
-            enhanced_status=t(lib.mailport_receipt_enhanced_status(receipt)) or None,
-            server_reply=t(lib.mailport_receipt_server_reply(receipt)),
-            accepted=tuple(
-                t(lib.mailport_receipt_accepted(receipt, i))
-                for i in range(lib.mailport_receipt_accepted_count(receipt))
-            ),
-            rejected=tuple(
-                RejectedRecipient(
-                    t(lib.mailport_receipt_rejected_address(receipt, i)),
-                    int(lib.mailport_receipt_rejected_reply_code(receipt, i)),
-                    t(lib.mailport_receipt_rejected_reply(receipt, i)),
-                )
-                for i in range(lib.mailport_receipt_rejected_count(receipt))
-            ),
-            port=int(lib.mailport_receipt_port(receipt)),
-            security=security_or_int(int(lib.mailport_receipt_security(receipt))),
-            tls_version=t(lib.mailport_receipt_tls_version(receipt)) or None,
-            tls_cipher=t(lib.mailport_receipt_tls_cipher(receipt)) or None,
-            size=int(lib.mailport_receipt_size(receipt)),
-            tls_resumed=bool(lib.mailport_receipt_tls_resumed(receipt)),
-            message_id=t(lib.mailport_receipt_message_id(receipt)) or None,
-        )
-    finally:
-        lib.mailport_receipt_free(receipt)
+    return dict(
+        reply_code=int(lib.mailport_receipt_reply_code(receipt)),
+        enhanced_status=t(lib.mailport_receipt_enhanced_status(receipt)) or None,
+        server_reply=t(lib.mailport_receipt_server_reply(receipt)),
+        accepted=tuple(
+            t(lib.mailport_receipt_accepted(receipt, i))
+            for i in range(lib.mailport_receipt_accepted_count(receipt))
+        ),
+        rejected=tuple(
+            RejectedRecipient(
+                t(lib.mailport_receipt_rejected_address(receipt, i)),
+                int(lib.mailport_receipt_rejected_reply_code(receipt, i)),
+                t(lib.mailport_receipt_rejected_reply(receipt, i)),
+            )
+            for i in range(lib.mailport_receipt_rejected_count(receipt))
+        ),
+        port=int(lib.mailport_receipt_port(receipt)),
+        security=security_or_int(int(lib.mailport_receipt_security(receipt))),
+        tls_version=t(lib.mailport_receipt_tls_version(receipt)) or None,
+        tls_cipher=t(lib.mailport_receipt_tls_cipher(receipt)) or None,
+        size=int(lib.mailport_receipt_size(receipt)),
+        tls_resumed=bool(lib.mailport_receipt_tls_resumed(receipt)),
+        message_id=t(lib.mailport_receipt_message_id(receipt)) or None,
+    )
 
 
 def take_report(report) -> _results.Report:

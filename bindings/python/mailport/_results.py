@@ -2,12 +2,13 @@
 :class:`Report` with :class:`Recommendation` and :class:`Finding` (a connection check), and the
 outbox's :class:`OutboxRecord` (with :class:`OutboxRecipient` and :class:`OutboxAttempt`),
 :class:`OutboxSummary` and :class:`OutboxEvent`. ``_ffi`` reads them from the C objects, which
-are freed at once."""
+are freed at once (a receipt's on first use: see :class:`Receipt`)."""
 
 from __future__ import annotations
 
 import json as _json
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass, field, fields
 from typing import Any, Dict, Optional, Tuple, Union
 
 from ._constants import OutboxEventKind, OutboxState, Security
@@ -16,8 +17,7 @@ from .errors import RejectedRecipient
 
 @dataclass(frozen=True)
 class Receipt:
-    """What the server said when it accepted a message (read from the C receipt, which is freed
-    at once).
+    """What the server said when it accepted a message.
 
     ``reply_code`` (usually 250), ``enhanced_status`` ("2.0.0" or None), ``server_reply`` (often
     with the queue id), ``accepted`` (the recipients the server took), ``rejected`` (refused
@@ -26,6 +26,12 @@ class Receipt:
     STARTTLS was offered and used), ``tls_version`` / ``tls_cipher`` (None when not encrypted),
     ``size`` (bytes submitted), ``message_id`` (with brackets; None for ``send_raw``),
     ``tls_resumed`` (the TLS session was resumed from an earlier connection).
+
+    A receipt from :meth:`Client.send` reads these from the C receipt when one is first used
+    (then frees it), or frees it unread when the receipt is dropped: reading all of them is a
+    dozen foreign calls, about a quarter of a message's CPU from Python, and most callers look
+    at none. It is a plain value either way (compared, hashed, printed and pickled by its
+    fields).
     """
 
     reply_code: int
@@ -38,12 +44,57 @@ class Receipt:
     tls_version: Optional[str]
     tls_cipher: Optional[str]
     size: int
-    message_id: Optional[str] = field(default=None)
-    tls_resumed: bool = field(default=False)
+    # No defaults: a default is a class attribute, which would answer before __getattr__ reads
+    # a deferred receipt.
+    message_id: Optional[str]
+    tls_resumed: bool
+
+    @classmethod
+    def _deferred(cls, read, native, free) -> "Receipt":
+        """A receipt whose fields ``read(native)`` gives (a dict) on first use, ``free(native)``
+        called after reading, or when the receipt is dropped unread."""
+        receipt = object.__new__(cls)
+        object.__setattr__(receipt, "_native", (read, native, free))
+        return receipt
+
+    def __getattr__(self, name):
+        # Called only for an attribute the instance lacks: a field of a deferred receipt.
+        if name.startswith("__") or name == "_native":
+            raise AttributeError(name)
+        with _DEFERRED_READ:
+            pending = self.__dict__.pop("_native", None)
+            if pending is not None:
+                read, native, free = pending
+                try:
+                    values = read(native)
+                finally:
+                    free(native)
+                for key, value in values.items():
+                    object.__setattr__(self, key, value)
+        return object.__getattribute__(self, name)
+
+    def __del__(self):
+        pending = self.__dict__.pop("_native", None)
+        if pending is not None:
+            try:
+                pending[2](pending[1])
+            except Exception:  # noqa: BLE001 - interpreter shutdown: the library may be gone
+                pass
+
+    def __getstate__(self):
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def __setstate__(self, state):
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
 
     @property
     def encrypted(self) -> bool:
         return self.tls_version is not None
+
+
+#: Held while a deferred receipt is read, so that two threads using one receipt read it once.
+_DEFERRED_READ = threading.Lock()
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,50 @@ def simple_message(subject="hello") -> mailport.Message:
     return mailport.Message().from_(FROM).to(TO).subject(subject).text("Hello, Bob.\n")
 
 
+def test_a_receipt_is_read_on_first_use_and_is_a_plain_value(plain_server, monkeypatch):
+    import copy
+    import dataclasses
+    import pickle
+    import threading
+
+    from mailport import _ffi
+
+    reads, frees = [], []
+    read, free = _ffi._read_receipt, _ffi.lib.mailport_receipt_free
+    monkeypatch.setattr(_ffi, "_read_receipt", lambda r: reads.append(1) or read(r))
+    monkeypatch.setattr(_ffi.lib, "mailport_receipt_free", lambda r: frees.append(1) or free(r))
+    with plain_config(plain_server) as config, mailport.Client(config) as client:
+        client.send(simple_message("dropped unread"))
+        assert (reads, frees) == ([], [1]), "a receipt dropped unread is freed, not read"
+        receipt = client.send(simple_message("read"))
+        other = client.send(simple_message("read too"))
+    assert (reads, frees) == ([], [1])
+    # Eight threads touch the receipt at once: it is read once.
+    barrier = threading.Barrier(8)
+    seen = []
+
+    def use():
+        barrier.wait()
+        seen.append((receipt.reply_code, receipt.message_id))
+
+    threads = [threading.Thread(target=use) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert (reads, frees) == ([1], [1, 1]) and len(set(seen)) == 1
+    assert seen[0][0] == 250 and seen[0][1].startswith("<")
+    # A value like any dataclass, the other receipt read by comparison, copy, pickle and repr.
+    assert receipt != other and receipt == copy.copy(receipt)
+    assert pickle.loads(pickle.dumps(other)) == other and hash(other) == hash(copy.deepcopy(other))
+    assert dataclasses.asdict(receipt)["accepted"] == (TO,) and "reply_code=250" in repr(other)
+    assert dataclasses.replace(receipt, port=1).port == 1
+    assert (reads, frees) == ([1, 1], [1, 1, 1])
+    assert "_native" not in vars(receipt)
+    with pytest.raises(AttributeError):
+        receipt.no_such_field  # noqa: B018
+
+
 def test_plaintext_send(plain_server):
     with plain_config(plain_server) as config, mailport.Client(config) as client:
         receipt = client.send(simple_message("plain"))
