@@ -25,6 +25,24 @@ def submit(browser, button_id):
         "const b = document.getElementById(arguments[0]); b.form.requestSubmit(b);", button_id)
 
 
+def save_settings(browser, page, values):
+    """Settings > Mailport: these fields changed and the form saved."""
+    browser.go(page + "&tab=settings")
+    browser.wait_for("#mailport-settings-form")
+    fill(browser, values)
+    submit(browser, "mailport-save")
+    browser.wait_for("#setting-error-settings_updated")
+
+
+def send_test_email(browser, page, to):
+    """The Send a test email tab, sent to `to`; the result notice is on the page."""
+    browser.go(page + "&tab=test")
+    browser.wait_for("#mailport-test-form")
+    fill(browser, {"mailport-test-to": to})
+    submit(browser, "mailport-test-send")
+    browser.wait_for("#mailport-result")
+
+
 def run_screens(run, browser, cli_step, admin):
     """run: e2e_web's Run (site, wp, server, checks, ok); admin: (user, password)."""
     ok = run.ok
@@ -97,11 +115,7 @@ def run_screens(run, browser, cli_step, admin):
 
     # --- Send a test email -------------------------------------------------------------------
     before = len(messages(server))
-    browser.go(page + "&tab=test")
-    browser.wait_for("#mailport-test-form")
-    fill(browser, {"mailport-test-to": "screens@example.net"})
-    submit(browser, "mailport-test-send")
-    browser.wait_for("#mailport-result")
+    send_test_email(browser, page, "screens@example.net")
     shot = browser.screenshot("screens-test-email")
     result = browser.driver.execute_script("return document.getElementById('mailport-result').innerText")
     ok("accepted by the server" in result and "250" in result,
@@ -136,16 +150,8 @@ def run_screens(run, browser, cli_step, admin):
            f"{name}: the entry shows its attempt and the server's 250", {"attempts": attempts, "screenshot": shot})
 
     # --- Email log actions: a queued mail cancelled, then resent --------------------------------
-    browser.go(page + "&tab=settings")
-    browser.wait_for("#mailport-settings-form")
-    fill(browser, {"mailport-delivery": "queue"})
-    submit(browser, "mailport-save")
-    browser.wait_for("#setting-error-settings_updated")
-    browser.go(page + "&tab=test")
-    browser.wait_for("#mailport-test-form")
-    fill(browser, {"mailport-test-to": "queued@example.net"})
-    submit(browser, "mailport-test-send")
-    browser.wait_for("#mailport-result")
+    save_settings(browser, page, {"mailport-delivery": "queue"})
+    send_test_email(browser, page, "queued@example.net")
     result = browser.driver.execute_script("return document.getElementById('mailport-result').innerText")
     ok("queued" in result, f"{name}: with delivery set to queue, the test email is queued (and says so)", result)
     browser.go(page + "&tab=log&state=queued")
@@ -202,16 +208,8 @@ def run_held_and_retry(run, browser):
     url = run.site.url
     page = url + "/wp-admin/options-general.php?page=mailport"
     before = len(messages(run.server))
-    browser.go(page + "&tab=settings")
-    browser.wait_for("#mailport-settings-form")
-    fill(browser, {"mailport-password": "wrong-password", "mailport-delivery": "queue"})
-    submit(browser, "mailport-save")
-    browser.wait_for("#setting-error-settings_updated")
-    browser.go(page + "&tab=test")
-    browser.wait_for("#mailport-test-form")
-    fill(browser, {"mailport-test-to": "held@example.net"})
-    submit(browser, "mailport-test-send")
-    browser.wait_for("#mailport-result")
+    save_settings(browser, page, {"mailport-password": "wrong-password", "mailport-delivery": "queue"})
+    send_test_email(browser, page, "held@example.net")
     output = worker_run(run)
     ok(any("1 held" in m for m in output), f"{name}: the worker holds the mail (login refused)", output)
     browser.go(page + "&tab=log&state=held")
@@ -223,11 +221,7 @@ def run_held_and_retry(run, browser):
     shot = browser.screenshot("screens-log-held")
     ok(len(row) == 7 and row[0] == "held" and "password" in row[5].lower(),
        f"{name}: the log shows the held mail with the error and what to do", {"row": row, "screenshot": shot})
-    browser.go(page + "&tab=settings")
-    browser.wait_for("#mailport-settings-form")
-    fill(browser, {"mailport-password": run.smtp_password})
-    submit(browser, "mailport-save")
-    browser.wait_for("#setting-error-settings_updated")
+    save_settings(browser, page, {"mailport-password": run.smtp_password})
     browser.go(page + "&tab=log&state=held")
     browser.wait_for("#mailport-log")
     link = browser.driver.execute_script(
@@ -245,11 +239,7 @@ def run_held_and_retry(run, browser):
            f"{name}: after the password is fixed and Retry, the worker sends it", {"output": output, "arrived": arrived})
 
     # The check's recommendation applied: a wrong security mode for the port, then the button.
-    browser.go(page + "&tab=settings")
-    browser.wait_for("#mailport-settings-form")
-    fill(browser, {"mailport-security": "tls", "mailport-delivery": "direct-then-queue"})
-    submit(browser, "mailport-save")
-    browser.wait_for("#setting-error-settings_updated")
+    save_settings(browser, page, {"mailport-security": "tls", "mailport-delivery": "direct-then-queue"})
     browser.go(page + "&tab=check")
     browser.wait_for("#mailport-check-form")
     submit(browser, "mailport-check-run")
@@ -283,16 +273,8 @@ def run_resend(run, browser):
     name = "screens"
     page = run.site.url + "/wp-admin/options-general.php?page=mailport"
     before = len(messages(run.server))
-    browser.go(page + "&tab=settings")
-    browser.wait_for("#mailport-settings-form")
-    fill(browser, {"mailport-delivery": "queue"})
-    submit(browser, "mailport-save")
-    browser.wait_for("#setting-error-settings_updated")
-    browser.go(page + "&tab=test")
-    browser.wait_for("#mailport-test-form")
-    fill(browser, {"mailport-test-to": "refused-once@example.net"})
-    submit(browser, "mailport-test-send")
-    browser.wait_for("#mailport-result")
+    save_settings(browser, page, {"mailport-delivery": "queue"})
+    send_test_email(browser, page, "refused-once@example.net")
     output = worker_run(run)
     ok(any("1 failed" in m for m in output), f"{name}: the worker fails the mail (550 for its recipient)", output)
     browser.go(page + "&tab=log&state=failed")
@@ -326,8 +308,4 @@ def run_resend(run, browser):
            and resent[0]["Date"] is not None,
            f"{name}: the resent mail has a Message-ID of its own (same domain) and a Date",
            {"first": first_id, "resent": new_id, "date": str(resent[0]["Date"])})
-    browser.go(page + "&tab=settings")
-    browser.wait_for("#mailport-settings-form")
-    fill(browser, {"mailport-delivery": "direct-then-queue"})
-    submit(browser, "mailport-save")
-    browser.wait_for("#setting-error-settings_updated")
+    save_settings(browser, page, {"mailport-delivery": "direct-then-queue"})
