@@ -46,7 +46,14 @@ pub struct Transcript {
     sink: Option<Arc<dyn Sink>>,
     mark: usize,
     dropped: usize,
+    /// The storage of the last line pushed out, for the next line: a long-lived client records
+    /// several lines per message, and would otherwise allocate one and free one for each.
+    spare: Option<String>,
 }
+
+/// The largest line storage kept for reuse: reused storage keeps its capacity, so a long line's
+/// must not end up holding a short one for good.
+const SPARE_CAPACITY: usize = 256;
 
 impl Transcript {
     pub fn new(sink: Option<Arc<dyn Sink>>) -> Transcript {
@@ -58,15 +65,27 @@ impl Transcript {
 
     /// Record one event. `text` must already be redacted and carry no line ending.
     pub fn record(&mut self, direction: Direction, text: &str) {
+        self.record_with(direction, |line| line.push_str(text));
+    }
+
+    /// [`Transcript::record`] of the line `write` appends to an empty string, which reuses the
+    /// storage of a line pushed out before when there is one.
+    pub(crate) fn record_with(&mut self, direction: Direction, write: impl FnOnce(&mut String)) {
+        let mut line = self.spare.take().unwrap_or_default();
+        line.clear();
+        write(&mut line);
         if let Some(sink) = &self.sink {
-            sink.event(direction, text);
+            sink.event(direction, &line);
         }
-        self.bytes += line_len(direction, text);
-        self.lines.push_back((direction, text.to_string()));
+        self.bytes += line_len(direction, &line);
+        self.lines.push_back((direction, line));
         while self.bytes > KEPT_BYTES && self.lines.len() > 1 {
             if let Some((direction, old)) = self.lines.pop_front() {
                 self.bytes -= line_len(direction, &old);
                 self.dropped += 1;
+                if old.capacity() <= SPARE_CAPACITY {
+                    self.spare = Some(old);
+                }
             }
         }
     }
@@ -145,6 +164,34 @@ mod tests {
         }
         assert!(t.text().len() <= KEPT_BYTES);
         assert!(t.since_mark().len() <= KEPT_BYTES);
+    }
+
+    #[test]
+    fn lines_written_into_reused_storage_read_back_as_recorded() {
+        // Lines of every length up to 400 (some longer than the storage kept for reuse), each
+        // written into the storage of a line pushed out before, once the transcript is full.
+        let mut t = Transcript::new(None);
+        let mut expected = std::collections::VecDeque::new();
+        for i in 0..20_000usize {
+            let text: String =
+                std::iter::repeat_n(char::from(b'a' + (i % 26) as u8), i * 7 % 400).collect();
+            t.record_with(Direction::Received, |line| line.push_str(&text));
+            expected.push_back(format!("S: {text}\n"));
+        }
+        let kept = t.text();
+        let mut tail = String::new();
+        for line in expected.iter().rev() {
+            if tail.len() + line.len() > kept.len() {
+                break;
+            }
+            tail.insert_str(0, line);
+        }
+        assert_eq!(kept, tail);
+        assert!(
+            t.spare
+                .as_ref()
+                .is_none_or(|s| s.capacity() <= SPARE_CAPACITY)
+        );
     }
 
     #[test]

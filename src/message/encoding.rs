@@ -86,11 +86,7 @@ pub fn normalize_crlf(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 32 + 2);
     let mut start = 0usize;
     // Text between line ends is copied a run at a time.
-    while let Some(at) = bytes[start..]
-        .iter()
-        .position(|&b| b == b'\r' || b == b'\n')
-        .map(|p| start + p)
-    {
+    while let Some(at) = memchr::memchr2(b'\r', b'\n', &bytes[start..]).map(|p| start + p) {
         out.push_str(&text[start..at]);
         out.push_str("\r\n");
         start = if bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n') {
@@ -147,7 +143,7 @@ pub fn quoted_printable(text: &[u8], out: &mut Vec<u8>) {
 
 fn find_crlf(bytes: &[u8]) -> Option<usize> {
     let mut from = 0usize;
-    while let Some(pos) = bytes[from..].iter().position(|&b| b == b'\r') {
+    while let Some(pos) = memchr::memchr(b'\r', &bytes[from..]) {
         let at = from + pos;
         if bytes.get(at + 1) == Some(&b'\n') {
             return Some(at);

@@ -66,10 +66,7 @@ impl DataEncoder {
                 out.push(b'.');
             }
             // Copy the run up to the next line end in one go.
-            let run = rest
-                .iter()
-                .position(|&b| b == b'\r' || b == b'\n')
-                .unwrap_or(rest.len());
+            let run = memchr::memchr2(b'\r', b'\n', rest).unwrap_or(rest.len());
             if run > 0 {
                 out.extend_from_slice(&rest[..run]);
                 self.in_line = true;

@@ -732,13 +732,29 @@ fn record_and_write(command: &Command<'_>, wire: &mut Vec<u8>, transcript: &mut 
 }
 
 fn log_reply(transcript: &mut Transcript, reply: &Reply) {
+    // Written straight into the transcript's line, not through `format!`: a busy connection
+    // logs three replies per message.
+    let code = reply.code();
+    let push_code = |out: &mut String| {
+        if (100..1000).contains(&code) {
+            for digit in [code / 100, code / 10 % 10, code % 10] {
+                out.push(char::from(b'0' + digit as u8));
+            }
+        } else {
+            use std::fmt::Write as _;
+            let _ = write!(out, "{code}");
+        }
+    };
     let lines = reply.lines();
     if lines.is_empty() {
-        transcript.record(Direction::Received, &reply.code().to_string());
+        transcript.record_with(Direction::Received, push_code);
     }
     for (i, line) in lines.iter().enumerate() {
-        let sep = if i + 1 < lines.len() { '-' } else { ' ' };
-        transcript.record(Direction::Received, &format!("{}{sep}{line}", reply.code()));
+        transcript.record_with(Direction::Received, |out| {
+            push_code(out);
+            out.push(if i + 1 < lines.len() { '-' } else { ' ' });
+            out.push_str(line);
+        });
     }
 }
 
