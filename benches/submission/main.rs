@@ -99,7 +99,8 @@ fn main() {
         settings.runs,
         thread::available_parallelism().map_or(0, |n| n.get()),
         cpus.map_or(String::new(), |(sink, senders)| format!(
-            "; the sink on CPU {sink}, the senders on CPU {senders} (benches/submission/pin.rs)"
+            "; the sink on CPU {sink}, the senders on CPU {senders} (S1 also on CPU {sink}; \
+             benches/submission/pin.rs)"
         )),
     );
 
@@ -165,23 +166,51 @@ fn main() {
         ]
     };
     let port = bench.sink.starttls;
-    // S1 itself.
+    // S1 itself, in both placements (pin.rs): each sender on the sink's CPU, where the two take
+    // turns and a message costs its work; then on a CPU of its own, where each wakes the other
+    // across CPUs, as a client and its server on two machines do.
     if settings.wants("S1") {
         let n = settings.messages;
-        let mut s1 = bench.scenario(one_connection(), settings.runs, port, n, None, &skip);
-        let breakdown = bench.count_syscalls(
-            one_connection(),
-            &mut s1,
-            port,
-            settings.strace_messages,
-            &dir,
-        );
-        skipped += breakdown.failed;
-        skipped += print_table(
-            &format!("S1: {n} small messages over one STARTTLS + AUTH connection, loopback"),
-            &s1,
-            Metric::Cpu,
-        );
+        let placements: Vec<(Option<usize>, &str)> = match cpus {
+            Some((sink, senders)) => vec![
+                (Some(sink), "sender and sink on one CPU"),
+                (Some(senders), "sender and sink on two CPUs"),
+            ],
+            None => vec![(None, "placement left to the scheduler")],
+        };
+        let mut counted: Option<Vec<Option<String>>> = None;
+        let mut notes = None;
+        for (i, (cpu, placement)) in placements.into_iter().enumerate() {
+            bench.programs.cpu = cpu;
+            let mut s1 = bench.scenario(one_connection(), settings.runs, port, n, None, &skip);
+            if i == 0 {
+                let breakdown = bench.count_syscalls(
+                    one_connection(),
+                    &mut s1,
+                    port,
+                    settings.strace_messages,
+                    &dir,
+                );
+                skipped += breakdown.failed;
+                counted = Some(s1.iter().map(|row| row.syscalls.clone()).collect());
+                notes = Some(breakdown);
+            } else if let Some(counted) = &counted {
+                // System calls do not depend on the placement: counted once.
+                for (row, syscalls) in s1.iter_mut().zip(counted) {
+                    row.syscalls.clone_from(syscalls);
+                }
+            }
+            skipped += print_table(
+                &format!(
+                    "S1: {n} small messages over one STARTTLS + AUTH connection, loopback, \
+                     {placement}"
+                ),
+                &s1,
+                Metric::Cpu,
+            );
+        }
+        bench.programs.cpu = cpus.map(|c| c.1);
+        let breakdown = notes.expect("S1 ran in at least one placement");
         println!(
             "  † {} messages per run: lettre 0.11 leaves Nagle's algorithm on, and each message waits \
              for the sink's delayed ACK (40 ms), so its rate does not depend on the count.",

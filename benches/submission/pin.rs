@@ -1,12 +1,14 @@
-//! Which CPU each side runs on: the sink on one, every sender on another.
+//! Which CPU each side runs on: the sink on one, every sender on another, and in S1 also on
+//! the sink's.
 //!
 //! Left to the scheduler, a sender and the sink sometimes shared a CPU and sometimes not, and
-//! that alone moved the CPU figures threefold between runs: a message's wake-ups cost about 7 µs
-//! of the reference client's CPU when both sides took turns on one CPU, and about 25 µs when each
-//! woke the other across CPUs (measured with `taskset` on this 2-CPU machine, 10,000 messages,
-//! three runs each: 7.0–7.3 and 25.1–25.3 µs). Which of the two a round got was chance, so the
-//! ratios to the reference compared rounds of different kinds. Pinned, every round is of one
-//! kind: the one where application and mail server are apart, as they are in production.
+//! that alone moved the CPU figures threefold between runs: a message cost the reference client
+//! about 7 µs of CPU when both sides took turns on one CPU, and about 25 µs when each woke the
+//! other across CPUs (the wake-ups, not the work). Which of the two a round got was chance, so
+//! the ratios to the reference compared rounds of different kinds. Pinned, every round is of
+//! one kind, and S1 shows both: on one CPU a message costs its work, which the CPU ratios are
+//! about; on two, each side waits for the other as a client and its server on two machines do,
+//! and the rates converge on the round trip.
 
 use std::process::Command;
 

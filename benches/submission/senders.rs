@@ -76,8 +76,8 @@ pub const PENDING: &str = "pending: ";
 const TIMEOUT: Duration = Duration::from_secs(600);
 
 pub struct Programs {
-    /// The CPU every sender is pinned to (`pin.rs`).
-    cpu: Option<usize>,
+    /// The CPU every sender is pinned to (`pin.rs`); S1 changes it between its two placements.
+    pub cpu: Option<usize>,
     root: PathBuf,
     library: PathBuf,
     /// The compiled C sender, or why it could not be built.
