@@ -203,8 +203,24 @@ final class RenderTest extends TestCase
         return array_map('intval', explode(' ', trim((string) $stdout)));
     }
 
+    /**
+     * Child code that attaches the file $argv[2] to a message, renders it once (lazily built
+     * state), then restarts VmHWM from the current RSS, kept in $base.
+     */
+    private const AFTER_WARM_UP = <<<'PHP'
+        $msg = (new Mailport\Message())->setFrom('a@example.org')->addTo('b@example.org')->setText('x')->attachFile($argv[2]);
+        $msg->renderTo('/dev/null');
+        file_put_contents('/proc/self/clear_refs', '5');
+        $base = kb('VmRSS');
+
+        PHP;
+
+    /** A 25 MiB file of every byte value; skips the test where memory cannot be measured. */
     private function bigFile(): string
     {
+        if (!is_readable('/proc/self/status')) {
+            $this->markTestSkipped('needs /proc/self/status');
+        }
         $big = $this->dir . '/big.bin';
         $chunk = str_repeat(implode('', array_map('chr', range(0, 255))), 256);
         $f = fopen($big, 'wb');
@@ -217,16 +233,9 @@ final class RenderTest extends TestCase
 
     public function testRenderingA25MibAttachmentPeaksAtMost1Point3TimesTheOutput(): void
     {
-        if (!is_readable('/proc/self/status')) {
-            $this->markTestSkipped('needs /proc/self/status');
-        }
         $big = $this->bigFile();
         $out = $this->dir . '/big.eml';
-        $code = <<<'PHP'
-            $msg = (new Mailport\Message())->setFrom('a@example.org')->addTo('b@example.org')->setText('x')->attachFile($argv[2]);
-            $msg->renderTo('/dev/null'); // warm-up: lazily built state
-            file_put_contents('/proc/self/clear_refs', '5'); // VmHWM restarts from the current RSS
-            $base = kb('VmRSS');
+        $code = self::AFTER_WARM_UP . <<<'PHP'
             $bytes = $msg->render();
             $growth = kb('VmHWM') - $base;
             $inPlace = (new ReflectionProperty(Mailport\NativeBytes::class, 'renderInPlace'))->getValue();
@@ -268,16 +277,9 @@ final class RenderTest extends TestCase
 
     public function testA25MibAttachmentIsStreamedToAFileInBoundedMemory(): void
     {
-        if (!is_readable('/proc/self/status')) {
-            $this->markTestSkipped('needs /proc/self/status');
-        }
         $big = $this->bigFile();
         $out = $this->dir . '/big.eml';
-        $code = <<<'PHP'
-            $msg = (new Mailport\Message())->setFrom('a@example.org')->addTo('b@example.org')->setText('x')->attachFile($argv[2]);
-            $msg->renderTo('/dev/null'); // warm-up: lazily built state
-            file_put_contents('/proc/self/clear_refs', '5'); // VmHWM restarts from the current RSS
-            $base = kb('VmRSS');
+        $code = self::AFTER_WARM_UP . <<<'PHP'
             $n = $msg->renderTo($argv[3]);
             echo $n, ' ', kb('VmHWM') - $base, "\n";
             PHP;
