@@ -402,8 +402,9 @@ fn parse_plain(s: &str) -> Option<Result<Mailbox>> {
     }))
 }
 
+/// The plain path takes ASCII words only; anything else goes the general way.
 fn is_ascii_atext(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b)
+    b.is_ascii() && is_atext(char::from(b))
 }
 
 /// Split `s` into tokens; errors quote `input`.
