@@ -421,14 +421,6 @@ def take_error(code: int, err) -> MailportError:
         return error_from_code(code)
     try:
         code = int(lib.mailport_error_code(err)) or code
-        rejected = tuple(
-            RejectedRecipient(
-                _text(lib.mailport_error_rejected_address(err, i)),
-                int(lib.mailport_error_rejected_reply_code(err, i)),
-                _text(lib.mailport_error_rejected_reply(err, i)),
-            )
-            for i in range(lib.mailport_error_rejected_count(err))
-        )
         invalid = tuple(
             InvalidAddress(
                 _text(lib.mailport_error_invalid_address_field(err, i)),
@@ -449,11 +441,25 @@ def take_error(code: int, err) -> MailportError:
             transient=bool(lib.mailport_error_is_transient(err)),
             outcome_unknown=bool(lib.mailport_error_outcome_unknown(err)),
             transcript=_text(lib.mailport_error_transcript(err)),
-            rejected=rejected,
+            rejected=_rejected("mailport_error", err),
             invalid_addresses=invalid,
         )
     finally:
         lib.mailport_error_free(err)
+
+
+def _rejected(prefix: str, handle) -> tuple:
+    """The refused recipients of an error or a receipt: both expose the same four readers,
+    ``<prefix>_rejected_count`` / ``_address`` / ``_reply_code`` / ``_reply``."""
+    address = getattr(lib, prefix + "_rejected_address")
+    reply_code = getattr(lib, prefix + "_rejected_reply_code")
+    reply = getattr(lib, prefix + "_rejected_reply")
+    return tuple(
+        RejectedRecipient(
+            _text(address(handle, i)), int(reply_code(handle, i)), _text(reply(handle, i))
+        )
+        for i in range(getattr(lib, prefix + "_rejected_count")(handle))
+    )
 
 
 def take_receipt(receipt) -> _results.Receipt:
@@ -472,14 +478,7 @@ def _read_receipt(receipt) -> dict:
             t(lib.mailport_receipt_accepted(receipt, i))
             for i in range(lib.mailport_receipt_accepted_count(receipt))
         ),
-        rejected=tuple(
-            RejectedRecipient(
-                t(lib.mailport_receipt_rejected_address(receipt, i)),
-                int(lib.mailport_receipt_rejected_reply_code(receipt, i)),
-                t(lib.mailport_receipt_rejected_reply(receipt, i)),
-            )
-            for i in range(lib.mailport_receipt_rejected_count(receipt))
-        ),
+        rejected=_rejected("mailport_receipt", receipt),
         port=int(lib.mailport_receipt_port(receipt)),
         security=security_or_int(int(lib.mailport_receipt_security(receipt))),
         tls_version=t(lib.mailport_receipt_tls_version(receipt)) or None,
