@@ -51,6 +51,7 @@ mod message;
 mod wp_mail;
 
 mod client;
+mod receipt;
 
 mod pool;
 
@@ -70,5 +71,6 @@ pub use oauth::*;
 pub use outbox::*;
 pub use pool::*;
 pub use probe::*;
+pub use receipt::*;
 pub use version::*;
 pub use wp_mail::*;
