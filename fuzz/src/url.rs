@@ -1,9 +1,11 @@
 //! Connection URLs (`Config::from_url`, the CLI's and every binding's way in). Properties: an
 //! accepted URL gives a config that passes its own validation, with a host free of control
-//! characters and a port that is not 0; the password never shows in the config's Debug form
+//! characters and a port that is not 0 unless the URL asked for the automatic choice
+//! (`smtp://host:auto`, any case, is `PORT_AUTO`, which is 0); the password never shows in the config's Debug form
 //! nor in an error message; and the config's URL form (when it has no credentials) parses to
 //! the same host, port and security.
 
+use mailport::config::PORT_AUTO;
 use mailport::{Config, Credentials};
 
 pub fn check(data: &[u8]) {
@@ -37,7 +39,16 @@ pub fn check(data: &[u8]) {
         }
         Ok(config) => {
             assert!(!config.host.is_empty(), "{url:?}: empty host");
-            assert!(config.port != 0, "{url:?}: port 0");
+            let asked_auto = url
+                .trim_end_matches('/')
+                .rsplit_once(':')
+                .is_some_and(|(_, port)| port.eq_ignore_ascii_case("auto"));
+            assert_eq!(
+                config.port == PORT_AUTO,
+                asked_auto,
+                "{url:?}: port {}",
+                config.port
+            );
             assert!(
                 !config.host.contains(|c: char| c.is_control() || c == ' '),
                 "{url:?}: host {:?}",
@@ -63,7 +74,11 @@ pub fn check(data: &[u8]) {
                     config.host.clone()
                 };
                 let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or_default();
-                let again = format!("{scheme}://{host}:{}", config.port);
+                let port = match config.port {
+                    PORT_AUTO => "auto".to_string(),
+                    port => port.to_string(),
+                };
+                let again = format!("{scheme}://{host}:{port}");
                 let parsed = Config::from_url(&again)
                     .unwrap_or_else(|e| panic!("{again:?} (from {url:?}) is refused: {e}"));
                 assert_eq!(
