@@ -441,24 +441,27 @@ def take_error(code: int, err) -> MailportError:
             transient=bool(lib.mailport_error_is_transient(err)),
             outcome_unknown=bool(lib.mailport_error_outcome_unknown(err)),
             transcript=_text(lib.mailport_error_transcript(err)),
-            rejected=_rejected("mailport_error", err),
+            rejected=_rejected(
+                err,
+                lib.mailport_error_rejected_count,
+                lib.mailport_error_rejected_address,
+                lib.mailport_error_rejected_reply_code,
+                lib.mailport_error_rejected_reply,
+            ),
             invalid_addresses=invalid,
         )
     finally:
         lib.mailport_error_free(err)
 
 
-def _rejected(prefix: str, handle) -> tuple:
-    """The refused recipients of an error or a receipt: both expose the same four readers,
-    ``<prefix>_rejected_count`` / ``_address`` / ``_reply_code`` / ``_reply``."""
-    address = getattr(lib, prefix + "_rejected_address")
-    reply_code = getattr(lib, prefix + "_rejected_reply_code")
-    reply = getattr(lib, prefix + "_rejected_reply")
+def _rejected(handle, count, address, reply_code, reply) -> tuple:
+    """The refused recipients of an error or a receipt, read with its four readers (the
+    functions are passed, not named, so that every C name stays written out)."""
     return tuple(
         RejectedRecipient(
             _text(address(handle, i)), int(reply_code(handle, i)), _text(reply(handle, i))
         )
-        for i in range(getattr(lib, prefix + "_rejected_count")(handle))
+        for i in range(count(handle))
     )
 
 
@@ -478,7 +481,13 @@ def _read_receipt(receipt) -> dict:
             t(lib.mailport_receipt_accepted(receipt, i))
             for i in range(lib.mailport_receipt_accepted_count(receipt))
         ),
-        rejected=_rejected("mailport_receipt", receipt),
+        rejected=_rejected(
+            receipt,
+            lib.mailport_receipt_rejected_count,
+            lib.mailport_receipt_rejected_address,
+            lib.mailport_receipt_rejected_reply_code,
+            lib.mailport_receipt_rejected_reply,
+        ),
         port=int(lib.mailport_receipt_port(receipt)),
         security=security_or_int(int(lib.mailport_receipt_security(receipt))),
         tls_version=t(lib.mailport_receipt_tls_version(receipt)) or None,
