@@ -212,6 +212,37 @@ fn a_corrupt_entry_is_quarantined_with_a_reason_and_the_run_goes_on() {
 }
 
 #[test]
+fn an_entry_whose_header_id_is_not_an_id_is_quarantined_without_quoting_it() {
+    // Written by another program (docs/outbox.md): its header's id must be an id, not a path.
+    let server = TestServer::start(&["--mode", "plain"]);
+    let spool = Spool::new();
+    let outbox = Outbox::spool(&spool.0, vec![plain(&server)]).unwrap();
+    let bad = EntryId::parse("0000000000002-0123456789abcdef").unwrap();
+    fs::write(
+        spool.0.join(format!("queue/{bad}.entry")),
+        concat!(
+            r#"{"format":1,"id":"../../x\nInjected: line","created":1,"#,
+            r#""envelope_from":"a@example.org","recipients":["b@example.org"],"size":5}"#,
+            "\nHi\r\n\r\n",
+        ),
+    )
+    .unwrap();
+    let summary = outbox.run(&all()).unwrap();
+    assert_eq!(summary.sent, 0, "{summary:?}");
+    assert!(server.messages().is_empty());
+    let reason = fs::read_to_string(spool.0.join(format!("quarantine/{bad}.reason"))).unwrap();
+    assert!(
+        reason.contains("an entry id is not of the form"),
+        "{reason}"
+    );
+    assert!(
+        !reason.contains("../") && !reason.contains("Injected"),
+        "{reason}"
+    );
+    assert!(!spool.0.join(format!("queue/{bad}.entry")).exists());
+}
+
+#[test]
 fn enqueue_into_a_spool_that_cannot_be_written_fails_clearly_and_leaves_nothing() {
     // A regular file where the spool's queue directory should be.
     let spool = Spool::new();

@@ -6,11 +6,36 @@ use serde::{Deserialize, Serialize};
 
 /// An entry's identifier: the enqueue time in milliseconds and 64 random bits, so that sorting
 /// by id is sorting by enqueue order and two processes never pick the same one.
+///
+/// Read from a file or a row only in that form too: an id is used in paths and messages, and a
+/// file another program wrote must not name `../x` or carry text into a reason.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct EntryId(String);
 
+impl TryFrom<String> for EntryId {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<EntryId, String> {
+        if EntryId::well_formed(&text) {
+            Ok(EntryId(text))
+        } else {
+            Err(format!("an entry id is not of the form {}", EntryId::FORM))
+        }
+    }
+}
+
+impl From<EntryId> for String {
+    fn from(id: EntryId) -> String {
+        id.0
+    }
+}
+
 impl EntryId {
+    /// Why a text is not an id (it is not quoted: it may be anything a file held).
+    pub(crate) const FORM: &str =
+        "13 digits, '-', 16 lowercase hex digits (milliseconds since 1970 and 64 random bits)";
+
     pub(crate) fn new(now_ms: i64, random: u64) -> EntryId {
         EntryId(format!("{now_ms:013}-{random:016x}"))
     }
@@ -18,14 +43,18 @@ impl EntryId {
     /// Accept an id given by a user (a command line, a binding) only in the form [`EntryId::new`]
     /// makes, so that it can name nothing but an entry (no path separators, no SQL).
     pub fn parse(text: &str) -> Option<EntryId> {
-        let (ms, random) = text.split_once('-')?;
-        let ok = ms.len() == 13
-            && ms.bytes().all(|b| b.is_ascii_digit())
-            && random.len() == 16
-            && random
-                .bytes()
-                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        ok.then(|| EntryId(text.to_string()))
+        EntryId::well_formed(text).then(|| EntryId(text.to_string()))
+    }
+
+    fn well_formed(text: &str) -> bool {
+        text.split_once('-').is_some_and(|(ms, random)| {
+            ms.len() == 13
+                && ms.bytes().all(|b| b.is_ascii_digit())
+                && random.len() == 16
+                && random
+                    .bytes()
+                    .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -231,6 +260,19 @@ mod tests {
             "1764979200000-0000000000000000'; DROP TABLE x; --",
         ] {
             assert_eq!(EntryId::parse(bad), None, "{bad}");
+            // Read from JSON (a spool file, a row's header) the same way, without quoting it.
+            let json = serde_json::to_string(bad).unwrap();
+            let e = serde_json::from_str::<EntryId>(&json)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with("an entry id is not of the form 13 digits"),
+                "{e}"
+            );
+            assert!(bad.is_empty() || !e.contains(bad), "{e}");
         }
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(json, format!("\"{a}\""));
+        assert_eq!(serde_json::from_str::<EntryId>(&json).unwrap(), a);
     }
 }

@@ -296,11 +296,8 @@ impl Columns {
     /// settings) over what the record says: those columns are the truth, and a row written by
     /// another program has no record yet.
     fn entry(&self) -> std::result::Result<(EntryHeader, Record), String> {
-        let id = EntryId::parse(&self.id).ok_or_else(|| {
-            "its id is not of the form 13 digits, '-', 16 lowercase hex digits \
-             (milliseconds since 1970 and 64 random bits)"
-                .to_string()
-        })?;
+        let id = EntryId::parse(&self.id)
+            .ok_or_else(|| format!("its id is not of the form {}", EntryId::FORM))?;
         let header = match (&self.header, &self.description) {
             (Some(header), _) => {
                 let header: EntryHeader = serde_json::from_slice(header)
