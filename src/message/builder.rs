@@ -426,6 +426,14 @@ impl Message {
         let media_type = media_type.trim();
         content_type::check(media_type)?;
         content_type::check_parameters(content_type, params)?;
+        if content_type.trim().len() > content_type::MAX_FIELD {
+            return Err(Error::invalid_input(format!(
+                "Content-Type is {} octets long; it is sent as given, on one header line, which \
+                 holds at most {} after the field's name",
+                content_type.trim().len(),
+                content_type::MAX_FIELD
+            )));
+        }
         if media_type.to_ascii_lowercase().starts_with("multipart/")
             && !content_type.to_ascii_lowercase().contains("boundary=")
         {

@@ -82,16 +82,35 @@ pub fn guess(file_name: &str) -> &'static str {
         .unwrap_or("application/octet-stream")
 }
 
-/// Check a caller-given media type: `type/subtype`, tokens only, parameters not included.
+/// The longest type or subtype name (RFC 6838 §4.2): a media type then always fits on a header
+/// line, which cannot be folded inside it.
+const MAX_NAME: usize = 127;
+
+/// Check a caller-given media type: `type/subtype`, tokens of at most 127 characters each,
+/// parameters not included.
 pub fn check(media_type: &str) -> crate::error::Result<()> {
     use crate::message::header::is_token;
     match media_type.split_once('/') {
-        Some((t, s)) if is_token(t) && is_token(s) => Ok(()),
+        Some((t, s)) if is_token(t) && is_token(s) => {
+            if t.len() > MAX_NAME || s.len() > MAX_NAME {
+                return Err(crate::error::Error::invalid_input(format!(
+                    "content type {:?}… is {} characters long; a type and a subtype have at \
+                     most {MAX_NAME} each (RFC 6838)",
+                    media_type.chars().take(40).collect::<String>(),
+                    media_type.len()
+                )));
+            }
+            Ok(())
+        }
         _ => Err(crate::error::Error::invalid_input(format!(
             "content type {media_type:?} is not of the form type/subtype (e.g. application/pdf)"
         ))),
     }
 }
+
+/// The longest caller-written Content-Type value: it goes out as given, on one line of at most
+/// 998 octets with its `Content-Type: ` name.
+pub const MAX_FIELD: usize = 998 - "Content-Type: ".len();
 
 /// Check the parameters of a caller-written Content-Type field, the text after its media type:
 /// `; name=value` pairs, each value a token or a quoted-string (RFC 2045 §5.1; an unquoted
@@ -213,5 +232,12 @@ mod tests {
         assert!(check("text/plain; charset=utf-8").is_err());
         assert!(check("text").is_err());
         assert!(check("text/pl\r\nain").is_err());
+        // Found by the mime fuzz target: a media type too long for any header line.
+        let long = format!("application/{}", "x".repeat(MAX_NAME));
+        assert!(check(&long).is_ok());
+        let too_long = format!("application/{}", "x".repeat(MAX_NAME + 1));
+        let err = check(&too_long).unwrap_err().message();
+        assert!(err.contains("RFC 6838") && err.len() < 200, "{err}");
+        assert!(check(&format!("{}/pdf", "a".repeat(MAX_NAME + 1))).is_err());
     }
 }

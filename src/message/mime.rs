@@ -742,6 +742,40 @@ mod tests {
     }
 
     #[test]
+    fn no_caller_written_media_type_or_content_type_makes_a_line_over_998_octets() {
+        // Found by the mime fuzz target: a 1,150-character media type went out on one line.
+        let longest = format!("application/{}", "x".repeat(127));
+        let mut m = basic();
+        m.attach_bytes("a.bin", Some(&longest), vec![1, 2, 3])
+            .unwrap();
+        m.set_text_as(&format!("text/{}", "x".repeat(127)), "hi")
+            .unwrap();
+        let text = text_of(&m);
+        assert!(text.split("\r\n").all(|l| l.len() <= 998), "{text}");
+        let too_long = format!("application/{}", "x".repeat(128));
+        let err = m
+            .attach_bytes("b.bin", Some(&too_long), vec![1])
+            .unwrap_err();
+        assert!(err.message().contains("RFC 6838"), "{err}");
+        assert!(
+            m.set_text_as(&format!("text/{}", "x".repeat(128)), "hi")
+                .is_err()
+        );
+
+        // A caller-written Content-Type goes out as given: it must fit its line.
+        let fits = format!("multipart/mixed; boundary=b1; x={}", "y".repeat(984 - 32));
+        assert_eq!(fits.len(), 984);
+        let body = b"--b1\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b1--\r\n";
+        let mut m = basic();
+        m.set_mime_body(&fits, body).unwrap();
+        let text = text_of(&m);
+        assert!(text.split("\r\n").all(|l| l.len() <= 998), "{text}");
+        let over = format!("{fits}y");
+        let err = m.set_mime_body(&over, body).unwrap_err();
+        assert!(err.message().contains("985 octets long"), "{err}");
+    }
+
+    #[test]
     fn mailboxes_added_by_parts_need_no_quoting_and_bad_ones_name_their_field() {
         use crate::message::AddressField;
         let mut m = Message::new();

@@ -268,8 +268,9 @@ pub unsafe extern "C" fn mailport_message_set_html(
 /// 0. `error_out` may be NULL.
 ///
 /// **Errors:** `MAILPORT_ERR_NULL_ARGUMENT`; `MAILPORT_ERR_INVALID_ARGUMENT` when `content_type`
-/// is not UTF-8, contains a line break, is not a valid media type, or is multipart without a
-/// boundary; or when the body is not UTF-8 text, contains a NUL byte, or has a line longer than
+/// is not UTF-8, contains a line break, is not a valid media type (a type or subtype over 127
+/// characters included), has parameters that are not ASCII `name=value` pairs, is longer than
+/// the 984 octets its header line holds, or is multipart without a boundary; or when the body is not UTF-8 text, contains a NUL byte, or has a line longer than
 /// 998 bytes (SMTP's limit). Non-ASCII text needs a server with 8BITMIME.
 ///
 /// # Safety
